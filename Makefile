@@ -1,0 +1,97 @@
+# sdlab: sparse dictionary learning theory, computed.  See README.md.
+#
+#   make          build build/libsdlab.a and build/sdlab (checks the Debian packages first)
+#   make test     build and run the Criterion suite
+#   make check    the suite under AddressSanitizer + UndefinedBehaviorSanitizer; fails on any report
+#   make bench    speed benchmarks (ratios against this machine's BLAS, measured in the same run)
+#   make paper    regenerate the paper's figures and tables into paper-repro/out/
+#   make deps     install the missing Debian packages (as root), or print the command
+
+CC      ?= cc
+CSTD     = -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes
+CFLAGS  ?= -O2 -g
+CFLAGS  += $(CSTD) -ffp-contract=off $(WARN)
+GSL_LIBS = $(shell pkg-config --define-variable=GSL_CBLAS_LIB=-lopenblas --libs gsl 2>/dev/null || echo -lgsl -lopenblas -lm)
+LDLIBS   = $(GSL_LIBS) -lglpk -lm
+CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+BUILD   ?= build
+DEB_PKGS = gcc make libgsl-dev libglpk-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config
+
+# One folder, one job; the include paths enforce experiments -> solvers -> theory.
+INC_theory      = -Itheory
+INC_solvers     = -Itheory -Isolvers
+INC_experiments = -Itheory -Isolvers -Iexperiments
+INC_tests       = -Itheory -Isolvers -Iexperiments -Itests
+
+LIB_SRC  = $(wildcard theory/*.c) $(wildcard solvers/*.c) \
+           $(filter-out experiments/sdlab_main.c experiments/sdlab_bench.c,$(wildcard experiments/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC = $(wildcard tests/*.c)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps test check bench paper clean
+all: $(BUILD)/sdlab
+
+deps:
+	@missing=""; \
+	if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "deps: not a Debian system; install GSL, OpenBLAS, GLPK, Criterion, gnuplot and pkg-config yourself"; exit 0; fi; \
+	for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "deps: apt-get install$$missing failed"; exit 1; }; \
+	else \
+	  echo "deps: missing$$missing; run:  sudo apt-get install$$missing"; exit 1; fi
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsdlab.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sdlab: $(BUILD)/obj/experiments/sdlab_main.o $(BUILD)/libsdlab.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sdlab-bench: $(BUILD)/obj/experiments/sdlab_bench.o $(BUILD)/libsdlab.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/sdlab_tests: $(TEST_OBJ) $(BUILD)/libsdlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libsdlab.a $(CRITERION_LIBS) $(LDLIBS)
+
+# Tests run with one BLAS thread (deterministic, and Criterion already runs tests in parallel).
+TEST_ENV = OPENBLAS_NUM_THREADS=1 SDLAB_BIN=$(abspath $(BUILD)/sdlab)
+test: $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab
+	$(TEST_ENV) $(BUILD)/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
+
+# Sanitizers: a separate build tree; every sanitizer report goes to a log file and any log fails.
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+check: | deps
+	@rm -rf $(BUILD)/san/logs && mkdir -p $(BUILD)/san/logs
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/tests/sdlab_tests $(BUILD)/san/sdlab
+	OPENBLAS_NUM_THREADS=1 SDLAB_BIN=$(abspath $(BUILD)/san/sdlab) \
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(abspath $(BUILD)/san/logs/asan) \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(BUILD)/san/logs/ubsan) \
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	  $(BUILD)/san/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
+	@if ls $(BUILD)/san/logs/* >/dev/null 2>&1; then \
+	  echo "check: sanitizer reports:"; cat $(BUILD)/san/logs/*; exit 1; fi
+	@echo "check: no sanitizer reports"
+
+bench: $(BUILD)/sdlab-bench
+	$(BUILD)/sdlab-bench
+
+paper: $(BUILD)/sdlab
+	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,48 @@
+/* sdlab_cli.h: the `sdlab` command line's shared pieces: option parsing with one clear error line per
+ * fault, strict number parsing, and progress on a terminal. */
+#ifndef SDLAB_CLI_H
+#define SDLAB_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { SDLAB_EXIT_OK = 0, SDLAB_EXIT_FAIL = 1, SDLAB_EXIT_USAGE = 2 };
+
+typedef struct {
+  const char *name;   /* "--features" */
+  int takes_value;
+  const char *value;  /* set when seen (a flag gets "1") */
+} sdlab_opt;
+
+/* Parse argv[1..argc) against opts.  Returns 0; 1 when --help/-h was given (the caller prints help and
+ * exits 0); SDLAB_EUSAGE after printing "sdlab CMD: error: ..." for an unknown option, a missing value,
+ * a repeated option or a stray argument. */
+int sdlab_cli_parse(const char *cmd, int argc, char **argv, sdlab_opt *opts, size_t nopts);
+
+/* The value of an option by name (NULL when absent). */
+const char *sdlab_cli_get(const sdlab_opt *opts, size_t nopts, const char *name);
+
+/* Strict conversions; each prints "sdlab CMD: error: OPTION ..." and returns SDLAB_EUSAGE on failure. */
+int sdlab_cli_size(const char *cmd, const char *opt, const char *text, size_t *out);
+int sdlab_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out);
+int sdlab_cli_double(const char *cmd, const char *opt, const char *text, double *out);
+/* Print "sdlab CMD: error: MESSAGE" for a library failure and return SDLAB_EXIT_FAIL. */
+int sdlab_cli_fail(const char *cmd, int status);
+/* Require options; prints the first missing one. */
+int sdlab_cli_require(const char *cmd, const sdlab_opt *opts, size_t nopts, const char *const *names, size_t n);
+
+/* Progress on stderr when it is a terminal (and not quiet): one line rewritten in place. */
+typedef struct {
+  int enabled;
+  double last;
+} sdlab_progress;
+
+void sdlab_progress_init(sdlab_progress *p, int quiet);
+void sdlab_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value);
+void sdlab_progress_done(sdlab_progress *p);
+double sdlab_now(void); /* seconds, monotonic */
+
+int sdlab_cmd_lrb(int argc, char **argv);
+int sdlab_cmd_eval(int argc, char **argv);
+
+#endif

@@ -1,0 +1,181 @@
+/* sdlab eval: the recovery metrics of §5.1 for a learned dictionary against a known ground truth. */
+#include "sdlab_cli.h"
+#include "sdlab_errno.h"
+#include "sdlab_io.h"
+#include "sdlab_json.h"
+#include "sdlab_metrics.h"
+#include "sdlab_npy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *USAGE =
+  "usage: sdlab eval --truth W_p.npy --encoder W_E.npy [--decoder W_D.npy] [--truth-target W_r.npy]\n"
+  "                  [--tau T] [--exclude anchors.npy] [--raw] [--out FILE]\n"
+  "\n"
+  "Print one JSON object with the recovery metrics of arXiv:2512.05534 §5.1 for the encoder rows\n"
+  "(the paper's metrics, also repeated at the top level) and, given --decoder, for the decoder columns:\n"
+  "  M_GT       GT Recovery: share of ground-truth features whose best match exceeds tau\n"
+  "  M_IP       Maximum Inner Product: mean best-match score\n"
+  "  MCC        mean similarity under the optimal one-to-one matching (Hungarian, certified exact)\n"
+  "  tau_sweep  M_GT at tau = 0, 0.01, ..., 1\n"
+  "\n"
+  "  --truth W_p.npy        n_p x n ground-truth directions (columns)\n"
+  "  --encoder W_E.npy      n_q x n_p encoder (rows are the learned directions)\n"
+  "  --decoder W_D.npy      n_r x n_q decoder (columns are compared with the target truth)\n"
+  "  --truth-target W_r.npy n_r x n target directions for the decoder (default: --truth)\n"
+  "  --tau T                threshold of M_GT (default 0.95, Table 1)\n"
+  "  --exclude anchors.npy  1-D integer array of ground-truth features not evaluated (anchors)\n"
+  "  --raw                  similarity |W_E W_p| without normalising (default: cosine similarity)\n"
+  "  --out FILE             also write the JSON to FILE (atomically)\n";
+
+enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_COUNT };
+
+/* Metrics of learned directions L (rows) against truth W; writes one JSON object under `key`. */
+static int
+evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *W, int normalise, double tau,
+         const unsigned char *exclude, double *mgt, double *mip, double *mcc)
+{
+  const size_t q = L->size1, n = W->size2;
+  gsl_matrix *S = gsl_matrix_alloc(q, n);
+  double *s = malloc(n * sizeof *s);
+  if (S == NULL || s == NULL) {
+    if (S) gsl_matrix_free(S);
+    free(s);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu similarity matrix", q, n);
+  }
+  int status = sdlab_metrics_similarity(L, W, normalise, S);
+  if (!status) {
+    sdlab_metrics_best_match(S, s);
+    *mgt = sdlab_metrics_mgt(s, n, exclude, tau);
+    *mip = sdlab_metrics_mip(s, n, exclude);
+    status = sdlab_metrics_mcc(S, exclude, mcc, NULL);
+  }
+  if (!status) {
+    sdlab_json_object_begin(j, key);
+    sdlab_json_number(j, "M_GT", *mgt);
+    sdlab_json_number(j, "M_IP", *mip);
+    sdlab_json_number(j, "MCC", *mcc);
+    sdlab_json_object_begin(j, "tau_sweep");
+    double taus[101], vals[101];
+    for (int k = 0; k <= 100; k++) {
+      taus[k] = k / 100.0;
+      vals[k] = sdlab_metrics_mgt(s, n, exclude, taus[k]);
+    }
+    sdlab_json_numbers(j, "tau", taus, 101);
+    sdlab_json_numbers(j, "M_GT", vals, 101);
+    sdlab_json_object_end(j);
+    sdlab_json_object_end(j);
+  }
+  gsl_matrix_free(S);
+  free(s);
+  return status;
+}
+
+int
+sdlab_cmd_eval(int argc, char **argv)
+{
+  static const char *names[O_COUNT] = {"--truth", "--encoder", "--decoder", "--truth-target", "--tau", "--exclude",
+                                       "--raw", "--out"};
+  sdlab_opt o[O_COUNT];
+  for (int k = 0; k < O_COUNT; k++) {
+    o[k].name = names[k];
+    o[k].takes_value = k != O_RAW;
+    o[k].value = NULL;
+  }
+  int r = sdlab_cli_parse("eval", argc, argv, o, O_COUNT);
+  if (r == 1) {
+    fputs(USAGE, stdout);
+    return SDLAB_EXIT_OK;
+  }
+  if (r || (r = sdlab_cli_require("eval", o, O_COUNT, names, 2)))
+    return SDLAB_EXIT_USAGE;
+  double tau = 0.95;
+  if (o[O_TAU].value && sdlab_cli_double("eval", "--tau", o[O_TAU].value, &tau))
+    return SDLAB_EXIT_USAGE;
+  const int normalise = o[O_RAW].value == NULL;
+  gsl_matrix *W = NULL, *WE = NULL, *WD = NULL, *WR = NULL, *DT = NULL;
+  unsigned char *exclude = NULL;
+  size_t *idx = NULL, nidx = 0;
+  int status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &W);
+  if (!status)
+    status = sdlab_npy_load_matrix(o[O_ENCODER].value, "--encoder", &WE);
+  if (!status && WE->size2 != W->size1)
+    status = sdlab_fail(SDLAB_ESHAPE, "--encoder is %zu x %zu but --truth has n_p = %zu rows: the encoder must be "
+                        "n_q x n_p (rows are encoder directions)%s", WE->size1, WE->size2, W->size1,
+                        WE->size1 == W->size1 ? "; it looks transposed (SAELens' W_enc is d_in x d_sae)" : "");
+  if (!status && o[O_DECODER].value) {
+    status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
+    if (!status && o[O_TRUTH_TARGET].value)
+      status = sdlab_npy_load_matrix(o[O_TRUTH_TARGET].value, "--truth-target", &WR);
+    const gsl_matrix *target = WR ? WR : W;
+    if (!status && WD->size2 != WE->size1)
+      status = sdlab_fail(SDLAB_ESHAPE, "--decoder is %zu x %zu but the encoder has n_q = %zu latents: the decoder "
+                          "must be n_r x n_q", WD->size1, WD->size2, WE->size1);
+    if (!status && target->size2 != W->size2)
+      status = sdlab_fail(SDLAB_ESHAPE, "--truth-target has %zu features, --truth %zu", target->size2, W->size2);
+    if (!status && WD->size1 != target->size1)
+      status = sdlab_fail(SDLAB_ESHAPE, "--decoder has n_r = %zu rows but the target truth has %zu%s", WD->size1,
+                          target->size1, WR ? "" : " (give --truth-target W_r.npy for a transcoder)");
+    if (!status && (DT = gsl_matrix_alloc(WD->size2, WD->size1)) == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    if (!status)
+      gsl_matrix_transpose_memcpy(DT, WD);
+  } else if (!status && o[O_TRUTH_TARGET].value) {
+    status = sdlab_fail(GSL_EINVAL, "--truth-target needs --decoder");
+  }
+  if (!status && o[O_EXCLUDE].value) {
+    status = sdlab_npy_load_indices(o[O_EXCLUDE].value, "--exclude", W->size2, &idx, &nidx);
+    if (!status && (exclude = calloc(W->size2, 1)) == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    for (size_t i = 0; !status && i < nidx; i++)
+      exclude[idx[i]] = 1;
+  }
+  sdlab_json j;
+  sdlab_json_init(&j);
+  if (!status) {
+    size_t excluded = 0;
+    for (size_t i = 0; exclude && i < W->size2; i++)
+      excluded += exclude[i];
+    if (excluded == W->size2)
+      status = sdlab_fail(GSL_EINVAL, "--exclude leaves no ground-truth feature to evaluate");
+    sdlab_json_object_begin(&j, NULL);
+    sdlab_json_integer(&j, "n", (long long)W->size2);
+    sdlab_json_integer(&j, "n_p", (long long)W->size1);
+    sdlab_json_integer(&j, "n_q", (long long)WE->size1);
+    sdlab_json_number(&j, "tau", tau);
+    sdlab_json_string(&j, "similarity", normalise ? "cosine" : "raw");
+    sdlab_json_integer(&j, "excluded", (long long)excluded);
+    sdlab_json_integer(&j, "evaluated", (long long)(W->size2 - excluded));
+  }
+  double mgt = NAN, mip = NAN, mcc = NAN, d1, d2, d3;
+  if (!status)
+    status = evaluate(&j, "encoder", WE, W, normalise, tau, exclude, &mgt, &mip, &mcc);
+  if (!status && DT)
+    status = evaluate(&j, "decoder", DT, WR ? WR : W, normalise, tau, exclude, &d1, &d2, &d3);
+  const char *text = NULL;
+  if (!status) {
+    sdlab_json_number(&j, "M_GT", mgt);
+    sdlab_json_number(&j, "M_IP", mip);
+    sdlab_json_number(&j, "MCC", mcc);
+    sdlab_json_object_end(&j);
+    text = sdlab_json_text(&j);
+    if (text == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for the JSON answer");
+  }
+  if (!status && o[O_OUT].value)
+    status = sdlab_atomic_write_text(o[O_OUT].value, text);
+  if (!status)
+    fputs(text, stdout);
+  sdlab_json_free(&j);
+  if (W) gsl_matrix_free(W);
+  if (WE) gsl_matrix_free(WE);
+  if (WD) gsl_matrix_free(WD);
+  if (WR) gsl_matrix_free(WR);
+  if (DT) gsl_matrix_free(DT);
+  free(exclude);
+  free(idx);
+  return status ? sdlab_cli_fail("eval", status) : SDLAB_EXIT_OK;
+}

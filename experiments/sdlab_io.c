@@ -1,0 +1,189 @@
+#define _POSIX_C_SOURCE 200809L
+#include "sdlab_io.h"
+#include "sdlab_errno.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *
+sdlab_path_join(const char *dir, const char *name)
+{
+  size_t a = strlen(dir), b = strlen(name);
+  char *p = malloc(a + b + 2);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, dir, a);
+  p[a] = '/';
+  memcpy(p + a + 1, name, b + 1);
+  return p;
+}
+
+int
+sdlab_atomic_open(sdlab_atomic_file *f, const char *path)
+{
+  memset(f, 0, sizeof *f);
+  size_t len = strlen(path);
+  f->final_path = strdup(path);
+  f->tmp_path = malloc(len + 16);
+  if (f->final_path == NULL || f->tmp_path == NULL) {
+    sdlab_atomic_abort(f);
+    return sdlab_fail(GSL_ENOMEM, "out of memory opening %s", path);
+  }
+  snprintf(f->tmp_path, len + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(f->tmp_path);
+  if (fd < 0) {
+    int e = errno;
+    free(f->tmp_path);
+    f->tmp_path = NULL;
+    sdlab_atomic_abort(f);
+    return sdlab_fail(SDLAB_EIO, "cannot create a file beside %s: %s", path, strerror(e));
+  }
+  /* mkstemp creates mode 0600; give the file the mode a plain fopen would (0666 less the umask) */
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  f->fp = fdopen(fd, "wb");
+  if (f->fp == NULL) {
+    close(fd);
+    sdlab_atomic_abort(f);
+    return sdlab_fail(SDLAB_EIO, "cannot open a file beside %s", path);
+  }
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_atomic_commit(sdlab_atomic_file *f)
+{
+  int bad = ferror(f->fp);
+  if (fclose(f->fp) != 0)
+    bad = 1;
+  f->fp = NULL;
+  if (bad) {
+    int e = errno;
+    sdlab_atomic_abort(f);
+    return sdlab_fail(SDLAB_EIO, "writing %s failed: %s", f->final_path ? f->final_path : "?", strerror(e));
+  }
+  if (rename(f->tmp_path, f->final_path) != 0) {
+    int e = errno;
+    sdlab_fail(SDLAB_EIO, "cannot rename into %s: %s", f->final_path, strerror(e));
+    sdlab_atomic_abort(f);
+    return SDLAB_EIO;
+  }
+  free(f->tmp_path);
+  free(f->final_path);
+  f->tmp_path = f->final_path = NULL;
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_atomic_abort(sdlab_atomic_file *f)
+{
+  if (f->fp)
+    fclose(f->fp);
+  if (f->tmp_path)
+    unlink(f->tmp_path);
+  free(f->tmp_path);
+  free(f->final_path);
+  memset(f, 0, sizeof *f);
+}
+
+int
+sdlab_atomic_write_text(const char *path, const char *text)
+{
+  sdlab_atomic_file f;
+  int status = sdlab_atomic_open(&f, path);
+  if (status)
+    return status;
+  fputs(text, f.fp);
+  return sdlab_atomic_commit(&f);
+}
+
+/* Remove a directory and the plain files in it (staging directories hold nothing else). */
+static void
+remove_flat_dir(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      char *p = sdlab_path_join(dir, e->d_name);
+      if (p)
+        unlink(p);
+      free(p);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+int
+sdlab_outdir_begin(const char *dir, int force, char **staging)
+{
+  struct stat st;
+  *staging = NULL;
+  if (stat(dir, &st) == 0) {
+    if (!force)
+      return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", dir);
+    if (!S_ISDIR(st.st_mode))
+      return sdlab_fail(GSL_EINVAL, "%s exists and is not a directory", dir);
+  }
+  size_t len = strlen(dir) + 32;
+  char *s = malloc(len);
+  if (s == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  snprintf(s, len, "%s.partial-%ld", dir, (long)getpid());
+  remove_flat_dir(s); /* a leftover from a killed run with the same pid */
+  if (mkdir(s, 0777) != 0) {
+    int e = errno;
+    free(s);
+    return sdlab_fail(SDLAB_EIO, "cannot create a staging directory beside %s: %s", dir, strerror(e));
+  }
+  *staging = s;
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_outdir_commit(char *staging, const char *dir, int force)
+{
+  char *old = NULL;
+  struct stat st;
+  if (force && stat(dir, &st) == 0) {
+    size_t len = strlen(dir) + 32;
+    old = malloc(len);
+    if (old == NULL)
+      return sdlab_fail(GSL_ENOMEM, "out of memory");
+    snprintf(old, len, "%s.old-%ld", dir, (long)getpid());
+    if (rename(dir, old) != 0) {
+      int e = errno;
+      free(old);
+      return sdlab_fail(SDLAB_EIO, "cannot move the old %s aside: %s", dir, strerror(e));
+    }
+  }
+  if (rename(staging, dir) != 0) {
+    int e = errno;
+    if (old)
+      rename(old, dir);
+    free(old);
+    return sdlab_fail(SDLAB_EIO, "cannot rename the output into %s: %s", dir, strerror(e));
+  }
+  if (old)
+    remove_flat_dir(old);
+  free(old);
+  free(staging);
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_outdir_abort(char *staging)
+{
+  if (staging == NULL)
+    return;
+  remove_flat_dir(staging);
+  free(staging);
+}

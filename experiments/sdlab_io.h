@@ -1,0 +1,38 @@
+/* sdlab_io.h: writing files and directories so that nothing is ever half-written.
+ *
+ * A file is written under a temporary name beside its destination and renamed into place only when
+ * complete; an output directory is built as a staging directory beside its destination and renamed
+ * into place when every file in it is complete.  On failure the temporary name is removed. */
+#ifndef SDLAB_IO_H
+#define SDLAB_IO_H
+
+#include <stdio.h>
+
+typedef struct {
+  FILE *fp;
+  char *final_path;
+  char *tmp_path;
+} sdlab_atomic_file;
+
+/* Open a temporary file beside `path` for writing. */
+int sdlab_atomic_open(sdlab_atomic_file *f, const char *path);
+/* Close it and rename it to its destination (replacing any file there). */
+int sdlab_atomic_commit(sdlab_atomic_file *f);
+/* Close and remove the temporary file.  Safe on a file that was never opened or already committed. */
+void sdlab_atomic_abort(sdlab_atomic_file *f);
+
+/* Write a whole text to `path` atomically. */
+int sdlab_atomic_write_text(const char *path, const char *text);
+
+/* Output directories.  sdlab_outdir_begin fails with GSL_EINVAL if `dir` exists and force is 0; it
+ * creates an empty staging directory and returns its path (malloc'd) in *staging.
+ * sdlab_outdir_commit renames staging to dir (replacing an existing dir when force was given: the old
+ * one is moved aside first and deleted after).  sdlab_outdir_abort deletes the staging directory. */
+int sdlab_outdir_begin(const char *dir, int force, char **staging);
+int sdlab_outdir_commit(char *staging, const char *dir, int force);
+void sdlab_outdir_abort(char *staging);
+
+/* path = dir + "/" + name, malloc'd (NULL when out of memory). */
+char *sdlab_path_join(const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,149 @@
+#include "sdlab_metrics.h"
+#include "sdlab_assign.h"
+#include "sdlab_errno.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <gsl/gsl_blas.h>
+
+int
+sdlab_metrics_similarity(const gsl_matrix *L, const gsl_matrix *W, int normalise, gsl_matrix *S)
+{
+  if (L->size2 != W->size1 || S->size1 != L->size1 || S->size2 != W->size2)
+    return sdlab_fail(SDLAB_ESHAPE, "similarity: learned directions of dimension %zu, ground truth of dimension "
+                      "%zu", L->size2, W->size1);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, L, W, 0.0, S);
+  if (normalise)
+    for (size_t i = 0; i < W->size2; i++) {
+      gsl_vector_const_view c = gsl_matrix_const_column(W, i);
+      double norm = gsl_blas_dnrm2(&c.vector);
+      gsl_vector_view sc = gsl_matrix_column(S, i);
+      gsl_vector_scale(&sc.vector, norm > 0 ? 1.0 / norm : 0.0);
+    }
+  for (size_t j = 0; j < L->size1; j++) {
+    double scale = 1.0;
+    if (normalise) {
+      gsl_vector_const_view r = gsl_matrix_const_row(L, j);
+      double norm = gsl_blas_dnrm2(&r.vector);
+      scale = norm > 0 ? 1.0 / norm : 0.0;
+    }
+    for (size_t i = 0; i < S->size2; i++)
+      gsl_matrix_set(S, j, i, fabs(gsl_matrix_get(S, j, i)) * scale);
+  }
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_metrics_best_match(const gsl_matrix *S, double *s)
+{
+  for (size_t i = 0; i < S->size2; i++) {
+    double best = 0.0;
+    for (size_t j = 0; j < S->size1; j++)
+      best = fmax(best, gsl_matrix_get(S, j, i));
+    s[i] = best;
+  }
+}
+
+double
+sdlab_metrics_mgt(const double *s, size_t n, const unsigned char *exclude, double tau)
+{
+  size_t hit = 0, total = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!exclude || !exclude[i]) {
+      total++;
+      hit += s[i] > tau;
+    }
+  return total ? (double)hit / (double)total : NAN;
+}
+
+double
+sdlab_metrics_mip(const double *s, size_t n, const unsigned char *exclude)
+{
+  size_t total = 0;
+  double sum = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!exclude || !exclude[i]) {
+      total++;
+      sum += s[i];
+    }
+  return total ? sum / (double)total : NAN;
+}
+
+int
+sdlab_metrics_mcc(const gsl_matrix *S, const unsigned char *exclude, double *mcc, size_t *match)
+{
+  const size_t q = S->size1, n = S->size2;
+  size_t ne = 0;
+  for (size_t i = 0; i < n; i++)
+    ne += !exclude || !exclude[i];
+  if (match)
+    for (size_t i = 0; i < n; i++)
+      match[i] = (size_t)-1;
+  if (ne == 0) {
+    *mcc = NAN;
+    return SDLAB_SUCCESS;
+  }
+  /* rows of the assignment are the smaller side */
+  const int features_are_rows = ne <= q;
+  const size_t rows = features_are_rows ? ne : q, cols = features_are_rows ? q : ne;
+  double *Wt = malloc(rows * cols * sizeof *Wt);
+  size_t *feat = malloc(ne * sizeof *feat), *col_of_row = malloc(rows * sizeof *col_of_row);
+  int status = Wt && feat && col_of_row ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for MCC");
+  if (!status) {
+    for (size_t i = 0, k = 0; i < n; i++)
+      if (!exclude || !exclude[i])
+        feat[k++] = i;
+    for (size_t a = 0; a < ne; a++)
+      for (size_t j = 0; j < q; j++) {
+        double v = gsl_matrix_get(S, j, feat[a]);
+        if (features_are_rows)
+          Wt[a * cols + j] = v;
+        else
+          Wt[j * cols + a] = v;
+      }
+    double total;
+    status = sdlab_assign_max(Wt, rows, cols, col_of_row, &total, NULL);
+    if (!status) {
+      *mcc = total / (double)ne;
+      if (match)
+        for (size_t r = 0; r < rows; r++) {
+          size_t f = features_are_rows ? feat[r] : feat[col_of_row[r]];
+          match[f] = features_are_rows ? col_of_row[r] : r;
+        }
+    }
+  }
+  free(Wt);
+  free(feat);
+  free(col_of_row);
+  return status;
+}
+
+void
+sdlab_metrics_activity(const gsl_matrix *A, size_t *nonzero, unsigned char *fired)
+{
+  for (size_t s = 0; s < A->size1; s++)
+    for (size_t i = 0; i < A->size2; i++)
+      if (gsl_matrix_get(A, s, i) != 0) {
+        (*nonzero)++;
+        fired[i] = 1;
+      }
+}
+
+double
+sdlab_metrics_explained_variance(const gsl_matrix *X, const gsl_matrix *Xhat)
+{
+  const size_t N = X->size1, d = X->size2;
+  double resid = 0, var = 0;
+  for (size_t j = 0; j < d; j++) {
+    double mean = 0;
+    for (size_t s = 0; s < N; s++)
+      mean += gsl_matrix_get(X, s, j);
+    mean /= (double)N;
+    for (size_t s = 0; s < N; s++) {
+      double x = gsl_matrix_get(X, s, j), e = x - gsl_matrix_get(Xhat, s, j);
+      resid += e * e;
+      var += (x - mean) * (x - mean);
+    }
+  }
+  return var > 0 ? 1.0 - resid / var : NAN;
+}

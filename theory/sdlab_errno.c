@@ -1,0 +1,39 @@
+#include "sdlab_errno.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char last_message[1024];
+
+int
+sdlab_fail(int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_message, sizeof last_message, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+const char *
+sdlab_error_message(int status)
+{
+  if (last_message[0] != '\0')
+    return last_message;
+  switch (status) {
+  case SDLAB_EBADNPY: return "malformed .npy file";
+  case SDLAB_ESHAPE: return "array shapes do not fit together";
+  case SDLAB_EUNREACHED: return "iteration cap reached before the target";
+  case SDLAB_EIMPOSSIBLE: return "the request is impossible";
+  case SDLAB_EIO: return "input/output error";
+  case SDLAB_ENONFINITE: return "NaN or infinity in the input";
+  case SDLAB_EUSAGE: return "usage error";
+  default: return gsl_strerror(status);
+  }
+}
+
+void
+sdlab_error_clear(void)
+{
+  last_message[0] = '\0';
+}
