@@ -134,9 +134,10 @@ parse_params(int argc, char **argv, sdlab_lrb_params *p, sdlab_opt *o, sdlab_dty
   return 0;
 }
 
+/* meta.json holds no timings: the same seed gives the same bytes (timings go to the terminal). */
 static void
-write_meta(sdlab_json *j, const sdlab_lrb_params *p, const sdlab_lrb_truth *t, sdlab_dtype dtype, double t_features,
-           double t_samples, const double *Md, size_t active, size_t alone)
+write_meta(sdlab_json *j, const sdlab_lrb_params *p, const sdlab_lrb_truth *t, sdlab_dtype dtype, const double *Md,
+           size_t active, size_t alone)
 {
   static const char *targets[] = {"sae", "transcoder", "crosscoder"};
   sdlab_json_object_begin(j, NULL);
@@ -188,10 +189,6 @@ write_meta(sdlab_json *j, const sdlab_lrb_params *p, const sdlab_lrb_truth *t, s
       sdlab_json_integer(j, NULL, sdlab_lrb_parent_of(p, d));
     sdlab_json_array_end(j);
   }
-  sdlab_json_object_begin(j, "seconds");
-  sdlab_json_number(j, "features", t_features);
-  sdlab_json_number(j, "samples", t_samples);
-  sdlab_json_object_end(j);
   sdlab_json_object_end(j);
 }
 
@@ -341,7 +338,7 @@ sdlab_cmd_lrb(int argc, char **argv)
   if (!status) {
     sdlab_json j;
     sdlab_json_init(&j);
-    write_meta(&j, &p, &t, dtype, t1 - t0, t2 - t1, Md, active, alone);
+    write_meta(&j, &p, &t, dtype, Md, active, alone);
     const char *text = sdlab_json_text(&j);
     f = sdlab_path_join(staging, "meta.json");
     status = text ? sdlab_atomic_write_text(f, text) : sdlab_fail(GSL_ENOMEM, "out of memory for meta.json");

@@ -160,9 +160,11 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
     return SDLAB_SUCCESS;
   gsl_matrix *G = gsl_matrix_alloc(n, n);
   gsl_matrix *step = gsl_matrix_alloc(dim, n);
-  if (G == NULL || step == NULL) {
+  double *rowsum = malloc(n * sizeof *rowsum);
+  if (G == NULL || step == NULL || rowsum == NULL) {
     if (G) gsl_matrix_free(G);
     if (step) gsl_matrix_free(step);
+    free(rowsum);
     return sdlab_fail(GSL_ENOMEM, "out of memory for C.1 with n = %zu", n);
   }
   const double target = p->M - p->eps;
@@ -185,22 +187,31 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
                           "(raise --interference, --lrb-iter, or lower --features)", it, maxoff, p->M);
       break;
     }
-    /* D (upper triangle, symmetric, zero diagonal) overwrites G */
+    /* D (upper triangle, symmetric, zero diagonal) overwrites G; rowsum[i] = sum_j D_ij */
+    memset(rowsum, 0, n * sizeof *rowsum);
     for (size_t i = 0; i < n; i++) {
       gsl_matrix_set(G, i, i, 0.0);
       for (size_t j = i + 1; j < n; j++) {
         double g = gsl_matrix_get(G, i, j);
         double d = 2.0 * fmax(0.0, g - target) + 2.0 * p->lambda * fmax(0.0, g);
         gsl_matrix_set(G, i, j, d);
+        rowsum[i] += d;
+        rowsum[j] += d;
       }
     }
-    /* W <- W - eta * 2 W D, then (29) renormalise */
-    gsl_blas_dsymm(CblasRight, CblasUpper, 2.0 * p->eta, G, W, 0.0, step);
+    /* W <- W - eta' 2 W D, then (29) renormalise.  Column i moves by at most 2 eta sum_j D_ij, so
+     * eta' = eta / max(1, max_i sum_j D_ij) keeps every move within 2 eta: with many violated pairs a
+     * plain step overshoots and can merge columns. */
+    double dmax = 1.0;
+    for (size_t i = 0; i < n; i++)
+      dmax = fmax(dmax, rowsum[i]);
+    gsl_blas_dsymm(CblasRight, CblasUpper, 2.0 * p->eta / dmax, G, W, 0.0, step);
     gsl_matrix_sub(W, step);
     normalise_columns(W);
   }
   gsl_matrix_free(G);
   gsl_matrix_free(step);
+  free(rowsum);
   return status;
 }
 

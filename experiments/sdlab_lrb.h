@@ -5,7 +5,8 @@
  *      W <- W - eta grad L_int, columns renormalised (29), until max_{i!=j} <w_i,w_j> <= M.
  *      With G = W^T W and D_ij = 2[G_ij - (M-eps)]_+ + 2 lambda [G_ij]_+ (D_ii = 0): grad = 2 W D.
  *      The paper leaves eps, lambda, eta and the iteration cap open; sdlab's defaults are
- *      eps = 0.01, lambda = 1e-3, eta = 0.05, cap = 10000 (see sdlab_lrb_params_default).
+ *      eps = 0.01, lambda = 1e-3, eta = 0.05, cap = 10000 (see sdlab_lrb_params_default).  The step is
+ *      eta / max(1, max_i sum_j D_ij), so no column moves more than 2 eta in one step.
  * C.2  x_d = m_d (c_min + Exp(beta)), m_d ~ Bernoulli(1 - S) independently (30-31); beta is the scale
  *      (mean).  Optional c_max truncates the magnitudes to [c_min, c_max] (not in the paper: it makes
  *      Theorem 3.1's C finite).
