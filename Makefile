@@ -17,7 +17,7 @@ LDLIBS   = $(GSL_LIBS) -lglpk -lm
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 BUILD   ?= build
-DEB_PKGS = gcc make libgsl-dev libglpk-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config
+DEB_PKGS = gcc make libgsl-dev libglpk-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy
 
 # One folder, one job; the include paths enforce experiments -> solvers -> theory.
 INC_theory      = -Itheory
