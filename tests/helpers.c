@@ -118,7 +118,8 @@ test_run(const char *cmdline, char **out, char **err)
   if (dir == NULL)
     return -1;
   char *full = malloc(strlen(cmdline) + 2 * strlen(dir) + 64);
-  sprintf(full, "%s >'%s/out' 2>'%s/err' </dev/null", cmdline, dir, dir);
+  /* a subshell, so the redirections apply to the whole command line (pipelines included) */
+  sprintf(full, "( %s ) >'%s/out' 2>'%s/err' </dev/null", cmdline, dir, dir);
   int st = system(full);
   free(full);
   char p[4200];

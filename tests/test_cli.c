@@ -1,0 +1,259 @@
+/* The sdlab command line, run as a user runs it: help, one clear error line and no output for each bad
+ * input, deterministic outputs, and eval's answers on configurations whose metrics are known. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "sdlab_errno.h"
+#include "sdlab_construct.h"
+#include "sdlab_npy.h"
+
+static char *dir;
+static void
+setup(void)
+{
+  gsl_set_error_handler_off();
+  dir = test_tmpdir();
+}
+static void
+teardown(void)
+{
+  test_rmtree(dir);
+  free(dir);
+}
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Run `sdlab ARGS` (ARGS may use %D for the temporary directory). */
+static int
+sdlab(const char *args, char **out, char **err)
+{
+  char expanded[8192], cmd[8400];
+  size_t k = 0;
+  for (const char *a = args; *a && k + 4200 < sizeof expanded; a++) {
+    if (a[0] == '%' && a[1] == 'D') {
+      k += (size_t)snprintf(expanded + k, sizeof expanded - k, "%s", dir);
+      a++;
+    } else {
+      expanded[k++] = *a;
+    }
+  }
+  expanded[k] = '\0';
+  snprintf(cmd, sizeof cmd, "'%s' %s", test_sdlab_bin(), expanded);
+  return test_run(cmd, out, err);
+}
+
+static int
+exists(const char *rel)
+{
+  char p[4200];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  return stat(p, &st) == 0;
+}
+
+/* The directory holds exactly `expect` entries (no staging or temporary leftovers). */
+static void
+assert_entries(size_t expect)
+{
+  char cmd[4200], *out = NULL;
+  snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+  test_run(cmd, &out, NULL);
+  cr_assert_eq((size_t)atoi(out), expect, "the directory holds %s entries, expected %zu", out, expect);
+  free(out);
+}
+
+Test(cli, help_and_version)
+{
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("--help", &out, NULL), 0);
+  cr_assert(strstr(out, "lrb") && strstr(out, "eval"));
+  free(out);
+  cr_assert_eq(sdlab("lrb --help", &out, NULL), 0);
+  cr_assert(strstr(out, "--features") && strstr(out, "--hierarchy"));
+  free(out);
+  cr_assert_eq(sdlab("eval --help", &out, NULL), 0);
+  cr_assert(strstr(out, "--truth") && strstr(out, "--exclude"));
+  free(out);
+  cr_assert_eq(sdlab("help eval", &out, NULL), 0);
+  free(out);
+  cr_assert_eq(sdlab("--version", &out, NULL), 0);
+  free(out);
+  cr_assert_eq(sdlab("frobnicate", NULL, &err), 2);
+  cr_assert(test_lines(err) == 1 && strstr(err, "unknown command"));
+  free(err);
+  cr_assert_eq(sdlab("", NULL, NULL), 2);
+}
+
+#define LRB_OK "lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --quiet"
+
+Test(cli, lrb_bad_input_gives_one_error_line_and_no_output)
+{
+  const struct {
+    const char *args, *says;
+  } cases[] = {
+    {LRB_OK " --out %D/o --bogus 1", "unknown option '--bogus'"},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1]"},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity nan --interference 0.4 --seed 3 --out %D/o", "finite"},
+    {"lrb --features 6 --dim 0 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--dim"},
+    {"lrb --features six --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
+    {"lrb --features -6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3", "--out is required"},
+    {"lrb --features 9 --dim 4 --samples 50 --sparsity 0.9 --interference -0.1 --seed 3 --out %D/o", "cannot be reached"},
+    {"lrb --features 40 --dim 4 --samples 50 --sparsity 0.9 --interference 0.05 --seed 3 --lrb-iter 5 --out %D/o",
+     "stopped after 5 iterations"},
+    {LRB_OK " --out %D/o --hierarchy 3", "P:K"},
+    {LRB_OK " --out %D/o --hierarchy 2:3", "P (K + 1)"},
+    {LRB_OK " --out %D/o --target decoder", "--target"},
+    {LRB_OK " --out %D/o --dtype f16", "--dtype"},
+    {LRB_OK " --out %D/o --seed 4", "more than once"},
+    {LRB_OK " --out %D/o stray", "unexpected argument"},
+    {LRB_OK " --out %D/o --sources 2", "crosscoder"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char *err = NULL;
+    int code = sdlab(cases[c].args, NULL, &err);
+    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert_eq(test_lines(err), 1, "case %zu: stderr is not one line: %s", c, err);
+    cr_assert(strncmp(err, "sdlab lrb: error: ", 18) == 0 && strstr(err, cases[c].says), "case %zu: %s", c, err);
+    cr_assert(!exists("o"), "case %zu left output behind", c);
+    assert_entries(0);
+    free(err);
+  }
+}
+
+Test(cli, lrb_refuses_to_overwrite_without_force)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/o", NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab(LRB_OK " --out %D/o", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "already exists"));
+  free(err);
+  cr_assert_eq(sdlab(LRB_OK " --out %D/o --force", NULL, &err), 0, "%s", err);
+  free(err);
+  assert_entries(1);
+}
+
+static char *
+slurp_rel(const char *rel, size_t *len)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  return test_slurp(p, len);
+}
+
+Test(cli, lrb_same_seed_same_bytes_and_shapes)
+{
+  cr_assert_eq(sdlab(LRB_OK " --target transcoder --target-dim 5 --out %D/a", NULL, NULL), 0);
+  cr_assert_eq(sdlab(LRB_OK " --target transcoder --target-dim 5 --out %D/b", NULL, NULL), 0);
+  const char *files[] = {"W_p.npy", "W_r.npy", "x.npy", "x_p.npy", "x_r.npy", "meta.json"};
+  for (int f = 0; f < 6; f++) {
+    char ra[64], rb[64];
+    snprintf(ra, sizeof ra, "a/%s", files[f]);
+    snprintf(rb, sizeof rb, "b/%s", files[f]);
+    size_t la, lb;
+    char *A = slurp_rel(ra, &la), *B = slurp_rel(rb, &lb);
+    cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "%s differs between two runs with one seed", files[f]);
+    free(A);
+    free(B);
+  }
+  const struct {
+    const char *file;
+    size_t r, c;
+  } shapes[] = {{"a/W_p.npy", 4, 6}, {"a/W_r.npy", 5, 6}, {"a/x.npy", 50, 6}, {"a/x_p.npy", 50, 4}, {"a/x_r.npy", 50, 5}};
+  for (int s = 0; s < 5; s++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, shapes[s].file);
+    sdlab_array a;
+    cr_assert_eq(sdlab_npy_read(p, &a), 0);
+    cr_assert(a.ndim == 2 && a.shape[0] == shapes[s].r && a.shape[1] == shapes[s].c, "%s", shapes[s].file);
+    sdlab_array_release(&a);
+  }
+  char *meta = slurp_rel("a/meta.json", NULL);
+  cr_assert(strstr(meta, "\"achieved_interference\"") && strstr(meta, "\"iterations\"") && strstr(meta, "\"seed\": 3"));
+  free(meta);
+  /* a different seed changes the data */
+  cr_assert_eq(sdlab("lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 4 --quiet "
+                     "--target transcoder --target-dim 5 --out %D/c", NULL, NULL), 0);
+  size_t la, lc;
+  char *A = slurp_rel("a/x.npy", &la), *C = slurp_rel("c/x.npy", &lc);
+  cr_assert(la == lc && memcmp(A, C, la) != 0);
+  free(A);
+  free(C);
+}
+
+Test(cli, lrb_crosscoder_and_hierarchy_outputs)
+{
+  cr_assert_eq(sdlab("lrb --features 12 --dim 8 --samples 30 --sparsity 0.8 --interference 0.5 --seed 1 --quiet "
+                     "--target crosscoder --sources 2 --hierarchy 2:3 --dtype f64 --out %D/x", NULL, NULL), 0);
+  cr_assert(exists("x/W_r.npy") && exists("x/x_r.npy"));
+  char *meta = slurp_rel("x/meta.json", NULL);
+  cr_assert(strstr(meta, "\"parent_of\": [-1, -1, 0, 0, 0, 1, 1, 1, -1, -1, -1, -1]"), "%s", meta);
+  cr_assert(strstr(meta, "\"dtype\": \"float64\""));
+  free(meta);
+}
+
+/* eval on configurations with known metrics */
+Test(cli, eval_reports_known_metrics_and_bad_inputs)
+{
+  cr_assert_eq(sdlab("lrb --features 6 --dim 8 --samples 5 --sparsity 0.9 --interference 0.2 --seed 2 --quiet "
+                     "--out %D/b", NULL, NULL), 0);
+  char p[4200];
+  snprintf(p, sizeof p, "%s/b/W_p.npy", dir);
+  gsl_matrix *Wp;
+  cr_assert_eq(sdlab_npy_load_matrix(p, "W_p", &Wp), 0);
+  /* Theorem 3.3's encoder W_E* = [W_p^T; 0] (7 latents) recovers every feature exactly */
+  gsl_matrix *WE = gsl_matrix_alloc(7, 8), *WD = gsl_matrix_alloc(8, 7);
+  cr_assert_eq(sdlab_construct_thm33(Wp, Wp, WE, WD), 0);
+  snprintf(p, sizeof p, "%s/WE.npy", dir);
+  sdlab_npy_write_matrix(p, WE, SDLAB_F64);
+  snprintf(p, sizeof p, "%s/WD.npy", dir);
+  sdlab_npy_write_matrix(p, WD, SDLAB_F32);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("eval --truth %D/b/W_p.npy --encoder %D/WE.npy --decoder %D/WD.npy --out %D/m.json", &out, &err), 0,
+               "%s", err);
+  cr_assert(strstr(out, "\"M_GT\": 1,") && strstr(out, "\"MCC\": 1") && strstr(out, "\"similarity\": \"cosine\""),
+            "%s", out);
+  cr_assert(strstr(out, "\"decoder\"") && strstr(out, "\"tau_sweep\""));
+  char *saved = slurp_rel("m.json", NULL);
+  cr_assert_str_eq(saved, out, "--out holds what was printed");
+  free(saved);
+  free(out);
+  free(err);
+  /* excluding two features evaluates the other four */
+  int32_t anchors[2] = {0, 5};
+  size_t sh[1] = {2};
+  snprintf(p, sizeof p, "%s/anchors.npy", dir);
+  sdlab_npy_write(p, SDLAB_I32, 1, sh, anchors);
+  cr_assert_eq(sdlab("eval --truth %D/b/W_p.npy --encoder %D/WE.npy --exclude %D/anchors.npy --tau 0.5", &out, NULL), 0);
+  cr_assert(strstr(out, "\"excluded\": 2") && strstr(out, "\"evaluated\": 4") && strstr(out, "\"tau\": 0.5"), "%s", out);
+  free(out);
+  /* bad inputs: one line each, exit 1 or 2 */
+  const struct {
+    const char *args, *says;
+  } cases[] = {
+    {"eval --truth %D/b/W_p.npy", "--encoder is required"},
+    {"eval --truth %D/b/W_p.npy --encoder %D/b/W_p.npy", "transposed"},
+    {"eval --truth %D/nothere.npy --encoder %D/WE.npy", "cannot open"},
+    {"eval --truth %D/b/meta.json --encoder %D/WE.npy", "not a .npy"},
+    {"eval --truth %D/b/W_p.npy --encoder %D/WE.npy --decoder %D/WE.npy", "n_r x n_q"},
+    {"eval --truth %D/b/W_p.npy --encoder %D/WE.npy --tau x", "--tau"},
+    {"eval --truth %D/b/W_p.npy --encoder %D/WE.npy --exclude %D/WE.npy", "1-D"},
+    {"eval --truth %D/b/W_p.npy --encoder %D/WE.npy --truth-target %D/b/W_p.npy", "needs --decoder"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    int code = sdlab(cases[c].args, &out, &err);
+    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert(test_lines(err) == 1 && strncmp(err, "sdlab eval: error: ", 19) == 0 && strstr(err, cases[c].says),
+              "case %zu: %s", c, err);
+    cr_assert_str_eq(out, "", "case %zu printed a partial answer", c);
+    free(out);
+    free(err);
+  }
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(WE);
+  gsl_matrix_free(WD);
+}
