@@ -11,7 +11,8 @@ CC      ?= cc
 CSTD     = -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
-CFLAGS  += $(CSTD) -ffp-contract=off $(WARN)
+# always applied, even when CFLAGS is given on the command line (make check does)
+SDLAB_CFLAGS = $(CSTD) -ffp-contract=off $(WARN)
 GSL_LIBS = $(shell pkg-config --define-variable=GSL_CBLAS_LIB=-lopenblas --libs gsl 2>/dev/null || echo -lgsl -lopenblas -lm)
 LDLIBS   = $(GSL_LIBS) -lglpk -lm
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
@@ -31,7 +32,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check bench paper clean
+.PHONY: all deps test check bench paper clean FORCE
 all: $(BUILD)/sdlab
 
 deps:
@@ -50,11 +51,18 @@ deps:
 
 $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(SDLAB_CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -MMD -MP -c $< -o $@
 
-$(BUILD)/libsdlab.a: $(LIB_OBJ)
+# A stamp that changes when the list of sources does, so that removing a file relinks.
+SRC_LIST = $(sort $(LIB_SRC) $(TEST_SRC))
+$(BUILD)/.srclist: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(SRC_LIST)' | cmp -s - $@ || echo '$(SRC_LIST)' > $@
+FORCE:
+
+$(BUILD)/libsdlab.a: $(LIB_OBJ) $(BUILD)/.srclist
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
 
 $(BUILD)/sdlab: $(BUILD)/obj/experiments/sdlab_main.o $(BUILD)/libsdlab.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -62,7 +70,7 @@ $(BUILD)/sdlab: $(BUILD)/obj/experiments/sdlab_main.o $(BUILD)/libsdlab.a
 $(BUILD)/sdlab-bench: $(BUILD)/obj/experiments/sdlab_bench.o $(BUILD)/libsdlab.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/sdlab_tests: $(TEST_OBJ) $(BUILD)/libsdlab.a
+$(BUILD)/tests/sdlab_tests: $(TEST_OBJ) $(BUILD)/libsdlab.a $(BUILD)/.srclist
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libsdlab.a $(CRITERION_LIBS) $(LDLIBS)
 
