@@ -44,5 +44,7 @@ double sdlab_now(void); /* seconds, monotonic */
 
 int sdlab_cmd_lrb(int argc, char **argv);
 int sdlab_cmd_eval(int argc, char **argv);
+int sdlab_cmd_construct(int argc, char **argv);
+int sdlab_cmd_tsv(int argc, char **argv);
 
 #endif

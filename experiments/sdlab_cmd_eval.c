@@ -4,6 +4,7 @@
 #include "sdlab_io.h"
 #include "sdlab_json.h"
 #include "sdlab_metrics.h"
+#include "sdlab_model.h"
 #include "sdlab_npy.h"
 
 #include <math.h>
@@ -14,6 +15,7 @@
 static const char *USAGE =
   "usage: sdlab eval --truth W_p.npy --encoder W_E.npy [--decoder W_D.npy] [--truth-target W_r.npy]\n"
   "                  [--tau T] [--exclude anchors.npy] [--raw] [--out FILE]\n"
+  "                  [--data X.npy --activation A [--data-target X_r.npy]]\n"
   "\n"
   "Print one JSON object with the recovery metrics of arXiv:2512.05534 §5.1 for the encoder rows\n"
   "(the paper's metrics, also repeated at the top level) and, given --decoder, for the decoder columns:\n"
@@ -29,9 +31,66 @@ static const char *USAGE =
   "  --tau T                threshold of M_GT (default 0.95, Table 1)\n"
   "  --exclude anchors.npy  1-D integer array of ground-truth features not evaluated (anchors)\n"
   "  --raw                  similarity |W_E W_p| without normalising (default: cosine similarity)\n"
-  "  --out FILE             also write the JSON to FILE (atomically)\n";
+  "  --out FILE             also write the JSON to FILE (atomically)\n"
+  "  --data X.npy           N x n_p inputs: also report the model's L0 (mean active latents per sample),\n"
+  "                         dead fraction (latents that never fire) and explained variance (relative to\n"
+  "                         the mean); needs --decoder and --activation\n"
+  "  --activation A         sigma of the model: relu, jumprelu:T, topk:K, topk-relu:K, batchtopk:K\n"
+  "  --data-target X_r.npy  N x n_r targets (default: X.npy, an SAE)\n";
 
-enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_COUNT };
+enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_DATA, O_ACT, O_DATA_TARGET,
+       O_COUNT };
+
+/* L0, dead fraction and explained variance of the model (W_E, W_D, sigma) on data X (targets Y),
+ * in batches of 4096 samples (batchtopk's batch). */
+static int
+model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, const sdlab_activation *act,
+                 const gsl_matrix *X, const gsl_matrix *Y)
+{
+  const size_t nq = WE->size1, np = WE->size2, nr = WD->size1, N = X->size1, B = 4096;
+  if (X->size2 != np)
+    return sdlab_fail(SDLAB_ESHAPE, "--data has %zu columns but the encoder reads n_p = %zu", X->size2, np);
+  if (Y->size1 != N || Y->size2 != nr)
+    return sdlab_fail(SDLAB_ESHAPE, "the targets are %zu x %zu, expected %zu x %zu (N x n_r)%s", Y->size1, Y->size2,
+                      N, nr, Y == X ? "; give --data-target for a transcoder" : "");
+  sdlab_model *m = sdlab_model_alloc(nr == np ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act);
+  if (m == NULL)
+    return GSL_EINVAL;
+  gsl_matrix_memcpy(m->WE, WE);
+  gsl_matrix_memcpy(m->WD, WD);
+  gsl_matrix *A = gsl_matrix_alloc(B, nq), *Xhat = gsl_matrix_alloc(B, nr);
+  sdlab_activation_workspace *w = sdlab_activation_workspace_alloc(B, nq);
+  sdlab_metrics_stats st;
+  int status = A && Xhat && w ? sdlab_metrics_stats_init(&st, nq, nr) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  int have_stats = status == 0;
+  for (size_t s0 = 0; !status && s0 < N; s0 += B) {
+    size_t b = N - s0 < B ? N - s0 : B;
+    gsl_matrix_const_view xb = gsl_matrix_const_submatrix(X, s0, 0, b, np), yb = gsl_matrix_const_submatrix(Y, s0, 0, b, nr);
+    gsl_matrix_view ab = gsl_matrix_submatrix(A, 0, 0, b, nq), hb = gsl_matrix_submatrix(Xhat, 0, 0, b, nr);
+    status = sdlab_model_encode(m, &xb.matrix, NULL, &ab.matrix, NULL, w);
+    if (!status)
+      status = sdlab_model_decode(m, &ab.matrix, &hb.matrix);
+    if (!status)
+      status = sdlab_metrics_stats_add(&st, &ab.matrix, &yb.matrix, &hb.matrix);
+  }
+  if (!status) {
+    double l0, dead, ev;
+    sdlab_metrics_stats_result(&st, &l0, &dead, &ev);
+    sdlab_json_object_begin(j, "model");
+    sdlab_json_integer(j, "samples", (long long)N);
+    sdlab_json_number(j, "L0", l0);
+    sdlab_json_number(j, "dead_fraction", dead);
+    sdlab_json_number(j, "explained_variance", ev);
+    sdlab_json_object_end(j);
+  }
+  if (have_stats)
+    sdlab_metrics_stats_free(&st);
+  if (A) gsl_matrix_free(A);
+  if (Xhat) gsl_matrix_free(Xhat);
+  sdlab_activation_workspace_free(w);
+  sdlab_model_free(m);
+  return status;
+}
 
 /* Metrics of learned directions L (rows) against truth W; writes one JSON object under `key`. */
 static int
@@ -78,7 +137,7 @@ int
 sdlab_cmd_eval(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--truth", "--encoder", "--decoder", "--truth-target", "--tau", "--exclude",
-                                       "--raw", "--out"};
+                                       "--raw", "--out", "--data", "--activation", "--data-target"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
@@ -96,7 +155,18 @@ sdlab_cmd_eval(int argc, char **argv)
   if (o[O_TAU].value && sdlab_cli_double("eval", "--tau", o[O_TAU].value, &tau))
     return SDLAB_EXIT_USAGE;
   const int normalise = o[O_RAW].value == NULL;
-  gsl_matrix *W = NULL, *WE = NULL, *WD = NULL, *WR = NULL, *DT = NULL;
+  sdlab_activation act;
+  if (o[O_DATA].value && (!o[O_DECODER].value || !o[O_ACT].value)) {
+    fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance)\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (!o[O_DATA].value && (o[O_ACT].value || o[O_DATA_TARGET].value)) {
+    fprintf(stderr, "sdlab eval: error: --activation and --data-target go with --data\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (o[O_ACT].value && sdlab_activation_parse(o[O_ACT].value, &act))
+    return sdlab_cli_fail("eval", GSL_EINVAL);
+  gsl_matrix *W = NULL, *WE = NULL, *WD = NULL, *WR = NULL, *DT = NULL, *X = NULL, *Y = NULL;
   unsigned char *exclude = NULL;
   size_t *idx = NULL, nidx = 0;
   int status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &W);
@@ -155,6 +225,13 @@ sdlab_cmd_eval(int argc, char **argv)
     status = evaluate(&j, "encoder", WE, W, normalise, tau, exclude, &mgt, &mip, &mcc);
   if (!status && DT)
     status = evaluate(&j, "decoder", DT, WR ? WR : W, normalise, tau, exclude, &d1, &d2, &d3);
+  if (!status && o[O_DATA].value) {
+    status = sdlab_npy_load_matrix(o[O_DATA].value, "--data", &X);
+    if (!status && o[O_DATA_TARGET].value)
+      status = sdlab_npy_load_matrix(o[O_DATA_TARGET].value, "--data-target", &Y);
+    if (!status)
+      status = model_statistics(&j, WE, WD, &act, X, Y ? Y : X);
+  }
   const char *text = NULL;
   if (!status) {
     sdlab_json_number(&j, "M_GT", mgt);
@@ -175,6 +252,8 @@ sdlab_cmd_eval(int argc, char **argv)
   if (WD) gsl_matrix_free(WD);
   if (WR) gsl_matrix_free(WR);
   if (DT) gsl_matrix_free(DT);
+  if (X) gsl_matrix_free(X);
+  if (Y) gsl_matrix_free(Y);
   free(exclude);
   free(idx);
   return status ? sdlab_cli_fail("eval", status) : SDLAB_EXIT_OK;

@@ -7,6 +7,13 @@
 
 #define SDLAB_VERSION "0.1.0"
 
+typedef int (*command_fn)(int, char **);
+static const struct {
+  const char *name;
+  command_fn fn;
+} COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv}};
+#define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
+
 static const char *USAGE =
   "usage: sdlab COMMAND [OPTIONS]\n"
   "\n"
@@ -14,8 +21,10 @@ static const char *USAGE =
   "spurious minima) into computation anyone can rerun and check.\n"
   "\n"
   "commands:\n"
-  "  lrb     generate a Linear Representation Bench data set (Appendix C)\n"
-  "  eval    recovery metrics M_GT, M_IP, MCC of a learned dictionary (§5.1)\n"
+  "  lrb        generate a Linear Representation Bench data set (Appendix C)\n"
+  "  eval       recovery metrics M_GT, M_IP, MCC of a learned dictionary (§5.1)\n"
+  "  construct  the paper's configurations (eq. 15, Example 3.5, zero loss without recovery)\n"
+  "  tsv        a .npy array as a tab-separated table (for gnuplot)\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";
@@ -32,10 +41,9 @@ main(int argc, char **argv)
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     if (strcmp(cmd, "help") == 0 && argc > 2) {
       char *help_argv[] = {argv[2], "--help", NULL};
-      if (strcmp(argv[2], "lrb") == 0)
-        return sdlab_cmd_lrb(2, help_argv);
-      if (strcmp(argv[2], "eval") == 0)
-        return sdlab_cmd_eval(2, help_argv);
+      for (size_t c = 0; c < NCOMMANDS; c++)
+        if (strcmp(argv[2], COMMANDS[c].name) == 0)
+          return COMMANDS[c].fn(2, help_argv);
       fprintf(stderr, "sdlab: error: unknown command '%s' (see sdlab --help)\n", argv[2]);
       return SDLAB_EXIT_USAGE;
     }
@@ -46,10 +54,9 @@ main(int argc, char **argv)
     printf("sdlab %s\n", SDLAB_VERSION);
     return SDLAB_EXIT_OK;
   }
-  if (strcmp(cmd, "lrb") == 0)
-    return sdlab_cmd_lrb(argc - 1, argv + 1);
-  if (strcmp(cmd, "eval") == 0)
-    return sdlab_cmd_eval(argc - 1, argv + 1);
+  for (size_t c = 0; c < NCOMMANDS; c++)
+    if (strcmp(cmd, COMMANDS[c].name) == 0)
+      return COMMANDS[c].fn(argc - 1, argv + 1);
   fprintf(stderr, "sdlab: error: unknown command '%s' (see sdlab --help)\n", cmd);
   return SDLAB_EXIT_USAGE;
 }

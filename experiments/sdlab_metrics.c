@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <gsl/gsl_blas.h>
 
 int
@@ -129,21 +130,76 @@ sdlab_metrics_activity(const gsl_matrix *A, size_t *nonzero, unsigned char *fire
       }
 }
 
+int
+sdlab_metrics_stats_init(sdlab_metrics_stats *st, size_t q, size_t r)
+{
+  memset(st, 0, sizeof *st);
+  st->q = q;
+  st->r = r;
+  st->fired = calloc(q ? q : 1, 1);
+  st->mean = calloc(r ? r : 1, sizeof *st->mean);
+  st->m2 = calloc(r ? r : 1, sizeof *st->m2);
+  if (!st->fired || !st->mean || !st->m2) {
+    sdlab_metrics_stats_free(st);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for statistics");
+  }
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_metrics_stats_add(sdlab_metrics_stats *st, const gsl_matrix *A, const gsl_matrix *X, const gsl_matrix *Xhat)
+{
+  if ((A && (A->size2 != st->q || A->size1 != X->size1)) || X->size2 != st->r || Xhat->size1 != X->size1 ||
+      Xhat->size2 != st->r)
+    return sdlab_fail(SDLAB_ESHAPE, "statistics: batch shapes do not fit (q = %zu, r = %zu)", st->q, st->r);
+  if (A)
+    sdlab_metrics_activity(A, &st->nonzero, st->fired);
+  for (size_t s = 0; s < X->size1; s++) {
+    st->N++;
+    for (size_t j = 0; j < st->r; j++) {
+      double x = gsl_matrix_get(X, s, j), e = x - gsl_matrix_get(Xhat, s, j);
+      st->sq_err += e * e;
+      double delta = x - st->mean[j];
+      st->mean[j] += delta / (double)st->N;
+      st->m2[j] += delta * (x - st->mean[j]);
+    }
+  }
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_metrics_stats_result(const sdlab_metrics_stats *st, double *l0, double *dead_fraction, double *ev)
+{
+  double var = 0;
+  size_t fired = 0;
+  for (size_t j = 0; j < st->r; j++)
+    var += st->m2[j];
+  for (size_t i = 0; i < st->q; i++)
+    fired += st->fired[i];
+  if (l0)
+    *l0 = st->N ? (double)st->nonzero / (double)st->N : NAN;
+  if (dead_fraction)
+    *dead_fraction = st->q ? (double)(st->q - fired) / (double)st->q : NAN;
+  if (ev)
+    *ev = var > 0 ? 1.0 - st->sq_err / var : NAN;
+}
+
+void
+sdlab_metrics_stats_free(sdlab_metrics_stats *st)
+{
+  free(st->fired);
+  free(st->mean);
+  free(st->m2);
+  memset(st, 0, sizeof *st);
+}
+
 double
 sdlab_metrics_explained_variance(const gsl_matrix *X, const gsl_matrix *Xhat)
 {
-  const size_t N = X->size1, d = X->size2;
-  double resid = 0, var = 0;
-  for (size_t j = 0; j < d; j++) {
-    double mean = 0;
-    for (size_t s = 0; s < N; s++)
-      mean += gsl_matrix_get(X, s, j);
-    mean /= (double)N;
-    for (size_t s = 0; s < N; s++) {
-      double x = gsl_matrix_get(X, s, j), e = x - gsl_matrix_get(Xhat, s, j);
-      resid += e * e;
-      var += (x - mean) * (x - mean);
-    }
-  }
-  return var > 0 ? 1.0 - resid / var : NAN;
+  sdlab_metrics_stats st;
+  double ev = NAN;
+  if (sdlab_metrics_stats_init(&st, 0, X->size2) == 0 && sdlab_metrics_stats_add(&st, NULL, X, Xhat) == 0)
+    sdlab_metrics_stats_result(&st, NULL, NULL, &ev);
+  sdlab_metrics_stats_free(&st);
+  return ev;
 }

@@ -36,4 +36,20 @@ void sdlab_metrics_activity(const gsl_matrix *A, size_t *nonzero, unsigned char 
  * per-coordinate mean of X).  NaN when X has no variance. */
 double sdlab_metrics_explained_variance(const gsl_matrix *X, const gsl_matrix *Xhat);
 
+/* The same statistics over a data set streamed in batches: L0 (mean number of non-zero codes per
+ * sample), the dead fraction (latents that never fired) and the explained variance.  The variance
+ * about the mean is accumulated with Welford's update per coordinate (no cancellation). */
+typedef struct {
+  size_t q, r, N, nonzero;
+  unsigned char *fired; /* q */
+  double sq_err;
+  double *mean, *m2;    /* r each: running mean and sum of squared deviations */
+} sdlab_metrics_stats;
+
+int sdlab_metrics_stats_init(sdlab_metrics_stats *st, size_t q, size_t r);
+/* A: B x q codes; X: B x r targets; Xhat: B x r reconstructions. */
+int sdlab_metrics_stats_add(sdlab_metrics_stats *st, const gsl_matrix *A, const gsl_matrix *X, const gsl_matrix *Xhat);
+void sdlab_metrics_stats_result(const sdlab_metrics_stats *st, double *l0, double *dead_fraction, double *ev);
+void sdlab_metrics_stats_free(sdlab_metrics_stats *st);
+
 #endif

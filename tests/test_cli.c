@@ -257,3 +257,87 @@ Test(cli, eval_reports_known_metrics_and_bad_inputs)
   gsl_matrix_free(WE);
   gsl_matrix_free(WD);
 }
+
+Test(cli, construct_writes_the_paper_configurations)
+{
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("construct example35 --out %D/e", &out, &err), 0, "%s", err);
+  cr_assert(strstr(out, "\"L_tilde\": 1,") && strstr(out, "\"grad_W_E_norm\": 0,") && strstr(out, "\"dead_neurons\": 1"),
+            "%s", out);
+  cr_assert(exists("e/W_E.npy") && exists("e/W_D.npy") && exists("e/W_p.npy") && exists("e/result.json"));
+  free(out);
+  free(err);
+  /* Theorem 3.3 on a near-orthoplex (M ~ 1e-9) with pure TopK: the pinned counterexample, from the CLI */
+  cr_assert_eq(sdlab("lrb --features 4 --dim 2 --samples 5 --sparsity 0.9 --interference 1e-9 --seed 1 --quiet "
+                     "--out %D/o", NULL, NULL), 0);
+  cr_assert_eq(sdlab("construct thm33 --truth %D/o/W_p.npy --latents 4 --activation topk:4 --out %D/t", &out, NULL), 0);
+  cr_assert(strstr(out, "\"L_tilde_le_bound\": false"), "%s", out);
+  free(out);
+  cr_assert_eq(sdlab("construct thm33 --truth %D/o/W_p.npy --latents 4 --activation topk-relu:4 --out %D/t2", &out,
+                     NULL), 0);
+  cr_assert(strstr(out, "\"L_tilde_le_bound\": true"), "%s", out);
+  free(out);
+  cr_assert_eq(sdlab("construct zero-loss --truth %D/o/W_p.npy --latents 4 --out %D/z", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "n <= n_p"), "%s", err);
+  free(err);
+  cr_assert(!exists("z"));
+  const char *bad[] = {"construct", "construct thm99 --out %D/x", "construct example35 --out %D/x --latents 3",
+                       "construct thm33 --truth %D/o/W_p.npy --latents 3 --activation topk:4 --out %D/x",
+                       "construct thm33 --truth %D/o/W_p.npy --latents 4 --activation relu --md 0 --out %D/x"};
+  for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
+    int code = sdlab(bad[c], NULL, &err);
+    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert(c == 0 || test_lines(err) == 1, "case %zu: %s", c, err);
+    cr_assert(!exists("x"));
+    free(err);
+  }
+}
+
+Test(cli, tsv_prints_what_the_array_holds)
+{
+  double v[6] = {1.5, -2, 0.1, 4, 5, 6};
+  size_t sh[2] = {3, 2};
+  char p[4200];
+  snprintf(p, sizeof p, "%s/a.npy", dir);
+  sdlab_npy_write(p, SDLAB_F64, 2, sh, v);
+  char *out = NULL;
+  cr_assert_eq(sdlab("tsv %D/a.npy --header x,y", &out, NULL), 0);
+  cr_assert_str_eq(out, "#x\ty\n1.5\t-2\n0.10000000000000001\t4\n5\t6\n");
+  free(out);
+  cr_assert_eq(sdlab("tsv %D/a.npy --transpose --rows 1 --out %D/a.tsv", NULL, NULL), 0);
+  char *t = slurp_rel("a.tsv", NULL);
+  cr_assert_str_eq(t, "#c0\tc1\tc2\n1.5\t0.10000000000000001\t5\n");
+  free(t);
+  cr_assert_eq(sdlab("tsv %D/none.npy", NULL, NULL), 1);
+}
+
+Test(cli, eval_model_statistics_match_a_direct_computation)
+{
+  /* W_E = W_D^T = I on data with known zeros: L0 counts positive entries (ReLU), EV = 1 - (negative part
+   * energy) / variance */
+  double x[8] = {1, -2, 0, 3, -1, -1, 2, 0.5}, eye[4] = {1, 0, 0, 1};
+  size_t sx[2] = {4, 2}, se[2] = {2, 2}, sw[2] = {2, 3};
+  char p[4200];
+  snprintf(p, sizeof p, "%s/x.npy", dir);
+  sdlab_npy_write(p, SDLAB_F64, 2, sx, x);
+  snprintf(p, sizeof p, "%s/I.npy", dir);
+  sdlab_npy_write(p, SDLAB_F64, 2, se, eye);
+  double w[6] = {1, 0, 0, 0, 1, 0};
+  snprintf(p, sizeof p, "%s/W.npy", dir);
+  sdlab_npy_write(p, SDLAB_F64, 2, sw, w);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("eval --truth %D/W.npy --encoder %D/I.npy --decoder %D/I.npy --data %D/x.npy --activation relu",
+                     &out, &err), 0, "%s", err);
+  /* positives: 1, 3, 2, 0.5 -> L0 = 4/4 = 1; both latents fire; residual = negatives: 4 + 1 + 1 = 6;
+   * column means (0.5, 0.125): variance sum = (0.25+0.25+2.25+2.25) + (4.515625+8.265625+1.265625+0.140625) = 19.1875 */
+  double ev = 1 - 6 / 19.1875;
+  char expect[128];
+  snprintf(expect, sizeof expect, "\"explained_variance\": %.17g", ev);
+  cr_assert(strstr(out, "\"L0\": 1,") && strstr(out, "\"dead_fraction\": 0,"), "%s", out);
+  cr_assert(strstr(out, expect), "expected %s in %s", expect, out);
+  free(out);
+  free(err);
+  cr_assert_eq(sdlab("eval --truth %D/W.npy --encoder %D/I.npy --data %D/x.npy --activation relu", NULL, &err), 2);
+  cr_assert(strstr(err, "needs --decoder"));
+  free(err);
+}

@@ -1,0 +1,232 @@
+/* sdlab construct: the paper's explicit configurations written as .npy files, with the theorem's
+ * quantities evaluated on them (result.json). */
+#include "sdlab_claims.h"
+#include "sdlab_cli.h"
+#include "sdlab_construct.h"
+#include "sdlab_errno.h"
+#include "sdlab_io.h"
+#include "sdlab_json.h"
+#include "sdlab_loss.h"
+#include "sdlab_npy.h"
+#include "sdlab_pattern.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *USAGE =
+  "usage: sdlab construct thm33     --truth W_p.npy [--target W_r.npy] --latents Q --activation A [--md M] --out DIR\n"
+  "       sdlab construct zero-loss --truth W_p.npy [--target W_r.npy] --latents Q [--md M] --out DIR\n"
+  "       sdlab construct example35 --out DIR\n"
+  "\n"
+  "Write one of the paper's configurations (W_E.npy n_q x n_p, W_D.npy n_r x n_q, float64) and result.json with\n"
+  "L~ (eq. 11, every M_d = M, default 1) and the activation pattern's predicates (Definition 3.1):\n"
+  "  thm33      eq. 15: W_E* = [W_p^T; 0], W_D* = [W_r, 0]; also Theorem 3.3's bound terms\n"
+  "             (middle = M^2 sum_d M_d (K_d-1)^2, bound = n^2 M^2 sum_d M_d) and whether the theorem held\n"
+  "  zero-loss  W_E = A W_p^+, W_D = W_r Z^+ (ReLU; n <= n_p): L~ = 0 without recovering the features\n"
+  "  example35  Example 3.5's spurious partial minimum (also writes W_p.npy, W_r.npy): L~ = 1, zero gradients\n"
+  "\n"
+  "  --truth W_p.npy    n_p x n ground-truth directions   --target W_r.npy  n_r x n (default W_p: an SAE)\n"
+  "  --latents Q        n_q (>= n)                          --activation A    relu, jumprelu:T, topk:K, ...\n"
+  "  --md M             the weight M_d of every feature (the bench's M_d is the same for all; see meta.json)\n"
+  "  --force            replace DIR if it exists\n";
+
+enum { O_TRUTH, O_TARGET, O_LATENTS, O_ACT, O_MD, O_OUT, O_FORCE, O_COUNT };
+
+static double
+frobenius(const gsl_matrix *m)
+{
+  double s = 0;
+  for (size_t i = 0; i < m->size1; i++)
+    for (size_t j = 0; j < m->size2; j++)
+      s += gsl_matrix_get(m, i, j) * gsl_matrix_get(m, i, j);
+  return sqrt(s);
+}
+
+static void
+pattern_json(sdlab_json *j, const sdlab_activation *act, const gsl_matrix *WE, const gsl_matrix *Wp)
+{
+  sdlab_pattern *P = sdlab_pattern_alloc(WE->size1, Wp->size2);
+  if (P == NULL || sdlab_pattern_of(act, WE, Wp, P)) {
+    sdlab_pattern_free(P);
+    return;
+  }
+  sdlab_json_object_begin(j, "pattern");
+  sdlab_json_bool(j, "polysemantic", sdlab_pattern_is_polysemantic(P));
+  sdlab_json_bool(j, "partition", sdlab_pattern_is_partition(P));
+  sdlab_json_integer(j, "dead_neurons", (long long)sdlab_pattern_dead_count(P));
+  sdlab_json_array_begin(j, "F");
+  for (size_t i = 0; i < P->nq; i++) {
+    sdlab_json_array_begin(j, NULL);
+    for (size_t d = 0; d < P->n; d++)
+      if (P->F[i * P->n + d])
+        sdlab_json_integer(j, NULL, (long long)d);
+    sdlab_json_array_end(j);
+  }
+  sdlab_json_array_end(j);
+  sdlab_json_object_end(j);
+  sdlab_pattern_free(P);
+}
+
+int
+sdlab_cmd_construct(int argc, char **argv)
+{
+  static const char *names[O_COUNT] = {"--truth", "--target", "--latents", "--activation", "--md", "--out", "--force"};
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    fputs(USAGE, argc < 2 ? stderr : stdout);
+    return argc < 2 ? SDLAB_EXIT_USAGE : SDLAB_EXIT_OK;
+  }
+  const char *kind = argv[1];
+  int k33 = strcmp(kind, "thm33") == 0, kzero = strcmp(kind, "zero-loss") == 0, k35 = strcmp(kind, "example35") == 0;
+  if (!k33 && !kzero && !k35) {
+    fprintf(stderr, "sdlab construct: error: unknown construction '%s' (thm33, zero-loss or example35)\n", kind);
+    return SDLAB_EXIT_USAGE;
+  }
+  sdlab_opt o[O_COUNT];
+  for (int k = 0; k < O_COUNT; k++) {
+    o[k].name = names[k];
+    o[k].takes_value = k != O_FORCE;
+    o[k].value = NULL;
+  }
+  int r = sdlab_cli_parse("construct", argc - 1, argv + 1, o, O_COUNT);
+  if (r == 1) {
+    fputs(USAGE, stdout);
+    return SDLAB_EXIT_OK;
+  }
+  if (r)
+    return SDLAB_EXIT_USAGE;
+  static const char *need33[] = {"--truth", "--latents", "--activation", "--out"};
+  static const char *needzero[] = {"--truth", "--latents", "--out"};
+  static const char *need35[] = {"--out"};
+  if (sdlab_cli_require("construct", o, O_COUNT, k33 ? need33 : kzero ? needzero : need35, k33 ? 4 : kzero ? 3 : 1))
+    return SDLAB_EXIT_USAGE;
+  if (k35 && (o[O_TRUTH].value || o[O_TARGET].value || o[O_LATENTS].value || o[O_ACT].value || o[O_MD].value)) {
+    fprintf(stderr, "sdlab construct: error: example35 is a fixed instance: it takes only --out and --force\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  size_t nq = 2;
+  double md = 1.0;
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  if (o[O_LATENTS].value && sdlab_cli_size("construct", "--latents", o[O_LATENTS].value, &nq))
+    return SDLAB_EXIT_USAGE;
+  if (o[O_MD].value && sdlab_cli_double("construct", "--md", o[O_MD].value, &md))
+    return SDLAB_EXIT_USAGE;
+  if (!(md > 0)) {
+    fprintf(stderr, "sdlab construct: error: --md must be positive (Theorem 3.4 assumes M_d > 0)\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (kzero && o[O_ACT].value) {
+    fprintf(stderr, "sdlab construct: error: the zero-loss construction uses ReLU; --activation does not apply\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (o[O_ACT].value && sdlab_activation_parse(o[O_ACT].value, &act))
+    return sdlab_cli_fail("construct", GSL_EINVAL);
+
+  gsl_matrix *Wp = NULL, *Wr = NULL, *WE = NULL, *WD = NULL;
+  gsl_vector *Md = NULL;
+  char *staging = NULL, *f = NULL;
+  const int force = o[O_FORCE].value != NULL;
+  int status = SDLAB_SUCCESS;
+  if (k35) {
+    Wp = gsl_matrix_alloc(2, 2);
+    Wr = gsl_matrix_alloc(2, 2);
+    WE = gsl_matrix_alloc(2, 2);
+    WD = gsl_matrix_alloc(2, 2);
+    Md = gsl_vector_alloc(2);
+    status = sdlab_construct_example35(Wp, Wr, Md, WE, WD, &act);
+    nq = 2;
+  } else {
+    status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &Wp);
+    if (!status && o[O_TARGET].value)
+      status = sdlab_npy_load_matrix(o[O_TARGET].value, "--target", &Wr);
+    if (!status && Wr && Wr->size2 != Wp->size2)
+      status = sdlab_fail(SDLAB_ESHAPE, "--target has %zu features, --truth %zu", Wr->size2, Wp->size2);
+    if (!status && Wr == NULL && (Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
+      gsl_matrix_memcpy(Wr, Wp);
+    if (!status && (status = sdlab_activation_check(&act, nq)) == 0) {
+      WE = gsl_matrix_alloc(nq, Wp->size1);
+      WD = gsl_matrix_alloc(Wr->size1, nq);
+      Md = gsl_vector_alloc(Wp->size2);
+      gsl_vector_set_all(Md, md);
+      status = k33 ? sdlab_construct_thm33(Wp, Wr, WE, WD) : sdlab_construct_zero_loss(Wp, Wr, NULL, &act, WE, WD, NULL);
+    }
+  }
+  sdlab_json j;
+  sdlab_json_init(&j);
+  if (!status)
+    status = sdlab_outdir_begin(o[O_OUT].value, force, &staging);
+  if (!status) {
+    sdlab_model *m = sdlab_model_alloc(Wr->size1 == Wp->size1 ? SDLAB_SAE : SDLAB_TRANSCODER, Wp->size1, nq, Wr->size1,
+                                       1, &act);
+    sdlab_loss_workspace *w = m ? sdlab_loss_workspace_alloc(Wp->size2, m) : NULL;
+    gsl_matrix *gE = gsl_matrix_alloc(nq, Wp->size1), *gD = gsl_matrix_alloc(Wr->size1, nq);
+    double L = NAN;
+    status = w && gE && gD ? SDLAB_SUCCESS : GSL_ENOMEM;
+    if (!status) {
+      gsl_matrix_memcpy(m->WE, WE);
+      gsl_matrix_memcpy(m->WD, WD);
+      status = sdlab_loss_tilde(m, Wp, Wr, Md, &L, gE, gD, w);
+    }
+    if (!status) {
+      char an[64];
+      sdlab_activation_format(&act, an, sizeof an);
+      sdlab_json_object_begin(&j, NULL);
+      sdlab_json_string(&j, "construction", kind);
+      sdlab_json_string(&j, "activation", an);
+      sdlab_json_integer(&j, "n", (long long)Wp->size2);
+      sdlab_json_integer(&j, "n_p", (long long)Wp->size1);
+      sdlab_json_integer(&j, "n_q", (long long)nq);
+      sdlab_json_integer(&j, "n_r", (long long)Wr->size1);
+      sdlab_json_number(&j, "L_tilde", L);
+      sdlab_json_number(&j, "grad_W_E_norm", frobenius(gE));
+      sdlab_json_number(&j, "grad_W_D_norm", frobenius(gD));
+      pattern_json(&j, &act, WE, Wp);
+      if (k33) {
+        sdlab_thm33_values v;
+        status = sdlab_claim_thm33(Wp, Wr, Md, &act, nq, &v);
+        if (!status) {
+          sdlab_json_object_begin(&j, "theorem_3_3");
+          sdlab_json_number(&j, "M", v.M);
+          sdlab_json_number(&j, "middle", v.middle);
+          sdlab_json_number(&j, "bound", v.bound);
+          sdlab_json_integer(&j, "nonpositive_codes_selected", (long long)v.nonpositive_selected);
+          sdlab_json_bool(&j, "L_tilde_le_middle", L <= v.middle);
+          sdlab_json_bool(&j, "L_tilde_le_bound", L <= v.bound);
+          sdlab_json_object_end(&j);
+        }
+      }
+      sdlab_json_object_end(&j);
+    }
+    if (gE) gsl_matrix_free(gE);
+    if (gD) gsl_matrix_free(gD);
+    sdlab_loss_workspace_free(w);
+    sdlab_model_free(m);
+  }
+  const char *files[4] = {"W_E.npy", "W_D.npy", "W_p.npy", "W_r.npy"};
+  const gsl_matrix *mats[4] = {WE, WD, Wp, Wr};
+  for (int k = 0; !status && k < (k35 ? 4 : 2); k++) {
+    f = sdlab_path_join(staging, files[k]);
+    status = sdlab_npy_write_matrix(f, mats[k], SDLAB_F64);
+    free(f);
+  }
+  const char *text = status ? NULL : sdlab_json_text(&j);
+  if (!status) {
+    f = sdlab_path_join(staging, "result.json");
+    status = text ? sdlab_atomic_write_text(f, text) : GSL_ENOMEM;
+    free(f);
+  }
+  if (!status)
+    status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
+  else
+    sdlab_outdir_abort(staging);
+  if (!status)
+    fputs(text, stdout);
+  sdlab_json_free(&j);
+  if (Wp) gsl_matrix_free(Wp);
+  if (Wr) gsl_matrix_free(Wr);
+  if (WE) gsl_matrix_free(WE);
+  if (WD) gsl_matrix_free(WD);
+  if (Md) gsl_vector_free(Md);
+  return status ? sdlab_cli_fail("construct", status) : SDLAB_EXIT_OK;
+}
