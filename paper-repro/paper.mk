@@ -1,0 +1,61 @@
+# make paper: regenerate what sdlab can reproduce of arXiv:2512.05534 into paper-repro/out/.
+# Each target names its inputs; make skips what is up to date and runs independent targets in parallel (-j2).
+# SDLAB is the sdlab binary (set by the top Makefile).
+
+SDLAB ?= build/sdlab
+OUT   := paper-repro/out
+GNUPLOT ?= gnuplot
+
+.PHONY: all
+all: $(OUT)/REPORT.md
+
+# Figure 9: n = 4 directions in R^3.  The paper does not give M, S, beta or the sample count; sdlab
+# uses M = -0.3 (close to the regular tetrahedron's -1/3), S = 0.7, beta = 1.5, 2000 samples, seed 9.
+FIG9 := $(OUT)/fig9
+$(FIG9)/bench/meta.json:
+	@mkdir -p $(FIG9)
+	$(SDLAB) lrb --features 4 --dim 3 --samples 2000 --sparsity 0.7 --interference -0.3 --beta 1.5 --seed 9 \
+	  --quiet --force --out $(FIG9)/bench
+$(FIG9)/dirs.tsv: $(FIG9)/bench/meta.json
+	$(SDLAB) tsv $(FIG9)/bench/W_p.npy --transpose --header x,y,z --out $@
+$(FIG9)/points.tsv: $(FIG9)/bench/meta.json
+	$(SDLAB) tsv $(FIG9)/bench/x_p.npy --header x,y,z --out $@
+$(OUT)/figure9.png $(OUT)/figure9.pdf: $(OUT)/figure%: $(FIG9)/dirs.tsv $(FIG9)/points.tsv figures/fig9_bench.gp figures/style.gp
+	$(GNUPLOT) -e "dirs='$(FIG9)/dirs.tsv'; points='$(FIG9)/points.tsv'; outfile='$@'" figures/fig9_bench.gp
+
+# The paper's constructions, evaluated (Theorem 3.3, Example 3.5, zero loss without recovery).
+CON := $(OUT)/constructions
+$(CON)/example35/result.json:
+	@mkdir -p $(CON)
+	$(SDLAB) construct example35 --force --out $(CON)/example35 > /dev/null
+$(CON)/orthoplex/meta.json:
+	@mkdir -p $(CON)
+	$(SDLAB) lrb --features 4 --dim 2 --samples 10 --sparsity 0.9 --interference 1e-9 --seed 1 --quiet --force \
+	  --out $(CON)/orthoplex
+$(CON)/thm33-topk/result.json: $(CON)/orthoplex/meta.json
+	$(SDLAB) construct thm33 --truth $(CON)/orthoplex/W_p.npy --latents 4 --activation topk:4 --force \
+	  --out $(CON)/thm33-topk > /dev/null
+$(CON)/thm33-topk-relu/result.json: $(CON)/orthoplex/meta.json
+	$(SDLAB) construct thm33 --truth $(CON)/orthoplex/W_p.npy --latents 4 --activation topk-relu:4 --force \
+	  --out $(CON)/thm33-topk-relu > /dev/null
+$(CON)/bench/meta.json:
+	@mkdir -p $(CON)
+	$(SDLAB) lrb --features 8 --dim 12 --samples 100 --sparsity 0.99 --interference 0.1 --seed 4 --quiet --force \
+	  --out $(CON)/bench
+$(CON)/zero-loss/result.json: $(CON)/bench/meta.json
+	$(SDLAB) construct zero-loss --truth $(CON)/bench/W_p.npy --latents 8 --force --out $(CON)/zero-loss > /dev/null
+$(CON)/zero-loss/eval.json: $(CON)/zero-loss/result.json
+	$(SDLAB) eval --truth $(CON)/bench/W_p.npy --encoder $(CON)/zero-loss/W_E.npy --decoder $(CON)/zero-loss/W_D.npy \
+	  --out $@ > /dev/null
+$(CON)/thm33-bench/result.json: $(CON)/bench/meta.json
+	$(SDLAB) construct thm33 --truth $(CON)/bench/W_p.npy --latents 8 --activation relu --force --out $(CON)/thm33-bench > /dev/null
+$(CON)/thm33-bench/eval.json: $(CON)/thm33-bench/result.json
+	$(SDLAB) eval --truth $(CON)/bench/W_p.npy --encoder $(CON)/thm33-bench/W_E.npy --decoder $(CON)/thm33-bench/W_D.npy \
+	  --out $@ > /dev/null
+
+REPORT_INPUTS := $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+  $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
+  $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
+$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh
+	OUT=$(OUT) sh paper-repro/report.sh > $@.tmp && mv $@.tmp $@
+	@echo "make paper: wrote $@"
