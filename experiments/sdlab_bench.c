@@ -69,8 +69,10 @@ bench_generation(size_t N, double *seconds)
   return isfinite(checksum) ? SDLAB_SUCCESS : SDLAB_ENONFINITE;
 }
 
+/* L~ and both gradients: the first call (which also touches the workspace's fresh pages) and the best
+ * of three further calls. */
 static int
-bench_ltilde(size_t nq, double *seconds, double *flops)
+bench_ltilde(size_t nq, double *first, double *seconds)
 {
   const size_t n = 1000, np = 768;
   sdlab_activation act = {.kind = SDLAB_ACT_TOPK, .k = 32};
@@ -89,8 +91,13 @@ bench_ltilde(size_t nq, double *seconds, double *flops)
   double L;
   double t0 = sdlab_now();
   int status = sdlab_loss_tilde(m, Wp, Wp, Md, &L, gE, gD, w);
-  *seconds = sdlab_now() - t0;
-  *flops = 2.0 * 5 * (double)n * (double)np * (double)nq; /* five GEMMs of n x n_p x n_q */
+  *first = sdlab_now() - t0;
+  *seconds = INFINITY;
+  for (int rep = 0; rep < 3 && !status; rep++) {
+    t0 = sdlab_now();
+    status = sdlab_loss_tilde(m, Wp, Wp, Md, &L, gE, gD, w);
+    *seconds = fmin(*seconds, sdlab_now() - t0);
+  }
   sdlab_loss_workspace_free(w);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
@@ -134,12 +141,15 @@ main(int argc, char **argv)
          "< 60", "C.1 + C.2 + C.3 in memory; `sdlab lrb` adds the .npy writes");
   const size_t nqs[2] = {1000, 16000};
   for (int k = 0; k < (quick ? 1 : 2); k++) {
-    double fl;
-    if ((status = bench_ltilde(nqs[k], &s, &fl)))
+    double first;
+    if ((status = bench_ltilde(nqs[k], &first, &s)))
       return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
-    char what[64];
+    char what[64], note[160];
     snprintf(what, sizeof what, "L~ + gradients, n=1000 n_p=768 n_q=%zu", nqs[k]);
-    printf("%-44s %10.3f %12s %.0f%% of the DGEMM rate\n", what, s, nqs[k] == 1000 ? "< 1" : "", 100.0 * fl / 1e9 / s / gf);
+    /* the one dense GEMM that any method needs: the encoder codes, n x n_p x n_q */
+    double gemm = 2.0 * 1000 * 768 * (double)nqs[k] / 1e9 / gf;
+    snprintf(note, sizeof note, "TopK(32); first call %.3f s; %.1fx the encoder-GEMM time %.3f s", first, s / gemm, gemm);
+    printf("%-44s %10.3f %12s %s\n", what, s, "< 1", note);
   }
   if ((status = bench_mcc(1000, quick ? 2000 : 16000, &s)))
     return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;

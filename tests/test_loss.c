@@ -277,3 +277,74 @@ Test(loss, shape_errors_are_reported)
   sdlab_loss_workspace_free(w);
   sdlab_model_free(m);
 }
+
+/* The sparse path (taken when under 1/8 of the codes are selected) computes the same sums as the dense
+ * GEMM path in another order: they agree to the rounding bound 3 gamma_K (B + G) of the comment at the
+ * top (K as there), for L and L~, with every activation that selects few codes. */
+Test(loss, sparse_and_dense_paths_agree)
+{
+  const char *acts[] = {"topk:2", "topk-relu:3", "batchtopk:2", "jumprelu:4"};
+  const uint64_t seed = 8801;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  const size_t np = 6, nq = 60, nr = 5, N = 17;
+  for (size_t a = 0; a < 4; a++)
+    for (int tilde = 0; tilde <= 1; tilde++) {
+      sdlab_activation act;
+      sdlab_activation_parse(acts[a], &act);
+      sdlab_model *m = sdlab_model_alloc(SDLAB_TRANSCODER, np, nq, nr, 1, &act);
+      test_gaussian(r, m->WE, 1.0);
+      test_gaussian(r, m->WD, 1.0);
+      gsl_matrix *Xp = tilde ? gsl_matrix_alloc(np, N) : gsl_matrix_alloc(N, np);
+      gsl_matrix *Xr = tilde ? gsl_matrix_alloc(nr, N) : gsl_matrix_alloc(N, nr);
+      test_gaussian(r, Xp, 1.0);
+      test_gaussian(r, Xr, 1.0);
+      double w[17];
+      for (size_t s = 0; s < N; s++)
+        w[s] = 0.1 + gsl_rng_uniform(r);
+      sdlab_loss_workspace *ws = sdlab_loss_workspace_alloc(N, m), *wd = sdlab_loss_workspace_alloc(N, m);
+      wd->dense_only = 1;
+      gsl_matrix *gE1 = gsl_matrix_alloc(nq, np), *gD1 = gsl_matrix_alloc(nr, nq);
+      gsl_matrix *gE2 = gsl_matrix_alloc(nq, np), *gD2 = gsl_matrix_alloc(nr, nq);
+      double L1, L2, terms1[17], terms2[17];
+      cr_assert_eq(sdlab_loss_weighted(m, Xp, Xr, tilde, w, 1.0, &L1, terms1, gE1, gD1, ws), 0);
+      cr_assert_eq(sdlab_loss_weighted(m, Xp, Xr, tilde, w, 1.0, &L2, terms2, gE2, gD2, wd), 0);
+      size_t selected = 0;
+      for (size_t k = 0; k < N * nq; k++)
+        selected += ws->sel[k];
+      cr_assert(8 * selected < N * nq, "%s: the sparse path was not taken (%zu selected)", acts[a], selected);
+      double fE = test_fro(m->WE), fD = test_fro(m->WD), B = 0, G = 0;
+      for (size_t s = 0; s < N; s++) {
+        double xp = 0, xr = 0;
+        for (size_t j = 0; j < np; j++) {
+          double v = tilde ? gsl_matrix_get(Xp, j, s) : gsl_matrix_get(Xp, s, j);
+          xp += v * v;
+        }
+        for (size_t j = 0; j < nr; j++) {
+          double v = tilde ? gsl_matrix_get(Xr, j, s) : gsl_matrix_get(Xr, s, j);
+          xr += v * v;
+        }
+        double R = sqrt(xr) + fD * fE * sqrt(xp);
+        B += w[s] * R * R;
+        G += 2 * w[s] * R * (fD + fE) * sqrt(xp);
+      }
+      double tol = 3 * test_gamma(2.0 * (np + nq + nr) + N) * (B + G);
+      cr_assert(fabs(L1 - L2) <= tol, "%s: L %.17g vs %.17g", acts[a], L1, L2);
+      for (size_t k = 0; k < nq * np; k++)
+        cr_assert(fabs(gE1->data[k] - gE2->data[k]) <= tol, "%s: dW_E differs at %zu", acts[a], k);
+      for (size_t k = 0; k < nr * nq; k++)
+        cr_assert(fabs(gD1->data[k] - gD2->data[k]) <= tol, "%s: dW_D differs at %zu", acts[a], k);
+      for (size_t s = 0; s < N; s++)
+        cr_assert(fabs(terms1[s] - terms2[s]) <= tol);
+      gsl_matrix_free(gE1);
+      gsl_matrix_free(gD1);
+      gsl_matrix_free(gE2);
+      gsl_matrix_free(gD2);
+      sdlab_loss_workspace_free(ws);
+      sdlab_loss_workspace_free(wd);
+      gsl_matrix_free(Xp);
+      gsl_matrix_free(Xr);
+      sdlab_model_free(m);
+    }
+  gsl_rng_free(r);
+}

@@ -173,10 +173,12 @@ check_shapes(const gsl_matrix *Z, const gsl_matrix *A, const sdlab_activation_wo
   if (w == NULL || w->rows * w->cols < Z->size1 * Z->size2 || w->cols < Z->size2)
     return sdlab_fail(GSL_EBADLEN, "activation workspace too small for a %zu x %zu batch", Z->size1,
                       Z->size2);
-  for (size_t r = 0; r < Z->size1; r++)
+  for (size_t r = 0; r < Z->size1; r++) {
+    const double *z = gsl_matrix_const_ptr(Z, r, 0);
     for (size_t i = 0; i < Z->size2; i++)
-      if (!isfinite(gsl_matrix_get(Z, r, i)))
+      if (!isfinite(z[i]))
         return sdlab_fail(SDLAB_ENONFINITE, "non-finite pre-activation at (%zu, %zu)", r, i);
+  }
   return SDLAB_SUCCESS;
 }
 
@@ -190,9 +192,11 @@ selection(const sdlab_activation *act, const gsl_matrix *Z, unsigned char *keep,
   case SDLAB_ACT_RELU:
   case SDLAB_ACT_JUMPRELU: {
     double t = act->kind == SDLAB_ACT_RELU ? 0.0 : act->theta;
-    for (size_t r = 0; r < B; r++)
+    for (size_t r = 0; r < B; r++) {
+      const double *z = gsl_matrix_const_ptr(Z, r, 0);
       for (size_t i = 0; i < q; i++)
-        keep[r * q + i] = gsl_matrix_get(Z, r, i) > t;
+        keep[r * q + i] = z[i] > t;
+    }
     break;
   }
   case SDLAB_ACT_TOPK:
@@ -241,9 +245,13 @@ sdlab_activation_apply(const sdlab_activation *act, const gsl_matrix *Z, gsl_mat
   if (keep == NULL && (keep = malloc(B * q)) == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory for an activation mask");
   selection(act, Z, keep, w);
-  for (size_t r = 0; r < B; r++)
+  for (size_t r = 0; r < B; r++) {
+    const double *z = gsl_matrix_const_ptr(Z, r, 0);
+    double *a = gsl_matrix_ptr(A, r, 0);
+    const unsigned char *k = keep + r * q;
     for (size_t i = 0; i < q; i++)
-      gsl_matrix_set(A, r, i, keep[r * q + i] ? gsl_matrix_get(Z, r, i) : 0.0);
+      a[i] = k[i] ? z[i] : 0.0;
+  }
   if (keep != sel)
     free(keep);
   return SDLAB_SUCCESS;

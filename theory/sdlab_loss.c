@@ -25,8 +25,13 @@ sdlab_loss_workspace_alloc(size_t batch, const sdlab_model *m)
   w->A = gsl_matrix_alloc(batch, m->nq);
   w->R = gsl_matrix_alloc(batch, m->nr);
   w->sel = malloc(batch * m->nq);
+  w->act_idx = malloc(batch * m->nq * sizeof *w->act_idx);
+  w->act_count = malloc(batch * sizeof *w->act_count);
+  w->WDt = gsl_matrix_alloc(m->nq, m->nr);
+  w->gDt = gsl_matrix_alloc(m->nq, m->nr);
+  w->xrow = malloc(m->np * sizeof *w->xrow);
   w->aw = sdlab_activation_workspace_alloc(batch, m->nq);
-  if (!w->Z || !w->A || !w->R || !w->sel || !w->aw) {
+  if (!w->Z || !w->A || !w->R || !w->sel || !w->act_idx || !w->act_count || !w->WDt || !w->gDt || !w->xrow || !w->aw) {
     sdlab_loss_workspace_free(w);
     sdlab_fail(GSL_ENOMEM, "out of memory for a loss workspace (batch %zu, n_q %zu)", batch, m->nq);
     return NULL;
@@ -43,6 +48,11 @@ sdlab_loss_workspace_free(sdlab_loss_workspace *w)
   if (w->A) gsl_matrix_free(w->A);
   if (w->R) gsl_matrix_free(w->R);
   free(w->sel);
+  free(w->act_idx);
+  free(w->act_count);
+  if (w->WDt) gsl_matrix_free(w->WDt);
+  if (w->gDt) gsl_matrix_free(w->gDt);
+  free(w->xrow);
   sdlab_activation_workspace_free(w->aw);
   free(w);
 }
@@ -70,6 +80,7 @@ sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix
     gsl_matrix_set_zero(gE);
   if (gD)
     gsl_matrix_set_zero(gD);
+  int transposed = 0; /* W_D^T made (and gDt zeroed) for the sparse path, once per call */
   double total = 0.0;
   for (size_t s0 = 0; s0 < N; s0 += w->batch) {
     const size_t b = N - s0 < w->batch ? N - s0 : w->batch;
@@ -85,6 +96,23 @@ sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix
     int status = sdlab_activation_apply(&m->act, &Z.matrix, &A.matrix, w->sel, w->aw);
     if (status)
       return status;
+    /* the selected latents of each sample; sparse when under 1/8 of the chunk */
+    size_t nnz = 0;
+    for (size_t s = 0; s < b; s++) {
+      size_t c = 0, *idx = w->act_idx + s * m->nq;
+      const unsigned char *sel = w->sel + s * m->nq;
+      for (size_t i = 0; i < m->nq; i++)
+        if (sel[i])
+          idx[c++] = i;
+      w->act_count[s] = c;
+      nnz += c;
+    }
+    const int sparse = !w->dense_only && 8 * nnz < b * m->nq;
+    if (sparse && !transposed) {
+      gsl_matrix_transpose_memcpy(w->WDt, m->WD);
+      gsl_matrix_set_zero(w->gDt);
+      transposed = 1;
+    }
     /* R = X_r - A W_D^T */
     if (columns) {
       for (size_t s = 0; s < b; s++)
@@ -93,7 +121,20 @@ sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix
     } else {
       gsl_matrix_memcpy(&R.matrix, &xr.matrix);
     }
-    gsl_blas_dgemm(CblasNoTrans, CblasTrans, -1.0, &A.matrix, m->WD, 1.0, &R.matrix);
+    if (sparse) {
+      for (size_t s = 0; s < b; s++) {
+        double *r = gsl_matrix_ptr(&R.matrix, s, 0);
+        for (size_t t = 0; t < w->act_count[s]; t++) {
+          size_t i = w->act_idx[s * m->nq + t];
+          double a = gsl_matrix_get(&A.matrix, s, i);
+          const double *col = gsl_matrix_const_ptr(w->WDt, i, 0);
+          for (size_t j = 0; j < m->nr; j++)
+            r[j] -= a * col[j];
+        }
+      }
+    } else {
+      gsl_blas_dgemm(CblasNoTrans, CblasTrans, -1.0, &A.matrix, m->WD, 1.0, &R.matrix);
+    }
     for (size_t s = 0; s < b; s++) {
       gsl_vector_view r = gsl_matrix_row(&R.matrix, s);
       double sq = 0.0;
@@ -106,6 +147,41 @@ sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix
       if (gE || gD)
         gsl_vector_scale(&r.vector, c); /* R now holds c_s r_s */
     }
+    if (sparse) {
+      /* dL/dW_D[:, i] = -2 sum_s c_s r_s a_si and dL/dz_si = -2 <c_s r_s, W_D[:, i]> on the selection;
+       * then dL/dW_E[i, :] = sum_s dL/dz_si x_p(s).  Every access is to a contiguous row. */
+      for (size_t s = 0; s < b; s++) {
+        const double *r = gsl_matrix_const_ptr(&R.matrix, s, 0);
+        const double *x = w->xrow;
+        if (gE) {
+          if (columns)
+            for (size_t j = 0; j < m->np; j++)
+              w->xrow[j] = gsl_matrix_get(&xp.matrix, j, s);
+          else
+            x = gsl_matrix_const_ptr(&xp.matrix, s, 0);
+        }
+        for (size_t t = 0; t < w->act_count[s]; t++) {
+          size_t i = w->act_idx[s * m->nq + t];
+          if (gD) {
+            double a2 = -2.0 * gsl_matrix_get(&A.matrix, s, i);
+            double *g = gsl_matrix_ptr(w->gDt, i, 0);
+            for (size_t j = 0; j < m->nr; j++)
+              g[j] += a2 * r[j];
+          }
+          if (gE) {
+            const double *col = gsl_matrix_const_ptr(w->WDt, i, 0);
+            double dz = 0.0;
+            for (size_t j = 0; j < m->nr; j++)
+              dz += r[j] * col[j];
+            dz *= -2.0;
+            double *ge = gsl_matrix_ptr(gE, i, 0);
+            for (size_t j = 0; j < m->np; j++)
+              ge[j] += dz * x[j];
+          }
+        }
+      }
+      continue;
+    }
     if (gD)
       gsl_blas_dgemm(CblasTrans, CblasNoTrans, -2.0, &R.matrix, &A.matrix, 1.0, gD);
     if (gE) {
@@ -117,6 +193,11 @@ sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix
             gsl_matrix_set(&Z.matrix, s, i, 0.0);
       gsl_blas_dgemm(CblasTrans, columns ? CblasTrans : CblasNoTrans, 1.0, &Z.matrix, &xp.matrix, 1.0, gE);
     }
+  }
+  if (transposed && gD) { /* gD += gDt^T */
+    for (size_t i = 0; i < m->nq; i++)
+      for (size_t j = 0; j < m->nr; j++)
+        *gsl_matrix_ptr(gD, j, i) += gsl_matrix_get(w->gDt, i, j);
   }
   if (!isfinite(total))
     return sdlab_fail(SDLAB_ENONFINITE, "loss: the loss is not finite (NaN or infinity in the weights or data)");

@@ -10,7 +10,12 @@
  * exact wherever no pre-activation sits on a kink of sigma (sdlab_activation_margin > 0).
  *
  * Samples are processed in chunks of the workspace's batch size.  For batchtopk the chunk is the batch
- * over which the K*B largest entries are chosen; for L~ the "batch" is the set of feature directions. */
+ * over which the K*B largest entries are chosen; for L~ the "batch" is the set of feature directions.
+ *
+ * Speed: the encoder product X_p W_E^T is one dense GEMM.  When fewer than 1/8 of a chunk's codes are
+ * selected (Top-k with k << n_q, for example), the decoder product, both gradients and the masked
+ * back-propagation run over the selected entries only (O(B k n) instead of O(B n_q n)); the result is
+ * the same up to the order of floating-point summation. */
 #ifndef SDLAB_LOSS_H
 #define SDLAB_LOSS_H
 
@@ -26,6 +31,12 @@ typedef struct {
   gsl_matrix *A;  /* batch x n_q codes */
   gsl_matrix *R;  /* batch x n_r residuals */
   unsigned char *sel;
+  size_t *act_idx;   /* batch * n_q: the selected latents of each sample (sparse path) */
+  size_t *act_count; /* batch */
+  gsl_matrix *WDt;   /* n_q x n_r: W_D^T, contiguous decoder columns (sparse path) */
+  gsl_matrix *gDt;   /* n_q x n_r: the decoder gradient accumulated in that layout */
+  double *xrow;      /* n_p: one input sample made contiguous */
+  int dense_only;    /* 1: never take the sparse path (for tests and benchmarks); 0 by default */
   sdlab_activation_workspace *aw;
 } sdlab_loss_workspace;
 
