@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 
 double
@@ -59,6 +60,23 @@ test_sdlab_bin(void)
 {
   const char *b = getenv("SDLAB_BIN");
   return b && *b ? b : "build/sdlab";
+}
+
+char *test_dir;
+
+void
+test_dir_setup(void)
+{
+  gsl_set_error_handler_off();
+  test_dir = test_tmpdir();
+}
+
+void
+test_dir_teardown(void)
+{
+  test_rmtree(test_dir);
+  free(test_dir);
+  test_dir = NULL;
 }
 
 char *

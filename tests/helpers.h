@@ -26,6 +26,12 @@ double test_fro(const gsl_matrix *m);
 /* Path of the sdlab binary under test ($SDLAB_BIN, else build/sdlab). */
 const char *test_sdlab_bin(void);
 
+/* A per-test temporary directory for suites that write files: test_dir_setup (as the suite's .init)
+ * turns GSL's error handler off and makes test_dir; test_dir_teardown (.fini) removes it. */
+extern char *test_dir;
+void test_dir_setup(void);
+void test_dir_teardown(void);
+
 /* A fresh empty temporary directory (malloc'd path); removed with test_rmtree. */
 char *test_tmpdir(void);
 void test_rmtree(const char *path);

@@ -12,20 +12,7 @@
 #include "sdlab_construct.h"
 #include "sdlab_npy.h"
 
-static char *dir;
-static void
-setup(void)
-{
-  gsl_set_error_handler_off();
-  dir = test_tmpdir();
-}
-static void
-teardown(void)
-{
-  test_rmtree(dir);
-  free(dir);
-}
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(cli, .init = test_dir_setup, .fini = test_dir_teardown, .timeout = 60);
 
 /* Run `sdlab ARGS` (ARGS may use %D for the temporary directory). */
 static int
@@ -35,7 +22,7 @@ sdlab(const char *args, char **out, char **err)
   size_t k = 0;
   for (const char *a = args; *a && k + 4200 < sizeof expanded; a++) {
     if (a[0] == '%' && a[1] == 'D') {
-      k += (size_t)snprintf(expanded + k, sizeof expanded - k, "%s", dir);
+      k += (size_t)snprintf(expanded + k, sizeof expanded - k, "%s", test_dir);
       a++;
     } else {
       expanded[k++] = *a;
@@ -51,7 +38,7 @@ exists(const char *rel)
 {
   char p[4200];
   struct stat st;
-  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  snprintf(p, sizeof p, "%s/%s", test_dir, rel);
   return stat(p, &st) == 0;
 }
 
@@ -60,7 +47,7 @@ static void
 assert_entries(size_t expect)
 {
   char cmd[4200], *out = NULL;
-  snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+  snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", test_dir);
   test_run(cmd, &out, NULL);
   cr_assert_eq((size_t)atoi(out), expect, "the directory holds %s entries, expected %zu", out, expect);
   free(out);
@@ -141,7 +128,7 @@ static char *
 slurp_rel(const char *rel, size_t *len)
 {
   char p[4200];
-  snprintf(p, sizeof p, "%s/%s", dir, rel);
+  snprintf(p, sizeof p, "%s/%s", test_dir, rel);
   return test_slurp(p, len);
 }
 
@@ -166,7 +153,7 @@ Test(cli, lrb_same_seed_same_bytes_and_shapes)
   } shapes[] = {{"a/W_p.npy", 4, 6}, {"a/W_r.npy", 5, 6}, {"a/x.npy", 50, 6}, {"a/x_p.npy", 50, 4}, {"a/x_r.npy", 50, 5}};
   for (int s = 0; s < 5; s++) {
     char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, shapes[s].file);
+    snprintf(p, sizeof p, "%s/%s", test_dir, shapes[s].file);
     sdlab_array a;
     cr_assert_eq(sdlab_npy_read(p, &a), 0);
     cr_assert(a.ndim == 2 && a.shape[0] == shapes[s].r && a.shape[1] == shapes[s].c, "%s", shapes[s].file);
@@ -202,15 +189,15 @@ Test(cli, eval_reports_known_metrics_and_bad_inputs)
   cr_assert_eq(sdlab("lrb --features 6 --dim 8 --samples 5 --sparsity 0.9 --interference 0.2 --seed 2 --quiet "
                      "--out %D/b", NULL, NULL), 0);
   char p[4200];
-  snprintf(p, sizeof p, "%s/b/W_p.npy", dir);
+  snprintf(p, sizeof p, "%s/b/W_p.npy", test_dir);
   gsl_matrix *Wp;
   cr_assert_eq(sdlab_npy_load_matrix(p, "W_p", &Wp), 0);
   /* Theorem 3.3's encoder W_E* = [W_p^T; 0] (7 latents) recovers every feature exactly */
   gsl_matrix *WE = gsl_matrix_alloc(7, 8), *WD = gsl_matrix_alloc(8, 7);
   cr_assert_eq(sdlab_construct_thm33(Wp, Wp, WE, WD), 0);
-  snprintf(p, sizeof p, "%s/WE.npy", dir);
+  snprintf(p, sizeof p, "%s/WE.npy", test_dir);
   sdlab_npy_write_matrix(p, WE, SDLAB_F64);
-  snprintf(p, sizeof p, "%s/WD.npy", dir);
+  snprintf(p, sizeof p, "%s/WD.npy", test_dir);
   sdlab_npy_write_matrix(p, WD, SDLAB_F32);
   char *out = NULL, *err = NULL;
   cr_assert_eq(sdlab("eval --truth %D/b/W_p.npy --encoder %D/WE.npy --decoder %D/WD.npy --out %D/m.json", &out, &err), 0,
@@ -226,7 +213,7 @@ Test(cli, eval_reports_known_metrics_and_bad_inputs)
   /* excluding two features evaluates the other four */
   int32_t anchors[2] = {0, 5};
   size_t sh[1] = {2};
-  snprintf(p, sizeof p, "%s/anchors.npy", dir);
+  snprintf(p, sizeof p, "%s/anchors.npy", test_dir);
   sdlab_npy_write(p, SDLAB_I32, 1, sh, anchors);
   cr_assert_eq(sdlab("eval --truth %D/b/W_p.npy --encoder %D/WE.npy --exclude %D/anchors.npy --tau 0.5", &out, NULL), 0);
   cr_assert(strstr(out, "\"excluded\": 2") && strstr(out, "\"evaluated\": 4") && strstr(out, "\"tau\": 0.5"), "%s", out);
@@ -298,7 +285,7 @@ Test(cli, tsv_prints_what_the_array_holds)
   double v[6] = {1.5, -2, 0.1, 4, 5, 6};
   size_t sh[2] = {3, 2};
   char p[4200];
-  snprintf(p, sizeof p, "%s/a.npy", dir);
+  snprintf(p, sizeof p, "%s/a.npy", test_dir);
   sdlab_npy_write(p, SDLAB_F64, 2, sh, v);
   char *out = NULL;
   cr_assert_eq(sdlab("tsv %D/a.npy --header x,y", &out, NULL), 0);
@@ -318,12 +305,12 @@ Test(cli, eval_model_statistics_match_a_direct_computation)
   double x[8] = {1, -2, 0, 3, -1, -1, 2, 0.5}, eye[4] = {1, 0, 0, 1};
   size_t sx[2] = {4, 2}, se[2] = {2, 2}, sw[2] = {2, 3};
   char p[4200];
-  snprintf(p, sizeof p, "%s/x.npy", dir);
+  snprintf(p, sizeof p, "%s/x.npy", test_dir);
   sdlab_npy_write(p, SDLAB_F64, 2, sx, x);
-  snprintf(p, sizeof p, "%s/I.npy", dir);
+  snprintf(p, sizeof p, "%s/I.npy", test_dir);
   sdlab_npy_write(p, SDLAB_F64, 2, se, eye);
   double w[6] = {1, 0, 0, 0, 1, 0};
-  snprintf(p, sizeof p, "%s/W.npy", dir);
+  snprintf(p, sizeof p, "%s/W.npy", test_dir);
   sdlab_npy_write(p, SDLAB_F64, 2, sw, w);
   char *out = NULL, *err = NULL;
   cr_assert_eq(sdlab("eval --truth %D/W.npy --encoder %D/I.npy --decoder %D/I.npy --data %D/x.npy --activation relu",

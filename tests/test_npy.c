@@ -11,26 +11,13 @@
 #include "sdlab_errno.h"
 #include "sdlab_npy.h"
 
-static char *dir;
-static void
-setup(void)
-{
-  gsl_set_error_handler_off();
-  dir = test_tmpdir();
-}
-static void
-teardown(void)
-{
-  test_rmtree(dir);
-  free(dir);
-}
-TestSuite(npy, .init = setup, .fini = teardown);
+TestSuite(npy, .init = test_dir_setup, .fini = test_dir_teardown);
 
 static char *
 path(const char *name)
 {
   static char buf[4096];
-  snprintf(buf, sizeof buf, "%s/%s", dir, name);
+  snprintf(buf, sizeof buf, "%s/%s", test_dir, name);
   return buf;
 }
 
@@ -98,7 +85,7 @@ Test(npy, streaming_writer_counts_rows_and_leaves_nothing_on_failure)
   cr_assert_neq(stat(path("t.npy"), &st), 0, "no half-written file");
   char *listing = NULL;
   char cmd[4200];
-  snprintf(cmd, sizeof cmd, "ls -A '%s'", dir);
+  snprintf(cmd, sizeof cmd, "ls -A '%s'", test_dir);
   test_run(cmd, &listing, NULL);
   cr_assert_str_eq(listing, "s.npy\n", "no temporary files left behind: %s", listing);
   free(listing);
@@ -124,7 +111,7 @@ Test(npy, numpy_loads_what_sdlab_writes)
            "import numpy as np; d='%s'; a=np.load(d+'/m64.npy'); b=np.load(d+'/m32.npy'); "
            "e=np.arange(12).reshape(3,4)/7-0.5; "
            "print(a.dtype, a.shape, b.dtype, int((a==e).all()), int((b==e.astype(np.float32)).all()))",
-           dir);
+           test_dir);
   cr_assert_eq(python(script, &out), 0, "python3 with numpy is needed (make deps installs python3-numpy)");
   cr_assert_str_eq(out, "float64 (3, 4) float32 1 1\n");
   free(out);
@@ -143,7 +130,7 @@ Test(npy, sdlab_loads_what_numpy_writes)
            "fh=open(d+'/v2.npy','wb'); f.write_array(fh, a, version=(2,0)); fh.close(); "
            "np.save(d+'/fortran.npy', np.asfortranarray(a)); np.save(d+'/c16.npy', a.astype(complex)); "
            "np.save(d+'/u1.npy', np.zeros(3, dtype=np.uint8))",
-           dir);
+           test_dir);
   cr_assert_eq(python(script, NULL), 0);
   const char *ok[] = {"f8.npy", "f4.npy", "be.npy", "v2.npy"};
   for (int k = 0; k < 4; k++) {
