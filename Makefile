@@ -14,11 +14,11 @@ CFLAGS  ?= -O2 -g
 # always applied, even when CFLAGS is given on the command line (make check does)
 SDLAB_CFLAGS = $(CSTD) -ffp-contract=off $(WARN)
 GSL_LIBS = $(shell pkg-config --define-variable=GSL_CBLAS_LIB=-lopenblas --libs gsl 2>/dev/null || echo -lgsl -lopenblas -lm)
-LDLIBS   = $(GSL_LIBS) -lglpk -lm
+LDLIBS   = $(GSL_LIBS) -lglpk -lgmp -lm
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 BUILD   ?= build
-DEB_PKGS = gcc make libgsl-dev libglpk-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy
+DEB_PKGS = gcc make libgsl-dev libglpk-dev libgmp-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy
 
 # One folder, one job; the include paths enforce experiments -> solvers -> theory.
 INC_theory      = -Itheory

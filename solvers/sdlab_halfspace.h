@@ -1,0 +1,55 @@
+/* sdlab_halfspace.h: is a single-neuron activation pattern realizable?  (Definition 3.1, one neuron)
+ *
+ * Given feature directions w_p^1..w_p^n (the columns of W_p, n_p x n) and a wanted pattern that puts each
+ * feature IN F, OUT of F or leaves it FREE, decide whether some encoder row w realizes it:
+ *   homogeneous (ReLU, Top-k's positive part):  d in F  iff  <w, w_p^d> > 0
+ *   threshold   (JumpReLU with theta > 0, or a ReLU with a negative bias): d in F iff <w, w_p^d> > s
+ *               for some s > 0 (any theta > 0 gives the same patterns, since w can be scaled).
+ * By homogeneity the question is the linear feasibility problem
+ *   <w, w_p^d> - s >= 1 (IN),  <w, w_p^d> - s <= 0 (OUT),  s = 0 (homogeneous) or s >= 1 (threshold),
+ * decided by GLPK's simplex, warm-started across queries (only row bounds change).  A strict variant
+ * (OUT rows <= -1) is tried first so that witnesses keep a margin on both sides.
+ *
+ * Certificates, verified in exact rational arithmetic:
+ *   realizable      the witness (w, s) satisfies every wanted strict / non-strict inequality exactly;
+ *   not realizable  a Farkas vector lambda >= 0 with G^T lambda = 0, h^T lambda = 1 for the system
+ *                   G x >= h above (x = (w, s)), re-solved exactly on its support.
+ * GLPK's invalid-argument aborts are avoided by validating everything before it is called. */
+#ifndef SDLAB_HALFSPACE_H
+#define SDLAB_HALFSPACE_H
+
+#include <stddef.h>
+#include <gsl/gsl_matrix.h>
+
+enum { SDLAB_OUT = 0, SDLAB_IN = 1, SDLAB_FREE = 2 };
+
+typedef struct sdlab_halfspace sdlab_halfspace;
+
+typedef struct {
+  int realizable;   /* 1 or 0 */
+  int verified;     /* 1 when the certificate (witness or Farkas vector) was checked exactly */
+  int strict;       /* realizable with every OUT feature strictly below the threshold */
+} sdlab_realize_info;
+
+/* Wp: n_p x n finite directions (copied); threshold 0 (homogeneous) or 1 (threshold patterns). */
+sdlab_halfspace *sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold);
+void sdlab_halfspace_free(sdlab_halfspace *h);
+
+/* The number of witness coordinates: n_p, plus 1 (the threshold s) for threshold patterns. */
+size_t sdlab_halfspace_witness_size(const sdlab_halfspace *h);
+
+/* Decide the pattern want[0..n) (SDLAB_IN / SDLAB_OUT / SDLAB_FREE).  witness (witness_size doubles)
+ * receives (w, s) when realizable.  Returns 0 or an error status. */
+int sdlab_halfspace_realize(sdlab_halfspace *h, const unsigned char *want, double *witness,
+                            sdlab_realize_info *info);
+
+/* 1 when (w, s) realizes want exactly (strict > on IN, <= on OUT, s > 0 for threshold), else 0. */
+int sdlab_halfspace_check(const sdlab_halfspace *h, const unsigned char *want, const double *witness);
+
+/* <w, w_p^d> - s in floating point (a margin, for choosing which branch a witness already realizes). */
+double sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const double *witness);
+
+/* The number of LPs solved so far. */
+size_t sdlab_halfspace_lp_count(const sdlab_halfspace *h);
+
+#endif

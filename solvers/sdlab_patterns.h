@@ -1,0 +1,58 @@
+/* sdlab_patterns.h: enumeration of every realizable activation pattern (Definition 3.1).
+ *
+ * Single neuron.  For directions W_p (n_p x n, n <= 64) the realizable sets F = {d : <w, w_p^d> > 0}
+ * (homogeneous) or {d : <w, w_p^d> > s}, s > 0 (threshold), are enumerated by a depth-first search over
+ * the features: a node fixes features 0..j-1 IN or OUT and is kept only if some w realizes that partial
+ * pattern.  The parent's witness already realizes one child, so each node costs at most one LP
+ * (sdlab_halfspace).  Every pattern carries its witness, checked in exact arithmetic; every pruned node
+ * carries a Farkas certificate, also checked exactly.  When all are verified the enumeration is exact.
+ *
+ * Joint patterns.  For ReLU and JumpReLU the neurons do not interact, so the joint patterns
+ * (F_1, ..., F_{n_q}) are all n_q-tuples of single-neuron patterns: P^{n_q} of them, and
+ * C(P + n_q - 1, n_q) up to permutation of the neurons (multisets).
+ *
+ * Oracles, for directions in general position:
+ *   homogeneous  Cover's function-counting theorem gives C(n, p) = 2 sum_{k<p} binom(n-1, k) dichotomies;
+ *                the sets F are their positive sides, and the dead pattern F = {} (w = 0) is counted once
+ *                more when no strict half-space realises it;
+ *   threshold    the threshold s is positive, so the origin is always OUT: the patterns are the affine
+ *                dichotomies of the n points and the origin that put the origin OUT, half of Cover's
+ *                C(n + 1, p + 1), that is sum_{k=0}^{p} binom(n, k). */
+#ifndef SDLAB_PATTERNS_H
+#define SDLAB_PATTERNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_matrix.h>
+
+typedef struct {
+  size_t n, np, wsize;      /* features, dimension, witness length (n_p or n_p + 1) */
+  int threshold;
+  size_t count;             /* realizable single-neuron patterns */
+  uint64_t *masks;          /* bit d set: feature d in F */
+  double *witness;          /* count x wsize */
+  unsigned char *verified;  /* per pattern: witness checked exactly */
+  size_t lp_calls;
+  size_t pruned, pruned_verified; /* infeasible partial patterns and how many have checked certificates */
+  int exact;                /* every witness and every pruning certificate verified */
+} sdlab_pattern_list;
+
+/* Enumerate every single-neuron pattern.  Refuses (SDLAB_EIMPOSSIBLE, with the numbers) when n > 64 or
+ * when Cover's count for n directions in general position exceeds max_patterns.  *out is allocated. */
+int sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, sdlab_pattern_list **out);
+void sdlab_pattern_list_free(sdlab_pattern_list *l);
+
+/* Cover's count C(n, p) = 2 sum_{k=0}^{p-1} binom(n-1, k) (a double: it may be huge). */
+double sdlab_cover_count(size_t n, size_t p);
+/* The threshold patterns' count sum_{k=0}^{p} binom(n, k) = C(n + 1, p + 1) / 2. */
+double sdlab_threshold_count(size_t n, size_t p);
+
+/* Joint ReLU/JumpReLU patterns of n_q neurons from P single-neuron patterns: P^n_q, and up to
+ * permutation binom(P + n_q - 1, n_q) (doubles). */
+double sdlab_joint_count(size_t P, size_t nq);
+double sdlab_joint_count_unordered(size_t P, size_t nq);
+
+/* Index of mask in the list (the list is sorted), or (size_t)-1. */
+size_t sdlab_pattern_list_find(const sdlab_pattern_list *l, uint64_t mask);
+
+#endif

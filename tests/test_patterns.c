@@ -1,0 +1,168 @@
+/* Exact enumeration of single-neuron activation patterns (Definition 3.1): Cover's counting theorem as
+ * a property over random instances, a sampling cross-check, exact certificates, degenerate inputs. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+
+#include "helpers.h"
+#include "sdlab_errno.h"
+#include "sdlab_halfspace.h"
+#include "sdlab_patterns.h"
+
+static void init(void) { gsl_set_error_handler_off(); }
+TestSuite(patterns, .init = init);
+
+/* Whether the directions lie in an open half-space (then the dead pattern has a strict witness). */
+static int
+in_open_halfspace(const gsl_matrix *W)
+{
+  sdlab_halfspace *h = sdlab_halfspace_alloc(W, 0);
+  unsigned char want[64];
+  memset(want, SDLAB_OUT, W->size2);
+  double x[64];
+  sdlab_realize_info info;
+  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), 0);
+  sdlab_halfspace_free(h);
+  return info.strict;
+}
+
+Test(patterns, counts_equal_covers_theorem_on_random_instances)
+{
+  const uint64_t seed = 901;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  for (int trial = 0; trial < 60; trial++) {
+    size_t np = 2 + gsl_rng_uniform_int(r, 4), n = 1 + gsl_rng_uniform_int(r, 14);
+    gsl_matrix *W = gsl_matrix_alloc(np, n);
+    if (trial % 3 == 0)
+      test_unit_columns(r, W); /* bench-like */
+    else
+      test_gaussian(r, W, 1.0);
+    for (int th = 0; th <= 1; th++) {
+      sdlab_pattern_list *l;
+      cr_assert_eq(sdlab_patterns_single(W, th, 1000000, &l), 0, "%s", sdlab_error_message(1));
+      double expect = th ? sdlab_threshold_count(n, np) : sdlab_cover_count(n, np) + !in_open_halfspace(W);
+      cr_assert_eq((double)l->count, expect, "trial %d (n %zu, n_p %zu, %s): %zu patterns, Cover %g", trial, n, np,
+                   th ? "threshold" : "homogeneous", l->count, expect);
+      cr_assert(l->exact, "every witness and pruning certificate is verified exactly");
+      /* masks are distinct and sorted; the dead pattern is always there */
+      for (size_t i = 1; i < l->count; i++)
+        cr_assert(l->masks[i - 1] < l->masks[i]);
+      cr_assert_neq(sdlab_pattern_list_find(l, 0), (size_t)-1);
+      sdlab_pattern_list_free(l);
+    }
+    gsl_matrix_free(W);
+  }
+  gsl_rng_free(r);
+}
+
+Test(patterns, every_sampled_pattern_is_enumerated_and_witnesses_realize_their_patterns)
+{
+  const uint64_t seed = 902;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  for (int trial = 0; trial < 10; trial++) {
+    size_t np = 2 + gsl_rng_uniform_int(r, 3), n = 4 + gsl_rng_uniform_int(r, 9);
+    gsl_matrix *W = gsl_matrix_alloc(np, n);
+    test_unit_columns(r, W);
+    for (int th = 0; th <= 1; th++) {
+      sdlab_pattern_list *l;
+      cr_assert_eq(sdlab_patterns_single(W, th, 1000000, &l), 0);
+      /* random (w, s): its pattern must be listed */
+      for (int k = 0; k < 20000; k++) {
+        double w[8], s = th ? gsl_ran_exponential(r, 0.5) : 0.0;
+        for (size_t a = 0; a < np; a++)
+          w[a] = gsl_ran_gaussian(r, 1.0);
+        uint64_t mask = 0;
+        for (size_t d = 0; d < n; d++) {
+          double v = 0;
+          for (size_t a = 0; a < np; a++)
+            v += w[a] * gsl_matrix_get(W, a, d);
+          if (v > s)
+            mask |= (uint64_t)1 << d;
+        }
+        cr_assert_neq(sdlab_pattern_list_find(l, mask), (size_t)-1, "sampled pattern %llx missing (trial %d)",
+                      (unsigned long long)mask, trial);
+      }
+      /* each witness realizes its pattern, checked in floating point with Higham's bound: IN values exceed
+       * gamma_{n_p} sum |w||x| (+ s) and OUT values do not exceed it */
+      for (size_t i = 0; i < l->count; i++) {
+        const double *x = l->witness + i * l->wsize;
+        double s = th ? x[np] : 0.0;
+        if (th)
+          cr_assert(s > 0);
+        for (size_t d = 0; d < n; d++) {
+          double v = 0, mag = 0;
+          for (size_t a = 0; a < np; a++) {
+            v += x[a] * gsl_matrix_get(W, a, d);
+            mag += fabs(x[a] * gsl_matrix_get(W, a, d));
+          }
+          double err = test_gamma((double)np + 1) * (mag + fabs(s));
+          if (l->masks[i] >> d & 1)
+            cr_assert(v - s > err, "pattern %zu feature %zu: %g", i, d, v - s);
+          else
+            cr_assert(v - s <= err, "pattern %zu feature %zu: %g", i, d, v - s);
+        }
+      }
+      sdlab_pattern_list_free(l);
+    }
+    gsl_matrix_free(W);
+  }
+  gsl_rng_free(r);
+}
+
+Test(patterns, degenerate_directions_duplicates_and_antipodes)
+{
+  /* e1, e1 (duplicate), -e1 (antipode), e2 in R^2: features 0 and 1 never separate; 0 and 2 never share */
+  double w[] = {1, 1, -1, 0, 0, 0, 0, 1};
+  gsl_matrix_view W = gsl_matrix_view_array(w, 2, 4);
+  sdlab_pattern_list *l;
+  cr_assert_eq(sdlab_patterns_single(&W.matrix, 0, 1000, &l), 0);
+  cr_assert(l->exact);
+  for (size_t i = 0; i < l->count; i++) {
+    uint64_t m = l->masks[i];
+    cr_assert_eq(m & 1, m >> 1 & 1, "duplicates separated in %llx", (unsigned long long)m);
+    cr_assert(!((m & 1) && (m >> 2 & 1)), "antipodes together in %llx", (unsigned long long)m);
+  }
+  /* by hand: half-planes through 0 in R^2 over {e1 (x2), -e1, e2}: {}, {e2}, {e1,e1}, {e1,e1,e2},
+   * {-e1}, {-e1,e2}, and {e1,e1} or {-e1} with e2 on the boundary... the listed sets are exactly these six */
+  cr_assert_eq(l->count, 6, "%zu patterns", l->count);
+  sdlab_pattern_list_free(l);
+}
+
+Test(patterns, refuses_what_exact_enumeration_cannot_do)
+{
+  gsl_matrix *W = gsl_matrix_calloc(3, 65);
+  sdlab_pattern_list *l;
+  cr_assert_eq(sdlab_patterns_single(W, 0, 1000000, &l), SDLAB_EIMPOSSIBLE);
+  cr_assert(strstr(sdlab_error_message(SDLAB_EIMPOSSIBLE), "64") != NULL);
+  gsl_matrix_free(W);
+  W = gsl_matrix_alloc(10, 60);
+  gsl_matrix_set_all(W, 0.5);
+  cr_assert_eq(sdlab_patterns_single(W, 0, 1000000, &l), SDLAB_EIMPOSSIBLE);
+  cr_assert(strstr(sdlab_error_message(SDLAB_EIMPOSSIBLE), "Cover") != NULL);
+  gsl_matrix_free(W);
+  cr_assert_eq(sdlab_joint_count(3, 2), 9);
+  cr_assert_eq(sdlab_joint_count_unordered(3, 2), 6);
+  cr_assert_eq(sdlab_joint_count_unordered(243, 4), 148897035.0); /* binom(246, 4) */
+}
+
+Test(patterns, farkas_certificates_of_infeasible_patterns_are_exact)
+{
+  /* F = {e1, -e1}: no w has <w, e1> > 0 and <w, -e1> > 0 */
+  double w[] = {1, -1, 0, 0, 0, 1};
+  gsl_matrix_view W = gsl_matrix_view_array(w, 2, 3);
+  sdlab_halfspace *h = sdlab_halfspace_alloc(&W.matrix, 0);
+  unsigned char want[3] = {SDLAB_IN, SDLAB_IN, SDLAB_FREE};
+  double x[2];
+  sdlab_realize_info info;
+  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), 0);
+  cr_assert(!info.realizable && info.verified);
+  want[1] = SDLAB_OUT;
+  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), 0);
+  cr_assert(info.realizable && info.verified && info.strict);
+  want[0] = 7;
+  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), GSL_EINVAL);
+  sdlab_halfspace_free(h);
+}
