@@ -19,4 +19,12 @@ int sdlab_exact_dot_sign(const double *a, const double *b, size_t n, double c);
 int sdlab_exact_nonnegative_solution(const double *M, size_t rows, size_t cols, const double *r,
                                      const unsigned char *support, double *y);
 
+/* Project x onto {y : G_i y = 0 for the rows with equal[i] = 1} exactly (y = x - G_E^T z with
+ * G_E G_E^T z = G_E x, solved in rationals), then check every row exactly: G_i y = 0 on the equal rows,
+ * G_i y > 0 on the strict rows, G_i y >= 0 on the rest.  G is m x nx, row-major.  Returns 1 when the
+ * projected point passes (x then receives its rounding to doubles), 0 when it does not, -1 on
+ * allocation failure. */
+int sdlab_exact_project_check(const double *G, const unsigned char *strict, const unsigned char *equal, size_t m,
+                              size_t nx, double *x);
+
 #endif

@@ -32,8 +32,11 @@ typedef struct {
   uint64_t *masks;          /* bit d set: feature d in F */
   double *witness;          /* count x wsize */
   unsigned char *verified;  /* per pattern: witness checked exactly */
+  unsigned char *open;      /* per pattern: realizable with every OUT feature strictly below the threshold,
+                               so its region has a nonempty interior */
   size_t lp_calls;
   size_t pruned, pruned_verified; /* infeasible partial patterns and how many have checked certificates */
+  size_t open_count;        /* patterns with open = 1 */
   int exact;                /* every witness and every pruning certificate verified */
 } sdlab_pattern_list;
 
@@ -51,6 +54,33 @@ double sdlab_threshold_count(size_t n, size_t p);
  * permutation binom(P + n_q - 1, n_q) (doubles). */
 double sdlab_joint_count(size_t P, size_t nq);
 double sdlab_joint_count_unordered(size_t P, size_t nq);
+
+/* Joint Top-k patterns.  With sigma = Top-k (eq. 7) or Top-k . ReLU (both activate neuron i for feature d
+ * exactly when i is selected and z_di > 0), the joint pattern is realizable iff one W_E satisfies, for
+ * every feature d with active set A_d = {i : d in F_i} (|A_d| <= k):
+ *   |A_d| < k:  z_di > 0 on A_d and z_dj <= 0 off A_d;
+ *   |A_d| = k:  z_di > 0 on A_d and every j outside A_d ranks below every i in A_d: z_di - z_dj > 0,
+ *               or >= 0 when the tie-break (lower index first) already favours i (j > i);
+ * a homogeneous system in W_E (sdlab_lp_homogeneous).  The search runs over the features, choosing each
+ * A_d, with one coupled LP per node; witnesses and pruning certificates are checked exactly. */
+typedef struct {
+  size_t n, np, nq, k;
+  size_t count;             /* joint patterns, neurons labelled */
+  uint64_t *F;              /* count x n_q masks over the features: F_i */
+  double *witness;          /* count x (n_q n_p): W_E, row-major */
+  unsigned char *verified;
+  unsigned char *open;      /* the pattern's region in W_E has a nonempty interior; 0 for patterns that
+                               exist only on a boundary (an exact tie broken by the index rule, say) */
+  size_t unordered;         /* distinct up to permutation of the neurons */
+  size_t open_count;        /* patterns with open = 1 */
+  size_t lp_calls, pruned, pruned_verified;
+  int exact;
+} sdlab_joint_list;
+
+/* Enumerate every realizable joint Top-k pattern of n_q neurons (n <= 64, n_q <= 16).  Refuses with
+ * SDLAB_EIMPOSSIBLE when the search would visit more than max_nodes nodes. */
+int sdlab_patterns_topk(const gsl_matrix *Wp, size_t nq, size_t k, size_t max_nodes, sdlab_joint_list **out);
+void sdlab_joint_list_free(sdlab_joint_list *l);
 
 /* Index of mask in the list (the list is sorted), or (size_t)-1. */
 size_t sdlab_pattern_list_find(const sdlab_pattern_list *l, uint64_t mask);

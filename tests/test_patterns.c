@@ -7,7 +7,7 @@
 
 #include "helpers.h"
 #include "sdlab_errno.h"
-#include "sdlab_halfspace.h"
+#include "sdlab_lp.h"
 #include "sdlab_patterns.h"
 
 static void init(void) { gsl_set_error_handler_off(); }
@@ -165,4 +165,88 @@ Test(patterns, farkas_certificates_of_infeasible_patterns_are_exact)
   want[0] = 7;
   cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), GSL_EINVAL);
   sdlab_halfspace_free(h);
+}
+
+/* The Top-k pattern of an encoder, computed directly from the definition (the oracle). */
+static void
+topk_pattern(const gsl_matrix *W, const double *WE, size_t nq, size_t k, uint64_t *F)
+{
+  const size_t np = W->size1, n = W->size2;
+  memset(F, 0, nq * sizeof *F);
+  for (size_t d = 0; d < n; d++) {
+    double z[16];
+    for (size_t i = 0; i < nq; i++) {
+      z[i] = 0;
+      for (size_t a = 0; a < np; a++)
+        z[i] += WE[i * np + a] * gsl_matrix_get(W, a, d);
+    }
+    for (size_t i = 0; i < nq; i++) {
+      size_t before = 0;
+      for (size_t j = 0; j < nq; j++)
+        before += z[j] > z[i] || (z[j] == z[i] && j < i);
+      if (before < k && z[i] > 0)
+        F[i] |= (uint64_t)1 << d;
+    }
+  }
+}
+
+static int
+contains(const sdlab_joint_list *l, const uint64_t *F)
+{
+  for (size_t c = 0; c < l->count; c++)
+    if (memcmp(l->F + c * l->nq, F, l->nq * sizeof *F) == 0)
+      return 1;
+  return 0;
+}
+
+Test(patterns, topk_joint_enumeration_matches_sampling_and_the_relu_product)
+{
+  const uint64_t seed = 903;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  for (int trial = 0; trial < 4; trial++) {
+    size_t n = 3 + gsl_rng_uniform_int(r, 2), np = 2, nq = 3 + gsl_rng_uniform_int(r, 2);
+    gsl_matrix *W = gsl_matrix_alloc(np, n);
+    test_unit_columns(r, W);
+    sdlab_pattern_list *single;
+    cr_assert_eq(sdlab_patterns_single(W, 0, 100000, &single), 0);
+    for (size_t k = 1; k <= nq; k++) {
+      sdlab_joint_list *l;
+      cr_assert_eq(sdlab_patterns_topk(W, nq, k, 10000000, &l), 0, "%s", sdlab_error_message(1));
+      cr_assert(l->exact, "trial %d k %zu: not every certificate verified", trial, k);
+      if (k == nq) { /* every latent selected: Top-k activates exactly the positive codes, as ReLU */
+        cr_assert_eq((double)l->count, sdlab_joint_count(single->count, nq));
+        cr_assert_eq((double)l->unordered, sdlab_joint_count_unordered(single->count, nq));
+        cr_assert_eq((double)l->open_count, sdlab_joint_count(single->open_count, nq));
+      }
+      cr_assert(l->open_count > 0 && l->open_count <= l->count);
+      /* each witness of an open pattern has that pattern in floating point too (a boundary-only pattern,
+       * an exact tie, is certified by its exact rational witness, which doubles only approximate) */
+      for (size_t c = 0; c < l->count; c++) {
+        if (!l->open[c])
+          continue;
+        uint64_t F[16];
+        topk_pattern(W, l->witness + c * nq * np, nq, k, F);
+        cr_assert(memcmp(F, l->F + c * nq, nq * sizeof *F) == 0, "trial %d k %zu pattern %zu", trial, k, c);
+      }
+      /* every sampled encoder's pattern is listed */
+      for (int t = 0; t < 3000; t++) {
+        double WE[64];
+        for (size_t a = 0; a < nq * np; a++)
+          WE[a] = gsl_ran_gaussian(r, 1.0);
+        uint64_t F[16];
+        topk_pattern(W, WE, nq, k, F);
+        cr_assert(contains(l, F), "trial %d k %zu: a sampled pattern is missing", trial, k);
+      }
+      sdlab_joint_list_free(l);
+    }
+    sdlab_pattern_list_free(single);
+    gsl_matrix_free(W);
+  }
+  gsl_rng_free(r);
+  gsl_matrix *W = gsl_matrix_calloc(2, 3);
+  sdlab_joint_list *l;
+  cr_assert_eq(sdlab_patterns_topk(W, 17, 2, 100, &l), SDLAB_EIMPOSSIBLE);
+  cr_assert_eq(sdlab_patterns_topk(W, 4, 5, 100, &l), GSL_EINVAL);
+  gsl_matrix_free(W);
 }

@@ -1,4 +1,6 @@
-/* sdlab_halfspace.h: is a single-neuron activation pattern realizable?  (Definition 3.1, one neuron)
+/* sdlab_lp.h: linear feasibility with exact certificates (the GLPK adapter).
+ *
+ * Part 1, sdlab_halfspace: is a single-neuron activation pattern realizable?  (Definition 3.1, one neuron)
  *
  * Given feature directions w_p^1..w_p^n (the columns of W_p, n_p x n) and a wanted pattern that puts each
  * feature IN F, OUT of F or leaves it FREE, decide whether some encoder row w realizes it:
@@ -15,8 +17,8 @@
  *   not realizable  a Farkas vector lambda >= 0 with G^T lambda = 0, h^T lambda = 1 for the system
  *                   G x >= h above (x = (w, s)), re-solved exactly on its support.
  * GLPK's invalid-argument aborts are avoided by validating everything before it is called. */
-#ifndef SDLAB_HALFSPACE_H
-#define SDLAB_HALFSPACE_H
+#ifndef SDLAB_LP_H
+#define SDLAB_LP_H
 
 #include <stddef.h>
 #include <gsl/gsl_matrix.h>
@@ -45,6 +47,21 @@ int sdlab_halfspace_realize(sdlab_halfspace *h, const unsigned char *want, doubl
 
 /* 1 when (w, s) realizes want exactly (strict > on IN, <= on OUT, s > 0 for threshold), else 0. */
 int sdlab_halfspace_check(const sdlab_halfspace *h, const unsigned char *want, const double *witness);
+
+/* Part 2: a general homogeneous system.  Decide whether some x in R^nx has
+ *   G_i x > 0 for the rows with strict[i] = 1  and  G_i x >= 0 for the rows with strict[i] = 0
+ * (G is m x nx, row-major).  By homogeneity this is the LP G_i x >= strict[i].  On success x holds a
+ * witness; *verified says whether its certificate was checked exactly (the witness against the strict
+ * and non-strict inequalities, or a Farkas vector lambda >= 0, G^T lambda = 0, strict^T lambda = 1). */
+int sdlab_lp_homogeneous(const double *G, const unsigned char *strict, size_t m, size_t nx, double *x,
+                         int *feasible, int *verified);
+
+/* Whether the feasible system above has a witness satisfying every row strictly (its region has a
+ * nonempty interior), decided by the relative-interior LP: *open = 1 when no row is an implicit
+ * equality.  x receives a witness in the relative interior (projected exactly onto the implicit
+ * equalities; *verified says whether that projection passed the exact check). */
+int sdlab_lp_interior(const double *G, const unsigned char *strict, size_t m, size_t nx, double *x, int *open,
+                      int *verified);
 
 /* <w, w_p^d> - s in floating point (a margin, for choosing which branch a witness already realizes). */
 double sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const double *witness);
