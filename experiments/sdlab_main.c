@@ -11,7 +11,8 @@ typedef int (*command_fn)(int, char **);
 static const struct {
   const char *name;
   command_fn fn;
-} COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv}};
+} COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
+                {"patterns", sdlab_cmd_patterns}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -25,6 +26,7 @@ static const char *USAGE =
   "  eval       recovery metrics M_GT, M_IP, MCC of a learned dictionary (§5.1)\n"
   "  construct  the paper's configurations (eq. 15, Example 3.5, zero loss without recovery)\n"
   "  tsv        a .npy array as a tab-separated table (for gnuplot)\n"
+  "  patterns   every realizable activation pattern, enumerated exactly (Definition 3.1)\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";

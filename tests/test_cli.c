@@ -328,3 +328,38 @@ Test(cli, eval_model_statistics_match_a_direct_computation)
   cr_assert(strstr(err, "needs --decoder"));
   free(err);
 }
+
+Test(cli, patterns_counts_and_errors)
+{
+  cr_assert_eq(sdlab("lrb --features 16 --dim 3 --samples 5 --sparsity 0.9 --interference 0.7 --seed 2 --quiet "
+                     "--out %D/b", NULL, NULL), 0);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("patterns --truth %D/b/W_p.npy --latents 4 --activation relu --out %D/p.tsv", &out, &err), 0,
+               "%s", err);
+  /* 16 directions in general position in R^3: Cover's 242 dichotomies, plus the dead pattern when no
+   * strict half-space holds every direction */
+  cr_assert(strstr(out, "\"cover\": 242,") && strstr(out, "\"exact\": true"), "%s", out);
+  cr_assert(strstr(out, "\"single\": 242,") || strstr(out, "\"single\": 243,"), "%s", out);
+  char *tsv = slurp_rel("p.tsv", NULL);
+  cr_assert(tsv && test_lines(tsv) >= 243);
+  free(tsv);
+  free(out);
+  free(err);
+  const struct {
+    const char *args, *says;
+  } cases[] = {
+    {"patterns --truth %D/b/W_p.npy --latents 4 --activation batchtopk:2", "batchtopk"},
+    {"patterns --truth %D/b/W_p.npy --latents 4 --activation topk:5", "K = 5"},
+    {"patterns --truth %D/b/W_p.npy --latents 4 --activation relu --max 10", "limit 10"},
+    {"patterns --truth %D/b/W_p.npy --latents 17 --activation topk:2", "16 latents"},
+    {"patterns --truth %D/b/W_p.npy --activation relu", "--latents is required"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    int code = sdlab(cases[c].args, &out, &err);
+    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert(test_lines(err) == 1 && strstr(err, cases[c].says), "case %zu: %s", c, err);
+    cr_assert_str_eq(out, "");
+    free(out);
+    free(err);
+  }
+}
