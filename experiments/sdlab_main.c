@@ -12,7 +12,7 @@ static const struct {
   const char *name;
   command_fn fn;
 } COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
-                {"patterns", sdlab_cmd_patterns}};
+                {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -27,6 +27,7 @@ static const char *USAGE =
   "  construct  the paper's configurations (eq. 15, Example 3.5, zero loss without recovery)\n"
   "  tsv        a .npy array as a tab-separated table (for gnuplot)\n"
   "  patterns   every realizable activation pattern, enumerated exactly (Definition 3.1)\n"
+  "  check      the proof checker: every theorem and proof step on random instances\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";

@@ -1,0 +1,39 @@
+/* sdlab_check.h: the proof checker behind `sdlab check`.
+ *
+ * Each claim of the paper (a theorem, or one step of its proof) is evaluated on many random instances
+ * against an independent computation, and tallied: instances tried, held, failed, and the first
+ * counterexample in full (seed, sizes, values).  The statements are the paper's; a failure is reported
+ * as found, never softened. */
+#ifndef SDLAB_CHECK_H
+#define SDLAB_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  const char *id;         /* "Theorem 3.6, step 4 (65)" */
+  const char *claim;      /* the claim in words */
+  const char *method;     /* the independent computation */
+  size_t tried, held, failed;
+  size_t undecided;       /* the independent search found neither a witness nor a refutation */
+  char first[1024];       /* the first counterexample, in full */
+} sdlab_claim;
+
+typedef struct {
+  sdlab_claim *claims;
+  size_t count, cap;
+  uint64_t seed;
+  size_t trials;
+} sdlab_check_report;
+
+void sdlab_check_report_init(sdlab_check_report *r, uint64_t seed, size_t trials);
+void sdlab_check_report_free(sdlab_check_report *r);
+
+/* Run every check; progress (optional) is called after each group.  Returns 0 or an error status (a
+ * failing claim is not an error). */
+int sdlab_check_run(sdlab_check_report *r, void (*progress)(void *ctx, const char *group), void *ctx);
+
+/* The report as Markdown (malloc'd). */
+char *sdlab_check_markdown(const sdlab_check_report *r, double seconds);
+
+#endif

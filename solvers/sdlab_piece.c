@@ -1,0 +1,459 @@
+#include "sdlab_piece.h"
+#include "sdlab_errno.h"
+#include "sdlab_pattern.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
+
+void
+sdlab_piece_free(sdlab_piece *P)
+{
+  if (P == NULL)
+    return;
+  free(P->F);
+  free(P->C);
+  free(P->b);
+  free(P->strict);
+  free(P);
+}
+
+/* append the row coef_i * (e_i (x) w_d) + coef_j * (e_j (x) w_d) >= rhs */
+static void
+put_row(sdlab_piece *P, const gsl_matrix *Wp, size_t d, size_t i, double ci, size_t j, double cj, double rhs, int strict)
+{
+  const size_t nx = P->nq * P->np;
+  double *row = P->C + P->m * nx;
+  memset(row, 0, nx * sizeof *row);
+  for (size_t a = 0; a < P->np; a++) {
+    double w = gsl_matrix_get(Wp, a, d);
+    if (i < P->nq)
+      row[i * P->np + a] += ci * w;
+    if (j < P->nq)
+      row[j * P->np + a] += cj * w;
+  }
+  P->b[P->m] = rhs;
+  P->strict[P->m] = (unsigned char)strict;
+  P->m++;
+}
+
+sdlab_piece *
+sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, size_t nq, const uint64_t *F)
+{
+  const size_t np = Wp->size1, n = Wp->size2;
+  if (n > 64 || nq == 0 || np == 0 || nr == 0) {
+    sdlab_fail(GSL_EINVAL, "a piece needs 1..64 features and positive sizes (n %zu, n_p %zu, n_q %zu, n_r %zu)", n, np,
+               nq, nr);
+    return NULL;
+  }
+  if (sdlab_activation_check(act, nq))
+    return NULL;
+  if (act->kind == SDLAB_ACT_BATCHTOPK) {
+    sdlab_fail(GSL_EINVAL, "batchtopk couples the features of a batch: its pieces are not single polyhedra here");
+    return NULL;
+  }
+  const int topk = act->kind == SDLAB_ACT_TOPK || act->kind == SDLAB_ACT_TOPK_RELU;
+  const double theta = act->kind == SDLAB_ACT_JUMPRELU ? act->theta : 0.0;
+  size_t rows = 0;
+  for (size_t d = 0; d < n; d++) {
+    size_t size = 0;
+    for (size_t i = 0; i < nq; i++)
+      size += F[i] >> d & 1;
+    if (topk && size > act->k) {
+      sdlab_fail(GSL_EINVAL, "feature %zu activates %zu neurons, more than Top-%zu can", d, size, act->k);
+      return NULL;
+    }
+    rows += topk && size == act->k ? size + size * (nq - size) : nq;
+  }
+  sdlab_piece *P = calloc(1, sizeof *P);
+  if (P == NULL)
+    return NULL;
+  P->n = n;
+  P->np = np;
+  P->nq = nq;
+  P->nr = nr;
+  P->act = *act;
+  P->F = malloc(nq * sizeof *P->F);
+  P->C = malloc((rows ? rows : 1) * nq * np * sizeof *P->C);
+  P->b = malloc((rows ? rows : 1) * sizeof *P->b);
+  P->strict = malloc(rows ? rows : 1);
+  if (!P->F || !P->C || !P->b || !P->strict) {
+    sdlab_piece_free(P);
+    sdlab_fail(GSL_ENOMEM, "out of memory for a piece");
+    return NULL;
+  }
+  memcpy(P->F, F, nq * sizeof *F);
+  for (size_t d = 0; d < n; d++) {
+    uint64_t A = 0;
+    size_t size = 0;
+    for (size_t i = 0; i < nq; i++)
+      if (F[i] >> d & 1) {
+        A |= (uint64_t)1 << i;
+        size++;
+      }
+    for (size_t i = 0; i < nq; i++)
+      if (A >> i & 1)
+        put_row(P, Wp, d, i, 1.0, nq, 0.0, theta, 1);
+    for (size_t j = 0; j < nq; j++) {
+      if (A >> j & 1)
+        continue;
+      if (topk && size == act->k) {
+        for (size_t i = 0; i < nq; i++)
+          if (A >> i & 1)
+            put_row(P, Wp, d, i, 1.0, j, -1.0, 0.0, j < i);
+      } else {
+        put_row(P, Wp, d, nq, 0.0, j, -1.0, -theta, 0);
+      }
+    }
+  }
+  return P;
+}
+
+int
+sdlab_piece_pattern_of(const gsl_matrix *Wp, const sdlab_activation *act, const gsl_matrix *WE, uint64_t *F)
+{
+  sdlab_pattern *pat = sdlab_pattern_alloc(WE->size1, Wp->size2);
+  if (pat == NULL)
+    return GSL_ENOMEM;
+  int status = sdlab_pattern_of(act, WE, Wp, pat);
+  if (!status)
+    for (size_t i = 0; i < WE->size1; i++) {
+      F[i] = 0;
+      for (size_t d = 0; d < Wp->size2; d++)
+        if (pat->F[i * Wp->size2 + d])
+          F[i] |= (uint64_t)1 << d;
+    }
+  sdlab_pattern_free(pat);
+  return status;
+}
+
+static int
+check_shapes(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+             const gsl_matrix *WE, const gsl_matrix *WD)
+{
+  if (Wp->size1 != P->np || Wp->size2 != P->n || (Wr && (Wr->size1 != P->nr || Wr->size2 != P->n)) ||
+      (Md && Md->size != P->n) || (WE && (WE->size1 != P->nq || WE->size2 != P->np)) ||
+      (WD && (WD->size1 != P->nr || WD->size2 != P->nq)))
+    return sdlab_fail(SDLAB_ESHAPE, "piece: the matrices do not fit n = %zu, n_p = %zu, n_q = %zu, n_r = %zu", P->n,
+                      P->np, P->nq, P->nr);
+  return SDLAB_SUCCESS;
+}
+
+/* z_d,i = <w_E^i, w_p^d> on the pattern, 0 off it */
+static double
+code(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *WE, size_t d, size_t i)
+{
+  if (!(P->F[i] >> d & 1))
+    return 0.0;
+  double z = 0;
+  for (size_t a = 0; a < P->np; a++)
+    z += gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
+  return z;
+}
+
+int
+sdlab_piece_loss(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                 const gsl_matrix *WE, const gsl_matrix *WD, double *loss, gsl_matrix *gE, gsl_matrix *gD)
+{
+  int status = check_shapes(P, Wp, Wr, Md, WE, WD);
+  if (status)
+    return status;
+  if (gE)
+    gsl_matrix_set_zero(gE);
+  if (gD)
+    gsl_matrix_set_zero(gD);
+  double total = 0, z[64], r[1024];
+  if (P->nq > 64 || P->nr > 1024)
+    return sdlab_fail(GSL_EINVAL, "piece loss: at most 64 latents and 1024 target dimensions");
+  for (size_t d = 0; d < P->n; d++) {
+    const double md = gsl_vector_get(Md, d);
+    for (size_t i = 0; i < P->nq; i++)
+      z[i] = code(P, Wp, WE, d, i);
+    double sq = 0;
+    for (size_t a = 0; a < P->nr; a++) {
+      double v = gsl_matrix_get(Wr, a, d);
+      for (size_t i = 0; i < P->nq; i++)
+        v -= gsl_matrix_get(WD, a, i) * z[i];
+      r[a] = v;
+      sq += v * v;
+    }
+    total += md * sq;
+    if (gD)
+      for (size_t a = 0; a < P->nr; a++)
+        for (size_t i = 0; i < P->nq; i++)
+          *gsl_matrix_ptr(gD, a, i) -= 2 * md * r[a] * z[i];
+    if (gE)
+      for (size_t i = 0; i < P->nq; i++) {
+        if (!(P->F[i] >> d & 1))
+          continue;
+        double c = 0; /* (w_D^i)^T r_d */
+        for (size_t a = 0; a < P->nr; a++)
+          c += gsl_matrix_get(WD, a, i) * r[a];
+        for (size_t a = 0; a < P->np; a++)
+          *gsl_matrix_ptr(gE, i, a) -= 2 * md * c * gsl_matrix_get(Wp, a, d);
+      }
+  }
+  if (loss)
+    *loss = total;
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_piece_margin(const sdlab_piece *P, const gsl_matrix *WE, double *strict_margin, double *violation)
+{
+  const size_t nx = P->nq * P->np;
+  double sm = INFINITY, vi = -INFINITY;
+  for (size_t r = 0; r < P->m; r++) {
+    double v = -P->b[r];
+    for (size_t a = 0; a < nx; a++)
+      v += P->C[r * nx + a] * WE->data[(a / P->np) * WE->tda + a % P->np];
+    if (P->strict[r])
+      sm = fmin(sm, v);
+    vi = fmax(vi, -v);
+  }
+  *strict_margin = sm;
+  *violation = vi;
+}
+
+int
+sdlab_piece_hessians(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *Md, const gsl_matrix *WE,
+                     const gsl_matrix *WD, gsl_matrix *HD, gsl_matrix *HE)
+{
+  int status = check_shapes(P, Wp, NULL, Md, WE, WD);
+  if (status)
+    return status;
+  const size_t nq = P->nq, np = P->np, nx = nq * np;
+  if (HD && (HD->size1 != nq || HD->size2 != nq))
+    return sdlab_fail(SDLAB_ESHAPE, "the W_D Hessian block is n_q x n_q");
+  if (HE && (HE->size1 != nx || HE->size2 != nx))
+    return sdlab_fail(SDLAB_ESHAPE, "the W_E Hessian is (n_q n_p) x (n_q n_p)");
+  if (HD)
+    gsl_matrix_set_zero(HD);
+  if (HE)
+    gsl_matrix_set_zero(HE);
+  for (size_t d = 0; d < P->n; d++) {
+    const double md = gsl_vector_get(Md, d);
+    for (size_t i = 0; i < nq; i++)
+      for (size_t j = 0; j < nq; j++) {
+        if (HD)
+          *gsl_matrix_ptr(HD, i, j) += 2 * md * code(P, Wp, WE, d, i) * code(P, Wp, WE, d, j);
+        if (HE && (P->F[i] >> d & 1) && (P->F[j] >> d & 1)) {
+          gsl_vector_const_view di = gsl_matrix_const_column(WD, i), dj = gsl_matrix_const_column(WD, j);
+          double dd;
+          gsl_blas_ddot(&di.vector, &dj.vector, &dd);
+          for (size_t a = 0; a < np; a++)
+            for (size_t c = 0; c < np; c++)
+              *gsl_matrix_ptr(HE, i * np + a, j * np + c) +=
+                2 * md * dd * gsl_matrix_get(Wp, a, d) * gsl_matrix_get(Wp, c, d);
+        }
+      }
+  }
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_piece_decoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                         const gsl_matrix *WE, gsl_matrix *WD, double *grad)
+{
+  int status = check_shapes(P, Wp, Wr, Md, WE, WD);
+  if (status)
+    return status;
+  const size_t nq = P->nq, nr = P->nr;
+  gsl_matrix *S = gsl_matrix_calloc(nq, nq), *T = gsl_matrix_calloc(nr, nq), *V = gsl_matrix_alloc(nq, nq);
+  gsl_matrix *Sp = gsl_matrix_calloc(nq, nq), *gD = gsl_matrix_alloc(nr, nq);
+  gsl_vector *ev = gsl_vector_alloc(nq);
+  gsl_eigen_symmv_workspace *eig = gsl_eigen_symmv_alloc(nq);
+  if (!S || !T || !V || !Sp || !gD || !ev || !eig)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for the decoder step");
+  if (!status) {
+    for (size_t d = 0; d < P->n; d++) {
+      const double md = gsl_vector_get(Md, d);
+      for (size_t i = 0; i < nq; i++) {
+        double zi = code(P, Wp, WE, d, i);
+        if (zi == 0)
+          continue;
+        for (size_t j = 0; j < nq; j++)
+          *gsl_matrix_ptr(S, i, j) += md * zi * code(P, Wp, WE, d, j);
+        for (size_t a = 0; a < nr; a++)
+          *gsl_matrix_ptr(T, a, i) += md * zi * gsl_matrix_get(Wr, a, d);
+      }
+    }
+    /* S^+ by the eigendecomposition, with the numerical-rank cut n_q eps lambda_max */
+    gsl_matrix *Sc = gsl_matrix_alloc(nq, nq);
+    gsl_matrix_memcpy(Sc, S);
+    gsl_eigen_symmv(Sc, ev, V, eig);
+    gsl_matrix_free(Sc);
+    double lmax = 0;
+    for (size_t i = 0; i < nq; i++)
+      lmax = fmax(lmax, fabs(gsl_vector_get(ev, i)));
+    for (size_t t = 0; t < nq; t++) {
+      double l = gsl_vector_get(ev, t);
+      if (!(l > (double)nq * DBL_EPSILON * lmax))
+        continue;
+      for (size_t i = 0; i < nq; i++)
+        for (size_t j = 0; j < nq; j++)
+          *gsl_matrix_ptr(Sp, i, j) += gsl_matrix_get(V, i, t) * gsl_matrix_get(V, j, t) / l;
+    }
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, Sp, 0.0, WD);
+    if (grad) { /* dL~/dW_D = 2 (W_D S - T) */
+      gsl_matrix_memcpy(gD, T);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 2.0, WD, S, -2.0, gD);
+      double g = 0;
+      for (size_t k = 0; k < nr * nq; k++)
+        g = fmax(g, fabs(gD->data[k]));
+      *grad = g;
+    }
+  }
+  if (S) gsl_matrix_free(S);
+  if (T) gsl_matrix_free(T);
+  if (V) gsl_matrix_free(V);
+  if (Sp) gsl_matrix_free(Sp);
+  if (gD) gsl_matrix_free(gD);
+  if (ev) gsl_vector_free(ev);
+  if (eig) gsl_eigen_symmv_free(eig);
+  return status;
+}
+
+struct sdlab_piece_workspace {
+  size_t nx;
+  gsl_matrix *HE;
+  double *q, *x;
+  sdlab_qp_workspace *qp;
+};
+
+sdlab_piece_workspace *
+sdlab_piece_workspace_alloc(const sdlab_piece *P)
+{
+  sdlab_piece_workspace *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return NULL;
+  w->nx = P->nq * P->np;
+  w->HE = gsl_matrix_alloc(w->nx, w->nx);
+  w->q = malloc(w->nx * sizeof *w->q);
+  w->x = malloc(w->nx * sizeof *w->x);
+  w->qp = sdlab_qp_workspace_alloc(w->nx, P->m);
+  if (!w->HE || !w->q || !w->x || !w->qp) {
+    sdlab_piece_workspace_free(w);
+    sdlab_fail(GSL_ENOMEM, "out of memory for a piece workspace");
+    return NULL;
+  }
+  return w;
+}
+
+void
+sdlab_piece_workspace_free(sdlab_piece_workspace *w)
+{
+  if (w == NULL)
+    return;
+  if (w->HE)
+    gsl_matrix_free(w->HE);
+  free(w->q);
+  free(w->x);
+  sdlab_qp_workspace_free(w->qp);
+  free(w);
+}
+
+int
+sdlab_piece_encoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                         const gsl_matrix *WD, gsl_matrix *WE, sdlab_qp_kkt *kkt, sdlab_piece_workspace *w)
+{
+  int status = check_shapes(P, Wp, Wr, Md, WE, WD);
+  if (status)
+    return status;
+  const size_t nq = P->nq, np = P->np;
+  /* f(x) = 1/2 x^T Q x + q^T x + const with Q the W_E Hessian and
+   * q_(i,a) = -2 sum_{d: i in A_d} M_d <w_D^i, w_r^d> w_p^d[a] */
+  if ((status = sdlab_piece_hessians(P, Wp, Md, WE, WD, NULL, w->HE)))
+    return status;
+  memset(w->q, 0, w->nx * sizeof *w->q);
+  for (size_t d = 0; d < P->n; d++)
+    for (size_t i = 0; i < nq; i++) {
+      if (!(P->F[i] >> d & 1))
+        continue;
+      double c = 0;
+      for (size_t a = 0; a < P->nr; a++)
+        c += gsl_matrix_get(WD, a, i) * gsl_matrix_get(Wr, a, d);
+      for (size_t a = 0; a < np; a++)
+        w->q[i * np + a] -= 2 * gsl_vector_get(Md, d) * c * gsl_matrix_get(Wp, a, d);
+    }
+  for (size_t i = 0; i < nq; i++)
+    for (size_t a = 0; a < np; a++)
+      w->x[i * np + a] = gsl_matrix_get(WE, i, a);
+  status = sdlab_qp_solve(w->HE->data, w->q, P->C, P->b, w->nx, P->m, w->x, NULL, 100 * (w->nx + P->m), kkt, w->qp);
+  if (status == SDLAB_SUCCESS || status == SDLAB_EUNREACHED)
+    for (size_t i = 0; i < nq; i++)
+      for (size_t a = 0; a < np; a++)
+        gsl_matrix_set(WE, i, a, w->x[i * np + a]);
+  return status;
+}
+
+sdlab_acs *
+sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md)
+{
+  if (check_shapes(P, Wp, Wr, Md, NULL, NULL))
+    return NULL;
+  sdlab_acs *a = calloc(1, sizeof *a);
+  if (a == NULL)
+    return NULL;
+  a->P = P;
+  a->Wp = Wp;
+  a->Wr = Wr;
+  a->Md = Md;
+  a->WE = gsl_matrix_alloc(P->nq, P->np);
+  a->WD = gsl_matrix_alloc(P->nr, P->nq);
+  a->w = sdlab_piece_workspace_alloc(P);
+  if (!a->WE || !a->WD || !a->w) {
+    sdlab_acs_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+void
+sdlab_acs_free(sdlab_acs *a)
+{
+  if (a == NULL)
+    return;
+  if (a->WE) gsl_matrix_free(a->WE);
+  if (a->WD) gsl_matrix_free(a->WD);
+  sdlab_piece_workspace_free(a->w);
+  free(a);
+}
+
+int
+sdlab_acs_set(sdlab_acs *a, const gsl_matrix *WE0)
+{
+  gsl_matrix_memcpy(a->WE, WE0);
+  a->iterations = 0;
+  int status = sdlab_piece_decoder_step(a->P, a->Wp, a->Wr, a->Md, a->WE, a->WD, &a->grad_D);
+  if (!status)
+    status = sdlab_piece_loss(a->P, a->Wp, a->Wr, a->Md, a->WE, a->WD, &a->loss, NULL, NULL);
+  a->previous = INFINITY;
+  return status;
+}
+
+int
+sdlab_acs_iterate(sdlab_acs *a)
+{
+  int status = sdlab_piece_encoder_step(a->P, a->Wp, a->Wr, a->Md, a->WD, a->WE, &a->kkt_E, a->w);
+  if (status && status != SDLAB_EUNREACHED)
+    return status;
+  int s2 = sdlab_piece_decoder_step(a->P, a->Wp, a->Wr, a->Md, a->WE, a->WD, &a->grad_D);
+  if (s2)
+    return s2;
+  a->previous = a->loss;
+  s2 = sdlab_piece_loss(a->P, a->Wp, a->Wr, a->Md, a->WE, a->WD, &a->loss, NULL, NULL);
+  a->iterations++;
+  return s2 ? s2 : status;
+}
+
+int
+sdlab_acs_test(const sdlab_acs *a, double rtol, double abstol)
+{
+  if (!isfinite(a->previous))
+    return GSL_CONTINUE;
+  return a->previous - a->loss <= rtol * a->loss + abstol ? GSL_SUCCESS : GSL_CONTINUE;
+}

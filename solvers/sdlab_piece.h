@@ -1,0 +1,92 @@
+/* sdlab_piece.h: one biconvex piece of L~ (Theorem 3.2) and the exact block minimisations on it.
+ *
+ * A joint pattern P = (F_1, ..., F_{n_q}) fixes, for every feature d, the active neurons A_d = {i : d in F_i}.
+ * On the closure of its region Omega_P the codes are linear in W_E,
+ *   z_d(W_E)_i = <w_E^i, w_p^d> for i in A_d, 0 otherwise             (eq. 37)
+ * so L~(W_D, W_E) = sum_d M_d || w_r^d - sum_{i in A_d} <w_E^i, w_p^d> w_D^i ||^2 is convex in each block.
+ * The closure of Omega_P is the polyhedron C vec(W_E) >= b (vec row-major): for ReLU <w_E^i, w_p^d> >= 0 on
+ * F_i and <= 0 off it; for JumpReLU(theta) the same about theta; for Top-k the ranking constraints of
+ * sdlab_patterns_topk.  `strict` marks the rows that are strict in the open region.
+ *
+ *   decoder step  the minimum-norm minimiser in W_D: W_D = T S^+, S = sum_d M_d z_d z_d^T,
+ *                 T = sum_d M_d w_r^d z_d^T (dead neurons get W_D^i = 0, as in Theorem 3.6's proof)
+ *   encoder step  the minimiser in W_E over the closure: a convex QP (sdlab_qp), with KKT residuals
+ *   ACS           alternating the two (Gorski et al. 2007), set / iterate / test as GSL's minimisers do;
+ *                 L~ never increases; the limit is a partial optimum on the closure, inside the open
+ *                 piece when every strict row keeps a positive margin, else on its boundary. */
+#ifndef SDLAB_PIECE_H
+#define SDLAB_PIECE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+#include "sdlab_activation.h"
+#include "sdlab_qp.h"
+
+typedef struct {
+  size_t n, np, nq, nr;
+  sdlab_activation act;
+  uint64_t *F;            /* n_q masks over the features */
+  size_t m;               /* rows of the closure C x >= b, x = vec(W_E) */
+  double *C, *b;
+  unsigned char *strict;
+} sdlab_piece;
+
+/* The piece of pattern F (n_q masks) for directions Wp (n_p x n, n <= 64) under act (relu, jumprelu,
+ * topk, topk-relu), with n_r target dimensions.  NULL on error. */
+sdlab_piece *sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, size_t nq, const uint64_t *F);
+void sdlab_piece_free(sdlab_piece *P);
+
+/* The pattern of W_E (n_q x n_p) as n_q masks (Definition 3.1). */
+int sdlab_piece_pattern_of(const gsl_matrix *Wp, const sdlab_activation *act, const gsl_matrix *WE, uint64_t *F);
+
+/* L~ with the piece's linear codes, and its gradients (either may be NULL). */
+int sdlab_piece_loss(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                     const gsl_matrix *WE, const gsl_matrix *WD, double *loss, gsl_matrix *gE, gsl_matrix *gD);
+
+/* min over strict rows of C_i x - b_i (> 0: W_E inside the open piece) and the largest violation of any
+ * row (<= 0 up to rounding: W_E in the closure). */
+void sdlab_piece_margin(const sdlab_piece *P, const gsl_matrix *WE, double *strict_margin, double *violation);
+
+/* The two block Hessians at (W_D, W_E): of W_D (n_q x n_q: 2 S, the same for every row of W_D) and of
+ * W_E (n_q n_p square, Q of the encoder QP).  Theorem 3.2 says both are positive semidefinite. */
+int sdlab_piece_hessians(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *Md, const gsl_matrix *WE,
+                         const gsl_matrix *WD, gsl_matrix *HD, gsl_matrix *HE);
+
+/* The decoder step in place (WD overwritten); *grad receives || dL~/dW_D ||_inf after it. */
+int sdlab_piece_decoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                             const gsl_matrix *WE, gsl_matrix *WD, double *grad);
+
+typedef struct sdlab_piece_workspace sdlab_piece_workspace;
+sdlab_piece_workspace *sdlab_piece_workspace_alloc(const sdlab_piece *P);
+void sdlab_piece_workspace_free(sdlab_piece_workspace *w);
+
+/* The encoder step in place: WE must lie in the closure on entry; kkt receives the QP's residuals. */
+int sdlab_piece_encoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                             const gsl_matrix *WD, gsl_matrix *WE, sdlab_qp_kkt *kkt, sdlab_piece_workspace *w);
+
+/* Alternating convex search on one piece. */
+typedef struct {
+  const sdlab_piece *P;
+  const gsl_matrix *Wp, *Wr;
+  const gsl_vector *Md;
+  gsl_matrix *WE, *WD;
+  double loss, previous;  /* L~ after the last and the previous iteration */
+  double grad_D;          /* || dL~/dW_D ||_inf after the last decoder step */
+  sdlab_qp_kkt kkt_E;     /* the last encoder step's KKT residuals */
+  size_t iterations;
+  sdlab_piece_workspace *w;
+} sdlab_acs;
+
+sdlab_acs *sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md);
+void sdlab_acs_free(sdlab_acs *a);
+/* Start from WE0 (in the closure); W_D is set by a decoder step. */
+int sdlab_acs_set(sdlab_acs *a, const gsl_matrix *WE0);
+/* One decoder step and one encoder step. */
+int sdlab_acs_iterate(sdlab_acs *a);
+/* GSL_SUCCESS when the last iteration lowered L~ by at most rtol * L~ (+ abstol), GSL_CONTINUE otherwise. */
+int sdlab_acs_test(const sdlab_acs *a, double rtol, double abstol);
+
+#endif

@@ -1,0 +1,302 @@
+#include "sdlab_qp.h"
+#include "sdlab_errno.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_linalg.h>
+
+struct sdlab_qp_workspace {
+  size_t n, m;
+  size_t *work_set;        /* indices of the working constraints */
+  unsigned char *in_set;
+  gsl_matrix *AT, *QR, *Qfull, *R, *Z, *QZ, *H, *evec;
+  gsl_vector *tau, *g, *p, *u, *rhs, *eval, *lam;
+  gsl_eigen_symmv_workspace **eig; /* eig[r - 1] for an r x r reduced Hessian, r = 1..n */
+};
+
+sdlab_qp_workspace *
+sdlab_qp_workspace_alloc(size_t n, size_t m)
+{
+  if (n == 0) {
+    sdlab_fail(GSL_EINVAL, "a QP needs at least one variable");
+    return NULL;
+  }
+  sdlab_qp_workspace *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return NULL;
+  w->n = n;
+  w->m = m;
+  w->work_set = malloc((n + 1) * sizeof *w->work_set);
+  w->in_set = calloc(m ? m : 1, 1);
+  w->AT = gsl_matrix_alloc(n, n);
+  w->QR = gsl_matrix_alloc(n, n);
+  w->Qfull = gsl_matrix_alloc(n, n);
+  w->R = gsl_matrix_alloc(n, n);
+  w->Z = gsl_matrix_alloc(n, n);
+  w->QZ = gsl_matrix_alloc(n, n);
+  w->H = gsl_matrix_alloc(n, n);
+  w->evec = gsl_matrix_alloc(n, n);
+  w->tau = gsl_vector_alloc(n);
+  w->g = gsl_vector_alloc(n);
+  w->p = gsl_vector_alloc(n);
+  w->u = gsl_vector_alloc(n);
+  w->rhs = gsl_vector_alloc(n);
+  w->eval = gsl_vector_alloc(n);
+  w->lam = gsl_vector_alloc(n);
+  w->eig = calloc(n, sizeof *w->eig);
+  for (size_t r = 1; w->eig && r <= n; r++)
+    if ((w->eig[r - 1] = gsl_eigen_symmv_alloc(r)) == NULL)
+      break;
+  if (!w->eig || !w->eig[n - 1] ||!w->work_set || !w->in_set || !w->AT || !w->QR || !w->Qfull || !w->R || !w->Z || !w->QZ || !w->H || !w->evec ||
+      !w->tau || !w->g || !w->p || !w->u || !w->rhs || !w->eval || !w->lam || !w->eig) {
+    sdlab_qp_workspace_free(w);
+    sdlab_fail(GSL_ENOMEM, "out of memory for a QP of %zu variables", n);
+    return NULL;
+  }
+  return w;
+}
+
+void
+sdlab_qp_workspace_free(sdlab_qp_workspace *w)
+{
+  if (w == NULL)
+    return;
+  free(w->work_set);
+  free(w->in_set);
+  gsl_matrix *ms[] = {w->AT, w->QR, w->Qfull, w->R, w->Z, w->QZ, w->H, w->evec};
+  for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
+    if (ms[i])
+      gsl_matrix_free(ms[i]);
+  gsl_vector *vs[] = {w->tau, w->g, w->p, w->u, w->rhs, w->eval, w->lam};
+  for (size_t i = 0; i < sizeof vs / sizeof *vs; i++)
+    if (vs[i])
+      gsl_vector_free(vs[i]);
+  for (size_t r = 0; w->eig && r < w->n; r++)
+    if (w->eig[r])
+      gsl_eigen_symmv_free(w->eig[r]);
+  free(w->eig);
+  free(w);
+}
+
+static double
+dot(const double *a, const double *b, size_t n)
+{
+  double s = 0;
+  for (size_t i = 0; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+/* g = Q x + q */
+static void
+gradient(const double *Q, const double *q, const double *x, size_t n, gsl_vector *g)
+{
+  for (size_t i = 0; i < n; i++)
+    gsl_vector_set(g, i, dot(Q + i * n, x, n) + q[i]);
+}
+
+/* With k working constraints: QR of A_W^T (n x k) into w->QR/tau, the full orthogonal factor into Qfull,
+ * R into w->R; the null space basis is the last n - k columns of Qfull. */
+static void
+factor(const double *C, size_t n, size_t k, sdlab_qp_workspace *w)
+{
+  gsl_matrix_view AT = gsl_matrix_submatrix(w->QR, 0, 0, n, k > 0 ? k : 1);
+  for (size_t j = 0; j < k; j++)
+    for (size_t i = 0; i < n; i++)
+      gsl_matrix_set(&AT.matrix, i, j, C[w->work_set[j] * n + i]);
+  if (k == 0) {
+    gsl_matrix_set_identity(w->Qfull);
+    return;
+  }
+  gsl_vector_view tau = gsl_vector_subvector(w->tau, 0, k < n ? k : n);
+  gsl_linalg_QR_decomp(&AT.matrix, &tau.vector);
+  gsl_matrix_view R = gsl_matrix_submatrix(w->R, 0, 0, n, k);
+  gsl_linalg_QR_unpack(&AT.matrix, &tau.vector, w->Qfull, &R.matrix);
+}
+
+/* lambda_W from A_W^T lambda = g by the QR factors: R lambda = Q_1^T g (k x k upper triangular) */
+static void
+multipliers(size_t k, sdlab_qp_workspace *w)
+{
+  for (size_t j = 0; j < k; j++) {
+    gsl_vector_const_view qj = gsl_matrix_const_column(w->Qfull, j);
+    double v;
+    gsl_blas_ddot(&qj.vector, w->g, &v);
+    gsl_vector_set(w->lam, j, v);
+  }
+  for (size_t jj = k; jj-- > 0;) {
+    double v = gsl_vector_get(w->lam, jj);
+    for (size_t t = jj + 1; t < k; t++)
+      v -= gsl_matrix_get(w->R, jj, t) * gsl_vector_get(w->lam, t);
+    gsl_vector_set(w->lam, jj, v / gsl_matrix_get(w->R, jj, jj));
+  }
+}
+
+/* The minimum-norm minimiser of f on the working set's subspace through x: p = Z u,
+ * (Z^T Q Z) u = -Z^T g solved through the eigendecomposition with the usual numerical-rank cut. */
+static void
+null_space_step(const double *Q, size_t n, size_t k, sdlab_qp_workspace *w)
+{
+  gsl_vector_set_zero(w->p);
+  const size_t r = n - k;
+  if (r == 0)
+    return;
+  gsl_matrix_view Z = gsl_matrix_submatrix(w->Qfull, 0, k, n, r);
+  gsl_matrix_const_view Qm = gsl_matrix_const_view_array(Q, n, n);
+  gsl_matrix_view QZ = gsl_matrix_submatrix(w->QZ, 0, 0, n, r);
+  gsl_matrix_view H = gsl_matrix_submatrix(w->H, 0, 0, r, r);
+  gsl_matrix_view V = gsl_matrix_submatrix(w->evec, 0, 0, r, r);
+  gsl_vector_view ev = gsl_vector_subvector(w->eval, 0, r);
+  gsl_vector_view rhs = gsl_vector_subvector(w->rhs, 0, r);
+  gsl_vector_view u = gsl_vector_subvector(w->u, 0, r);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qm.matrix, &Z.matrix, 0.0, &QZ.matrix);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Z.matrix, &QZ.matrix, 0.0, &H.matrix);
+  gsl_blas_dgemv(CblasTrans, -1.0, &Z.matrix, w->g, 0.0, &rhs.vector);
+  gsl_eigen_symmv(&H.matrix, &ev.vector, &V.matrix, w->eig[r - 1]);
+  double lmax = 0;
+  for (size_t i = 0; i < r; i++)
+    lmax = fmax(lmax, fabs(gsl_vector_get(&ev.vector, i)));
+  const double cut = (double)r * DBL_EPSILON * lmax;
+  gsl_vector_set_zero(&u.vector);
+  for (size_t i = 0; i < r; i++) {
+    double l = gsl_vector_get(&ev.vector, i);
+    if (l <= cut)
+      continue;
+    gsl_vector_view vi = gsl_matrix_column(&V.matrix, i);
+    double c;
+    gsl_blas_ddot(&vi.vector, &rhs.vector, &c);
+    gsl_blas_daxpy(c / l, &vi.vector, &u.vector);
+  }
+  gsl_blas_dgemv(CblasNoTrans, 1.0, &Z.matrix, &u.vector, 0.0, w->p);
+}
+
+static void
+residuals(const double *C, const double *b, size_t n, size_t m, const double *x, size_t k, double *lambda,
+          sdlab_qp_kkt *kkt, sdlab_qp_workspace *w)
+{
+  /* stationarity: g - A_W^T lambda */
+  double st = 0, minl = INFINITY, comp = 0, viol = 0;
+  for (size_t a = 0; a < n; a++) {
+    double v = gsl_vector_get(w->g, a);
+    for (size_t j = 0; j < k; j++)
+      v -= C[w->work_set[j] * n + a] * gsl_vector_get(w->lam, j);
+    st = fmax(st, fabs(v));
+  }
+  if (lambda)
+    memset(lambda, 0, m * sizeof *lambda);
+  for (size_t j = 0; j < k; j++) {
+    double l = gsl_vector_get(w->lam, j), s = dot(C + w->work_set[j] * n, x, n) - b[w->work_set[j]];
+    minl = fmin(minl, l);
+    comp = fmax(comp, fabs(l * s));
+    if (lambda)
+      lambda[w->work_set[j]] = l;
+  }
+  for (size_t i = 0; i < m; i++)
+    viol = fmax(viol, b[i] - dot(C + i * n, x, n));
+  kkt->stationarity = st;
+  kkt->min_multiplier = minl;
+  kkt->complementarity = comp;
+  kkt->max_violation = fmax(viol, 0.0);
+  kkt->active = k;
+}
+
+int
+sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *b, size_t n, size_t m, double *x,
+               double *lambda, size_t max_iter, sdlab_qp_kkt *kkt, sdlab_qp_workspace *w)
+{
+  memset(kkt, 0, sizeof *kkt);
+  if (w == NULL || w->n != n || w->m < m)
+    return sdlab_fail(GSL_EINVAL, "QP workspace made for other sizes");
+  /* the start must be feasible up to the rounding of its products */
+  size_t k = 0;
+  memset(w->in_set, 0, m ? m : 1);
+  /* rounding in an iterate is relative to its largest entry, not to one row's products (a dead
+   * neuron's row is noise around 0 at the scale of the others) */
+  double xmax0 = 0;
+  for (size_t a = 0; a < n; a++)
+    xmax0 = fmax(xmax0, fabs(x[a]));
+  for (size_t i = 0; i < m; i++) {
+    double v = dot(C + i * n, x, n) - b[i], mag = fabs(b[i]);
+    for (size_t a = 0; a < n; a++)
+      mag += fabs(C[i * n + a]) * xmax0;
+    double tol = 4 * (double)n * DBL_EPSILON * mag;
+    if (v < -tol)
+      return sdlab_fail(GSL_EINVAL, "QP start violates constraint %zu by %.3g", i, -v);
+    if (v <= tol && k < n) { /* active: join the working set if independent of it */
+      w->work_set[k] = i;
+      factor(C, n, k + 1, w);
+      double rkk = fabs(gsl_matrix_get(w->R, k, k)), cn = sqrt(dot(C + i * n, C + i * n, n));
+      if (rkk > 1e3 * DBL_EPSILON * cn) {
+        w->in_set[i] = 1;
+        k++;
+      }
+    }
+  }
+  for (size_t it = 0;; it++) {
+    kkt->iterations = it;
+    gradient(Q, q, x, n, w->g);
+    factor(C, n, k, w);
+    null_space_step(Q, n, k, w);
+    double pmax = 0, xmax = 1;
+    for (size_t a = 0; a < n; a++) {
+      pmax = fmax(pmax, fabs(gsl_vector_get(w->p, a)));
+      xmax = fmax(xmax, fabs(x[a]));
+    }
+    if (pmax <= 64 * DBL_EPSILON * xmax) {
+      /* stationary on the working set: keep it if every multiplier is non-negative */
+      multipliers(k, w);
+      double gmax = 0;
+      for (size_t a = 0; a < n; a++)
+        gmax = fmax(gmax, fabs(gsl_vector_get(w->g, a)));
+      size_t drop = k;
+      double most = -64 * DBL_EPSILON * fmax(gmax, 1.0);
+      for (size_t j = 0; j < k; j++)
+        if (gsl_vector_get(w->lam, j) < most) {
+          most = gsl_vector_get(w->lam, j);
+          drop = j;
+        }
+      if (drop == k) {
+        residuals(C, b, n, m, x, k, lambda, kkt, w);
+        kkt->converged = 1;
+        return SDLAB_SUCCESS;
+      }
+      w->in_set[w->work_set[drop]] = 0;
+      w->work_set[drop] = w->work_set[--k];
+    } else {
+      /* step to the first blocking constraint */
+      double alpha = 1.0;
+      size_t block = m;
+      for (size_t i = 0; i < m; i++) {
+        if (w->in_set[i])
+          continue;
+        double ap = dot(C + i * n, w->p->data, n);
+        if (ap < 0) {
+          double t = (b[i] - dot(C + i * n, x, n)) / ap;
+          if (t < 0)
+            t = 0;
+          if (t < alpha) {
+            alpha = t;
+            block = i;
+          }
+        }
+      }
+      for (size_t a = 0; a < n; a++)
+        x[a] += alpha * gsl_vector_get(w->p, a);
+      if (block < m && k < n) {
+        w->work_set[k++] = block;
+        w->in_set[block] = 1;
+      }
+    }
+    if (it + 1 >= max_iter) {
+      gradient(Q, q, x, n, w->g);
+      factor(C, n, k, w);
+      multipliers(k, w);
+      residuals(C, b, n, m, x, k, lambda, kkt, w);
+      return sdlab_fail(SDLAB_EUNREACHED, "the QP active-set method stopped at its cap of %zu iterations", max_iter);
+    }
+  }
+}
