@@ -394,6 +394,41 @@ check_32(sdlab_check_report *r)
     gsl_matrix_free(WD);
     gsl_rng_free(g);
   }
+  /* pure Top-k (eq. 7): the selected non-positive codes are not fixed by the pattern */
+  sdlab_claim *ck = claim(r, "Theorem 3.2 (2), Top-k (eq. 7)", "W_E -> L~ is convex over a pattern's region for Top-k",
+                          "L~ through the model at three collinear encoders of one region (midpoint convexity)");
+  {
+    /* one feature e1 in R^3, W_D = I, w_r = e1, Top-2; encoder rows (1,0,0), (a,0,0), (b,0,0) with a, b < 0:
+     * the pattern is F_1 = {1}, F_2 = F_3 = {} throughout, and L~ = max(a, b)^2 */
+    sdlab_activation act = {.kind = SDLAB_ACT_TOPK, .k = 2};
+    sdlab_model *m = sdlab_model_alloc(SDLAB_SAE, 3, 3, 3, 1, &act);
+    gsl_matrix_set_identity(m->WD);
+    gsl_matrix *Wp = gsl_matrix_calloc(3, 1);
+    gsl_matrix_set(Wp, 0, 0, 1.0);
+    gsl_vector *Md = gsl_vector_alloc(1);
+    gsl_vector_set(Md, 0, 1.0);
+    sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(1, m);
+    const double ab[3][2] = {{-1, -3}, {-3, -1}, {-2, -2}};
+    double f[3];
+    uint64_t F[3][3];
+    for (int k = 0; k < 3; k++) {
+      gsl_matrix_set_zero(m->WE);
+      gsl_matrix_set(m->WE, 0, 0, 1.0);
+      gsl_matrix_set(m->WE, 1, 0, ab[k][0]);
+      gsl_matrix_set(m->WE, 2, 0, ab[k][1]);
+      sdlab_loss_tilde(m, Wp, Wp, Md, &f[k], NULL, NULL, w);
+      sdlab_piece_pattern_of(Wp, &act, m->WE, F[k]);
+    }
+    int same = memcmp(F[0], F[1], sizeof F[0]) == 0 && memcmp(F[0], F[2], sizeof F[0]) == 0;
+    record(ck, !(same && f[2] > (f[0] + f[1]) / 2),
+           "pinned: one feature e1 in R^3, W_D = I, Top-2, encoder rows (1,0,0), (a,0,0), (b,0,0): the pattern is "
+           "the same at (a, b) = (-1, -3), (-3, -1) and their midpoint (-2, -2), but L~ = %g, %g and %g > their mean: "
+           "L~ = max(a, b)^2 there, because Top-2 passes the larger negative code", f[0], f[1], f[2]);
+    sdlab_loss_workspace_free(w);
+    gsl_vector_free(Md);
+    gsl_matrix_free(Wp);
+    sdlab_model_free(m);
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -53,7 +53,12 @@ $(CON)/thm33-bench/eval.json: $(CON)/thm33-bench/result.json
 	$(SDLAB) eval --truth $(CON)/bench/W_p.npy --encoder $(CON)/thm33-bench/W_E.npy --decoder $(CON)/thm33-bench/W_D.npy \
 	  --out $@ > /dev/null
 
-REPORT_INPUTS := $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+# The proof checker: every theorem and proof step on random instances (seed 1, 100 trials per group).
+$(OUT)/CHECK.md:
+	@mkdir -p $(OUT)
+	$(SDLAB) check --trials 100 --seed 1 --quiet --report $@ > /dev/null
+
+REPORT_INPUTS := $(OUT)/CHECK.md $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
 $(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh

@@ -72,22 +72,31 @@ minimum of L~ that recovers no ground-truth feature.
 
 ## Findings: where the paper's statements fail
 
-1. **Theorem 3.3 is false for Top-k as defined in eq. (7).** Top-k has property (10), but it also passes
-   the negative codes it selects when fewer than k codes are positive. Proof step 2 ("sigma(W_E* w_p^d)_k > 0 iff
-   <w_p^k, w_p^d> > 0") and step 3 (the reconstruction sums over A_d only) miss those terms, and no positive
-   interference bound controls them. The orthoplex row above is the pinned counterexample: M = 0 (to rounding),
-   so (16) claims L~ <= 0, yet L~ = 4 M_d. With ReLU after Top-k (Gao et al.'s TopK) the theorem holds. The
-   property test \`thm33_pure_topk_holds_iff_no_nonpositive_code_is_selected_on_random_instances\` finds random
-   bench instances that violate (16) as well, and confirms that the bound holds whenever no non-positive code
-   is selected.
-2. **Theorem 3.1 is false for JumpReLU with theta > 0.** Proof step 3 equates the m = 1 part of L with L~,
-   which needs sigma(a z) = a sigma(z); JumpReLU is not positively homogeneous, so |L - L~| is O(1-S), not
-   O((1-S)^2). Pinned counterexample (test \`thm31_fails_for_jumprelu_pinned_counterexample\`, exact by
-   quadrature and confirmed by Monte Carlo; \`make test\` prints its values): n = n_p = n_q = 2,
-   W_E = W_D = I, theta = 1, magnitudes Exp(1) truncated at 3, S = 0.99. (This report will carry the values
-   once \`sdlab check\` computes them.)
-3. **Theorem 3.1 says nothing on the paper's own bench.** Its magnitudes c_min + Exp(beta) are unbounded and
-   the per-sample error is 2-homogeneous in x, so C = sup_s ||x_r - W_D sigma(W_E x_p)||^2 is infinite unless the
-   error vanishes identically. sdlab's check of (12) therefore truncates the magnitudes (\`--cmax\`); there, for
-   ReLU and Top-k, the bound and the m = 1 identity hold on every instance tried.
+Every number below comes from this run's proof checker ([CHECK.md](CHECK.md): \`sdlab check --trials 100 --seed 1\`),
+whose table and counterexamples follow; each finding is also pinned by a test in \`tests/test_findings.c\` or
+\`tests/test_theorems.c\`.
+
+1. **Theorem 3.3 fails for Top-k as defined in eq. (7).** Top-k passes the negative codes it selects when
+   fewer than k codes are positive; proof step 2 assumes only positive ones pass. The orthoplex row above is a
+   pinned counterexample (M = 0, so (16) claims L~ <= 0); random bench instances fail too (row "Theorem 3.3
+   (44), Top-k (eq. 7)"). With ReLU after Top-k the theorem holds on every instance.
+2. **Theorem 3.2 (2) fails for Top-k (eq. 7)** for the same reason: the selected non-positive codes are not
+   fixed by the pattern, so L~ is not convex (not even quadratic) on a pattern's region.
+3. **Theorem 3.1 fails for JumpReLU (theta > 0)**, which is not positively homogeneous: the m = 1 part of L
+   then differs from L~ by O(1-S), beyond the O((1-S)^2) of (12). On the paper's own bench the bound is also
+   vacuous for every activation: its magnitudes are unbounded, so C is infinite.
+4. **Theorem 3.6's proof fails at step 4.** Eq. (65) is the derivative of L~ along w_E^i itself, which the
+   decoder's normal equations do make vanish; the gradient is sum_d M_d c_d w_p^d, which does not vanish at
+   the construction on any instance tried. The statement itself was not refuted: alternating convex search
+   from the construction finds a partial minimum with the pattern on most instances (row "Theorem 3.6
+   (statement)"), though for some polysemantic pairs none lies strictly inside the region (row "interior
+   partial minimum", decided exactly).
+5. **Theorem 3.8 holds for thresholded activations but not for ReLU**, and its construction needs repair.
+   The proof lifts one shared threshold from c to c'' > c, which silences the other neurons' features with
+   values in (c, c''] (row "step 4 (86)-(87)"); scaling those rows, or per-neuron thresholds, repairs it. With
+   ReLU (no threshold) some realizable P have no realizable absorbing pattern P' for any sub-concept j*:
+   the sub-concept can lie inside the cone of other features (row "Theorem 3.8 (statement), ReLU"; a
+   two-dimensional instance is pinned in the tests).
+
 MD
+sed 's/^#/##/' "$OUT/CHECK.md"

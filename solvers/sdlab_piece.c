@@ -55,6 +55,11 @@ sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, 
     sdlab_fail(GSL_EINVAL, "batchtopk couples the features of a batch: its pieces are not single polyhedra here");
     return NULL;
   }
+  if (act->kind == SDLAB_ACT_TOPK && act->k < nq) {
+    sdlab_fail(GSL_EINVAL, "pure Top-k (eq. 7) also passes selected non-positive codes, which the pattern does not "
+               "fix: L~ is not a quadratic on a pattern's region (use topk-relu:%zu)", act->k);
+    return NULL;
+  }
   const int topk = act->kind == SDLAB_ACT_TOPK || act->kind == SDLAB_ACT_TOPK_RELU;
   const double theta = act->kind == SDLAB_ACT_JUMPRELU ? act->theta : 0.0;
   size_t rows = 0;

@@ -35,7 +35,10 @@ typedef struct {
 } sdlab_piece;
 
 /* The piece of pattern F (n_q masks) for directions Wp (n_p x n, n <= 64) under act (relu, jumprelu,
- * topk, topk-relu), with n_r target dimensions.  NULL on error. */
+ * topk-relu; pure topk only with k = n_q, where it is ReLU), with n_r target dimensions.  Pure Top-k with
+ * k < n_q is refused: it passes selected non-positive codes, which the pattern (sigma > 0) does not fix,
+ * so L~ is not quadratic on a pattern's region (the finding reported by `sdlab check` for Theorem 3.2).
+ * NULL on error. */
 sdlab_piece *sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, size_t nq, const uint64_t *F);
 void sdlab_piece_free(sdlab_piece *P);
 

@@ -236,29 +236,44 @@ sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *
       }
     }
   }
+  size_t stalls = 0; /* consecutive zero-length steps: after n of them, Bland's rule prevents cycling */
   for (size_t it = 0;; it++) {
     kkt->iterations = it;
     gradient(Q, q, x, n, w->g);
     factor(C, n, k, w);
     null_space_step(Q, n, k, w);
-    double pmax = 0, xmax = 1;
+    /* Stationary on the working set's subspace when the reduced gradient Z^T g (w->rhs holds -Z^T g) is at
+     * the rounding level of g itself, n eps max_a (sum_c |Q_ac x_c| + |q_a|): a step-length test would miss
+     * amplified noise along an ill-conditioned reduced Hessian, a decrease test would stop early along a
+     * stiff one. */
+    double gnoise = 0, rz = 0;
     for (size_t a = 0; a < n; a++) {
-      pmax = fmax(pmax, fabs(gsl_vector_get(w->p, a)));
-      xmax = fmax(xmax, fabs(x[a]));
+      double v = fabs(q[a]);
+      for (size_t c = 0; c < n; c++)
+        v += fabs(Q[a * n + c] * x[c]);
+      gnoise = fmax(gnoise, v);
     }
-    if (pmax <= 64 * DBL_EPSILON * xmax) {
+    for (size_t j = 0; j + k < n; j++)
+      rz = fmax(rz, fabs(gsl_vector_get(w->rhs, j)));
+    if (rz <= 64 * (double)n * DBL_EPSILON * gnoise) {
       /* stationary on the working set: keep it if every multiplier is non-negative */
       multipliers(k, w);
       double gmax = 0;
       for (size_t a = 0; a < n; a++)
         gmax = fmax(gmax, fabs(gsl_vector_get(w->g, a)));
       size_t drop = k;
-      double most = -64 * DBL_EPSILON * fmax(gmax, 1.0);
-      for (size_t j = 0; j < k; j++)
-        if (gsl_vector_get(w->lam, j) < most) {
-          most = gsl_vector_get(w->lam, j);
+      const double floor = -64 * DBL_EPSILON * fmax(gmax, 1.0);
+      double most = floor;
+      for (size_t j = 0; j < k; j++) {
+        double l = gsl_vector_get(w->lam, j);
+        if (stalls > n) { /* Bland: the negative multiplier of the lowest constraint index */
+          if (l < floor && (drop == k || w->work_set[j] < w->work_set[drop]))
+            drop = j;
+        } else if (l < most) {
+          most = l;
           drop = j;
         }
+      }
       if (drop == k) {
         residuals(C, b, n, m, x, k, lambda, kkt, w);
         kkt->converged = 1;
@@ -278,12 +293,13 @@ sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *
           double t = (b[i] - dot(C + i * n, x, n)) / ap;
           if (t < 0)
             t = 0;
-          if (t < alpha) {
+          if (t < alpha) { /* ties go to the lowest index (the loop's order), as Bland's rule wants */
             alpha = t;
             block = i;
           }
         }
       }
+      stalls = alpha == 0 ? stalls + 1 : 0;
       for (size_t a = 0; a < n; a++)
         x[a] += alpha * gsl_vector_get(w->p, a);
       if (block < m && k < n) {

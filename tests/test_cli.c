@@ -363,3 +363,18 @@ Test(cli, patterns_counts_and_errors)
     free(err);
   }
 }
+
+Test(cli, check_writes_its_report)
+{
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("check --trials 5 --seed 3 --quiet --report %D/check.md", &out, &err), 0, "%s", err);
+  cr_assert(strstr(out, "| claim | tried | held | failed | undecided |") && strstr(out, "Theorem 3.6, step 4 (65)"));
+  char *rep = slurp_rel("check.md", NULL);
+  cr_assert_str_eq(rep, out);
+  free(rep);
+  free(out);
+  free(err);
+  cr_assert_eq(sdlab("check --trials 0", NULL, &err), 2);
+  cr_assert(test_lines(err) == 1 && strstr(err, "--trials"));
+  free(err);
+}
