@@ -7,12 +7,16 @@
 
 #define SDLAB_VERSION "0.1.0"
 
+/* OpenBLAS's own setter: its threads only cost time on the small matrices of the exact commands */
+void openblas_set_num_threads(int n);
+
 typedef int (*command_fn)(int, char **);
 static const struct {
   const char *name;
   command_fn fn;
 } COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
-                {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check}};
+                {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check},
+                {"landscape", sdlab_cmd_landscape}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -28,6 +32,7 @@ static const char *USAGE =
   "  tsv        a .npy array as a tab-separated table (for gnuplot)\n"
   "  patterns   every realizable activation pattern, enumerated exactly (Definition 3.1)\n"
   "  check      the proof checker: every theorem and proof step on random instances\n"
+  "  landscape  every piece of L~ with bounds on its minimum, and where SGD ends\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";
@@ -57,6 +62,10 @@ main(int argc, char **argv)
     printf("sdlab %s\n", SDLAB_VERSION);
     return SDLAB_EXIT_OK;
   }
+  static const char *small[] = {"construct", "patterns", "check", "landscape"};
+  for (size_t c = 0; c < sizeof small / sizeof *small; c++)
+    if (strcmp(cmd, small[c]) == 0)
+      openblas_set_num_threads(1);
   for (size_t c = 0; c < NCOMMANDS; c++)
     if (strcmp(cmd, COMMANDS[c].name) == 0)
       return COMMANDS[c].fn(argc - 1, argv + 1);

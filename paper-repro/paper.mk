@@ -58,7 +58,16 @@ $(OUT)/CHECK.md:
 	@mkdir -p $(OUT)
 	$(SDLAB) check --trials 100 --seed 1 --quiet --report $@ > /dev/null
 
-REPORT_INPUTS := $(OUT)/CHECK.md $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+# The landscape of L~ for n = 4 features in n_p = 2 dimensions, n_q = 4 ReLU latents, 100 SGD runs.
+LAND := $(OUT)/landscape
+$(LAND)/landscape.json:
+	@mkdir -p $(OUT)
+	$(SDLAB) landscape --features 4 --dim 2 --seed 1 --latents 4 --activation relu --sgd-runs 100 --quiet --force \
+	  --out $(LAND) > $(OUT)/landscape.txt
+$(OUT)/landscape.png $(OUT)/landscape.pdf: $(OUT)/landscape%: $(LAND)/landscape.json figures/landscape.gp figures/style.gp
+	$(GNUPLOT) -e "pieces='$(LAND)/pieces.tsv'; sgd='$(LAND)/sgd.tsv'; outfile='$@'" figures/landscape.gp
+
+REPORT_INPUTS := $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
 $(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh

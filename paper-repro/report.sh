@@ -32,7 +32,8 @@ files beside this report; the paper's values are quoted only for comparison.
 | Figure 9 (the bench in D = 3 with N = 4) | reproduced: [figure9.png](figure9.png), [figure9.pdf](figure9.pdf) |
 | Example 3.5, Theorem 3.3's configuration, zero loss without recovery | computed exactly below |
 | Figure 4 (zero loss without recovery, trained) | pending: needs the trainers; the exact construction is below |
-| Figure 5 (feature absorption), landscape figure | pending: needs the exact solvers and trainers |
+| The landscape (every piece of L~, bounds, SGD end points) | computed: [landscape.png](landscape.png), below |
+| Figure 5 (feature absorption) | pending: needs the trainers |
 | Figure 6, Tables 1, 4, 5, 6, 7 | pending: needs the trainers |
 | Table 2, Figures 7, 10, 11 | pending: needs the real-data experiments |
 
@@ -69,6 +70,24 @@ On the bench instance eq. 15 recovers every feature: M_GT(0.95) = $(val $tbe M_G
 W_E = A W_p^+ with A = J + I/2 and W_D = W_r Z^+ on the bench instance above (n = 8 <= n_p = 12):
 L~ = $(val $zl L_tilde) (zero to rounding) while M_GT(0.95) = $(val $zle M_GT), M_IP = $(val $zle M_IP): a global
 minimum of L~ that recovers no ground-truth feature.
+
+## The landscape of L~
+
+![landscape](landscape.png)
+
+n = 4 bench directions in n_p = 2 dimensions (M = 0.3, seed 1), n_q = 4 ReLU latents, every M_d = 1. Every piece
+(activation pattern up to relabelling the neurons) is enumerated exactly; on each, alternating convex search
+from 4 starts gives the best partial optimum found, and relaxing the region's sign constraints gives a
+rigorous lower bound (\`sdlab landscape\`):
+
+\`\`\`
+$(cat "$OUT/landscape.txt")
+\`\`\`
+
+Pieces: $(val $OUT/landscape/landscape.json pieces), of which $(val $OUT/landscape/landscape.json certified_pieces) have their minimum certified (bounds
+within 1e-6); the global minimum lies in [$(val $OUT/landscape/landscape.json global_lower), $(val $OUT/landscape/landscape.json global_upper)]. Of $(val $OUT/landscape/landscape.json runs) full-batch Adam runs from random
+initialisations, $(val $OUT/landscape/landscape.json global) reached the global minimum and $(val $OUT/landscape/landscape.json spurious_partial_optimum) stopped at spurious partial optima
+(Theorem 3.6's phenomenon); their pieces and values are in landscape/sgd.tsv and landscape/pieces.tsv.
 
 ## Findings: where the paper's statements fail
 

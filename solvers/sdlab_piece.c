@@ -8,6 +8,7 @@
 #include <string.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_eigen.h>
+#include <gsl/gsl_linalg.h>
 
 void
 sdlab_piece_free(sdlab_piece *P)
@@ -461,4 +462,157 @@ sdlab_acs_test(const sdlab_acs *a, double rtol, double abstol)
   if (!isfinite(a->previous))
     return GSL_CONTINUE;
   return a->previous - a->loss <= rtol * a->loss + abstol ? GSL_SUCCESS : GSL_CONTINUE;
+}
+
+/* An orthonormal basis (columns of Q, returned count) of the span of the columns of A (rows x cols), by the
+ * SVD of A (rows >= cols) or of A^T, with the numerical-rank cut max(rows, cols) eps sigma_max. */
+static size_t
+orthonormal_basis(const gsl_matrix *A, gsl_matrix *Q)
+{
+  const size_t m = A->size1, n = A->size2;
+  if (m == 0 || n == 0)
+    return 0;
+  gsl_matrix *U = gsl_matrix_alloc(m >= n ? m : n, m >= n ? n : m);
+  gsl_matrix *V = gsl_matrix_alloc(m >= n ? n : m, m >= n ? n : m);
+  gsl_vector *sv = gsl_vector_alloc(m >= n ? n : m), *work = gsl_vector_alloc(m >= n ? n : m);
+  size_t rank = 0;
+  if (m >= n) {
+    gsl_matrix_memcpy(U, A);
+    gsl_linalg_SV_decomp(U, V, sv, work); /* A = U S V^T: the left vectors span the columns */
+  } else {
+    gsl_matrix_transpose_memcpy(U, A);
+    gsl_linalg_SV_decomp(U, V, sv, work); /* A^T = U S V^T: A's column space is spanned by V's columns */
+  }
+  const double cut = (double)(m > n ? m : n) * DBL_EPSILON * gsl_vector_get(sv, 0);
+  for (size_t k = 0; k < sv->size; k++)
+    if (gsl_vector_get(sv, k) > cut) {
+      for (size_t i = 0; i < m; i++)
+        gsl_matrix_set(Q, i, rank, m >= n ? gsl_matrix_get(U, i, k) : gsl_matrix_get(V, i, k));
+      rank++;
+    }
+  gsl_matrix_free(U);
+  gsl_matrix_free(V);
+  gsl_vector_free(sv);
+  gsl_vector_free(work);
+  return rank;
+}
+
+/* sum of the g largest eigenvalues of B^T R R^T B (B: rows x b orthonormal, R: rows x nr) */
+static double
+top_energy(const gsl_matrix *B, size_t b, const gsl_matrix *R, size_t g)
+{
+  if (b == 0 || g == 0)
+    return 0;
+  gsl_matrix_const_view Bv = gsl_matrix_const_submatrix(B, 0, 0, B->size1, b);
+  gsl_matrix *BR = gsl_matrix_alloc(b, R->size2), *H = gsl_matrix_alloc(b, b), *V = gsl_matrix_alloc(b, b);
+  gsl_vector *e = gsl_vector_alloc(b);
+  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(b);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Bv.matrix, R, 0.0, BR);
+  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, BR, BR, 0.0, H);
+  gsl_eigen_symmv(H, e, V, w);
+  gsl_eigen_symmv_sort(e, V, GSL_EIGEN_SORT_VAL_DESC);
+  double t = 0;
+  for (size_t k = 0; k < g && k < b; k++)
+    t += fmax(gsl_vector_get(e, k), 0.0);
+  gsl_eigen_symmv_free(w);
+  gsl_vector_free(e);
+  gsl_matrix_free(V);
+  gsl_matrix_free(H);
+  gsl_matrix_free(BR);
+  return t;
+}
+
+int
+sdlab_piece_lower_bound(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                        double *lb, int *kind)
+{
+  int status = check_shapes(P, Wp, Wr, Md, NULL, NULL);
+  if (status)
+    return status;
+  const size_t n = P->n, nr = P->nr, np = P->np, nq = P->nq;
+  /* weighted targets: R (n x n_r), R[d][a] = sqrt(M_d) w_r^d[a]; weighted W_p^T rows likewise */
+  gsl_matrix *R = gsl_matrix_alloc(n, nr), *T = gsl_matrix_alloc(n, np);
+  double energy = 0;
+  for (size_t d = 0; d < n; d++) {
+    double s = sqrt(gsl_vector_get(Md, d));
+    for (size_t a = 0; a < nr; a++) {
+      gsl_matrix_set(R, d, a, s * gsl_matrix_get(Wr, a, d));
+      energy += gsl_matrix_get(R, d, a) * gsl_matrix_get(R, d, a);
+    }
+    for (size_t a = 0; a < np; a++)
+      gsl_matrix_set(T, d, a, s * gsl_matrix_get(Wp, a, d));
+  }
+  /* are the active supports identical or disjoint? */
+  int grouped = 1;
+  for (size_t i = 0; i < nq && grouped; i++)
+    for (size_t j = i + 1; j < nq && grouped; j++)
+      if (P->F[i] && P->F[j] && P->F[i] != P->F[j] && (P->F[i] & P->F[j]))
+        grouped = 0;
+  double value = 0;
+  gsl_matrix *A = gsl_matrix_calloc(n, nq * np + 1), *Q = gsl_matrix_alloc(n, n);
+  if (grouped) {
+    uint64_t covered = 0;
+    for (size_t i = 0; i < nq; i++) {
+      uint64_t F = P->F[i];
+      if (F == 0 || (covered & F))
+        continue; /* dead, or a group already counted */
+      size_t g = 0;
+      for (size_t j = 0; j < nq; j++)
+        g += P->F[j] == F;
+      covered |= F;
+      /* S_F: the rows of T on F (zero elsewhere), as columns of A */
+      gsl_matrix_set_zero(A);
+      for (size_t d = 0; d < n; d++)
+        if (F >> d & 1)
+          for (size_t a = 0; a < np; a++)
+            gsl_matrix_set(A, d, a, gsl_matrix_get(T, d, a));
+      gsl_matrix_view Av = gsl_matrix_submatrix(A, 0, 0, n, np);
+      size_t b = orthonormal_basis(&Av.matrix, Q);
+      double eF = 0;
+      for (size_t d = 0; d < n; d++)
+        if (F >> d & 1)
+          for (size_t a = 0; a < nr; a++)
+            eF += gsl_matrix_get(R, d, a) * gsl_matrix_get(R, d, a);
+      value += eF - top_energy(Q, b, R, g);
+    }
+    for (size_t d = 0; d < n; d++)
+      if (!(covered >> d & 1))
+        for (size_t a = 0; a < nr; a++)
+          value += gsl_matrix_get(R, d, a) * gsl_matrix_get(R, d, a);
+    *kind = 1;
+  } else {
+    /* the sum of all the S_i: stack their spanning vectors */
+    size_t c = 0;
+    for (size_t i = 0; i < nq; i++) {
+      if (P->F[i] == 0)
+        continue;
+      for (size_t a = 0; a < np; a++, c++)
+        for (size_t d = 0; d < n; d++)
+          gsl_matrix_set(A, d, c, P->F[i] >> d & 1 ? gsl_matrix_get(T, d, a) : 0.0);
+    }
+    size_t b = 0;
+    if (c > 0) {
+      gsl_matrix_view Av = gsl_matrix_submatrix(A, 0, 0, n, c);
+      b = orthonormal_basis(&Av.matrix, Q);
+    }
+    value = energy;
+    for (size_t a = 0; a < nr; a++) {
+      gsl_vector_const_view ra = gsl_matrix_const_column(R, a);
+      for (size_t k = 0; k < b; k++) {
+        gsl_vector_const_view qk = gsl_matrix_const_column(Q, k);
+        double p;
+        gsl_blas_ddot(&qk.vector, &ra.vector, &p);
+        value -= p * p;
+      }
+    }
+    *kind = 0;
+  }
+  /* rounding: every quantity is a sum of at most (n + n_r)^2 products of entries bounded by the energy */
+  double margin = 8 * ((double)(n + nr) * (n + nr)) * DBL_EPSILON * energy;
+  *lb = fmax(value - margin, 0.0);
+  gsl_matrix_free(A);
+  gsl_matrix_free(Q);
+  gsl_matrix_free(R);
+  gsl_matrix_free(T);
+  return SDLAB_SUCCESS;
 }

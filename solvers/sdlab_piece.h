@@ -70,6 +70,17 @@ void sdlab_piece_workspace_free(sdlab_piece_workspace *w);
 int sdlab_piece_encoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                              const gsl_matrix *WD, gsl_matrix *WE, sdlab_qp_kkt *kkt, sdlab_piece_workspace *w);
 
+/* A rigorous lower bound on L~ over the piece, from dropping the region's sign constraints.  The codes
+ * of neuron i form the vector c_i = (z_di)_d, which lies in S_i = {v : v_d = 0 off F_i} restricted to
+ * the range of W_p^T; with weights sqrt(M_d), L~ = sum_a dist^2(r_a, span{c_i}) over the target rows r_a.
+ *   in general          L~ >= sum_a dist^2(r_a, S_1 + ... + S_{n_q})                       (*kind = 0)
+ *   when the supports of the active neurons are identical or disjoint, exactly the relaxed minimum:
+ *                       energy off every support + sum over groups (energy on F minus the g largest
+ *                       eigenvalues of the targets projected on S_F, g = neurons in the group) (*kind = 1)
+ * A rounding margin (gamma of the sizes times the target energy) is subtracted so the bound is rigorous. */
+int sdlab_piece_lower_bound(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                            double *lb, int *kind);
+
 /* Alternating convex search on one piece. */
 typedef struct {
   const sdlab_piece *P;

@@ -1,0 +1,287 @@
+/* sdlab landscape: every piece of L~, certified bounds on each, and where SGD ends. */
+#include "sdlab_cli.h"
+#include "sdlab_errno.h"
+#include "sdlab_io.h"
+#include "sdlab_json.h"
+#include "sdlab_landscape.h"
+#include "sdlab_lrb.h"
+#include "sdlab_npy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *USAGE =
+  "usage: sdlab landscape (--truth DIR | --features N --dim D --seed R [--interference M])\n"
+  "                       --latents Q --activation relu|topk-relu:K --sgd-runs R --out DIR\n"
+  "                       [--starts S] [--steps T] [--lr LR] [--tol TOL] [--md W] [--force] [--quiet]\n"
+  "\n"
+  "The landscape of L~ (eq. 11): every piece (activation pattern, up to relabelling the neurons) enumerated\n"
+  "exactly; on each, alternating convex search from S starts (partial optima: an upper bound with its point)\n"
+  "and a rigorous lower bound from relaxing the region's sign constraints; a piece is certified when the two\n"
+  "agree to TOL. Then R runs of full-batch Adam on L~ from random initialisations (logged seeds), each end\n"
+  "point mapped to its piece and classified: global, spurious partial optimum, dead-neuron piece, or not\n"
+  "converged (alternating convex search from the end point still lowers L~ by more than TOL).\n"
+  "\n"
+  "  --truth DIR          a bench directory (W_p.npy; W_r.npy when present, else an SAE)\n"
+  "  --features N --dim D --seed R [--interference M]   or make one (C.1, default M = 0.3)\n"
+  "  --latents Q          n_q (at most 16)\n"
+  "  --activation A       relu or topk-relu:K\n"
+  "  --sgd-runs R         Adam runs (lr 0.01 by default, at most T = 20000 steps, tied initialisation)\n"
+  "  --starts S           starts per piece (default 4)   --tol TOL   default 1e-6   --md W  every M_d (default 1)\n"
+  "writes DIR/landscape.json, DIR/pieces.tsv (sorted by the best value found), DIR/sgd.tsv, and a summary.\n";
+
+enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,
+       O_MD, O_FORCE, O_QUIET, O_COUNT };
+
+static void
+write_F(FILE *fp, const uint64_t *F, size_t nq, size_t n)
+{
+  for (size_t i = 0; i < nq; i++) {
+    fputc('\t', fp);
+    int any = 0;
+    for (size_t d = 0; d < n; d++)
+      if (F[i] >> d & 1) {
+        fprintf(fp, "%s%zu", any ? "," : "", d);
+        any = 1;
+      }
+    if (!any)
+      fputc('-', fp);
+  }
+}
+
+static const sdlab_landscape *sort_l;
+static int
+by_upper(const void *a, const void *b)
+{
+  const sdlab_landscape_piece *p = &sort_l->pieces[*(const size_t *)a], *q = &sort_l->pieces[*(const size_t *)b];
+  if (p->upper != q->upper)
+    return p->upper < q->upper ? -1 : 1;
+  return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+int
+sdlab_cmd_landscape(int argc, char **argv)
+{
+  static const char *names[O_COUNT] = {"--truth", "--features", "--dim", "--seed", "--interference", "--latents",
+                                       "--activation", "--sgd-runs", "--out", "--starts", "--steps", "--lr", "--tol",
+                                       "--md", "--force", "--quiet"};
+  sdlab_opt o[O_COUNT];
+  for (int k = 0; k < O_COUNT; k++) {
+    o[k].name = names[k];
+    o[k].takes_value = k != O_FORCE && k != O_QUIET;
+    o[k].value = NULL;
+  }
+  int r = sdlab_cli_parse("landscape", argc, argv, o, O_COUNT);
+  if (r == 1) {
+    fputs(USAGE, stdout);
+    return SDLAB_EXIT_OK;
+  }
+  static const char *need[] = {"--latents", "--activation", "--sgd-runs", "--out"};
+  if (r || sdlab_cli_require("landscape", o, O_COUNT, need, 4))
+    return SDLAB_EXIT_USAGE;
+  const int from_dir = o[O_TRUTH].value != NULL;
+  if (from_dir == (o[O_FEATURES].value != NULL || o[O_DIM].value != NULL || o[O_SEED].value != NULL)) {
+    fprintf(stderr, "sdlab landscape: error: give either --truth DIR or --features, --dim and --seed\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (!from_dir && (!o[O_FEATURES].value || !o[O_DIM].value || !o[O_SEED].value)) {
+    fprintf(stderr, "sdlab landscape: error: --features, --dim and --seed go together\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  sdlab_landscape_params p;
+  sdlab_landscape_params_default(&p);
+  size_t nq, n = 0, dim = 0;
+  uint64_t seed = 1;
+  double M = 0.3, md = 1.0;
+  sdlab_activation act;
+  if (sdlab_cli_size("landscape", "--latents", o[O_LATENTS].value, &nq) ||
+      sdlab_cli_size("landscape", "--sgd-runs", o[O_RUNS].value, &p.sgd_runs) ||
+      (o[O_FEATURES].value && sdlab_cli_size("landscape", "--features", o[O_FEATURES].value, &n)) ||
+      (o[O_DIM].value && sdlab_cli_size("landscape", "--dim", o[O_DIM].value, &dim)) ||
+      (o[O_SEED].value && sdlab_cli_u64("landscape", "--seed", o[O_SEED].value, &seed)) ||
+      (o[O_INTERF].value && sdlab_cli_double("landscape", "--interference", o[O_INTERF].value, &M)) ||
+      (o[O_STARTS].value && sdlab_cli_size("landscape", "--starts", o[O_STARTS].value, &p.starts)) ||
+      (o[O_STEPS].value && sdlab_cli_size("landscape", "--steps", o[O_STEPS].value, &p.sgd_steps)) ||
+      (o[O_LR].value && sdlab_cli_double("landscape", "--lr", o[O_LR].value, &p.lr)) ||
+      (o[O_TOL].value && sdlab_cli_double("landscape", "--tol", o[O_TOL].value, &p.tol)) ||
+      (o[O_MD].value && sdlab_cli_double("landscape", "--md", o[O_MD].value, &md)))
+    return SDLAB_EXIT_USAGE;
+  if (!(md > 0) || !(p.tol > 0) || !(p.lr > 0) || p.starts == 0) {
+    fprintf(stderr, "sdlab landscape: error: --md, --tol, --lr and --starts must be positive\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  p.seed = seed;
+  if (sdlab_activation_parse(o[O_ACT].value, &act))
+    return sdlab_cli_fail("landscape", GSL_EINVAL);
+  gsl_matrix *Wp = NULL, *Wr = NULL;
+  int status = SDLAB_SUCCESS;
+  if (from_dir) {
+    char *f = sdlab_path_join(o[O_TRUTH].value, "W_p.npy");
+    status = sdlab_npy_load_matrix(f, "--truth W_p.npy", &Wp);
+    free(f);
+    f = sdlab_path_join(o[O_TRUTH].value, "W_r.npy");
+    struct stat st;
+    if (!status && stat(f, &st) == 0)
+      status = sdlab_npy_load_matrix(f, "--truth W_r.npy", &Wr);
+    free(f);
+  } else {
+    sdlab_lrb_params lp;
+    sdlab_lrb_params_default(&lp);
+    lp.n = n;
+    lp.dim = dim;
+    lp.M = M;
+    lp.samples = 1;
+    lp.seed = seed;
+    sdlab_lrb_truth t;
+    status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL);
+    if (!status) {
+      Wp = t.Wp;
+      gsl_matrix_free(t.Wr);
+    }
+  }
+  if (!status && Wr == NULL && (Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
+    gsl_matrix_memcpy(Wr, Wp);
+  if (status)
+    return sdlab_cli_fail("landscape", status);
+  gsl_vector *Md = gsl_vector_alloc(Wp->size2);
+  gsl_vector_set_all(Md, md);
+  char *staging = NULL;
+  const int force = o[O_FORCE].value != NULL;
+  if ((status = sdlab_outdir_begin(o[O_OUT].value, force, &staging))) {
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(Wr);
+    gsl_vector_free(Md);
+    return sdlab_cli_fail("landscape", status);
+  }
+  sdlab_progress prog;
+  sdlab_progress_init(&prog, o[O_QUIET].value != NULL);
+  sdlab_landscape l;
+  status = sdlab_landscape_run_census(Wp, Wr, Md, nq, &act, &p, &l, sdlab_progress_update, &prog);
+  sdlab_progress_done(&prog);
+  size_t *order = NULL, *rank = NULL;
+  if (!status) {
+    order = malloc(l.count * sizeof *order);
+    rank = malloc(l.count * sizeof *rank);
+    if (!order || !rank)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  size_t classes[4] = {0}, open = 0, dead = 0, poly = 0, exact_kind = 0;
+  if (!status) {
+    for (size_t c = 0; c < l.count; c++) {
+      order[c] = c;
+      open += l.pieces[c].open;
+      dead += l.pieces[c].dead > 0;
+      poly += l.pieces[c].polysemantic != 0;
+      exact_kind += l.pieces[c].bound_kind;
+    }
+    sort_l = &l;
+    qsort(order, l.count, sizeof *order, by_upper);
+    for (size_t k = 0; k < l.count; k++)
+      rank[order[k]] = k;
+    for (size_t k = 0; k < l.runs_count; k++)
+      classes[l.runs[k].cls]++;
+    /* pieces.tsv */
+    sdlab_atomic_file f;
+    char *path = sdlab_path_join(staging, "pieces.tsv");
+    if (!(status = sdlab_atomic_open(&f, path))) {
+      fprintf(f.fp, "# rank\tpiece");
+      for (size_t i = 0; i < nq; i++)
+        fprintf(f.fp, "\tF_%zu", i + 1);
+      fprintf(f.fp, "\topen\tdead\tpolysemantic\tlower\tupper\tgap\tbound\tinside\tpartial_optima\tsgd_ends\n");
+      for (size_t k = 0; k < l.count; k++) {
+        const sdlab_landscape_piece *pc = &l.pieces[order[k]];
+        fprintf(f.fp, "%zu\t%zu", k, order[k]);
+        write_F(f.fp, pc->F, nq, l.n);
+        fprintf(f.fp, "\t%d\t%zu\t%d\t%.17g\t%.17g\t%.17g\t%s\t%d\t%zu\t%zu\n", pc->open, pc->dead, pc->polysemantic,
+                pc->lower, pc->upper, pc->upper - pc->lower, pc->bound_kind ? "exact-relaxed" : "subspace",
+                pc->upper_inside, pc->partial_optima, pc->sgd_ends);
+      }
+      status = sdlab_atomic_commit(&f);
+    }
+    free(path);
+  }
+  if (!status) {
+    sdlab_atomic_file f;
+    char *path = sdlab_path_join(staging, "sgd.tsv");
+    if (!(status = sdlab_atomic_open(&f, path))) {
+      fprintf(f.fp, "# run\tseed\tloss\tpiece_rank\tclass\tsteps\n");
+      for (size_t k = 0; k < l.runs_count; k++) {
+        const sdlab_landscape_run *run = &l.runs[k];
+        fprintf(f.fp, "%zu\t%llu\t%.17g\t%zd\t%s\t%zu\n", k, (unsigned long long)run->seed, run->loss,
+                run->piece == (size_t)-1 ? (ssize_t)-1 : (ssize_t)rank[run->piece], sdlab_sgd_class_name(run->cls),
+                run->steps);
+      }
+      status = sdlab_atomic_commit(&f);
+    }
+    free(path);
+  }
+  sdlab_json j;
+  sdlab_json_init(&j);
+  if (!status) {
+    char an[64];
+    sdlab_activation_format(&act, an, sizeof an);
+    sdlab_json_object_begin(&j, NULL);
+    sdlab_json_string(&j, "activation", an);
+    sdlab_json_integer(&j, "n", (long long)l.n);
+    sdlab_json_integer(&j, "n_p", (long long)l.np);
+    sdlab_json_integer(&j, "n_q", (long long)nq);
+    sdlab_json_integer(&j, "n_r", (long long)l.nr);
+    sdlab_json_number(&j, "M_d", md);
+    sdlab_json_integer(&j, "pieces", (long long)l.count);
+    sdlab_json_integer(&j, "open_pieces", (long long)open);
+    sdlab_json_integer(&j, "pieces_with_dead_neurons", (long long)dead);
+    sdlab_json_integer(&j, "polysemantic_pieces", (long long)poly);
+    sdlab_json_integer(&j, "certified_pieces", (long long)l.certified);
+    sdlab_json_integer(&j, "pieces_with_exact_relaxed_bound", (long long)exact_kind);
+    sdlab_json_number(&j, "global_lower", l.global_lower);
+    sdlab_json_number(&j, "global_upper", l.global_upper);
+    sdlab_json_bool(&j, "global_certified", l.global_upper - l.global_lower <= p.tol * fmax(1.0, l.global_upper));
+    sdlab_json_integer(&j, "global_piece_rank", (long long)rank[l.global_piece]);
+    sdlab_json_object_begin(&j, "sgd");
+    sdlab_json_integer(&j, "runs", (long long)l.runs_count);
+    sdlab_json_integer(&j, "global", (long long)classes[SDLAB_SGD_GLOBAL]);
+    sdlab_json_integer(&j, "spurious_partial_optimum", (long long)classes[SDLAB_SGD_SPURIOUS]);
+    sdlab_json_integer(&j, "dead_neuron_piece", (long long)classes[SDLAB_SGD_DEAD]);
+    sdlab_json_integer(&j, "not_converged", (long long)classes[SDLAB_SGD_NOT_CONVERGED]);
+    sdlab_json_number(&j, "lr", p.lr);
+    sdlab_json_integer(&j, "max_steps", (long long)p.sgd_steps);
+    sdlab_json_integer(&j, "seed", (long long)p.seed);
+    sdlab_json_object_end(&j);
+    sdlab_json_number(&j, "tol", p.tol);
+    sdlab_json_integer(&j, "starts", (long long)p.starts);
+    sdlab_json_object_begin(&j, "seconds");
+    sdlab_json_number(&j, "pieces", l.seconds_pieces);
+    sdlab_json_number(&j, "sgd", l.seconds_sgd);
+    sdlab_json_object_end(&j);
+    sdlab_json_object_end(&j);
+    const char *text = sdlab_json_text(&j);
+    char *path = sdlab_path_join(staging, "landscape.json");
+    status = text ? sdlab_atomic_write_text(path, text) : GSL_ENOMEM;
+    free(path);
+  }
+  sdlab_json_free(&j);
+  if (!status)
+    status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
+  else
+    sdlab_outdir_abort(staging);
+  if (!status) {
+    printf("sdlab landscape: %zu pieces (%zu open, %zu with dead neurons, %zu polysemantic); %zu certified\n", l.count,
+           open, dead, poly, l.certified);
+    printf("  global minimum of L~ in [%.6g, %.6g]%s\n", l.global_lower, l.global_upper,
+           l.global_upper - l.global_lower <= p.tol * fmax(1.0, l.global_upper) ? " (certified)" : "");
+    printf("  %-28s %6s\n", "SGD end points", "runs");
+    for (int c = 0; c < 4; c++)
+      printf("  %-28s %6zu\n", sdlab_sgd_class_name((sdlab_sgd_class)c), classes[c]);
+    printf("  %.1f s for the pieces, %.1f s for SGD\n", l.seconds_pieces, l.seconds_sgd);
+  }
+  free(order);
+  free(rank);
+  sdlab_landscape_free(&l);
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(Wr);
+  gsl_vector_free(Md);
+  return status ? sdlab_cli_fail("landscape", status) : SDLAB_EXIT_OK;
+}

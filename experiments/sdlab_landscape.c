@@ -1,0 +1,372 @@
+#include "sdlab_landscape.h"
+#include "sdlab_cli.h"
+#include "sdlab_errno.h"
+#include "sdlab_gd.h"
+#include "sdlab_patterns.h"
+#include "sdlab_piece.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+void
+sdlab_landscape_params_default(sdlab_landscape_params *p)
+{
+  p->starts = 4;
+  p->sgd_runs = 100;
+  p->sgd_steps = 20000;
+  p->lr = 0.01;
+  p->tol = 1e-6;
+  p->seed = 1;
+  p->max_pieces = 100000;
+}
+
+const char *
+sdlab_sgd_class_name(sdlab_sgd_class c)
+{
+  switch (c) {
+  case SDLAB_SGD_GLOBAL: return "global";
+  case SDLAB_SGD_SPURIOUS: return "spurious partial optimum";
+  case SDLAB_SGD_DEAD: return "dead-neuron piece";
+  case SDLAB_SGD_NOT_CONVERGED: return "not converged";
+  }
+  return "?";
+}
+
+void
+sdlab_landscape_free(sdlab_landscape *l)
+{
+  if (l == NULL)
+    return;
+  for (size_t i = 0; i < l->count; i++) {
+    free(l->pieces[i].WE);
+    free(l->pieces[i].WD);
+  }
+  free(l->pieces);
+  free(l->runs);
+  memset(l, 0, sizeof *l);
+}
+
+/* sort the pattern's masks ascending, carrying the witness rows (n_p each) */
+static void
+canonical(uint64_t *F, double *W, size_t nq, size_t np)
+{
+  for (size_t i = 1; i < nq; i++)
+    for (size_t j = i; j > 0 && F[j - 1] > F[j]; j--) {
+      uint64_t t = F[j];
+      F[j] = F[j - 1];
+      F[j - 1] = t;
+      for (size_t a = 0; a < np && W; a++) {
+        double x = W[j * np + a];
+        W[j * np + a] = W[(j - 1) * np + a];
+        W[(j - 1) * np + a] = x;
+      }
+    }
+}
+
+static size_t
+find_piece(const sdlab_landscape *l, const uint64_t *F)
+{
+  for (size_t c = 0; c < l->count; c++)
+    if (memcmp(l->pieces[c].F, F, l->nq * sizeof *F) == 0)
+      return c;
+  return (size_t)-1;
+}
+
+/* The pieces and a witness encoder for each (nq x np, row-major, malloc'd in *wit). */
+static int
+enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t max_pieces, sdlab_landscape *l,
+          double **wit, unsigned char **open)
+{
+  const size_t np = Wp->size1;
+  const int relu = act->kind == SDLAB_ACT_RELU || (act->kind != SDLAB_ACT_JUMPRELU && act->k == nq);
+  if (relu) {
+    sdlab_pattern_list *s;
+    int status = sdlab_patterns_single(Wp, 0, 1000000, &s);
+    if (status)
+      return status;
+    double total = sdlab_joint_count_unordered(s->count, nq);
+    if (total > (double)max_pieces) {
+      sdlab_pattern_list_free(s);
+      return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu single-neuron patterns give %.4g pieces for %zu latents, more than "
+                        "the limit %zu", s->count, total, nq, max_pieces);
+    }
+    l->count = (size_t)total;
+    l->pieces = calloc(l->count, sizeof *l->pieces);
+    *wit = malloc(l->count * nq * np * sizeof **wit);
+    *open = malloc(l->count);
+    if (!l->pieces || !*wit || !*open) {
+      sdlab_pattern_list_free(s);
+      return sdlab_fail(GSL_ENOMEM, "out of memory for %zu pieces", l->count);
+    }
+    size_t idx[16] = {0}, c = 0;
+    for (;;) { /* non-decreasing index tuples: multisets of single patterns */
+      int op = 1;
+      for (size_t i = 0; i < nq; i++) {
+        l->pieces[c].F[i] = s->masks[idx[i]];
+        op &= s->open[idx[i]];
+        for (size_t a = 0; a < np; a++)
+          (*wit)[(c * nq + i) * np + a] = s->witness[idx[i] * s->wsize + a];
+      }
+      (*open)[c++] = (unsigned char)op;
+      size_t k = nq;
+      while (k > 0 && idx[k - 1] == s->count - 1)
+        k--;
+      if (k == 0)
+        break;
+      idx[k - 1]++;
+      for (size_t j = k; j < nq; j++)
+        idx[j] = idx[k - 1];
+    }
+    sdlab_pattern_list_free(s);
+    return SDLAB_SUCCESS;
+  }
+  sdlab_joint_list *j;
+  int status = sdlab_patterns_topk(Wp, nq, act->k, 10 * max_pieces, &j);
+  if (status)
+    return status;
+  l->pieces = calloc(j->count ? j->count : 1, sizeof *l->pieces);
+  *wit = malloc((j->count ? j->count : 1) * nq * np * sizeof **wit);
+  *open = malloc(j->count ? j->count : 1);
+  if (!l->pieces || !*wit || !*open) {
+    sdlab_joint_list_free(j);
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  l->count = 0;
+  for (size_t c = 0; c < j->count; c++) {
+    uint64_t F[16];
+    double W[16 * 64];
+    memcpy(F, j->F + c * nq, nq * sizeof *F);
+    memcpy(W, j->witness + c * nq * np, nq * np * sizeof *W);
+    canonical(F, W, nq, np);
+    size_t at = find_piece(l, F);
+    if (at == (size_t)-1) {
+      at = l->count++;
+      memcpy(l->pieces[at].F, F, nq * sizeof *F);
+      (*open)[at] = 0;
+    }
+    if (j->open[c] && !(*open)[at]) { /* prefer an interior witness */
+      memcpy(*wit + at * nq * np, W, nq * np * sizeof *W);
+      (*open)[at] = 1;
+    } else if (!(*open)[at] && at == l->count - 1) {
+      memcpy(*wit + at * nq * np, W, nq * np * sizeof *W);
+    }
+  }
+  sdlab_joint_list_free(j);
+  if (l->count > max_pieces)
+    return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu pieces, more than the limit %zu", l->count, max_pieces);
+  return SDLAB_SUCCESS;
+}
+
+static int
+search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
+             const sdlab_landscape_params *p, gsl_rng *g, sdlab_landscape_piece *pc, const double *wit, size_t nq)
+{
+  const size_t np = Wp->size1, nr = Wr->size1;
+  sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, pc->F);
+  if (P == NULL)
+    return GSL_EINVAL;
+  int status = sdlab_piece_lower_bound(P, Wp, Wr, Md, &pc->lower, &pc->bound_kind);
+  sdlab_acs *a = status ? NULL : sdlab_acs_alloc(P, Wp, Wr, Md);
+  gsl_matrix *E0 = gsl_matrix_alloc(nq, np);
+  double found[64];
+  size_t nfound = 0;
+  pc->upper = INFINITY;
+  pc->WE = malloc(nq * np * sizeof *pc->WE);
+  pc->WD = malloc(nr * nq * sizeof *pc->WD);
+  if (!status && (!a || !E0 || !pc->WE || !pc->WD))
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t s = 0; !status && s < p->starts; s++) {
+    memcpy(E0->data, wit, nq * np * sizeof *wit);
+    if (s > 0) /* a perturbation of the witness, kept only if it stays in the piece's closure */
+      for (size_t k = 0; k < nq * np; k++)
+        E0->data[k] += gsl_ran_gaussian(g, 0.1);
+    double sm, vi;
+    sdlab_piece_margin(P, E0, &sm, &vi);
+    if (vi > 0)
+      continue;
+    if ((status = sdlab_acs_set(a, E0)))
+      break;
+    for (int it = 0; it < 500; it++) {
+      int st = sdlab_acs_iterate(a);
+      if (st && st != SDLAB_EUNREACHED) {
+        status = st;
+        break;
+      }
+      if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
+        break;
+    }
+    if (status)
+      break;
+    int dup = 0;
+    for (size_t k = 0; k < nfound; k++)
+      dup |= fabs(found[k] - a->loss) <= p->tol * fmax(1.0, a->loss);
+    if (!dup && nfound < 64)
+      found[nfound++] = a->loss;
+    if (a->loss < pc->upper) {
+      pc->upper = a->loss;
+      memcpy(pc->WE, a->WE->data, nq * np * sizeof *pc->WE);
+      memcpy(pc->WD, a->WD->data, nr * nq * sizeof *pc->WD);
+      sdlab_piece_margin(P, a->WE, &sm, &vi);
+      pc->upper_inside = sm > 0;
+    }
+  }
+  pc->partial_optima = nfound;
+  sdlab_acs_free(a);
+  if (E0)
+    gsl_matrix_free(E0);
+  sdlab_piece_free(P);
+  return status;
+}
+
+int
+sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
+                           const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *l,
+                           void (*progress)(void *ctx, const char *stage, size_t done, size_t total, double value),
+                           void *ctx)
+{
+  memset(l, 0, sizeof *l);
+  const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1;
+  if (nq == 0 || nq > 16)
+    return sdlab_fail(SDLAB_EIMPOSSIBLE, "the landscape census handles 1 to 16 latents (got %zu)", nq);
+  if (Wr->size2 != n || Md->size != n)
+    return sdlab_fail(SDLAB_ESHAPE, "targets or weights do not match %zu features", n);
+  if (act->kind == SDLAB_ACT_JUMPRELU || act->kind == SDLAB_ACT_BATCHTOPK || (act->kind == SDLAB_ACT_TOPK && act->k < nq))
+    return sdlab_fail(GSL_EINVAL, "the landscape census takes relu or topk-relu:K (jumprelu has no scale symmetry for "
+                      "its bounds; batchtopk and pure topk are not piecewise quadratic per pattern)");
+  int status = sdlab_activation_check(act, nq);
+  if (status)
+    return status;
+  l->n = n;
+  l->np = np;
+  l->nq = nq;
+  l->nr = nr;
+  l->act = *act;
+  double *wit = NULL;
+  unsigned char *open = NULL;
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, (unsigned long)(p->seed & 0xffffffffu));
+  double t0 = sdlab_now();
+  status = enumerate(Wp, nq, act, p->max_pieces, l, &wit, &open);
+  for (size_t c = 0; !status && c < l->count; c++) {
+    sdlab_landscape_piece *pc = &l->pieces[c];
+    pc->open = open[c];
+    for (size_t i = 0; i < nq; i++) {
+      pc->dead += pc->F[i] == 0;
+      pc->polysemantic |= __builtin_popcountll(pc->F[i]) >= 2;
+    }
+    status = search_piece(Wp, Wr, Md, act, p, g, pc, wit + c * nq * np, nq);
+    if (progress)
+      progress(ctx, "pieces", c + 1, l->count, NAN);
+  }
+  l->seconds_pieces = sdlab_now() - t0;
+  /* SGD: full-batch Adam on L~ from random initialisations */
+  t0 = sdlab_now();
+  if (!status && p->sgd_runs) {
+    l->runs = calloc(p->sgd_runs, sizeof *l->runs);
+    if (l->runs == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  sdlab_model *m = status ? NULL : sdlab_model_alloc(nr == np ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act);
+  double *ends = p->sgd_runs ? calloc(p->sgd_runs, sizeof *ends) : NULL;
+  for (size_t r = 0; !status && r < p->sgd_runs; r++) {
+    sdlab_landscape_run *run = &l->runs[r];
+    run->seed = p->seed * 1000003ULL + r;
+    gsl_rng_set(g, (unsigned long)(run->seed & 0xffffffffu));
+    for (size_t k = 0; k < nq * np; k++)
+      m->WE->data[k] = gsl_ran_gaussian(g, 1.0 / sqrt((double)np));
+    if (nr == np)
+      gsl_matrix_transpose_memcpy(m->WD, m->WE); /* tied initialisation */
+    else
+      for (size_t k = 0; k < nr * nq; k++)
+        m->WD->data[k] = gsl_ran_gaussian(g, 1.0 / sqrt((double)nq));
+    sdlab_gd *gd = sdlab_gd_alloc(m, Wp, Wr, Md, p->lr, 0.9, 0.999, 1e-12);
+    if (gd == NULL) {
+      status = GSL_ENOMEM;
+      break;
+    }
+    for (size_t it = 0; it < p->sgd_steps && !status; it++) {
+      status = sdlab_gd_iterate(gd);
+      if (sdlab_gd_test(gd, 1e-10) == GSL_SUCCESS)
+        break;
+    }
+    run->steps = gd->t;
+    sdlab_gd_free(gd);
+    sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
+    sdlab_loss_tilde(m, Wp, Wr, Md, &run->loss, NULL, NULL, w);
+    sdlab_loss_workspace_free(w);
+    uint64_t F[16];
+    sdlab_piece_pattern_of(Wp, act, m->WE, F);
+    double Wc[16 * 64];
+    memcpy(Wc, m->WE->data, nq * np * sizeof *Wc);
+    canonical(F, Wc, nq, np);
+    run->piece = find_piece(l, F);
+    /* how far the end point is from a partial optimum of its piece: ACS from it */
+    ends[r] = run->loss;
+    if (run->piece != (size_t)-1) {
+      sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, F);
+      sdlab_acs *a = P ? sdlab_acs_alloc(P, Wp, Wr, Md) : NULL;
+      gsl_matrix_view E = gsl_matrix_view_array(Wc, nq, np);
+      if (a && sdlab_acs_set(a, &E.matrix) == 0) {
+        for (int it = 0; it < 500; it++) {
+          if (sdlab_acs_iterate(a))
+            break;
+          if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
+            break;
+        }
+        ends[r] = a->loss;
+        sdlab_landscape_piece *pc = &l->pieces[run->piece];
+        pc->sgd_ends++;
+        if (a->loss < pc->upper) { /* a better point of this piece */
+          pc->upper = a->loss;
+          memcpy(pc->WE, a->WE->data, nq * np * sizeof *pc->WE);
+          memcpy(pc->WD, a->WD->data, nr * nq * sizeof *pc->WD);
+          double sm, vi;
+          sdlab_piece_margin(P, a->WE, &sm, &vi);
+          pc->upper_inside = sm > 0;
+        }
+      }
+      sdlab_acs_free(a);
+      sdlab_piece_free(P);
+    }
+    if (progress)
+      progress(ctx, "SGD runs", r + 1, p->sgd_runs, NAN);
+  }
+  sdlab_model_free(m);
+  l->runs_count = status ? 0 : p->sgd_runs;
+  l->seconds_sgd = sdlab_now() - t0;
+  if (!status) {
+    l->global_lower = INFINITY;
+    l->global_upper = INFINITY;
+    for (size_t c = 0; c < l->count; c++) {
+      const sdlab_landscape_piece *pc = &l->pieces[c];
+      l->global_lower = fmin(l->global_lower, pc->lower);
+      if (pc->upper < l->global_upper) {
+        l->global_upper = pc->upper;
+        l->global_piece = c;
+      }
+      l->certified += pc->upper - pc->lower <= p->tol * fmax(1.0, pc->upper);
+    }
+    for (size_t r = 0; r < l->runs_count; r++) {
+      sdlab_landscape_run *run = &l->runs[r];
+      const double scale = p->tol * fmax(1.0, run->loss);
+      if (run->piece == (size_t)-1 || run->loss - ends[r] > scale)
+        run->cls = SDLAB_SGD_NOT_CONVERGED;
+      else if (run->loss <= l->global_upper + p->tol * fmax(1.0, l->global_upper))
+        run->cls = SDLAB_SGD_GLOBAL;
+      else if (l->pieces[run->piece].dead)
+        run->cls = SDLAB_SGD_DEAD;
+      else
+        run->cls = SDLAB_SGD_SPURIOUS;
+    }
+  }
+  free(ends);
+  free(wit);
+  free(open);
+  gsl_rng_free(g);
+  if (status)
+    sdlab_landscape_free(l);
+  return status;
+}

@@ -1,0 +1,72 @@
+/* sdlab_landscape.h: the landscape census behind `sdlab landscape`.
+ *
+ * Every piece (activation pattern up to relabelling the neurons) of L~ for given ground truth is
+ * enumerated exactly; on each, alternating convex search from several starts finds partial optima (an
+ * upper bound, with its point) and the subspace relaxation gives a rigorous lower bound
+ * (sdlab_piece_lower_bound); a piece is certified when the two meet.  Then R runs of full-batch Adam on L~
+ * from random initialisations are mapped to the piece they end in and classified. */
+#ifndef SDLAB_LANDSCAPE_H
+#define SDLAB_LANDSCAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+#include "sdlab_activation.h"
+
+typedef struct {
+  uint64_t F[16];          /* the pattern, F_1 <= ... <= F_{n_q} (canonical order) */
+  int open;                /* its region has a nonempty interior */
+  size_t dead;             /* neurons with F_i empty */
+  int polysemantic;
+  double lower, upper;     /* rigorous lower bound; best partial optimum found */
+  int bound_kind;          /* 1: exact relaxed minimum (grouped supports), 0: subspace bound */
+  int upper_inside;        /* the best point lies inside the pattern's region (every strict row > 0) */
+  size_t partial_optima;   /* distinct partial-optimum values found by the starts */
+  size_t sgd_ends;         /* SGD runs ending in this piece */
+  double *WE, *WD;         /* the best point */
+} sdlab_landscape_piece;
+
+typedef enum { SDLAB_SGD_GLOBAL, SDLAB_SGD_SPURIOUS, SDLAB_SGD_DEAD, SDLAB_SGD_NOT_CONVERGED } sdlab_sgd_class;
+
+typedef struct {
+  uint64_t seed;
+  double loss;
+  size_t piece;            /* index into pieces */
+  sdlab_sgd_class cls;
+  size_t steps;
+} sdlab_landscape_run;
+
+typedef struct {
+  size_t n, np, nq, nr;
+  sdlab_activation act;
+  size_t count;
+  sdlab_landscape_piece *pieces;
+  double global_lower, global_upper;
+  size_t global_piece;     /* the piece of global_upper */
+  size_t certified;        /* pieces whose bounds meet (upper - lower <= tol max(1, upper)) */
+  size_t runs_count;
+  sdlab_landscape_run *runs;
+  double seconds_pieces, seconds_sgd;
+} sdlab_landscape;
+
+typedef struct {
+  size_t starts;           /* ACS starts per piece (the witness and perturbations of it) */
+  size_t sgd_runs, sgd_steps;
+  double lr, tol;          /* Adam's learning rate; the classification and certification tolerance */
+  uint64_t seed;
+  size_t max_pieces;
+} sdlab_landscape_params;
+
+void sdlab_landscape_params_default(sdlab_landscape_params *p);
+
+/* Wp: n_p x n, Wr: n_r x n, Md: n; act: relu, topk-relu or topk with k = n_q. */
+int sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
+                               const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *out,
+                               void (*progress)(void *ctx, const char *stage, size_t done, size_t total, double value),
+                               void *ctx);
+void sdlab_landscape_free(sdlab_landscape *l);
+const char *sdlab_sgd_class_name(sdlab_sgd_class c);
+
+#endif
