@@ -378,3 +378,33 @@ Test(cli, check_writes_its_report)
   cr_assert(test_lines(err) == 1 && strstr(err, "--trials"));
   free(err);
 }
+
+Test(cli, landscape_outputs_and_errors)
+{
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("landscape --features 3 --dim 2 --seed 4 --latents 2 --activation relu --sgd-runs 5 --quiet "
+                     "--out %D/l", &out, &err), 0, "%s", err);
+  cr_assert(strstr(out, "pieces") && strstr(out, "global minimum of L~"), "%s", out);
+  cr_assert(exists("l/landscape.json") && exists("l/pieces.tsv") && exists("l/sgd.tsv"));
+  char *sgd = slurp_rel("l/sgd.tsv", NULL);
+  cr_assert_eq(test_lines(sgd), 6, "a header and five runs");
+  free(sgd);
+  free(out);
+  free(err);
+  const struct {
+    const char *args, *says;
+  } cases[] = {
+    {"landscape --latents 2 --activation relu --sgd-runs 5 --out %D/x", "either --truth"},
+    {"landscape --features 3 --dim 2 --latents 2 --activation relu --sgd-runs 5 --out %D/x", "go together"},
+    {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation jumprelu:0.5 --sgd-runs 5 --out %D/x", "jumprelu"},
+    {"landscape --features 3 --dim 2 --seed 1 --latents 17 --activation relu --sgd-runs 5 --out %D/x", "16 latents"},
+    {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation relu --sgd-runs 5 --tol 0 --out %D/x", "positive"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    int code = sdlab(cases[c].args, NULL, &err);
+    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert(test_lines(err) == 1 && strstr(err, cases[c].says), "case %zu: %s", c, err);
+    cr_assert(!exists("x"), "case %zu left output", c);
+    free(err);
+  }
+}
