@@ -10,6 +10,7 @@
 #include "sdlab_loss.h"
 #include "sdlab_lrb.h"
 #include "sdlab_metrics.h"
+#include "sdlab_train.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +18,10 @@
 #include <string.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
+
+void openblas_set_num_threads(int n);
 
 static double
 dgemm_gflops(size_t m, size_t k, size_t n)
@@ -125,6 +129,73 @@ bench_mcc(size_t n, size_t q, double *seconds)
   return status;
 }
 
+static double
+sgemm_gflops(size_t m, size_t k, size_t n)
+{
+  float *A = malloc(m * k * sizeof *A), *B = malloc(k * n * sizeof *B), *C = malloc(m * n * sizeof *C);
+  for (size_t i = 0; i < m * k; i++)
+    A[i] = 0.5f;
+  for (size_t i = 0; i < k * n; i++)
+    B[i] = 0.25f;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, A, (int)k, B, (int)k, 0.0f, C, (int)n);
+  double best = INFINITY;
+  for (int r = 0; r < 5; r++) {
+    double t0 = sdlab_now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, A, (int)k, B, (int)k, 0.0f, C,
+                (int)n);
+    best = fmin(best, sdlab_now() - t0);
+  }
+  free(A);
+  free(B);
+  free(C);
+  return 2.0 * (double)m * (double)k * (double)n / best / 1e9;
+}
+
+/* Training throughput: method, n_p = 768, Q = 4096, batch 1024, on bench-like sparse data (10 active features
+ * of 1000 per sample), 2 threads; samples/s over steps after a warm-up. */
+static int
+bench_train(sdlab_train_method method, size_t k, int threads, size_t steps, double *rate)
+{
+  const size_t p = 768, q = 4096, B = 1024, n = 1000;
+  sdlab_train_config c;
+  sdlab_train_config_default(&c);
+  c.method = method;
+  c.p = c.r = p;
+  c.q = q;
+  c.k = k;
+  c.batch = B;
+  c.total_steps = steps + 3;
+  c.l1 = 1e-3;
+  c.seed = 1;
+  sdlab_trainer *t = sdlab_trainer_alloc(&c, threads);
+  if (t == NULL)
+    return GSL_EINVAL;
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  float *W = malloc(n * p * sizeof *W), *X = calloc(B * p, sizeof *X);
+  for (size_t i = 0; i < n * p; i++)
+    W[i] = (float)gsl_ran_gaussian_ziggurat(r, 1.0 / sqrt((double)p));
+  for (size_t s = 0; s < B; s++)
+    for (int a = 0; a < 10; a++) {
+      size_t d = gsl_rng_uniform_int(r, n);
+      float m = (float)gsl_ran_exponential(r, 1.0);
+      for (size_t j = 0; j < p; j++)
+        X[s * p + j] += m * W[d * p + j];
+    }
+  sdlab_train_stats st;
+  int status = 0;
+  for (int w = 0; w < 3 && !status; w++)
+    status = sdlab_trainer_step(t, X, NULL, &st);
+  double t0 = sdlab_now();
+  for (size_t i = 0; i < steps && !status; i++)
+    status = sdlab_trainer_step(t, X, NULL, &st);
+  *rate = (double)(steps * B) / (sdlab_now() - t0);
+  free(W);
+  free(X);
+  gsl_rng_free(r);
+  sdlab_trainer_free(t);
+  return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -150,6 +221,20 @@ main(int argc, char **argv)
     double gemm = 2.0 * 1000 * 768 * (double)nqs[k] / 1e9 / gf;
     snprintf(note, sizeof note, "TopK(32); first call %.3f s; %.1fx the encoder-GEMM time %.3f s", first, s / gemm, gemm);
     printf("%-44s %10.3f %12s %s\n", what, s, "< 1", note);
+  }
+  {
+    /* the encoder product bounds any trainer: B x n_p times n_p x Q, measured now with the threads used */
+    openblas_set_num_threads(2);
+    double sg = sgemm_gflops(1024, 768, 4096), bound = sg * 1e9 / (2.0 * 768 * 4096);
+    double rt;
+    if ((status = bench_train(SDLAB_TRAIN_TOPK, 32, 2, quick ? 5 : 20, &rt)))
+      return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
+    printf("%-44s %10.0f %12s SGEMM %.0f GFLOP/s (2 threads): encoder-GEMM bound %.0f samples/s; %.0f%% of it\n",
+           "TopK SAE train, n_p=768 Q=4096 k=32 B=1024", rt, ">= 30000", sg, bound, 100 * rt / bound);
+    if ((status = bench_train(SDLAB_TRAIN_RELU, 0, 2, quick ? 3 : 10, &rt)))
+      return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
+    printf("%-44s %10.0f %12s samples/s (dense products: four GEMMs of the encoder's size)\n",
+           "ReLU SAE train, n_p=768 Q=4096 B=1024", rt, "");
   }
   if ((status = bench_mcc(1000, quick ? 2000 : 16000, &s)))
     return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;

@@ -49,5 +49,6 @@ int sdlab_cmd_tsv(int argc, char **argv);
 int sdlab_cmd_patterns(int argc, char **argv);
 int sdlab_cmd_check(int argc, char **argv);
 int sdlab_cmd_landscape(int argc, char **argv);
+int sdlab_cmd_train(int argc, char **argv);
 
 #endif

@@ -1,0 +1,908 @@
+/* sdlab train: train an SDL model on a bench directory or on activations a user brings. */
+#define _POSIX_C_SOURCE 200809L
+#include "sdlab_cli.h"
+#include "sdlab_errno.h"
+#include "sdlab_io.h"
+#include "sdlab_json.h"
+#include "sdlab_metrics.h"
+#include "sdlab_npy.h"
+#include "sdlab_safetensors.h"
+#include "sdlab_train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+static const char *USAGE =
+  "usage: sdlab train --data DIR|FILE.npy --method relu|jumprelu|topk|batchtopk|matryoshka|topk-auxk --latents Q\n"
+  "                   --out RUN [--k K] [--l1 L] [--theta T] [--bandwidth H] [--l0 L] [--ks k1,k2,...]\n"
+  "                   [--lambdas w1,w2,...] [--prefixes m1,m2,...] [--k-aux K] [--aux-weight W] [--dead-window S]\n"
+  "                   [--anchors K] [--anchor-weight W] [--anchor-file F] [--resample-at S] [--resample-every S]\n"
+  "                   [--epochs E] [--batch B] [--lr LR] [--warmup S] [--decay none|linear|cosine] [--clip C]\n"
+  "                   [--optimizer adam|sgd] [--biases] [--no-unit-decoder] [--no-tied-init] [--seed R]\n"
+  "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--force] [--quiet]\n"
+  "       sdlab train --resume RUN\n"
+  "\n"
+  "Train an SAE (x_r = x_p), a transcoder or a crosscoder (the bench's x_r.npy) with the losses of\n"
+  "arXiv:2512.05534 eqs. 5-9 in float32, and write to RUN:\n"
+  "  W_E.npy (Q x n_p), W_D.npy (n_r x Q), b_E.npy, b_D.npy, theta.npy (jumprelu), anchors.npy (anchored\n"
+  "  ground-truth features, to pass to sdlab eval --exclude), metrics.json (per epoch and final: loss, L0,\n"
+  "  dead fraction, explained variance, and M_GT, M_IP, MCC when DIR holds the ground truth), curve.tsv (per\n"
+  "  step), sae.safetensors and cfg.json in the layout SAELens loads (W_enc d_in x d_sae, W_dec d_sae x d_in).\n"
+  "\n"
+  "  --data DIR|FILE    a bench directory (x_p.npy, x_r.npy, W_p.npy, W_r.npy) or one .npy of activations\n"
+  "  --method M         relu (L1 --l1), jumprelu (--theta, --bandwidth, --l0), topk (--k), batchtopk (--k),\n"
+  "                     matryoshka (--ks with --lambdas: eq. 9's sum over several k; or --prefixes with --k:\n"
+  "                     nested prefix groups), topk-auxk (--k, --k-aux, --aux-weight)\n"
+  "  --latents Q        dictionary size n_q\n"
+  "  --anchors K        anchor the first K latents to K random ground-truth features (bench), weight\n"
+  "                     --anchor-weight (default 0.1); or to the rows of --anchor-file F (K x n_p .npy)\n"
+  "  --resample-at S    resample dead latents (none active for --dead-window steps) at step S, then every\n"
+  "                     --resample-every steps (Bricken et al. 2023)\n"
+  "  --epochs E --batch B --lr LR --warmup S --decay D --clip C --optimizer O   (defaults 1, 1024, 1e-3 (relu\n"
+  "                     and jumprelu 1e-3 as well), 100, linear, none, adam)\n"
+  "  --biases           train b_E and b_D (off by default, as in the theory)\n"
+  "  --seed R --threads T   the same seed and thread count give the same bytes\n"
+  "  --checkpoint-every S   write RUN.partial/checkpoint.bin every S steps (and on SIGINT or SIGTERM);\n"
+  "                     sdlab train --resume RUN continues to exactly the uninterrupted result\n"
+  "  --stop-after S     stop at step S as an interruption would (checkpoint written), e.g. for time limits\n";
+
+static volatile sig_atomic_t interrupted;
+static void
+on_signal(int sig)
+{
+  interrupted = sig;
+}
+
+enum {
+  O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
+  O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
+  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_COUNT
+};
+static const char *NAMES[O_COUNT] = {
+  "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",
+  "--prefixes", "--k-aux", "--aux-weight", "--dead-window", "--anchors", "--anchor-weight", "--anchor-file",
+  "--resample-at", "--resample-every", "--epochs", "--batch", "--lr", "--warmup", "--decay", "--clip", "--optimizer",
+  "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
+  "--force", "--quiet", "--stop-after"};
+
+static int
+is_flag(int k)
+{
+  return k == O_BIASES || k == O_NOUNIT || k == O_NOTIED || k == O_FORCE || k == O_QUIET;
+}
+
+/* a comma list of sizes or numbers */
+static int
+parse_list(const char *opt, const char *text, double *out, size_t max, size_t *n, int whole)
+{
+  *n = 0;
+  const char *p = text;
+  while (*p) {
+    char *end;
+    errno = 0;
+    double v = strtod(p, &end);
+    if (end == p || !isfinite(v) || (whole && (v < 1 || v != floor(v))) || *n == max) {
+      fprintf(stderr, "sdlab train: error: %s takes up to %zu comma-separated %s (got '%s')\n", opt, max,
+              whole ? "positive whole numbers" : "numbers", text);
+      return SDLAB_EUSAGE;
+    }
+    out[(*n)++] = v;
+    p = end;
+    if (*p == ',')
+      p++;
+    else if (*p) {
+      fprintf(stderr, "sdlab train: error: %s takes a comma-separated list (got '%s')\n", opt, text);
+      return SDLAB_EUSAGE;
+    }
+  }
+  if (*n == 0) {
+    fprintf(stderr, "sdlab train: error: %s is empty\n", opt);
+    return SDLAB_EUSAGE;
+  }
+  return 0;
+}
+
+/* Load a float32 matrix from .npy (float32 or float64), refusing non-finite values. */
+static int
+load_floats(const char *path, const char *what, float **out, size_t *rows, size_t *cols)
+{
+  *out = NULL;
+  sdlab_array a;
+  int status = sdlab_npy_read(path, &a);
+  if (status)
+    return status;
+  if (a.ndim != 2 || a.shape[0] == 0 || a.shape[1] == 0 || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64)) {
+    sdlab_array_release(&a);
+    return sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a non-empty 2-D float32 or float64 array", what, path);
+  }
+  float *f = malloc(a.count * sizeof *f);
+  if (f == NULL) {
+    sdlab_array_release(&a);
+    return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
+  }
+  for (size_t i = 0; i < a.count; i++) {
+    double v = a.dtype == SDLAB_F32 ? ((float *)a.data)[i] : ((double *)a.data)[i];
+    if (!isfinite(v)) {
+      status = sdlab_fail(SDLAB_ENONFINITE, "%s (%s) has a non-finite value at row %zu, column %zu", what, path,
+                          i / a.shape[1], i % a.shape[1]);
+      break;
+    }
+    f[i] = (float)v;
+  }
+  *rows = a.shape[0];
+  *cols = a.shape[1];
+  sdlab_array_release(&a);
+  if (status) {
+    free(f);
+    return status;
+  }
+  *out = f;
+  return SDLAB_SUCCESS;
+}
+
+static int
+exists_path(const char *p)
+{
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+typedef struct {
+  double loss, mse, l0, dead, lr;
+} curve_point;
+
+typedef struct {
+  double loss, l0, dead, mgt, mip;
+} epoch_point;
+
+typedef struct {
+  curve_point *curve;
+  size_t ncurve;
+  epoch_point *epochs;
+  size_t nepochs;
+} history;
+
+static const char CKPT_MAGIC[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', '1'};
+
+/* The checkpoint: magic, the original arguments, the trainer's state, the history. */
+static int
+write_checkpoint(const char *path, int argc, char **argv, sdlab_trainer *t, const history *h)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  sdlab_train_state *s = sdlab_trainer_state(t);
+  const size_t p = c->p, q = c->q, r = c->r;
+  sdlab_atomic_file f;
+  int status = sdlab_atomic_open(&f, path);
+  if (status)
+    return status;
+  /* the options a resumed run repeats: not --stop-after (it would stop again at once) nor --quiet */
+  uint64_t n = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--stop-after") == 0 || strcmp(argv[i], "--quiet") == 0) {
+      i += strcmp(argv[i], "--stop-after") == 0;
+      continue;
+    }
+    if (strncmp(argv[i], "--stop-after=", 13) == 0)
+      continue;
+    n++;
+  }
+  fwrite(CKPT_MAGIC, 1, 8, f.fp);
+  fwrite(&n, sizeof n, 1, f.fp);
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--stop-after") == 0 || strcmp(argv[i], "--quiet") == 0) {
+      i += strcmp(argv[i], "--stop-after") == 0;
+      continue;
+    }
+    if (strncmp(argv[i], "--stop-after=", 13) == 0)
+      continue;
+    uint64_t len = strlen(argv[i]);
+    fwrite(&len, sizeof len, 1, f.fp);
+    fwrite(argv[i], 1, len, f.fp);
+  }
+  uint64_t dims[4] = {p, q, r, s->step};
+  fwrite(dims, sizeof *dims, 4, f.fp);
+  const float *arrays[] = {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt,
+                           s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth};
+  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q};
+  for (size_t k = 0; k < 15; k++)
+    fwrite(arrays[k], sizeof(float), sizes[k], f.fp);
+  fwrite(s->last_active, sizeof *s->last_active, q, f.fp);
+  fwrite(&s->threshold, sizeof s->threshold, 1, f.fp);
+  uint64_t nc = h->ncurve, ne = h->nepochs;
+  fwrite(&nc, sizeof nc, 1, f.fp);
+  fwrite(h->curve, sizeof *h->curve, h->ncurve, f.fp);
+  fwrite(&ne, sizeof ne, 1, f.fp);
+  fwrite(h->epochs, sizeof *h->epochs, h->nepochs, f.fp);
+  return sdlab_atomic_commit(&f);
+}
+
+/* Read the stored arguments of a checkpoint (argv malloc'd; argv[0] is "train"). */
+static int
+read_checkpoint_args(const char *path, int *argc, char ***argv, FILE **fp_out)
+{
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL)
+    return sdlab_fail(SDLAB_EIO, "no checkpoint at %s (was the run started with --checkpoint-every?)", path);
+  char magic[8];
+  uint64_t n;
+  if (fread(magic, 1, 8, fp) != 8 || memcmp(magic, CKPT_MAGIC, 8) != 0 || fread(&n, sizeof n, 1, fp) != 1 || n > 1000) {
+    fclose(fp);
+    return sdlab_fail(SDLAB_EBADNPY, "%s is not an sdlab checkpoint", path);
+  }
+  char **v = calloc(n + 1, sizeof *v);
+  for (uint64_t i = 0; v && i < n; i++) {
+    uint64_t len;
+    if (fread(&len, sizeof len, 1, fp) != 1 || len > 4096 || (v[i] = calloc(len + 1, 1)) == NULL ||
+        fread(v[i], 1, len, fp) != len) {
+      for (uint64_t k = 0; k <= i; k++)
+        free(v[k]);
+      free(v);
+      fclose(fp);
+      return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+    }
+  }
+  *argc = (int)n;
+  *argv = v;
+  *fp_out = fp;
+  return SDLAB_SUCCESS;
+}
+
+static int
+read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  sdlab_train_state *s = sdlab_trainer_state(t);
+  const size_t p = c->p, q = c->q, r = c->r;
+  uint64_t dims[4];
+  if (fread(dims, sizeof *dims, 4, fp) != 4 || dims[0] != p || dims[1] != q || dims[2] != r)
+    return sdlab_fail(SDLAB_EBADNPY, "%s does not match the run's sizes", path);
+  s->step = dims[3];
+  float *arrays[] = {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt,
+                     s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth};
+  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q};
+  for (size_t k = 0; k < 15; k++)
+    if (fread(arrays[k], sizeof(float), sizes[k], fp) != sizes[k])
+      return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+  uint64_t nc, ne;
+  if (fread(s->last_active, sizeof *s->last_active, q, fp) != q || fread(&s->threshold, sizeof s->threshold, 1, fp) != 1 ||
+      fread(&nc, sizeof nc, 1, fp) != 1 || nc != s->step)
+    return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+  if (fread(h->curve, sizeof *h->curve, nc, fp) != nc || fread(&ne, sizeof ne, 1, fp) != 1 ||
+      fread(h->epochs, sizeof *h->epochs, ne, fp) != ne)
+    return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+  h->ncurve = nc;
+  h->nepochs = ne;
+  return SDLAB_SUCCESS;
+}
+
+/* M_GT and M_IP of the encoder rows against the ground truth (excluded features skipped). */
+static void
+recovery(const sdlab_trainer *t, const gsl_matrix *Wp, const unsigned char *exclude, double *mgt, double *mip,
+         double *mcc)
+{
+  const sdlab_train_state *s = sdlab_trainer_state((sdlab_trainer *)t);
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  gsl_matrix *L = gsl_matrix_alloc(c->q, c->p), *S = gsl_matrix_alloc(c->q, Wp->size2);
+  double *best = malloc(Wp->size2 * sizeof *best);
+  for (size_t k = 0; k < c->q * c->p; k++)
+    L->data[k] = s->WE[k];
+  sdlab_metrics_similarity(L, Wp, 1, S);
+  sdlab_metrics_best_match(S, best);
+  *mgt = sdlab_metrics_mgt(best, Wp->size2, exclude, 0.95);
+  *mip = sdlab_metrics_mip(best, Wp->size2, exclude);
+  if (mcc && sdlab_metrics_mcc(S, exclude, mcc, NULL))
+    *mcc = NAN;
+  free(best);
+  gsl_matrix_free(L);
+  gsl_matrix_free(S);
+}
+
+/* Build the trainer configuration from the options (data sizes known). */
+static int
+configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every)
+{
+  static const char *methods[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk"};
+  int m = -1;
+  for (int k = 0; k < 6; k++)
+    if (strcmp(o[O_METHOD].value, methods[k]) == 0)
+      m = k;
+  if (m < 0) {
+    fprintf(stderr, "sdlab train: error: unknown method '%s' (relu, jumprelu, topk, batchtopk, matryoshka, "
+            "topk-auxk)\n", o[O_METHOD].value);
+    return SDLAB_EUSAGE;
+  }
+  c->method = (sdlab_train_method)m;
+  size_t v;
+  double d;
+  uint64_t u;
+#define SIZE_OPT(id, field) \
+  if (o[id].value) { if (sdlab_cli_size("train", NAMES[id], o[id].value, &v)) return SDLAB_EUSAGE; field = v; }
+#define REAL_OPT(id, field) \
+  if (o[id].value) { if (sdlab_cli_double("train", NAMES[id], o[id].value, &d)) return SDLAB_EUSAGE; field = d; }
+  SIZE_OPT(O_LATENTS, c->q)
+  SIZE_OPT(O_K, c->k)
+  REAL_OPT(O_L1, c->l1)
+  REAL_OPT(O_THETA, c->theta0)
+  REAL_OPT(O_BW, c->bandwidth)
+  REAL_OPT(O_L0, c->l0)
+  SIZE_OPT(O_KAUX, c->k_aux)
+  REAL_OPT(O_AUXW, c->lambda_aux)
+  SIZE_OPT(O_DEADW, c->dead_window)
+  REAL_OPT(O_ANCHORW, c->anchor_weight)
+  SIZE_OPT(O_RESAT, c->resample_at)
+  SIZE_OPT(O_RESEV, c->resample_every)
+  SIZE_OPT(O_BATCH, c->batch)
+  REAL_OPT(O_LR, c->lr)
+  SIZE_OPT(O_WARMUP, c->warmup)
+  REAL_OPT(O_CLIP, c->clip)
+  SIZE_OPT(O_EPOCHS, *epochs)
+  SIZE_OPT(O_CKPT, *ckpt_every)
+  if (o[O_THREADS].value) {
+    if (sdlab_cli_size("train", "--threads", o[O_THREADS].value, &v))
+      return SDLAB_EUSAGE;
+    if (v == 0 || v > 256) {
+      fprintf(stderr, "sdlab train: error: --threads must lie in [1, 256]\n");
+      return SDLAB_EUSAGE;
+    }
+    *threads = (int)v;
+  }
+  if (o[O_SEED].value) {
+    if (sdlab_cli_u64("train", "--seed", o[O_SEED].value, &u))
+      return SDLAB_EUSAGE;
+    c->seed = u;
+  }
+#undef SIZE_OPT
+#undef REAL_OPT
+  if (o[O_DECAY].value) {
+    if (strcmp(o[O_DECAY].value, "none") == 0) c->decay = SDLAB_DECAY_NONE;
+    else if (strcmp(o[O_DECAY].value, "linear") == 0) c->decay = SDLAB_DECAY_LINEAR;
+    else if (strcmp(o[O_DECAY].value, "cosine") == 0) c->decay = SDLAB_DECAY_COSINE;
+    else {
+      fprintf(stderr, "sdlab train: error: --decay must be none, linear or cosine (got '%s')\n", o[O_DECAY].value);
+      return SDLAB_EUSAGE;
+    }
+  }
+  if (o[O_OPT].value) {
+    if (strcmp(o[O_OPT].value, "adam") == 0) c->opt = SDLAB_OPT_ADAM;
+    else if (strcmp(o[O_OPT].value, "sgd") == 0) c->opt = SDLAB_OPT_SGD;
+    else {
+      fprintf(stderr, "sdlab train: error: --optimizer must be adam or sgd (got '%s')\n", o[O_OPT].value);
+      return SDLAB_EUSAGE;
+    }
+  }
+  c->biases = o[O_BIASES].value != NULL;
+  c->unit_decoder = o[O_NOUNIT].value == NULL;
+  c->tied_init = o[O_NOTIED].value == NULL;
+  double list[SDLAB_TRAIN_MAX_KS];
+  size_t n;
+  if (o[O_KS].value) {
+    if (parse_list("--ks", o[O_KS].value, list, SDLAB_TRAIN_MAX_KS, &n, 1))
+      return SDLAB_EUSAGE;
+    c->nks = n;
+    for (size_t i = 0; i < n; i++) {
+      c->ks[i] = (size_t)list[i];
+      c->lambdas[i] = 1.0;
+    }
+  }
+  if (o[O_LAMBDAS].value) {
+    if (parse_list("--lambdas", o[O_LAMBDAS].value, list, SDLAB_TRAIN_MAX_KS, &n, 0))
+      return SDLAB_EUSAGE;
+    if (n != c->nks) {
+      fprintf(stderr, "sdlab train: error: --lambdas needs one weight per --ks value (%zu vs %zu)\n", n, c->nks);
+      return SDLAB_EUSAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+      c->lambdas[i] = list[i];
+  }
+  if (o[O_PREFIXES].value) {
+    if (parse_list("--prefixes", o[O_PREFIXES].value, list, SDLAB_TRAIN_MAX_KS, &n, 1))
+      return SDLAB_EUSAGE;
+    c->nprefixes = n;
+    for (size_t i = 0; i < n; i++)
+      c->prefixes[i] = (size_t)list[i];
+  }
+  if (c->method == SDLAB_TRAIN_MATRYOSHKA && c->nprefixes && c->nks) {
+    fprintf(stderr, "sdlab train: error: matryoshka takes either --ks (eq. 9) or --prefixes (nested groups)\n");
+    return SDLAB_EUSAGE;
+  }
+  if (*epochs == 0) {
+    fprintf(stderr, "sdlab train: error: --epochs must be positive\n");
+    return SDLAB_EUSAGE;
+  }
+  return 0;
+}
+
+int
+sdlab_cmd_train(int argc, char **argv)
+{
+  sdlab_opt o[O_COUNT];
+  for (int k = 0; k < O_COUNT; k++) {
+    o[k].name = NAMES[k];
+    o[k].takes_value = !is_flag(k);
+    o[k].value = NULL;
+  }
+  int pr = sdlab_cli_parse("train", argc, argv, o, O_COUNT);
+  if (pr == 1) {
+    fputs(USAGE, stdout);
+    return SDLAB_EXIT_OK;
+  }
+  if (pr)
+    return SDLAB_EXIT_USAGE;
+  /* --resume RUN: the options come from the checkpoint */
+  char **sargv = NULL;
+  int sargc = 0, quiet = o[O_QUIET].value != NULL;
+  FILE *ckfp = NULL;
+  const char *resume = o[O_RESUME].value;
+  char ckpath[4200];
+  if (resume) {
+    for (int k = 0; k < O_COUNT; k++)
+      if (o[k].value && k != O_RESUME && k != O_QUIET && k != O_STOP && k != O_THREADS) {
+        fprintf(stderr, "sdlab train: error: --resume takes no other options (%s): they come from the checkpoint\n",
+                NAMES[k]);
+        return SDLAB_EXIT_USAGE;
+      }
+    snprintf(ckpath, sizeof ckpath, "%s.partial/checkpoint.bin", resume);
+    int status = read_checkpoint_args(ckpath, &sargc, &sargv, &ckfp);
+    if (status)
+      return sdlab_cli_fail("train", status);
+    const char *stop = o[O_STOP].value;
+    for (int k = 0; k < O_COUNT; k++)
+      o[k].value = NULL;
+    if (sdlab_cli_parse("train", sargc, sargv, o, O_COUNT)) {
+      fclose(ckfp);
+      return SDLAB_EXIT_USAGE;
+    }
+    if (quiet)
+      o[O_QUIET].value = "1";
+    o[O_STOP].value = stop;
+  }
+  static const char *need[] = {"--data", "--method", "--latents", "--out"};
+  if (sdlab_cli_require("train", o, O_COUNT, need, 4))
+    return SDLAB_EXIT_USAGE;
+  quiet = o[O_QUIET].value != NULL;
+  const char *out = o[O_OUT].value;
+  const int force = o[O_FORCE].value != NULL;
+  sdlab_train_config c;
+  sdlab_train_config_default(&c);
+  int threads = 2;
+  size_t epochs = 1, ckpt_every = 0, stop_after = 0;
+  if (configure(o, &c, &threads, &epochs, &ckpt_every))
+    return SDLAB_EXIT_USAGE;
+  if (o[O_STOP].value && sdlab_cli_size("train", "--stop-after", o[O_STOP].value, &stop_after))
+    return SDLAB_EXIT_USAGE;
+  /* data */
+  const char *data = o[O_DATA].value;
+  struct stat st;
+  if (stat(data, &st) != 0) {
+    fprintf(stderr, "sdlab train: error: --data %s does not exist\n", data);
+    return SDLAB_EXIT_USAGE;
+  }
+  const int dir = S_ISDIR(st.st_mode);
+  float *xp = NULL, *xr = NULL;
+  size_t N = 0, p = 0, Nr = 0, r = 0;
+  gsl_matrix *Wp = NULL, *Wr = NULL;
+  char *f = dir ? sdlab_path_join(data, "x_p.npy") : strdup(data);
+  int status = load_floats(f, "--data x_p", &xp, &N, &p);
+  free(f);
+  if (!status && dir) {
+    f = sdlab_path_join(data, "x_r.npy");
+    if (exists_path(f))
+      status = load_floats(f, "--data x_r", &xr, &Nr, &r);
+    free(f);
+    f = sdlab_path_join(data, "W_p.npy");
+    if (!status && exists_path(f))
+      status = sdlab_npy_load_matrix(f, "W_p", &Wp);
+    free(f);
+    f = sdlab_path_join(data, "W_r.npy");
+    if (!status && exists_path(f))
+      status = sdlab_npy_load_matrix(f, "W_r", &Wr);
+    free(f);
+  }
+  if (!status && xr && Nr != N)
+    status = sdlab_fail(SDLAB_ESHAPE, "x_r.npy has %zu rows, x_p.npy %zu", Nr, N);
+  if (!status && Wp && Wp->size1 != p)
+    status = sdlab_fail(SDLAB_ESHAPE, "W_p.npy has %zu rows, the data %zu columns", Wp->size1, p);
+  c.p = p;
+  c.r = xr ? r : p;
+  c.sae = xr == NULL;
+  if (!status && N < c.batch)
+    status = sdlab_fail(GSL_EINVAL, "%zu samples are fewer than the batch size %zu", N, c.batch);
+  /* anchors: random ground-truth features, or a file */
+  size_t nanch = 0;
+  uint64_t *anchor_ids = NULL;
+  float *ap = NULL, *ar = NULL;
+  if (!status && o[O_ANCHORS].value) {
+    if (sdlab_cli_size("train", "--anchors", o[O_ANCHORS].value, &nanch))
+      status = SDLAB_EUSAGE;
+  }
+  if (!status && o[O_ANCHORF].value) {
+    size_t ar_rows, ar_cols;
+    status = load_floats(o[O_ANCHORF].value, "--anchor-file", &ap, &ar_rows, &ar_cols);
+    if (!status && ar_cols != p)
+      status = sdlab_fail(SDLAB_ESHAPE, "--anchor-file has %zu columns, the data %zu", ar_cols, p);
+    if (!status && !c.sae)
+      status = sdlab_fail(GSL_EINVAL, "--anchor-file anchors an SAE's directions; a transcoder needs bench anchors");
+    if (!status && nanch && nanch != ar_rows)
+      status = sdlab_fail(GSL_EINVAL, "--anchors %zu but --anchor-file has %zu rows", nanch, ar_rows);
+    if (!status) {
+      nanch = ar_rows;
+      for (size_t j = 0; j < nanch; j++) { /* unit rows (eq. 24) */
+        double nn = 0;
+        for (size_t a = 0; a < p; a++)
+          nn += (double)ap[j * p + a] * ap[j * p + a];
+        for (size_t a = 0; a < p && nn > 0; a++)
+          ap[j * p + a] = (float)(ap[j * p + a] / sqrt(nn));
+      }
+      ar = malloc(nanch * p * sizeof *ar);
+      if (ar)
+        memcpy(ar, ap, nanch * p * sizeof *ar);
+    }
+  } else if (!status && nanch) {
+    if (Wp == NULL)
+      status = sdlab_fail(GSL_EINVAL, "--anchors without --anchor-file needs the ground truth W_p.npy in --data");
+    else if (nanch > Wp->size2)
+      status = sdlab_fail(GSL_EINVAL, "--anchors %zu exceeds the %zu ground-truth features", nanch, Wp->size2);
+    else {
+      /* a random subset K of the features (eq. 22), seeded */
+      const size_t n = Wp->size2;
+      size_t *perm = malloc(n * sizeof *perm);
+      anchor_ids = malloc(nanch * sizeof *anchor_ids);
+      ap = malloc(nanch * p * sizeof *ap);
+      ar = malloc(nanch * c.r * sizeof *ar);
+      gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+      gsl_rng_set(g, (unsigned long)((c.seed ^ 0xa9c4) & 0xffffffffu));
+      for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+      gsl_ran_shuffle(g, perm, n, sizeof *perm);
+      for (size_t j = 0; j < nanch; j++) {
+        anchor_ids[j] = perm[j];
+        for (size_t a = 0; a < p; a++)
+          ap[j * p + a] = (float)gsl_matrix_get(Wp, a, perm[j]);
+        for (size_t a = 0; a < c.r; a++)
+          ar[j * c.r + a] = (float)(Wr ? gsl_matrix_get(Wr, a, perm[j]) : gsl_matrix_get(Wp, a, perm[j]));
+      }
+      gsl_rng_free(g);
+      free(perm);
+    }
+  }
+  c.anchors = nanch;
+  c.anchor_p = ap;
+  c.anchor_r = ar;
+  const size_t spe = N / (c.batch ? c.batch : 1), total = epochs * spe;
+  c.total_steps = total;
+  if (!status && !dir && o[O_ANCHORS].value && !o[O_ANCHORF].value)
+    status = sdlab_fail(GSL_EINVAL, "--anchors needs a bench directory or --anchor-file");
+  sdlab_trainer *t = NULL;
+  if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
+    status = GSL_EINVAL;
+  /* the output: a persistent staging directory RUN.partial */
+  char staging[4200];
+  snprintf(staging, sizeof staging, "%s.partial", out);
+  history h = {0};
+  if (!status) {
+    h.curve = calloc(total + 1, sizeof *h.curve);
+    h.epochs = calloc(epochs + 1, sizeof *h.epochs);
+    if (!h.curve || !h.epochs)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  if (!status && resume) {
+    status = read_checkpoint_state(ckfp, ckpath, t, &h);
+  } else if (!status) {
+    if (exists_path(out) && !force)
+      status = sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
+    else if (exists_path(staging))
+      status = sdlab_fail(GSL_EINVAL, "%s exists from an interrupted run: continue it with sdlab train --resume %s, "
+                          "or remove it", staging, out);
+    else if (mkdir(staging, 0777) != 0)
+      status = sdlab_fail(SDLAB_EIO, "cannot create %s: %s", staging, strerror(errno));
+  }
+  if (ckfp)
+    fclose(ckfp);
+  float *bp = NULL, *br = NULL;
+  size_t *perm = NULL;
+  if (!status) {
+    bp = malloc(c.batch * p * sizeof *bp);
+    br = xr ? malloc(c.batch * c.r * sizeof *br) : NULL;
+    perm = malloc(N * sizeof *perm);
+    if (!bp || (xr && !br) || !perm)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    sdlab_trainer_set_pool(t, xp, xr, N);
+  }
+  unsigned char *exclude = NULL;
+  if (!status && Wp && nanch && anchor_ids) {
+    exclude = calloc(Wp->size2, 1);
+    for (size_t j = 0; j < nanch; j++)
+      exclude[anchor_ids[j]] = 1;
+  }
+  /* the loop */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  const int tty = !quiet && isatty(STDERR_FILENO);
+  double t0 = sdlab_now(), last_print = t0;
+  sdlab_train_state *s = t ? sdlab_trainer_state(t) : NULL;
+  const size_t start = s ? s->step : 0;
+  size_t perm_epoch = (size_t)-1;
+  double ep_loss = 0, ep_l0 = 0;
+  for (size_t step = start; !status && step < total; step++) {
+    const size_t epoch = step / spe, pos = step % spe;
+    if (epoch != perm_epoch) { /* the epoch's shuffle depends only on (seed, epoch) */
+      gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+      gsl_rng_set(g, (unsigned long)((c.seed * 1000003ULL + epoch + 1) & 0xffffffffu));
+      for (size_t i = 0; i < N; i++)
+        perm[i] = i;
+      gsl_ran_shuffle(g, perm, N, sizeof *perm);
+      gsl_rng_free(g);
+      perm_epoch = epoch;
+      ep_loss = ep_l0 = 0;
+      for (size_t k = epoch * spe; k < step; k++) { /* a resumed epoch: its earlier steps */
+        ep_loss += h.curve[k].loss;
+        ep_l0 += h.curve[k].l0;
+      }
+    }
+    for (size_t b = 0; b < c.batch; b++) {
+      const size_t row = perm[pos * c.batch + b];
+      memcpy(bp + b * p, xp + row * p, p * sizeof *bp);
+      if (xr)
+        memcpy(br + b * c.r, xr + row * c.r, c.r * sizeof *br);
+    }
+    sdlab_train_stats stt;
+    if ((status = sdlab_trainer_step(t, bp, br, &stt)))
+      break;
+    h.curve[step] = (curve_point){stt.loss, stt.mse, stt.l0, stt.dead_fraction, 0};
+    h.ncurve = step + 1;
+    ep_loss += stt.loss;
+    ep_l0 += stt.l0;
+    if (pos + 1 == spe) {
+      epoch_point e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN};
+      if (Wp)
+        recovery(t, Wp, exclude, &e.mgt, &e.mip, NULL);
+      h.epochs[epoch] = e;
+      h.nepochs = epoch + 1;
+    }
+    const double now = sdlab_now();
+    if (!quiet && (tty ? now - last_print > 0.2 : now - last_print > 5.0)) {
+      const double rate = (double)((step + 1 - start) * c.batch) / (now - t0);
+      const double left = (double)((total - step - 1) * c.batch) / rate;
+      fprintf(stderr, "%sstep %zu/%zu  loss %.5g  L0 %.1f  dead %.1f%%  %.0f samples/s  %.0f s left%s",
+              tty ? "\r\033[K" : "sdlab train: ", step + 1, total, stt.loss, stt.l0, 100 * stt.dead_fraction, rate, left,
+              tty ? "" : "\n");
+      last_print = now;
+    }
+    const int stop = stop_after && step + 1 == stop_after && step + 1 < total;
+    const int sig = interrupted ? interrupted : stop ? -1 : 0;
+    if ((ckpt_every && (step + 1) % ckpt_every == 0) || sig) {
+      char cp[4300];
+      snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+      int ca = resume ? sargc : argc;
+      char **cv = resume ? sargv : argv;
+      if ((status = write_checkpoint(cp, ca, cv, t, &h)))
+        break;
+      if (sig) {
+        if (tty)
+          fprintf(stderr, "\r\033[K");
+        fprintf(stderr, "sdlab train: %s at step %zu of %zu; checkpoint written; continue with "
+                "sdlab train --resume %s\n", sig > 0 ? "interrupted" : "stopped", step + 1, total, out);
+        status = sig > 0 ? -sig : -256;
+        break;
+      }
+    }
+  }
+  if (tty && !quiet)
+    fprintf(stderr, "\r\033[K");
+  const double seconds = sdlab_now() - t0;
+  /* outputs */
+  if (!status) {
+    const size_t q = c.q, rr = c.r;
+    char *path;
+    int st2 = 0;
+    float *WD = malloc(rr * q * sizeof *WD), *Wenc = malloc(p * q * sizeof *Wenc);
+    if (!WD || !Wenc)
+      st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
+    for (size_t i = 0; !st2 && i < q; i++) {
+      for (size_t a = 0; a < rr; a++)
+        WD[a * q + i] = s->WDt[i * rr + a];
+      for (size_t a = 0; a < p; a++)
+        Wenc[a * q + i] = s->WE[i * p + a];
+    }
+    struct { const char *name; size_t nd, s0, s1; const float *d; } outs[] = {
+      {"W_E.npy", 2, q, p, s->WE}, {"W_D.npy", 2, rr, q, WD}, {"b_E.npy", 1, q, 0, s->bE}, {"b_D.npy", 1, rr, 0, s->bD},
+      {"theta.npy", 1, q, 0, s->theta}};
+    for (size_t k = 0; !st2 && k < (c.method == SDLAB_TRAIN_JUMPRELU ? 5u : 4u); k++) {
+      size_t shape[2] = {outs[k].s0, outs[k].s1};
+      path = sdlab_path_join(staging, outs[k].name);
+      st2 = sdlab_npy_write(path, SDLAB_F32, outs[k].nd, shape, outs[k].d);
+      free(path);
+    }
+    if (!st2 && anchor_ids) {
+      size_t shape[1] = {nanch};
+      path = sdlab_path_join(staging, "anchors.npy");
+      st2 = sdlab_npy_write(path, SDLAB_I64, 1, shape, anchor_ids);
+      free(path);
+    }
+    /* safetensors in SAELens' layout: W_enc d_in x d_sae, W_dec d_sae x d_in */
+    if (!st2) {
+      float *thr = malloc(q * sizeof *thr);
+      for (size_t i = 0; thr && i < q; i++)
+        thr[i] = c.method == SDLAB_TRAIN_BATCHTOPK ? (float)s->threshold : s->theta[i];
+      sdlab_tensor ts[] = {{"W_enc", 2, {p, q}, Wenc}, {"W_dec", 2, {q, rr}, s->WDt}, {"b_enc", 1, {q}, s->bE},
+                           {"b_dec", 1, {rr}, s->bD}, {"threshold", 1, {q}, thr}};
+      const char *meta[] = {"format", "pt", "producer", "sdlab"};
+      path = sdlab_path_join(staging, "sae.safetensors");
+      const int with_thr = c.method == SDLAB_TRAIN_JUMPRELU || c.method == SDLAB_TRAIN_BATCHTOPK;
+      st2 = thr ? sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2) : GSL_ENOMEM;
+      free(path);
+      free(thr);
+    }
+    if (!st2) {
+      static const char *arch[] = {"standard", "jumprelu", "topk", "batchtopk", "matryoshka", "topk"};
+      sdlab_json j;
+      sdlab_json_init(&j);
+      sdlab_json_object_begin(&j, NULL);
+      sdlab_json_string(&j, "architecture", arch[c.method]);
+      sdlab_json_integer(&j, "d_in", (long long)p);
+      sdlab_json_integer(&j, "d_sae", (long long)q);
+      sdlab_json_string(&j, "dtype", "float32");
+      sdlab_json_string(&j, "device", "cpu");
+      sdlab_json_string(&j, "model_name", "sdlab");
+      sdlab_json_string(&j, "hook_name", dir ? "linear-representation-bench" : "activations");
+      sdlab_json_integer(&j, "hook_layer", 0);
+      sdlab_json_bool(&j, "apply_b_dec_to_input", c.sae && c.biases);
+      sdlab_json_string(&j, "normalize_activations", "none");
+      sdlab_json_string(&j, "activation_fn_str", c.method == SDLAB_TRAIN_RELU ? "relu"
+                        : c.method == SDLAB_TRAIN_JUMPRELU ? "jumprelu" : "topk");
+      sdlab_json_object_begin(&j, "activation_fn_kwargs");
+      if (c.method != SDLAB_TRAIN_RELU && c.method != SDLAB_TRAIN_JUMPRELU)
+        sdlab_json_integer(&j, "k", (long long)(c.method == SDLAB_TRAIN_MATRYOSHKA && c.nks ? c.ks[c.nks - 1] : c.k));
+      sdlab_json_object_end(&j);
+      sdlab_json_bool(&j, "finetuning_scaling_factor", 0);
+      sdlab_json_object_end(&j);
+      path = sdlab_path_join(staging, "cfg.json");
+      const char *text = sdlab_json_text(&j);
+      st2 = text ? sdlab_atomic_write_text(path, text) : GSL_ENOMEM;
+      free(path);
+      sdlab_json_free(&j);
+    }
+    /* curve.tsv */
+    if (!st2) {
+      sdlab_atomic_file cf;
+      path = sdlab_path_join(staging, "curve.tsv");
+      if (!(st2 = sdlab_atomic_open(&cf, path))) {
+        fprintf(cf.fp, "# step\tloss\tmse\tL0\tdead_fraction\n");
+        for (size_t k = 0; k < h.ncurve; k++)
+          fprintf(cf.fp, "%zu\t%.9g\t%.9g\t%.6g\t%.6g\n", k + 1, h.curve[k].loss, h.curve[k].mse, h.curve[k].l0,
+                  h.curve[k].dead);
+        st2 = sdlab_atomic_commit(&cf);
+      }
+      free(path);
+    }
+    /* metrics.json: final statistics on the first rows, recovery against the truth */
+    if (!st2) {
+      const size_t rows = N < 8192 ? N : 8192;
+      float *a = malloc(rows * q * sizeof *a);
+      sdlab_metrics_stats ms;
+      double l0 = NAN, dead = NAN, ev = NAN;
+      if (a && sdlab_trainer_encode(t, xp, rows, a) == 0 && sdlab_metrics_stats_init(&ms, q, rr) == 0) {
+        gsl_matrix *A = gsl_matrix_alloc(rows, q), *X = gsl_matrix_alloc(rows, rr), *Xh = gsl_matrix_alloc(rows, rr);
+        for (size_t k = 0; k < rows * q; k++)
+          A->data[k] = a[k];
+        const float *tgt = xr ? xr : xp;
+        for (size_t sidx = 0; sidx < rows; sidx++) { /* x_hat = b_D + sum over the active latents */
+          double *xh = gsl_matrix_ptr(Xh, sidx, 0);
+          for (size_t b = 0; b < rr; b++) {
+            xh[b] = c.biases ? s->bD[b] : 0.0;
+            gsl_matrix_set(X, sidx, b, tgt[sidx * rr + b]);
+          }
+          for (size_t i = 0; i < q; i++) {
+            const float ai = a[sidx * q + i];
+            if (ai != 0)
+              for (size_t b = 0; b < rr; b++)
+                xh[b] += (double)ai * s->WDt[i * rr + b];
+          }
+        }
+        sdlab_metrics_stats_add(&ms, A, X, Xh);
+        sdlab_metrics_stats_result(&ms, &l0, &dead, &ev);
+        sdlab_metrics_stats_free(&ms);
+        gsl_matrix_free(A);
+        gsl_matrix_free(X);
+        gsl_matrix_free(Xh);
+      }
+      free(a);
+      double mgt = NAN, mip = NAN, mcc = NAN;
+      if (Wp)
+        recovery(t, Wp, exclude, &mgt, &mip, &mcc);
+      sdlab_json j;
+      sdlab_json_init(&j);
+      sdlab_json_object_begin(&j, NULL);
+      sdlab_json_string(&j, "method", o[O_METHOD].value);
+      sdlab_json_integer(&j, "latents", (long long)q);
+      sdlab_json_integer(&j, "samples", (long long)N);
+      sdlab_json_integer(&j, "steps", (long long)total);
+      sdlab_json_integer(&j, "batch", (long long)c.batch);
+      sdlab_json_integer(&j, "seed", (long long)c.seed);
+      sdlab_json_integer(&j, "threads", threads);
+      sdlab_json_integer(&j, "anchors", (long long)nanch);
+      if (c.method == SDLAB_TRAIN_BATCHTOPK)
+        sdlab_json_number(&j, "inference_threshold", s->threshold);
+      sdlab_json_object_begin(&j, "final");
+      sdlab_json_number(&j, "loss", h.ncurve ? h.curve[h.ncurve - 1].loss : NAN);
+      sdlab_json_number(&j, "L0", l0);
+      sdlab_json_number(&j, "dead_fraction", dead);
+      sdlab_json_number(&j, "explained_variance", ev);
+      sdlab_json_integer(&j, "evaluated_rows", (long long)rows);
+      if (Wp) {
+        sdlab_json_number(&j, "M_GT", mgt);
+        sdlab_json_number(&j, "M_IP", mip);
+        sdlab_json_number(&j, "MCC", mcc);
+        sdlab_json_number(&j, "tau", 0.95);
+      }
+      sdlab_json_object_end(&j);
+      sdlab_json_array_begin(&j, "epochs");
+      for (size_t e = 0; e < h.nepochs; e++) {
+        sdlab_json_object_begin(&j, NULL);
+        sdlab_json_number(&j, "loss", h.epochs[e].loss);
+        sdlab_json_number(&j, "L0", h.epochs[e].l0);
+        sdlab_json_number(&j, "dead_fraction", h.epochs[e].dead);
+        if (Wp) {
+          sdlab_json_number(&j, "M_GT", h.epochs[e].mgt);
+          sdlab_json_number(&j, "M_IP", h.epochs[e].mip);
+        }
+        sdlab_json_object_end(&j);
+      }
+      sdlab_json_array_end(&j);
+      sdlab_json_object_end(&j);
+      path = sdlab_path_join(staging, "metrics.json");
+      const char *text = sdlab_json_text(&j);
+      st2 = text ? sdlab_atomic_write_text(path, text) : GSL_ENOMEM;
+      free(path);
+      sdlab_json_free(&j);
+      if (!quiet && !st2)
+        fprintf(stderr, "sdlab train: %s: %zu steps in %.1f s (%.0f samples/s); L0 %.1f, dead %.1f%%, explained "
+                "variance %.4f%s", out, total - start, seconds, (double)((total - start) * c.batch) / seconds, l0,
+                100 * dead, ev, Wp ? "" : "\n");
+      if (!quiet && !st2 && Wp)
+        fprintf(stderr, "; M_GT %.4f, M_IP %.4f\n", mgt, mip);
+    }
+    free(WD);
+    free(Wenc);
+    if (!st2) { /* the run is complete: drop the checkpoint, publish RUN */
+      char cp[4300];
+      snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+      unlink(cp);
+      st2 = sdlab_outdir_commit(strdup(staging), out, force || resume);
+    }
+    status = st2;
+  }
+  sdlab_trainer_free(t);
+  free(xp);
+  free(xr);
+  free(bp);
+  free(br);
+  free(perm);
+  free(ap);
+  free(ar);
+  free(anchor_ids);
+  free(exclude);
+  free(h.curve);
+  free(h.epochs);
+  if (Wp) gsl_matrix_free(Wp);
+  if (Wr) gsl_matrix_free(Wr);
+  for (int i = 0; sargv && i < sargc; i++)
+    free(sargv[i]);
+  free(sargv);
+  if (status == -256)
+    return SDLAB_EXIT_OK; /* stopped as asked */
+  if (status < 0)
+    return 128 - status; /* interrupted by a signal: 128 + its number */
+  return status ? sdlab_cli_fail("train", status) : SDLAB_EXIT_OK;
+}

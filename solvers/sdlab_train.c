@@ -1,0 +1,1040 @@
+#include "sdlab_train.h"
+#include "sdlab_errno.h"
+
+#include <float.h>
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void openblas_set_num_threads(int n);
+
+void
+sdlab_train_config_default(sdlab_train_config *c)
+{
+  memset(c, 0, sizeof *c);
+  c->method = SDLAB_TRAIN_TOPK;
+  c->sae = 1;
+  c->k = 32;
+  c->l1 = 1e-3;
+  c->theta0 = 0.05;
+  c->bandwidth = 0.05;
+  c->l0 = 1e-3;
+  c->k_aux = 512;
+  c->lambda_aux = 1.0 / 32;
+  c->dead_window = 1000;
+  c->opt = SDLAB_OPT_ADAM;
+  c->lr = 1e-3;
+  c->beta1 = 0.9;
+  c->beta2 = 0.999;
+  c->eps = 1e-8;
+  c->warmup = 100;
+  c->decay = SDLAB_DECAY_LINEAR;
+  c->clip = 0;
+  c->unit_decoder = 1;
+  c->tied_init = 1;
+  c->biases = 0;
+  c->anchor_weight = 0.1;
+  c->batch = 1024;
+  c->total_steps = 1000;
+}
+
+static size_t
+max_k(const sdlab_train_config *c)
+{
+  switch (c->method) {
+  case SDLAB_TRAIN_MATRYOSHKA:
+    if (c->nprefixes)
+      return c->k;
+    {
+      size_t m = 0;
+      for (size_t i = 0; i < c->nks; i++)
+        m = c->ks[i] > m ? c->ks[i] : m;
+      return m;
+    }
+  case SDLAB_TRAIN_TOPK:
+  case SDLAB_TRAIN_BATCHTOPK:
+  case SDLAB_TRAIN_TOPK_AUXK:
+    return c->k;
+  default:
+    return c->q;
+  }
+}
+
+int
+sdlab_train_config_check(const sdlab_train_config *c)
+{
+  if (c->p == 0 || c->q == 0 || c->r == 0)
+    return sdlab_fail(GSL_EINVAL, "the dimensions must be positive (p %zu, q %zu, r %zu)", c->p, c->q, c->r);
+  if (c->sae && c->p != c->r)
+    return sdlab_fail(GSL_EINVAL, "an SAE reconstructs its input: p = %zu must equal r = %zu", c->p, c->r);
+  if (c->batch == 0)
+    return sdlab_fail(GSL_EINVAL, "the batch size must be positive");
+  const int topk_like = c->method == SDLAB_TRAIN_TOPK || c->method == SDLAB_TRAIN_BATCHTOPK ||
+                        c->method == SDLAB_TRAIN_TOPK_AUXK || (c->method == SDLAB_TRAIN_MATRYOSHKA && c->nprefixes);
+  if (topk_like && (c->k == 0 || c->k >= c->q))
+    return sdlab_fail(GSL_EINVAL, "k must satisfy 1 <= k < the number of latents (k = %zu, latents = %zu)", c->k, c->q);
+  if (c->method == SDLAB_TRAIN_RELU && !(c->l1 >= 0 && isfinite(c->l1)))
+    return sdlab_fail(GSL_EINVAL, "the L1 coefficient must be finite and >= 0 (got %g)", c->l1);
+  if (c->method == SDLAB_TRAIN_JUMPRELU &&
+      (!(c->theta0 >= 0) || !isfinite(c->theta0) || !(c->bandwidth > 0) || !(c->l0 >= 0) || !isfinite(c->l0)))
+    return sdlab_fail(GSL_EINVAL, "jumprelu needs theta >= 0, bandwidth > 0, L0 weight >= 0");
+  if (c->method == SDLAB_TRAIN_MATRYOSHKA) {
+    if (c->nprefixes) {
+      for (size_t j = 0; j < c->nprefixes; j++)
+        if (c->prefixes[j] == 0 || c->prefixes[j] > c->q || (j && c->prefixes[j] <= c->prefixes[j - 1]))
+          return sdlab_fail(GSL_EINVAL, "matryoshka prefixes must increase within [1, %zu]", c->q);
+    } else {
+      if (c->nks == 0)
+        return sdlab_fail(GSL_EINVAL, "matryoshka needs its k values (--ks k1,k2,...) or prefixes");
+      for (size_t j = 0; j < c->nks; j++)
+        if (c->ks[j] == 0 || c->ks[j] >= c->q || (j && c->ks[j] <= c->ks[j - 1]) || !(c->lambdas[j] >= 0))
+          return sdlab_fail(GSL_EINVAL, "matryoshka k values must increase within [1, %zu) with weights >= 0", c->q);
+    }
+  }
+  if (c->method == SDLAB_TRAIN_TOPK_AUXK && (c->k_aux == 0 || !(c->lambda_aux >= 0)))
+    return sdlab_fail(GSL_EINVAL, "topk-auxk needs k_aux >= 1 and lambda_aux >= 0");
+  if (!(c->lr > 0) || !isfinite(c->lr) || !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
+      !(c->eps > 0))
+    return sdlab_fail(GSL_EINVAL, "the optimiser needs lr > 0, beta1 and beta2 in [0, 1), eps > 0 (lr %g)", c->lr);
+  if (!(c->clip >= 0))
+    return sdlab_fail(GSL_EINVAL, "the clipping norm must be >= 0");
+  if (c->anchors > c->q || (c->anchors && (!c->anchor_p || !c->anchor_r || !(c->anchor_weight >= 0))))
+    return sdlab_fail(GSL_EINVAL, "%zu anchors for %zu latents (with targets and a weight >= 0 needed)", c->anchors, c->q);
+  if ((c->resample_at || c->resample_every) && c->dead_window == 0)
+    return sdlab_fail(GSL_EINVAL, "resampling needs a dead window of at least one step");
+  return SDLAB_SUCCESS;
+}
+
+struct sdlab_trainer {
+  sdlab_train_config c;
+  int threads;
+  sdlab_train_state s;
+  float *anchor_p, *anchor_r;
+  /* pool for resampling */
+  const float *pool_p, *pool_r;
+  size_t pool_rows;
+  /* batch workspace */
+  size_t B, kcap, nnzcap;
+  float *Xc, *Z, *A, *E, *GA;   /* B x p, B x q, B x q (dense path), B x r, B x q (dense) */
+  float *Elev;                   /* levels x B x r residuals (matryoshka), suffix-weighted */
+  size_t *rowptr, *col;          /* CSR of the selected entries */
+  float *val, *gval;
+  uint32_t *order;               /* per entry: its level key (rank or latent index) */
+  size_t *cscptr, *cscent;       /* per latent: its entries (for latent-owned accumulation) */
+  uint32_t *sample;              /* per entry: its sample */
+  uint32_t *idx;                 /* selection scratch */
+  unsigned char *mark;           /* B x q: batchtopk's kept entries */
+  float *gWE, *gWDt, *gbE, *gbD, *gth;
+  float *aux_z; size_t *aux_i;   /* auxk scratch */
+  float *Ehat;                   /* B x r: auxk reconstruction */
+};
+
+sdlab_train_state *
+sdlab_trainer_state(sdlab_trainer *t)
+{
+  return &t->s;
+}
+
+const sdlab_train_config *
+sdlab_trainer_config(const sdlab_trainer *t)
+{
+  return &t->c;
+}
+
+void
+sdlab_trainer_free(sdlab_trainer *t)
+{
+  if (t == NULL)
+    return;
+  float *fs[] = {t->s.WE, t->s.WDt, t->s.bE, t->s.bD, t->s.theta, t->s.mWE, t->s.vWE, t->s.mWDt, t->s.vWDt,
+                 t->s.mbE, t->s.vbE, t->s.mbD, t->s.vbD, t->s.mth, t->s.vth, t->anchor_p, t->anchor_r, t->Xc, t->Z,
+                 t->A, t->E, t->GA, t->Elev, t->val, t->gval, t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->aux_z,
+                 t->Ehat};
+  for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
+    free(fs[i]);
+  free(t->s.last_active);
+  free(t->rowptr);
+  free(t->col);
+  free(t->order);
+  free(t->cscptr);
+  free(t->cscent);
+  free(t->sample);
+  free(t->idx);
+  free(t->aux_i);
+  free(t->mark);
+  free(t);
+}
+
+static int
+dense_method(const sdlab_train_config *c)
+{
+  return c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU;
+}
+
+static size_t
+levels(const sdlab_train_config *c)
+{
+  if (c->method != SDLAB_TRAIN_MATRYOSHKA)
+    return 1;
+  return c->nprefixes ? c->nprefixes : c->nks;
+}
+
+static void *
+zalloc(size_t n, size_t size)
+{
+  return calloc(n ? n : 1, size);
+}
+
+sdlab_trainer *
+sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
+{
+  if (sdlab_train_config_check(c))
+    return NULL;
+  sdlab_trainer *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    sdlab_fail(GSL_ENOMEM, "out of memory");
+    return NULL;
+  }
+  t->c = *c;
+  t->threads = threads > 0 ? threads : 1;
+  const size_t p = c->p, q = c->q, r = c->r, B = c->batch, L = levels(c);
+  t->B = B;
+  t->kcap = max_k(c);
+  t->nnzcap = dense_method(c) ? 1 : B * t->kcap;
+  sdlab_train_state *s = &t->s;
+#define ALLOC(ptr, count) ((ptr) = zalloc((count), sizeof *(ptr)))
+  int ok = ALLOC(s->WE, q * p) && ALLOC(s->WDt, q * r) && ALLOC(s->bE, q) && ALLOC(s->bD, r) && ALLOC(s->theta, q) &&
+           ALLOC(s->mWE, q * p) && ALLOC(s->vWE, q * p) && ALLOC(s->mWDt, q * r) && ALLOC(s->vWDt, q * r) &&
+           ALLOC(s->mbE, q) && ALLOC(s->vbE, q) && ALLOC(s->mbD, r) && ALLOC(s->vbD, r) && ALLOC(s->mth, q) &&
+           ALLOC(s->vth, q) && ALLOC(s->last_active, q) && ALLOC(t->Xc, B * p) && ALLOC(t->Z, B * q) &&
+           ALLOC(t->E, B * r) && ALLOC(t->Elev, L * B * r) && ALLOC(t->rowptr, B + 1) && ALLOC(t->col, t->nnzcap) &&
+           ALLOC(t->val, t->nnzcap) && ALLOC(t->gval, t->nnzcap) && ALLOC(t->order, t->nnzcap) &&
+           ALLOC(t->cscptr, q + 1) && ALLOC(t->cscent, t->nnzcap) && ALLOC(t->sample, t->nnzcap) && ALLOC(t->idx, B * q) && ALLOC(t->gWE, q * p) &&
+           ALLOC(t->gWDt, q * r) && ALLOC(t->gbE, q) && ALLOC(t->gbD, r) && ALLOC(t->gth, q) && ALLOC(t->aux_z, q) &&
+           ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->mark, c->method == SDLAB_TRAIN_BATCHTOPK ? B * q : 1);
+  if (ok && dense_method(c))
+    ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
+  if (ok && c->anchors)
+    ok = ALLOC(t->anchor_p, c->anchors * p) && ALLOC(t->anchor_r, c->anchors * r);
+#undef ALLOC
+  if (!ok) {
+    sdlab_trainer_free(t);
+    sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu trainer with batch %zu", q, p, B);
+    return NULL;
+  }
+  if (c->anchors) {
+    memcpy(t->anchor_p, c->anchor_p, c->anchors * p * sizeof(float));
+    memcpy(t->anchor_r, c->anchor_r, c->anchors * r * sizeof(float));
+    t->c.anchor_p = t->anchor_p;
+    t->c.anchor_r = t->anchor_r;
+  }
+  /* initialisation: decoder rows Gaussian, unit norm (or 1/sqrt(r)); tied encoder when p == r */
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, (unsigned long)(c->seed & 0xffffffffu) ^ 0x5dab1u);
+  for (size_t i = 0; i < q; i++) {
+    double nn = 0;
+    for (size_t a = 0; a < r; a++) {
+      double v = gsl_ran_gaussian_ziggurat(g, 1.0);
+      s->WDt[i * r + a] = (float)v;
+      nn += v * v;
+    }
+    float scale = (float)(c->unit_decoder ? 1.0 / sqrt(nn) : 1.0 / sqrt((double)r));
+    for (size_t a = 0; a < r; a++)
+      s->WDt[i * r + a] *= scale;
+  }
+  if (c->tied_init && p == r)
+    memcpy(s->WE, s->WDt, q * p * sizeof(float));
+  else
+    for (size_t k = 0; k < q * p; k++)
+      s->WE[k] = (float)gsl_ran_gaussian_ziggurat(g, 1.0 / sqrt((double)p));
+  gsl_rng_free(g);
+  for (size_t i = 0; i < q; i++)
+    s->theta[i] = (float)c->theta0;
+  openblas_set_num_threads(1); /* parallelism comes from OpenMP (see encode_pre) */
+  return t;
+}
+
+void
+sdlab_trainer_set_pool(sdlab_trainer *t, const float *xp, const float *xr, size_t rows)
+{
+  t->pool_p = xp;
+  t->pool_r = xr ? xr : xp;
+  t->pool_rows = rows;
+}
+
+/* ---- selection ---- */
+
+static inline int
+before(const float *v, uint32_t a, uint32_t b)
+{
+  return v[a] > v[b] || (v[a] == v[b] && a < b);
+}
+
+static void
+select_top(const float *v, uint32_t *idx, size_t len, size_t k)
+{
+  size_t lo = 0, hi = len;
+  while (hi - lo > 1 && k > lo && k < hi) {
+    size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+    if (before(v, idx[mid], idx[lo])) { uint32_t x = idx[mid]; idx[mid] = idx[lo]; idx[lo] = x; }
+    if (before(v, idx[last], idx[lo])) { uint32_t x = idx[last]; idx[last] = idx[lo]; idx[lo] = x; }
+    if (before(v, idx[mid], idx[last])) { uint32_t x = idx[mid]; idx[mid] = idx[last]; idx[last] = x; }
+    uint32_t pivot = idx[last];
+    size_t store = lo;
+    for (size_t j = lo; j < last; j++)
+      if (before(v, idx[j], pivot)) {
+        uint32_t x = idx[j]; idx[j] = idx[store]; idx[store] = x;
+        store++;
+      }
+    idx[last] = idx[store];
+    idx[store] = pivot;
+    if (store == k || store + 1 == k)
+      return;
+    if (store > k)
+      hi = store;
+    else
+      lo = store + 1;
+  }
+}
+
+/* The k highest-ranked positions of v[0..len) into idx[0..k) by a bounded min-heap (the heap's root is the
+ * worst kept entry: smallest value, then highest index), scanning positions in increasing order so that a
+ * later equal value never displaces an earlier one.  The same set as select_top; much cheaper for k << len. */
+static inline int
+worse(const float *v, uint32_t a, uint32_t b)
+{
+  return v[a] < v[b] || (v[a] == v[b] && a > b);
+}
+
+static void
+heap_down(const float *v, uint32_t *h, size_t k, size_t i)
+{
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < k && worse(v, h[l], h[m]))
+      m = l;
+    if (r < k && worse(v, h[r], h[m]))
+      m = r;
+    if (m == i)
+      return;
+    uint32_t x = h[i]; h[i] = h[m]; h[m] = x;
+    i = m;
+  }
+}
+
+static void
+select_top_heap(const float *v, uint32_t *idx, size_t len, size_t k)
+{
+  for (size_t i = 0; i < k; i++)
+    idx[i] = (uint32_t)i;
+  for (size_t i = k / 2; i-- > 0;)
+    heap_down(v, idx, k, i);
+  for (size_t i = k; i < len; i++)
+    if (v[i] > v[idx[0]]) { /* strictly better than the worst kept (an equal value has a higher index) */
+      idx[0] = (uint32_t)i;
+      heap_down(v, idx, k, 0);
+    }
+}
+
+/* insertion sort of idx[0..k) by rank (k is small) */
+static void
+sort_top(const float *v, uint32_t *idx, size_t k)
+{
+  for (size_t i = 1; i < k; i++)
+    for (size_t j = i; j > 0 && before(v, idx[j], idx[j - 1]); j--) {
+      uint32_t x = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = x;
+    }
+}
+
+/* Fill the CSR of selected entries (val > 0) and their level keys. */
+static void
+select_entries(sdlab_trainer *t, size_t B)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t q = c->q;
+  size_t nnz = 0;
+  if (c->method == SDLAB_TRAIN_BATCHTOPK) {
+    /* ReLU, then the k B largest of the batch: mark them, then collect row-major (latent order per sample) */
+    const size_t total = B * q, kk = c->k * B;
+    uint32_t *idx = t->idx;
+    for (size_t j = 0; j < total; j++)
+      idx[j] = (uint32_t)j;
+    select_top(t->Z, idx, total, kk);
+    memset(t->mark, 0, total);
+    float minkept = INFINITY;
+    for (size_t j = 0; j < kk; j++)
+      if (t->Z[idx[j]] > 0) {
+        t->mark[idx[j]] = 1;
+        minkept = fminf(minkept, t->Z[idx[j]]);
+      }
+    t->rowptr[0] = 0;
+    for (size_t s = 0; s < B; s++) {
+      for (size_t i = 0; i < q; i++)
+        if (t->mark[s * q + i]) {
+          t->col[nnz] = i;
+          t->val[nnz] = t->Z[s * q + i];
+          t->order[nnz] = 0;
+          nnz++;
+        }
+      t->rowptr[s + 1] = nnz;
+    }
+    if (isfinite(minkept)) /* the inference threshold: the running mean of each batch's smallest kept value */
+      t->s.threshold += ((double)minkept - t->s.threshold) / (double)(t->s.step + 1);
+    return;
+  }
+  const size_t kmax = t->kcap;
+  const int by_rank = c->method == SDLAB_TRAIN_MATRYOSHKA && !c->nprefixes;
+  /* rows are independent: each fills its own slots [s kmax, s kmax + count), compacted afterwards */
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t s = 0; s < B; s++) {
+    const float *z = t->Z + s * q;
+    uint32_t *idx = t->idx + s * q;
+    select_top_heap(z, idx, q, kmax);
+    if (by_rank)
+      sort_top(z, idx, kmax);
+    size_t cnt = 0;
+    for (size_t j = 0; j < kmax; j++)
+      if (z[idx[j]] > 0) {
+        const size_t e = s * kmax + cnt++;
+        t->col[e] = idx[j];
+        t->val[e] = z[idx[j]];
+        t->order[e] = by_rank ? (uint32_t)j : idx[j];
+      }
+    t->rowptr[s + 1] = cnt;
+  }
+  t->rowptr[0] = 0;
+  for (size_t s = 0; s < B; s++) {
+    const size_t cnt = t->rowptr[s + 1], from = s * kmax;
+    t->rowptr[s + 1] = t->rowptr[s] + cnt;
+    if (from != t->rowptr[s])
+      for (size_t e = 0; e < cnt; e++) {
+        t->col[t->rowptr[s] + e] = t->col[from + e];
+        t->val[t->rowptr[s] + e] = t->val[from + e];
+        t->order[t->rowptr[s] + e] = t->order[from + e];
+      }
+  }
+  (void)nnz;
+}
+
+/* ---- the step ---- */
+
+/* A dot product with eight fixed partial sums: a deterministic order the compiler can map onto SIMD lanes. */
+static inline float
+dotf(const float *a, const float *b, size_t n)
+{
+  float acc[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t l = 0; l < 8; l++)
+      acc[l] += a[i + l] * b[i + l];
+  float t = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; i++)
+    t += a[i] * b[i];
+  return t;
+}
+
+/* Xc = x_p (- b_D for an SAE), Z = Xc W_E^T + b_E, for B rows */
+static void
+encode_pre(sdlab_trainer *t, const float *xp, size_t B)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q;
+  memcpy(t->Xc, xp, B * p * sizeof(float));
+  if (c->sae && c->biases)
+    for (size_t s = 0; s < B; s++)
+      for (size_t a = 0; a < p; a++)
+        t->Xc[s * p + a] -= t->s.bD[a];
+  /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks (deterministic: each
+   * block's product does not depend on how many blocks there are beyond its own rows) */
+  const int nt = t->threads;
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int blk = 0; blk < nt; blk++) {
+    const size_t r0 = B * (size_t)blk / (size_t)nt, r1 = B * (size_t)(blk + 1) / (size_t)nt;
+    if (r1 > r0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)q, (int)p, 1.0f, t->Xc + r0 * p, (int)p,
+                  t->s.WE, (int)p, 0.0f, t->Z + r0 * q, (int)q);
+  }
+  if (c->biases)
+    for (size_t s = 0; s < B; s++)
+      for (size_t i = 0; i < q; i++)
+        t->Z[s * q + i] += t->s.bE[i];
+}
+
+/* the level thresholds and weights: entry t counts at level l when order_t < T_l */
+static size_t
+level_table(const sdlab_train_config *c, uint32_t *T, double *lam)
+{
+  if (c->method == SDLAB_TRAIN_MATRYOSHKA && c->nprefixes) {
+    for (size_t l = 0; l < c->nprefixes; l++) {
+      T[l] = (uint32_t)c->prefixes[l];
+      lam[l] = 1.0;
+    }
+    return c->nprefixes;
+  }
+  if (c->method == SDLAB_TRAIN_MATRYOSHKA) {
+    for (size_t l = 0; l < c->nks; l++) {
+      T[l] = (uint32_t)c->ks[l];
+      lam[l] = c->lambdas[l];
+    }
+    return c->nks;
+  }
+  T[0] = UINT32_MAX;
+  lam[0] = 1.0;
+  return 1;
+}
+
+/* sparse forward: residuals per level E^l (levels x B x r), returns sum_l lam_l mean ||E^l||^2 */
+static double
+sparse_forward(sdlab_trainer *t, const float *xr, size_t B, const uint32_t *T, const double *lam, size_t L)
+{
+  const size_t r = t->c.r;
+  const float *bD = t->s.bD;
+  double mse = 0;
+#pragma omp parallel for schedule(static) num_threads(t->threads) reduction(+ : mse)
+  for (size_t s = 0; s < B; s++) {
+    for (size_t l = 0; l < L; l++) {
+      float *e = t->Elev + (l * B + s) * r;
+      for (size_t a = 0; a < r; a++)
+        e[a] = (t->c.biases ? bD[a] : 0.0f) - xr[s * r + a];
+      for (size_t k = t->rowptr[s]; k < t->rowptr[s + 1]; k++) {
+        if (t->order[k] >= T[l])
+          continue;
+        const float v = t->val[k], *w = t->s.WDt + t->col[k] * r;
+        for (size_t a = 0; a < r; a++)
+          e[a] += v * w[a];
+      }
+      mse += lam[l] * (double)dotf(e, e, r) / (double)B;
+    }
+  }
+  return mse;
+}
+
+/* the latent-major index of the entries (a stable counting sort keeps sample order within a latent) */
+static void
+build_csc(sdlab_trainer *t, size_t nnz)
+{
+  const size_t q = t->c.q;
+  memset(t->cscptr, 0, (q + 1) * sizeof *t->cscptr);
+  for (size_t k = 0; k < nnz; k++)
+    t->cscptr[t->col[k] + 1]++;
+  for (size_t i = 0; i < q; i++)
+    t->cscptr[i + 1] += t->cscptr[i];
+  size_t *fill = t->aux_i; /* q scratch */
+  memcpy(fill, t->cscptr, q * sizeof *fill);
+  for (size_t k = 0; k < nnz; k++)
+    t->cscent[fill[t->col[k]]++] = k;
+}
+
+/* sample[k]: the sample of entry k */
+static void
+entry_samples(sdlab_trainer *t, size_t B)
+{
+  for (size_t s = 0; s < B; s++)
+    for (size_t k = t->rowptr[s]; k < t->rowptr[s + 1]; k++)
+      t->sample[k] = (uint32_t)s;
+}
+
+static void
+sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r, nnz = t->rowptr[B];
+  const float scale = 2.0f / (float)B;
+  /* d loss / d a_k = (2/B) sum_l lam_l [order_k < T_l] <E^l_s, w_D^{col_k}> */
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t s = 0; s < B; s++)
+    for (size_t k = t->rowptr[s]; k < t->rowptr[s + 1]; k++) {
+      const float *w = t->s.WDt + t->col[k] * r;
+      double g = 0;
+      for (size_t l = 0; l < L; l++)
+        if (t->order[k] < T[l])
+          g += lam[l] * dotf(t->Elev + (l * B + s) * r, w, r);
+      t->gval[k] = scale * (float)g;
+    }
+  build_csc(t, nnz);
+  entry_samples(t, B);
+  /* latent-owned accumulation: each latent's rows are written by one thread, in sample order */
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t i = 0; i < q; i++) {
+    float *gD = t->gWDt + i * r, *gE = t->gWE + i * p;
+    for (size_t e = t->cscptr[i]; e < t->cscptr[i + 1]; e++) {
+      const size_t k = t->cscent[e], s = t->sample[k];
+      const float v = t->val[k], gz = t->gval[k], *x = t->Xc + s * p;
+      for (size_t l = 0; l < L; l++) {
+        if (t->order[k] >= T[l])
+          continue;
+        const float f = scale * v * (float)lam[l], *er = t->Elev + (l * B + s) * r;
+        for (size_t a = 0; a < r; a++)
+          gD[a] += f * er[a];
+      }
+      for (size_t a = 0; a < p; a++)
+        gE[a] += gz * x[a];
+      t->gbE[i] += gz;
+    }
+  }
+  if (c->biases) {
+    for (size_t l = 0; l < L; l++)
+      for (size_t s = 0; s < B; s++)
+        for (size_t a = 0; a < r; a++)
+          t->gbD[a] += scale * (float)lam[l] * t->Elev[(l * B + s) * r + a];
+    if (c->sae) /* z = W_E (x - b_D) + b_E: d z / d b_D = -W_E */
+      for (size_t k = 0; k < nnz; k++) {
+        const float *w = t->s.WE + t->col[k] * p;
+        for (size_t a = 0; a < p; a++)
+          t->gbD[a] -= t->gval[k] * w[a];
+      }
+  }
+}
+
+/* AuxK: the dead latents' top k_aux codes reconstruct the residual x_r - x_hat (held constant) */
+static double
+auxk(sdlab_trainer *t, size_t B)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r;
+  size_t nd = 0;
+  for (size_t i = 0; i < q; i++)
+    if (t->s.step + 1 >= t->s.last_active[i] + c->dead_window)
+      t->aux_i[nd++] = i;
+  if (nd == 0 || c->lambda_aux == 0)
+    return 0;
+  const size_t ka = c->k_aux < nd ? c->k_aux : nd;
+  const double weight = c->lambda_aux * fmin((double)nd / (double)c->k_aux, 1.0);
+  const float scale = (float)(2.0 * weight / (double)B);
+  size_t *dead = malloc(nd * sizeof *dead);
+  uint32_t *order = malloc(nd * sizeof *order);
+  float *zd = malloc(nd * sizeof *zd);
+  double total = 0;
+  if (dead && order && zd) {
+    memcpy(dead, t->aux_i, nd * sizeof *dead);
+    for (size_t s = 0; s < B; s++) {
+      const float *z = t->Z + s * q, *e = t->Elev + s * r; /* level 0: x_hat - x_r */
+      for (size_t j = 0; j < nd; j++) {
+        zd[j] = z[dead[j]];
+        order[j] = (uint32_t)j;
+      }
+      select_top(zd, order, nd, ka);
+      float *h = t->Ehat + s * r;
+      for (size_t a = 0; a < r; a++)
+        h[a] = e[a]; /* e_hat - (x_r - x_hat) = e_hat + E */
+      for (size_t j = 0; j < ka; j++)
+        if (zd[order[j]] > 0) {
+          const float v = zd[order[j]], *w = t->s.WDt + dead[order[j]] * r;
+          for (size_t a = 0; a < r; a++)
+            h[a] += v * w[a];
+        }
+      double sq = 0;
+      for (size_t a = 0; a < r; a++)
+        sq += (double)h[a] * h[a];
+      total += weight * sq / (double)B;
+      for (size_t j = 0; j < ka; j++) {
+        if (!(zd[order[j]] > 0))
+          continue;
+        const size_t i = dead[order[j]];
+        float *gD = t->gWDt + i * r, *gE = t->gWE + i * p;
+        const float *w = t->s.WDt + i * r, *x = t->Xc + s * p, v = zd[order[j]];
+        double d = 0;
+        for (size_t a = 0; a < r; a++) {
+          gD[a] += scale * v * h[a];
+          d += (double)h[a] * w[a];
+        }
+        const float gz = scale * (float)d;
+        for (size_t a = 0; a < p; a++)
+          gE[a] += gz * x[a];
+        t->gbE[i] += gz;
+      }
+    }
+  }
+  free(dead);
+  free(order);
+  free(zd);
+  return total;
+}
+
+/* ReLU and JumpReLU: dense products throughout */
+static void
+dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen, size_t *active)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r;
+  const int jump = c->method == SDLAB_TRAIN_JUMPRELU;
+  size_t act = 0;
+  double penalty = 0;
+  for (size_t k = 0; k < B * q; k++) {
+    const float z = t->Z[k], th = jump ? t->s.theta[k % q] : 0.0f;
+    const int on = z > th;
+    t->A[k] = on ? z : 0.0f;
+    act += on;
+    penalty += jump ? on : (on ? z : 0.0f);
+  }
+  *active = act;
+  *pen = (jump ? c->l0 : c->l1) * penalty / (double)B;
+  /* E = A W_D^T + b_D - x_r */
+  for (size_t s = 0; s < B; s++)
+    for (size_t a = 0; a < r; a++)
+      t->E[s * r + a] = (c->biases ? t->s.bD[a] : 0.0f) - xr[s * r + a];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)r, (int)q, 1.0f, t->A, (int)q, t->s.WDt, (int)r,
+              1.0f, t->E, (int)r);
+  double m = 0;
+  for (size_t k = 0; k < B * r; k++)
+    m += (double)t->E[k] * t->E[k];
+  *mse = m / (double)B;
+  const float scale = 2.0f / (float)B;
+  /* GA = (2/B) E W_D (B x q); gW_D^T = (2/B) A^T E */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)q, (int)r, scale, t->E, (int)r, t->s.WDt, (int)r,
+              0.0f, t->GA, (int)q);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)r, (int)B, scale, t->A, (int)q, t->E, (int)r, 1.0f,
+              t->gWDt, (int)r);
+  const float h = (float)c->bandwidth, l0 = (float)(c->l0 / (double)B), l1 = (float)(c->l1 / (double)B);
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++) {
+      const size_t k = s * q + i;
+      const float z = t->Z[k];
+      if (jump) {
+        const float th = t->s.theta[i];
+        if (fabsf(z - th) < 0.5f * h) /* rectangle-kernel straight-through estimates for theta */
+          t->gth[i] += t->GA[k] * (-th / h) + l0 * (-1.0f / h);
+        t->GA[k] = z > th ? t->GA[k] : 0.0f;
+      } else {
+        t->GA[k] = z > 0 ? t->GA[k] + l1 : 0.0f;
+      }
+    }
+  /* gW_E = GZ^T Xc, gb_E = sum GZ, gb_D */
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)p, (int)B, 1.0f, t->GA, (int)q, t->Xc, (int)p, 1.0f,
+              t->gWE, (int)p);
+  if (c->biases) {
+    for (size_t s = 0; s < B; s++)
+      for (size_t i = 0; i < q; i++)
+        t->gbE[i] += t->GA[s * q + i];
+    for (size_t s = 0; s < B; s++)
+      for (size_t a = 0; a < r; a++)
+        t->gbD[a] += scale * t->E[s * r + a];
+    if (c->sae)
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)q, (int)p, -1.0f, t->s.WE, (int)p, t->gbE, 1, 1.0f, t->gbD, 1);
+  }
+}
+
+static double
+learning_rate(const sdlab_train_config *c, size_t step)
+{
+  double lr = c->lr;
+  if (c->warmup && step < c->warmup)
+    lr *= (double)(step + 1) / (double)c->warmup;
+  if (c->decay != SDLAB_DECAY_NONE && c->total_steps > c->warmup && step >= c->warmup) {
+    double f = fmin(1.0, (double)(step - c->warmup) / (double)(c->total_steps - c->warmup));
+    lr *= c->decay == SDLAB_DECAY_LINEAR ? 1.0 - f : 0.5 * (1.0 + cos(3.14159265358979323846 * f));
+  }
+  return lr;
+}
+
+static void
+update(const sdlab_trainer *t, float *w, const float *g, float *m, float *v, size_t n, double lr, double c1, double c2)
+{
+  const sdlab_train_config *c = &t->c;
+  if (c->opt == SDLAB_OPT_SGD) {
+    for (size_t k = 0; k < n; k++)
+      w[k] -= (float)lr * g[k];
+    return;
+  }
+  const float b1 = (float)c->beta1, b2 = (float)c->beta2, a = (float)(lr / c1), ic2 = (float)(1.0 / c2),
+              eps = (float)c->eps;
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t k = 0; k < n; k++) {
+    m[k] = b1 * m[k] + (1 - b1) * g[k];
+    v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k];
+    w[k] -= a * m[k] / (sqrtf(v[k] * ic2) + eps);
+  }
+}
+
+static int resample(sdlab_trainer *t, size_t *count);
+
+int
+sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *st)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r, B = c->batch;
+  if (xr == NULL) {
+    if (!c->sae)
+      return sdlab_fail(GSL_EINVAL, "a transcoder or crosscoder step needs targets");
+    xr = xp;
+  }
+  memset(st, 0, sizeof *st);
+  memset(t->gWE, 0, q * p * sizeof(float));
+  memset(t->gWDt, 0, q * r * sizeof(float));
+  memset(t->gbE, 0, q * sizeof(float));
+  memset(t->gbD, 0, r * sizeof(float));
+  memset(t->gth, 0, q * sizeof(float));
+  encode_pre(t, xp, B);
+  double mse = 0, pen = 0, aux = 0;
+  size_t active = 0;
+  if (dense_method(c)) {
+    dense_step(t, xr, B, &mse, &pen, &active);
+    for (size_t k = 0; k < B * q; k++)
+      if (t->A[k] != 0)
+        t->s.last_active[k % q] = t->s.step + 1;
+  } else {
+    uint32_t T[SDLAB_TRAIN_MAX_KS];
+    double lam[SDLAB_TRAIN_MAX_KS];
+    const size_t L = level_table(c, T, lam);
+    select_entries(t, B);
+    mse = sparse_forward(t, xr, B, T, lam, L);
+    sparse_backward(t, B, T, lam, L);
+    if (c->method == SDLAB_TRAIN_TOPK_AUXK)
+      aux = auxk(t, B);
+    active = t->rowptr[B];
+    for (size_t k = 0; k < t->rowptr[B]; k++)
+      t->s.last_active[t->col[k]] = t->s.step + 1;
+  }
+  double loss = mse + pen + aux;
+  /* anchoring (eq. 26) */
+  if (c->anchors) {
+    const float w2 = (float)(2 * c->anchor_weight);
+    double al = 0;
+    for (size_t j = 0; j < c->anchors; j++) {
+      for (size_t a = 0; a < p; a++) {
+        float d = t->s.WE[j * p + a] - t->anchor_p[j * p + a];
+        t->gWE[j * p + a] += w2 * d;
+        al += (double)d * d;
+      }
+      for (size_t a = 0; a < r; a++) {
+        float d = t->s.WDt[j * r + a] - t->anchor_r[j * r + a];
+        t->gWDt[j * r + a] += w2 * d;
+        al += (double)d * d;
+      }
+    }
+    loss += c->anchor_weight * al;
+  }
+  if (!isfinite(loss))
+    return sdlab_fail(SDLAB_ENONFINITE, "the loss became %g at step %zu (lower the learning rate)", loss, t->s.step);
+  st->loss = loss;
+  st->mse = mse;
+  st->aux = aux;
+  st->sparsity = pen;
+  st->l0 = (double)active / (double)B;
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *st)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r;
+  int status = sdlab_trainer_gradient(t, xp, xr, st);
+  if (status)
+    return status;
+  /* unit-norm decoder columns: remove each gradient's component along its column */
+  if (c->unit_decoder)
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+    for (size_t i = 0; i < q; i++) {
+      float *g = t->gWDt + i * r;
+      const float *w = t->s.WDt + i * r;
+      double d = 0;
+      for (size_t a = 0; a < r; a++)
+        d += (double)g[a] * w[a];
+      for (size_t a = 0; a < r; a++)
+        g[a] -= (float)d * w[a];
+    }
+  if (c->clip > 0) {
+    double nn = 0;
+    const float *gs[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth};
+    const size_t ns[] = {q * p, q * r, q, r, q};
+    for (size_t j = 0; j < 5; j++)
+      for (size_t k = 0; k < ns[j]; k++)
+        nn += (double)gs[j][k] * gs[j][k];
+    nn = sqrt(nn);
+    if (nn > c->clip) {
+      const float f = (float)(c->clip / nn);
+      float *gw[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth};
+      for (size_t j = 0; j < 5; j++)
+        for (size_t k = 0; k < ns[j]; k++)
+          gw[j][k] *= f;
+    }
+  }
+  const double lr = learning_rate(c, t->s.step);
+  const double c1 = 1 - pow(c->beta1, (double)(t->s.step + 1)), c2 = 1 - pow(c->beta2, (double)(t->s.step + 1));
+  update(t, t->s.WE, t->gWE, t->s.mWE, t->s.vWE, q * p, lr, c1, c2);
+  update(t, t->s.WDt, t->gWDt, t->s.mWDt, t->s.vWDt, q * r, lr, c1, c2);
+  if (c->biases) {
+    update(t, t->s.bE, t->gbE, t->s.mbE, t->s.vbE, q, lr, c1, c2);
+    update(t, t->s.bD, t->gbD, t->s.mbD, t->s.vbD, r, lr, c1, c2);
+  }
+  if (c->method == SDLAB_TRAIN_JUMPRELU) {
+    update(t, t->s.theta, t->gth, t->s.mth, t->s.vth, q, lr, c1, c2);
+    for (size_t i = 0; i < q; i++)
+      if (t->s.theta[i] < 0)
+        t->s.theta[i] = 0;
+  }
+  if (c->unit_decoder)
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+    for (size_t i = 0; i < q; i++) {
+      float *w = t->s.WDt + i * r;
+      double nn = 0;
+      for (size_t a = 0; a < r; a++)
+        nn += (double)w[a] * w[a];
+      if (nn > 0) {
+        const float f = (float)(1.0 / sqrt(nn));
+        for (size_t a = 0; a < r; a++)
+          w[a] *= f;
+      }
+    }
+  t->s.step++;
+  size_t dead = 0;
+  for (size_t i = 0; i < q; i++)
+    dead += t->s.step >= t->s.last_active[i] + c->dead_window;
+  st->dead_fraction = (double)dead / (double)q;
+  if (c->resample_at && (t->s.step == c->resample_at ||
+                         (c->resample_every && t->s.step > c->resample_at &&
+                          (t->s.step - c->resample_at) % c->resample_every == 0)))
+    return resample(t, &st->resampled);
+  return SDLAB_SUCCESS;
+}
+
+/* Inference codes of rows xp[0..B) (B <= the batch size) into a (B x q). */
+static void
+infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t q = c->q;
+  encode_pre(t, xp, B);
+  if (c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_BATCHTOPK) {
+    for (size_t k = 0; k < B * q; k++) {
+      const float z = t->Z[k];
+      const float th = c->method == SDLAB_TRAIN_JUMPRELU ? t->s.theta[k % q]
+                       : c->method == SDLAB_TRAIN_BATCHTOPK ? (float)t->s.threshold : 0.0f;
+      a[k] = z > th && z > 0 ? z : 0.0f;
+    }
+    return;
+  }
+  const size_t kk = t->kcap;
+  memset(a, 0, B * q * sizeof *a);
+  for (size_t s = 0; s < B; s++) {
+    const float *z = t->Z + s * q;
+    uint32_t *idx = t->idx + s * q;
+    select_top_heap(z, idx, q, kk);
+    for (size_t j = 0; j < kk; j++)
+      if (z[idx[j]] > 0)
+        a[s * q + idx[j]] = z[idx[j]];
+  }
+}
+
+int
+sdlab_trainer_encode(sdlab_trainer *t, const float *xp, size_t B, float *a)
+{
+  for (size_t s0 = 0; s0 < B; s0 += t->B) {
+    size_t b = B - s0 < t->B ? B - s0 : t->B;
+    infer(t, xp + s0 * t->c.p, b, a + s0 * t->c.q);
+  }
+  return SDLAB_SUCCESS;
+}
+
+/* Bricken et al. 2023: dead latents get a decoder column along an input drawn with probability proportional
+ * to its squared loss, an encoder row along it scaled to 0.2 times the mean alive encoder norm, a zero bias,
+ * and fresh optimiser state for exactly those rows. */
+static int
+resample(sdlab_trainer *t, size_t *count)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r;
+  *count = 0;
+  size_t nd = 0;
+  for (size_t i = 0; i < q; i++)
+    nd += t->s.step >= t->s.last_active[i] + c->dead_window;
+  if (nd == 0 || t->pool_rows == 0)
+    return SDLAB_SUCCESS;
+  const size_t rows = t->pool_rows < 16384 ? t->pool_rows : 16384;
+  double *w = malloc(rows * sizeof *w);
+  float *a = malloc(t->B * q * sizeof *a), *xh = malloc(t->B * r * sizeof *xh);
+  if (!w || !a || !xh) {
+    free(w);
+    free(a);
+    free(xh);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for resampling");
+  }
+  /* the squared loss of each pool row under the current model (its weight is that squared) */
+  double total = 0;
+  for (size_t s0 = 0; s0 < rows; s0 += t->B) {
+    const size_t b = rows - s0 < t->B ? rows - s0 : t->B;
+    infer(t, t->pool_p + s0 * p, b, a);
+    for (size_t s = 0; s < b; s++)
+      for (size_t j = 0; j < r; j++)
+        xh[s * r + j] = c->biases ? t->s.bD[j] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)r, (int)q, 1.0f, a, (int)q, t->s.WDt, (int)r,
+                1.0f, xh, (int)r);
+    for (size_t s = 0; s < b; s++) {
+      double e = 0;
+      for (size_t j = 0; j < r; j++) {
+        double d = (double)xh[s * r + j] - t->pool_r[(s0 + s) * r + j];
+        e += d * d;
+      }
+      w[s0 + s] = e * e;
+      total += e * e;
+    }
+  }
+  double alive_norm = 0;
+  size_t alive = 0;
+  for (size_t i = 0; i < q; i++)
+    if (t->s.step < t->s.last_active[i] + c->dead_window) {
+      double nn = 0;
+      for (size_t j = 0; j < p; j++)
+        nn += (double)t->s.WE[i * p + j] * t->s.WE[i * p + j];
+      alive_norm += sqrt(nn);
+      alive++;
+    }
+  alive_norm = alive ? alive_norm / (double)alive : 1.0;
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, (unsigned long)((c->seed ^ (0x9e3779b97f4a7c15ULL * t->s.step)) & 0xffffffffu));
+  for (size_t i = 0; i < q; i++) {
+    if (t->s.step < t->s.last_active[i] + c->dead_window)
+      continue;
+    /* draw a row with probability w / total */
+    double u = gsl_rng_uniform(g) * total, acc = 0;
+    size_t row = rows - 1;
+    for (size_t s = 0; s < rows && total > 0; s++) {
+      acc += w[s];
+      if (u < acc) {
+        row = s;
+        break;
+      }
+    }
+    if (total == 0)
+      row = gsl_rng_uniform_int(g, rows);
+    const float *xpr = t->pool_p + row * p, *xrr = t->pool_r + row * r;
+    double np_ = 0, nr_ = 0;
+    for (size_t j = 0; j < p; j++)
+      np_ += (double)xpr[j] * xpr[j];
+    for (size_t j = 0; j < r; j++)
+      nr_ += (double)xrr[j] * xrr[j];
+    if (!(np_ > 0) || !(nr_ > 0))
+      continue;
+    for (size_t j = 0; j < r; j++)
+      t->s.WDt[i * r + j] = (float)(xrr[j] / sqrt(nr_));
+    for (size_t j = 0; j < p; j++)
+      t->s.WE[i * p + j] = (float)(xpr[j] / sqrt(np_) * 0.2 * alive_norm);
+    t->s.bE[i] = 0;
+    memset(t->s.mWE + i * p, 0, p * sizeof(float));
+    memset(t->s.vWE + i * p, 0, p * sizeof(float));
+    memset(t->s.mWDt + i * r, 0, r * sizeof(float));
+    memset(t->s.vWDt + i * r, 0, r * sizeof(float));
+    t->s.mbE[i] = t->s.vbE[i] = t->s.mth[i] = t->s.vth[i] = 0;
+    t->s.last_active[i] = t->s.step; /* a fresh window */
+    (*count)++;
+  }
+  gsl_rng_free(g);
+  free(w);
+  free(a);
+  free(xh);
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE, float **gbD, float **gtheta)
+{
+  *gWE = t->gWE;
+  *gWDt = t->gWDt;
+  *gbE = t->gbE;
+  *gbD = t->gbD;
+  *gtheta = t->gth;
+}

@@ -1,0 +1,120 @@
+/* sdlab_train.h: minibatch training of SDL models (SAE, transcoder, crosscoder) in float32.
+ *
+ * Model (SAELens' convention when biases are on; the theory's when off):
+ *   z = W_E (x_p - b_D [SAE only]) + b_E,   a = sigma(z),   x_hat = W_D a + b_D
+ * W_E is q x p (rows: encoder directions); the decoder is stored transposed, W_D^T (q x r), so a latent's
+ * decoder column is a contiguous row.
+ *
+ * Methods and their losses (mean over the batch, squared error summed over coordinates):
+ *   relu        ||x_r - x_hat||^2 + l1 ||a||_1                                   (eq. 5)
+ *   jumprelu    ||x_r - x_hat||^2 + l0 sum_i H(z_i - theta_i); theta per latent, parameterised directly;
+ *               straight-through estimates with a rectangle kernel of bandwidth h      (eq. 6)
+ *   topk        Top-k then ReLU                                                    (eq. 7)
+ *   batchtopk   ReLU, then the k B largest of the batch; at inference a threshold, the running mean of
+ *               each batch's smallest kept value (Bussmann et al. 2024)
+ *   matryoshka  sum_i lambda_i ||x_r - W_D TopK_{k_i}(z) - b_D||^2                   (eq. 9), or with
+ *               prefixes m_1 < ... : sum_j ||x_r - W_D[:, :m_j] a[:m_j] - b_D||^2 (nested groups)
+ *   topk-auxk   topk plus lambda_aux ||e - W_D TopK_{k_aux}(z restricted to dead latents)||^2 with e the
+ *               residual held constant, scaled by min(n_dead / k_aux, 1) (eq. 8, Gao et al. 2024)
+ * Options: Adam or SGD; linear warm-up and linear or cosine decay; global-norm gradient clipping;
+ * unit-norm decoder columns (the gradient's component along each column removed before the step, the
+ * columns renormalised after); anchoring (eqs. 25-26): lambda (||W_E[:k] - A_p^T||^2 + ||W_D[:, :k] - A_r||^2);
+ * dead-latent resampling (Bricken et al. 2023).
+ * The hot path allocates nothing; the same seed and thread count give the same bytes. */
+#ifndef SDLAB_TRAIN_H
+#define SDLAB_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU, SDLAB_TRAIN_TOPK, SDLAB_TRAIN_BATCHTOPK, SDLAB_TRAIN_MATRYOSHKA,
+  SDLAB_TRAIN_TOPK_AUXK
+} sdlab_train_method;
+
+typedef enum { SDLAB_OPT_ADAM, SDLAB_OPT_SGD } sdlab_optimizer;
+typedef enum { SDLAB_DECAY_NONE, SDLAB_DECAY_LINEAR, SDLAB_DECAY_COSINE } sdlab_decay;
+
+#define SDLAB_TRAIN_MAX_KS 8
+
+typedef struct {
+  sdlab_train_method method;
+  size_t p, q, r;           /* input, latent, target dimensions */
+  int sae;                  /* x_r = x_p: the pre-encoder bias b_D is subtracted from the input */
+  size_t k;                 /* topk, batchtopk, topk-auxk, matryoshka (prefix form) */
+  double l1;                /* relu */
+  double theta0, bandwidth, l0; /* jumprelu: initial threshold, STE bandwidth, L0 weight */
+  size_t nks;               /* matryoshka, eq. 9 form: the k_i and lambda_i */
+  size_t ks[SDLAB_TRAIN_MAX_KS];
+  double lambdas[SDLAB_TRAIN_MAX_KS];
+  size_t nprefixes;         /* matryoshka, nested form: prefix sizes m_j (then ks unused) */
+  size_t prefixes[SDLAB_TRAIN_MAX_KS];
+  size_t k_aux;             /* topk-auxk */
+  double lambda_aux;
+  size_t dead_window;       /* steps without activation that make a latent dead (auxk, resampling, stats) */
+  sdlab_optimizer opt;
+  double lr, beta1, beta2, eps;
+  size_t warmup;            /* steps of linear warm-up */
+  sdlab_decay decay;        /* over the whole run, after warm-up */
+  double clip;              /* global-norm clipping; 0: none */
+  int unit_decoder;         /* unit-norm decoder columns */
+  int tied_init;            /* W_E = W_D^T at initialisation */
+  int biases;               /* train b_E and b_D */
+  size_t anchors;           /* the first `anchors` latents are anchored */
+  double anchor_weight;
+  const float *anchor_p;    /* anchors x p: the anchored encoder rows' targets (copied) */
+  const float *anchor_r;    /* anchors x r: the anchored decoder columns' targets (copied) */
+  size_t resample_at;       /* step of the (first) resampling; 0: never */
+  size_t resample_every;    /* then every this many steps; 0: once */
+  size_t batch;
+  size_t total_steps;       /* for the decay schedule */
+  uint64_t seed;
+} sdlab_train_config;
+
+void sdlab_train_config_default(sdlab_train_config *c);
+/* Validate: every size, weight and option combination.  GSL_EINVAL with a message. */
+int sdlab_train_config_check(const sdlab_train_config *c);
+
+typedef struct {
+  double loss, mse, aux, sparsity; /* the batch's loss, its squared-error part, auxk part, penalty part */
+  double l0;                /* mean active latents per sample */
+  double dead_fraction;     /* latents inactive for dead_window steps */
+  size_t resampled;         /* latents resampled at this step */
+} sdlab_train_stats;
+
+typedef struct sdlab_trainer sdlab_trainer;
+
+/* A trainer with freshly initialised parameters (seeded): W_D^T rows Gaussian, unit norm; W_E = W_D^T
+ * (tied) or Gaussian; biases zero; jumprelu thresholds theta0.  NULL with a message on error. */
+sdlab_trainer *sdlab_trainer_alloc(const sdlab_train_config *c, int threads);
+void sdlab_trainer_free(sdlab_trainer *t);
+
+/* One optimisation step on a batch of B = c->batch rows (x_p: B x p, x_r: B x r, or NULL for an SAE). */
+int sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *stats);
+
+/* The loss of a batch and its gradients (stored in the trainer, see sdlab_trainer_gradients), without a step:
+ * for gradient checks.  JumpReLU's threshold gradient is the straight-through estimate. */
+int sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *stats);
+/* The gradients of the last sdlab_trainer_gradient or step (owned by the trainer): W_E, W_D^T, b_E, b_D, theta. */
+void sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE, float **gbD, float **gtheta);
+
+/* Resampling needs inputs to choose from: a pool of rows (and their targets) the trainer may read when a
+ * resampling step comes; the caller keeps them alive. */
+void sdlab_trainer_set_pool(sdlab_trainer *t, const float *xp, const float *xr, size_t rows);
+
+/* Encode a batch with the trained model (inference: batchtopk uses its threshold) into codes a (B x q). */
+int sdlab_trainer_encode(sdlab_trainer *t, const float *xp, size_t B, float *a);
+
+/* Parameters and state, for export and checkpoints. */
+typedef struct {
+  float *WE, *WDt, *bE, *bD, *theta; /* q x p, q x r, q, r, q */
+  float *mWE, *vWE, *mWDt, *vWDt, *mbE, *vbE, *mbD, *vbD, *mth, *vth;
+  uint64_t *last_active;    /* q: the step a latent last fired */
+  double threshold;         /* batchtopk inference threshold */
+  size_t step;
+} sdlab_train_state;
+
+sdlab_train_state *sdlab_trainer_state(sdlab_trainer *t);
+const sdlab_train_config *sdlab_trainer_config(const sdlab_trainer *t);
+
+#endif

@@ -1,0 +1,452 @@
+/* The trainers: every variant's gradient against central differences, AuxK's four defining points,
+ * resampling's reach, anchoring, determinism, and recovery on the bench.
+ *
+ * The loss of every variant is piecewise quadratic in each parameter (as for L~, see test_loss.c), so a
+ * central difference inside one piece is exact up to rounding.  The trainer computes in float32 (u = 2^-24):
+ * the loss's relative rounding error is at most gamma_K with K the longest accumulation (r + q + B terms),
+ * so |FD - g| <= 2 gamma_K (f(+h) + f(-h)) / (2h) + gamma_K |g|, and h is kept below the distance of every
+ * selection to its kink. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+
+#include "helpers.h"
+#include "sdlab_activation.h"
+#include "sdlab_errno.h"
+#include "sdlab_train.h"
+
+static void init(void) { gsl_set_error_handler_off(); }
+TestSuite(train, .init = init, .timeout = 120);
+
+static double
+gamma_f(double k)
+{
+  const double u = 5.9604644775390625e-08; /* 2^-24 */
+  return k * u / (1 - k * u);
+}
+
+typedef struct {
+  sdlab_train_config c;
+  sdlab_trainer *t;
+  float *X, *Y;
+} fd_case;
+
+static void
+make_case(fd_case *f, sdlab_train_method m, size_t p, size_t r, uint64_t seed)
+{
+  sdlab_train_config_default(&f->c);
+  f->c.method = m;
+  f->c.p = p;
+  f->c.r = r;
+  f->c.sae = p == r;
+  f->c.q = 12;
+  f->c.k = 3;
+  f->c.batch = 16;
+  f->c.total_steps = 10;
+  f->c.seed = seed;
+  f->c.l1 = 0.1;
+  f->c.nks = 2;
+  f->c.ks[0] = 2;
+  f->c.ks[1] = 4;
+  f->c.lambdas[0] = 1;
+  f->c.lambdas[1] = 0.5;
+  f->c.theta0 = 0.2;
+  f->c.bandwidth = 0.1;
+  f->c.l0 = 0.05;
+  f->c.k_aux = 4;
+  f->c.dead_window = 1;
+}
+
+static void
+fill(fd_case *f, uint64_t seed)
+{
+  gsl_rng *g = test_rng(seed);
+  const size_t B = f->c.batch, p = f->c.p, r = f->c.r, q = f->c.q;
+  f->X = malloc(B * p * sizeof *f->X);
+  f->Y = malloc(B * r * sizeof *f->Y);
+  for (size_t i = 0; i < B * p; i++)
+    f->X[i] = (float)gsl_ran_gaussian(g, 1.0);
+  for (size_t i = 0; i < B * r; i++)
+    f->Y[i] = (float)gsl_ran_gaussian(g, 1.0);
+  sdlab_train_state *s = sdlab_trainer_state(f->t);
+  for (size_t i = 0; i < q * p; i++)
+    s->WE[i] = (float)gsl_ran_gaussian(g, 1.0);
+  if (f->c.biases)
+    for (size_t i = 0; i < q; i++)
+      s->bE[i] = (float)gsl_ran_gaussian(g, 0.3);
+  gsl_rng_free(g);
+}
+
+static double
+loss_at(fd_case *f)
+{
+  sdlab_train_stats st;
+  cr_assert_eq(sdlab_trainer_gradient(f->t, f->X, f->c.sae ? NULL : f->Y, &st), 0, "%s", sdlab_error_message(1));
+  return st.loss;
+}
+
+/* The pre-activations in double and their kink margins under the variant's selection rule. */
+static double
+row_margin(fd_case *f, size_t s, size_t i)
+{
+  const sdlab_train_state *st = sdlab_trainer_state(f->t);
+  const size_t p = f->c.p, q = f->c.q;
+  double z[64] = {0};
+  for (size_t j = 0; j < q; j++) {
+    double v = f->c.biases ? st->bE[j] : 0.0;
+    for (size_t a = 0; a < p; a++)
+      v += (double)st->WE[j * p + a] * ((double)f->X[s * p + a] - (f->c.sae && f->c.biases ? st->bD[a] : 0.0));
+    z[j] = v;
+  }
+  /* every selection here changes only where z_i meets 0, theta, or another code: the distance to the nearest
+   * of those is a lower bound on how far z_i can move alone */
+  double m = fabs(z[i]);
+  if (f->c.method == SDLAB_TRAIN_JUMPRELU)
+    m = fmin(m, fabs(z[i] - st->theta[i]));
+  for (size_t j = 0; j < q; j++)
+    if (j != i)
+      m = fmin(m, fabs(z[i] - z[j]));
+  return m;
+}
+
+static int use_prefixes; /* matryoshka's nested-prefix form instead of eq. 9's sum over k */
+
+static void
+check_gradients(sdlab_train_method m, size_t p, size_t r, int biases, size_t anchors, uint64_t seed)
+{
+  fd_case f;
+  make_case(&f, m, p, r, seed);
+  f.c.biases = biases;
+  if (use_prefixes) {
+    f.c.nks = 0;
+    f.c.nprefixes = 3;
+    f.c.prefixes[0] = 3;
+    f.c.prefixes[1] = 7;
+    f.c.prefixes[2] = 12;
+  }
+  float ap[4 * 8], ar[4 * 8];
+  if (anchors) {
+    for (size_t k = 0; k < anchors * p; k++)
+      ap[k] = (float)(k % 3) - 1.0f;
+    for (size_t k = 0; k < anchors * r; k++)
+      ar[k] = (float)(k % 5) * 0.25f;
+    f.c.anchors = anchors;
+    f.c.anchor_weight = 0.3;
+    f.c.anchor_p = ap;
+    f.c.anchor_r = ar;
+  }
+  f.t = sdlab_trainer_alloc(&f.c, 1);
+  cr_assert_not_null(f.t, "%s", sdlab_error_message(1));
+  fill(&f, seed + 100);
+  sdlab_train_state *s = sdlab_trainer_state(f.t);
+  if (m == SDLAB_TRAIN_TOPK_AUXK) /* every latent dead: the auxiliary loss is active */
+    s->step = 5;
+  const size_t q = f.c.q, B = f.c.batch;
+  const double L0 = loss_at(&f);
+  float *gE, *gD, *gbE, *gbD, *gth;
+  sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
+  float *GE = malloc(q * p * sizeof *GE), *GD = malloc(q * r * sizeof *GD), *GB = malloc(q * sizeof *GB);
+  memcpy(GE, gE, q * p * sizeof *GE);
+  memcpy(GD, gD, q * r * sizeof *GD);
+  memcpy(GB, gbE, q * sizeof *GB);
+  const double gam = gamma_f((double)(r + q + B + p));
+  size_t tested = 0;
+  /* W_E and b_E: moves of z_i stay inside the piece */
+  for (size_t i = 0; i < q; i++) {
+    double hmax = INFINITY, xmax = 0;
+    for (size_t s_ = 0; s_ < B; s_++)
+      hmax = fmin(hmax, row_margin(&f, s_, i));
+    for (size_t k = 0; k < B * p; k++)
+      xmax = fmax(xmax, fabs(f.X[k]));
+    double h = fmin(0.4 * hmax / (xmax * (double)p), 0.05);
+    if (!(h > 1e-4))
+      continue;
+    for (size_t a = 0; a <= p; a++) {
+      if (a == p && !biases)
+        break;
+      float *w = a < p ? &s->WE[i * p + a] : &s->bE[i];
+      const double g = a < p ? GE[i * p + a] : GB[i];
+      const float w0 = *w;
+      *w = w0 + (float)h;
+      const double fp = loss_at(&f);
+      *w = w0 - (float)h;
+      const double fm = loss_at(&f);
+      *w = w0;
+      const double hh = ((double)(w0 + (float)h) - (double)(w0 - (float)h)) / 2; /* the step actually taken */
+      const double fd = (fp - fm) / (2 * hh), tol = 2 * gam * (fp + fm) / (2 * hh) + gam * fabs(g) + 1e-12;
+      /* AuxK holds the residual constant: its gradient is not the loss's for latents the main pass uses */
+      cr_assert(fabs(fd - g) <= tol || m == SDLAB_TRAIN_TOPK_AUXK, "method %d W_E[%zu][%zu]: g %.7g fd %.7g (tol %.2g)",
+                (int)m, i, a, g, fd, tol);
+      tested++;
+    }
+  }
+  cr_assert(tested >= q, "method %d: only %zu coordinates away from kinks", (int)m, tested);
+  /* W_D: codes do not depend on it; for AuxK only its dead-only rows are exact gradients of the loss */
+  for (size_t k = 0; k < q * r; k++) {
+    const float h = 0.05f, w0 = s->WDt[k];
+    s->WDt[k] = w0 + h;
+    const double fp = loss_at(&f);
+    s->WDt[k] = w0 - h;
+    const double fm = loss_at(&f);
+    s->WDt[k] = w0;
+    const double hh = ((double)(w0 + h) - (double)(w0 - h)) / 2, fd = (fp - fm) / (2 * hh);
+    const double tol = 2 * gam * (fp + fm) / (2 * hh) + gam * fabs(GD[k]) + 1e-12;
+    if (m != SDLAB_TRAIN_TOPK_AUXK)
+      cr_assert(fabs(fd - GD[k]) <= tol, "method %d W_D^T[%zu]: g %.7g fd %.7g (tol %.2g)", (int)m, k, GD[k], fd, tol);
+  }
+  (void)L0;
+  free(GE);
+  free(GD);
+  free(GB);
+  free(f.X);
+  free(f.Y);
+  sdlab_trainer_free(f.t);
+}
+
+Test(train, gradients_match_central_differences_for_every_variant)
+{
+  const sdlab_train_method ms[] = {SDLAB_TRAIN_RELU, SDLAB_TRAIN_TOPK, SDLAB_TRAIN_BATCHTOPK, SDLAB_TRAIN_MATRYOSHKA};
+  for (size_t k = 0; k < 4; k++)
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+      check_gradients(ms[k], 6, 6, 0, 0, seed);   /* SAE, the theory's model */
+      check_gradients(ms[k], 6, 6, 1, 0, seed);   /* SAE with biases (b_D subtracted from the input) */
+      check_gradients(ms[k], 6, 5, 1, 2, seed);   /* transcoder with biases and two anchors */
+    }
+}
+
+Test(train, matryoshka_prefix_groups_and_jumprelu_gradients)
+{
+  use_prefixes = 1;
+  for (uint64_t seed = 1; seed <= 3; seed++)
+    check_gradients(SDLAB_TRAIN_MATRYOSHKA, 6, 6, seed % 2, 0, seed);
+  use_prefixes = 0;
+  /* JumpReLU: W_E and W_D are exact gradients; theta's is a straight-through estimate (not checked here) */
+  for (uint64_t seed = 1; seed <= 3; seed++)
+    check_gradients(SDLAB_TRAIN_JUMPRELU, 6, 6, 0, 0, seed);
+}
+
+/* AuxK (Gao et al. 2024): (1) only dead latents take the auxiliary gradient, (2) at most k_aux of them per
+ * sample, (3) the residual is a constant (alive latents' rows get nothing from it), (4) the loss is scaled by
+ * min(n_dead / k_aux, 1). */
+Test(train, auxk_four_points)
+{
+  fd_case f;
+  make_case(&f, SDLAB_TRAIN_TOPK_AUXK, 6, 6, 21);
+  f.c.q = 16;
+  f.c.k = 2;
+  f.c.k_aux = 3;
+  f.c.dead_window = 10;
+  f.t = sdlab_trainer_alloc(&f.c, 1);
+  fill(&f, 22);
+  sdlab_train_state *s = sdlab_trainer_state(f.t);
+  s->step = 100;
+  for (size_t i = 0; i < 16; i++) /* latents 0..9 alive, 10..15 dead */
+    s->last_active[i] = i < 10 ? 100 : 0;
+  const size_t q = 16, p = 6, r = 6;
+  float *gE, *gD, *gbE, *gbD, *gth;
+  sdlab_train_stats with, without;
+  cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &with), 0);
+  sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
+  float GE[16 * 6], GD[16 * 6];
+  memcpy(GE, gE, sizeof GE);
+  memcpy(GD, gD, sizeof GD);
+  sdlab_trainer_free(f.t);
+  f.c.lambda_aux = 0;
+  f.t = sdlab_trainer_alloc(&f.c, 1);
+  free(f.X);
+  free(f.Y);
+  fill(&f, 22);
+  s = sdlab_trainer_state(f.t);
+  s->step = 100;
+  for (size_t i = 0; i < 16; i++)
+    s->last_active[i] = i < 10 ? 100 : 0;
+  cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &without), 0);
+  sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
+  cr_assert(with.aux > 0 && without.aux == 0);
+  size_t dead_rows_changed = 0;
+  for (size_t i = 0; i < q; i++) {
+    int changed = 0;
+    for (size_t a = 0; a < p; a++)
+      changed |= GE[i * p + a] != gE[i * p + a];
+    for (size_t a = 0; a < r; a++)
+      changed |= GD[i * r + a] != gD[i * r + a];
+    if (i < 10)
+      cr_assert(!changed, "(1, 3) alive latent %zu took an auxiliary gradient", i);
+    dead_rows_changed += changed;
+  }
+  cr_assert(dead_rows_changed > 0 && dead_rows_changed <= 6);
+  /* (4): with k_aux = 12 > n_dead = 6 the same 6 latents are used, scaled by 6/12 instead of 1 (k_aux = 6) */
+  double aux[2];
+  const size_t kaux[2] = {6, 12};
+  for (int v = 0; v < 2; v++) {
+    sdlab_trainer_free(f.t);
+    f.c.lambda_aux = 0.5;
+    f.c.k_aux = kaux[v];
+    f.t = sdlab_trainer_alloc(&f.c, 1);
+    free(f.X);
+    free(f.Y);
+    fill(&f, 22);
+    s = sdlab_trainer_state(f.t);
+    s->step = 100;
+    for (size_t i = 0; i < 16; i++)
+      s->last_active[i] = i < 10 ? 100 : 0;
+    cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &with), 0);
+    aux[v] = with.aux;
+  }
+  cr_assert(fabs(aux[1] - aux[0] / 2) <= gamma_f(64) * aux[0], "scaled aux %.9g vs %.9g / 2", aux[1], aux[0]);
+  /* (2): one sample, k_aux = 2, 6 dead latents: at most two of them take the auxiliary gradient */
+  free(f.X);
+  free(f.Y);
+  sdlab_trainer_free(f.t);
+  for (int v = 0; v < 2; v++) {
+    f.c.batch = 1;
+    f.c.k_aux = 2;
+    f.c.lambda_aux = v ? 0.5 : 0.0;
+    f.t = sdlab_trainer_alloc(&f.c, 1);
+    fill(&f, 23);
+    s = sdlab_trainer_state(f.t);
+    s->step = 100;
+    for (size_t i = 0; i < 16; i++)
+      s->last_active[i] = i < 10 ? 100 : 0;
+    cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &with), 0);
+    sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
+    if (v == 0) {
+      memcpy(GE, gE, sizeof GE);
+      memcpy(GD, gD, sizeof GD);
+    } else {
+      size_t changed = 0;
+      for (size_t i = 0; i < q; i++) {
+        int ch = 0;
+        for (size_t a = 0; a < p; a++)
+          ch |= GE[i * p + a] != gE[i * p + a];
+        changed += ch;
+      }
+      cr_assert(changed >= 1 && changed <= 2, "(2) %zu dead latents took the auxiliary gradient for one sample", changed);
+    }
+    free(f.X);
+    free(f.Y);
+    sdlab_trainer_free(f.t);
+  }
+}
+
+/* Resampling touches only dead latents and resets exactly their optimiser state. */
+Test(train, resampling_reaches_only_dead_latents)
+{
+  fd_case a, b;
+  for (int v = 0; v < 2; v++) {
+    fd_case *f = v ? &b : &a;
+    make_case(f, SDLAB_TRAIN_TOPK, 6, 6, 31);
+    f->c.q = 16;
+    f->c.k = 2;
+    f->c.dead_window = 3;
+    f->c.resample_at = v ? 5 : 0;
+    f->t = sdlab_trainer_alloc(&f->c, 1);
+    fill(f, 32);
+    sdlab_trainer_set_pool(f->t, f->X, NULL, f->c.batch);
+  }
+  sdlab_train_stats st;
+  for (int step = 0; step < 4; step++) {
+    cr_assert_eq(sdlab_trainer_step(a.t, a.X, NULL, &st), 0);
+    cr_assert_eq(sdlab_trainer_step(b.t, b.X, NULL, &st), 0);
+  }
+  /* declare latents 12..15 dead before the resampling step */
+  sdlab_train_state *sa = sdlab_trainer_state(a.t), *sb = sdlab_trainer_state(b.t);
+  for (size_t i = 12; i < 16; i++)
+    sa->last_active[i] = sb->last_active[i] = 0;
+  cr_assert_eq(sdlab_trainer_step(a.t, a.X, NULL, &st), 0);
+  cr_assert_eq(sdlab_trainer_step(b.t, b.X, NULL, &st), 0);
+  cr_assert(st.resampled >= 4, "%zu resampled", st.resampled);
+  const size_t p = 6, r = 6;
+  for (size_t i = 0; i < 16; i++) {
+    /* dead at the resampling step: the twin without resampling still has the counters */
+    const int dead = sa->step >= sa->last_active[i] + 3;
+    const int same = !memcmp(sa->WE + i * p, sb->WE + i * p, p * sizeof(float)) &&
+                     !memcmp(sa->WDt + i * r, sb->WDt + i * r, r * sizeof(float)) &&
+                     !memcmp(sa->mWE + i * p, sb->mWE + i * p, p * sizeof(float)) &&
+                     !memcmp(sa->vWDt + i * r, sb->vWDt + i * r, r * sizeof(float));
+    if (dead) {
+      cr_assert(!same, "dead latent %zu was not resampled", i);
+      for (size_t k = 0; k < p; k++)
+        cr_assert(sb->mWE[i * p + k] == 0 && sb->vWE[i * p + k] == 0);
+      for (size_t k = 0; k < r; k++)
+        cr_assert(sb->mWDt[i * r + k] == 0 && sb->vWDt[i * r + k] == 0);
+      double nn = 0; /* a unit decoder column along a pool input */
+      for (size_t k = 0; k < r; k++)
+        nn += (double)sb->WDt[i * r + k] * sb->WDt[i * r + k];
+      cr_assert(fabs(nn - 1) <= 1e-5);
+    } else {
+      cr_assert(same, "alive latent %zu changed", i);
+    }
+  }
+  free(a.X); free(a.Y); free(b.X); free(b.Y);
+  sdlab_trainer_free(a.t);
+  sdlab_trainer_free(b.t);
+}
+
+/* Anchoring pulls the anchored rows and columns onto their anchors (far closer than the same run without
+ * anchoring ends), and the same seed and thread count give the same bytes. */
+Test(train, anchoring_pulls_and_runs_are_deterministic)
+{
+  float ap[2 * 6], ar[2 * 6];
+  for (size_t k = 0; k < 12; k++)
+    ap[k] = ar[k] = (k % 6 == k / 6) ? 1.0f : 0.0f; /* e_0 and e_1 */
+  fd_case f[3];
+  for (int v = 0; v < 3; v++) {
+    make_case(&f[v], SDLAB_TRAIN_TOPK, 6, 6, 41);
+    if (v < 2) {
+      f[v].c.anchors = 2;
+      f[v].c.anchor_weight = 1.0;
+      f[v].c.anchor_p = ap;
+      f[v].c.anchor_r = ar;
+    }
+    f[v].c.lr = 1e-2;
+    f[v].c.total_steps = 300;
+    f[v].t = sdlab_trainer_alloc(&f[v].c, 2);
+    fill(&f[v], 42);
+  }
+  sdlab_train_stats st;
+  for (int step = 0; step < 300; step++)
+    for (int v = 0; v < 3; v++)
+      cr_assert_eq(sdlab_trainer_step(f[v].t, f[v].X, NULL, &st), 0);
+  double d[3] = {0, 0, 0};
+  for (int v = 0; v < 3; v++) {
+    sdlab_train_state *s = sdlab_trainer_state(f[v].t);
+    for (size_t k = 0; k < 12; k++)
+      d[v] += pow(s->WE[k] - ap[k], 2) + pow(s->WDt[k] - ar[k], 2);
+  }
+  cr_assert(d[0] < 0.1 * d[2], "anchored distance %.4g, unanchored %.4g", d[0], d[2]);
+  sdlab_train_state *s0 = sdlab_trainer_state(f[0].t), *s1 = sdlab_trainer_state(f[1].t);
+  cr_assert(memcmp(s0->WE, s1->WE, 12 * 6 * sizeof(float)) == 0 && memcmp(s0->WDt, s1->WDt, 12 * 6 * sizeof(float)) == 0,
+            "the same seed and thread count give the same bytes");
+  for (int v = 0; v < 3; v++) {
+    free(f[v].X);
+    free(f[v].Y);
+    sdlab_trainer_free(f[v].t);
+  }
+}
+
+Test(train, configuration_errors)
+{
+  sdlab_train_config c;
+  sdlab_train_config_default(&c);
+  c.p = c.r = 6;
+  c.q = 8;
+  c.k = 8;
+  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "k = q");
+  c.k = 2;
+  c.method = SDLAB_TRAIN_RELU;
+  c.l1 = -1;
+  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "negative L1");
+  c.l1 = 0.1;
+  c.r = 5;
+  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "an SAE with p != r");
+  c.sae = 0;
+  cr_assert_eq(sdlab_train_config_check(&c), 0);
+  c.method = SDLAB_TRAIN_MATRYOSHKA;
+  c.nks = 0;
+  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "matryoshka without k values");
+  c.lr = 0;
+  cr_assert_null(sdlab_trainer_alloc(&c, 1));
+}
+
