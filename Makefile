@@ -91,7 +91,7 @@ check: | deps
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/san/sdlab) \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(abspath $(BUILD)/san/logs/asan) \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(BUILD)/san/logs/ubsan) \
-	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	  $(BUILD)/san/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
 	@if ls $(BUILD)/san/logs/* >/dev/null 2>&1; then \
 	  echo "check: sanitizer reports:"; cat $(BUILD)/san/logs/*; exit 1; fi

@@ -423,6 +423,12 @@ configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epoch
 int
 sdlab_cmd_train(int argc, char **argv)
 {
+  /* from the start: a signal during set-up takes effect after the first step, with a checkpoint */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = NAMES[k];
@@ -623,11 +629,6 @@ sdlab_cmd_train(int argc, char **argv)
       exclude[anchor_ids[j]] = 1;
   }
   /* the loop */
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
   const int tty = !quiet && isatty(STDERR_FILENO);
   double t0 = sdlab_now(), last_print = t0;
   sdlab_train_state *s = t ? sdlab_trainer_state(t) : NULL;

@@ -461,7 +461,7 @@ Test(cli, train_interrupted_or_stopped_resumes_to_the_same_bytes)
   cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, NULL), 0);
   /* a real SIGINT part-way (timeout sends it), then resume */
   char cmd[8400];
-  snprintf(cmd, sizeof cmd, "timeout -s INT 0.3 '%s' train --data '%s/b' --method batchtopk --k 3 --latents 64 "
+  snprintf(cmd, sizeof cmd, "timeout --preserve-status -s INT 0.3 '%s' train --data '%s/b' --method batchtopk --k 3 --latents 64 "
            "--epochs 40 --batch 128 --seed 2 --threads 1 --quiet --out '%s/i'", test_sdlab_bin(), test_dir, test_dir);
   int code = test_run(cmd, NULL, NULL);
   if (code == 130) { /* interrupted: a checkpoint was written */
