@@ -419,6 +419,22 @@ select_entries(sdlab_trainer *t, size_t B)
   (void)nnz;
 }
 
+/* C (rows x n, row-major, ldc) = alpha op(A) op(B) + beta C with the output rows split across the threads
+ * (each block is an independent single-threaded product: deterministic).  A's rows are offset per block:
+ * by rows (NoTrans) or by columns (Trans, A stored k x rows). */
+static void
+par_sgemm(int threads, CBLAS_TRANSPOSE_t ta, CBLAS_TRANSPOSE_t tb, size_t rows, size_t n, size_t k, float alpha,
+          const float *A, size_t lda, const float *Bm, size_t ldb, float beta, float *C, size_t ldc)
+{
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int blk = 0; blk < threads; blk++) {
+    const size_t r0 = rows * (size_t)blk / (size_t)threads, r1 = rows * (size_t)(blk + 1) / (size_t)threads;
+    if (r1 > r0)
+      cblas_sgemm(CblasRowMajor, ta, tb, (int)(r1 - r0), (int)n, (int)k, alpha, ta == CblasNoTrans ? A + r0 * lda : A + r0,
+                  (int)lda, Bm, (int)ldb, beta, C + r0 * ldc, (int)ldc);
+  }
+}
+
 /* ---- the step ---- */
 
 /* A dot product with eight fixed partial sums: a deterministic order the compiler can map onto SIMD lanes. */
@@ -447,16 +463,8 @@ encode_pre(sdlab_trainer *t, const float *xp, size_t B)
     for (size_t s = 0; s < B; s++)
       for (size_t a = 0; a < p; a++)
         t->Xc[s * p + a] -= t->s.bD[a];
-  /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks (deterministic: each
-   * block's product does not depend on how many blocks there are beyond its own rows) */
-  const int nt = t->threads;
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int blk = 0; blk < nt; blk++) {
-    const size_t r0 = B * (size_t)blk / (size_t)nt, r1 = B * (size_t)(blk + 1) / (size_t)nt;
-    if (r1 > r0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)q, (int)p, 1.0f, t->Xc + r0 * p, (int)p,
-                  t->s.WE, (int)p, 0.0f, t->Z + r0 * q, (int)q);
-  }
+  /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks */
+  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, p, 1.0f, t->Xc, p, t->s.WE, p, 0.0f, t->Z, q);
   if (c->biases)
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++)
@@ -676,18 +684,15 @@ dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   for (size_t s = 0; s < B; s++)
     for (size_t a = 0; a < r; a++)
       t->E[s * r + a] = (c->biases ? t->s.bD[a] : 0.0f) - xr[s * r + a];
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)r, (int)q, 1.0f, t->A, (int)q, t->s.WDt, (int)r,
-              1.0f, t->E, (int)r);
+  par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->A, q, t->s.WDt, r, 1.0f, t->E, r);
   double m = 0;
   for (size_t k = 0; k < B * r; k++)
     m += (double)t->E[k] * t->E[k];
   *mse = m / (double)B;
   const float scale = 2.0f / (float)B;
   /* GA = (2/B) E W_D (B x q); gW_D^T = (2/B) A^T E */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)q, (int)r, scale, t->E, (int)r, t->s.WDt, (int)r,
-              0.0f, t->GA, (int)q);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)r, (int)B, scale, t->A, (int)q, t->E, (int)r, 1.0f,
-              t->gWDt, (int)r);
+  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->E, r, t->s.WDt, r, 0.0f, t->GA, q);
+  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, r, B, scale, t->A, q, t->E, r, 1.0f, t->gWDt, r);
   const float h = (float)c->bandwidth, l0 = (float)(c->l0 / (double)B), l1 = (float)(c->l1 / (double)B);
   for (size_t s = 0; s < B; s++)
     for (size_t i = 0; i < q; i++) {
@@ -703,8 +708,7 @@ dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
       }
     }
   /* gW_E = GZ^T Xc, gb_E = sum GZ, gb_D */
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)q, (int)p, (int)B, 1.0f, t->GA, (int)q, t->Xc, (int)p, 1.0f,
-              t->gWE, (int)p);
+  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, p, B, 1.0f, t->GA, q, t->Xc, p, 1.0f, t->gWE, p);
   if (c->biases) {
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++)
