@@ -46,8 +46,8 @@ static const char *USAGE =
   "                     --anchor-weight (default 0.1); or to the rows of --anchor-file F (K x n_p .npy)\n"
   "  --resample-at S    resample dead latents (none active for --dead-window steps) at step S, then every\n"
   "                     --resample-every steps (Bricken et al. 2023)\n"
-  "  --epochs E --batch B --lr LR --warmup S --decay D --clip C --optimizer O   (defaults 1, 1024, 1e-3 (relu\n"
-  "                     and jumprelu 1e-3 as well), 100, linear, none, adam)\n"
+  "  --epochs E --batch B --lr LR --warmup S --decay D --clip C --optimizer O   (defaults 1, 1024,\n"
+  "                     1e-3, 100 steps, linear, none, adam)\n"
   "  --biases           train b_E and b_D (off by default, as in the theory)\n"
   "  --seed R --threads T   the same seed and thread count give the same bytes\n"
   "  --checkpoint-every S   write RUN.partial/checkpoint.bin every S steps (and on SIGINT or SIGTERM);\n"
@@ -283,21 +283,20 @@ read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h)
   return SDLAB_SUCCESS;
 }
 
-/* M_GT and M_IP of the encoder rows against the ground truth (excluded features skipped). */
+/* M_GT (tau = 0.95), M_IP and MCC of q learned directions (rows of D, q x dim: encoder rows or decoder
+ * columns) against the ground truth's columns (excluded features skipped). */
 static void
-recovery(const sdlab_trainer *t, const gsl_matrix *Wp, const unsigned char *exclude, double *mgt, double *mip,
-         double *mcc)
+recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const unsigned char *exclude,
+         double *mgt, double *mip, double *mcc)
 {
-  const sdlab_train_state *s = sdlab_trainer_state((sdlab_trainer *)t);
-  const sdlab_train_config *c = sdlab_trainer_config(t);
-  gsl_matrix *L = gsl_matrix_alloc(c->q, c->p), *S = gsl_matrix_alloc(c->q, Wp->size2);
-  double *best = malloc(Wp->size2 * sizeof *best);
-  for (size_t k = 0; k < c->q * c->p; k++)
-    L->data[k] = s->WE[k];
-  sdlab_metrics_similarity(L, Wp, 1, S);
+  gsl_matrix *L = gsl_matrix_alloc(q, dim), *S = gsl_matrix_alloc(q, truth->size2);
+  double *best = malloc(truth->size2 * sizeof *best);
+  for (size_t k = 0; k < q * dim; k++)
+    L->data[k] = D[k];
+  sdlab_metrics_similarity(L, truth, 1, S);
   sdlab_metrics_best_match(S, best);
-  *mgt = sdlab_metrics_mgt(best, Wp->size2, exclude, 0.95);
-  *mip = sdlab_metrics_mip(best, Wp->size2, exclude);
+  *mgt = sdlab_metrics_mgt(best, truth->size2, exclude, 0.95);
+  *mip = sdlab_metrics_mip(best, truth->size2, exclude);
   if (mcc && sdlab_metrics_mcc(S, exclude, mcc, NULL))
     *mcc = NAN;
   free(best);
@@ -516,6 +515,9 @@ sdlab_cmd_train(int argc, char **argv)
     status = sdlab_fail(SDLAB_ESHAPE, "x_r.npy has %zu rows, x_p.npy %zu", Nr, N);
   if (!status && Wp && Wp->size1 != p)
     status = sdlab_fail(SDLAB_ESHAPE, "W_p.npy has %zu rows, the data %zu columns", Wp->size1, p);
+  if (!status && Wr && (!xr || Wr->size1 != r || !Wp || Wr->size2 != Wp->size2))
+    status = sdlab_fail(SDLAB_ESHAPE, "W_r.npy is %zu x %zu; it needs x_r.npy's %zu columns and W_p.npy's features",
+                        Wr->size1, Wr->size2, xr ? r : 0);
   c.p = p;
   c.r = xr ? r : p;
   c.sae = xr == NULL;
@@ -667,7 +669,7 @@ sdlab_cmd_train(int argc, char **argv)
     if (pos + 1 == spe) {
       epoch_point e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN};
       if (Wp)
-        recovery(t, Wp, exclude, &e.mgt, &e.mip, NULL);
+        recovery(sdlab_trainer_state(t)->WE, c.q, c.p, Wp, exclude, &e.mgt, &e.mip, NULL);
       h.epochs[epoch] = e;
       h.nepochs = epoch + 1;
     }
@@ -819,9 +821,11 @@ sdlab_cmd_train(int argc, char **argv)
         gsl_matrix_free(Xh);
       }
       free(a);
-      double mgt = NAN, mip = NAN, mcc = NAN;
-      if (Wp)
-        recovery(t, Wp, exclude, &mgt, &mip, &mcc);
+      double mgt = NAN, mip = NAN, mcc = NAN, dmgt = NAN, dmip = NAN, dmcc = NAN;
+      if (Wp) {
+        recovery(s->WE, q, c.p, Wp, exclude, &mgt, &mip, &mcc);
+        recovery(s->WDt, q, c.r, Wr ? Wr : Wp, exclude, &dmgt, &dmip, &dmcc);
+      }
       sdlab_json j;
       sdlab_json_init(&j);
       sdlab_json_object_begin(&j, NULL);
@@ -846,6 +850,11 @@ sdlab_cmd_train(int argc, char **argv)
         sdlab_json_number(&j, "M_IP", mip);
         sdlab_json_number(&j, "MCC", mcc);
         sdlab_json_number(&j, "tau", 0.95);
+        sdlab_json_object_begin(&j, "decoder");
+        sdlab_json_number(&j, "M_GT", dmgt);
+        sdlab_json_number(&j, "M_IP", dmip);
+        sdlab_json_number(&j, "MCC", dmcc);
+        sdlab_json_object_end(&j);
       }
       sdlab_json_object_end(&j);
       sdlab_json_array_begin(&j, "epochs");
