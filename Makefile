@@ -19,6 +19,8 @@ LDLIBS   = $(GSL_LIBS) -lglpk -lgmp -lm -fopenmp
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 BUILD   ?= build
+SCALE   ?= quick
+PAPER_JOBS ?= 2
 DEB_PKGS = gcc make libgsl-dev libglpk-dev libgmp-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy
 
 # One folder, one job; the include paths enforce experiments -> solvers -> theory.
@@ -101,7 +103,7 @@ bench: $(BUILD)/sdlab-bench
 	$(BUILD)/sdlab-bench
 
 paper: $(BUILD)/sdlab
-	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab)
+	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE)
 
 clean:
 	rm -rf $(BUILD)

@@ -14,7 +14,7 @@
 
 static const char *USAGE =
   "usage: sdlab eval --truth W_p.npy --encoder W_E.npy [--decoder W_D.npy] [--truth-target W_r.npy]\n"
-  "                  [--tau T] [--exclude anchors.npy] [--raw] [--out FILE]\n"
+  "                  [--tau T] [--exclude anchors.npy] [--raw] [--out FILE] [--sweep FILE.tsv]\n"
   "                  [--data X.npy --activation A [--data-target X_r.npy]]\n"
   "\n"
   "Print one JSON object with the recovery metrics of arXiv:2512.05534 §5.1 for the encoder rows\n"
@@ -32,6 +32,7 @@ static const char *USAGE =
   "  --exclude anchors.npy  1-D integer array of ground-truth features not evaluated (anchors)\n"
   "  --raw                  similarity |W_E W_p| without normalising (default: cosine similarity)\n"
   "  --out FILE             also write the JSON to FILE (atomically)\n"
+  "  --sweep FILE.tsv       also write the tau sweep as text: tau, encoder M_GT [, decoder M_GT]\n"
   "  --data X.npy           N x n_p inputs: also report the model's L0 (mean active latents per sample),\n"
   "                         dead fraction (latents that never fire) and explained variance (relative to\n"
   "                         the mean); needs --decoder and --activation\n"
@@ -39,7 +40,7 @@ static const char *USAGE =
   "  --data-target X_r.npy  N x n_r targets (default: X.npy, an SAE)\n";
 
 enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_DATA, O_ACT, O_DATA_TARGET,
-       O_COUNT };
+       O_SWEEP, O_COUNT };
 
 /* L0, dead fraction and explained variance of the model (W_E, W_D, sigma) on data X (targets Y),
  * in batches of 4096 samples (batchtopk's batch). */
@@ -95,7 +96,7 @@ model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, cons
 /* Metrics of learned directions L (rows) against truth W; writes one JSON object under `key`. */
 static int
 evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *W, int normalise, double tau,
-         const unsigned char *exclude, double *mgt, double *mip, double *mcc)
+         const unsigned char *exclude, double *mgt, double *mip, double *mcc, double sweep[101])
 {
   const size_t q = L->size1, n = W->size2;
   gsl_matrix *S = gsl_matrix_alloc(q, n);
@@ -118,13 +119,13 @@ evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *
     sdlab_json_number(j, "M_IP", *mip);
     sdlab_json_number(j, "MCC", *mcc);
     sdlab_json_object_begin(j, "tau_sweep");
-    double taus[101], vals[101];
+    double taus[101];
     for (int k = 0; k <= 100; k++) {
       taus[k] = k / 100.0;
-      vals[k] = sdlab_metrics_mgt(s, n, exclude, taus[k]);
+      sweep[k] = sdlab_metrics_mgt(s, n, exclude, taus[k]);
     }
     sdlab_json_numbers(j, "tau", taus, 101);
-    sdlab_json_numbers(j, "M_GT", vals, 101);
+    sdlab_json_numbers(j, "M_GT", sweep, 101);
     sdlab_json_object_end(j);
     sdlab_json_object_end(j);
   }
@@ -133,11 +134,29 @@ evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *
   return status;
 }
 
+/* The tau sweep as tab-separated text (gnuplot reads it). */
+static int
+write_sweep(const char *path, const double *enc, const double *dec)
+{
+  char *text = malloc(101 * 64 + 64);
+  if (text == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the sweep");
+  size_t len = (size_t)sprintf(text, "# tau\tM_GT_encoder%s\n", dec ? "\tM_GT_decoder" : "");
+  for (int k = 0; k <= 100; k++) {
+    len += (size_t)sprintf(text + len, "%.2f\t%.17g", k / 100.0, enc[k]);
+    len += dec ? (size_t)sprintf(text + len, "\t%.17g\n", dec[k]) : (size_t)sprintf(text + len, "\n");
+  }
+  int status = sdlab_atomic_write_text(path, text);
+  free(text);
+  return status;
+}
+
 int
 sdlab_cmd_eval(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--truth", "--encoder", "--decoder", "--truth-target", "--tau", "--exclude",
-                                       "--raw", "--out", "--data", "--activation", "--data-target"};
+                                       "--raw", "--out", "--data", "--activation", "--data-target",
+                                       "--sweep"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
@@ -220,11 +239,11 @@ sdlab_cmd_eval(int argc, char **argv)
     sdlab_json_integer(&j, "excluded", (long long)excluded);
     sdlab_json_integer(&j, "evaluated", (long long)(W->size2 - excluded));
   }
-  double mgt = NAN, mip = NAN, mcc = NAN, d1, d2, d3;
+  double mgt = NAN, mip = NAN, mcc = NAN, d1, d2, d3, esweep[101], dsweep[101];
   if (!status)
-    status = evaluate(&j, "encoder", WE, W, normalise, tau, exclude, &mgt, &mip, &mcc);
+    status = evaluate(&j, "encoder", WE, W, normalise, tau, exclude, &mgt, &mip, &mcc, esweep);
   if (!status && DT)
-    status = evaluate(&j, "decoder", DT, WR ? WR : W, normalise, tau, exclude, &d1, &d2, &d3);
+    status = evaluate(&j, "decoder", DT, WR ? WR : W, normalise, tau, exclude, &d1, &d2, &d3, dsweep);
   if (!status && o[O_DATA].value) {
     status = sdlab_npy_load_matrix(o[O_DATA].value, "--data", &X);
     if (!status && o[O_DATA_TARGET].value)
@@ -244,6 +263,8 @@ sdlab_cmd_eval(int argc, char **argv)
   }
   if (!status && o[O_OUT].value)
     status = sdlab_atomic_write_text(o[O_OUT].value, text);
+  if (!status && o[O_SWEEP].value)
+    status = write_sweep(o[O_SWEEP].value, esweep, DT ? dsweep : NULL);
   if (!status)
     fputs(text, stdout);
   sdlab_json_free(&j);

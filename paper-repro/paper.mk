@@ -1,9 +1,10 @@
 # make paper: regenerate what sdlab can reproduce of arXiv:2512.05534 into paper-repro/out/.
 # Each target names its inputs; make skips what is up to date and runs independent targets in parallel (-j2).
-# SDLAB is the sdlab binary (set by the top Makefile).
+# SDLAB is the sdlab binary (set by the top Makefile); SCALE=quick (default), full (the paper's sizes) or tiny
+# (the test suite's); OUT may be redirected (the tests do).
 
 SDLAB ?= build/sdlab
-OUT   := paper-repro/out
+OUT   ?= paper-repro/out
 GNUPLOT ?= gnuplot
 
 .PHONY: all
@@ -67,9 +68,11 @@ $(LAND)/landscape.json:
 $(OUT)/landscape.png $(OUT)/landscape.pdf: $(OUT)/landscape%: $(LAND)/landscape.json figures/landscape.gp figures/style.gp
 	$(GNUPLOT) -e "pieces='$(LAND)/pieces.tsv'; sgd='$(LAND)/sgd.tsv'; outfile='$@'" figures/landscape.gp
 
-REPORT_INPUTS := $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+include paper-repro/table1.mk
+
+REPORT_INPUTS := $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
-$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh
-	OUT=$(OUT) sh paper-repro/report.sh > $@.tmp && mv $@.tmp $@
+$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/table1.sh paper-repro/lib.sh paper-repro/reference.tsv
+	OUT=$(OUT) SCALE=$(SCALE) T1=$(T1) T1_METHODS="$(T1_METHODS)" sh paper-repro/report.sh > $@.tmp && mv $@.tmp $@
 	@echo "make paper: wrote $@"

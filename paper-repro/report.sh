@@ -5,9 +5,7 @@ set -eu
 OUT=${OUT:-paper-repro/out}
 CON=$OUT/constructions
 
-# val FILE KEY: the first  "KEY": value  in a JSON file written by sdlab (one member per line)
-val() { sed -n "s/^ *\"$2\": \\([^,]*\\),\\{0,1\\}\$/\\1/p" "$1" | head -n 1; }
-held() { if [ "$1" = true ]; then echo "held"; else echo "**not held**"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 e35=$CON/example35/result.json
 t_topk=$CON/thm33-topk/result.json
@@ -31,10 +29,11 @@ files beside this report; the paper's values are quoted only for comparison.
 |---|---|
 | Figure 9 (the bench in D = 3 with N = 4) | reproduced: [figure9.png](figure9.png), [figure9.pdf](figure9.pdf) |
 | Example 3.5, Theorem 3.3's configuration, zero loss without recovery | computed exactly below |
-| Figure 4 (zero loss without recovery, trained) | pending: needs the trainers; the exact construction is below |
+| Figure 4 (zero loss without recovery, trained) | pending; the exact construction is below |
 | The landscape (every piece of L~, bounds, SGD end points) | computed: [landscape.png](landscape.png), below |
-| Figure 5 (feature absorption) | pending: needs the trainers |
-| Figure 6, Tables 1, 4, 5, 6, 7 | pending: needs the trainers |
+| Figure 5 (feature absorption) | pending |
+| Table 1, Figure 6 | computed at scale ${SCALE:-quick}: below, [figure6-${SCALE:-quick}.png](figure6-${SCALE:-quick}.png) |
+| Tables 4, 5, 6, 7 (ablations) | pending |
 | Table 2, Figures 7, 10, 11 | pending: needs the real-data experiments |
 
 ## Figure 9: the Linear Representation Bench
@@ -88,6 +87,8 @@ Pieces: $(val $OUT/landscape/landscape.json pieces), of which $(val $OUT/landsca
 within 1e-6); the global minimum lies in [$(val $OUT/landscape/landscape.json global_lower), $(val $OUT/landscape/landscape.json global_upper)]. Of $(val $OUT/landscape/landscape.json runs) full-batch Adam runs from random
 initialisations, $(val $OUT/landscape/landscape.json global) reached the global minimum and $(val $OUT/landscape/landscape.json spurious_partial_optimum) stopped at spurious partial optima
 (Theorem 3.6's phenomenon); their pieces and values are in landscape/sgd.tsv and landscape/pieces.tsv.
+
+$(sh "$(dirname "$0")/table1.sh")
 
 ## Findings: where the paper's statements fail
 

@@ -381,8 +381,11 @@ select_entries(sdlab_trainer *t, size_t B)
         }
       t->rowptr[s + 1] = nnz;
     }
-    if (isfinite(minkept)) /* the inference threshold: the running mean of each batch's smallest kept value */
-      t->s.threshold += ((double)minkept - t->s.threshold) / (double)(t->s.step + 1);
+    /* the inference threshold: an exponential moving average (rate SDLAB_TRAIN_THRESHOLD_RATE) of each
+     * batch's smallest kept value, so that it follows the codes' scale as training moves them */
+    if (isfinite(minkept))
+      t->s.threshold = t->s.step == 0 ? (double)minkept
+                       : t->s.threshold + SDLAB_TRAIN_THRESHOLD_RATE * ((double)minkept - t->s.threshold);
     return;
   }
   const size_t kmax = t->kcap;

@@ -10,8 +10,8 @@
  *   jumprelu    ||x_r - x_hat||^2 + l0 sum_i H(z_i - theta_i); theta per latent, parameterised directly;
  *               straight-through estimates with a rectangle kernel of bandwidth h      (eq. 6)
  *   topk        Top-k then ReLU                                                    (eq. 7)
- *   batchtopk   ReLU, then the k B largest of the batch; at inference a threshold, the running mean of
- *               each batch's smallest kept value (Bussmann et al. 2024)
+ *   batchtopk   ReLU, then the k B largest of the batch; at inference a threshold, the exponential moving
+ *               average (rate 0.01) of each batch's smallest kept value (Bussmann et al. 2024)
  *   matryoshka  sum_i lambda_i ||x_r - W_D TopK_{k_i}(z) - b_D||^2                   (eq. 9), or with
  *               prefixes m_1 < ... : sum_j ||x_r - W_D[:, :m_j] a[:m_j] - b_D||^2 (nested groups)
  *   topk-auxk   topk plus lambda_aux ||e - W_D TopK_{k_aux}(z restricted to dead latents)||^2 with e the
@@ -36,6 +36,7 @@ typedef enum { SDLAB_OPT_ADAM, SDLAB_OPT_SGD } sdlab_optimizer;
 typedef enum { SDLAB_DECAY_NONE, SDLAB_DECAY_LINEAR, SDLAB_DECAY_COSINE } sdlab_decay;
 
 #define SDLAB_TRAIN_MAX_KS 8
+#define SDLAB_TRAIN_THRESHOLD_RATE 0.01 /* batchtopk: the inference threshold's moving-average rate */
 
 typedef struct {
   sdlab_train_method method;

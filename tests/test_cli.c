@@ -541,3 +541,25 @@ Test(cli, topk_sae_recovers_the_bench_across_seeds, .timeout = 120)
     free(out);
   }
 }
+
+/* BatchTopK keeps k B codes per batch in training; at inference its threshold (a moving average of each
+ * batch's smallest kept code) must keep about k per sample on the training data.  A factor of two either
+ * way is far outside the batch-to-batch spread of that smallest value at these sizes, and catches a
+ * threshold stuck at an old scale (a plain mean over the run kept 2.2 of k = 8 on Table 1's quick bench). */
+Test(cli, batchtopk_inference_threshold_keeps_about_k)
+{
+  cr_assert_eq(sdlab("lrb --features 120 --dim 96 --samples 16384 --sparsity 0.99 --interference 0.1 --seed 2 "
+                     "--quiet --out %D/b", NULL, NULL), 0);
+  cr_assert_eq(sdlab("train --data %D/b --method batchtopk --k 4 --latents 240 --epochs 4 --batch 256 --seed 2 "
+                     "--threads 1 --quiet --out %D/r", NULL, NULL), 0);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/r/metrics.json", test_dir);
+  size_t len;
+  char *m = test_slurp(path, &len);
+  cr_assert_not_null(m);
+  const char *f = strstr(m, "\"final\"");
+  cr_assert_not_null(f);
+  double l0 = strtod(strstr(f, "\"L0\": ") + 6, NULL);
+  cr_assert(l0 >= 2 && l0 <= 8, "inference L0 %g for k = 4", l0);
+  free(m);
+}

@@ -1,0 +1,67 @@
+#!/bin/sh
+# The Table 1 and Figure 6 section of REPORT.md (paper-repro/table1.mk's outputs), to standard output: the
+# rows beside the paper's numbers (paper-repro/reference.tsv), then the paper's claims marked held or not.
+# Environment: OUT, SCALE, T1 (default $OUT/table1-$SCALE), T1_METHODS, REF.
+set -eu
+OUT=${OUT:-paper-repro/out}
+T1_METHODS=${T1_METHODS:-relu jumprelu topk batchtopk matryoshka transcoder crosscoder}
+. "$(dirname "$0")/lib.sh"
+
+T1=${T1:-$OUT/table1-${SCALE:-quick}}
+[ -d "$T1/eval" ] || { echo "## Table 1 and Figure 6"; echo; echo "pending: not run at this scale"; exit 0; }
+meta=$T1/data/sae/meta.json
+echo "## Table 1 and Figure 6: feature recovery on the Linear Representation Bench (scale: ${SCALE:-quick})"
+echo
+echo "![Figure 6](figure6-${SCALE:-quick}.png)"
+echo
+echo "Bench: n = $(val $meta features), n_p = $(val $meta dim), N = $(val $meta samples), S = $(g4 "$(val $meta sparsity)"),"
+echo "M = $(g4 "$(val $meta interference)") (achieved $(g4 "$(val $meta achieved_interference)")); n_q = $(val $T1/eval/topk.json n_q)"
+echo "latents. The paper's Table 1 uses n = 1000, n_p = 768, n_q = 16000, N = 100,000; its training"
+echo "hyperparameters are not stated (sdlab's choices are in paper-repro/table1.mk). M_GT at tau = 0.95 and M_IP"
+echo "are the paper's metrics (encoder rows, cosine similarity), on the $(val $T1/eval/topk-fa.json evaluated) features the anchored run did"
+echo "not anchor; the decoder columns' values are beside them."
+echo
+echo "| method | paper M_GT | sdlab M_GT | paper M_IP | sdlab M_IP | decoder M_GT | decoder M_IP | L0 | dead |"
+echo "|---|---|---|---|---|---|---|---|---|"
+ip_up=true; gt_up=true; ip_list=""; gt_list=""
+for m in $T1_METHODS; do
+  for v in "" -fa; do
+    e=$T1/eval/$m$v.json; r=$T1/runs/$m$v/metrics.json
+    name=$m; [ -n "$v" ] && name="+ feature anchoring"
+    echo "| $name | $(pct "$(ref table1 $m$v M_GT)") | $(pct "$(sub $e encoder M_GT)") | $(fix3 "$(ref table1 $m$v M_IP)") |" \
+      "$(fix3 "$(sub $e encoder M_IP)") | $(pct "$(sub $e decoder M_GT)") | $(fix3 "$(sub $e decoder M_IP)") |" \
+      "$(fix3 "$(sub $r final L0)") | $(pct "$(sub $r final dead_fraction)") |"
+  done
+  a=$(sub $T1/eval/$m.json encoder M_IP); b=$(sub $T1/eval/$m-fa.json encoder M_IP)
+  gt "$b" "$a" || { ip_up=false; ip_list="$ip_list $m"; }
+  a=$(sub $T1/eval/$m.json encoder M_GT); b=$(sub $T1/eval/$m-fa.json encoder M_GT)
+  gt "$a" "$b" && { gt_up=false; gt_list="$gt_list $m"; }
+done
+fam=true; famv=""
+has() { case " $T1_METHODS " in *" $1 "*) return 0;; esac; return 1; }
+for m in topk batchtopk matryoshka; do
+  has $m || continue
+  x=$(sub $T1/eval/$m.json encoder M_GT); famv="$famv $m $(pct $x);"
+  gt "$x" 0.8 || fam=false
+done
+for m in relu jumprelu; do
+  has $m || continue
+  x=$(sub $T1/eval/$m.json encoder M_GT); famv="$famv $m $(pct $x);"
+  gt "$x" 0 && fam=false
+done
+echo
+echo "| the paper's claim | measured | verdict |"
+echo "|---|---|---|"
+echo "| anchoring raises M_IP for every method | lower or equal for:${ip_list:- none} | $(held $ip_up) |"
+echo "| anchoring does not lower M_GT for any method | lower for:${gt_list:- none} | $(held $gt_up) |"
+echo "| TopK-family M_GT above 80% while ReLU and JumpReLU stay at 0% (tau = 0.95) |$famv | $(held $fam) |"
+dec=""
+for m in $T1_METHODS; do
+  gt "$(sub $T1/eval/$m.json decoder M_IP)" "$(sub $T1/eval/$m.json encoder M_IP)" && dec="$dec $m"
+done
+echo
+echo "Decoder columns match the ground truth better than encoder rows (higher M_IP, no anchoring) for:${dec:- none}."
+echo "The paper's metric reads the encoder rows (§5.1)."
+echo
+echo "Where a verdict reads not held, that is this run's result at this scale and with these hyperparameters,"
+echo "not something tuned away. The tau sweeps behind Figure 6 are in table1-${SCALE:-quick}/eval/*.tsv."

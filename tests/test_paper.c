@@ -1,0 +1,134 @@
+/* make paper's pieces at a tiny scale: the Table 1 / Figure 6 rules run end to end and draw valid PNG and PDF
+ * files of the style's size; the report generator turns fixed inputs into the right rows and verdicts, with
+ * the paper's numbers read from paper-repro/reference.tsv (the file the report itself reads). */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+TestSuite(paper, .init = test_dir_setup, .fini = test_dir_teardown, .timeout = 120);
+
+/* Big-endian 32-bit integer at p. */
+static uint32_t
+be32(const unsigned char *p)
+{
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+Test(paper, table1_and_figure6_at_tiny_scale)
+{
+  char cmd[4096], path[4200];
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny "
+           "'%s/figure6-tiny.png' '%s/figure6-tiny.pdf' > /dev/null", test_sdlab_bin(), test_dir, test_dir, test_dir);
+  char *err = NULL;
+  int rc = test_run(cmd, NULL, &err);
+  cr_assert_eq(rc, 0, "make failed: %s", err ? err : "");
+  free(err);
+  size_t len = 0;
+  snprintf(path, sizeof path, "%s/figure6-tiny.png", test_dir);
+  unsigned char *png = (unsigned char *)test_slurp(path, &len);
+  cr_assert_not_null(png);
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  cr_assert(len > 33 && memcmp(png, sig, 8) == 0 && memcmp(png + 12, "IHDR", 4) == 0, "not a PNG");
+  /* figures/fig6_mgt_tau.gp: 9 x 3.8 inches at style.gp's 150 pixels per inch */
+  cr_assert_eq(be32(png + 16), 1350u);
+  cr_assert_eq(be32(png + 20), 570u);
+  free(png);
+  snprintf(path, sizeof path, "%s/figure6-tiny.pdf", test_dir);
+  char *pdf = test_slurp(path, &len);
+  cr_assert(pdf && len > 5 && memcmp(pdf, "%PDF-", 5) == 0, "not a PDF");
+  free(pdf);
+  /* every method's two evaluations exist, with the anchored features excluded from both */
+  static const char *methods[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "transcoder", "crosscoder"};
+  for (size_t m = 0; m < 7; m++)
+    for (int fa = 0; fa < 2; fa++) {
+      snprintf(path, sizeof path, "%s/table1-tiny/eval/%s%s.json", test_dir, methods[m], fa ? "-fa" : "");
+      char *j = test_slurp(path, &len);
+      cr_assert_not_null(j, "%s missing", path);
+      cr_assert(strstr(j, "\"excluded\": 4,") != NULL, "%s: the n/10 = 4 anchors are not excluded", path);
+      free(j);
+    }
+}
+
+/* Write a text file under test_dir. */
+static void
+put(const char *rel, const char *text)
+{
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s/%s')\"", test_dir, rel);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", test_dir, rel);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* An evaluation in sdlab eval's layout (one member per line). */
+static void
+put_eval(const char *name, double mgt, double mip)
+{
+  char rel[256], text[1024];
+  snprintf(rel, sizeof rel, "t/eval/%s.json", name);
+  snprintf(text, sizeof text, "{\n  \"n\": 10,\n  \"n_q\": 40,\n  \"excluded\": 1,\n  \"evaluated\": 9,\n"
+           "  \"encoder\": {\n    \"M_GT\": %.17g,\n    \"M_IP\": %.17g,\n    \"MCC\": 0.5\n  },\n"
+           "  \"decoder\": {\n    \"M_GT\": 1,\n    \"M_IP\": 0.99,\n    \"MCC\": 0.99\n  },\n"
+           "  \"M_GT\": %.17g,\n  \"M_IP\": %.17g,\n  \"MCC\": 0.5\n}\n", mgt, mip, mgt, mip);
+  put(rel, text);
+  snprintf(rel, sizeof rel, "t/runs/%s/metrics.json", name);
+  put(rel, "{\n  \"final\": {\n    \"loss\": 1,\n    \"L0\": 3.5,\n    \"dead_fraction\": 0.25\n  }\n}\n");
+}
+
+/* The paper's value of (row, column) in paper-repro/reference.tsv, read here independently of the report. */
+static double
+reference(const char *row, const char *column)
+{
+  size_t len;
+  char *t = test_slurp("paper-repro/reference.tsv", &len);
+  cr_assert_not_null(t);
+  char key[128];
+  snprintf(key, sizeof key, "\ntable1\t%s\t%s\t", row, column);
+  const char *p = strstr(t, key);
+  cr_assert_not_null(p, "reference.tsv has no %s %s", row, column);
+  double v = strtod(p + strlen(key), NULL);
+  free(t);
+  return v;
+}
+
+Test(paper, report_rows_and_verdicts_from_fixed_inputs)
+{
+  put("t/data/sae/meta.json", "{\n  \"parameters\": {\n    \"features\": 10,\n    \"dim\": 8,\n    \"samples\": 100,\n"
+      "    \"sparsity\": 0.98999999999999999,\n    \"interference\": 0.10000000000000001,\n  },\n"
+      "  \"achieved_interference\": 0.0987,\n}\n");
+  /* topk and batchtopk above 80%, ReLU at 0: the family claim holds; anchoring lowers relu's M_IP and
+   * topk's M_GT, so both anchoring claims fail, naming exactly those methods */
+  put_eval("relu", 0, 0.3);
+  put_eval("relu-fa", 0, 0.25);
+  put_eval("topk", 0.9, 0.97);
+  put_eval("topk-fa", 0.85, 0.98);
+  put_eval("batchtopk", 0.81, 0.95);
+  put_eval("batchtopk-fa", 0.9, 0.96);
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "OUT='%s' T1='%s/t' SCALE=fixed T1_METHODS='relu topk batchtopk' sh paper-repro/table1.sh",
+           test_dir, test_dir);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  char row[256];
+  snprintf(row, sizeof row, "| topk | %.2f%% | 90.00%% | %.3f | 0.970 | 100.00%% | 0.990 | 3.500 | 25.00%% |",
+           100 * reference("topk", "M_GT"), reference("topk", "M_IP"));
+  cr_assert(strstr(out, row) != NULL, "row '%s' not in\n%s", row, out);
+  snprintf(row, sizeof row, "| + feature anchoring | %.2f%% | 90.00%% | %.3f | 0.960 |",
+           100 * reference("batchtopk-fa", "M_GT"), reference("batchtopk-fa", "M_IP"));
+  cr_assert(strstr(out, row) != NULL, "row '%s' not in\n%s", row, out);
+  cr_assert(strstr(out, "n = 10, n_p = 8, N = 100, S = 0.99,") != NULL, "%s", out);
+  cr_assert(strstr(out, "| anchoring raises M_IP for every method | lower or equal for: relu | **not held** |"), "%s",
+            out);
+  cr_assert(strstr(out, "| anchoring does not lower M_GT for any method | lower for: topk | **not held** |"), "%s", out);
+  cr_assert(strstr(out, "stay at 0% (tau = 0.95) | topk 90.00%; batchtopk 81.00%; relu 0.00%; | held |"), "%s", out);
+  free(out);
+  free(err);
+}
