@@ -21,7 +21,8 @@
 #include <gsl/gsl_rng.h>
 
 static const char *USAGE =
-  "usage: sdlab train --data DIR|FILE.npy --method relu|jumprelu|topk|batchtopk|matryoshka|topk-auxk --latents Q\n"
+  "usage: sdlab train --data DIR|FILE.npy --method relu|jumprelu|topk|batchtopk|matryoshka|topk-auxk|gated\n"
+  "                   --latents Q\n"
   "                   --out RUN [--k K] [--l1 L] [--theta T] [--bandwidth H] [--l0 L] [--ks k1,k2,...]\n"
   "                   [--lambdas w1,w2,...] [--prefixes m1,m2,...] [--k-aux K] [--aux-weight W] [--dead-window S]\n"
   "                   [--anchors K] [--anchor-weight W] [--anchor-file F] [--resample-at S] [--resample-every S]\n"
@@ -32,7 +33,8 @@ static const char *USAGE =
   "\n"
   "Train an SAE (x_r = x_p), a transcoder or a crosscoder (the bench's x_r.npy) with the losses of\n"
   "arXiv:2512.05534 eqs. 5-9 in float32, and write to RUN:\n"
-  "  W_E.npy (Q x n_p), W_D.npy (n_r x Q), b_E.npy, b_D.npy, theta.npy (jumprelu), anchors.npy (anchored\n"
+  "  W_E.npy (Q x n_p), W_D.npy (n_r x Q), b_E.npy, b_D.npy, theta.npy (jumprelu), r_mag.npy and b_mag.npy\n"
+  "  (gated, whose b_E is the gate bias), anchors.npy (anchored\n"
   "  ground-truth features, to pass to sdlab eval --exclude), metrics.json (per epoch and final: loss, L0,\n"
   "  dead fraction, explained variance, and M_GT, M_IP, MCC when DIR holds the ground truth), curve.tsv (per\n"
   "  step), sae.safetensors and cfg.json in the layout SAELens loads (W_enc d_in x d_sae, W_dec d_sae x d_in).\n"
@@ -40,7 +42,8 @@ static const char *USAGE =
   "  --data DIR|FILE    a bench directory (x_p.npy, x_r.npy, W_p.npy, W_r.npy) or one .npy of activations\n"
   "  --method M         relu (L1 --l1), jumprelu (--theta, --bandwidth, --l0), topk (--k), batchtopk (--k),\n"
   "                     matryoshka (--ks with --lambdas: eq. 9's sum over several k; or --prefixes with --k:\n"
-  "                     nested prefix groups), topk-auxk (--k, --k-aux, --aux-weight)\n"
+  "                     nested prefix groups), topk-auxk (--k, --k-aux, --aux-weight), gated (--l1:\n"
+  "                     Rajamanoharan et al. 2024, gate and magnitude biases always trained)\n"
   "  --latents Q        dictionary size n_q\n"
   "  --anchors K        anchor the first K latents to K random ground-truth features (bench), weight\n"
   "                     --anchor-weight (default 0.1); or to the rows of --anchor-file F (K x n_p .npy)\n"
@@ -210,9 +213,10 @@ write_checkpoint(const char *path, int argc, char **argv, sdlab_trainer *t, cons
   uint64_t dims[4] = {p, q, r, s->step};
   fwrite(dims, sizeof *dims, 4, f.fp);
   const float *arrays[] = {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt,
-                           s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth};
-  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q};
-  for (size_t k = 0; k < 15; k++)
+                           s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth,
+                           s->rmag, s->bmag, s->mrm, s->vrm, s->mbm, s->vbm};
+  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q, q, q, q, q, q, q};
+  for (size_t k = 0; k < 21; k++)
     fwrite(arrays[k], sizeof(float), sizes[k], f.fp);
   fwrite(s->last_active, sizeof *s->last_active, q, f.fp);
   fwrite(&s->threshold, sizeof s->threshold, 1, f.fp);
@@ -266,9 +270,10 @@ read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h)
     return sdlab_fail(SDLAB_EBADNPY, "%s does not match the run's sizes", path);
   s->step = dims[3];
   float *arrays[] = {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt,
-                     s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth};
-  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q};
-  for (size_t k = 0; k < 15; k++)
+                     s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth,
+                     s->rmag, s->bmag, s->mrm, s->vrm, s->mbm, s->vbm};
+  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q, q, q, q, q, q, q};
+  for (size_t k = 0; k < 21; k++)
     if (fread(arrays[k], sizeof(float), sizes[k], fp) != sizes[k])
       return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
   uint64_t nc, ne;
@@ -308,14 +313,14 @@ recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const un
 static int
 configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every)
 {
-  static const char *methods[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk"};
+  static const char *methods[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk", "gated"};
   int m = -1;
-  for (int k = 0; k < 6; k++)
+  for (int k = 0; k < 7; k++)
     if (strcmp(o[O_METHOD].value, methods[k]) == 0)
       m = k;
   if (m < 0) {
     fprintf(stderr, "sdlab train: error: unknown method '%s' (relu, jumprelu, topk, batchtopk, matryoshka, "
-            "topk-auxk)\n", o[O_METHOD].value);
+            "topk-auxk, gated)\n", o[O_METHOD].value);
     return SDLAB_EUSAGE;
   }
   c->method = (sdlab_train_method)m;
@@ -720,8 +725,10 @@ sdlab_cmd_train(int argc, char **argv)
     }
     struct { const char *name; size_t nd, s0, s1; const float *d; } outs[] = {
       {"W_E.npy", 2, q, p, s->WE}, {"W_D.npy", 2, rr, q, WD}, {"b_E.npy", 1, q, 0, s->bE}, {"b_D.npy", 1, rr, 0, s->bD},
-      {"theta.npy", 1, q, 0, s->theta}};
-    for (size_t k = 0; !st2 && k < (c.method == SDLAB_TRAIN_JUMPRELU ? 5u : 4u); k++) {
+      {"theta.npy", 1, q, 0, s->theta}, {"r_mag.npy", 1, q, 0, s->rmag}, {"b_mag.npy", 1, q, 0, s->bmag}};
+    for (size_t k = 0; !st2 && k < 7; k++) {
+      if ((k == 4 && c.method != SDLAB_TRAIN_JUMPRELU) || (k >= 5 && c.method != SDLAB_TRAIN_GATED))
+        continue;
       size_t shape[2] = {outs[k].s0, outs[k].s1};
       path = sdlab_path_join(staging, outs[k].name);
       st2 = sdlab_npy_write(path, SDLAB_F32, outs[k].nd, shape, outs[k].d);
@@ -743,12 +750,17 @@ sdlab_cmd_train(int argc, char **argv)
       const char *meta[] = {"format", "pt", "producer", "sdlab"};
       path = sdlab_path_join(staging, "sae.safetensors");
       const int with_thr = c.method == SDLAB_TRAIN_JUMPRELU || c.method == SDLAB_TRAIN_BATCHTOPK;
-      st2 = thr ? sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2) : GSL_ENOMEM;
+      /* SAELens' gated layout: b_gate (our b_E), r_mag, b_mag in place of b_enc */
+      sdlab_tensor gated[] = {{"W_enc", 2, {p, q}, Wenc}, {"W_dec", 2, {q, rr}, s->WDt}, {"b_gate", 1, {q}, s->bE},
+                              {"b_dec", 1, {rr}, s->bD}, {"r_mag", 1, {q}, s->rmag}, {"b_mag", 1, {q}, s->bmag}};
+      st2 = !thr ? GSL_ENOMEM
+            : c.method == SDLAB_TRAIN_GATED ? sdlab_safetensors_write(path, gated, 6, meta, 2)
+            : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
       free(path);
       free(thr);
     }
     if (!st2) {
-      static const char *arch[] = {"standard", "jumprelu", "topk", "batchtopk", "matryoshka", "topk"};
+      static const char *arch[] = {"standard", "jumprelu", "topk", "batchtopk", "matryoshka", "topk", "gated"};
       sdlab_json j;
       sdlab_json_init(&j);
       sdlab_json_object_begin(&j, NULL);
@@ -762,10 +774,10 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_json_integer(&j, "hook_layer", 0);
       sdlab_json_bool(&j, "apply_b_dec_to_input", c.sae && c.biases);
       sdlab_json_string(&j, "normalize_activations", "none");
-      sdlab_json_string(&j, "activation_fn_str", c.method == SDLAB_TRAIN_RELU ? "relu"
+      sdlab_json_string(&j, "activation_fn_str", c.method == SDLAB_TRAIN_RELU || c.method == SDLAB_TRAIN_GATED ? "relu"
                         : c.method == SDLAB_TRAIN_JUMPRELU ? "jumprelu" : "topk");
       sdlab_json_object_begin(&j, "activation_fn_kwargs");
-      if (c.method != SDLAB_TRAIN_RELU && c.method != SDLAB_TRAIN_JUMPRELU)
+      if (c.method != SDLAB_TRAIN_RELU && c.method != SDLAB_TRAIN_JUMPRELU && c.method != SDLAB_TRAIN_GATED)
         sdlab_json_integer(&j, "k", (long long)(c.method == SDLAB_TRAIN_MATRYOSHKA && c.nks ? c.ks[c.nks - 1] : c.k));
       sdlab_json_object_end(&j);
       sdlab_json_bool(&j, "finetuning_scaling_factor", 0);

@@ -76,7 +76,7 @@ sdlab_train_config_check(const sdlab_train_config *c)
                         c->method == SDLAB_TRAIN_TOPK_AUXK || (c->method == SDLAB_TRAIN_MATRYOSHKA && c->nprefixes);
   if (topk_like && (c->k == 0 || c->k >= c->q))
     return sdlab_fail(GSL_EINVAL, "k must satisfy 1 <= k < the number of latents (k = %zu, latents = %zu)", c->k, c->q);
-  if (c->method == SDLAB_TRAIN_RELU && !(c->l1 >= 0 && isfinite(c->l1)))
+  if ((c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_GATED) && !(c->l1 >= 0 && isfinite(c->l1)))
     return sdlab_fail(GSL_EINVAL, "the L1 coefficient must be finite and >= 0 (got %g)", c->l1);
   if (c->method == SDLAB_TRAIN_JUMPRELU &&
       (!(c->theta0 >= 0) || !isfinite(c->theta0) || !(c->bandwidth > 0) || !(c->l0 >= 0) || !isfinite(c->l0)))
@@ -128,6 +128,8 @@ struct sdlab_trainer {
   uint32_t *idx;                 /* selection scratch */
   unsigned char *mark;           /* B x q: batchtopk's kept entries */
   float *gWE, *gWDt, *gbE, *gbD, *gth;
+  float *grm, *gbm;              /* gated: r_mag and b_mag gradients */
+  float *PM, *GM;                /* gated: B x q magnitude pre-activations, then their gradient */
   float *aux_z; size_t *aux_i;   /* auxk scratch */
   float *Ehat;                   /* B x r: auxk reconstruction */
 };
@@ -152,7 +154,7 @@ sdlab_trainer_free(sdlab_trainer *t)
   float *fs[] = {t->s.WE, t->s.WDt, t->s.bE, t->s.bD, t->s.theta, t->s.mWE, t->s.vWE, t->s.mWDt, t->s.vWDt,
                  t->s.mbE, t->s.vbE, t->s.mbD, t->s.vbD, t->s.mth, t->s.vth, t->anchor_p, t->anchor_r, t->Xc, t->Z,
                  t->A, t->E, t->GA, t->Elev, t->val, t->gval, t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->aux_z,
-                 t->Ehat};
+                 t->Ehat, t->s.rmag, t->s.bmag, t->s.mrm, t->s.vrm, t->s.mbm, t->s.vbm, t->grm, t->gbm, t->PM, t->GM};
   for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
     free(fs[i]);
   free(t->s.last_active);
@@ -171,7 +173,14 @@ sdlab_trainer_free(sdlab_trainer *t)
 static int
 dense_method(const sdlab_train_config *c)
 {
-  return c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU;
+  return c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_GATED;
+}
+
+/* the encoder bias is trained (and added): with --biases, and always as gated's gate bias */
+static int
+encoder_bias(const sdlab_train_config *c)
+{
+  return c->biases || c->method == SDLAB_TRAIN_GATED;
 }
 
 static size_t
@@ -217,6 +226,11 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
            ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->mark, c->method == SDLAB_TRAIN_BATCHTOPK ? B * q : 1);
   if (ok && dense_method(c))
     ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
+  if (ok)
+    ok = ALLOC(s->rmag, q) && ALLOC(s->bmag, q) && ALLOC(s->mrm, q) && ALLOC(s->vrm, q) && ALLOC(s->mbm, q) &&
+         ALLOC(s->vbm, q) && ALLOC(t->grm, q) && ALLOC(t->gbm, q);
+  if (ok && c->method == SDLAB_TRAIN_GATED)
+    ok = ALLOC(t->PM, B * q) && ALLOC(t->GM, B * q);
   if (ok && c->anchors)
     ok = ALLOC(t->anchor_p, c->anchors * p) && ALLOC(t->anchor_r, c->anchors * r);
 #undef ALLOC
@@ -468,7 +482,7 @@ encode_pre(sdlab_trainer *t, const float *xp, size_t B)
         t->Xc[s * p + a] -= t->s.bD[a];
   /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks */
   par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, p, 1.0f, t->Xc, p, t->s.WE, p, 0.0f, t->Z, q);
-  if (c->biases)
+  if (encoder_bias(c))
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++)
         t->Z[s * q + i] += t->s.bE[i];
@@ -724,6 +738,70 @@ dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   }
 }
 
+/* Gated (Rajamanoharan et al. 2024): dense products like ReLU, plus the gate's auxiliary reconstruction */
+static void
+gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen, double *aux, size_t *active)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r;
+  const float *bE = t->s.bE, *rm = t->s.rmag, *bm = t->s.bmag;
+  size_t act = 0;
+  double penalty = 0;
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++) {
+      const size_t k = s * q + i;
+      const float z = t->Z[k], pm = expf(rm[i]) * (z - bE[i]) + bm[i];
+      t->PM[k] = pm;
+      t->A[k] = z > 0 && pm > 0 ? pm : 0.0f;
+      t->GM[k] = z > 0 ? z : 0.0f; /* ReLU(pi_gate), the auxiliary codes */
+      act += t->A[k] != 0;
+      penalty += t->GM[k];
+    }
+  *active = act;
+  *pen = c->l1 * penalty / (double)B;
+  /* E = A W_D^T + b_D - x_r, and the auxiliary residual Ehat = ReLU(pi_gate) W_D^T + b_D - x_r */
+  for (size_t s = 0; s < B; s++)
+    for (size_t a = 0; a < r; a++)
+      t->E[s * r + a] = t->Ehat[s * r + a] = (c->biases ? t->s.bD[a] : 0.0f) - xr[s * r + a];
+  par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->A, q, t->s.WDt, r, 1.0f, t->E, r);
+  par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->GM, q, t->s.WDt, r, 1.0f, t->Ehat, r);
+  double m = 0, ma = 0;
+  for (size_t k = 0; k < B * r; k++) {
+    m += (double)t->E[k] * t->E[k];
+    ma += (double)t->Ehat[k] * t->Ehat[k];
+  }
+  *mse = m / (double)B;
+  *aux = ma / (double)B;
+  const float scale = 2.0f / (float)B, l1 = (float)(c->l1 / (double)B);
+  /* d/dA = (2/B) E W_D, d aux/d ReLU(pi_gate) = (2/B) Ehat W_D (W_D held constant there); gW_D^T = (2/B) A^T E */
+  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->E, r, t->s.WDt, r, 0.0f, t->GA, q);
+  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->Ehat, r, t->s.WDt, r, 0.0f, t->GM, q);
+  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, r, B, scale, t->A, q, t->E, r, 1.0f, t->gWDt, r);
+  /* pi_mag = exp(r) (W_E x) + b_mag and pi_gate = W_E x + b_E share W_E x: its gradient is
+   * g_gate + exp(r) g_mag, kept in GA; b_E takes g_gate only, r_mag g_mag (pi_mag - b_mag), b_mag g_mag */
+  float *colsum = t->aux_z;
+  memset(colsum, 0, q * sizeof *colsum);
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++) {
+      const size_t k = s * q + i;
+      const float z = t->Z[k], pm = t->PM[k];
+      const float gmag = z > 0 && pm > 0 ? t->GA[k] : 0.0f, ggate = z > 0 ? t->GM[k] + l1 : 0.0f;
+      t->grm[i] += gmag * (pm - bm[i]);
+      t->gbm[i] += gmag;
+      t->gbE[i] += ggate;
+      t->GA[k] = ggate + expf(rm[i]) * gmag;
+      colsum[i] += t->GA[k];
+    }
+  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, p, B, 1.0f, t->GA, q, t->Xc, p, 1.0f, t->gWE, p);
+  if (c->biases) {
+    for (size_t s = 0; s < B; s++)
+      for (size_t a = 0; a < r; a++)
+        t->gbD[a] += scale * t->E[s * r + a];
+    if (c->sae) /* both pre-activations read x - b_D */
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)q, (int)p, -1.0f, t->s.WE, (int)p, colsum, 1, 1.0f, t->gbD, 1);
+  }
+}
+
 static double
 learning_rate(const sdlab_train_config *c, size_t step)
 {
@@ -774,11 +852,16 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
   memset(t->gbE, 0, q * sizeof(float));
   memset(t->gbD, 0, r * sizeof(float));
   memset(t->gth, 0, q * sizeof(float));
+  memset(t->grm, 0, q * sizeof(float));
+  memset(t->gbm, 0, q * sizeof(float));
   encode_pre(t, xp, B);
   double mse = 0, pen = 0, aux = 0;
   size_t active = 0;
   if (dense_method(c)) {
-    dense_step(t, xr, B, &mse, &pen, &active);
+    if (c->method == SDLAB_TRAIN_GATED)
+      gated_step(t, xr, B, &mse, &pen, &aux, &active);
+    else
+      dense_step(t, xr, B, &mse, &pen, &active);
     for (size_t k = 0; k < B * q; k++)
       if (t->A[k] != 0)
         t->s.last_active[k % q] = t->s.step + 1;
@@ -846,16 +929,16 @@ sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_tra
     }
   if (c->clip > 0) {
     double nn = 0;
-    const float *gs[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth};
-    const size_t ns[] = {q * p, q * r, q, r, q};
-    for (size_t j = 0; j < 5; j++)
+    const float *gs[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->grm, t->gbm};
+    const size_t ns[] = {q * p, q * r, q, r, q, q, q};
+    for (size_t j = 0; j < 7; j++)
       for (size_t k = 0; k < ns[j]; k++)
         nn += (double)gs[j][k] * gs[j][k];
     nn = sqrt(nn);
     if (nn > c->clip) {
       const float f = (float)(c->clip / nn);
-      float *gw[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth};
-      for (size_t j = 0; j < 5; j++)
+      float *gw[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->grm, t->gbm};
+      for (size_t j = 0; j < 7; j++)
         for (size_t k = 0; k < ns[j]; k++)
           gw[j][k] *= f;
     }
@@ -864,9 +947,13 @@ sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_tra
   const double c1 = 1 - pow(c->beta1, (double)(t->s.step + 1)), c2 = 1 - pow(c->beta2, (double)(t->s.step + 1));
   update(t, t->s.WE, t->gWE, t->s.mWE, t->s.vWE, q * p, lr, c1, c2);
   update(t, t->s.WDt, t->gWDt, t->s.mWDt, t->s.vWDt, q * r, lr, c1, c2);
-  if (c->biases) {
+  if (encoder_bias(c))
     update(t, t->s.bE, t->gbE, t->s.mbE, t->s.vbE, q, lr, c1, c2);
+  if (c->biases)
     update(t, t->s.bD, t->gbD, t->s.mbD, t->s.vbD, r, lr, c1, c2);
+  if (c->method == SDLAB_TRAIN_GATED) {
+    update(t, t->s.rmag, t->grm, t->s.mrm, t->s.vrm, q, lr, c1, c2);
+    update(t, t->s.bmag, t->gbm, t->s.mbm, t->s.vbm, q, lr, c1, c2);
   }
   if (c->method == SDLAB_TRAIN_JUMPRELU) {
     update(t, t->s.theta, t->gth, t->s.mth, t->s.vth, q, lr, c1, c2);
@@ -906,6 +993,14 @@ infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
   const sdlab_train_config *c = &t->c;
   const size_t q = c->q;
   encode_pre(t, xp, B);
+  if (c->method == SDLAB_TRAIN_GATED) {
+    for (size_t s = 0; s < B; s++)
+      for (size_t i = 0; i < q; i++) {
+        const float z = t->Z[s * q + i], pm = expf(t->s.rmag[i]) * (z - t->s.bE[i]) + t->s.bmag[i];
+        a[s * q + i] = z > 0 && pm > 0 ? pm : 0.0f;
+      }
+    return;
+  }
   if (c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_BATCHTOPK) {
     for (size_t k = 0; k < B * q; k++) {
       const float z = t->Z[k];
@@ -1026,6 +1121,7 @@ resample(sdlab_trainer *t, size_t *count)
     memset(t->s.mWDt + i * r, 0, r * sizeof(float));
     memset(t->s.vWDt + i * r, 0, r * sizeof(float));
     t->s.mbE[i] = t->s.vbE[i] = t->s.mth[i] = t->s.vth[i] = 0;
+    t->s.rmag[i] = t->s.bmag[i] = t->s.mrm[i] = t->s.vrm[i] = t->s.mbm[i] = t->s.vbm[i] = 0;
     t->s.last_active[i] = t->s.step; /* a fresh window */
     (*count)++;
   }
@@ -1044,4 +1140,11 @@ sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE
   *gbE = t->gbE;
   *gbD = t->gbD;
   *gtheta = t->gth;
+}
+
+void
+sdlab_trainer_gated_gradients(sdlab_trainer *t, float **grmag, float **gbmag)
+{
+  *grmag = t->grm;
+  *gbmag = t->gbm;
 }

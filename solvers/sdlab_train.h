@@ -16,6 +16,11 @@
  *               prefixes m_1 < ... : sum_j ||x_r - W_D[:, :m_j] a[:m_j] - b_D||^2 (nested groups)
  *   topk-auxk   topk plus lambda_aux ||e - W_D TopK_{k_aux}(z restricted to dead latents)||^2 with e the
  *               residual held constant, scaled by min(n_dead / k_aux, 1) (eq. 8, Gao et al. 2024)
+ *   gated       Rajamanoharan et al. 2024: pi_gate = z (with b_E the gate bias), pi_mag = exp(r_mag) o (z - b_E)
+ *               + b_mag, a = 1[pi_gate > 0] o ReLU(pi_mag);  ||x_r - x_hat||^2 + l1 ||ReLU(pi_gate)||_1
+ *               + ||x_r - (W_D ReLU(pi_gate) + b_D)||^2 with W_D and b_D held constant in the last term (the
+ *               auxiliary loss that trains the gate).  The gate and magnitude biases are always trained; the
+ *               L1 term omits the decoder-norm factor, which is 1 with unit-norm decoder columns.
  * Options: Adam or SGD; linear warm-up and linear or cosine decay; global-norm gradient clipping;
  * unit-norm decoder columns (the gradient's component along each column removed before the step, the
  * columns renormalised after); anchoring (eqs. 25-26): lambda (||W_E[:k] - A_p^T||^2 + ||W_D[:, :k] - A_r||^2);
@@ -29,7 +34,7 @@
 
 typedef enum {
   SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU, SDLAB_TRAIN_TOPK, SDLAB_TRAIN_BATCHTOPK, SDLAB_TRAIN_MATRYOSHKA,
-  SDLAB_TRAIN_TOPK_AUXK
+  SDLAB_TRAIN_TOPK_AUXK, SDLAB_TRAIN_GATED
 } sdlab_train_method;
 
 typedef enum { SDLAB_OPT_ADAM, SDLAB_OPT_SGD } sdlab_optimizer;
@@ -98,6 +103,8 @@ int sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab
 int sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *stats);
 /* The gradients of the last sdlab_trainer_gradient or step (owned by the trainer): W_E, W_D^T, b_E, b_D, theta. */
 void sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE, float **gbD, float **gtheta);
+/* Gated: the gradients of r_mag and b_mag. */
+void sdlab_trainer_gated_gradients(sdlab_trainer *t, float **grmag, float **gbmag);
 
 /* Resampling needs inputs to choose from: a pool of rows (and their targets) the trainer may read when a
  * resampling step comes; the caller keeps them alive. */
@@ -110,6 +117,7 @@ int sdlab_trainer_encode(sdlab_trainer *t, const float *xp, size_t B, float *a);
 typedef struct {
   float *WE, *WDt, *bE, *bD, *theta; /* q x p, q x r, q, r, q */
   float *mWE, *vWE, *mWDt, *vWDt, *mbE, *vbE, *mbD, *vbD, *mth, *vth;
+  float *rmag, *bmag, *mrm, *vrm, *mbm, *vbm; /* gated: r_mag, b_mag (q each) and their moments */
   uint64_t *last_active;    /* q: the step a latent last fired */
   double threshold;         /* batchtopk inference threshold */
   size_t step;

@@ -447,6 +447,28 @@ Test(cli, train_writes_every_output_and_saelens_reads_its_layout)
   free(out);
 }
 
+/* A gated SAE writes its magnitude parameters and SAELens' gated layout (b_gate, r_mag, b_mag). */
+Test(cli, train_gated_writes_saelens_gated_layout)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("train --data %D/b --method gated --l1 0.05 --latents 64 --epochs 2 --batch 256 --seed 1 "
+                     "--threads 1 --quiet --out %D/r", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(exists("r/r_mag.npy") && exists("r/b_mag.npy") && !exists("r/theta.npy"));
+  char cmd[8192], *out = NULL;
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import json,struct; f=open('%s/r/sae.safetensors','rb'); n=struct.unpack('<Q', "
+           "f.read(8))[0]; h=json.loads(f.read(n)); h.pop('__metadata__', None); "
+           "print(sorted((k, v['shape'][0]) for k, v in h.items()))\"", test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert_str_eq(out, "[('W_dec', 64), ('W_enc', 40), ('b_dec', 40), ('b_gate', 64), ('b_mag', 64), ('r_mag', 64)]\n");
+  free(out);
+  char *cfg = slurp_rel("r/cfg.json", NULL);
+  cr_assert(strstr(cfg, "\"architecture\": \"gated\""));
+  free(cfg);
+}
+
 Test(cli, train_interrupted_or_stopped_resumes_to_the_same_bytes)
 {
   cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
@@ -497,7 +519,8 @@ Test(cli, train_rejects_bad_input)
   const struct {
     const char *args, *says;
   } cases[] = {
-    {"train --data %D/b --method gated --latents 64 --out %D/x", "unknown method"},
+    {"train --data %D/b --method ista --latents 64 --out %D/x", "unknown method"},
+    {"train --data %D/b --method gated --l1 -1 --latents 64 --out %D/x", "L1"},
     {"train --data %D/b --method topk --k 64 --latents 64 --out %D/x", "k must satisfy"},
     {"train --data %D/b --method relu --l1 -0.1 --latents 64 --out %D/x", "L1"},
     {"train --data %D/nan.npy --method topk --k 1 --latents 4 --batch 1 --out %D/x", "non-finite"},

@@ -72,9 +72,14 @@ fill(fd_case *f, uint64_t seed)
   sdlab_train_state *s = sdlab_trainer_state(f->t);
   for (size_t i = 0; i < q * p; i++)
     s->WE[i] = (float)gsl_ran_gaussian(g, 1.0);
-  if (f->c.biases)
+  if (f->c.biases || f->c.method == SDLAB_TRAIN_GATED)
     for (size_t i = 0; i < q; i++)
       s->bE[i] = (float)gsl_ran_gaussian(g, 0.3);
+  if (f->c.method == SDLAB_TRAIN_GATED)
+    for (size_t i = 0; i < q; i++) {
+      s->rmag[i] = (float)gsl_ran_gaussian(g, 0.3);
+      s->bmag[i] = (float)gsl_ran_gaussian(g, 0.3);
+    }
   gsl_rng_free(g);
 }
 
@@ -86,6 +91,27 @@ loss_at(fd_case *f)
   return st.loss;
 }
 
+/* Gated's auxiliary term holds the decoder constant: W_D's gradient is that of the other terms. */
+static double
+loss_without_aux(fd_case *f)
+{
+  sdlab_train_stats st;
+  cr_assert_eq(sdlab_trainer_gradient(f->t, f->X, f->c.sae ? NULL : f->Y, &st), 0, "%s", sdlab_error_message(1));
+  return st.loss - (f->c.method == SDLAB_TRAIN_GATED ? st.aux : 0.0);
+}
+
+/* Gated's magnitude pre-activation of sample s, latent i, in double. */
+static double
+gated_mag(fd_case *f, size_t s, size_t i)
+{
+  const sdlab_train_state *st = sdlab_trainer_state(f->t);
+  const size_t p = f->c.p;
+  double v = 0;
+  for (size_t a = 0; a < p; a++)
+    v += (double)st->WE[i * p + a] * ((double)f->X[s * p + a] - (f->c.sae && f->c.biases ? st->bD[a] : 0.0));
+  return exp((double)st->rmag[i]) * v + st->bmag[i];
+}
+
 /* The pre-activations in double and their kink margins under the variant's selection rule. */
 static double
 row_margin(fd_case *f, size_t s, size_t i)
@@ -94,7 +120,7 @@ row_margin(fd_case *f, size_t s, size_t i)
   const size_t p = f->c.p, q = f->c.q;
   double z[64] = {0};
   for (size_t j = 0; j < q; j++) {
-    double v = f->c.biases ? st->bE[j] : 0.0;
+    double v = f->c.biases || f->c.method == SDLAB_TRAIN_GATED ? st->bE[j] : 0.0;
     for (size_t a = 0; a < p; a++)
       v += (double)st->WE[j * p + a] * ((double)f->X[s * p + a] - (f->c.sae && f->c.biases ? st->bD[a] : 0.0));
     z[j] = v;
@@ -104,6 +130,8 @@ row_margin(fd_case *f, size_t s, size_t i)
   double m = fabs(z[i]);
   if (f->c.method == SDLAB_TRAIN_JUMPRELU)
     m = fmin(m, fabs(z[i] - st->theta[i]));
+  if (f->c.method == SDLAB_TRAIN_GATED) /* pi_mag moves exp(r) times as fast as z */
+    m = fmin(m, fabs(gated_mag(f, s, i)) / exp((double)st->rmag[i]));
   for (size_t j = 0; j < q; j++)
     if (j != i)
       m = fmin(m, fabs(z[i] - z[j]));
@@ -150,6 +178,10 @@ check_gradients(sdlab_train_method m, size_t p, size_t r, int biases, size_t anc
   memcpy(GE, gE, q * p * sizeof *GE);
   memcpy(GD, gD, q * r * sizeof *GD);
   memcpy(GB, gbE, q * sizeof *GB);
+  float *grm, *gbm, *GR = malloc(q * sizeof *GR), *GM = malloc(q * sizeof *GM); /* gated's r_mag, b_mag */
+  sdlab_trainer_gated_gradients(f.t, &grm, &gbm);
+  memcpy(GR, grm, q * sizeof *GR);
+  memcpy(GM, gbm, q * sizeof *GM);
   const double gam = gamma_f((double)(r + q + B + p));
   size_t tested = 0;
   /* W_E and b_E: moves of z_i stay inside the piece */
@@ -163,7 +195,7 @@ check_gradients(sdlab_train_method m, size_t p, size_t r, int biases, size_t anc
     if (!(h > 1e-4))
       continue;
     for (size_t a = 0; a <= p; a++) {
-      if (a == p && !biases)
+      if (a == p && !biases && m != SDLAB_TRAIN_GATED)
         break;
       float *w = a < p ? &s->WE[i * p + a] : &s->bE[i];
       const double g = a < p ? GE[i * p + a] : GB[i];
@@ -186,16 +218,49 @@ check_gradients(sdlab_train_method m, size_t p, size_t r, int biases, size_t anc
   for (size_t k = 0; k < q * r; k++) {
     const float h = 0.05f, w0 = s->WDt[k];
     s->WDt[k] = w0 + h;
-    const double fp = loss_at(&f);
+    const double fp = loss_without_aux(&f);
     s->WDt[k] = w0 - h;
-    const double fm = loss_at(&f);
+    const double fm = loss_without_aux(&f);
     s->WDt[k] = w0;
     const double hh = ((double)(w0 + h) - (double)(w0 - h)) / 2, fd = (fp - fm) / (2 * hh);
     const double tol = 2 * gam * (fp + fm) / (2 * hh) + gam * fabs(GD[k]) + 1e-12;
     if (m != SDLAB_TRAIN_TOPK_AUXK)
       cr_assert(fabs(fd - GD[k]) <= tol, "method %d W_D^T[%zu]: g %.7g fd %.7g (tol %.2g)", (int)m, k, GD[k], fd, tol);
   }
+  if (m == SDLAB_TRAIN_GATED) { /* r_mag and b_mag, inside the piece: no pi_mag crosses 0 */
+    size_t gated_tested = 0;
+    for (size_t i = 0; i < q; i++) {
+      double mmin = INFINITY, dmax = 0;
+      for (size_t s_ = 0; s_ < B; s_++) {
+        const double pm = gated_mag(&f, s_, i);
+        mmin = fmin(mmin, fabs(pm));
+        dmax = fmax(dmax, fabs(pm - s->bmag[i]));
+      }
+      for (int which = 0; which < 2; which++) {
+        /* r moves pi_mag by (pi_mag - b_mag)(e^h - 1) <= dmax 2h for h <= 0.5; b_mag moves it by h */
+        const double h = fmin(0.4 * mmin / (which ? 1.0 : 2 * dmax), 0.05);
+        if (!(h > 1e-4))
+          continue;
+        float *w = which ? &s->bmag[i] : &s->rmag[i];
+        const double g = which ? GM[i] : GR[i];
+        const float w0 = *w;
+        *w = w0 + (float)h;
+        const double fp = loss_at(&f);
+        *w = w0 - (float)h;
+        const double fm = loss_at(&f);
+        *w = w0;
+        const double hh = ((double)(w0 + (float)h) - (double)(w0 - (float)h)) / 2;
+        const double fd = (fp - fm) / (2 * hh), tol = 2 * gam * (fp + fm) / (2 * hh) + gam * fabs(g) + 1e-12;
+        cr_assert(fabs(fd - g) <= tol, "gated %s[%zu]: g %.7g fd %.7g (tol %.2g)", which ? "b_mag" : "r_mag", i, g, fd,
+                  tol);
+        gated_tested++;
+      }
+    }
+    cr_assert(gated_tested >= q / 2, "gated: only %zu r_mag/b_mag coordinates away from kinks", gated_tested);
+  }
   (void)L0;
+  free(GR);
+  free(GM);
   free(GE);
   free(GD);
   free(GB);
@@ -224,6 +289,17 @@ Test(train, matryoshka_prefix_groups_and_jumprelu_gradients)
   /* JumpReLU: W_E and W_D are exact gradients; theta's is a straight-through estimate (not checked here) */
   for (uint64_t seed = 1; seed <= 3; seed++)
     check_gradients(SDLAB_TRAIN_JUMPRELU, 6, 6, 0, 0, seed);
+}
+
+/* Gated (Rajamanoharan et al. 2024): W_E, the gate bias, r_mag and b_mag are exact gradients of the whole
+ * loss; W_D's is that of the loss without the auxiliary term, which holds the decoder constant. */
+Test(train, gated_gradients)
+{
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    check_gradients(SDLAB_TRAIN_GATED, 6, 6, 0, 0, seed);
+    check_gradients(SDLAB_TRAIN_GATED, 6, 6, 1, 0, seed);
+    check_gradients(SDLAB_TRAIN_GATED, 6, 5, 1, 2, seed);
+  }
 }
 
 /* AuxK (Gao et al. 2024): (1) only dead latents take the auxiliary gradient, (2) at most k_aux of them per
