@@ -3,6 +3,7 @@
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
+#include "sdlab_loss.h"
 #include "sdlab_metrics.h"
 #include "sdlab_model.h"
 #include "sdlab_npy.h"
@@ -15,7 +16,7 @@
 static const char *USAGE =
   "usage: sdlab eval --truth W_p.npy --encoder W_E.npy [--decoder W_D.npy] [--truth-target W_r.npy]\n"
   "                  [--tau T] [--exclude anchors.npy] [--raw] [--out FILE] [--sweep FILE.tsv]\n"
-  "                  [--data X.npy --activation A [--data-target X_r.npy]]\n"
+  "                  [--activation A] [--data X.npy [--data-target X_r.npy]]\n"
   "\n"
   "Print one JSON object with the recovery metrics of arXiv:2512.05534 §5.1 for the encoder rows\n"
   "(the paper's metrics, also repeated at the top level) and, given --decoder, for the decoder columns:\n"
@@ -36,7 +37,8 @@ static const char *USAGE =
   "  --data X.npy           N x n_p inputs: also report the model's L0 (mean active latents per sample),\n"
   "                         dead fraction (latents that never fire) and explained variance (relative to\n"
   "                         the mean); needs --decoder and --activation\n"
-  "  --activation A         sigma of the model: relu, jumprelu:T, topk:K, topk-relu:K, batchtopk:K\n"
+  "  --activation A         sigma of the model: relu, jumprelu:T, topk:K, topk-relu:K, batchtopk:K; with\n"
+  "                         --decoder, also report L_tilde, eq. 11 on the ground truth with every M_d = 1\n"
   "  --data-target X_r.npy  N x n_r targets (default: X.npy, an SAE)\n";
 
 enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_DATA, O_ACT, O_DATA_TARGET,
@@ -89,6 +91,36 @@ model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, cons
   if (A) gsl_matrix_free(A);
   if (Xhat) gsl_matrix_free(Xhat);
   sdlab_activation_workspace_free(w);
+  sdlab_model_free(m);
+  return status;
+}
+
+/* L~ (eq. 11) of the model (W_E, W_D, sigma) on the ground truth with every M_d = 1: zero exactly when every
+ * feature direction is reconstructed from its own codes. */
+static int
+model_ltilde(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, const sdlab_activation *act,
+             const gsl_matrix *W, const gsl_matrix *WR)
+{
+  const size_t nq = WE->size1, np = WE->size2, nr = WD->size1, n = W->size2;
+  sdlab_model *m = sdlab_model_alloc(nr == np && WR == NULL ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act);
+  if (m == NULL)
+    return GSL_EINVAL;
+  gsl_matrix_memcpy(m->WE, WE);
+  gsl_matrix_memcpy(m->WD, WD);
+  gsl_vector *Md = gsl_vector_alloc(n);
+  sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
+  double lt = NAN;
+  int status = Md && w ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for L~");
+  if (!status) {
+    gsl_vector_set_all(Md, 1.0);
+    status = sdlab_loss_tilde(m, W, WR ? WR : W, Md, &lt, NULL, NULL, w);
+  }
+  if (!status) {
+    sdlab_json_number(j, "L_tilde", lt);
+    sdlab_json_string(j, "L_tilde_weights", "every M_d = 1");
+  }
+  if (Md) gsl_vector_free(Md);
+  sdlab_loss_workspace_free(w);
   sdlab_model_free(m);
   return status;
 }
@@ -179,8 +211,12 @@ sdlab_cmd_eval(int argc, char **argv)
     fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance)\n");
     return SDLAB_EXIT_USAGE;
   }
-  if (!o[O_DATA].value && (o[O_ACT].value || o[O_DATA_TARGET].value)) {
-    fprintf(stderr, "sdlab eval: error: --activation and --data-target go with --data\n");
+  if (!o[O_DATA].value && o[O_DATA_TARGET].value) {
+    fprintf(stderr, "sdlab eval: error: --data-target goes with --data\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (o[O_ACT].value && !o[O_DECODER].value) {
+    fprintf(stderr, "sdlab eval: error: --activation needs --decoder (the model's L~ and statistics)\n");
     return SDLAB_EXIT_USAGE;
   }
   if (o[O_ACT].value && sdlab_activation_parse(o[O_ACT].value, &act))
@@ -244,6 +280,8 @@ sdlab_cmd_eval(int argc, char **argv)
     status = evaluate(&j, "encoder", WE, W, normalise, tau, exclude, &mgt, &mip, &mcc, esweep);
   if (!status && DT)
     status = evaluate(&j, "decoder", DT, WR ? WR : W, normalise, tau, exclude, &d1, &d2, &d3, dsweep);
+  if (!status && o[O_ACT].value)
+    status = model_ltilde(&j, WE, WD, &act, W, WR);
   if (!status && o[O_DATA].value) {
     status = sdlab_npy_load_matrix(o[O_DATA].value, "--data", &X);
     if (!status && o[O_DATA_TARGET].value)

@@ -327,6 +327,17 @@ Test(cli, eval_model_statistics_match_a_direct_computation)
   cr_assert_eq(sdlab("eval --truth %D/W.npy --encoder %D/I.npy --data %D/x.npy --activation relu", NULL, &err), 2);
   cr_assert(strstr(err, "needs --decoder"));
   free(err);
+  /* L~ with every M_d = 1: features (1, 0), (-1, 0), (0.6, -0.8) through W_E = W_D = I and ReLU lose their
+   * negative parts, 0 + 1 + 0.64 */
+  double w2[6] = {1, -1, 0.6, 0, 0, -0.8};
+  snprintf(p, sizeof p, "%s/W2.npy", test_dir);
+  sdlab_npy_write(p, SDLAB_F64, 2, sw, w2);
+  cr_assert_eq(sdlab("eval --truth %D/W2.npy --encoder %D/I.npy --decoder %D/I.npy --activation relu", &out, &err), 0,
+               "%s", err);
+  const char *lt = strstr(out, "\"L_tilde\": ");
+  cr_assert_not_null(lt, "%s", out);
+  cr_assert(fabs(strtod(lt + 11, NULL) - 1.64) <= 8 * 2.22e-16, "%s", out); /* a few roundings of numbers <= 2 */
+  free(out);
 }
 
 Test(cli, patterns_counts_and_errors)
