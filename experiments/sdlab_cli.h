@@ -50,5 +50,6 @@ int sdlab_cmd_patterns(int argc, char **argv);
 int sdlab_cmd_check(int argc, char **argv);
 int sdlab_cmd_landscape(int argc, char **argv);
 int sdlab_cmd_train(int argc, char **argv);
+int sdlab_cmd_mlp(int argc, char **argv);
 
 #endif

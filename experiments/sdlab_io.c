@@ -102,9 +102,9 @@ sdlab_atomic_write_text(const char *path, const char *text)
   return sdlab_atomic_commit(&f);
 }
 
-/* Remove a directory and the plain files in it (staging directories hold nothing else). */
+/* Remove a directory and everything under it (symbolic links are removed, never followed). */
 static void
-remove_flat_dir(const char *dir)
+remove_tree(const char *dir)
 {
   DIR *d = opendir(dir);
   if (d) {
@@ -113,7 +113,10 @@ remove_flat_dir(const char *dir)
       if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
         continue;
       char *p = sdlab_path_join(dir, e->d_name);
-      if (p)
+      struct stat st;
+      if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+        remove_tree(p);
+      else if (p)
         unlink(p);
       free(p);
     }
@@ -138,7 +141,7 @@ sdlab_outdir_begin(const char *dir, int force, char **staging)
   if (s == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   snprintf(s, len, "%s.partial-%ld", dir, (long)getpid());
-  remove_flat_dir(s); /* a leftover from a killed run with the same pid */
+  remove_tree(s); /* a leftover from a killed run with the same pid */
   if (mkdir(s, 0777) != 0) {
     int e = errno;
     free(s);
@@ -156,12 +159,15 @@ sdlab_outdir_commit(char *staging, const char *dir, int force)
   if (force && stat(dir, &st) == 0) {
     size_t len = strlen(dir) + 32;
     old = malloc(len);
-    if (old == NULL)
+    if (old == NULL) {
+      sdlab_outdir_abort(staging);
       return sdlab_fail(GSL_ENOMEM, "out of memory");
+    }
     snprintf(old, len, "%s.old-%ld", dir, (long)getpid());
     if (rename(dir, old) != 0) {
       int e = errno;
       free(old);
+      sdlab_outdir_abort(staging);
       return sdlab_fail(SDLAB_EIO, "cannot move the old %s aside: %s", dir, strerror(e));
     }
   }
@@ -170,10 +176,11 @@ sdlab_outdir_commit(char *staging, const char *dir, int force)
     if (old)
       rename(old, dir);
     free(old);
+    sdlab_outdir_abort(staging);
     return sdlab_fail(SDLAB_EIO, "cannot rename the output into %s: %s", dir, strerror(e));
   }
   if (old)
-    remove_flat_dir(old);
+    remove_tree(old);
   free(old);
   free(staging);
   return SDLAB_SUCCESS;
@@ -184,6 +191,6 @@ sdlab_outdir_abort(char *staging)
 {
   if (staging == NULL)
     return;
-  remove_flat_dir(staging);
+  remove_tree(staging);
   free(staging);
 }

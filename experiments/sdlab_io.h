@@ -27,7 +27,9 @@ int sdlab_atomic_write_text(const char *path, const char *text);
 /* Output directories.  sdlab_outdir_begin fails with GSL_EINVAL if `dir` exists and force is 0; it
  * creates an empty staging directory and returns its path (malloc'd) in *staging.
  * sdlab_outdir_commit renames staging to dir (replacing an existing dir when force was given: the old
- * one is moved aside first and deleted after).  sdlab_outdir_abort deletes the staging directory. */
+ * one is moved aside first and deleted after); on failure it deletes the staging directory.  Both
+ * sdlab_outdir_commit and sdlab_outdir_abort (which deletes the staging directory and everything in it)
+ * free `staging`. */
 int sdlab_outdir_begin(const char *dir, int force, char **staging);
 int sdlab_outdir_commit(char *staging, const char *dir, int force);
 void sdlab_outdir_abort(char *staging);

@@ -16,7 +16,7 @@ static const struct {
   command_fn fn;
 } COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
                 {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check},
-                {"landscape", sdlab_cmd_landscape}, {"train", sdlab_cmd_train}};
+                {"landscape", sdlab_cmd_landscape}, {"train", sdlab_cmd_train}, {"mlp", sdlab_cmd_mlp}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -33,7 +33,9 @@ static const char *USAGE =
   "  patterns   every realizable activation pattern, enumerated exactly (Definition 3.1)\n"
   "  check      the proof checker: every theorem and proof step on random instances\n"
   "  landscape  every piece of L~ with bounds on its minimum, and where SGD ends\n"
-  "  train      train an SAE, transcoder or crosscoder (relu, jumprelu, topk, batchtopk, matryoshka, topk-auxk)\n"
+  "  train      train an SAE, transcoder or crosscoder (relu, jumprelu, topk, batchtopk, matryoshka, topk-auxk,\n"
+  "             gated)\n"
+  "  mlp        train a Fashion-MNIST MLP here and extract its activations (real representations)\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";

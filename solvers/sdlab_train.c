@@ -1,4 +1,5 @@
 #include "sdlab_train.h"
+#include "sdlab_blas.h"
 #include "sdlab_errno.h"
 
 #include <float.h>
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void openblas_set_num_threads(int n);
 
 void
 sdlab_train_config_default(sdlab_train_config *c)
@@ -267,7 +267,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
   gsl_rng_free(g);
   for (size_t i = 0; i < q; i++)
     s->theta[i] = (float)c->theta0;
-  openblas_set_num_threads(1); /* parallelism comes from OpenMP (see encode_pre) */
+  sdlab_blas_single_threaded(); /* parallelism comes from OpenMP (see encode_pre) */
   return t;
 }
 
@@ -436,21 +436,6 @@ select_entries(sdlab_trainer *t, size_t B)
   (void)nnz;
 }
 
-/* C (rows x n, row-major, ldc) = alpha op(A) op(B) + beta C with the output rows split across the threads
- * (each block is an independent single-threaded product: deterministic).  A's rows are offset per block:
- * by rows (NoTrans) or by columns (Trans, A stored k x rows). */
-static void
-par_sgemm(int threads, CBLAS_TRANSPOSE_t ta, CBLAS_TRANSPOSE_t tb, size_t rows, size_t n, size_t k, float alpha,
-          const float *A, size_t lda, const float *Bm, size_t ldb, float beta, float *C, size_t ldc)
-{
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int blk = 0; blk < threads; blk++) {
-    const size_t r0 = rows * (size_t)blk / (size_t)threads, r1 = rows * (size_t)(blk + 1) / (size_t)threads;
-    if (r1 > r0)
-      cblas_sgemm(CblasRowMajor, ta, tb, (int)(r1 - r0), (int)n, (int)k, alpha, ta == CblasNoTrans ? A + r0 * lda : A + r0,
-                  (int)lda, Bm, (int)ldb, beta, C + r0 * ldc, (int)ldc);
-  }
-}
 
 /* ---- the step ---- */
 
@@ -481,7 +466,7 @@ encode_pre(sdlab_trainer *t, const float *xp, size_t B)
       for (size_t a = 0; a < p; a++)
         t->Xc[s * p + a] -= t->s.bD[a];
   /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks */
-  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, p, 1.0f, t->Xc, p, t->s.WE, p, 0.0f, t->Z, q);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, p, 1.0f, t->Xc, p, t->s.WE, p, 0.0f, t->Z, q);
   if (encoder_bias(c))
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++)
@@ -701,15 +686,15 @@ dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   for (size_t s = 0; s < B; s++)
     for (size_t a = 0; a < r; a++)
       t->E[s * r + a] = (c->biases ? t->s.bD[a] : 0.0f) - xr[s * r + a];
-  par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->A, q, t->s.WDt, r, 1.0f, t->E, r);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->A, q, t->s.WDt, r, 1.0f, t->E, r);
   double m = 0;
   for (size_t k = 0; k < B * r; k++)
     m += (double)t->E[k] * t->E[k];
   *mse = m / (double)B;
   const float scale = 2.0f / (float)B;
   /* GA = (2/B) E W_D (B x q); gW_D^T = (2/B) A^T E */
-  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->E, r, t->s.WDt, r, 0.0f, t->GA, q);
-  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, r, B, scale, t->A, q, t->E, r, 1.0f, t->gWDt, r);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->E, r, t->s.WDt, r, 0.0f, t->GA, q);
+  sdlab_blas_par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, r, B, scale, t->A, q, t->E, r, 1.0f, t->gWDt, r);
   const float h = (float)c->bandwidth, l0 = (float)(c->l0 / (double)B), l1 = (float)(c->l1 / (double)B);
   for (size_t s = 0; s < B; s++)
     for (size_t i = 0; i < q; i++) {
@@ -725,7 +710,7 @@ dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
       }
     }
   /* gW_E = GZ^T Xc, gb_E = sum GZ, gb_D */
-  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, p, B, 1.0f, t->GA, q, t->Xc, p, 1.0f, t->gWE, p);
+  sdlab_blas_par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, p, B, 1.0f, t->GA, q, t->Xc, p, 1.0f, t->gWE, p);
   if (c->biases) {
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++)
@@ -763,8 +748,8 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   for (size_t s = 0; s < B; s++)
     for (size_t a = 0; a < r; a++)
       t->E[s * r + a] = t->Ehat[s * r + a] = (c->biases ? t->s.bD[a] : 0.0f) - xr[s * r + a];
-  par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->A, q, t->s.WDt, r, 1.0f, t->E, r);
-  par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->GM, q, t->s.WDt, r, 1.0f, t->Ehat, r);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->A, q, t->s.WDt, r, 1.0f, t->E, r);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasNoTrans, B, r, q, 1.0f, t->GM, q, t->s.WDt, r, 1.0f, t->Ehat, r);
   double m = 0, ma = 0;
   for (size_t k = 0; k < B * r; k++) {
     m += (double)t->E[k] * t->E[k];
@@ -774,9 +759,9 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   *aux = ma / (double)B;
   const float scale = 2.0f / (float)B, l1 = (float)(c->l1 / (double)B);
   /* d/dA = (2/B) E W_D, d aux/d ReLU(pi_gate) = (2/B) Ehat W_D (W_D held constant there); gW_D^T = (2/B) A^T E */
-  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->E, r, t->s.WDt, r, 0.0f, t->GA, q);
-  par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->Ehat, r, t->s.WDt, r, 0.0f, t->GM, q);
-  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, r, B, scale, t->A, q, t->E, r, 1.0f, t->gWDt, r);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->E, r, t->s.WDt, r, 0.0f, t->GA, q);
+  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, r, scale, t->Ehat, r, t->s.WDt, r, 0.0f, t->GM, q);
+  sdlab_blas_par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, r, B, scale, t->A, q, t->E, r, 1.0f, t->gWDt, r);
   /* pi_mag = exp(r) (W_E x) + b_mag and pi_gate = W_E x + b_E share W_E x: its gradient is
    * g_gate + exp(r) g_mag, kept in GA; b_E takes g_gate only, r_mag g_mag (pi_mag - b_mag), b_mag g_mag */
   float *colsum = t->aux_z;
@@ -792,7 +777,7 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
       t->GA[k] = ggate + expf(rm[i]) * gmag;
       colsum[i] += t->GA[k];
     }
-  par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, p, B, 1.0f, t->GA, q, t->Xc, p, 1.0f, t->gWE, p);
+  sdlab_blas_par_sgemm(t->threads, CblasTrans, CblasNoTrans, q, p, B, 1.0f, t->GA, q, t->Xc, p, 1.0f, t->gWE, p);
   if (c->biases) {
     for (size_t s = 0; s < B; s++)
       for (size_t a = 0; a < r; a++)

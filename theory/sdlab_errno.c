@@ -28,6 +28,7 @@ sdlab_error_message(int status)
   case SDLAB_EIO: return "input/output error";
   case SDLAB_ENONFINITE: return "NaN or infinity in the input";
   case SDLAB_EUSAGE: return "usage error";
+  case SDLAB_EBADFILE: return "malformed data file";
   default: return gsl_strerror(status);
   }
 }

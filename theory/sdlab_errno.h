@@ -18,7 +18,8 @@ enum {
   SDLAB_EIMPOSSIBLE = 1028,/* the request is mathematically impossible (the message says why) */
   SDLAB_EIO = 1029,       /* reading or writing a file failed */
   SDLAB_ENONFINITE = 1030,/* NaN or infinity where finite numbers are required */
-  SDLAB_EUSAGE = 1031     /* a command-line usage error */
+  SDLAB_EUSAGE = 1031,    /* a command-line usage error */
+  SDLAB_EBADFILE = 1032   /* a data file other than .npy (IDX, checkpoint) is malformed or truncated */
 };
 
 /* Record a formatted message for the calling thread and return `status` (so that a function can write
