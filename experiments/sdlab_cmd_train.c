@@ -756,6 +756,11 @@ sdlab_cmd_train(int argc, char **argv)
       st2 = !thr ? GSL_ENOMEM
             : c.method == SDLAB_TRAIN_GATED ? sdlab_safetensors_write(path, gated, 6, meta, 2)
             : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
+      /* the same file under the name SAELens stores its weights with, beside cfg.json */
+      char *alias = sdlab_path_join(staging, "sae_weights.safetensors");
+      if (!st2 && link(path, alias) != 0)
+        st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s", alias, path);
+      free(alias);
       free(path);
       free(thr);
     }

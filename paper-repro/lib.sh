@@ -17,3 +17,32 @@ fix3() { awk -v x="$1" 'BEGIN { if (x == "") print "-"; else printf "%.3f", x }'
 # gt A B: true when the number A exceeds B
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
 
+
+# recovery_table ITEM DIR METHODS: the rows of a recovery table (each method without and with anchoring) beside
+# the paper's numbers for ITEM in reference.tsv, from DIR/eval/M[-fa].json and DIR/runs/M[-fa]/metrics.json
+recovery_table() {
+  echo "| method | paper M_GT | sdlab M_GT | paper M_IP | sdlab M_IP | decoder M_GT | decoder M_IP | L0 | dead |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for m in $3; do
+    for v in "" -fa; do
+      e=$2/eval/$m$v.json; r=$2/runs/$m$v/metrics.json
+      name=$m; [ -n "$v" ] && name="+ feature anchoring"
+      echo "| $name | $(pct "$(ref $1 $m$v M_GT)") | $(pct "$(sub $e encoder M_GT)") | $(fix3 "$(ref $1 $m$v M_IP)") |" \
+        "$(fix3 "$(sub $e encoder M_IP)") | $(pct "$(sub $e decoder M_GT)") | $(fix3 "$(sub $e decoder M_IP)") |" \
+        "$(fix3 "$(sub $r final L0)") | $(pct "$(sub $r final dead_fraction)") |"
+    done
+  done
+}
+
+# anchoring_claims DIR METHODS: the paper's two anchoring claims as table rows, held or not held
+anchoring_claims() {
+  ip_up=true; gt_up=true; ip_list=""; gt_list=""
+  for m in $2; do
+    a=$(sub $1/eval/$m.json encoder M_IP); b=$(sub $1/eval/$m-fa.json encoder M_IP)
+    gt "$b" "$a" || { ip_up=false; ip_list="$ip_list $m"; }
+    a=$(sub $1/eval/$m.json encoder M_GT); b=$(sub $1/eval/$m-fa.json encoder M_GT)
+    gt "$a" "$b" && { gt_up=false; gt_list="$gt_list $m"; }
+  done
+  echo "| anchoring raises M_IP for every method | lower or equal for:${ip_list:- none} | $(held $ip_up) |"
+  echo "| anchoring does not lower M_GT for any method | lower for:${gt_list:- none} | $(held $gt_up) |"
+}

@@ -34,7 +34,8 @@ files beside this report; the paper's values are quoted only for comparison.
 | Figure 5 (feature absorption) | pending |
 | Table 1, Figure 6 | computed at scale ${SCALE:-quick}: below, [figure6-${SCALE:-quick}.png](figure6-${SCALE:-quick}.png) |
 | Tables 4, 5, 6, 7 (ablations) | pending |
-| Table 2, Figures 7, 10, 11 | pending: needs the real-data experiments |
+| Table 2, Figure 7 (analogues on a Fashion-MNIST MLP) | computed: below, [figure7.png](figure7.png) |
+| Figures 10, 11 (top-activating images) | pending |
 
 ## Figure 9: the Linear Representation Bench
 
@@ -91,6 +92,8 @@ initialisations, $(val $OUT/landscape/landscape.json global) reached the global 
 $(sh "$(dirname "$0")/fig4.sh")
 
 $(sh "$(dirname "$0")/table1.sh")
+
+$(sh "$(dirname "$0")/real.sh")
 
 ## Findings: where the paper's statements fail
 

@@ -21,22 +21,7 @@ echo "hyperparameters are not stated (sdlab's choices are in paper-repro/table1.
 echo "are the paper's metrics (encoder rows, cosine similarity), on the $(val $T1/eval/topk-fa.json evaluated) features the anchored run did"
 echo "not anchor; the decoder columns' values are beside them."
 echo
-echo "| method | paper M_GT | sdlab M_GT | paper M_IP | sdlab M_IP | decoder M_GT | decoder M_IP | L0 | dead |"
-echo "|---|---|---|---|---|---|---|---|---|"
-ip_up=true; gt_up=true; ip_list=""; gt_list=""
-for m in $T1_METHODS; do
-  for v in "" -fa; do
-    e=$T1/eval/$m$v.json; r=$T1/runs/$m$v/metrics.json
-    name=$m; [ -n "$v" ] && name="+ feature anchoring"
-    echo "| $name | $(pct "$(ref table1 $m$v M_GT)") | $(pct "$(sub $e encoder M_GT)") | $(fix3 "$(ref table1 $m$v M_IP)") |" \
-      "$(fix3 "$(sub $e encoder M_IP)") | $(pct "$(sub $e decoder M_GT)") | $(fix3 "$(sub $e decoder M_IP)") |" \
-      "$(fix3 "$(sub $r final L0)") | $(pct "$(sub $r final dead_fraction)") |"
-  done
-  a=$(sub $T1/eval/$m.json encoder M_IP); b=$(sub $T1/eval/$m-fa.json encoder M_IP)
-  gt "$b" "$a" || { ip_up=false; ip_list="$ip_list $m"; }
-  a=$(sub $T1/eval/$m.json encoder M_GT); b=$(sub $T1/eval/$m-fa.json encoder M_GT)
-  gt "$a" "$b" && { gt_up=false; gt_list="$gt_list $m"; }
-done
+recovery_table table1 "$T1" "$T1_METHODS"
 fam=true; famv=""
 has() { case " $T1_METHODS " in *" $1 "*) return 0;; esac; return 1; }
 for m in topk batchtopk matryoshka; do
@@ -52,8 +37,7 @@ done
 echo
 echo "| the paper's claim | measured | verdict |"
 echo "|---|---|---|"
-echo "| anchoring raises M_IP for every method | lower or equal for:${ip_list:- none} | $(held $ip_up) |"
-echo "| anchoring does not lower M_GT for any method | lower for:${gt_list:- none} | $(held $gt_up) |"
+anchoring_claims "$T1" "$T1_METHODS"
 echo "| TopK-family M_GT above 80% while ReLU and JumpReLU stay at 0% (tau = 0.95) |$famv | $(held $fam) |"
 dec=""
 for m in $T1_METHODS; do

@@ -430,7 +430,7 @@ Test(cli, train_writes_every_output_and_saelens_reads_its_layout)
                      "--threads 1 --quiet --out %D/r", NULL, &err), 0, "%s", err);
   free(err);
   const char *files[] = {"W_E.npy", "W_D.npy", "b_E.npy", "b_D.npy", "anchors.npy", "metrics.json", "curve.tsv",
-                         "sae.safetensors", "cfg.json"};
+                         "sae.safetensors", "sae_weights.safetensors", "cfg.json"};
   for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
     char rel[64];
     snprintf(rel, sizeof rel, "r/%s", files[k]);

@@ -71,30 +71,36 @@ put(const char *rel, const char *text)
 
 /* An evaluation in sdlab eval's layout (one member per line). */
 static void
-put_eval(const char *name, double mgt, double mip)
+put_eval_in(const char *dir, const char *name, double mgt, double mip)
 {
   char rel[256], text[1024];
-  snprintf(rel, sizeof rel, "t/eval/%s.json", name);
+  snprintf(rel, sizeof rel, "%s/eval/%s.json", dir, name);
   snprintf(text, sizeof text, "{\n  \"n\": 10,\n  \"n_q\": 40,\n  \"excluded\": 1,\n  \"evaluated\": 9,\n"
            "  \"encoder\": {\n    \"M_GT\": %.17g,\n    \"M_IP\": %.17g,\n    \"MCC\": 0.5\n  },\n"
            "  \"decoder\": {\n    \"M_GT\": 1,\n    \"M_IP\": 0.99,\n    \"MCC\": 0.99\n  },\n"
            "  \"M_GT\": %.17g,\n  \"M_IP\": %.17g,\n  \"MCC\": 0.5\n}\n", mgt, mip, mgt, mip);
   put(rel, text);
-  snprintf(rel, sizeof rel, "t/runs/%s/metrics.json", name);
+  snprintf(rel, sizeof rel, "%s/runs/%s/metrics.json", dir, name);
   put(rel, "{\n  \"final\": {\n    \"loss\": 1,\n    \"L0\": 3.5,\n    \"dead_fraction\": 0.25\n  }\n}\n");
+}
+
+static void
+put_eval(const char *name, double mgt, double mip)
+{
+  put_eval_in("t", name, mgt, mip);
 }
 
 /* The paper's value of (row, column) in paper-repro/reference.tsv, read here independently of the report. */
 static double
-reference(const char *row, const char *column)
+reference(const char *item, const char *row, const char *column)
 {
   size_t len;
   char *t = test_slurp("paper-repro/reference.tsv", &len);
   cr_assert_not_null(t);
   char key[128];
-  snprintf(key, sizeof key, "\ntable1\t%s\t%s\t", row, column);
+  snprintf(key, sizeof key, "\n%s\t%s\t%s\t", item, row, column);
   const char *p = strstr(t, key);
-  cr_assert_not_null(p, "reference.tsv has no %s %s", row, column);
+  cr_assert_not_null(p, "reference.tsv has no %s %s %s", item, row, column);
   double v = strtod(p + strlen(key), NULL);
   free(t);
   return v;
@@ -120,10 +126,10 @@ Test(paper, report_rows_and_verdicts_from_fixed_inputs)
   cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
   char row[256];
   snprintf(row, sizeof row, "| topk | %.2f%% | 90.00%% | %.3f | 0.970 | 100.00%% | 0.990 | 3.500 | 25.00%% |",
-           100 * reference("topk", "M_GT"), reference("topk", "M_IP"));
+           100 * reference("table1", "topk", "M_GT"), reference("table1", "topk", "M_IP"));
   cr_assert(strstr(out, row) != NULL, "row '%s' not in\n%s", row, out);
   snprintf(row, sizeof row, "| + feature anchoring | %.2f%% | 90.00%% | %.3f | 0.960 |",
-           100 * reference("batchtopk-fa", "M_GT"), reference("batchtopk-fa", "M_IP"));
+           100 * reference("table1", "batchtopk-fa", "M_GT"), reference("table1", "batchtopk-fa", "M_IP"));
   cr_assert(strstr(out, row) != NULL, "row '%s' not in\n%s", row, out);
   cr_assert(strstr(out, "n = 10, n_p = 8, N = 100, S = 0.99,") != NULL, "%s", out);
   cr_assert(strstr(out, "| anchoring raises M_IP for every method | lower or equal for: relu | **not held** |"), "%s",
@@ -180,4 +186,62 @@ Test(paper, figure4_runs_and_its_selection_criterion)
     cr_assert_eq(met, best >= 0);
     free(ch);
   }
+}
+
+/* A training curve in sdlab train's curve.tsv layout: loss `early` for the first 800 steps, then `late`. */
+static void
+put_curve(const char *rel, double early, double late)
+{
+  char *text = malloc(1000 * 64 + 64);
+  size_t len = (size_t)sprintf(text, "# step\tloss\tmse\tL0\tdead_fraction\n");
+  for (int k = 1; k <= 1000; k++) {
+    const double l = k <= 800 ? early : late;
+    len += (size_t)sprintf(text + len, "%d\t%g\t%g\t16\t%g\n", k, l, l, k / 2000.0);
+  }
+  put(rel, text);
+  free(text);
+}
+
+/* The real-data section on fixed inputs: rows beside reference.tsv's Table 2, the anchoring verdicts, and the
+ * resampling verdict from the mean of each curve's last 200 steps; Figure 7's script draws a 1350 x 540 PNG. */
+Test(paper, real_data_report_and_figure7_from_fixed_inputs)
+{
+  put("real/mlp/metrics.json", "{\n  \"test_accuracy\": 0.875,\n  \"seconds\": 20\n}\n");
+  put_eval_in("real", "topk", 0, 0.3);
+  put_eval_in("real", "topk-fa", 0.5, 0.6);
+  put_eval_in("real", "batchtopk", 0.1, 0.4);
+  put_eval_in("real", "batchtopk-fa", 0, 0.35);
+  put_eval_in("real", "matryoshka", 0, 0.4);
+  put_eval_in("real", "matryoshka-fa", 0, 0.45);
+  put_curve("real/fig7/plain/curve.tsv", 10, 7);
+  put_curve("real/fig7/resample/curve.tsv", 10, 6); /* last 200 steps: 6 against 7 */
+  char cmd[8400];
+  snprintf(cmd, sizeof cmd, "OUT='%s' sh paper-repro/real.sh", test_dir);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  char row[256];
+  snprintf(row, sizeof row, "| + feature anchoring | %.2f%% | 50.00%% | %.3f | 0.600 |",
+           100 * reference("table2", "topk-fa", "M_GT"), reference("table2", "topk-fa", "M_IP"));
+  cr_assert(strstr(out, row), "row '%s' not in\n%s", row, out);
+  cr_assert(strstr(out, "87.50%"), "%s", out);
+  cr_assert(strstr(out, "| anchoring raises M_IP for every method | lower or equal for: batchtopk | **not held** |"),
+            "%s", out);
+  cr_assert(strstr(out, "| anchoring does not lower M_GT for any method | lower for: batchtopk | **not held** |"), "%s",
+            out);
+  cr_assert(strstr(out, "| no resampling | 7 |") && strstr(out, "| resampling at step 1000 | 6 |"), "%s", out);
+  cr_assert(strstr(out, "lower final loss than standard training | held |"), "%s", out);
+  free(out);
+  free(err);
+  snprintf(cmd, sizeof cmd, "gnuplot -e \"plain='%s/real/fig7/plain/curve.tsv'; resample='%s/real/fig7/resample/curve.tsv'; "
+           "at=800; outfile='%s/f7.png'\" figures/fig7_resampling.gp", test_dir, test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
+  free(err);
+  char path[4200];
+  size_t len;
+  snprintf(path, sizeof path, "%s/f7.png", test_dir);
+  unsigned char *png = (unsigned char *)test_slurp(path, &len);
+  cr_assert(png && len > 33 && memcmp(png + 1, "PNG", 3) == 0);
+  cr_assert_eq(be32(png + 16), 1350u);
+  cr_assert_eq(be32(png + 20), 540u);
+  free(png);
 }
