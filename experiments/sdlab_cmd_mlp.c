@@ -24,6 +24,7 @@ static const char *USAGE =
   "usage: sdlab mlp train --out DIR [--data DIR] [--hidden 512,256] [--epochs 10] [--batch 128] [--lr 1e-3]\n"
   "                       [--seed 1] [--threads T] [--force] [--quiet]\n"
   "       sdlab mlp extract --model DIR --out DIR [--data DIR] [--force] [--quiet]\n"
+  "       sdlab mlp grid --run RUN --truth W_p.npy --features f1,f2,... --out PREFIX [--count 8] [--data DIR]\n"
   "\n"
   "train: a ReLU multilayer perceptron 784 -> hidden ... -> 10 on Fashion-MNIST's 60,000 training images\n"
   "(pixels / 255), softmax cross-entropy, Adam, shuffled each epoch from the seed; the test accuracy on the\n"
@@ -37,6 +38,11 @@ static const char *USAGE =
   "                  for a transcoder\n"
   "  cross/          h1 and h2 concatenated (x_p.npy and its class means W_p.npy), for a crosscoder\n"
   "  labels.npy (70000, int64), meta.json (sizes, order, accuracy)\n"
+  "\n"
+  "grid: for each feature f (a column of W_p, here a class), the latent of RUN whose encoder row matches it best\n"
+  "(|cos|), and its top-activating images (RUN/top.npy, from sdlab train --top on the extracted activations),\n"
+  "tiled into PREFIX.bin (raw bytes, 30 pixels per image; gnuplot reads binary array=(width,height)) and\n"
+  "PREFIX.json (the latents, cosines, the images' labels, and the purity: the share of shown images of class f).\n"
   "\n"
   "  --data DIR    the IDX files (train-images-idx3-ubyte[.gz], ...; default " SDLAB_FASHION_DIR ")\n"
   "  --hidden W    hidden widths (default 512,256)\n"
@@ -604,6 +610,164 @@ mlp_extract(int argc, char **argv)
   return status ? sdlab_cli_fail("mlp extract", status) : SDLAB_EXIT_OK;
 }
 
+static const char *FASHION_CLASSES[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                          "Sneaker", "Bag", "Ankle boot"};
+
+enum { G_RUN, G_TRUTH, G_FEATURES, G_COUNT_, G_DATA, G_OUT, G_N };
+
+/* grid: for each listed feature (a class mean, column of W_p), the run's latent whose encoder row matches it
+ * best (|cos|), and that latent's top-activating images from RUN/top.npy, tiled 28 x 28 with 2-pixel gaps. */
+static int
+mlp_grid(int argc, char **argv)
+{
+  static const char *names[G_N] = {"--run", "--truth", "--features", "--count", "--data", "--out"};
+  sdlab_opt o[G_N];
+  for (int k = 0; k < G_N; k++) {
+    o[k].name = names[k];
+    o[k].takes_value = 1;
+    o[k].value = NULL;
+  }
+  int r = sdlab_cli_parse("mlp grid", argc, argv, o, G_N);
+  if (r == 1) {
+    fputs(USAGE, stdout);
+    return SDLAB_EXIT_OK;
+  }
+  static const char *req[] = {"--run", "--truth", "--features", "--out"};
+  if (r || sdlab_cli_require("mlp grid", o, G_N, req, 4))
+    return SDLAB_EXIT_USAGE;
+  size_t count = 8, feats[16], nf = 0;
+  if (o[G_COUNT_].value && (sdlab_cli_size("mlp grid", "--count", o[G_COUNT_].value, &count) || count == 0 || count > 64)) {
+    fprintf(stderr, "sdlab mlp grid: error: --count must be 1 to 64\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  for (const char *p = o[G_FEATURES].value; *p;) {
+    char *e;
+    unsigned long v = strtoul(p, &e, 10);
+    if (e == p || (*e && *e != ',') || nf == 16) {
+      fprintf(stderr, "sdlab mlp grid: error: --features needs 1 to 16 feature indices separated by commas\n");
+      return SDLAB_EXIT_USAGE;
+    }
+    feats[nf++] = v;
+    p = *e ? e + 1 : e;
+  }
+  const char *run = o[G_RUN].value, *out = o[G_OUT].value;
+  const char *data = o[G_DATA].value ? o[G_DATA].value : SDLAB_FASHION_DIR;
+  gsl_matrix *W = NULL, *E = NULL;
+  sdlab_array top = {0};
+  char *p = sdlab_path_join(run, "W_E.npy");
+  int status = sdlab_npy_load_matrix(o[G_TRUTH].value, "--truth", &W);
+  if (!status)
+    status = sdlab_npy_load_matrix(p, "W_E", &E);
+  free(p);
+  p = sdlab_path_join(run, "top.npy");
+  if (!status)
+    status = sdlab_npy_read(p, &top);
+  if (!status && (top.ndim != 2 || top.dtype != SDLAB_I64 || top.shape[0] != E->size1 || top.shape[1] < count))
+    status = sdlab_fail(SDLAB_ESHAPE, "%s must be %zu x K (K >= %zu) row indices: train the run with --top", p,
+                        E->size1, count);
+  free(p);
+  if (!status && E->size2 != W->size1)
+    status = sdlab_fail(SDLAB_ESHAPE, "the encoder reads %zu dimensions, --truth has %zu", E->size2, W->size1);
+  for (size_t f = 0; !status && f < nf; f++)
+    if (feats[f] >= W->size2)
+      status = sdlab_fail(GSL_EINVAL, "feature %zu is not below the %zu of --truth", feats[f], W->size2);
+  fashion fa;
+  int have = 0;
+  if (!status && !(status = fashion_read(data, &fa)))
+    have = 1;
+  const size_t Ntr = have ? fa.img[0].dims[0] : 0, N = have ? Ntr + fa.img[1].dims[0] : 0;
+  const size_t tw = 30, Wd = count * tw, Ht = nf * tw;
+  unsigned char *img = status ? NULL : calloc(Wd * Ht, 1);
+  sdlab_json j;
+  sdlab_json_init(&j);
+  sdlab_json_object_begin(&j, NULL);
+  sdlab_json_integer(&j, "width", (long long)Wd);
+  sdlab_json_integer(&j, "height", (long long)Ht);
+  sdlab_json_array_begin(&j, "rows");
+  size_t match_total = 0, shown_total = 0;
+  for (size_t f = 0; !status && f < nf; f++) {
+    /* the best-matching encoder row: |cos| with the feature */
+    size_t best = 0;
+    double bc = -1;
+    for (size_t i = 0; i < E->size1; i++) {
+      double d = 0, nn = 0, mm = 0;
+      for (size_t a = 0; a < E->size2; a++) {
+        d += gsl_matrix_get(E, i, a) * gsl_matrix_get(W, a, feats[f]);
+        nn += gsl_matrix_get(E, i, a) * gsl_matrix_get(E, i, a);
+        mm += gsl_matrix_get(W, a, feats[f]) * gsl_matrix_get(W, a, feats[f]);
+      }
+      const double cs = nn > 0 && mm > 0 ? fabs(d) / sqrt(nn * mm) : 0;
+      if (cs > bc) {
+        bc = cs;
+        best = i;
+      }
+    }
+    const long long *rows = (const long long *)top.data + best * top.shape[1];
+    size_t shown = 0, match = 0;
+    double labels[64];
+    for (size_t k = 0; k < count; k++) {
+      labels[k] = -1;
+      if (rows[k] < 0)
+        continue;
+      if ((size_t)rows[k] >= N) {
+        status = sdlab_fail(SDLAB_ESHAPE, "top.npy names row %lld of %zu images: not this data set", rows[k], N);
+        break;
+      }
+      const int split = (size_t)rows[k] >= Ntr;
+      const size_t at = (size_t)rows[k] - (split ? Ntr : 0);
+      const unsigned char *src = fa.img[split].data + at * 784;
+      for (size_t y = 0; y < 28; y++)
+        memcpy(img + (f * tw + 1 + y) * Wd + k * tw + 1, src + y * 28, 28);
+      labels[k] = fa.lab[split].data[at];
+      shown++;
+      match += fa.lab[split].data[at] == feats[f];
+    }
+    match_total += match;
+    shown_total += shown;
+    sdlab_json_object_begin(&j, NULL);
+    sdlab_json_integer(&j, "feature", (long long)feats[f]);
+    sdlab_json_string(&j, "class", feats[f] < 10 ? FASHION_CLASSES[feats[f]] : "");
+    sdlab_json_integer(&j, "latent", (long long)best);
+    sdlab_json_number(&j, "cosine", bc);
+    sdlab_json_numbers(&j, "image_labels", labels, count);
+    sdlab_json_number(&j, "purity", shown ? (double)match / (double)shown : NAN);
+    sdlab_json_object_end(&j);
+  }
+  sdlab_json_array_end(&j);
+  sdlab_json_number(&j, "purity", shown_total ? (double)match_total / (double)shown_total : NAN);
+  sdlab_json_object_end(&j);
+  if (!status && img == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status) { /* the image as raw bytes (gnuplot: binary array=(width,height) format='%uchar'), then the JSON */
+    size_t n = strlen(out);
+    char *bin = malloc(n + 8), *js = malloc(n + 8);
+    sdlab_atomic_file af;
+    snprintf(bin, n + 8, "%s.bin", out);
+    snprintf(js, n + 8, "%s.json", out);
+    if (!(status = sdlab_atomic_open(&af, bin))) {
+      if (fwrite(img, 1, Wd * Ht, af.fp) != Wd * Ht) {
+        sdlab_atomic_abort(&af);
+        status = sdlab_fail(SDLAB_EIO, "cannot write %s", bin);
+      } else {
+        status = sdlab_atomic_commit(&af);
+      }
+    }
+    const char *text = sdlab_json_text(&j);
+    if (!status)
+      status = text ? sdlab_atomic_write_text(js, text) : GSL_ENOMEM;
+    free(bin);
+    free(js);
+  }
+  sdlab_json_free(&j);
+  free(img);
+  if (have)
+    fashion_free(&fa);
+  sdlab_array_release(&top);
+  if (W) gsl_matrix_free(W);
+  if (E) gsl_matrix_free(E);
+  return status ? sdlab_cli_fail("mlp grid", status) : SDLAB_EXIT_OK;
+}
+
 int
 sdlab_cmd_mlp(int argc, char **argv)
 {
@@ -611,6 +775,8 @@ sdlab_cmd_mlp(int argc, char **argv)
     return mlp_train(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "extract") == 0)
     return mlp_extract(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "grid") == 0)
+    return mlp_grid(argc - 1, argv + 1);
   if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     fputs(USAGE, stdout);
     return SDLAB_EXIT_OK;

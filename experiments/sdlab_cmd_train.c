@@ -28,7 +28,7 @@ static const char *USAGE =
   "                   [--anchors K] [--anchor-weight W] [--anchor-file F] [--resample-at S] [--resample-every S]\n"
   "                   [--epochs E] [--batch B] [--lr LR] [--warmup S] [--decay none|linear|cosine] [--clip C]\n"
   "                   [--optimizer adam|sgd] [--biases] [--no-unit-decoder] [--no-tied-init] [--seed R]\n"
-  "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--force] [--quiet]\n"
+  "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--top K] [--force] [--quiet]\n"
   "       sdlab train --resume RUN\n"
   "\n"
   "Train an SAE (x_r = x_p), a transcoder or a crosscoder (the bench's x_r.npy) with the losses of\n"
@@ -55,7 +55,9 @@ static const char *USAGE =
   "  --seed R --threads T   the same seed and thread count give the same bytes\n"
   "  --checkpoint-every S   write RUN.partial/checkpoint.bin every S steps (and on SIGINT or SIGTERM);\n"
   "                     sdlab train --resume RUN continues to exactly the uninterrupted result\n"
-  "  --stop-after S     stop at step S as an interruption would (checkpoint written), e.g. for time limits\n";
+  "  --stop-after S     stop at step S as an interruption would (checkpoint written), e.g. for time limits\n"
+  "  --top K            also write each latent's K most activating rows: top.npy (Q x K row indices, -1 when\n"
+  "                     fewer rows activate it) and top_values.npy\n";
 
 static volatile sig_atomic_t interrupted;
 static void
@@ -67,14 +69,14 @@ on_signal(int sig)
 enum {
   O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
   O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
-  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_COUNT
+  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_COUNT
 };
 static const char *NAMES[O_COUNT] = {
   "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",
   "--prefixes", "--k-aux", "--aux-weight", "--dead-window", "--anchors", "--anchor-weight", "--anchor-file",
   "--resample-at", "--resample-every", "--epochs", "--batch", "--lr", "--warmup", "--decay", "--clip", "--optimizer",
   "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
-  "--force", "--quiet", "--stop-after"};
+  "--force", "--quiet", "--stop-after", "--top"};
 
 static int
 is_flag(int k)
@@ -309,6 +311,90 @@ recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const un
   gsl_matrix_free(S);
 }
 
+/* --top K: each latent's K most activating rows under the trained model's inference codes, as top.npy
+ * (q x K int64 row indices, by activation descending, the lower row first on ties, -1 where fewer rows
+ * activate the latent) and top_values.npy (q x K float32). */
+static int
+write_top(sdlab_trainer *t, const float *xp, size_t N, size_t K, const char *staging)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  const size_t q = c->q, p = c->p, B = c->batch;
+  long long *idx = malloc(q * K * sizeof *idx);
+  float *val = malloc(q * K * sizeof *val), *a = malloc(B * q * sizeof *a);
+  size_t *fill = calloc(q, sizeof *fill);
+  int status = idx && val && a && fill ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for --top");
+  /* per latent a min-heap of its K best (value, row); rows arrive in increasing order, so a later equal value
+   * never displaces an earlier one */
+  for (size_t s0 = 0; !status && s0 < N; s0 += B) {
+    const size_t b = N - s0 < B ? N - s0 : B;
+    status = sdlab_trainer_encode(t, xp + s0 * p, b, a);
+    for (size_t s = 0; !status && s < b; s++)
+      for (size_t i = 0; i < q; i++) {
+        const float v = a[s * q + i];
+        if (!(v > 0))
+          continue;
+        long long *hi = idx + i * K;
+        float *hv = val + i * K;
+        size_t n = fill[i], at;
+        if (n < K) {
+          at = n++;
+          fill[i] = n;
+          while (at > 0 && hv[(at - 1) / 2] >= v) { /* sift up: an equal value with an earlier row is better */
+            hv[at] = hv[(at - 1) / 2];
+            hi[at] = hi[(at - 1) / 2];
+            at = (at - 1) / 2;
+          }
+        } else if (v > hv[0]) {
+          at = 0;
+          for (;;) { /* sift down from the root: children smaller (or equal and later) move up */
+            size_t l = 2 * at + 1, r = l + 1, m = at;
+            float mv = v;
+            long long mi = (long long)(s0 + s);
+            if (l < K && (hv[l] < mv || (hv[l] == mv && hi[l] > mi))) { m = l; mv = hv[l]; mi = hi[l]; }
+            if (r < K && (hv[r] < mv || (hv[r] == mv && hi[r] > mi))) { m = r; }
+            if (m == at)
+              break;
+            hv[at] = hv[m];
+            hi[at] = hi[m];
+            at = m;
+          }
+        } else {
+          continue;
+        }
+        hv[at] = v;
+        hi[at] = (long long)(s0 + s);
+      }
+  }
+  for (size_t i = 0; !status && i < q; i++) { /* sort each latent's entries: value descending, row ascending */
+    long long *hi = idx + i * K;
+    float *hv = val + i * K;
+    for (size_t x = 1; x < fill[i]; x++)
+      for (size_t y = x; y > 0 && (hv[y] > hv[y - 1] || (hv[y] == hv[y - 1] && hi[y] < hi[y - 1])); y--) {
+        float tv = hv[y]; hv[y] = hv[y - 1]; hv[y - 1] = tv;
+        long long ti = hi[y]; hi[y] = hi[y - 1]; hi[y - 1] = ti;
+      }
+    for (size_t x = fill[i]; x < K; x++) {
+      hi[x] = -1;
+      hv[x] = 0;
+    }
+  }
+  if (!status) {
+    size_t shape[2] = {q, K};
+    char *path = sdlab_path_join(staging, "top.npy");
+    status = sdlab_npy_write(path, SDLAB_I64, 2, shape, idx);
+    free(path);
+    path = sdlab_path_join(staging, "top_values.npy");
+    if (!status)
+      status = sdlab_npy_write(path, SDLAB_F32, 2, shape, val);
+    free(path);
+  }
+  free(idx);
+  free(val);
+  free(a);
+  free(fill);
+  return status;
+}
+
 /* Build the trainer configuration from the options (data sizes known). */
 static int
 configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every)
@@ -528,6 +614,10 @@ sdlab_cmd_train(int argc, char **argv)
   c.sae = xr == NULL;
   if (!status && N < c.batch)
     status = sdlab_fail(GSL_EINVAL, "%zu samples are fewer than the batch size %zu", N, c.batch);
+  size_t topk_rows = 0;
+  if (!status && o[O_TOP].value &&
+      (sdlab_cli_size("train", "--top", o[O_TOP].value, &topk_rows) || topk_rows == 0 || topk_rows > N))
+    status = sdlab_fail(GSL_EINVAL, "--top needs 1 to %zu rows per latent", N);
   /* anchors: random ground-truth features, or a file */
   size_t nanch = 0;
   uint64_t *anchor_ids = NULL;
@@ -793,6 +883,8 @@ sdlab_cmd_train(int argc, char **argv)
       free(path);
       sdlab_json_free(&j);
     }
+    if (!st2 && topk_rows)
+      st2 = write_top(t, xp, N, topk_rows, staging);
     /* curve.tsv */
     if (!st2) {
       sdlab_atomic_file cf;

@@ -21,7 +21,7 @@ T2_METHODS := topk batchtopk matryoshka
 T2_ARGS_topk := --method topk --k 32
 T2_ARGS_batchtopk := --method batchtopk --k 32
 T2_ARGS_matryoshka := --method matryoshka --ks 16,32,64 --lambdas 1,1,1
-T2_TRAIN := --latents 4096 --epochs 10 --batch 256 --lr 1e-3 --biases --seed 1 --threads 1 --quiet --force
+T2_TRAIN := --latents 4096 --epochs 10 --batch 256 --lr 1e-3 --biases --seed 1 --threads 1 --top 8 --quiet --force
 
 define T2_RUN
 $(RD)/runs/$(1)$(2)/metrics.json: $(RD)/act/meta.json
@@ -50,3 +50,23 @@ $(OUT)/figure7.png $(OUT)/figure7.pdf: $(OUT)/figure7%: $(RD)/fig7/plain/metrics
 	  outfile='$@'" figures/fig7_resampling.gp
 
 REAL_INPUTS := $(T2_EVALS) $(OUT)/figure7.png $(OUT)/figure7.pdf
+
+# Figures 10/11's analogue: the anchored classes' best-matching latents in the TopK runs with and without
+# anchoring, and their 8 top-activating images (the runs write top.npy with --top 8).
+$(RD)/fig10/features.txt: $(RD)/runs/topk-fa/metrics.json
+	@mkdir -p $(RD)/fig10
+	$(SDLAB) tsv $(RD)/runs/topk-fa/anchors.npy | grep -v '^#' | paste -sd ' ' > $@.tmp && mv $@.tmp $@
+define F10_GRID
+$(RD)/fig10/$(1).json: $(RD)/runs/$(2)/metrics.json $(RD)/fig10/features.txt
+	$(SDLAB) mlp grid --run $(RD)/runs/$(2) --truth $(RD)/act/h1/W_p.npy \
+	  --features "$$$$(tr ' ' ',' < $(RD)/fig10/features.txt)" --count 8 --out $(RD)/fig10/$(1)
+endef
+$(eval $(call F10_GRID,anchored,topk-fa))
+$(eval $(call F10_GRID,plain,topk))
+$(OUT)/figure10.png $(OUT)/figure10.pdf: $(OUT)/figure10%: $(RD)/fig10/anchored.json $(RD)/fig10/plain.json \
+  figures/fig10_top_images.gp figures/style.gp
+	$(GNUPLOT) -e "anchored='$(RD)/fig10/anchored.bin'; plain='$(RD)/fig10/plain.bin'; w=240; \
+	  h=$$(( 30 * $$(wc -w < $(RD)/fig10/features.txt) )); features='$$(cat $(RD)/fig10/features.txt)'; outfile='$@'" \
+	  figures/fig10_top_images.gp
+
+REAL_INPUTS += $(OUT)/figure10.png $(OUT)/figure10.pdf

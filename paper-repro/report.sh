@@ -35,7 +35,7 @@ files beside this report; the paper's values are quoted only for comparison.
 | Table 1, Figure 6 | computed at scale ${SCALE:-quick}: below, [figure6-${SCALE:-quick}.png](figure6-${SCALE:-quick}.png) |
 | Tables 4, 5, 6, 7 (ablations) | pending |
 | Table 2, Figure 7 (analogues on a Fashion-MNIST MLP) | computed: below, [figure7.png](figure7.png) |
-| Figures 10, 11 (top-activating images) | pending |
+| Figures 10, 11 (top-activating images, analogue) | computed: below, [figure10.png](figure10.png) |
 
 ## Figure 9: the Linear Representation Bench
 

@@ -597,3 +597,38 @@ Test(cli, batchtopk_inference_threshold_keeps_about_k)
   cr_assert(l0 >= 2 && l0 <= 8, "inference L0 %g for k = 4", l0);
   free(m);
 }
+
+/* --top K lists each latent's K most activating rows: recomputed here with NumPy in float64 from the written
+ * parameters (TopK then ReLU of W_E (x - b_D) + b_E), each listed row's activation equals its listed value and
+ * the values are the K largest of that latent, to float32 rounding of a 40-term dot product. */
+Test(cli, train_top_rows_match_a_numpy_recomputation)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --epochs 2 --batch 256 --biases --seed 1 "
+                     "--threads 1 --quiet --top 5 --out %D/r", NULL, &err), 0, "%s", err);
+  free(err);
+  char cmd[8192], *out = NULL;
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"\n"
+           "import numpy as np\n"
+           "d='%s'; X=np.load(d+'/b/x_p.npy').astype(np.float64); E=np.load(d+'/r/W_E.npy').astype(np.float64)\n"
+           "bE=np.load(d+'/r/b_E.npy').astype(np.float64); bD=np.load(d+'/r/b_D.npy').astype(np.float64)\n"
+           "T=np.load(d+'/r/top.npy'); V=np.load(d+'/r/top_values.npy').astype(np.float64)\n"
+           "Z=(X-bD)@E.T+bE; A=np.zeros_like(Z); idx=np.argsort(-Z,axis=1,kind='stable')[:,:3]\n"
+           "r=np.arange(len(Z))[:,None]; A[r,idx]=np.maximum(Z[r,idx],0)\n"
+           "tol=1e-4*(1+np.abs(Z).max()); bad=0\n"
+           "for i in range(E.shape[0]):\n"
+           "  col=A[:,i]; best=np.sort(col[col>0])[::-1][:5]\n"
+           "  n=len(best); bad+=int((T[i,:n]<0).any() or (T[i,n:]>=0).any())\n"
+           "  bad+=int(np.abs(V[i,:n]-best).max(initial=0)>tol)\n"
+           "  bad+=int(np.abs(A[T[i,:n],i]-V[i,:n]).max(initial=0)>tol)\n"
+           "print(bad)\"", test_dir);
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  cr_assert_str_eq(out, "0\n");
+  free(out);
+  free(err);
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --top 0 --out %D/x", NULL, &err), 1);
+  cr_assert(strstr(err, "--top needs"));
+  free(err);
+}

@@ -265,4 +265,33 @@ Test(mlp, fashion_mnist_network_accuracy_activations_and_class_means)
   cr_assert_eq(sdlab_npy_read(path, &b), 0);
   cr_assert(b.shape[0] == 70000 && b.shape[1] == 768);
   sdlab_array_release(&b);
+  /* grid: a TopK SAE on h1 with --top, then the best-matching latents of classes 0 and 7 and their top images;
+   * the latent choice and the images' labels are recomputed with NumPy from W_E, W_p, top.npy and labels.npy */
+  snprintf(cmd, sizeof cmd, "'%s' train --data '%s/a/h1' --method topk --k 8 --latents 64 --epochs 1 --batch 1024 "
+           "--biases --threads 1 --quiet --top 4 --out '%s/s' && '%s' mlp grid --run '%s/s' --truth '%s/a/h1/W_p.npy' "
+           "--features 0,7 --count 4 --out '%s/g'", test_sdlab_bin(), test_dir, test_dir, test_sdlab_bin(), test_dir,
+           test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
+  free(err);
+  snprintf(path, sizeof path, "%s/g.bin", test_dir);
+  char *bin = test_slurp(path, &len);
+  cr_assert(bin && len == (size_t)(4 * 30) * (2 * 30), "grid of %zu bytes", len);
+  free(bin);
+  char *out = NULL;
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"\n"
+           "import numpy as np, json\n"
+           "d='%s'; E=np.load(d+'/s/W_E.npy'); W=np.load(d+'/a/h1/W_p.npy'); T=np.load(d+'/s/top.npy')\n"
+           "y=np.load(d+'/a/labels.npy'); g=json.load(open(d+'/g.json'))\n"
+           "C=np.abs(E@W)/np.outer(np.linalg.norm(E,axis=1),np.linalg.norm(W,axis=0))\n"
+           "ok=True\n"
+           "for row,f in zip(g['rows'],[0,7]):\n"
+           "  ok&=row['latent']==int(np.argmax(C[:,f]))\n"
+           "  lab=[int(y[r]) if r>=0 else -1 for r in T[row['latent'],:4]]\n"
+           "  ok&=lab==[int(v) for v in row['image_labels']]\n"
+           "print(ok)\"", test_dir);
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  cr_assert_str_eq(out, "True\n");
+  free(out);
+  free(err);
 }
