@@ -173,6 +173,40 @@ parse_widths(const char *text, sdlab_mlp_config *c)
   return SDLAB_SUCCESS;
 }
 
+/* Write a finished JSON document to dir/name atomically, and free it. */
+static int
+json_file(const char *dir, const char *name, sdlab_json *j)
+{
+  char *p = sdlab_path_join(dir, name);
+  const char *text = sdlab_json_text(j);
+  int status = p && text ? sdlab_atomic_write_text(p, text) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  free(p);
+  sdlab_json_free(j);
+  return status;
+}
+
+/* Begin a JSON document with the network's layer sizes. */
+static void
+json_begin(sdlab_json *j, const sdlab_mlp_config *c)
+{
+  sdlab_json_init(j);
+  sdlab_json_object_begin(j, NULL);
+  double sizes[SDLAB_MLP_MAX_LAYERS + 1];
+  for (size_t l = 0; l <= c->nlayers; l++)
+    sizes[l] = (double)c->sizes[l];
+  sdlab_json_numbers(j, "sizes", sizes, c->nlayers + 1);
+}
+
+/* Publish the staging directory when all went well, else delete it; the final status. */
+static int
+finish_outdir(int status, char *staging, const char *out, int force)
+{
+  if (!status)
+    return sdlab_outdir_commit(staging, out, force);
+  sdlab_outdir_abort(staging);
+  return status;
+}
+
 enum { T_OUT, T_DATA, T_HIDDEN, T_EPOCHS, T_BATCH, T_LR, T_SEED, T_THREADS, T_FORCE, T_QUIET, T_COUNT };
 
 static int
@@ -286,12 +320,7 @@ mlp_train(int argc, char **argv)
   }
   if (!status) {
     sdlab_json j;
-    sdlab_json_init(&j);
-    sdlab_json_object_begin(&j, NULL);
-    double sizes[SDLAB_MLP_MAX_LAYERS + 1];
-    for (size_t l = 0; l <= c.nlayers; l++)
-      sizes[l] = (double)c.sizes[l];
-    sdlab_json_numbers(&j, "sizes", sizes, c.nlayers + 1);
+    json_begin(&j, &c);
     sdlab_json_integer(&j, "epochs", (long long)epochs);
     sdlab_json_integer(&j, "batch", (long long)c.batch);
     sdlab_json_number(&j, "lr", c.lr);
@@ -305,16 +334,9 @@ mlp_train(int argc, char **argv)
     sdlab_json_numbers(&j, "epoch_test_accuracy", te, epochs);
     sdlab_json_number(&j, "seconds", sdlab_now() - t0);
     sdlab_json_object_end(&j);
-    char *p = sdlab_path_join(staging, "metrics.json");
-    const char *text = sdlab_json_text(&j);
-    status = text ? sdlab_atomic_write_text(p, text) : GSL_ENOMEM;
-    free(p);
-    sdlab_json_free(&j);
+    status = json_file(staging, "metrics.json", &j);
   }
-  if (!status)
-    status = sdlab_outdir_commit(staging, out, force);
-  else if (staging)
-    sdlab_outdir_abort(staging);
+  status = finish_outdir(status, staging, out, force);
   if (!status && !quiet)
     fprintf(stderr, "sdlab mlp train: wrote %s (test accuracy %.4f)\n", out, te[epochs - 1]);
   free(X);
@@ -573,12 +595,7 @@ mlp_extract(int argc, char **argv)
   }
   if (!status) {
     sdlab_json j;
-    sdlab_json_init(&j);
-    sdlab_json_object_begin(&j, NULL);
-    double sizes[SDLAB_MLP_MAX_LAYERS + 1];
-    for (size_t l = 0; l <= c.nlayers; l++)
-      sizes[l] = (double)c.sizes[l];
-    sdlab_json_numbers(&j, "sizes", sizes, c.nlayers + 1);
+    json_begin(&j, &c);
     sdlab_json_string(&j, "model", model);
     sdlab_json_integer(&j, "images", (long long)N);
     sdlab_json_string(&j, "order", "the 60,000 training images, then the 10,000 test images, in IDX order");
@@ -586,16 +603,9 @@ mlp_extract(int argc, char **argv)
     sdlab_json_number(&j, "test_accuracy", (double)right / (double)(N - Ntr));
     sdlab_json_string(&j, "class_means", "normalised means of the training images' activations, eqs. 23-24");
     sdlab_json_object_end(&j);
-    char *p = sdlab_path_join(staging, "meta.json");
-    const char *text = sdlab_json_text(&j);
-    status = text ? sdlab_atomic_write_text(p, text) : GSL_ENOMEM;
-    free(p);
-    sdlab_json_free(&j);
+    status = json_file(staging, "meta.json", &j);
   }
-  if (!status)
-    status = sdlab_outdir_commit(staging, out, force);
-  else if (staging)
-    sdlab_outdir_abort(staging);
+  status = finish_outdir(status, staging, out, force);
   if (!status && !quiet)
     fprintf(stderr, "sdlab mlp extract: wrote %s (%zu images; test accuracy %.4f)\n", out, N,
             (double)right / (double)(N - Ntr));

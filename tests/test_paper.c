@@ -19,6 +19,19 @@ be32(const unsigned char *p)
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The file at path is a PNG of w x h pixels (its signature and IHDR chunk). */
+static void
+assert_png(const char *path, uint32_t w, uint32_t h)
+{
+  size_t len = 0;
+  unsigned char *png = (unsigned char *)test_slurp(path, &len);
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  cr_assert(png && len > 33 && memcmp(png, sig, 8) == 0 && memcmp(png + 12, "IHDR", 4) == 0, "%s is not a PNG", path);
+  cr_assert(be32(png + 16) == w && be32(png + 20) == h, "%s is %u x %u, expected %u x %u", path, be32(png + 16),
+            be32(png + 20), w, h);
+  free(png);
+}
+
 Test(paper, table1_and_figure6_at_tiny_scale)
 {
   char cmd[4096], path[4200];
@@ -30,14 +43,7 @@ Test(paper, table1_and_figure6_at_tiny_scale)
   free(err);
   size_t len = 0;
   snprintf(path, sizeof path, "%s/figure6-tiny.png", test_dir);
-  unsigned char *png = (unsigned char *)test_slurp(path, &len);
-  cr_assert_not_null(png);
-  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  cr_assert(len > 33 && memcmp(png, sig, 8) == 0 && memcmp(png + 12, "IHDR", 4) == 0, "not a PNG");
-  /* figures/fig6_mgt_tau.gp: 9 x 3.8 inches at style.gp's 150 pixels per inch */
-  cr_assert_eq(be32(png + 16), 1350u);
-  cr_assert_eq(be32(png + 20), 570u);
-  free(png);
+  assert_png(path, 1350, 570); /* figures/fig6_mgt_tau.gp: 9 x 3.8 inches at style.gp's 150 pixels per inch */
   snprintf(path, sizeof path, "%s/figure6-tiny.pdf", test_dir);
   char *pdf = test_slurp(path, &len);
   cr_assert(pdf && len > 5 && memcmp(pdf, "%PDF-", 5) == 0, "not a PDF");
@@ -152,11 +158,7 @@ Test(paper, figure4_runs_and_its_selection_criterion)
   free(err);
   size_t len = 0;
   snprintf(path, sizeof path, "%s/figure4.png", test_dir);
-  unsigned char *png = (unsigned char *)test_slurp(path, &len);
-  cr_assert(png && len > 33 && memcmp(png + 1, "PNG", 3) == 0);
-  cr_assert_eq(be32(png + 16), 1350u);
-  cr_assert_eq(be32(png + 20), 1350u);
-  free(png);
+  assert_png(path, 1350, 1350);
   for (int d = 2; d <= 3; d++) {
     snprintf(path, sizeof path, "%s/fig4/d%d/select.tsv", test_dir, d);
     char *sel = test_slurp(path, &len);
@@ -237,11 +239,6 @@ Test(paper, real_data_report_and_figure7_from_fixed_inputs)
   cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
   free(err);
   char path[4200];
-  size_t len;
   snprintf(path, sizeof path, "%s/f7.png", test_dir);
-  unsigned char *png = (unsigned char *)test_slurp(path, &len);
-  cr_assert(png && len > 33 && memcmp(png + 1, "PNG", 3) == 0);
-  cr_assert_eq(be32(png + 16), 1350u);
-  cr_assert_eq(be32(png + 20), 540u);
-  free(png);
+  assert_png(path, 1350, 540);
 }
