@@ -1,10 +1,11 @@
-# Real representations (Fashion-MNIST, issue 6): the analogues of Table 2 (anchoring with class means) and of
-# Figure 7 (dead-latent resampling).  Included by paper.mk.
+# Real representations (Fashion-MNIST, issue 6): the analogues of Table 2 (anchoring with class means), of
+# Figure 7 (dead-latent resampling) and of Figures 10/11 (top-activating images).  Included by paper.mk.
 #
 # The network: sdlab mlp train (784-512-256-10, seed 1, 10 epochs, Adam 1e-3, batch 128, 2 threads), then its
 # activations for all 70,000 images (sdlab mlp extract).  SAEs on the first hidden layer (h1, 512-D) with
 # biases (real activations), n_q = 4096, TopK k = 32 (BatchTopK the same, Matryoshka eq. 9 with 16, 32, 64),
-# Adam 1e-3, batch 256, 10 epochs, seed 1, one thread per run.  Anchoring: 3 of the 10 normalised class means
+# Adam 1e-3, batch 256, 10 epochs, seed 1, one thread per run; a TopK transcoder on layer 2's block
+# (h1 -> h2) and a TopK crosscoder on h1 and h2 concatenated, the same way.  Anchoring: 3 of the 10 normalised class means
 # (the paper anchors 30 of 1,000 ImageNet classes; 3 is the fewest that leaves most classes to evaluate),
 # lambda_anchor 1.0 as in the paper; both rows of a method are evaluated on the 7 classes the anchored run did
 # not anchor.  Figure 7's analogue: TopK k = 16, n_q = 4096, 8 epochs, dead window 500 steps, with and without
@@ -17,21 +18,30 @@ $(RD)/mlp/metrics.json:
 $(RD)/act/meta.json: $(RD)/mlp/metrics.json
 	$(SDLAB) mlp extract --model $(RD)/mlp --quiet --force --out $(RD)/act
 
-T2_METHODS := topk batchtopk matryoshka
+T2_METHODS := topk batchtopk matryoshka transcoder crosscoder
 T2_ARGS_topk := --method topk --k 32
 T2_ARGS_batchtopk := --method batchtopk --k 32
 T2_ARGS_matryoshka := --method matryoshka --ks 16,32,64 --lambdas 1,1,1
+T2_ARGS_transcoder := --method topk --k 32
+T2_ARGS_crosscoder := --method topk --k 32
+T2_DATA_topk := h1
+T2_DATA_batchtopk := h1
+T2_DATA_matryoshka := h1
+T2_DATA_transcoder := block
+T2_DATA_crosscoder := cross
 T2_TRAIN := --latents 4096 --epochs 10 --batch 256 --lr 1e-3 --biases --seed 1 --threads 1 --top 8 --quiet --force
 
 define T2_RUN
 $(RD)/runs/$(1)$(2)/metrics.json: $(RD)/act/meta.json
 	@mkdir -p $(RD)/runs
-	$(SDLAB) train --data $(RD)/act/h1 $(T2_ARGS_$(1)) $(T2_TRAIN) $(if $(2),--anchors 3 --anchor-weight 1.0) \
-	  --out $(RD)/runs/$(1)$(2)
+	$(SDLAB) train --data $(RD)/act/$(T2_DATA_$(1)) $(T2_ARGS_$(1)) $(T2_TRAIN) \
+	  $(if $(2),--anchors 3 --anchor-weight 1.0) --out $(RD)/runs/$(1)$(2)
 $(RD)/eval/$(1)$(2).json: $(RD)/runs/$(1)$(2)/metrics.json $(RD)/runs/$(1)-fa/metrics.json
 	@mkdir -p $(RD)/eval
-	$(SDLAB) eval --truth $(RD)/act/h1/W_p.npy --encoder $(RD)/runs/$(1)$(2)/W_E.npy --decoder $(RD)/runs/$(1)$(2)/W_D.npy \
-	  --exclude $(RD)/runs/$(1)-fa/anchors.npy --sweep $(RD)/eval/$(1)$(2).tsv --out $$@ > /dev/null
+	$(SDLAB) eval --truth $(RD)/act/$(T2_DATA_$(1))/W_p.npy --encoder $(RD)/runs/$(1)$(2)/W_E.npy \
+	  --decoder $(RD)/runs/$(1)$(2)/W_D.npy $(if $(filter block,$(T2_DATA_$(1))),--truth-target \
+	  $(RD)/act/block/W_r.npy) --exclude $(RD)/runs/$(1)-fa/anchors.npy --sweep $(RD)/eval/$(1)$(2).tsv \
+	  --out $$@ > /dev/null
 endef
 $(foreach m,$(T2_METHODS),$(eval $(call T2_RUN,$(m),))$(eval $(call T2_RUN,$(m),-fa)))
 T2_EVALS := $(foreach m,$(T2_METHODS),$(RD)/eval/$(m).json $(RD)/eval/$(m)-fa.json)

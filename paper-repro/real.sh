@@ -16,15 +16,16 @@ echo "ImageNet class means' part: ground-truth proxy and anchors."
 echo
 echo "### Table 2 analogue: anchoring with class means"
 echo
-echo "SAEs with n_q = 4096 on h1 (512-D), 3 anchored class means (weight 1.0), evaluated on the other 7 (tau = 0.95,"
-echo "encoder rows). The paper's columns are its CLIP ViT-B/32 numbers (1,000 classes, 30 anchors): a different model"
+echo "SAEs with n_q = 4096 on h1 (512-D), a TopK transcoder h1 -> h2 (layer 2's block) and a TopK crosscoder on h1"
+echo "and h2 concatenated; 3 anchored class means (weight 1.0), evaluated on the other 7 (tau = 0.95, encoder rows)."
+echo "The paper's columns are its CLIP ViT-B/32 numbers (1,000 classes, 30 anchors; SAEs only): a different model"
 echo "and scale, set beside ours for the direction of each effect, not its size."
 echo
-recovery_table table2 "$RD" "topk batchtopk matryoshka"
+recovery_table table2 "$RD" "topk batchtopk matryoshka transcoder crosscoder"
 echo
 echo "| the paper's claim | measured | verdict |"
 echo "|---|---|---|"
-anchoring_claims "$RD" "topk batchtopk matryoshka"
+anchoring_claims "$RD" "topk batchtopk matryoshka transcoder crosscoder"
 echo
 echo "### Figure 7 analogue: dead-latent resampling"
 echo

@@ -215,6 +215,10 @@ Test(paper, real_data_report_and_figure7_from_fixed_inputs)
   put_eval_in("real", "batchtopk-fa", 0, 0.35);
   put_eval_in("real", "matryoshka", 0, 0.4);
   put_eval_in("real", "matryoshka-fa", 0, 0.45);
+  put_eval_in("real", "transcoder", 0, 0.2);
+  put_eval_in("real", "transcoder-fa", 0, 0.5);
+  put_eval_in("real", "crosscoder", 0, 0.2);
+  put_eval_in("real", "crosscoder-fa", 0, 0.5);
   put_curve("real/fig7/plain/curve.tsv", 10, 7);
   put_curve("real/fig7/resample/curve.tsv", 10, 6); /* last 200 steps: 6 against 7 */
   char cmd[8400];
