@@ -33,7 +33,7 @@ files beside this report; the paper's values are quoted only for comparison.
 | The landscape (every piece of L~, bounds, SGD end points) | computed: [landscape.png](landscape.png), below |
 | Figure 5 (feature absorption) | pending |
 | Table 1, Figure 6 | computed at scale ${SCALE:-quick}: below, [figure6-${SCALE:-quick}.png](figure6-${SCALE:-quick}.png) |
-| Tables 4, 5, 6, 7 (ablations) | pending |
+| Tables 4, 5, 6, 7 (ablations) | computed at scale ${SCALE:-quick}: below |
 | Table 2, Figure 7 (analogues on a Fashion-MNIST MLP) | computed: below, [figure7.png](figure7.png) |
 | Figures 10, 11 (top-activating images, analogue) | computed: below, [figure10.png](figure10.png) |
 
@@ -92,6 +92,8 @@ initialisations, $(val $OUT/landscape/landscape.json global) reached the global 
 $(sh "$(dirname "$0")/fig4.sh")
 
 $(sh "$(dirname "$0")/table1.sh")
+
+$(sh "$(dirname "$0")/ablations.sh")
 
 $(sh "$(dirname "$0")/real.sh")
 
