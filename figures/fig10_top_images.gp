@@ -7,7 +7,7 @@ classes = "T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankl
 nth(s, c) = c == 0 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], c - 1)
 cname(i) = nth(classes, i)
 rows = words(features)
-width = 9.0; height = 0.75 + 0.5 * rows
+width = 9.0; height = 0.8 + 0.5 * rows
 load "figures/style.gp"
 set palette gray negative
 unset colorbox

@@ -282,3 +282,24 @@ Test(paper, ablation_report_from_fixed_inputs)
   free(out);
   free(err);
 }
+
+/* Figure 10's script on a fixed two-row grid draws a 1350 x 270 PNG (9 x (0.8 + 0.5 rows) inches at 150 ppi). */
+Test(paper, figure10_script_from_a_fixed_grid)
+{
+  unsigned char grid[240 * 60];
+  for (size_t k = 0; k < sizeof grid; k++)
+    grid[k] = (unsigned char)(k % 251);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/g.bin", test_dir);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  fwrite(grid, 1, sizeof grid, f);
+  fclose(f);
+  char cmd[16800], *err = NULL;
+  snprintf(cmd, sizeof cmd, "gnuplot -e \"anchored='%s'; plain='%s'; w=240; h=60; features='0 9'; outfile='%s/f10.png'\" "
+           "figures/fig10_top_images.gp", path, path, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
+  free(err);
+  snprintf(path, sizeof path, "%s/f10.png", test_dir);
+  assert_png(path, 1350, 270);
+}
