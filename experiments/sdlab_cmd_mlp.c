@@ -791,6 +791,6 @@ sdlab_cmd_mlp(int argc, char **argv)
     fputs(USAGE, stdout);
     return SDLAB_EXIT_OK;
   }
-  fprintf(stderr, "sdlab mlp: error: %s (train or extract)\n", argc >= 2 ? "unknown subcommand" : "missing subcommand");
+  fprintf(stderr, "sdlab mlp: error: %s (train, extract or grid)\n", argc >= 2 ? "unknown subcommand" : "missing subcommand");
   return SDLAB_EXIT_USAGE;
 }

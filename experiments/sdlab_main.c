@@ -35,7 +35,7 @@ static const char *USAGE =
   "  landscape  every piece of L~ with bounds on its minimum, and where SGD ends\n"
   "  train      train an SAE, transcoder or crosscoder (relu, jumprelu, topk, batchtopk, matryoshka, topk-auxk,\n"
   "             gated)\n"
-  "  mlp        train a Fashion-MNIST MLP here and extract its activations (real representations)\n"
+  "  mlp        train a Fashion-MNIST MLP here, extract its activations, show top images (real representations)\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";
