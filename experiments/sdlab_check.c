@@ -108,16 +108,6 @@ gaussian(gsl_rng *g, gsl_matrix *m, double sd)
 }
 
 static double
-fro(const gsl_matrix *m)
-{
-  double s = 0;
-  for (size_t i = 0; i < m->size1; i++)
-    for (size_t j = 0; j < m->size2; j++)
-      s += gsl_matrix_get(m, i, j) * gsl_matrix_get(m, i, j);
-  return sqrt(s);
-}
-
-static double
 maxabs(const gsl_matrix *m)
 {
   double s = 0;
@@ -147,7 +137,7 @@ static double
 gradient_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE,
                   const gsl_matrix *WD)
 {
-  const double fE = fro(WE), fD = fro(WD);
+  const double fE = sdlab_metrics_frobenius(WE), fD = sdlab_metrics_frobenius(WD);
   double G = 0;
   for (size_t d = 0; d < Wp->size2; d++) {
     gsl_vector_const_view p = gsl_matrix_const_column(Wp, d), r = gsl_matrix_const_column(Wr, d);
@@ -155,6 +145,50 @@ gradient_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *
     G += 2 * gsl_vector_get(Md, d) * (xr + fD * fE * xp) * (fD + fE) * xp;
   }
   return 3 * gamma_k(2.0 * (Wp->size1 + WE->size1 + Wr->size1) + Wp->size2) * G;
+}
+
+int
+sdlab_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, const gsl_matrix *Wp, size_t N,
+                        sdlab_loss_workspace *w, sdlab_thm31_sample *e)
+{
+  const size_t chunk = 1024, n = p->n, np = Wp->size1;
+  if (N == 0 || N % chunk || w->batch < chunk || Wp->size2 != n)
+    return sdlab_fail(GSL_EINVAL, "Theorem 3.1's sampling needs N a positive multiple of %zu, a workspace batch of at "
+                      "least %zu and W_p with the bench's %zu features", chunk, chunk, n);
+  sdlab_lrb_sampler *s = sdlab_lrb_sampler_alloc(p);
+  gsl_matrix *X = gsl_matrix_alloc(chunk, n), *Xp = gsl_matrix_alloc(chunk, np);
+  double *err = malloc(chunk * sizeof *err), sL = 0, sL2 = 0, s1 = 0, s12 = 0;
+  size_t multi = 0;
+  int status = s && X && Xp && err ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t done = 0; !status && done < N; done += chunk) {
+    sdlab_lrb_sampler_next(s, chunk, X->data);
+    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, Wp, 0.0, Xp);
+    status = sdlab_loss_weighted(m, Xp, Xp, 0, NULL, 1.0, NULL, err, NULL, NULL, w);
+    for (size_t i = 0; !status && i < chunk; i++) {
+      size_t on = 0;
+      for (size_t d = 0; d < n; d++)
+        on += gsl_matrix_get(X, i, d) != 0;
+      sL += err[i];
+      sL2 += err[i] * err[i];
+      if (on == 1) {
+        s1 += err[i];
+        s12 += err[i] * err[i];
+      }
+      multi += on >= 2;
+    }
+  }
+  const double Nd = (double)N;
+  e->L = sL / Nd;
+  e->se_L = sqrt(fmax(sL2 / Nd - e->L * e->L, 0) / Nd);
+  e->T1 = s1 / Nd;
+  e->se_T1 = sqrt(fmax(s12 / Nd - e->T1 * e->T1, 0) / Nd);
+  e->multi = (double)multi / Nd;
+  e->se_multi = sqrt(e->multi * (1 - e->multi) / Nd);
+  free(err);
+  if (X) gsl_matrix_free(X);
+  if (Xp) gsl_matrix_free(Xp);
+  sdlab_lrb_sampler_free(s);
+  return status;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -204,33 +238,13 @@ check_31(sdlab_check_report *r)
     sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(1024, m);
     double lt;
     sdlab_loss_tilde(m, tr.Wp, tr.Wr, Md, &lt, NULL, NULL, w);
-    sdlab_lrb_sampler *s = sdlab_lrb_sampler_alloc(&p);
-    const size_t chunk = 1024, N = 64 * chunk;
-    gsl_matrix *X = gsl_matrix_alloc(chunk, n), *Xp = gsl_matrix_alloc(chunk, np);
-    double err[1024], sL = 0, sL2 = 0, s1 = 0, s12 = 0;
-    size_t multi = 0;
-    for (size_t done = 0; done < N; done += chunk) {
-      sdlab_lrb_sampler_next(s, chunk, X->data);
-      gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, tr.Wp, 0.0, Xp);
-      sdlab_loss_weighted(m, Xp, Xp, 0, NULL, 1.0, NULL, err, NULL, NULL, w);
-      for (size_t i = 0; i < chunk; i++) {
-        size_t on = 0;
-        for (size_t d = 0; d < n; d++)
-          on += gsl_matrix_get(X, i, d) != 0;
-        sL += err[i];
-        sL2 += err[i] * err[i];
-        if (on == 1) {
-          s1 += err[i];
-          s12 += err[i] * err[i];
-        }
-        multi += on >= 2;
-      }
-    }
+    const size_t N = 64 * 1024;
+    sdlab_thm31_sample e;
+    sdlab_thm31_sample_loss(m, &p, tr.Wp, N, w, &e);
     const double Nd = (double)N, z = 5, q = 1 - p.S, nn = (double)n;
-    double L = sL / Nd, seL = sqrt(fmax(sL2 / Nd - L * L, 0) / Nd);
-    double T1 = s1 / Nd, seT1 = sqrt(fmax(s12 / Nd - T1 * T1, 0) / Nd);
-    double pm = sdlab_thm31_prob_multi(n, p.S), fm = (double)multi / Nd, sem = sqrt(pm * (1 - pm) / Nd);
-    double cf = fro(tr.Wr) + fro(m->WD) * fro(m->WE) * fro(tr.Wp), Cub = cf * cf * nn * p.cmax * p.cmax;
+    const double L = e.L, seL = e.se_L, T1 = e.T1, seT1 = e.se_T1;
+    double pm = sdlab_thm31_prob_multi(n, p.S), fm = e.multi, sem = sqrt(pm * (1 - pm) / Nd);
+    double cf = sdlab_metrics_frobenius(tr.Wr) + sdlab_metrics_frobenius(m->WD) * sdlab_metrics_frobenius(m->WE) * sdlab_metrics_frobenius(tr.Wp), Cub = cf * cf * nn * p.cmax * p.cmax;
     double bound = nn * nn * Cub * q * q;
     const char *an = acts[t % 4];
     char desc[256];
@@ -247,9 +261,6 @@ check_31(sdlab_check_report *r)
       record(c12, L - lt - z * seL <= bound && L - lt + z * seL >= -bound, "%s: L - L~ = %.6g (se %.2g), bound %.6g",
              desc, L - lt, seL, bound);
     }
-    gsl_matrix_free(X);
-    gsl_matrix_free(Xp);
-    sdlab_lrb_sampler_free(s);
     sdlab_loss_workspace_free(w);
     gsl_vector_free(Md);
     sdlab_model_free(m);
@@ -349,8 +360,8 @@ check_32(sdlab_check_report *r)
     snprintf(desc, sizeof desc, "instance %zu (n %zu, n_p %zu, n_q %zu, %s)", t, n, np, nq, acts[t % 3]);
     double ed = min_eigenvalue(HD), ee = min_eigenvalue(HE);
     /* a computed eigenvalue of a PSD matrix is >= -(dimension) eps ||H||_F (Weyl, backward stable QR) */
-    record(cd, ed >= -(double)nq * DBL_EPSILON * 8 * fro(HD), "%s: smallest eigenvalue %.3g", desc, ed);
-    record(ce, ee >= -(double)(nq * np) * DBL_EPSILON * 8 * fro(HE), "%s: smallest eigenvalue %.3g", desc, ee);
+    record(cd, ed >= -(double)nq * DBL_EPSILON * 8 * sdlab_metrics_frobenius(HD), "%s: smallest eigenvalue %.3g", desc, ed);
+    record(ce, ee >= -(double)(nq * np) * DBL_EPSILON * 8 * sdlab_metrics_frobenius(HE), "%s: smallest eigenvalue %.3g", desc, ee);
     /* joint non-convexity: along (s U, V), with V moving W_E inside the piece, the second difference
      * f(+) + f(-) - 2 f(0) = h^2 (s^2 A + B + 2 s C) + O(h^4); the best s = -C/A leaves B - C^2/A */
     double sm, vi;
@@ -366,7 +377,7 @@ check_32(sdlab_check_report *r)
         gaussian(g, U, 1.0);
         gaussian(g, V, 1.0);
         /* every strict row C_i vec(W_E) moves by at most h ||C_i|| ||V||_F <= h 2 ||W_p||_F ||V||_F */
-        double h = fmin(0.25 * sm / (2 * fro(Wp) * fro(V)), 1e-2);
+        double h = fmin(0.25 * sm / (2 * sdlab_metrics_frobenius(Wp) * sdlab_metrics_frobenius(V)), 1e-2);
         double a = (second_difference(P, Wp, Md, WE, WD, U, h, V, 0, f0, E2, D2)) / (h * h);
         double b = (second_difference(P, Wp, Md, WE, WD, U, 0, V, h, f0, E2, D2)) / (h * h);
         double ab = (second_difference(P, Wp, Md, WE, WD, U, h, V, h, f0, E2, D2)) / (h * h);

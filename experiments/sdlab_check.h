@@ -9,6 +9,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <gsl/gsl_matrix.h>
+
+#include "sdlab_loss.h"
+#include "sdlab_lrb.h"
+#include "sdlab_model.h"
 
 typedef struct {
   const char *id;         /* "Theorem 3.6, step 4 (65)" */
@@ -32,6 +37,17 @@ void sdlab_check_report_free(sdlab_check_report *r);
 /* Run every check; progress (optional) is called after each group.  Returns 0 or an error status (a
  * failing claim is not an error). */
 int sdlab_check_run(sdlab_check_report *r, void (*progress)(void *ctx, const char *group), void *ctx);
+
+/* Theorem 3.1's Monte Carlo side: over N samples of the bench p (drawn in chunks of 1024; N a multiple of
+ * 1024, x_p = W_p x, an SAE), the sampled loss L (eq. 3) of model m, its part from samples with exactly one
+ * active feature (T1), and the share of samples with two or more (multi), each with its standard error.
+ * w: a loss workspace for m with batch >= 1024. */
+typedef struct {
+  double L, se_L, T1, se_T1, multi, se_multi;
+} sdlab_thm31_sample;
+
+int sdlab_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, const gsl_matrix *Wp, size_t N,
+                            sdlab_loss_workspace *w, sdlab_thm31_sample *e);
 
 /* The report as Markdown (malloc'd). */
 char *sdlab_check_markdown(const sdlab_check_report *r, double seconds);

@@ -6,6 +6,7 @@
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
+#include "sdlab_metrics.h"
 #include "sdlab_loss.h"
 #include "sdlab_npy.h"
 #include "sdlab_pattern.h"
@@ -33,16 +34,6 @@ static const char *USAGE =
   "  --force            replace DIR if it exists\n";
 
 enum { O_TRUTH, O_TARGET, O_LATENTS, O_ACT, O_MD, O_OUT, O_FORCE, O_COUNT };
-
-static double
-frobenius(const gsl_matrix *m)
-{
-  double s = 0;
-  for (size_t i = 0; i < m->size1; i++)
-    for (size_t j = 0; j < m->size2; j++)
-      s += gsl_matrix_get(m, i, j) * gsl_matrix_get(m, i, j);
-  return sqrt(s);
-}
 
 static void
 pattern_json(sdlab_json *j, const sdlab_activation *act, const gsl_matrix *WE, const gsl_matrix *Wp)
@@ -179,8 +170,8 @@ sdlab_cmd_construct(int argc, char **argv)
       sdlab_json_integer(&j, "n_q", (long long)nq);
       sdlab_json_integer(&j, "n_r", (long long)Wr->size1);
       sdlab_json_number(&j, "L_tilde", L);
-      sdlab_json_number(&j, "grad_W_E_norm", frobenius(gE));
-      sdlab_json_number(&j, "grad_W_D_norm", frobenius(gD));
+      sdlab_json_number(&j, "grad_W_E_norm", sdlab_metrics_frobenius(gE));
+      sdlab_json_number(&j, "grad_W_D_norm", sdlab_metrics_frobenius(gD));
       pattern_json(&j, &act, WE, Wp);
       if (k33) {
         sdlab_thm33_values v;

@@ -130,21 +130,11 @@ static int
 evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *W, int normalise, double tau,
          const unsigned char *exclude, double *mgt, double *mip, double *mcc, double sweep[101])
 {
-  const size_t q = L->size1, n = W->size2;
-  gsl_matrix *S = gsl_matrix_alloc(q, n);
+  const size_t n = W->size2;
   double *s = malloc(n * sizeof *s);
-  if (S == NULL || s == NULL) {
-    if (S) gsl_matrix_free(S);
-    free(s);
-    return sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu similarity matrix", q, n);
-  }
-  int status = sdlab_metrics_similarity(L, W, normalise, S);
-  if (!status) {
-    sdlab_metrics_best_match(S, s);
-    *mgt = sdlab_metrics_mgt(s, n, exclude, tau);
-    *mip = sdlab_metrics_mip(s, n, exclude);
-    status = sdlab_metrics_mcc(S, exclude, mcc, NULL);
-  }
+  if (s == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  int status = sdlab_metrics_recovery(L, W, normalise, exclude, tau, s, mgt, mip, mcc);
   if (!status) {
     sdlab_json_object_begin(j, key);
     sdlab_json_number(j, "M_GT", *mgt);
@@ -161,7 +151,6 @@ evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *
     sdlab_json_object_end(j);
     sdlab_json_object_end(j);
   }
-  gsl_matrix_free(S);
   free(s);
   return status;
 }

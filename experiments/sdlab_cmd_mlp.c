@@ -698,13 +698,14 @@ mlp_grid(int argc, char **argv)
   for (size_t f = 0; !status && f < nf; f++) {
     /* the best-matching encoder row: |cos| with the feature */
     size_t best = 0;
-    double bc = -1;
+    double bc = -1, mm = 0;
+    for (size_t a = 0; a < W->size1; a++)
+      mm += gsl_matrix_get(W, a, feats[f]) * gsl_matrix_get(W, a, feats[f]);
     for (size_t i = 0; i < E->size1; i++) {
-      double d = 0, nn = 0, mm = 0;
+      double d = 0, nn = 0;
       for (size_t a = 0; a < E->size2; a++) {
         d += gsl_matrix_get(E, i, a) * gsl_matrix_get(W, a, feats[f]);
         nn += gsl_matrix_get(E, i, a) * gsl_matrix_get(E, i, a);
-        mm += gsl_matrix_get(W, a, feats[f]) * gsl_matrix_get(W, a, feats[f]);
       }
       const double cs = nn > 0 && mm > 0 ? fabs(d) / sqrt(nn * mm) : 0;
       if (cs > bc) {

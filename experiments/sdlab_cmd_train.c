@@ -178,6 +178,18 @@ typedef struct {
 static const char CKPT_MAGIC[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', '1'};
 
 /* The checkpoint: magic, the original arguments, the trainer's state, the history. */
+/* Whether argv[*i] is left out of the options a resumed run repeats: --stop-after (it would stop again at once;
+ * *i then steps over its value) and --quiet. */
+static int
+not_resumed(char **argv, int *i)
+{
+  if (strcmp(argv[*i], "--stop-after") == 0) {
+    (*i)++;
+    return 1;
+  }
+  return strcmp(argv[*i], "--quiet") == 0 || strncmp(argv[*i], "--stop-after=", 13) == 0;
+}
+
 static int
 write_checkpoint(const char *path, int argc, char **argv, sdlab_trainer *t, const history *h)
 {
@@ -188,25 +200,13 @@ write_checkpoint(const char *path, int argc, char **argv, sdlab_trainer *t, cons
   int status = sdlab_atomic_open(&f, path);
   if (status)
     return status;
-  /* the options a resumed run repeats: not --stop-after (it would stop again at once) nor --quiet */
   uint64_t n = 0;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--stop-after") == 0 || strcmp(argv[i], "--quiet") == 0) {
-      i += strcmp(argv[i], "--stop-after") == 0;
-      continue;
-    }
-    if (strncmp(argv[i], "--stop-after=", 13) == 0)
-      continue;
-    n++;
-  }
+  for (int i = 0; i < argc; i++)
+    n += !not_resumed(argv, &i);
   fwrite(CKPT_MAGIC, 1, 8, f.fp);
   fwrite(&n, sizeof n, 1, f.fp);
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--stop-after") == 0 || strcmp(argv[i], "--quiet") == 0) {
-      i += strcmp(argv[i], "--stop-after") == 0;
-      continue;
-    }
-    if (strncmp(argv[i], "--stop-after=", 13) == 0)
+    if (not_resumed(argv, &i))
       continue;
     uint64_t len = strlen(argv[i]);
     fwrite(&len, sizeof len, 1, f.fp);
@@ -296,19 +296,13 @@ static void
 recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const unsigned char *exclude,
          double *mgt, double *mip, double *mcc)
 {
-  gsl_matrix *L = gsl_matrix_alloc(q, dim), *S = gsl_matrix_alloc(q, truth->size2);
-  double *best = malloc(truth->size2 * sizeof *best);
+  gsl_matrix *L = gsl_matrix_alloc(q, dim);
   for (size_t k = 0; k < q * dim; k++)
     L->data[k] = D[k];
-  sdlab_metrics_similarity(L, truth, 1, S);
-  sdlab_metrics_best_match(S, best);
-  *mgt = sdlab_metrics_mgt(best, truth->size2, exclude, 0.95);
-  *mip = sdlab_metrics_mip(best, truth->size2, exclude);
-  if (mcc && sdlab_metrics_mcc(S, exclude, mcc, NULL))
+  *mgt = *mip = NAN; /* left so when the similarity cannot be formed */
+  if (sdlab_metrics_recovery(L, truth, 1, exclude, 0.95, NULL, mgt, mip, mcc) && mcc)
     *mcc = NAN;
-  free(best);
   gsl_matrix_free(L);
-  gsl_matrix_free(S);
 }
 
 /* --top K: each latent's K most activating rows under the trained model's inference codes, as top.npy

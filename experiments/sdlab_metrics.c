@@ -203,3 +203,38 @@ sdlab_metrics_explained_variance(const gsl_matrix *X, const gsl_matrix *Xhat)
   sdlab_metrics_stats_free(&st);
   return ev;
 }
+
+double
+sdlab_metrics_frobenius(const gsl_matrix *m)
+{
+  double s = 0;
+  for (size_t i = 0; i < m->size1; i++)
+    for (size_t j = 0; j < m->size2; j++)
+      s += gsl_matrix_get(m, i, j) * gsl_matrix_get(m, i, j);
+  return sqrt(s);
+}
+
+int
+sdlab_metrics_recovery(const gsl_matrix *L, const gsl_matrix *W, int normalise, const unsigned char *exclude,
+                       double tau, double *s, double *mgt, double *mip, double *mcc)
+{
+  const size_t q = L->size1, n = W->size2;
+  gsl_matrix *S = gsl_matrix_alloc(q, n);
+  double *best = s ? s : malloc(n * sizeof *best);
+  int status = S && best ? SDLAB_SUCCESS
+               : sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu similarity matrix", q, n);
+  if (!status)
+    status = sdlab_metrics_similarity(L, W, normalise, S);
+  if (!status) {
+    sdlab_metrics_best_match(S, best);
+    *mgt = sdlab_metrics_mgt(best, n, exclude, tau);
+    *mip = sdlab_metrics_mip(best, n, exclude);
+    if (mcc)
+      status = sdlab_metrics_mcc(S, exclude, mcc, NULL);
+  }
+  if (S)
+    gsl_matrix_free(S);
+  if (best != s)
+    free(best);
+  return status;
+}

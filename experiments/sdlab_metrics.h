@@ -20,6 +20,12 @@
 #include <gsl/gsl_matrix.h>
 
 int sdlab_metrics_similarity(const gsl_matrix *L, const gsl_matrix *W, int normalise, gsl_matrix *S);
+/* The three recovery metrics at once: S from L and W, the best-match scores into s (length n; NULL to
+ * discard), M_GT(tau) and M_IP, and MCC unless mcc is NULL.  GSL_ENOMEM or the similarity's status. */
+int sdlab_metrics_recovery(const gsl_matrix *L, const gsl_matrix *W, int normalise, const unsigned char *exclude,
+                           double tau, double *s, double *mgt, double *mip, double *mcc);
+/* The Frobenius norm sqrt(sum_ij m_ij^2). */
+double sdlab_metrics_frobenius(const gsl_matrix *m);
 void sdlab_metrics_best_match(const gsl_matrix *S, double *s);
 /* exclude: NULL or n flags (1 = not evaluated).  Both return NaN when no feature is evaluated. */
 double sdlab_metrics_mgt(const double *s, size_t n, const unsigned char *exclude, double tau);

@@ -9,6 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* GLPK's 1-based sparse form of x[0], x[stride], ..., x[(n - 1) stride]: the nonzero entries into ind[1..] (their
+ * positions, 1-based) and val[1..]; returns their count. */
+static int
+glpk_sparse(const double *x, size_t n, size_t stride, int *ind, double *val)
+{
+  int len = 0;
+  for (size_t j = 0; j < n; j++)
+    if (x[j * stride] != 0) {
+      len++;
+      ind[len] = (int)j + 1;
+      val[len] = x[j * stride];
+    }
+  return len;
+}
+
 struct sdlab_halfspace {
   size_t n, np, nx;   /* features, dimension, variables (n_p or n_p + 1) */
   int threshold;
@@ -183,14 +198,7 @@ farkas_general(const double *G, const double *h0, size_t m, size_t nx, size_t *l
     for (size_t i = 0; i < rows; i++)
       glp_set_row_bnds(lp, (int)i + 1, GLP_FX, r[i], r[i]);
     for (size_t c = 0; c < m; c++) {
-      int len = 0;
-      for (size_t i = 0; i < rows; i++)
-        if (M[i * m + c] != 0) {
-          len++;
-          ind[len] = (int)i + 1;
-          val[len] = M[i * m + c];
-        }
-      glp_set_mat_col(lp, (int)c + 1, len, ind, val);
+      glp_set_mat_col(lp, (int)c + 1, glpk_sparse(M + c, rows, m, ind, val), ind, val);
       glp_set_col_bnds(lp, (int)c + 1, GLP_LO, 0, 0);
     }
     glp_smcp parm;
@@ -268,13 +276,7 @@ interior_point(const double *G, const unsigned char *strict, size_t m, size_t nx
     for (size_t a = 0; a < nx; a++)
       glp_set_col_bnds(lp, (int)a + 1, GLP_FR, 0, 0);
     for (size_t i = 0, k = 0; i < m; i++) {
-      int len = 0;
-      for (size_t a = 0; a < nx; a++)
-        if (G[i * nx + a] != 0) {
-          len++;
-          ind[len] = (int)a + 1;
-          val[len] = G[i * nx + a];
-        }
+      int len = glpk_sparse(G + i * nx, nx, 1, ind, val);
       if (!strict[i]) { /* G_i x - s_i >= 0 */
         int col = (int)(nx + k) + 1;
         glp_set_col_bnds(lp, col, GLP_DB, 0, 1);
@@ -346,14 +348,7 @@ sdlab_lp_homogeneous(const double *G, const unsigned char *strict, size_t m, siz
     for (size_t a = 0; a < nx; a++)
       glp_set_col_bnds(lp, (int)a + 1, GLP_FR, 0, 0);
     for (size_t i = 0; i < m; i++) {
-      int len = 0;
-      for (size_t a = 0; a < nx; a++)
-        if (G[i * nx + a] != 0) {
-          len++;
-          ind[len] = (int)a + 1;
-          val[len] = G[i * nx + a];
-        }
-      glp_set_mat_row(lp, (int)i + 1, len, ind, val);
+      glp_set_mat_row(lp, (int)i + 1, glpk_sparse(G + i * nx, nx, 1, ind, val), ind, val);
       h0[i] = strict[i] ? 1.0 : 0.0;
       glp_set_row_bnds(lp, (int)i + 1, GLP_LO, h0[i], 0);
     }

@@ -7,6 +7,7 @@
 #include <gsl/gsl_integration.h>
 
 #include "helpers.h"
+#include "sdlab_check.h"
 #include "sdlab_claims.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
@@ -29,9 +30,7 @@ TestSuite(theorems, .init = init);
  * bound with C_ub is a violation of (12). */
 
 typedef struct {
-  double L, se_L;       /* Monte Carlo L and its standard error */
-  double T1, se_T1;     /* the m = 1 part: E[err 1{||x||_0 = 1}] */
-  double multi, se_multi; /* P(||x||_0 >= 2) */
+  sdlab_thm31_sample s; /* Monte Carlo L, its m = 1 part, P(||x||_0 >= 2), with standard errors */
   double ltilde, c_ub;
 } thm31_estimate;
 
@@ -52,42 +51,9 @@ thm31_monte_carlo(const sdlab_lrb_params *p, const char *actname, uint64_t model
   sdlab_lrb_md(p, Md->data);
   sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(1024, m);
   cr_assert_eq(sdlab_loss_tilde(m, t.Wp, t.Wr, Md, &e->ltilde, NULL, NULL, w), 0);
-  const size_t chunk = 1024;
-  sdlab_lrb_sampler *s = sdlab_lrb_sampler_alloc(p);
-  gsl_matrix *X = gsl_matrix_alloc(chunk, n), *Xp = gsl_matrix_alloc(chunk, np);
-  double *err = malloc(chunk * sizeof *err);
-  double sL = 0, sL2 = 0, s1 = 0, s12 = 0;
-  size_t multi = 0;
-  for (size_t done = 0; done < N; done += chunk) {
-    sdlab_lrb_sampler_next(s, chunk, X->data);
-    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, t.Wp, 0.0, Xp);
-    cr_assert_eq(sdlab_loss_weighted(m, Xp, Xp, 0, NULL, 1.0, NULL, err, NULL, NULL, w), 0);
-    for (size_t i = 0; i < chunk; i++) {
-      size_t on = 0;
-      for (size_t d = 0; d < n; d++)
-        on += gsl_matrix_get(X, i, d) != 0;
-      sL += err[i];
-      sL2 += err[i] * err[i];
-      if (on == 1) {
-        s1 += err[i];
-        s12 += err[i] * err[i];
-      }
-      multi += on >= 2;
-    }
-  }
-  double Nd = (double)N;
-  e->L = sL / Nd;
-  e->se_L = sqrt(fmax(sL2 / Nd - e->L * e->L, 0) / Nd);
-  e->T1 = s1 / Nd;
-  e->se_T1 = sqrt(fmax(s12 / Nd - e->T1 * e->T1, 0) / Nd);
-  e->multi = (double)multi / Nd;
-  e->se_multi = sqrt(e->multi * (1 - e->multi) / Nd);
+  cr_assert_eq(sdlab_thm31_sample_loss(m, p, t.Wp, N, w, &e->s), 0, "%s", sdlab_error_message(1));
   double cf = test_fro(t.Wr) + test_fro(m->WD) * test_fro(m->WE) * test_fro(t.Wp);
   e->c_ub = cf * cf * (double)n * p->cmax * p->cmax;
-  free(err);
-  gsl_matrix_free(X);
-  gsl_matrix_free(Xp);
-  sdlab_lrb_sampler_free(s);
   sdlab_loss_workspace_free(w);
   gsl_vector_free(Md);
   sdlab_model_free(m);
@@ -117,16 +83,16 @@ Test(theorems, thm31_loss_approximation_holds_for_homogeneous_activations)
       thm31_monte_carlo(&p, acts[a], 100 + seed, 200 * 1024, &e);
       double n = (double)p.n, q = 1 - p.S;
       /* proof step 3: the m = 1 part equals L~ exactly (for positively homogeneous sigma) */
-      cr_assert(fabs(e.T1 - e.ltilde) <= z * e.se_T1, "%s seed %llu: m=1 part %.6g vs L~ %.6g (se %.3g)", acts[a],
-                (unsigned long long)seed, e.T1, e.ltilde, e.se_T1);
+      cr_assert(fabs(e.s.T1 - e.ltilde) <= z * e.s.se_T1, "%s seed %llu: m=1 part %.6g vs L~ %.6g (se %.3g)", acts[a],
+                (unsigned long long)seed, e.s.T1, e.ltilde, e.s.se_T1);
       /* proof step 4: P(||x||_0 >= 2), closed form against the generator, and (35) */
       double pm = sdlab_thm31_prob_multi(p.n, p.S);
-      cr_assert(fabs(e.multi - pm) <= z * e.se_multi, "P(m>=2): sampled %.6g, exact %.6g", e.multi, pm);
+      cr_assert(fabs(e.s.multi - pm) <= z * e.s.se_multi, "P(m>=2): sampled %.6g, exact %.6g", e.s.multi, pm);
       cr_assert(pm <= n * (n - 1) / 2 * q * q && pm <= n * n * q * q);
       /* the claim: 0 <= L - L~ <= n^2 C (1-S)^2 */
-      cr_assert(e.L - e.ltilde >= -z * e.se_L, "L - L~ = %.6g < 0 beyond noise (se %.3g)", e.L - e.ltilde, e.se_L);
-      cr_assert(e.L - e.ltilde - z * e.se_L <= n * n * e.c_ub * q * q, "bound (12) violated: L - L~ = %.6g > %.6g",
-                e.L - e.ltilde, n * n * e.c_ub * q * q);
+      cr_assert(e.s.L - e.ltilde >= -z * e.s.se_L, "L - L~ = %.6g < 0 beyond noise (se %.3g)", e.s.L - e.ltilde, e.s.se_L);
+      cr_assert(e.s.L - e.ltilde - z * e.s.se_L <= n * n * e.c_ub * q * q, "bound (12) violated: L - L~ = %.6g > %.6g",
+                e.s.L - e.ltilde, n * n * e.c_ub * q * q);
     }
 }
 

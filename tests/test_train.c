@@ -302,6 +302,19 @@ Test(train, gated_gradients)
   }
 }
 
+/* A fresh trainer for f->c on fresh data (seed), at step 100 with latents 0..9 alive and 10..15 dead. */
+static void
+auxk_trainer(fd_case *f, uint64_t seed)
+{
+  f->t = sdlab_trainer_alloc(&f->c, 1);
+  cr_assert_not_null(f->t, "%s", sdlab_error_message(1));
+  fill(f, seed);
+  sdlab_train_state *s = sdlab_trainer_state(f->t);
+  s->step = 100;
+  for (size_t i = 0; i < 16; i++)
+    s->last_active[i] = i < 10 ? 100 : 0;
+}
+
 /* AuxK (Gao et al. 2024): (1) only dead latents take the auxiliary gradient, (2) at most k_aux of them per
  * sample, (3) the residual is a constant (alive latents' rows get nothing from it), (4) the loss is scaled by
  * min(n_dead / k_aux, 1). */
@@ -313,12 +326,7 @@ Test(train, auxk_four_points)
   f.c.k = 2;
   f.c.k_aux = 3;
   f.c.dead_window = 10;
-  f.t = sdlab_trainer_alloc(&f.c, 1);
-  fill(&f, 22);
-  sdlab_train_state *s = sdlab_trainer_state(f.t);
-  s->step = 100;
-  for (size_t i = 0; i < 16; i++) /* latents 0..9 alive, 10..15 dead */
-    s->last_active[i] = i < 10 ? 100 : 0;
+  auxk_trainer(&f, 22);
   const size_t q = 16, p = 6, r = 6;
   float *gE, *gD, *gbE, *gbD, *gth;
   sdlab_train_stats with, without;
@@ -329,14 +337,9 @@ Test(train, auxk_four_points)
   memcpy(GD, gD, sizeof GD);
   sdlab_trainer_free(f.t);
   f.c.lambda_aux = 0;
-  f.t = sdlab_trainer_alloc(&f.c, 1);
   free(f.X);
   free(f.Y);
-  fill(&f, 22);
-  s = sdlab_trainer_state(f.t);
-  s->step = 100;
-  for (size_t i = 0; i < 16; i++)
-    s->last_active[i] = i < 10 ? 100 : 0;
+  auxk_trainer(&f, 22);
   cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &without), 0);
   sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
   cr_assert(with.aux > 0 && without.aux == 0);
@@ -359,14 +362,9 @@ Test(train, auxk_four_points)
     sdlab_trainer_free(f.t);
     f.c.lambda_aux = 0.5;
     f.c.k_aux = kaux[v];
-    f.t = sdlab_trainer_alloc(&f.c, 1);
     free(f.X);
     free(f.Y);
-    fill(&f, 22);
-    s = sdlab_trainer_state(f.t);
-    s->step = 100;
-    for (size_t i = 0; i < 16; i++)
-      s->last_active[i] = i < 10 ? 100 : 0;
+    auxk_trainer(&f, 22);
     cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &with), 0);
     aux[v] = with.aux;
   }
@@ -379,12 +377,7 @@ Test(train, auxk_four_points)
     f.c.batch = 1;
     f.c.k_aux = 2;
     f.c.lambda_aux = v ? 0.5 : 0.0;
-    f.t = sdlab_trainer_alloc(&f.c, 1);
-    fill(&f, 23);
-    s = sdlab_trainer_state(f.t);
-    s->step = 100;
-    for (size_t i = 0; i < 16; i++)
-      s->last_active[i] = i < 10 ? 100 : 0;
+    auxk_trainer(&f, 23);
     cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, NULL, &with), 0);
     sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
     if (v == 0) {
