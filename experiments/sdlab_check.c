@@ -961,15 +961,38 @@ check_38(sdlab_check_report *r)
       for (size_t d = 0; d < n; d++)
         ok &= (A[i][d] > c) == (int)(F[i] >> d & 1);
     record(s1, ok, "%s: threshold %.4g does not reproduce P", desc, c);
-    size_t is = gsl_rng_uniform_int(g, Mp), js = 64;
-    double amin = INFINITY;
+    const size_t is = gsl_rng_uniform_int(g, Mp);
+    unsigned char Fb[4 * 64];
+    for (size_t i = 0; i < Mp; i++)
+      for (size_t d = 0; d < n; d++)
+        Fb[i * n + d] = F[i] >> d & 1;
+    gsl_matrix *WE2 = gsl_matrix_alloc(Mp + 1, np);
+    sdlab_thm38_info ti;
+    gsl_matrix_view WEm = gsl_matrix_submatrix(WE, 0, 0, Mp, np);
+    if (WE2 == NULL || sdlab_construct_thm38(tr.Wp, &WEm.matrix, c, Fb, is, WE2, &ti)) {
+      /* only step 1's failure (recorded above) can stop the construction here */
+      if (WE2)
+        gsl_matrix_free(WE2);
+      sdlab_halfspace_free(h);
+      gsl_matrix_free(WE);
+      sdlab_lrb_truth_free(&tr);
+      gsl_rng_free(g);
+      continue;
+    }
+    const size_t js = ti.jstar;
+    double sabs = 0; /* sum |w_a p_a| of a_j*, for the rounding bound of a dot product */
+    for (size_t a = 0; a < np; a++)
+      sabs += fabs(gsl_matrix_get(WE, is, a) * gsl_matrix_get(tr.Wp, a, js));
+    gsl_matrix_memcpy(WE, WE2);
+    gsl_matrix_free(WE2);
+    const double amin = ti.amin, lambda = ti.lambda, c1 = ti.c1, c2 = ti.c2, alpha = ti.alpha;
+    /* the construction's choices, recomputed here from their definitions */
+    /* j* minimises a_j over F_i* (up to the rounding of two evaluations of the same dot products) */
+    int okjs = fabs(amin - A[is][js]) <= 2 * gamma_k((double)np) * sabs;
     for (size_t d = 0; d < n; d++)
-      if ((F[is] >> d & 1) && A[is][d] < amin) {
-        amin = A[is][d];
-        js = d;
-      }
-    const double lambda = (c + amin) / (2 * amin), c1 = (c + amin) / 2;
-    record(s74, amin > c && lambda > c / amin && lambda < 1, "%s: a_min %.6g, c %.6g, lambda %.6g", desc, amin, c, lambda);
+      okjs &= !(F[is] >> d & 1) || A[is][d] >= A[is][js] - 2 * gamma_k((double)np) * sabs;
+    record(s74, okjs && amin > c && lambda > c / amin && lambda < 1,
+           "%s: a_min %.6g, c %.6g, lambda %.6g", desc, amin, c, lambda);
     int ok78 = 1;
     double next = INFINITY;
     for (size_t d = 0; d < n; d++)
@@ -977,30 +1000,23 @@ check_38(sdlab_check_report *r)
         ok78 &= lambda * A[is][d] > c1;
         next = fmin(next, lambda * A[is][d]);
       }
-    ok78 &= fabs(lambda * A[is][js] - c1) <= gamma_k(4) * c1;
+    ok78 &= fabs(lambda * amin - c1) <= gamma_k(4) * c1;
     record(s78, ok78, "%s: lambda a_j* = %.17g, c' = %.17g", desc, lambda * A[is][js], c1);
-    const double eps = (next - c1) / 2, c2 = c1 + eps; /* "infinitesimal": any eps in (0, next - c') */
     uint64_t parent = 0;
     for (size_t d = 0; d < n; d++)
       if (lambda * A[is][d] > c2)
         parent |= (uint64_t)1 << d;
-    record(s80, parent == (F[is] & ~((uint64_t)1 << js)), "%s: the scaled parent row activates %llx", desc,
-           (unsigned long long)parent);
-    const double alpha = 2 * c2 / (1 + Mint);
-    int ok83 = alpha > c2 && alpha * Mint < c2;
+    record(s80, ti.eps > 0 && c2 < next && parent == (F[is] & ~((uint64_t)1 << js)),
+           "%s: the scaled parent row activates %llx", desc, (unsigned long long)parent);
+    int ok83 = alpha > c2 && alpha * Mint < c2 && ti.M == Mint;
     for (size_t d = 0; d < n; d++)
       if (d != js) {
         double v = 0;
         for (size_t a = 0; a < np; a++)
-          v += alpha * gsl_matrix_get(tr.Wp, a, js) * gsl_matrix_get(tr.Wp, a, d);
+          v += gsl_matrix_get(WE, Mp, a) * gsl_matrix_get(tr.Wp, a, d);
         ok83 &= v <= alpha * Mint + gamma_k(2.0 * np) * alpha;
       }
     record(s83, ok83, "%s: alpha %.6g, c'' %.6g", desc, alpha, c2);
-    /* step 4: the expanded encoder with the one threshold c'' */
-    for (size_t a = 0; a < np; a++) {
-      gsl_matrix_set(WE, is, a, lambda * gsl_matrix_get(WE, is, a));
-      gsl_matrix_set(WE, Mp, a, alpha * gsl_matrix_get(tr.Wp, a, js));
-    }
     uint64_t Pp[4];
     memcpy(Pp, F, sizeof Pp);
     Pp[is] &= ~((uint64_t)1 << js);

@@ -123,6 +123,27 @@ sdlab_cli_double(const char *cmd, const char *opt, const char *text, double *out
 }
 
 int
+sdlab_cli_hierarchy(const char *cmd, const char *opt, const char *text, size_t *parents, size_t *children)
+{
+  const char *colon = strchr(text, ':');
+  char buf[64];
+  if (colon == NULL || (size_t)(colon - text) >= sizeof buf) {
+    fprintf(stderr, "sdlab %s: error: %s takes P:K, for example 10:4 (got '%s')\n", cmd, opt, text);
+    return SDLAB_EUSAGE;
+  }
+  memcpy(buf, text, (size_t)(colon - text));
+  buf[colon - text] = '\0';
+  int r;
+  if ((r = sdlab_cli_size(cmd, "P of P:K", buf, parents)) || (r = sdlab_cli_size(cmd, "K of P:K", colon + 1, children)))
+    return r;
+  if (*parents == 0 || *children == 0) {
+    fprintf(stderr, "sdlab %s: error: %s needs P >= 1 and K >= 1 (got '%s')\n", cmd, opt, text);
+    return SDLAB_EUSAGE;
+  }
+  return 0;
+}
+
+int
 sdlab_cli_fail(const char *cmd, int status)
 {
   fprintf(stderr, "sdlab %s: error: %s\n", cmd, sdlab_error_message(status));

@@ -26,6 +26,8 @@ const char *sdlab_cli_get(const sdlab_opt *opts, size_t nopts, const char *name)
 int sdlab_cli_size(const char *cmd, const char *opt, const char *text, size_t *out);
 int sdlab_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *out);
 int sdlab_cli_double(const char *cmd, const char *opt, const char *text, double *out);
+/* A hierarchy "P:K" (P parents with K sub-concepts each, both >= 1). */
+int sdlab_cli_hierarchy(const char *cmd, const char *opt, const char *text, size_t *parents, size_t *children);
 /* Print "sdlab CMD: error: MESSAGE" for a library failure and return SDLAB_EXIT_FAIL. */
 int sdlab_cli_fail(const char *cmd, int status);
 /* Require options; prints the first missing one. */
@@ -51,5 +53,6 @@ int sdlab_cmd_check(int argc, char **argv);
 int sdlab_cmd_landscape(int argc, char **argv);
 int sdlab_cmd_train(int argc, char **argv);
 int sdlab_cmd_mlp(int argc, char **argv);
+int sdlab_cmd_absorption(int argc, char **argv);
 
 #endif

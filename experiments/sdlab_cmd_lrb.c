@@ -105,23 +105,9 @@ parse_params(int argc, char **argv, sdlab_lrb_params *p, sdlab_opt *o, sdlab_dty
     fprintf(stderr, "sdlab lrb: error: --target-dim must be positive\n");
     return SDLAB_EUSAGE;
   }
-  if (o[O_HIERARCHY].value) {
-    const char *h = o[O_HIERARCHY].value, *colon = strchr(h, ':');
-    char buf[64];
-    if (colon == NULL || (size_t)(colon - h) >= sizeof buf) {
-      fprintf(stderr, "sdlab lrb: error: --hierarchy takes P:K, for example 10:4 (got '%s')\n", h);
-      return SDLAB_EUSAGE;
-    }
-    memcpy(buf, h, (size_t)(colon - h));
-    buf[colon - h] = '\0';
-    if ((r = sdlab_cli_size("lrb", "--hierarchy P", buf, &p->parents)) ||
-        (r = sdlab_cli_size("lrb", "--hierarchy K", colon + 1, &p->children)))
-      return r;
-    if (p->parents == 0 || p->children == 0) {
-      fprintf(stderr, "sdlab lrb: error: --hierarchy needs P >= 1 and K >= 1 (got '%s')\n", h);
-      return SDLAB_EUSAGE;
-    }
-  }
+  if (o[O_HIERARCHY].value &&
+      (r = sdlab_cli_hierarchy("lrb", "--hierarchy", o[O_HIERARCHY].value, &p->parents, &p->children)))
+    return r;
   *dtype = SDLAB_F32;
   if (o[O_DTYPE].value) {
     if (strcmp(o[O_DTYPE].value, "f64") == 0)

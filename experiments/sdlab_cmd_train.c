@@ -28,7 +28,7 @@ static const char *USAGE =
   "                   [--anchors K] [--anchor-weight W] [--anchor-file F] [--resample-at S] [--resample-every S]\n"
   "                   [--epochs E] [--batch B] [--lr LR] [--warmup S] [--decay none|linear|cosine] [--clip C]\n"
   "                   [--optimizer adam|sgd] [--biases] [--no-unit-decoder] [--no-tied-init] [--seed R]\n"
-  "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--top K] [--force] [--quiet]\n"
+  "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--top K] [--codes] [--force] [--quiet]\n"
   "       sdlab train --resume RUN\n"
   "\n"
   "Train an SAE (x_r = x_p), a transcoder or a crosscoder (the bench's x_r.npy) with the losses of\n"
@@ -57,7 +57,9 @@ static const char *USAGE =
   "                     sdlab train --resume RUN continues to exactly the uninterrupted result\n"
   "  --stop-after S     stop at step S as an interruption would (checkpoint written), e.g. for time limits\n"
   "  --top K            also write each latent's K most activating rows: top.npy (Q x K row indices, -1 when\n"
-  "                     fewer rows activate it) and top_values.npy\n";
+  "                     fewer rows activate it) and top_values.npy\n"
+  "  --codes            also write codes.npy: the trained model's inference codes of every input row (N x Q\n"
+  "                     float32), for sdlab absorption\n";
 
 static volatile sig_atomic_t interrupted;
 static void
@@ -69,19 +71,19 @@ on_signal(int sig)
 enum {
   O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
   O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
-  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_COUNT
+  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES, O_COUNT
 };
 static const char *NAMES[O_COUNT] = {
   "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",
   "--prefixes", "--k-aux", "--aux-weight", "--dead-window", "--anchors", "--anchor-weight", "--anchor-file",
   "--resample-at", "--resample-every", "--epochs", "--batch", "--lr", "--warmup", "--decay", "--clip", "--optimizer",
   "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
-  "--force", "--quiet", "--stop-after", "--top"};
+  "--force", "--quiet", "--stop-after", "--top", "--codes"};
 
 static int
 is_flag(int k)
 {
-  return k == O_BIASES || k == O_NOUNIT || k == O_NOTIED || k == O_FORCE || k == O_QUIET;
+  return k == O_BIASES || k == O_NOUNIT || k == O_NOTIED || k == O_FORCE || k == O_QUIET || k == O_CODES;
 }
 
 /* a comma list of sizes or numbers */
@@ -308,6 +310,38 @@ recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const un
 /* --top K: each latent's K most activating rows under the trained model's inference codes, as top.npy
  * (q x K int64 row indices, by activation descending, the lower row first on ties, -1 where fewer rows
  * activate the latent) and top_values.npy (q x K float32). */
+/* --codes: the inference codes of every row (N x q float32) as codes.npy. */
+static int
+write_codes(sdlab_trainer *t, const float *xp, size_t N, const char *staging)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  const size_t q = c->q, p = c->p, B = c->batch;
+  float *a = malloc(B * q * sizeof *a);
+  double *rows = malloc(B * q * sizeof *rows);
+  char *path = sdlab_path_join(staging, "codes.npy");
+  int status = a && rows && path ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for --codes");
+  sdlab_npy_writer w;
+  const size_t shape[2] = {N, q};
+  if (!status)
+    status = sdlab_npy_writer_open(&w, path, SDLAB_F32, 2, shape);
+  for (size_t s0 = 0; !status && s0 < N; s0 += B) {
+    const size_t b = N - s0 < B ? N - s0 : B;
+    status = sdlab_trainer_encode(t, xp + s0 * p, b, a);
+    for (size_t k = 0; !status && k < b * q; k++)
+      rows[k] = a[k];
+    if (!status)
+      status = sdlab_npy_writer_append(&w, rows, b);
+    if (status)
+      sdlab_npy_writer_abort(&w);
+  }
+  if (!status)
+    status = sdlab_npy_writer_close(&w);
+  free(a);
+  free(rows);
+  free(path);
+  return status;
+}
+
 static int
 write_top(sdlab_trainer *t, const float *xp, size_t N, size_t K, const char *staging)
 {
@@ -879,6 +913,8 @@ sdlab_cmd_train(int argc, char **argv)
     }
     if (!st2 && topk_rows)
       st2 = write_top(t, xp, N, topk_rows, staging);
+    if (!st2 && o[O_CODES].value)
+      st2 = write_codes(t, xp, N, staging);
     /* curve.tsv */
     if (!st2) {
       sdlab_atomic_file cf;

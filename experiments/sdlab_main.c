@@ -16,7 +16,8 @@ static const struct {
   command_fn fn;
 } COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
                 {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check},
-                {"landscape", sdlab_cmd_landscape}, {"train", sdlab_cmd_train}, {"mlp", sdlab_cmd_mlp}};
+                {"landscape", sdlab_cmd_landscape}, {"train", sdlab_cmd_train}, {"mlp", sdlab_cmd_mlp},
+                {"absorption", sdlab_cmd_absorption}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -36,6 +37,7 @@ static const char *USAGE =
   "  train      train an SAE, transcoder or crosscoder (relu, jumprelu, topk, batchtopk, matryoshka, topk-auxk,\n"
   "             gated)\n"
   "  mlp        train a Fashion-MNIST MLP here, extract its activations, show top images (real representations)\n"
+  "  absorption classify latents on a hierarchy bench (parent, absorbing, sub-concept) and measure absorption\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";

@@ -183,6 +183,66 @@ Test(cli, lrb_crosscoder_and_hierarchy_outputs)
   free(meta);
 }
 
+/* absorption: a trained dictionary's codes (train --codes) and Theorem 3.8's construction, classified; bad input */
+Test(cli, absorption_codes_construction_and_bad_input)
+{
+  cr_assert_eq(sdlab("lrb --features 10 --dim 12 --samples 3000 --sparsity 0.9 --interference 0.05 --cmin 1 --beta 0.5 "
+                     "--hierarchy 2:3 --seed 3 --quiet --out %D/h", NULL, NULL), 0);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("train --data %D/h --method topk --k 2 --latents 10 --epochs 2 --batch 256 --biases --seed 1 "
+                     "--threads 1 --codes --quiet --out %D/r", NULL, &err), 0, "%s", err);
+  free(err);
+  char p[4200];
+  snprintf(p, sizeof p, "%s/r/codes.npy", test_dir);
+  gsl_matrix *Z = NULL;
+  cr_assert_eq(sdlab_npy_load_matrix(p, "codes", &Z), 0);
+  cr_expect(Z->size1 == 3000 && Z->size2 == 10, "codes.npy is %zu x %zu", Z->size1, Z->size2);
+  size_t l0 = 0;
+  for (size_t k = 0; k < Z->size1 * Z->size2; k++)
+    l0 += Z->data[k] > 0;
+  cr_expect(l0 <= 2 * Z->size1, "TopK k = 2 codes have %zu nonzeros in %zu rows", l0, Z->size1);
+  gsl_matrix_free(Z);
+  cr_assert_eq(sdlab("absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --decoder %D/r/W_D.npy "
+                     "--rates %D/rates.tsv --out %D/a.json", &out, &err), 0, "%s", err);
+  cr_expect(strstr(out, "\"absorption_rate\": ") && strstr(out, "\"sub_concepts\": 6,") &&
+            strstr(out, "\"decoder_parent_cos\""), "%s", out);
+  char *rates = slurp_rel("rates.tsv", NULL);
+  cr_expect_eq(test_lines(rates), 1 + 10 * 11, "a header, then 10 rows of 10 features and a blank line each");
+  free(rates);
+  free(out);
+  free(err);
+  /* the repaired construction realizes P' on every bench tried: one absorbing neuron, every parent kept */
+  for (int seed = 1; seed <= 4; seed++) {
+    char args[600];
+    snprintf(args, sizeof args, "lrb --features 10 --dim 12 --samples 10 --sparsity 0.9 --interference 0.05 "
+             "--hierarchy 2:3 --seed %d --quiet --force --out %%D/c", seed);
+    cr_assert_eq(sdlab(args, NULL, NULL), 0);
+    cr_assert_eq(sdlab("absorption --bench %D/c --hierarchy 2:3 --construct --repair --parent 1 --encoder-out %D/we.npy",
+                       &out, &err), 0, "%s", err);
+    cr_expect(strstr(out, "\"realizes_P_prime\": true") && strstr(out, "\"parent\": 2,") &&
+              strstr(out, "\"absorbing\": 1,") && strstr(out, "\"absorbed\": 1,"), "seed %d: %s", seed, out);
+    free(out);
+    free(err);
+  }
+  static const char *bad[] = {
+    "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --construct --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 2:3 --codes %D/h/W_p.npy --out %D/o.json",
+    "absorption --bench %D/c --hierarchy 2:3 --codes %D/r/codes.npy --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 3:3 --codes %D/r/codes.npy --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --tau 0.3 --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 2:3 --construct --parent 2 --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 2:x --construct --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --repair --out %D/o.json",
+    "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --decoder %D/r/W_E.npy --out %D/o.json"};
+  for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
+    cr_expect_neq(sdlab(bad[c], &out, &err), 0, "case %zu accepted", c);
+    cr_expect(test_lines(err) == 1 && strstr(err, "sdlab absorption: error: "), "case %zu: %s", c, err);
+    cr_expect(!exists("o.json"), "case %zu wrote output", c);
+    free(out);
+    free(err);
+  }
+}
+
 /* eval on configurations with known metrics */
 Test(cli, eval_reports_known_metrics_and_bad_inputs)
 {

@@ -303,3 +303,61 @@ Test(paper, figure10_script_from_a_fixed_grid)
   snprintf(path, sizeof path, "%s/f10.png", test_dir);
   assert_png(path, 1350, 270);
 }
+
+/* Figure 5 at the tiny scale: the bench, the runs, the construction and the sweep tables feed a PNG of the
+ * script's size and a PDF; the construction's repair realizes P' (one absorbing neuron, every parent kept). */
+Test(paper, figure5_at_tiny_scale)
+{
+  char cmd[4096], path[4200];
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny "
+           "'%s/figure5-tiny.png' '%s/figure5-tiny.pdf' > /dev/null", test_sdlab_bin(), test_dir, test_dir, test_dir);
+  char *err = NULL;
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "make failed: %s", err ? err : "");
+  free(err);
+  snprintf(path, sizeof path, "%s/figure5-tiny.png", test_dir);
+  assert_png(path, 1650, 1050); /* figures/fig5_absorption.gp: 11 x 7 inches at 150 pixels per inch */
+  size_t len = 0;
+  snprintf(path, sizeof path, "%s/figure5-tiny.pdf", test_dir);
+  char *pdf = test_slurp(path, &len);
+  cr_assert(pdf && len > 5 && memcmp(pdf, "%PDF-", 5) == 0, "not a PDF");
+  free(pdf);
+  snprintf(path, sizeof path, "%s/fig5-tiny/construct/repaired.json", test_dir);
+  char *j = test_slurp(path, &len);
+  cr_assert_not_null(j);
+  cr_expect(strstr(j, "\"realizes_P_prime\": true") && strstr(j, "\"absorbing\": 1,"), "%s", j);
+  free(j);
+  snprintf(path, sizeof path, "%s/fig5-tiny/sweep-topk.tsv", test_dir);
+  char *t = test_slurp(path, &len);
+  cr_assert_not_null(t);
+  cr_expect_eq(test_lines(t), 3, "a header and one row per k: %s", t);
+  free(t);
+}
+
+/* Figure 5's report section on fixed inputs: each verdict follows the numbers it is given. */
+Test(paper, figure5_report_from_fixed_inputs)
+{
+  put("f/bench/meta.json", "{\n  \"parameters\": {\n    \"features\": 24,\n    \"dim\": 32,\n  }\n}\n");
+  put("f/construct/written.json", "{\n  \"theorem_3_8\": {\n    \"c\": 0.5,\n    \"absorbed_feature\": 7,\n"
+      "    \"c_double_prime\": 1.8,\n    \"realizes_P_prime\": false,\n  },\n  \"classes\": {\n    \"dead\": 3,\n"
+      "    \"parent\": 1,\n    \"absorbing\": 1,\n  }\n}\n");
+  put("f/construct/repaired.json", "{\n  \"theorem_3_8\": {\n    \"c\": 0.5,\n    \"absorbed_feature\": 7,\n"
+      "    \"c_double_prime\": 1.8,\n    \"realizes_P_prime\": true,\n  },\n  \"classes\": {\n    \"dead\": 0,\n"
+      "    \"parent\": 4,\n    \"absorbing\": 1,\n  }\n}\n");
+  /* ReLU: absorption falls as the L1 coefficient grows (not held); TopK: rises as k falls (held) */
+  put("f/sweep-relu.tsv", "# header\n0.01\t0.5\t0.4\t0.6\t0.5\t0\t9\t0.99\t0.5\t2\n"
+      "0.3\t0.1\t0.0\t0.2\t0.9\t0\t2\t0.95\t0.6\t2\n1\t0.9\t0.9\t0.9\t0\t0\t1\t0.5\t0.7\t2\n");
+  put("f/sweep-topk.tsv", "# header\n2\t0.9\t0.8\t1\t0\t0\t2\t0.93\t0.7\t2\n8\t0.1\t0\t0.2\t0.5\t0.4\t8\t0.99\tNaN\t2\n");
+  char cmd[4400], *out = NULL, *err = NULL;
+  snprintf(cmd, sizeof cmd, "OUT='%s' SCALE=fixed F5='%s/f' F5_SHOWN=relu-0.3-s1 F5_HIER=4:4 sh paper-repro/fig5.sh",
+           test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  cr_expect(strstr(out, "| repaired (other rows scaled by c''/c) | 0.5 | 1.8 | 7 | true | 4 / 1 / 0 |"), "%s", out);
+  cr_expect(strstr(out, "as written: false (3 neurons silenced) | **not held** |"), "%s", out);
+  cr_expect(strstr(out, "the repaired construction realizes P': true | held |"), "%s", out);
+  cr_expect(strstr(out, "ReLU L1 0.01: 50.0% -> 0.3: 10.0%; TopK k 8: 10.0% -> 2: 90.0% | ReLU **not held**, TopK held |"),
+            "%s", out);
+  cr_expect(strstr(out, "| 0.3 | 2 | 10.0% (0.0-20.0%) | 90.0% | 0.0% | 2.00 | 0.950 | 0.600 |"), "%s", out);
+  cr_expect(strstr(out, "| 8 | 2 | 10.0% (0.0-20.0%) | 50.0% | 40.0% | 8.00 | 0.990 | - |"), "%s", out);
+  free(out);
+  free(err);
+}

@@ -175,3 +175,67 @@ sdlab_construct_zero_loss(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_
   sdlab_activation_workspace_free(aw);
   return status;
 }
+
+int
+sdlab_construct_thm38(const gsl_matrix *Wp, const gsl_matrix *WE, double c, const unsigned char *F,
+                      size_t istar, gsl_matrix *WEout, sdlab_thm38_info *info)
+{
+  const size_t np = Wp->size1, n = Wp->size2, m = WE->size1;
+  if (WE->size2 != np || WEout->size1 != m + 1 || WEout->size2 != np)
+    return sdlab_fail(SDLAB_ESHAPE, "Theorem 3.8: W_p %zu x %zu, W_E %zu x %zu and the expanded encoder %zu x %zu "
+                      "do not fit (it must be (m + 1) x n_p)", np, n, m, WE->size2, WEout->size1, WEout->size2);
+  if (!(c > 0))
+    return sdlab_fail(GSL_EINVAL, "Theorem 3.8: the threshold c of step 1 must be positive (c = %g)", c);
+  if (istar >= m)
+    return sdlab_fail(GSL_EINVAL, "Theorem 3.8: parent neuron %zu out of range (m = %zu)", istar, m);
+  size_t members = 0, jstar = n;
+  double amin = INFINITY;
+  for (size_t d = 0; d < n; d++) {
+    if (!F[istar * n + d])
+      continue;
+    members++;
+    gsl_vector_const_view w = gsl_matrix_const_row(WE, istar), p = gsl_matrix_const_column(Wp, d);
+    double a;
+    gsl_blas_ddot(&w.vector, &p.vector, &a);
+    if (!(a > c))
+      return sdlab_fail(GSL_EINVAL, "Theorem 3.8, step 1 (72): feature %zu is in F_%zu but <w_E, w_p> = %.17g is not "
+                        "above c = %.17g", d, istar, a, c);
+    if (a < amin) {
+      amin = a;
+      jstar = d;
+    }
+  }
+  if (members < 2)
+    return sdlab_fail(GSL_EINVAL, "Theorem 3.8 needs at least two sub-concepts in F_%zu (it has %zu)", istar, members);
+  const double M = sdlab_max_interference(Wp);
+  if (!(M < 1))
+    return sdlab_fail(GSL_EINVAL, "Theorem 3.8, (83): the maximum interference M = %.17g must be below 1", M);
+  const double lambda = (c + amin) / (2 * amin), c1 = (c + amin) / 2;
+  double next = INFINITY;
+  for (size_t d = 0; d < n; d++) {
+    if (!F[istar * n + d] || d == jstar)
+      continue;
+    gsl_vector_const_view w = gsl_matrix_const_row(WE, istar), p = gsl_matrix_const_column(Wp, d);
+    double a;
+    gsl_blas_ddot(&w.vector, &p.vector, &a);
+    if (lambda * a < next)
+      next = lambda * a;
+  }
+  const double eps = next > c1 ? (next - c1) / 2 : 0, c2 = c1 + eps, alpha = 2 * c2 / (1 + M);
+  gsl_matrix_view top = gsl_matrix_submatrix(WEout, 0, 0, m, np);
+  gsl_matrix_memcpy(&top.matrix, WE);
+  gsl_vector_view prow = gsl_matrix_row(WEout, istar), nrow = gsl_matrix_row(WEout, m);
+  gsl_vector_scale(&prow.vector, lambda);
+  gsl_vector_const_view dstar = gsl_matrix_const_column(Wp, jstar);
+  gsl_vector_memcpy(&nrow.vector, &dstar.vector);
+  gsl_vector_scale(&nrow.vector, alpha);
+  info->jstar = jstar;
+  info->amin = amin;
+  info->lambda = lambda;
+  info->c1 = c1;
+  info->c2 = c2;
+  info->eps = eps;
+  info->M = M;
+  info->alpha = alpha;
+  return SDLAB_SUCCESS;
+}

@@ -4,6 +4,7 @@
  *   sdlab_construct_example35   Example 3.5's instance and its spurious partial minimum (eqs. 18-19)
  *   sdlab_construct_zero_loss   a configuration with L~ = 0 built from an arbitrary mixing A (the
  *                               non-identifiability after Theorem 3.4; needs n <= n_p)
+ *   sdlab_construct_thm38       Theorem 3.8's absorbing encoder (proof of Appendix I.6, steps 2-4)
  *   sdlab_max_interference      M = max_{i != j} <w_p^i, w_p^j> (signed, as in Theorem 3.3) */
 #ifndef SDLAB_CONSTRUCT_H
 #define SDLAB_CONSTRUCT_H
@@ -39,5 +40,30 @@ int sdlab_construct_zero_loss(const gsl_matrix *Wp, const gsl_matrix *Wr, const 
  * positive and invertible, so every z_d is active on every neuron and the z_d are independent), the
  * remaining n_q - n rows are zero (dead neurons).  A is n_q x n with n_q >= n. */
 int sdlab_construct_default_mixing(gsl_matrix *A);
+
+/* Theorem 3.8's proof, steps 2-4 (eqs. 73-87), as an algorithm.  Input: W_p (n_p x n); an encoder WE
+ * (m x n_p) and a threshold c > 0 with which it realizes the pattern F (step 1, eq. 72: F is m x n bytes,
+ * row-major, F[i n + d] = 1 when d is in F_i); the parent neuron istar with |F_istar| >= 2.  Output: WEout
+ * ((m + 1) x n_p), rows w_E^1, ..., lambda w_E^{istar}, ..., w_E^m, alpha w_p^{d*} (eq. 86), meant to be
+ * read with the single threshold c'' (info->c2) as the proof does.  The steps, with a_j = <w_E^{istar},
+ * w_p^{d_j}> over d_j in F_istar:
+ *   jstar = argmin a_j (lowest index on ties), a_min = a_jstar (74);  lambda = (c + a_min)/(2 a_min) (77);
+ *   c' = lambda a_min (78);  c'' = c' + eps, eps half the gap from c' to the next smallest scaled value of
+ *   the parent row over F_istar (79: the proof's "infinitesimal" eps; any eps in (0, gap) will do; a tie at
+ *   a_min leaves no gap, eps = 0, and (79) fails, which the caller sees);  M = the maximum interference of
+ *   W_p (83);  alpha = 2 c''/(1 + M) (85).
+ * Nothing is asserted here: whether the claimed inequalities and the final pattern P' hold is for the
+ * caller to check (sdlab check does, and finds step 4 can fail).  GSL_EINVAL for c <= 0, istar out of
+ * range or |F_istar| < 2, a member of F_istar with a_j <= c (F is not realized as step 1 states), or
+ * M >= 1; SDLAB_ESHAPE for sizes that do not fit. */
+typedef struct {
+  size_t jstar;          /* the absorbed sub-concept d* (a column of W_p) */
+  double amin, lambda;   /* (74), (77) */
+  double c1, c2, eps;    /* c' (78), c'' = c' + eps (79) */
+  double M, alpha;       /* interference (83) and (85) */
+} sdlab_thm38_info;
+
+int sdlab_construct_thm38(const gsl_matrix *Wp, const gsl_matrix *WE, double c, const unsigned char *F,
+                          size_t istar, gsl_matrix *WEout, sdlab_thm38_info *info);
 
 #endif
