@@ -99,10 +99,20 @@ family(const long *parent_of, size_t d)
   return parent_of[d] >= 0 ? parent_of[d] : (long)d;
 }
 
-/* Classify every latent from rate, false_rate and fired (filled by the caller), then every sub-concept. */
+/* F_i = {d : rate >= tau} for every latent. */
 static void
-classify(sdlab_absorption *a, const long *parent_of)
+fill_sets(sdlab_absorption *a, double tau)
 {
+  a->tau = tau;
+  for (size_t k = 0; k < a->nq * a->n; k++)
+    a->set[k] = a->rate[k] >= tau;
+}
+
+/* Classify every latent from set, false_rate and fired (filled by the caller), then every sub-concept. */
+static void
+classify(sdlab_absorption *a)
+{
+  const long *parent_of = a->parent_of;
   const size_t nq = a->nq, n = a->n;
   const double tau = a->tau;
   memset(a->counts, 0, sizeof a->counts);
@@ -111,9 +121,7 @@ classify(sdlab_absorption *a, const long *parent_of)
     long fam = -2;
     int mixed = 0, has_parent = 0;
     for (size_t d = 0; d < n; d++) {
-      const int in = a->rate[i * n + d] >= tau;
-      a->set[i * n + d] = (unsigned char)in;
-      if (!in)
+      if (!a->set[i * n + d])
         continue;
       if (members++ == 0)
         first = d;
@@ -213,9 +221,7 @@ sdlab_absorption_measure(sdlab_absorption *a, const double *codes, const double 
     for (size_t d = 0; d < n; d++)
       a->rate[i * n + d] = active[d] ? (double)both[i * n + d] / (double)active[d] : 0;
   /* the false rate needs the sets: a second pass over the samples */
-  for (size_t i = 0; i < nq; i++)
-    for (size_t d = 0; d < n; d++)
-      a->set[i * n + d] = a->rate[i * n + d] >= tau;
+  fill_sets(a, tau);
   for (size_t s = 0; s < N; s++) {
     const double *xs = x + s * n, *zs = codes + s * nq;
     for (size_t i = 0; i < nq; i++) {
@@ -230,8 +236,7 @@ sdlab_absorption_measure(sdlab_absorption *a, const double *codes, const double 
   }
   for (size_t i = 0; i < nq; i++)
     a->false_rate[i] = quiet[i] ? (double)fp[i] / (double)quiet[i] : 0;
-  a->tau = tau;
-  classify(a, parent_of);
+  classify(a);
   free(active);
   free(quiet);
   free(both);
@@ -254,8 +259,8 @@ sdlab_absorption_pattern(sdlab_absorption *a, const unsigned char *P, const long
       a->fired[i] += P[i * n + d] != 0;
     }
   }
-  a->tau = tau;
-  classify(a, parent_of);
+  fill_sets(a, tau);
+  classify(a);
   return SDLAB_SUCCESS;
 }
 
