@@ -16,14 +16,17 @@
 static const char *USAGE =
   "usage: sdlab landscape (--truth DIR | --features N --dim D --seed R [--interference M])\n"
   "                       --latents Q --activation relu|topk-relu:K --sgd-runs R --out DIR\n"
-  "                       [--starts S] [--steps T] [--lr LR] [--tol TOL] [--md W] [--force] [--quiet]\n"
+  "                       [--starts S] [--steps T] [--lr LR] [--tol TOL] [--md W] [--bnb-nodes B]\n"
+  "                       [--force] [--quiet]\n"
   "\n"
   "The landscape of L~ (eq. 11): every piece (activation pattern, up to relabelling the neurons) enumerated\n"
   "exactly; on each, alternating convex search from S starts (partial optima: an upper bound with its point)\n"
   "and a rigorous lower bound from relaxing the region's sign constraints; a piece is certified when the two\n"
   "agree to TOL. Then R runs of full-batch Adam on L~ from random initialisations (logged seeds), each end\n"
-  "point mapped to its piece and classified: global, spurious partial optimum, dead-neuron piece, or not\n"
-  "converged (alternating convex search from the end point still lowers L~ by more than TOL).\n"
+  "point mapped to its piece. Pieces still open get a spatial branch and bound (ReLU: the scale symmetry\n"
+  "removed, second-order bounds per box, at most B boxes each). Last, every end point is classified:\n"
+  "global, spurious partial optimum, dead-neuron piece, or not converged (alternating convex search from\n"
+  "the end point still lowers L~ by more than TOL).\n"
   "\n"
   "  --truth DIR          a bench directory (W_p.npy; W_r.npy when present, else an SAE)\n"
   "  --features N --dim D --seed R [--interference M]   or make one (C.1, default M = 0.3)\n"
@@ -31,10 +34,11 @@ static const char *USAGE =
   "  --activation A       relu or topk-relu:K\n"
   "  --sgd-runs R         Adam runs (lr 0.01 by default, at most T = 20000 steps, tied initialisation)\n"
   "  --starts S           starts per piece (default 4)   --tol TOL   default 1e-6   --md W  every M_d (default 1)\n"
+  "  --bnb-nodes B        branch-and-bound boxes per open piece (default 200000; 0: none)\n"
   "writes DIR/landscape.json, DIR/pieces.tsv (sorted by the best value found), DIR/sgd.tsv, and a summary.\n";
 
 enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,
-       O_MD, O_FORCE, O_QUIET, O_COUNT };
+       O_MD, O_BNB, O_FORCE, O_QUIET, O_COUNT };
 
 static void
 write_F(FILE *fp, const uint64_t *F, size_t nq, size_t n)
@@ -67,7 +71,7 @@ sdlab_cmd_landscape(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--truth", "--features", "--dim", "--seed", "--interference", "--latents",
                                        "--activation", "--sgd-runs", "--out", "--starts", "--steps", "--lr", "--tol",
-                                       "--md", "--force", "--quiet"};
+                                       "--md", "--bnb-nodes", "--force", "--quiet"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
@@ -107,7 +111,8 @@ sdlab_cmd_landscape(int argc, char **argv)
       (o[O_STEPS].value && sdlab_cli_size("landscape", "--steps", o[O_STEPS].value, &p.sgd_steps)) ||
       (o[O_LR].value && sdlab_cli_double("landscape", "--lr", o[O_LR].value, &p.lr)) ||
       (o[O_TOL].value && sdlab_cli_double("landscape", "--tol", o[O_TOL].value, &p.tol)) ||
-      (o[O_MD].value && sdlab_cli_double("landscape", "--md", o[O_MD].value, &md)))
+      (o[O_MD].value && sdlab_cli_double("landscape", "--md", o[O_MD].value, &md)) ||
+      (o[O_BNB].value && sdlab_cli_size("landscape", "--bnb-nodes", o[O_BNB].value, &p.bnb_nodes)))
     return SDLAB_EXIT_USAGE;
   if (!(md > 0) || !(p.tol > 0) || !(p.lr > 0) || p.starts == 0) {
     fprintf(stderr, "sdlab landscape: error: --md, --tol, --lr and --starts must be positive\n");
@@ -175,7 +180,7 @@ sdlab_cmd_landscape(int argc, char **argv)
       open += l.pieces[c].open;
       dead += l.pieces[c].dead > 0;
       poly += l.pieces[c].polysemantic != 0;
-      exact_kind += l.pieces[c].bound_kind;
+      exact_kind += l.pieces[c].bound_kind == 1;
     }
     sort_l = &l;
     qsort(order, l.count, sizeof *order, by_upper);
@@ -190,14 +195,16 @@ sdlab_cmd_landscape(int argc, char **argv)
       fprintf(f.fp, "# rank\tpiece");
       for (size_t i = 0; i < nq; i++)
         fprintf(f.fp, "\tF_%zu", i + 1);
-      fprintf(f.fp, "\topen\tdead\tpolysemantic\tlower\tupper\tgap\tbound\tinside\tpartial_optima\tsgd_ends\n");
+      fprintf(f.fp, "\topen\tdead\tpolysemantic\tlower\tupper\tgap\tbound\tinside\tpartial_optima\tsgd_ends\tbnb_boxes"
+              "\tbnb_degenerate\n");
       for (size_t k = 0; k < l.count; k++) {
         const sdlab_landscape_piece *pc = &l.pieces[order[k]];
         fprintf(f.fp, "%zu\t%zu", k, order[k]);
         write_F(f.fp, pc->F, nq, l.n);
-        fprintf(f.fp, "\t%d\t%zu\t%d\t%.17g\t%.17g\t%.17g\t%s\t%d\t%zu\t%zu\n", pc->open, pc->dead, pc->polysemantic,
-                pc->lower, pc->upper, pc->upper - pc->lower, pc->bound_kind ? "exact-relaxed" : "subspace",
-                pc->upper_inside, pc->partial_optima, pc->sgd_ends);
+        static const char *kinds[] = {"subspace", "exact-relaxed", "branch-and-bound"};
+        fprintf(f.fp, "\t%d\t%zu\t%d\t%.17g\t%.17g\t%.17g\t%s\t%d\t%zu\t%zu\t%zu\t%zu\n", pc->open, pc->dead,
+                pc->polysemantic, pc->lower, pc->upper, pc->upper - pc->lower, kinds[pc->bound_kind],
+                pc->upper_inside, pc->partial_optima, pc->sgd_ends, pc->bnb_nodes, pc->bnb_degenerate);
       }
       status = sdlab_atomic_commit(&f);
     }
@@ -236,6 +243,9 @@ sdlab_cmd_landscape(int argc, char **argv)
     sdlab_json_integer(&j, "polysemantic_pieces", (long long)poly);
     sdlab_json_integer(&j, "certified_pieces", (long long)l.certified);
     sdlab_json_integer(&j, "pieces_with_exact_relaxed_bound", (long long)exact_kind);
+    sdlab_json_integer(&j, "branch_and_bound_pieces", (long long)l.bnb_run);
+    sdlab_json_integer(&j, "certified_by_branch_and_bound", (long long)l.certified_bnb);
+    sdlab_json_integer(&j, "bnb_nodes", (long long)p.bnb_nodes);
     sdlab_json_number(&j, "global_lower", l.global_lower);
     sdlab_json_number(&j, "global_upper", l.global_upper);
     sdlab_json_bool(&j, "global_certified", l.global_upper - l.global_lower <= p.tol * fmax(1.0, l.global_upper));
@@ -255,6 +265,7 @@ sdlab_cmd_landscape(int argc, char **argv)
     sdlab_json_object_begin(&j, "seconds");
     sdlab_json_number(&j, "pieces", l.seconds_pieces);
     sdlab_json_number(&j, "sgd", l.seconds_sgd);
+    sdlab_json_number(&j, "branch_and_bound", l.seconds_bnb);
     sdlab_json_object_end(&j);
     sdlab_json_object_end(&j);
     const char *text = sdlab_json_text(&j);
@@ -275,7 +286,9 @@ sdlab_cmd_landscape(int argc, char **argv)
     printf("  %-28s %6s\n", "SGD end points", "runs");
     for (int c = 0; c < 4; c++)
       printf("  %-28s %6zu\n", sdlab_sgd_class_name((sdlab_sgd_class)c), classes[c]);
-    printf("  %.1f s for the pieces, %.1f s for SGD\n", l.seconds_pieces, l.seconds_sgd);
+    printf("  branch and bound on %zu open pieces: %zu certified\n", l.bnb_run, l.certified_bnb);
+    printf("  %.1f s for the pieces, %.1f s for SGD, %.1f s for the branch and bound\n", l.seconds_pieces,
+           l.seconds_sgd, l.seconds_bnb);
   }
   free(order);
   free(rank);

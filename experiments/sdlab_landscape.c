@@ -1,4 +1,5 @@
 #include "sdlab_landscape.h"
+#include "sdlab_bnb.h"
 #include "sdlab_cli.h"
 #include "sdlab_errno.h"
 #include "sdlab_gd.h"
@@ -21,6 +22,43 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->tol = 1e-6;
   p->seed = 1;
   p->max_pieces = 100000;
+  p->bnb_nodes = 200000;
+}
+
+/* The branch and bound on a piece not yet certified, from its best point; lower and upper updated. */
+static int
+close_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
+            const sdlab_landscape_params *p, sdlab_landscape_piece *pc, size_t nq)
+{
+  const size_t np = Wp->size1, nr = Wr->size1;
+  sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, pc->F);
+  sdlab_bnb *b = P ? sdlab_bnb_alloc(P, Wp, Wr, Md, 64) : NULL;
+  int status = b ? SDLAB_SUCCESS : GSL_EINVAL;
+  if (!status) {
+    gsl_matrix_view WE = gsl_matrix_view_array(pc->WE, nq, np), WD = gsl_matrix_view_array(pc->WD, nr, nq);
+    status = sdlab_bnb_set(b, isfinite(pc->upper) ? &WE.matrix : NULL, isfinite(pc->upper) ? &WD.matrix : NULL);
+    while (!status && b->nodes < p->bnb_nodes && sdlab_bnb_test(b, p->tol) == GSL_CONTINUE)
+      status = sdlab_bnb_iterate(b);
+  }
+  if (!status) {
+    pc->bnb_nodes = b->nodes;
+    pc->bnb_degenerate = b->degenerate;
+    if (b->lower > pc->lower) {
+      pc->lower = b->lower;
+      pc->bound_kind = 2;
+    }
+    if (b->upper < pc->upper) {
+      pc->upper = b->upper;
+      memcpy(pc->WE, b->WE->data, nq * np * sizeof *pc->WE);
+      memcpy(pc->WD, b->WD->data, nr * nq * sizeof *pc->WD);
+      double sm, vi;
+      sdlab_piece_margin(P, b->WE, &sm, &vi);
+      pc->upper_inside = sm > 0;
+    }
+  }
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  return status;
 }
 
 const char *
@@ -337,6 +375,23 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   sdlab_model_free(m);
   l->runs_count = status ? 0 : p->sgd_runs;
   l->seconds_sgd = sdlab_now() - t0;
+  /* the branch and bound on the pieces the relaxation left open (ReLU: Top-k's rows couple the neurons) */
+  t0 = sdlab_now();
+  const int relu = act->kind == SDLAB_ACT_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq);
+  size_t open_count = 0, done = 0;
+  for (size_t c = 0; c < l->count; c++)
+    open_count += l->pieces[c].upper - l->pieces[c].lower > p->tol * fmax(1.0, l->pieces[c].upper);
+  for (size_t c = 0; !status && relu && p->bnb_nodes && c < l->count; c++) {
+    sdlab_landscape_piece *pc = &l->pieces[c];
+    if (pc->upper - pc->lower <= p->tol * fmax(1.0, pc->upper))
+      continue;
+    status = close_piece(Wp, Wr, Md, act, p, pc, nq);
+    l->bnb_run++;
+    l->certified_bnb += pc->upper - pc->lower <= p->tol * fmax(1.0, pc->upper);
+    if (progress)
+      progress(ctx, "branch and bound", ++done, open_count, NAN);
+  }
+  l->seconds_bnb = sdlab_now() - t0;
   if (!status) {
     l->global_lower = INFINITY;
     l->global_upper = INFINITY;

@@ -4,7 +4,10 @@
  * enumerated exactly; on each, alternating convex search from several starts finds partial optima (an
  * upper bound, with its point) and the subspace relaxation gives a rigorous lower bound
  * (sdlab_piece_lower_bound); a piece is certified when the two meet.  Then R runs of full-batch Adam on L~
- * from random initialisations are mapped to the piece they end in and classified. */
+ * from random initialisations are mapped to the piece they end in (improving its upper bound when ACS from
+ * the end point does better).  Last, every piece still uncertified gets the spatial branch and bound
+ * (sdlab_bnb, ReLU) started from its best point, up to bnb_nodes boxes.  SGD end points are classified
+ * against the final bounds. */
 #ifndef SDLAB_LANDSCAPE_H
 #define SDLAB_LANDSCAPE_H
 
@@ -21,7 +24,9 @@ typedef struct {
   size_t dead;             /* neurons with F_i empty */
   int polysemantic;
   double lower, upper;     /* rigorous lower bound; best partial optimum found */
-  int bound_kind;          /* 1: exact relaxed minimum (grouped supports), 0: subspace bound */
+  int bound_kind;          /* 1: exact relaxed minimum (grouped supports), 0: subspace bound, 2: branch and bound */
+  size_t bnb_nodes;        /* boxes the branch and bound bounded (0: not run, the relaxation sufficed) */
+  size_t bnb_degenerate;   /* of them, boxes where code vectors may become parallel (span bound only) */
   int upper_inside;        /* the best point lies inside the pattern's region (every strict row > 0) */
   size_t partial_optima;   /* distinct partial-optimum values found by the starts */
   size_t sgd_ends;         /* SGD runs ending in this piece */
@@ -46,9 +51,11 @@ typedef struct {
   double global_lower, global_upper;
   size_t global_piece;     /* the piece of global_upper */
   size_t certified;        /* pieces whose bounds meet (upper - lower <= tol max(1, upper)) */
+  size_t certified_bnb;    /* of them, certified by the branch and bound */
+  size_t bnb_run;          /* pieces the branch and bound was run on */
   size_t runs_count;
   sdlab_landscape_run *runs;
-  double seconds_pieces, seconds_sgd;
+  double seconds_pieces, seconds_sgd, seconds_bnb;
 } sdlab_landscape;
 
 typedef struct {
@@ -57,6 +64,7 @@ typedef struct {
   double lr, tol;          /* Adam's learning rate; the classification and certification tolerance */
   uint64_t seed;
   size_t max_pieces;
+  size_t bnb_nodes;        /* branch-and-bound boxes per uncertified piece (0: no branch and bound) */
 } sdlab_landscape_params;
 
 void sdlab_landscape_params_default(sdlab_landscape_params *p);

@@ -466,8 +466,8 @@ sdlab_acs_test(const sdlab_acs *a, double rtol, double abstol)
 
 /* An orthonormal basis (columns of Q, returned count) of the span of the columns of A (rows x cols), by the
  * SVD of A (rows >= cols) or of A^T, with the numerical-rank cut max(rows, cols) eps sigma_max. */
-static size_t
-orthonormal_basis(const gsl_matrix *A, gsl_matrix *Q)
+size_t
+sdlab_piece_span_basis(const gsl_matrix *A, gsl_matrix *Q)
 {
   const size_t m = A->size1, n = A->size2;
   if (m == 0 || n == 0)
@@ -498,8 +498,8 @@ orthonormal_basis(const gsl_matrix *A, gsl_matrix *Q)
 }
 
 /* sum of the g largest eigenvalues of B^T R R^T B (B: rows x b orthonormal, R: rows x nr) */
-static double
-top_energy(const gsl_matrix *B, size_t b, const gsl_matrix *R, size_t g)
+double
+sdlab_piece_top_energy(const gsl_matrix *B, size_t b, const gsl_matrix *R, size_t g)
 {
   if (b == 0 || g == 0)
     return 0;
@@ -567,13 +567,13 @@ sdlab_piece_lower_bound(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_ma
           for (size_t a = 0; a < np; a++)
             gsl_matrix_set(A, d, a, gsl_matrix_get(T, d, a));
       gsl_matrix_view Av = gsl_matrix_submatrix(A, 0, 0, n, np);
-      size_t b = orthonormal_basis(&Av.matrix, Q);
+      size_t b = sdlab_piece_span_basis(&Av.matrix, Q);
       double eF = 0;
       for (size_t d = 0; d < n; d++)
         if (F >> d & 1)
           for (size_t a = 0; a < nr; a++)
             eF += gsl_matrix_get(R, d, a) * gsl_matrix_get(R, d, a);
-      value += eF - top_energy(Q, b, R, g);
+      value += eF - sdlab_piece_top_energy(Q, b, R, g);
     }
     for (size_t d = 0; d < n; d++)
       if (!(covered >> d & 1))
@@ -593,7 +593,7 @@ sdlab_piece_lower_bound(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_ma
     size_t b = 0;
     if (c > 0) {
       gsl_matrix_view Av = gsl_matrix_submatrix(A, 0, 0, n, c);
-      b = orthonormal_basis(&Av.matrix, Q);
+      b = sdlab_piece_span_basis(&Av.matrix, Q);
     }
     value = energy;
     for (size_t a = 0; a < nr; a++) {

@@ -81,6 +81,13 @@ int sdlab_piece_encoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const g
 int sdlab_piece_lower_bound(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                             double *lb, int *kind);
 
+/* An orthonormal basis (the first returned-count columns of Q, rows x at least min(rows, cols)) of the span
+ * of A's columns, by the SVD, with the numerical-rank cut max(rows, cols) eps sigma_max. */
+size_t sdlab_piece_span_basis(const gsl_matrix *A, gsl_matrix *Q);
+/* The sum of the g largest eigenvalues of B^T R R^T B, B the first b columns of an orthonormal matrix: the
+ * most of ||R||_F^2 that a g-dimensional subspace of span B captures (Ky Fan). */
+double sdlab_piece_top_energy(const gsl_matrix *B, size_t b, const gsl_matrix *R, size_t g);
+
 /* Alternating convex search on one piece. */
 typedef struct {
   const sdlab_piece *P;

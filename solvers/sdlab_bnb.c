@@ -1,0 +1,797 @@
+#include "sdlab_bnb.h"
+#include "sdlab_errno.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+
+/* A box: its lower bound, then lo[K] and hi[K] (K box coordinates). */
+struct sdlab_bnb_workspace {
+  size_t n, nr, np, nq, q, K;
+  size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
+  double *gen, *ray;            /* per coordinate: generator (n, weighted codes, unit), ray (n_p) */
+  gsl_matrix *R;                /* n x n_r weighted targets */
+  double energy;                /* ||R||_F^2 */
+  /* boxes: a pool of records of 1 + 2K doubles, a binary heap of their indices by lower bound, a free list */
+  double *pool;
+  size_t cap, used, *heap, heaped, *freed, nfreed;
+  double *best;                 /* the incumbent's coordinates (K), when found by the search */
+  /* evaluation scratch */
+  gsl_matrix *C, *Ct, *U, *V, *W, *Res, *B, *Q;
+  gsl_vector *sv, *work;
+  double *l, *grad;
+};
+
+static double *
+box(const struct sdlab_bnb_workspace *w, size_t id)
+{
+  return w->pool + id * (1 + 2 * w->K);
+}
+
+void
+sdlab_bnb_free(sdlab_bnb *b)
+{
+  if (b == NULL)
+    return;
+  struct sdlab_bnb_workspace *w = b->w;
+  if (w) {
+    free(w->neuron);
+    free(w->off);
+    free(w->count);
+    free(w->gen);
+    free(w->ray);
+    free(w->pool);
+    free(w->heap);
+    free(w->freed);
+    free(w->best);
+    free(w->l);
+    free(w->grad);
+    gsl_matrix *m[] = {w->R, w->C, w->Ct, w->U, w->V, w->W, w->Res, w->B, w->Q};
+    for (size_t k = 0; k < sizeof m / sizeof *m; k++)
+      if (m[k])
+        gsl_matrix_free(m[k]);
+    if (w->sv)
+      gsl_vector_free(w->sv);
+    if (w->work)
+      gsl_vector_free(w->work);
+    free(w);
+  }
+  if (b->WE)
+    gsl_matrix_free(b->WE);
+  if (b->WD)
+    gsl_matrix_free(b->WD);
+  free(b);
+}
+
+/* The extreme rays of the pointed cone {w in R^np : s_d <w, x_d> >= 0}, rows A (m x np, row d = s_d x_d):
+ * each is the null vector of n_p - 1 independent rows, with the sign that satisfies all rows.  Unit
+ * vectors, duplicates removed; up to max rays into out (max x np).  Returns the count, or (size_t)-1 when
+ * there are more than max. */
+static size_t
+cone_rays(const double *A, size_t m, size_t np, double *out, size_t max)
+{
+  size_t count = 0;
+  size_t sub[64];
+  const size_t s = np - 1;
+  for (size_t k = 0; k < s; k++)
+    sub[k] = k;
+  if (s > m)
+    return 0;
+  gsl_matrix *M = gsl_matrix_alloc(np, np), *V = gsl_matrix_alloc(np, np);
+  gsl_vector *sv = gsl_vector_alloc(np), *work = gsl_vector_alloc(np);
+  double scale = 0;
+  for (size_t k = 0; k < m * np; k++)
+    scale = fmax(scale, fabs(A[k]));
+  for (;;) {
+    /* the null space of the chosen rows: the right singular vector of the smallest singular value, when the
+     * other n_p - 1 are clear of zero */
+    gsl_matrix_set_zero(M);
+    for (size_t k = 0; k < s; k++)
+      for (size_t a = 0; a < np; a++)
+        gsl_matrix_set(M, k, a, A[sub[k] * np + a]);
+    gsl_linalg_SV_decomp(M, V, sv, work);
+    const double cut = (double)(4 * np) * DBL_EPSILON * scale * sqrt((double)np);
+    if (np == 1 || gsl_vector_get(sv, np - 2) > cut) {
+      double r[64];
+      for (size_t a = 0; a < np; a++)
+        r[a] = gsl_matrix_get(V, a, np - 1);
+      for (int sign = 1; sign >= -1; sign -= 2) {
+        int ok = 1;
+        for (size_t d = 0; d < m && ok; d++) {
+          double v = 0, nrm = 0;
+          for (size_t a = 0; a < np; a++) {
+            v += sign * r[a] * A[d * np + a];
+            nrm += A[d * np + a] * A[d * np + a];
+          }
+          ok = v >= -(double)(8 * np) * DBL_EPSILON * sqrt(nrm);
+        }
+        int dup = 0;
+        for (size_t c = 0; c < count && ok && !dup; c++) {
+          double e = 0;
+          for (size_t a = 0; a < np; a++)
+            e = fmax(e, fabs(out[c * np + a] - sign * r[a]));
+          dup = e <= 1e-9;
+        }
+        if (ok && !dup) {
+          if (count == max) {
+            count = (size_t)-1;
+            goto done;
+          }
+          for (size_t a = 0; a < np; a++)
+            out[count * np + a] = sign * r[a];
+          count++;
+        }
+      }
+    }
+    /* the next subset of size s in lexicographic order */
+    size_t k = s;
+    while (k > 0 && sub[k - 1] == m - s + k - 1)
+      k--;
+    if (k == 0)
+      break;
+    sub[k - 1]++;
+    for (size_t t = k; t < s; t++)
+      sub[t] = sub[t - 1] + 1;
+  }
+done:
+  gsl_matrix_free(M);
+  gsl_matrix_free(V);
+  gsl_vector_free(sv);
+  gsl_vector_free(work);
+  return count;
+}
+
+/* is the unit vector g (n) one of the count unit vectors at list, up to rounding? */
+static int
+parallel_to(const double *g, const double *list, size_t count, size_t n)
+{
+  for (size_t c = 0; c < count; c++) {
+    double e = 0;
+    for (size_t d = 0; d < n; d++)
+      e = fmax(e, fabs(g[d] - list[c * n + d]));
+    if (e <= (double)(64 * n) * DBL_EPSILON)
+      return 1;
+  }
+  return 0;
+}
+
+/* the rank of the count unit vectors (n each) listed by index into gen, at the rounding level */
+static size_t
+rank_of(const struct sdlab_bnb_workspace *w, const size_t *idx, size_t count)
+{
+  const size_t n = w->n;
+  gsl_matrix *M = gsl_matrix_alloc(n, count), *Q = gsl_matrix_alloc(n, n > count ? n : count);
+  for (size_t c = 0; c < count; c++)
+    for (size_t d = 0; d < n; d++)
+      gsl_matrix_set(M, d, c, w->gen[idx[c] * n + d]);
+  size_t r = sdlab_piece_span_basis(M, Q);
+  gsl_matrix_free(M);
+  gsl_matrix_free(Q);
+  return r;
+}
+
+/* Exact reductions of the parametrisation.  For a set N of neurons whose generators span a subspace S of
+ * dimension r <= |N|, every V satisfies V <= S + (the others' span), and S itself is reached by choosing one
+ * generator per neuron whenever some choice spans S.  Then inf L~ is unchanged when those neurons are fixed
+ * to such a choice, and those whose choice adds no dimension are dropped (w = 0, in the closure).  This
+ * removes the permanent degeneracies (two neurons in the same two-dimensional cone, a one-direction neuron
+ * inside another's plane, repeated directions) that would leave boxes with only the span bound. */
+static int
+reduce(struct sdlab_bnb_workspace *w)
+{
+  const size_t n = w->n, np = w->np;
+  if (w->q > 12 || w->q < 2)
+    return SDLAB_SUCCESS; /* 2^q subsets: beyond 12 neurons the search keeps the plain parametrisation */
+  size_t idx[64 * 12], pick[12], choice[12];
+  for (int changed = 1; changed;) {
+    changed = 0;
+    for (size_t mask = 1; mask < ((size_t)1 << w->q) && !changed; mask++) {
+      size_t units[12], u = 0, g = 0;
+      for (size_t i = 0; i < w->q; i++)
+        if (mask >> i & 1) {
+          units[u++] = i;
+          for (size_t j = 0; j < w->count[i]; j++)
+            idx[g++] = w->off[i] + j;
+        }
+      if (u < 2)
+        continue;
+      const size_t r = rank_of(w, idx, g);
+      if (r > u)
+        continue;
+      /* a choice of one generator per neuron spanning S (at most 4096 tried) */
+      int found = 0;
+      size_t tried = 0;
+      memset(choice, 0, sizeof choice);
+      for (;;) {
+        for (size_t k = 0; k < u; k++)
+          pick[k] = w->off[units[k]] + choice[k];
+        if (rank_of(w, pick, u) == r) {
+          found = 1;
+          break;
+        }
+        size_t k = 0;
+        while (k < u && ++choice[k] == w->count[units[k]])
+          choice[k++] = 0;
+        if (k == u || ++tried >= 4096)
+          break;
+      }
+      if (!found)
+        continue;
+      /* fix the neurons of N to their choice, keeping only the choices that add a dimension */
+      size_t kept[12], nk = 0;
+      for (size_t k = 0; k < u; k++) {
+        kept[nk] = pick[k];
+        if (rank_of(w, kept, nk + 1) == nk + 1)
+          nk++;
+        else
+          pick[k] = (size_t)-1;
+        if (w->count[units[k]] > 1 || pick[k] == (size_t)-1)
+          changed = 1;
+      }
+      if (!changed)
+        continue;
+      /* rebuild the lists in place: neurons in order, each with its generators (or its pick) */
+      size_t q = 0, K = 0, k = 0;
+      double *gen = malloc(w->K * n * sizeof *gen), *ray = malloc(w->K * np * sizeof *ray);
+      if (!gen || !ray) {
+        free(gen);
+        free(ray);
+        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+      }
+      for (size_t i = 0; i < w->q; i++) {
+        size_t from = w->off[i], cnt = w->count[i];
+        if (k < u && units[k] == i) {
+          if (pick[k] == (size_t)-1) {
+            k++;
+            continue;
+          }
+          from = pick[k++];
+          cnt = 1;
+        }
+        memcpy(gen + K * n, w->gen + from * n, cnt * n * sizeof *gen);
+        memcpy(ray + K * np, w->ray + from * np, cnt * np * sizeof *ray);
+        w->neuron[q] = w->neuron[i];
+        w->off[q] = K;
+        w->count[q] = cnt;
+        q++;
+        K += cnt;
+      }
+      memcpy(w->gen, gen, K * n * sizeof *gen);
+      memcpy(w->ray, ray, K * np * sizeof *ray);
+      free(gen);
+      free(ray);
+      w->q = q;
+      w->K = K;
+    }
+  }
+  return SDLAB_SUCCESS;
+}
+
+sdlab_bnb *
+sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                size_t max_rays)
+{
+  const size_t n = P->n, np = P->np, nq = P->nq, nr = P->nr;
+  if (Wp->size1 != np || Wp->size2 != n || Wr->size1 != nr || Wr->size2 != n || Md->size != n) {
+    sdlab_fail(SDLAB_ESHAPE, "branch and bound: the matrices do not fit the piece (n %zu, n_p %zu, n_r %zu)", n, np, nr);
+    return NULL;
+  }
+  if (!(P->act.kind == SDLAB_ACT_RELU || (P->act.kind == SDLAB_ACT_TOPK && P->act.k == nq))) {
+    sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU pieces (their cones are separable per neuron "
+               "and scale-invariant; jumprelu and topk-relu pieces are not)");
+    return NULL;
+  }
+  if (np > 64 || max_rays == 0) {
+    sdlab_fail(GSL_EINVAL, "branch and bound: n_p %zu (at most 64) and max_rays %zu (at least 1)", np, max_rays);
+    return NULL;
+  }
+  {
+    gsl_matrix *M = gsl_matrix_alloc(n > np ? n : np, np), *V = gsl_matrix_alloc(np, np);
+    gsl_vector *sv = gsl_vector_alloc(np), *wk = gsl_vector_alloc(np);
+    gsl_matrix_set_zero(M);
+    for (size_t d = 0; d < n; d++)
+      for (size_t a = 0; a < np; a++)
+        gsl_matrix_set(M, d, a, gsl_matrix_get(Wp, a, d));
+    gsl_linalg_SV_decomp(M, V, sv, wk);
+    int deficient = gsl_vector_get(sv, np - 1) <= (double)(n + np) * DBL_EPSILON * gsl_vector_get(sv, 0);
+    gsl_matrix_free(M);
+    gsl_matrix_free(V);
+    gsl_vector_free(sv);
+    gsl_vector_free(wk);
+    if (deficient) {
+      sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: W_p has rank below n_p = %zu, so the encoder cones contain "
+                 "lines (the codes do not see that part of W_E: project it out first)", np);
+      return NULL;
+    }
+  }
+  sdlab_bnb *b = calloc(1, sizeof *b);
+  struct sdlab_bnb_workspace *w = b ? calloc(1, sizeof *w) : NULL;
+  if (w == NULL) {
+    free(b);
+    sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+    return NULL;
+  }
+  b->w = w;
+  b->P = P;
+  b->Wp = Wp;
+  b->Wr = Wr;
+  b->Md = Md;
+  w->n = n;
+  w->nr = nr;
+  w->np = np;
+  w->nq = nq;
+  double *A = malloc(n * np * sizeof *A), *rays = malloc(max_rays * np * sizeof *rays);
+  w->neuron = malloc(nq * sizeof *w->neuron);
+  w->off = malloc(nq * sizeof *w->off);
+  w->count = malloc(nq * sizeof *w->count);
+  w->gen = malloc(nq * max_rays * n * sizeof *w->gen);
+  w->ray = malloc(nq * max_rays * np * sizeof *w->ray);
+  w->R = gsl_matrix_alloc(n, nr);
+  b->WE = gsl_matrix_calloc(nq, np);
+  b->WD = gsl_matrix_calloc(nr, nq);
+  int status = (!A || !rays || !w->neuron || !w->off || !w->count || !w->gen || !w->ray || !w->R || !b->WE || !b->WD)
+                 ? sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound")
+                 : SDLAB_SUCCESS;
+  for (size_t d = 0; !status && d < n; d++)
+    for (size_t a = 0; a < nr; a++) {
+      double v = sqrt(gsl_vector_get(Md, d)) * gsl_matrix_get(Wr, a, d);
+      gsl_matrix_set(w->R, d, a, v);
+      w->energy += v * v;
+    }
+  /* the generators of every neuron's code cone */
+  size_t boxes = 1;
+  for (size_t i = 0; !status && i < nq; i++) {
+    if (P->F[i] == 0)
+      continue;
+    for (size_t d = 0; d < n; d++)
+      for (size_t a = 0; a < np; a++)
+        A[d * np + a] = (P->F[i] >> d & 1 ? 1.0 : -1.0) * gsl_matrix_get(Wp, a, d);
+    size_t r = cone_rays(A, n, np, rays, max_rays);
+    if (r == (size_t)-1) {
+      status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: neuron %zu's cone has more than %zu extreme rays", i,
+                          max_rays);
+      break;
+    }
+    size_t kept = 0;
+    for (size_t j = 0; j < r; j++) {
+      double *g = w->gen + (w->K + kept) * n, norm = 0;
+      for (size_t d = 0; d < n; d++) {
+        double z = 0;
+        if (P->F[i] >> d & 1)
+          for (size_t a = 0; a < np; a++)
+            z += rays[j * np + a] * gsl_matrix_get(Wp, a, d);
+        g[d] = sqrt(gsl_vector_get(Md, d)) * z;
+        norm += g[d] * g[d];
+      }
+      norm = sqrt(norm);
+      if (!(norm > (double)(8 * n * np) * DBL_EPSILON)) /* a ray whose codes vanish adds nothing to V */
+        continue;
+      for (size_t d = 0; d < n; d++)
+        g[d] /= norm;
+      /* rays with parallel codes give the same generator (a coordinate along which V cannot move) */
+      if (parallel_to(g, w->gen + w->K * n, kept, n))
+        continue;
+      for (size_t a = 0; a < np; a++)
+        w->ray[(w->K + kept) * np + a] = rays[j * np + a] / norm;
+      kept++;
+    }
+    if (kept == 0)
+      continue; /* codes identically zero on the closure: the neuron is dead here */
+    w->neuron[w->q] = i;
+    w->off[w->q] = w->K;
+    w->count[w->q] = kept;
+    w->q++;
+    w->K += kept;
+  }
+  free(A);
+  free(rays);
+  if (!status)
+    status = reduce(w);
+  for (size_t i = 0; !status && i < w->q; i++)
+    if ((boxes *= w->count[i]) > ((size_t)1 << 20))
+      status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product of the "
+                          "neurons' ray counts)");
+  if (!status) {
+    const size_t q = w->q ? w->q : 1, K = w->K ? w->K : 1, big = n > q ? n : q;
+    w->C = gsl_matrix_alloc(n, q);
+    w->Ct = gsl_matrix_alloc(big, big);
+    w->U = gsl_matrix_alloc(big, big);
+    w->V = gsl_matrix_alloc(big, big);
+    w->W = gsl_matrix_alloc(q, nr);
+    w->Res = gsl_matrix_alloc(n, nr);
+    w->B = gsl_matrix_alloc(n, K);
+    w->Q = gsl_matrix_alloc(n, n > K ? n : K);
+    w->sv = gsl_vector_alloc(big);
+    w->work = gsl_vector_alloc(big);
+    w->l = malloc(K * sizeof *w->l);
+    w->grad = malloc(K * sizeof *w->grad);
+    w->best = malloc(K * sizeof *w->best);
+    if (!w->C || !w->Ct || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l ||
+        !w->grad || !w->best)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  }
+  if (status) {
+    sdlab_bnb_free(b);
+    return NULL;
+  }
+  b->live = w->q;
+  b->dims = w->K - w->q;
+  return b;
+}
+
+/* C (n x q) at coordinates l */
+static void
+codes(struct sdlab_bnb_workspace *w, const double *l)
+{
+  gsl_matrix_set_zero(w->C);
+  for (size_t i = 0; i < w->q; i++)
+    for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
+      for (size_t d = 0; d < w->n; d++)
+        *gsl_matrix_ptr(w->C, d, i) += l[j] * w->gen[j * w->n + d];
+}
+
+/* The least-squares fit of R by C's columns: W = C^+ R (q x n_r, numerical-rank cut at the rounding level),
+ * Res = R - C W, and C's extreme singular values.  Returns ||Res||_F^2. */
+static double
+fit(struct sdlab_bnb_workspace *w, double *smax, double *smin)
+{
+  const size_t n = w->n, q = w->q, nr = w->nr;
+  gsl_matrix_set_zero(w->W);
+  double smx = 0, smn = 0;
+  if (q > 0) {
+    /* SVD of the taller of C and C^T (gsl wants rows >= columns) */
+    const int tall = n >= q;
+    const size_t rows = tall ? n : q, cols = tall ? q : n;
+    gsl_matrix_view M = gsl_matrix_submatrix(w->U, 0, 0, rows, cols);
+    gsl_matrix_view V = gsl_matrix_submatrix(w->V, 0, 0, cols, cols);
+    gsl_vector_view s = gsl_vector_subvector(w->sv, 0, cols), wk = gsl_vector_subvector(w->work, 0, cols);
+    if (tall)
+      gsl_matrix_memcpy(&M.matrix, w->C);
+    else
+      gsl_matrix_transpose_memcpy(&M.matrix, w->C);
+    gsl_linalg_SV_decomp(&M.matrix, &V.matrix, &s.vector, &wk.vector);
+    /* C = Lf S Rf^T with Lf (n x cols), Rf (q x cols): tall: Lf = M, Rf = V; wide: Lf = V, Rf = M */
+    const gsl_matrix *Lf = tall ? &M.matrix : &V.matrix, *Rf = tall ? &V.matrix : &M.matrix;
+    smx = gsl_vector_get(&s.vector, 0);
+    smn = tall ? gsl_vector_get(&s.vector, cols - 1) : 0.0;
+    const double cut = (double)(n + q) * DBL_EPSILON * smx;
+    for (size_t t = 0; t < cols; t++) {
+      const double st = gsl_vector_get(&s.vector, t);
+      if (!(st > cut))
+        continue;
+      for (size_t a = 0; a < nr; a++) {
+        double u = 0;
+        for (size_t d = 0; d < n; d++)
+          u += gsl_matrix_get(Lf, d, t) * gsl_matrix_get(w->R, d, a);
+        for (size_t i = 0; i < q; i++)
+          *gsl_matrix_ptr(w->W, i, a) += gsl_matrix_get(Rf, i, t) * u / st;
+      }
+    }
+  }
+  gsl_matrix_memcpy(w->Res, w->R);
+  if (q > 0)
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, w->C, w->W, 1.0, w->Res);
+  double f = 0;
+  for (size_t k = 0; k < n * nr; k++)
+    f += w->Res->data[k] * w->Res->data[k];
+  *smax = smx;
+  *smin = smn;
+  return f;
+}
+
+/* L~ and the incumbent: the point of coordinates l, with W_D from the fit, evaluated by sdlab_piece_loss */
+static int
+offer(sdlab_bnb *b, const double *l, double f)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  if (!(f < b->upper))
+    return SDLAB_SUCCESS;
+  gsl_matrix *WE = gsl_matrix_calloc(w->nq, w->np), *WD = gsl_matrix_calloc(w->nr, w->nq);
+  if (!WE || !WD) {
+    if (WE) gsl_matrix_free(WE);
+    if (WD) gsl_matrix_free(WD);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  }
+  for (size_t i = 0; i < w->q; i++) {
+    for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
+      for (size_t a = 0; a < w->np; a++)
+        *gsl_matrix_ptr(WE, w->neuron[i], a) += l[j] * w->ray[j * w->np + a];
+    for (size_t a = 0; a < w->nr; a++)
+      gsl_matrix_set(WD, a, w->neuron[i], gsl_matrix_get(w->W, i, a));
+  }
+  double loss;
+  int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, WD, &loss, NULL, NULL);
+  if (!status && loss < b->upper) {
+    b->upper = loss;
+    gsl_matrix_memcpy(b->WE, WE);
+    gsl_matrix_memcpy(b->WD, WD);
+    double sm;
+    sdlab_piece_margin(b->P, b->WE, &sm, &b->violation);
+  }
+  gsl_matrix_free(WE);
+  gsl_matrix_free(WD);
+  return status;
+}
+
+/* the span bound: ||R||^2 minus the q largest eigenvalues of R^T P_B R, B spanned by the generators in use */
+static double
+span_bound(struct sdlab_bnb_workspace *w, const double *hi)
+{
+  size_t c = 0;
+  for (size_t k = 0; k < w->K; k++)
+    if (hi[k] > 0) {
+      for (size_t d = 0; d < w->n; d++)
+        gsl_matrix_set(w->B, d, c, w->gen[k * w->n + d]);
+      c++;
+    }
+  if (c == 0)
+    return w->energy;
+  gsl_matrix_view Bv = gsl_matrix_submatrix(w->B, 0, 0, w->n, c);
+  size_t rank = sdlab_piece_span_basis(&Bv.matrix, w->Q);
+  return w->energy - sdlab_piece_top_energy(w->Q, rank, w->R, w->q);
+}
+
+/* Bound the box at rec (lower bound into rec[0], at least parent); offer its centre and gradient corner. */
+static int
+bound(sdlab_bnb *b, double *rec, double parent)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t K = w->K, n = w->n, q = w->q, nr = w->nr;
+  const double *lo = rec + 1, *hi = rec + 1 + K;
+  for (size_t k = 0; k < K; k++)
+    w->l[k] = 0.5 * (lo[k] + hi[k]);
+  codes(w, w->l);
+  double smax, smin;
+  const double f0 = fit(w, &smax, &smin);
+  /* rounding of the SVD-based fit (backward stable): gamma of the sizes, times the energy, times the
+   * condition number where it is finite */
+  const double gam = (double)(16 * (n + q + nr)) * DBL_EPSILON;
+  double lb = span_bound(w, hi) - gam * w->energy;
+  /* dL~/dl_k = -2 sum_a <g_k, res_a> W_ia (envelope theorem: W_D at its optimum) */
+  double lin = 0, eta2 = 0;
+  for (size_t i = 0; i < q; i++) {
+    double hsum = 0;
+    for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
+      const double h = 0.5 * (hi[k] - lo[k]);
+      double gk = 0;
+      for (size_t a = 0; a < nr; a++) {
+        double gr = 0;
+        for (size_t d = 0; d < n; d++)
+          gr += w->gen[k * n + d] * gsl_matrix_get(w->Res, d, a);
+        gk += gr * gsl_matrix_get(w->W, i, a);
+      }
+      w->grad[k] = -2 * gk;
+      lin += fabs(w->grad[k]) * h;
+      hsum += h;
+    }
+    eta2 += hsum * hsum;
+  }
+  const double eta = sqrt(eta2), sig = smin - gam * smax;
+  if (q <= n && sig > eta) {
+    const double kappa = smax / (sig - eta);
+    const double smooth = f0 - lin * (1 + gam * kappa) - 3 * eta2 * w->energy / ((sig - eta) * (sig - eta)) -
+                          gam * kappa * w->energy;
+    lb = fmax(lb, smooth);
+  } else {
+    b->degenerate++;
+  }
+  rec[0] = fmax(fmax(lb, parent), 0.0);
+  b->nodes++;
+  /* upper bounds: the centre, then the corner the gradient descends to */
+  int status = offer(b, w->l, f0);
+  if (status)
+    return status;
+  for (size_t k = 0; k < K; k++)
+    w->l[k] = w->grad[k] > 0 ? lo[k] : hi[k];
+  codes(w, w->l);
+  const double fc = fit(w, &smax, &smin);
+  return offer(b, w->l, fc);
+}
+
+static void
+heap_push(struct sdlab_bnb_workspace *w, size_t id)
+{
+  size_t k = w->heaped++;
+  w->heap[k] = id;
+  while (k > 0) {
+    size_t p = (k - 1) / 2;
+    if (!(box(w, w->heap[k])[0] < box(w, w->heap[p])[0]))
+      break;
+    size_t t = w->heap[k];
+    w->heap[k] = w->heap[p];
+    w->heap[p] = t;
+    k = p;
+  }
+}
+
+static size_t
+heap_pop(struct sdlab_bnb_workspace *w)
+{
+  size_t top = w->heap[0];
+  w->heap[0] = w->heap[--w->heaped];
+  size_t k = 0;
+  for (;;) {
+    size_t l = 2 * k + 1, r = l + 1, m = k;
+    if (l < w->heaped && box(w, w->heap[l])[0] < box(w, w->heap[m])[0])
+      m = l;
+    if (r < w->heaped && box(w, w->heap[r])[0] < box(w, w->heap[m])[0])
+      m = r;
+    if (m == k)
+      break;
+    size_t t = w->heap[k];
+    w->heap[k] = w->heap[m];
+    w->heap[m] = t;
+    k = m;
+  }
+  return top;
+}
+
+/* a record for a new box (from the free list, else the pool, grown as needed); (size_t)-1 when out of memory */
+static size_t
+box_new(struct sdlab_bnb_workspace *w)
+{
+  if (w->nfreed > 0)
+    return w->freed[--w->nfreed];
+  if (w->used == w->cap) {
+    size_t cap = w->cap ? 2 * w->cap : 1024;
+    double *pool = realloc(w->pool, cap * (1 + 2 * w->K) * sizeof *pool);
+    size_t *heap = realloc(w->heap, cap * sizeof *heap);
+    if (heap)
+      w->heap = heap;
+    size_t *freed = realloc(w->freed, cap * sizeof *freed);
+    if (freed)
+      w->freed = freed;
+    if (pool)
+      w->pool = pool;
+    if (!pool || !heap || !freed)
+      return (size_t)-1;
+    w->cap = cap;
+  }
+  return w->used++;
+}
+
+static void
+refresh(sdlab_bnb *b)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  b->open = w->heaped;
+  b->lower = w->heaped ? fmin(box(w, w->heap[0])[0], b->upper) : b->upper;
+}
+
+int
+sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  w->used = w->heaped = w->nfreed = 0;
+  b->nodes = b->degenerate = 0;
+  b->upper = INFINITY;
+  b->violation = 0;
+  if (WE) {
+    if (WE->size1 != w->nq || WE->size2 != w->np || (WD && (WD->size1 != w->nr || WD->size2 != w->nq)))
+      return sdlab_fail(SDLAB_ESHAPE, "branch and bound: the incumbent is not n_q x n_p (and W_D n_r x n_q)");
+    double sm, vi, loss;
+    gsl_matrix *D = gsl_matrix_alloc(w->nr, w->nq);
+    if (D == NULL)
+      return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+    int status = WD ? (gsl_matrix_memcpy(D, WD), SDLAB_SUCCESS) : sdlab_piece_decoder_step(b->P, b->Wp, b->Wr, b->Md, WE, D, NULL);
+    if (!status)
+      status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, D, &loss, NULL, NULL);
+    sdlab_piece_margin(b->P, WE, &sm, &vi);
+    if (!status && vi > 1e-9 * (1 + gsl_matrix_max(WE) - gsl_matrix_min(WE)))
+      status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: the incumbent W_E is outside the piece's closure "
+                          "(a row violated by %.3g)", vi);
+    if (!status) {
+      b->upper = loss;
+      gsl_matrix_memcpy(b->WE, WE);
+      gsl_matrix_memcpy(b->WD, D);
+      b->violation = vi;
+    }
+    gsl_matrix_free(D);
+    if (status)
+      return status;
+  }
+  if (w->q == 0) { /* every neuron dead on the piece: L~ is the energy, attained at W_E = 0 */
+    gsl_matrix_set_zero(b->WE);
+    gsl_matrix_set_zero(b->WD);
+    b->upper = b->lower = w->energy;
+    b->nodes = 1;
+    b->open = 0;
+    return SDLAB_SUCCESS;
+  }
+  /* one box per choice of the generator held at 1 in every live neuron */
+  size_t choice[64] = {0};
+  for (;;) {
+    size_t id = box_new(w);
+    if (id == (size_t)-1)
+      return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
+    double *rec = box(w, id);
+    for (size_t k = 0; k < w->K; k++) {
+      rec[1 + k] = 0;
+      rec[1 + w->K + k] = 1;
+    }
+    for (size_t i = 0; i < w->q; i++)
+      rec[1 + w->off[i] + choice[i]] = 1;
+    int status = bound(b, rec, 0.0);
+    if (status)
+      return status;
+    heap_push(w, id);
+    size_t i = 0;
+    while (i < w->q && ++choice[i] == w->count[i])
+      choice[i++] = 0;
+    if (i == w->q)
+      break;
+  }
+  /* drop what the incumbent already beats */
+  size_t kept = 0;
+  for (size_t k = 0; k < w->heaped; k++)
+    if (box(w, w->heap[k])[0] < b->upper)
+      w->heap[kept++] = w->heap[k];
+    else
+      w->freed[w->nfreed++] = w->heap[k];
+  w->heaped = 0;
+  for (size_t k = 0; k < kept; k++)
+    heap_push(w, w->heap[k]);
+  refresh(b);
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_bnb_iterate(sdlab_bnb *b)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  if (w->heaped == 0)
+    return SDLAB_SUCCESS;
+  const size_t K = w->K;
+  size_t id = heap_pop(w);
+  /* the widest side (generators are unit vectors, so widths compare in code space) */
+  size_t split = K;
+  double width = 0;
+  const double *rec = box(w, id);
+  for (size_t k = 0; k < K; k++)
+    if (rec[1 + K + k] - rec[1 + k] > width) {
+      width = rec[1 + K + k] - rec[1 + k];
+      split = k;
+    }
+  const double parent = rec[0];
+  if (split == K) { /* a point: its bound is its value; nothing to split */
+    w->freed[w->nfreed++] = id;
+    refresh(b);
+    return SDLAB_SUCCESS;
+  }
+  size_t other = box_new(w);
+  if (other == (size_t)-1) {
+    heap_push(w, id);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
+  }
+  double *a = box(w, id), *c = box(w, other);
+  memcpy(c, a, (1 + 2 * K) * sizeof *c);
+  const double mid = 0.5 * (a[1 + split] + a[1 + K + split]);
+  a[1 + K + split] = mid;
+  c[1 + split] = mid;
+  int status = bound(b, a, parent);
+  if (!status)
+    status = bound(b, c, parent);
+  if (status)
+    return status;
+  if (a[0] < b->upper)
+    heap_push(w, id);
+  else
+    w->freed[w->nfreed++] = id;
+  if (c[0] < b->upper)
+    heap_push(w, other);
+  else
+    w->freed[w->nfreed++] = other;
+  refresh(b);
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_bnb_test(const sdlab_bnb *b, double rtol)
+{
+  if (b->w->heaped == 0 || b->upper - b->lower <= rtol * fmax(1.0, b->upper))
+    return GSL_SUCCESS;
+  return GSL_CONTINUE;
+}

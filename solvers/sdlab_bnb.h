@@ -1,0 +1,78 @@
+/* sdlab_bnb.h: a certified global minimum of L~ on one ReLU piece, by spatial branch and bound.
+ *
+ * On the closure of a ReLU piece P = (F_1, ..., F_{n_q}) the encoder row w_i ranges over the polyhedral cone
+ * W_i = {w : <w, w_p^d> >= 0 for d in F_i, <= 0 otherwise}; its codes, weighted by sqrt(M_d), are the vector
+ * c_i = (sqrt(M_d) <w, w_p^d>)_{d in F_i} (zero off F_i).  Eliminating W_D exactly (the decoder step),
+ *   inf L~ over the piece = inf over c_i in K_i = D_i T W_i of  || R - P_V R ||_F^2,   V = span{c_1, ..., c_{n_q}}
+ * with R the weighted targets (rows sqrt(M_d) w_r^d).  The infimum over the open piece equals the one over
+ * its closure (L~ is continuous and a realizable piece is the closure of its interior).
+ *
+ * Scale symmetry removed: V does not change when a c_i is scaled by a positive number, and a neuron whose
+ * codes vanish only shrinks V, so each live neuron's codes are parametrised as c_i = sum_j l_ij g_ij over the
+ * generators g_ij = D_i T rho_ij of K_i (rho_ij the extreme rays of W_i, normalised so ||g_ij|| = 1), with
+ * max_j l_ij = 1: the union of V_i boxes {l_ij = 1, the others in [0, 1]}.  The branch and bound runs over
+ * these boxes (best first, bisecting the widest side).  On a box with centre l0, half-widths h and
+ * C(l) = C0 + E(l), ||E|| <= eta = sqrt(sum_i (sum_j h_ij)^2):
+ *   smooth bound   when sigma = sigma_min(C0) > eta the rank is constant on the box and, along any segment,
+ *                  ||P''|| <= 6 ||E||^2 / (sigma - eta)^2 (from P' = A + A^T, A = P_perp E C^+, and the
+ *                  derivative of C^+; Golub and Pereyra 1973), so
+ *                  L~ >= L~(l0) - sum_k |dL~/dl_k(l0)| h_k - 3 eta^2 ||R||^2 / (sigma - eta)^2,
+ *                  exact to second order: the gap closes quadratically around a non-degenerate minimiser;
+ *   span bound     always: V lies in the span B of the generators the box uses and dim V <= live neurons q,
+ *                  so L~ >= ||R||^2 - (sum of the q largest eigenvalues of R^T P_B R).
+ * A box's bound is the larger of the two and of its parent's, less a rounding margin (backward-stable SVD:
+ * gamma of the sizes times ||R||^2 times the condition number of C0).  Upper bounds are values of L~ at
+ * actual points: each box's centre and the corner its gradient points to.  Where code vectors become
+ * parallel only the span bound applies; a piece whose infimum is approached only there (not attained, with
+ * W_D growing without bound) keeps a gap, which is reported, not hidden.
+ *
+ * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
+ * bisected), test.  ReLU pieces only (and Top-k with k = n_q, which is ReLU): JumpReLU has no scale symmetry
+ * and Top-k's ranking rows couple the neurons. */
+#ifndef SDLAB_BNB_H
+#define SDLAB_BNB_H
+
+#include <stddef.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+#include "sdlab_piece.h"
+
+typedef struct sdlab_bnb_workspace sdlab_bnb_workspace;
+
+typedef struct {
+  const sdlab_piece *P;
+  const gsl_matrix *Wp, *Wr;
+  const gsl_vector *Md;
+  double lower;           /* rigorous lower bound on inf L~ over the piece (min over open boxes) */
+  double upper;           /* L~ at (WE, WD), recomputed by sdlab_piece_loss */
+  gsl_matrix *WE, *WD;    /* the best point found (in the closure of the piece, up to rounding) */
+  double violation;       /* the point's largest violation of the closure's rows (<= 0 up to rounding) */
+  size_t live;            /* neurons with nonzero codes on the piece */
+  size_t dims;            /* free box coordinates (sum over live neurons of generators - 1) */
+  size_t nodes;           /* boxes bounded so far */
+  size_t open;            /* boxes left in the queue */
+  size_t degenerate;      /* boxes on which only the span bound applied */
+  sdlab_bnb_workspace *w;
+} sdlab_bnb;
+
+/* For piece P of directions Wp (n_p x n), targets Wr (n_r x n) and weights Md (n): the rays of every
+ * neuron's cone (extreme rays from (n_p - 1)-subsets of its rows; at most max_rays per neuron) and the
+ * workspace.  Errors: the activation is not ReLU (GSL_EINVAL), a cone with a lineality space (W_p of rank
+ * < n_p) or more than max_rays rays or 2^20 initial boxes (SDLAB_EIMPOSSIBLE, with the limit).  NULL on
+ * error. */
+sdlab_bnb *sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                           size_t max_rays);
+void sdlab_bnb_free(sdlab_bnb *b);
+
+/* Start: the initial boxes, bounded.  WE (n_q x n_p, in the closure) with its L~ value may be given as the
+ * incumbent (NULL: none); its W_D is recomputed. */
+int sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD);
+
+/* Bisect the open box of smallest lower bound; bound the halves, drop those at or above the incumbent. */
+int sdlab_bnb_iterate(sdlab_bnb *b);
+
+/* GSL_SUCCESS when upper - lower <= rtol max(1, upper) (or no box is left), GSL_CONTINUE otherwise. */
+int sdlab_bnb_test(const sdlab_bnb *b, double rtol);
+
+#endif
