@@ -1,0 +1,340 @@
+/* The certified branch and bound on one ReLU piece (solvers/sdlab_bnb): its bounds bracket every point of the
+ * piece and every local solve from it, its values where the optimum is known (Example 3.5, Theorem 3.3's
+ * configuration), its point is a point of the piece, and its errors. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <float.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "sdlab_bnb.h"
+#include "sdlab_construct.h"
+#include "sdlab_errno.h"
+
+static void init(void) { gsl_set_error_handler_off(); }
+TestSuite(bnb, .init = init, .timeout = 120);
+
+/* ||R||_F^2 with the weights: every L~ on the piece is at most this, and rounding is relative to it */
+static double
+energy(const gsl_matrix *Wr, const gsl_vector *Md)
+{
+  double e = 0;
+  for (size_t a = 0; a < Wr->size1; a++)
+    for (size_t d = 0; d < Wr->size2; d++)
+      e += gsl_vector_get(Md, d) * gsl_matrix_get(Wr, a, d) * gsl_matrix_get(Wr, a, d);
+  return e;
+}
+
+/* L~ at W_E with W_D from the exact decoder step */
+static double
+loss_at(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE)
+{
+  gsl_matrix *WD = gsl_matrix_alloc(Wr->size1, WE->size1);
+  double f = NAN;
+  cr_assert_eq(sdlab_piece_decoder_step(P, Wp, Wr, Md, WE, WD, NULL), 0);
+  cr_assert_eq(sdlab_piece_loss(P, Wp, Wr, Md, WE, WD, &f, NULL, NULL), 0);
+  gsl_matrix_free(WD);
+  return f;
+}
+
+static void
+run(sdlab_bnb *b, size_t nodes, double rtol)
+{
+  while (b->nodes < nodes && sdlab_bnb_test(b, rtol) == GSL_CONTINUE)
+    cr_assert_eq(sdlab_bnb_iterate(b), 0, "%s", sdlab_error_message(1));
+}
+
+Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
+{
+  const uint64_t seed = 3301;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  size_t pieces = 0, certified = 0;
+  for (int inst = 0; inst < 4; inst++) {
+    const size_t n = 4, np = 2 + (size_t)(inst == 3), nq = 2 + (size_t)inst % 2, nr = 2;
+    gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *WE = gsl_matrix_alloc(nq, np),
+               *E = gsl_matrix_alloc(nq, np);
+    gsl_vector *Md = gsl_vector_alloc(n);
+    test_unit_columns(r, Wp);
+    test_gaussian(r, Wr, 1.0);
+    for (size_t d = 0; d < n; d++)
+      gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
+    const double e = energy(Wr, Md), round = test_gamma(64.0 * (double)(n + nq + nr)) * e;
+    uint64_t seen[64][4];
+    size_t nseen = 0;
+    for (int draw = 0; draw < 40 && nseen < 64; draw++) {
+      test_gaussian(r, WE, 1.0);
+      uint64_t F[4];
+      sdlab_piece_pattern_of(Wp, &act, WE, F);
+      int dup = 0;
+      for (size_t k = 0; k < nseen && !dup; k++)
+        dup = memcmp(seen[k], F, nq * sizeof *F) == 0;
+      if (dup)
+        continue;
+      memcpy(seen[nseen++], F, nq * sizeof *F);
+      sdlab_piece *P = sdlab_piece_alloc(Wp, nr, &act, nq, F);
+      sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+      cr_assert_not_null(b, "%s", sdlab_error_message(1));
+      cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+      double first = b->lower;
+      run(b, 3000, 1e-9);
+      pieces++;
+      certified += sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS;
+      cr_assert(b->lower >= first, "the lower bound never decreases");
+      cr_assert(b->lower <= b->upper, "lower %.17g above upper %.17g", b->lower, b->upper);
+      /* the incumbent is a point of the closure and upper is its L~ */
+      double f;
+      cr_assert_eq(sdlab_piece_loss(P, Wp, Wr, Md, b->WE, b->WD, &f, NULL, NULL), 0);
+      cr_assert_eq(f, b->upper);
+      cr_assert(b->violation <= test_gamma(64) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)),
+                "violation %g", b->violation);
+      /* every point of the piece (the drawn W_E and perturbations that keep its pattern), and alternating
+       * convex search from each, stay above the lower bound */
+      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
+      for (int k = 0; k < 30; k++) {
+        gsl_matrix_memcpy(E, WE);
+        for (size_t t = 0; t < nq * np && k > 0; t++)
+          E->data[t] += gsl_ran_gaussian(r, 0.5 / (1 + k % 5));
+        uint64_t G[4];
+        sdlab_piece_pattern_of(Wp, &act, E, G);
+        if (memcmp(G, F, nq * sizeof *F) != 0)
+          continue;
+        double fp = loss_at(P, Wp, Wr, Md, E);
+        cr_assert(fp >= b->lower - round, "piece %zu: point at %.17g below the lower bound %.17g", nseen, fp, b->lower);
+        cr_assert_eq(sdlab_acs_set(a, E), 0);
+        for (int it = 0; it < 50; it++) {
+          int st = sdlab_acs_iterate(a);
+          cr_assert(st == 0 || st == SDLAB_EUNREACHED);
+        }
+        cr_assert(a->loss >= b->lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, b->lower);
+      }
+      sdlab_acs_free(a);
+      sdlab_bnb_free(b);
+      sdlab_piece_free(P);
+    }
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(Wr);
+    gsl_matrix_free(WE);
+    gsl_matrix_free(E);
+    gsl_vector_free(Md);
+  }
+  cr_log_info("%zu pieces, %zu certified to 1e-9 within 3000 boxes", pieces, certified);
+  cr_assert(pieces >= 10);
+  gsl_rng_free(r);
+}
+
+Test(bnb, example35_pieces_are_certified_at_their_known_minima)
+{
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 2), *Wr = gsl_matrix_alloc(2, 2), *WE = gsl_matrix_alloc(2, 2),
+             *WD = gsl_matrix_alloc(2, 2);
+  gsl_vector *Md = gsl_vector_alloc(2);
+  sdlab_activation act;
+  sdlab_construct_example35(Wp, Wr, Md, WE, WD, &act);
+  /* Example 3.5 uses Top-1-ReLU, whose ranking rows couple the neurons.  On these two pieces the ReLU
+   * closure gives the same infimum: the dead neuron's codes do not enter L~ and w = 0 meets the ranking
+   * rows; with one neuron per feature the ranking is the sign pattern itself (n = n_q = 2). */
+  act.kind = SDLAB_ACT_RELU;
+  act.k = 0;
+  /* neuron 1 dead and neuron 2 on both features: the spurious partial minimum, L~ = 1 (Example 3.5);
+   * one neuron per feature: the global minimum 0.  No incumbent: the search finds both. */
+  const uint64_t pieces[2][2] = {{0, 3}, {1, 2}};
+  const double value[2] = {1, 0};
+  for (int k = 0; k < 2; k++) {
+    sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 2, pieces[k]);
+    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+    cr_assert_not_null(b);
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    run(b, 10000, 1e-12);
+    cr_assert_eq(sdlab_bnb_test(b, 1e-12), GSL_SUCCESS, "piece %d: [%.17g, %.17g]", k, b->lower, b->upper);
+    const double tol = test_gamma(256) * energy(Wr, Md);
+    cr_assert(fabs(b->lower - value[k]) <= tol && fabs(b->upper - value[k]) <= tol, "piece %d: [%.17g, %.17g], known %g",
+              k, b->lower, b->upper, value[k]);
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+  }
+  /* the incumbent of Example 3.5's construction: accepted, and its value is kept or bettered */
+  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 2, pieces[0]);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+  gsl_matrix *E = gsl_matrix_calloc(2, 2);
+  gsl_matrix_set(E, 1, 0, 1.0);
+  gsl_matrix_set(E, 1, 1, 1.0);
+  cr_assert_eq(sdlab_bnb_set(b, E, NULL), 0, "%s", sdlab_error_message(1));
+  cr_assert(b->upper <= 1 + 1e-12);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  gsl_matrix_free(E);
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(Wr);
+  gsl_matrix_free(WE);
+  gsl_matrix_free(WD);
+  gsl_vector_free(Md);
+}
+
+/* Theorem 3.3's configuration: n directions in general position in R^n, one neuron per feature; the
+ * piece's infimum is 0 (codes proportional to e_d, W_D = the targets).  n_p = 3 exercises the cones'
+ * ray enumeration beyond the plane. */
+Test(bnb, theorem33_monosemantic_piece_is_certified_at_zero)
+{
+  const uint64_t seed = 3303;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  for (int trial = 0; trial < 5; trial++) {
+    const size_t n = 3;
+    gsl_matrix *Wp = gsl_matrix_alloc(n, n), *Wr = gsl_matrix_alloc(2, n);
+    gsl_vector *Md = gsl_vector_alloc(n);
+    test_unit_columns(r, Wp);
+    test_gaussian(r, Wr, 1.0);
+    gsl_vector_set_all(Md, 1.0);
+    const uint64_t F[3] = {1, 2, 4};
+    sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, n, F);
+    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+    cr_assert_not_null(b, "%s", sdlab_error_message(1));
+    cr_assert_eq(b->dims, 0, "each neuron's codes have one direction, e_d: nothing to branch on");
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    run(b, 100, 1e-12);
+    cr_assert(b->lower >= 0 && b->upper <= test_gamma(256) * energy(Wr, Md), "[%.17g, %.17g]", b->lower, b->upper);
+    /* the optimal point realizes the piece: each w_i in its cone */
+    cr_assert(b->violation <= test_gamma(64) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)));
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(Wr);
+    gsl_vector_free(Md);
+  }
+  gsl_rng_free(r);
+}
+
+Test(bnb, refuses_what_it_cannot_certify)
+{
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 3), *Wr = gsl_matrix_alloc(2, 3), *Wbad = gsl_matrix_alloc(2, 4);
+  gsl_vector *Md = gsl_vector_alloc(3);
+  gsl_rng *r = test_rng(3304);
+  test_unit_columns(r, Wp);
+  test_gaussian(r, Wr, 1.0);
+  gsl_vector_set_all(Md, 1.0);
+  const uint64_t F[2] = {1, 6};
+  /* JumpReLU: no scale symmetry */
+  sdlab_activation jr = {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.1};
+  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &jr, 2, F);
+  cr_assert_not_null(P);
+  cr_assert_null(sdlab_bnb_alloc(P, Wp, Wr, Md, 64));
+  sdlab_piece_free(P);
+  /* shapes that do not fit the piece */
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  P = sdlab_piece_alloc(Wp, 2, &act, 2, F);
+  cr_assert_null(sdlab_bnb_alloc(P, Wbad, Wr, Md, 64));
+  cr_assert_null(sdlab_bnb_alloc(P, Wp, Wr, Md, 0));
+  /* an incumbent outside the piece's closure */
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+  cr_assert_not_null(b);
+  gsl_matrix *E = gsl_matrix_alloc(2, 2);
+  gsl_matrix_set_all(E, 0.0);
+  gsl_matrix_set(E, 0, 0, 1.0); /* neuron 1 fires on more than feature 1, or on none of it: one row violated */
+  double sm, vi;
+  sdlab_piece_margin(P, E, &sm, &vi);
+  if (vi > 1e-6)
+    cr_assert_eq(sdlab_bnb_set(b, E, NULL), SDLAB_EIMPOSSIBLE);
+  gsl_matrix *E3 = gsl_matrix_alloc(3, 2);
+  cr_assert_eq(sdlab_bnb_set(b, E3, NULL), SDLAB_ESHAPE);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  /* W_p of rank below n_p: the cones contain lines */
+  gsl_matrix *Wd = gsl_matrix_alloc(3, 3);
+  gsl_matrix_set_zero(Wd);
+  for (size_t d = 0; d < 3; d++) {
+    gsl_matrix_set(Wd, 0, d, gsl_matrix_get(Wp, 0, d));
+    gsl_matrix_set(Wd, 1, d, gsl_matrix_get(Wp, 1, d));
+    gsl_matrix_set(Wd, 2, d, gsl_matrix_get(Wp, 0, d) + gsl_matrix_get(Wp, 1, d));
+  }
+  P = sdlab_piece_alloc(Wd, 2, &act, 2, F);
+  cr_assert_not_null(P);
+  cr_assert_null(sdlab_bnb_alloc(P, Wd, Wr, Md, 64));
+  cr_assert(strstr(sdlab_error_message(0), "rank below") != NULL, "%s", sdlab_error_message(0));
+  sdlab_piece_free(P);
+  sdlab_bnb_free(NULL);
+  gsl_matrix_free(E);
+  gsl_matrix_free(E3);
+  gsl_matrix_free(Wd);
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(Wr);
+  gsl_matrix_free(Wbad);
+  gsl_vector_free(Md);
+  gsl_rng_free(r);
+}
+
+/* ||P_V R||_F^2, V the column span of C (full column rank), by the SVD */
+static double
+captured(const gsl_matrix *C, const gsl_matrix *R)
+{
+  gsl_matrix *U = gsl_matrix_alloc(C->size1, C->size2), *V = gsl_matrix_alloc(C->size2, C->size2);
+  gsl_vector *s = gsl_vector_alloc(C->size2), *w = gsl_vector_alloc(C->size2);
+  gsl_matrix_memcpy(U, C);
+  gsl_linalg_SV_decomp(U, V, s, w);
+  gsl_matrix *UR = gsl_matrix_alloc(C->size2, R->size2);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, R, 0.0, UR);
+  double t = test_fro(UR);
+  gsl_matrix_free(U);
+  gsl_matrix_free(V);
+  gsl_matrix_free(UR);
+  gsl_vector_free(s);
+  gsl_vector_free(w);
+  return t * t;
+}
+
+/* The smooth bound rests on |d^2/ds^2 ||P_{C0 + sE} R||^2| <= 6 ||E||^2 ||R||_F^2 / sigma_min(C0 + sE)^2.
+ * Checked against central second differences on random, partly ill-conditioned, instances. */
+Test(bnb, projection_curvature_obeys_the_smooth_bound)
+{
+  const uint64_t seed = 3305;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  double worst = 0;
+  for (int trial = 0; trial < 300; trial++) {
+    const size_t n = 3 + (size_t)trial % 4, q = 1 + (size_t)trial % (n - 1), nr = 1 + (size_t)trial % 3;
+    gsl_matrix *C = gsl_matrix_alloc(n, q), *E = gsl_matrix_alloc(n, q), *R = gsl_matrix_alloc(n, nr),
+               *Cs = gsl_matrix_alloc(n, q);
+    test_gaussian(r, C, 1.0);
+    if (q >= 2 && trial % 3 == 0) /* two nearly parallel columns */
+      for (size_t d = 0; d < n; d++)
+        gsl_matrix_set(C, d, 1, gsl_matrix_get(C, d, 0) + 1e-2 * gsl_ran_gaussian(r, 1.0));
+    test_gaussian(r, E, 1.0);
+    test_gaussian(r, R, 1.0);
+    gsl_matrix *U = gsl_matrix_alloc(n, q), *V = gsl_matrix_alloc(q, q);
+    gsl_vector *s = gsl_vector_alloc(q), *w = gsl_vector_alloc(q);
+    gsl_matrix_memcpy(U, C);
+    gsl_linalg_SV_decomp(U, V, s, w);
+    const double sigma = gsl_vector_get(s, q - 1);
+    gsl_matrix_memcpy(U, E);
+    gsl_linalg_SV_decomp(U, V, s, w);
+    const double e = gsl_vector_get(s, 0);
+    const double h = 1e-3 * sigma / e; /* keeps the rank and the finite difference's error small */
+    double g[3];
+    for (int k = 0; k < 3; k++) {
+      for (size_t t = 0; t < n * q; t++)
+        Cs->data[t] = C->data[t] + (double)(k - 1) * h * E->data[t];
+      g[k] = captured(Cs, R);
+    }
+    const double second = (g[0] - 2 * g[1] + g[2]) / (h * h);
+    const double fro = test_fro(R), lo = sigma - h * e;
+    const double bound = 6 * e * e * fro * fro / (lo * lo);
+    /* the difference quotient's rounding: about eps ||R||^2 / h^2 */
+    const double slack = 64 * DBL_EPSILON * fro * fro / (h * h);
+    cr_assert(fabs(second) <= bound + slack, "trial %d: |g''| %.6g above the bound %.6g", trial, fabs(second), bound);
+    worst = fmax(worst, fabs(second) / bound);
+    gsl_matrix_free(C);
+    gsl_matrix_free(E);
+    gsl_matrix_free(R);
+    gsl_matrix_free(Cs);
+    gsl_matrix_free(U);
+    gsl_matrix_free(V);
+    gsl_vector_free(s);
+    gsl_vector_free(w);
+  }
+  cr_log_info("largest |g''| / bound: %.3f", worst);
+  gsl_rng_free(r);
+}
