@@ -12,7 +12,7 @@ set xrange [-1:np]
 set yrange [-0.05:*]
 set key top left box opaque
 ncol = system(sprintf("awk -F'\\t' 'NR==1{print NF; exit}' %s", pieces)) + 0
-lower = ncol - 6; upper = ncol - 5   # the columns lower and upper of pieces.tsv
+lower = ncol - 8; upper = ncol - 7   # the columns lower and upper of pieces.tsv (eight from the end)
 plot pieces using 1:lower:(column(lower)):(column(upper)) with yerrorbars lc rgb "#BBBBBB" pt -1 title "certified bracket", \
      pieces using 1:upper with points pt 7 ps 0.35 lc rgb okabe_blue title "best partial optimum", \
      sgd using ($4 + 0.3 * (rand(0) - 0.5)):3 with points pt 2 ps 0.9 lc rgb okabe_vermillion title "SGD end points"
