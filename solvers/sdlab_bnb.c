@@ -18,9 +18,8 @@ struct sdlab_bnb_workspace {
   /* boxes: a pool of records of 1 + 2K doubles, a binary heap of their indices by lower bound, a free list */
   double *pool;
   size_t cap, used, *heap, heaped, *freed, nfreed;
-  double *best;                 /* the incumbent's coordinates (K), when found by the search */
   /* evaluation scratch */
-  gsl_matrix *C, *Ct, *U, *V, *W, *Res, *B, *Q;
+  gsl_matrix *C, *U, *V, *W, *Res, *B, *Q;
   gsl_vector *sv, *work;
   double *l, *grad;
 };
@@ -46,10 +45,9 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->pool);
     free(w->heap);
     free(w->freed);
-    free(w->best);
     free(w->l);
     free(w->grad);
-    gsl_matrix *m[] = {w->R, w->C, w->Ct, w->U, w->V, w->W, w->Res, w->B, w->Q};
+    gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q};
     for (size_t k = 0; k < sizeof m / sizeof *m; k++)
       if (m[k])
         gsl_matrix_free(m[k]);
@@ -183,7 +181,7 @@ static int
 reduce(struct sdlab_bnb_workspace *w)
 {
   const size_t n = w->n, np = w->np;
-  if (w->q > 12 || w->q < 2)
+  if (w->q > 12 || w->q < 2 || w->K > 64 * 12)
     return SDLAB_SUCCESS; /* 2^q subsets: beyond 12 neurons the search keeps the plain parametrisation */
   size_t idx[64 * 12], pick[12], choice[12];
   for (int changed = 1; changed;) {
@@ -284,8 +282,8 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
                "and scale-invariant; jumprelu and topk-relu pieces are not)");
     return NULL;
   }
-  if (np > 64 || max_rays == 0) {
-    sdlab_fail(GSL_EINVAL, "branch and bound: n_p %zu (at most 64) and max_rays %zu (at least 1)", np, max_rays);
+  if (np > 64 || max_rays == 0 || max_rays > 4096) {
+    sdlab_fail(GSL_EINVAL, "branch and bound: n_p %zu (at most 64) and max_rays %zu (1 to 4096)", np, max_rays);
     return NULL;
   }
   {
@@ -397,7 +395,6 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   if (!status) {
     const size_t q = w->q ? w->q : 1, K = w->K ? w->K : 1, big = n > q ? n : q;
     w->C = gsl_matrix_alloc(n, q);
-    w->Ct = gsl_matrix_alloc(big, big);
     w->U = gsl_matrix_alloc(big, big);
     w->V = gsl_matrix_alloc(big, big);
     w->W = gsl_matrix_alloc(q, nr);
@@ -408,9 +405,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->work = gsl_vector_alloc(big);
     w->l = malloc(K * sizeof *w->l);
     w->grad = malloc(K * sizeof *w->grad);
-    w->best = malloc(K * sizeof *w->best);
-    if (!w->C || !w->Ct || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l ||
-        !w->grad || !w->best)
+    if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->grad)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   }
   if (status) {

@@ -57,8 +57,8 @@ typedef struct {
 } sdlab_bnb;
 
 /* For piece P of directions Wp (n_p x n), targets Wr (n_r x n) and weights Md (n): the rays of every
- * neuron's cone (extreme rays from (n_p - 1)-subsets of its rows; at most max_rays per neuron) and the
- * workspace.  Errors: the activation is not ReLU (GSL_EINVAL), a cone with a lineality space (W_p of rank
+ * neuron's cone (extreme rays from (n_p - 1)-subsets of its rows; at most max_rays per neuron, 1 to 4096)
+ * and the workspace.  Errors: the activation is not ReLU (GSL_EINVAL), a cone with a lineality space (W_p of rank
  * < n_p) or more than max_rays rays or 2^20 initial boxes (SDLAB_EIMPOSSIBLE, with the limit).  NULL on
  * error. */
 sdlab_bnb *sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,

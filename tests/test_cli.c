@@ -462,6 +462,40 @@ Test(cli, landscape_outputs_and_errors)
   free(sgd);
   free(out);
   free(err);
+  /* the branch and bound on the pieces the relaxation leaves open: counted in the JSON, never fewer pieces
+   * certified than without it, every bracket ordered */
+  long certified[2];
+  for (int k = 0; k < 2; k++) {
+    cr_assert_eq(sdlab(k ? "landscape --features 4 --dim 2 --seed 1 --latents 3 --activation relu --sgd-runs 5 --quiet "
+                           "--bnb-nodes 2000 --out %D/b1"
+                         : "landscape --features 4 --dim 2 --seed 1 --latents 3 --activation relu --sgd-runs 5 --quiet "
+                           "--bnb-nodes 0 --out %D/b0", &out, &err), 0, "%s", err);
+    char *json = slurp_rel(k ? "b1/landscape.json" : "b0/landscape.json", NULL);
+    const char *at = strstr(json, "\"certified_pieces\": ");
+    cr_assert_not_null(at);
+    certified[k] = strtol(at + strlen("\"certified_pieces\": "), NULL, 10);
+    at = strstr(json, "\"branch_and_bound_pieces\": ");
+    cr_assert_not_null(at);
+    long run = strtol(at + strlen("\"branch_and_bound_pieces\": "), NULL, 10);
+    cr_assert(k ? run > 0 : run == 0, "branch and bound on %ld pieces", run);
+    free(json);
+    free(out);
+    free(err);
+  }
+  cr_assert(certified[1] >= certified[0], "%ld certified with the branch and bound, %ld without", certified[1], certified[0]);
+  char *tsv = slurp_rel("b1/pieces.tsv", NULL);
+  size_t rows = 0;
+  for (char *line = strchr(tsv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+    const char *f = line + 1;
+    for (int c = 0; c < 8; c++) /* rank, piece, F_1..F_3, open, dead, polysemantic: the lower bound is the 9th */
+      f = strchr(f, '\t') + 1;
+    char *end;
+    double lower = strtod(f, &end), upper = strtod(end + 1, NULL);
+    cr_assert(lower <= upper, "row %zu: lower %.17g above upper %.17g", rows, lower, upper);
+    rows++;
+  }
+  cr_assert(rows > 100, "%zu pieces", rows);
+  free(tsv);
   const struct {
     const char *args, *says;
   } cases[] = {
@@ -470,6 +504,8 @@ Test(cli, landscape_outputs_and_errors)
     {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation jumprelu:0.5 --sgd-runs 5 --out %D/x", "jumprelu"},
     {"landscape --features 3 --dim 2 --seed 1 --latents 17 --activation relu --sgd-runs 5 --out %D/x", "16 latents"},
     {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation relu --sgd-runs 5 --tol 0 --out %D/x", "positive"},
+    {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation relu --sgd-runs 5 --bnb-nodes x --out %D/x",
+     "--bnb-nodes"},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     int code = sdlab(cases[c].args, NULL, &err);
