@@ -25,6 +25,27 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->bnb_nodes = 200000;
 }
 
+/* Its bounds meet: upper - lower <= tol max(1, upper). */
+static int
+certified(const sdlab_landscape_piece *pc, double tol)
+{
+  return pc->upper - pc->lower <= tol * fmax(1.0, pc->upper);
+}
+
+/* A point (W_E, W_D) of piece P with value loss: kept as the piece's best when it improves on it. */
+static void
+keep_best(sdlab_landscape_piece *pc, const sdlab_piece *P, double loss, const gsl_matrix *WE, const gsl_matrix *WD)
+{
+  if (!(loss < pc->upper))
+    return;
+  pc->upper = loss;
+  memcpy(pc->WE, WE->data, WE->size1 * WE->size2 * sizeof *pc->WE);
+  memcpy(pc->WD, WD->data, WD->size1 * WD->size2 * sizeof *pc->WD);
+  double sm, vi;
+  sdlab_piece_margin(P, WE, &sm, &vi);
+  pc->upper_inside = sm > 0;
+}
+
 /* The branch and bound on a piece not yet certified, from its best point; lower and upper updated. */
 static int
 close_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
@@ -47,14 +68,7 @@ close_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, co
       pc->lower = b->lower;
       pc->bound_kind = 2;
     }
-    if (b->upper < pc->upper) {
-      pc->upper = b->upper;
-      memcpy(pc->WE, b->WE->data, nq * np * sizeof *pc->WE);
-      memcpy(pc->WD, b->WD->data, nr * nq * sizeof *pc->WD);
-      double sm, vi;
-      sdlab_piece_margin(P, b->WE, &sm, &vi);
-      pc->upper_inside = sm > 0;
-    }
+    keep_best(pc, P, b->upper, b->WE, b->WD);
   }
   sdlab_bnb_free(b);
   sdlab_piece_free(P);
@@ -243,13 +257,7 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
       dup |= fabs(found[k] - a->loss) <= p->tol * fmax(1.0, a->loss);
     if (!dup && nfound < 64)
       found[nfound++] = a->loss;
-    if (a->loss < pc->upper) {
-      pc->upper = a->loss;
-      memcpy(pc->WE, a->WE->data, nq * np * sizeof *pc->WE);
-      memcpy(pc->WD, a->WD->data, nr * nq * sizeof *pc->WD);
-      sdlab_piece_margin(P, a->WE, &sm, &vi);
-      pc->upper_inside = sm > 0;
-    }
+    keep_best(pc, P, a->loss, a->WE, a->WD);
   }
   pc->partial_optima = nfound;
   sdlab_acs_free(a);
@@ -357,14 +365,7 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
         ends[r] = a->loss;
         sdlab_landscape_piece *pc = &l->pieces[run->piece];
         pc->sgd_ends++;
-        if (a->loss < pc->upper) { /* a better point of this piece */
-          pc->upper = a->loss;
-          memcpy(pc->WE, a->WE->data, nq * np * sizeof *pc->WE);
-          memcpy(pc->WD, a->WD->data, nr * nq * sizeof *pc->WD);
-          double sm, vi;
-          sdlab_piece_margin(P, a->WE, &sm, &vi);
-          pc->upper_inside = sm > 0;
-        }
+        keep_best(pc, P, a->loss, a->WE, a->WD); /* a better point of this piece */
       }
       sdlab_acs_free(a);
       sdlab_piece_free(P);
@@ -377,17 +378,16 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   l->seconds_sgd = sdlab_now() - t0;
   /* the branch and bound on the pieces the relaxation left open (ReLU: Top-k's rows couple the neurons) */
   t0 = sdlab_now();
-  const int relu = act->kind == SDLAB_ACT_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq);
   size_t open_count = 0, done = 0;
   for (size_t c = 0; c < l->count; c++)
-    open_count += l->pieces[c].upper - l->pieces[c].lower > p->tol * fmax(1.0, l->pieces[c].upper);
-  for (size_t c = 0; !status && relu && p->bnb_nodes && c < l->count; c++) {
+    open_count += !certified(&l->pieces[c], p->tol);
+  for (size_t c = 0; !status && sdlab_bnb_accepts(act, nq) && p->bnb_nodes && c < l->count; c++) {
     sdlab_landscape_piece *pc = &l->pieces[c];
-    if (pc->upper - pc->lower <= p->tol * fmax(1.0, pc->upper))
+    if (certified(pc, p->tol))
       continue;
     status = close_piece(Wp, Wr, Md, act, p, pc, nq);
     l->bnb_run++;
-    l->certified_bnb += pc->upper - pc->lower <= p->tol * fmax(1.0, pc->upper);
+    l->certified_bnb += certified(pc, p->tol);
     if (progress)
       progress(ctx, "branch and bound", ++done, open_count, NAN);
   }
@@ -402,7 +402,7 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
         l->global_upper = pc->upper;
         l->global_piece = c;
       }
-      l->certified += pc->upper - pc->lower <= p->tol * fmax(1.0, pc->upper);
+      l->certified += certified(pc, p->tol);
     }
     for (size_t r = 0; r < l->runs_count; r++) {
       sdlab_landscape_run *run = &l->runs[r];

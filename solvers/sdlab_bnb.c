@@ -268,6 +268,12 @@ reduce(struct sdlab_bnb_workspace *w)
   return SDLAB_SUCCESS;
 }
 
+int
+sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
+{
+  return act->kind == SDLAB_ACT_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq);
+}
+
 sdlab_bnb *
 sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                 size_t max_rays)
@@ -277,7 +283,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     sdlab_fail(SDLAB_ESHAPE, "branch and bound: the matrices do not fit the piece (n %zu, n_p %zu, n_r %zu)", n, np, nr);
     return NULL;
   }
-  if (!(P->act.kind == SDLAB_ACT_RELU || (P->act.kind == SDLAB_ACT_TOPK && P->act.k == nq))) {
+  if (!sdlab_bnb_accepts(&P->act, nq)) {
     sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU pieces (their cones are separable per neuron "
                "and scale-invariant; jumprelu and topk-relu pieces are not)");
     return NULL;
@@ -287,19 +293,10 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     return NULL;
   }
   {
-    gsl_matrix *M = gsl_matrix_alloc(n > np ? n : np, np), *V = gsl_matrix_alloc(np, np);
-    gsl_vector *sv = gsl_vector_alloc(np), *wk = gsl_vector_alloc(np);
-    gsl_matrix_set_zero(M);
-    for (size_t d = 0; d < n; d++)
-      for (size_t a = 0; a < np; a++)
-        gsl_matrix_set(M, d, a, gsl_matrix_get(Wp, a, d));
-    gsl_linalg_SV_decomp(M, V, sv, wk);
-    int deficient = gsl_vector_get(sv, np - 1) <= (double)(n + np) * DBL_EPSILON * gsl_vector_get(sv, 0);
-    gsl_matrix_free(M);
-    gsl_matrix_free(V);
-    gsl_vector_free(sv);
-    gsl_vector_free(wk);
-    if (deficient) {
+    gsl_matrix *Q = gsl_matrix_alloc(np, n > np ? n : np);
+    const size_t rank = sdlab_piece_span_basis(Wp, Q); /* the rank of W_p: its columns span R^{n_p}? */
+    gsl_matrix_free(Q);
+    if (rank < np) {
       sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: W_p has rank below n_p = %zu, so the encoder cones contain "
                  "lines (the codes do not see that part of W_E: project it out first)", np);
       return NULL;

@@ -56,6 +56,9 @@ typedef struct {
   sdlab_bnb_workspace *w;
 } sdlab_bnb;
 
+/* Whether the branch and bound takes pieces of act with n_q neurons: ReLU, or Top-k with k = n_q (ReLU). */
+int sdlab_bnb_accepts(const sdlab_activation *act, size_t nq);
+
 /* For piece P of directions Wp (n_p x n), targets Wr (n_r x n) and weights Md (n): the rays of every
  * neuron's cone (extreme rays from (n_p - 1)-subsets of its rows; at most max_rays per neuron, 1 to 4096)
  * and the workspace.  Errors: the activation is not ReLU (GSL_EINVAL), a cone with a lineality space (W_p of rank
