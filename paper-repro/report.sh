@@ -79,7 +79,8 @@ n = 4 bench directions in n_p = 2 dimensions (M = 0.3, seed 1), n_q = 4 ReLU lat
 (activation pattern up to relabelling the neurons) is enumerated exactly; on each, alternating convex search
 from 4 starts gives the best partial optimum found, relaxing the region's sign constraints gives a
 rigorous lower bound, and the pieces this leaves open get a spatial branch and bound (the decoder eliminated,
-the scale symmetry removed, second-order bounds per box; \`sdlab landscape\`):
+the scale symmetry removed, second-order bounds per box, corners where neurons share a boundary ray blown up
+into charts; \`sdlab landscape\`):
 
 \`\`\`
 $(cat "$OUT/landscape.txt")
@@ -87,8 +88,8 @@ $(cat "$OUT/landscape.txt")
 
 Pieces: $(val $OUT/landscape/landscape.json pieces), of which $(val $OUT/landscape/landscape.json certified_pieces) have their minimum certified (bounds
 within 1e-6), $(val $OUT/landscape/landscape.json certified_by_branch_and_bound) of them by the branch and bound (run on $(val $OUT/landscape/landscape.json branch_and_bound_pieces) pieces; those it
-leaves open are pieces whose infimum is approached where code vectors become linearly dependent, where only
-its span bound applies: pieces.tsv lists their brackets); the global minimum lies in [$(val $OUT/landscape/landscape.json global_lower), $(val $OUT/landscape/landscape.json global_upper)]. Of $(val $OUT/landscape/landscape.json runs) full-batch Adam runs from random
+leaves open have three live neurons whose codes become linearly dependent along a curve, where its bounds
+are weak and converge slowly: pieces.tsv lists their brackets); the global minimum lies in [$(val $OUT/landscape/landscape.json global_lower), $(val $OUT/landscape/landscape.json global_upper)]. Of $(val $OUT/landscape/landscape.json runs) full-batch Adam runs from random
 initialisations, $(val $OUT/landscape/landscape.json global) reached the global minimum and $(val $OUT/landscape/landscape.json spurious_partial_optimum) stopped at spurious partial optima
 (Theorem 3.6's phenomenon); their pieces and values are in landscape/sgd.tsv and landscape/pieces.tsv.
 

@@ -6,12 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_sort_vector.h>
 #include <gsl/gsl_linalg.h>
 
-/* A box: its lower bound, then lo[K] and hi[K] (K box coordinates). */
+/* A box: its lower bound, its chart, then lo[K] and hi[K] (K box coordinates).
+ *
+ * Charts.  Where neurons G (two or more, two generators each) hold the same generator u at 1, their codes
+ * u + a_x p_x become parallel as every a_x -> 0: there sigma_min(C) -> 0 and only the span bound applies,
+ * while inf L~ may be approached exactly there (W_D growing without bound).  The chart of m in G blows this
+ * corner up: on {a_m >= a_x for all x} put s = a_m and t_x = a_x / s in [0, 1]; then
+ *   span{u + a_x p_x : x in G} = span{u + s p_m} + span{t_x p_x - p_m : x != m}
+ * (the columns (c_x - c_m) / s), again affine in each column's own coordinate and of full rank at s = 0, where
+ * it takes the limits of the spans.  The charts of all m cover the box, so the bounds stay rigorous and the
+ * smooth bound applies at the corner.  A chart is two indices per live neuron x: the coordinate (p_m's)
+ * whose generator is subtracted from x's column, or NONE, and x's coordinate of u, fixed at 0 in the chart
+ * (x's coordinate of p_x holds t_x). */
+#define NONE ((size_t)-1)
 struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
+  size_t *chart, nchart, chartcap; /* charts: 2q entries each; chart 0 is the plain parametrisation */
   double *gen, *ray;            /* per coordinate: generator (n, weighted codes, unit), ray (n_p) */
   gsl_matrix *R;                /* n x n_r weighted targets */
   double energy;                /* ||R||_F^2 */
@@ -21,13 +36,17 @@ struct sdlab_bnb_workspace {
   /* evaluation scratch */
   gsl_matrix *C, *U, *V, *W, *Res, *B, *Q;
   gsl_vector *sv, *work;
-  double *l, *grad;
+  size_t rankB;                 /* the rank of B (basis in Q's first columns), from span_bound */
+  gsl_matrix *M1, *A, *R1, *G;  /* the partial-rank bound: n x n_r, n x n_r, n x n_r, n_r x n_r */
+  gsl_vector *eval;
+  gsl_eigen_symm_workspace *eig;
+  double *l, *lp, *grad;
 };
 
 static double *
 box(const struct sdlab_bnb_workspace *w, size_t id)
 {
-  return w->pool + id * (1 + 2 * w->K);
+  return w->pool + id * (2 + 2 * w->K);
 }
 
 void
@@ -40,14 +59,16 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->neuron);
     free(w->off);
     free(w->count);
+    free(w->chart);
     free(w->gen);
     free(w->ray);
     free(w->pool);
     free(w->heap);
     free(w->freed);
     free(w->l);
+    free(w->lp);
     free(w->grad);
-    gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q};
+    gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q, w->M1, w->A, w->R1, w->G};
     for (size_t k = 0; k < sizeof m / sizeof *m; k++)
       if (m[k])
         gsl_matrix_free(m[k]);
@@ -55,6 +76,10 @@ sdlab_bnb_free(sdlab_bnb *b)
       gsl_vector_free(w->sv);
     if (w->work)
       gsl_vector_free(w->work);
+    if (w->eval)
+      gsl_vector_free(w->eval);
+    if (w->eig)
+      gsl_eigen_symm_free(w->eig);
     free(w);
   }
   if (b->WE)
@@ -142,8 +167,8 @@ done:
   return count;
 }
 
-/* is the unit vector g (n) one of the count unit vectors at list, up to rounding? */
-static int
+/* the first of the count unit vectors at list (n each) equal to the unit vector g up to rounding, or NONE */
+static size_t
 parallel_to(const double *g, const double *list, size_t count, size_t n)
 {
   for (size_t c = 0; c < count; c++) {
@@ -151,9 +176,9 @@ parallel_to(const double *g, const double *list, size_t count, size_t n)
     for (size_t d = 0; d < n; d++)
       e = fmax(e, fabs(g[d] - list[c * n + d]));
     if (e <= (double)(64 * n) * DBL_EPSILON)
-      return 1;
+      return c;
   }
-  return 0;
+  return NONE;
 }
 
 /* the rank of the count unit vectors (n each) listed by index into gen, at the rounding level */
@@ -367,8 +392,13 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       for (size_t d = 0; d < n; d++)
         g[d] /= norm;
       /* rays with parallel codes give the same generator (a coordinate along which V cannot move) */
-      if (parallel_to(g, w->gen + w->K * n, kept, n))
+      if (parallel_to(g, w->gen + w->K * n, kept, n) != NONE)
         continue;
+      /* a generator another neuron has too (a shared ray: the same feature boundary) is made bitwise the same,
+       * so that the charts below treat them as the parallel vectors they are */
+      const size_t twin = parallel_to(g, w->gen, w->K, n);
+      if (twin != NONE)
+        memcpy(g, w->gen + twin * n, n * sizeof *g);
       for (size_t a = 0; a < np; a++)
         w->ray[(w->K + kept) * np + a] = rays[j * np + a] / norm;
       kept++;
@@ -401,9 +431,22 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->sv = gsl_vector_alloc(big);
     w->work = gsl_vector_alloc(big);
     w->l = malloc(K * sizeof *w->l);
+    w->lp = malloc(K * sizeof *w->lp);
     w->grad = malloc(K * sizeof *w->grad);
-    if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->grad)
+    w->M1 = gsl_matrix_alloc(n, nr);
+    w->A = gsl_matrix_alloc(n, nr);
+    w->R1 = gsl_matrix_alloc(n, nr);
+    w->G = gsl_matrix_alloc(nr, nr);
+    w->eval = gsl_vector_alloc(nr);
+    w->eig = gsl_eigen_symm_alloc(nr);
+    w->chartcap = 16;
+    w->chart = malloc(w->chartcap * 2 * q * sizeof *w->chart);
+    if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp || !w->grad ||
+        !w->chart || !w->M1 || !w->A || !w->R1 || !w->G || !w->eval || !w->eig)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+    for (size_t i = 0; !status && i < 2 * q; i++)
+      w->chart[i] = NONE;
+    w->nchart = 1;
   }
   if (status) {
     sdlab_bnb_free(b);
@@ -414,15 +457,37 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   return b;
 }
 
-/* C (n x q) at coordinates l */
+/* C (n x q) at coordinates l of chart ch */
 static void
-codes(struct sdlab_bnb_workspace *w, const double *l)
+codes(struct sdlab_bnb_workspace *w, const double *l, size_t ch)
 {
+  const size_t *sub = w->chart + 2 * ch * w->q;
   gsl_matrix_set_zero(w->C);
-  for (size_t i = 0; i < w->q; i++)
+  for (size_t i = 0; i < w->q; i++) {
     for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
       for (size_t d = 0; d < w->n; d++)
         *gsl_matrix_ptr(w->C, d, i) += l[j] * w->gen[j * w->n + d];
+    if (sub[2 * i] != NONE)
+      for (size_t d = 0; d < w->n; d++)
+        *gsl_matrix_ptr(w->C, d, i) -= w->gen[sub[2 * i] * w->n + d];
+  }
+}
+
+/* The plain coordinates (into out) of the point at coordinates l of chart ch: a_x = s t_x and u held at 1.
+ * Where s is below floor it is raised to floor: s = 0 is the blown-up corner itself, whose spans are limits
+ * only, so the point offered is one at distance floor from it. */
+static void
+unchart(const struct sdlab_bnb_workspace *w, const double *l, size_t ch, double floor, double *out)
+{
+  const size_t *sub = w->chart + 2 * ch * w->q;
+  memcpy(out, l, w->K * sizeof *out);
+  for (size_t i = 0; i < w->q; i++)
+    if (sub[2 * i] != NONE) {
+      const double s = fmax(l[sub[2 * i]], floor);
+      out[sub[2 * i]] = s;
+      for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
+        out[j] = j == sub[2 * i + 1] ? 1.0 : s * l[j];
+    }
 }
 
 /* The least-squares fit of R by C's columns: W = C^+ R (q x n_r, numerical-rank cut at the rounding level),
@@ -508,22 +573,89 @@ offer(sdlab_bnb *b, const double *l, double f)
   return status;
 }
 
-/* the span bound: ||R||^2 minus the q largest eigenvalues of R^T P_B R, B spanned by the generators in use */
+/* the span bound: ||R||^2 minus the q largest eigenvalues of R^T P_B R, B spanned by the generators in use
+ * (those of coordinates that can be nonzero and those chart ch subtracts) */
 static double
-span_bound(struct sdlab_bnb_workspace *w, const double *hi)
+span_bound(struct sdlab_bnb_workspace *w, const double *hi, size_t ch)
 {
+  const size_t *sub = w->chart + 2 * ch * w->q;
   size_t c = 0;
-  for (size_t k = 0; k < w->K; k++)
-    if (hi[k] > 0) {
+  for (size_t k = 0; k < w->K; k++) {
+    int use = hi[k] > 0;
+    for (size_t i = 0; i < w->q && !use; i++)
+      use = sub[2 * i] == k;
+    if (use) {
       for (size_t d = 0; d < w->n; d++)
         gsl_matrix_set(w->B, d, c, w->gen[k * w->n + d]);
       c++;
     }
+  }
+  w->rankB = 0;
   if (c == 0)
     return w->energy;
   gsl_matrix_view Bv = gsl_matrix_submatrix(w->B, 0, 0, w->n, c);
-  size_t rank = sdlab_piece_span_basis(&Bv.matrix, w->Q);
-  return w->energy - sdlab_piece_top_energy(w->Q, rank, w->R, w->q);
+  w->rankB = sdlab_piece_span_basis(&Bv.matrix, w->Q);
+  return w->energy - sdlab_piece_top_energy(w->Q, w->rankB, w->R, w->q);
+}
+
+/* The partial-rank bound, for boxes where the codes may lose rank but keep rank r robustly.  With C0's
+ * singular values s_1 >= ... and left singular vectors U0 (from fit, q <= n), ||E|| <= eta and
+ * delta = s_r - s_{r+1} - eta > 0, every C(l) on the box has rank >= r and its top-r left singular space U'
+ * satisfies ||P_U' - P_U0|| <= theta = eta / delta (Wedin 1972).  V contains U' and lies in B (the span of
+ * w->Q from span_bound), so with R1 = P_B R and W = V minus U' (dim <= q - r):
+ *   L~ = ||R - R1||^2 + ||(I - P_U') R1||^2 - ||P_W R1||^2 >= ||R||^2 - ||R1||^2 + tail(G(U')),
+ * tail = the sum of the n_r - (q - r) smallest eigenvalues of G(U') = R1^T (I - P_U') R1, and by Weyl each
+ * moves by at most theta ||R1||_2^2 from those of G(U0).  The best r is taken; -inf when none applies. */
+static double
+partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
+{
+  const size_t n = w->n, q = w->q, nr = w->nr, rb = w->rankB;
+  double best = -INFINITY;
+  if (q < 2 || q > n || rb == 0)
+    return best;
+  /* R1 = Q Q^T R, ||R1||_F^2 and ||R1||_2^2 */
+  gsl_matrix_view Qb = gsl_matrix_submatrix(w->Q, 0, 0, n, rb), M1 = gsl_matrix_submatrix(w->M1, 0, 0, rb, nr);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Qb.matrix, w->R, 0.0, &M1.matrix);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qb.matrix, &M1.matrix, 0.0, w->R1);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->G);
+  double fro = 0;
+  for (size_t a = 0; a < nr; a++)
+    fro += gsl_matrix_get(w->G, a, a);
+  gsl_eigen_symm(w->G, w->eval, w->eig);
+  const double spec = gsl_vector_max(w->eval), smax = gsl_vector_get(w->sv, 0);
+  for (size_t r = 1; r < q; r++) {
+    const double delta = gsl_vector_get(w->sv, r - 1) - gsl_vector_get(w->sv, r) - eta - gam * smax;
+    if (!(delta > 0) || q - r >= nr)
+      continue;
+    const double theta = fmin(1.0, eta / delta);
+    /* G(U0) = R1^T R1 - (U0^T R1)^T (U0^T R1), U0 the first r columns of the fit's left factor */
+    gsl_matrix_view U0 = gsl_matrix_submatrix(w->U, 0, 0, n, r), A = gsl_matrix_submatrix(w->A, 0, 0, r, nr);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &U0.matrix, w->R1, 0.0, &A.matrix);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->G);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, -1.0, &A.matrix, &A.matrix, 1.0, w->G);
+    gsl_eigen_symm(w->G, w->eval, w->eig);
+    gsl_sort_vector(w->eval);
+    const size_t keep = nr - (q - r);
+    double tail = 0;
+    for (size_t a = 0; a < keep; a++)
+      tail += gsl_vector_get(w->eval, a);
+    const double lb = w->energy - fro + tail - (double)keep * theta * spec - gam * w->energy * (1 + smax / delta);
+    best = fmax(best, lb);
+  }
+  return best;
+}
+
+/* Offer the point at coordinates l of chart ch (whose fit is in the workspace, of value f, when ch is 0). */
+static int
+offer_chart(sdlab_bnb *b, const double *l, size_t ch, double f)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  if (ch == 0)
+    return offer(b, l, f);
+  double smax, smin;
+  unchart(w, l, ch, sqrt(DBL_EPSILON), w->lp);
+  codes(w, w->lp, 0);
+  return offer(b, w->lp, fit(w, &smax, &smin));
 }
 
 /* Bound the box at rec (lower bound into rec[0], at least parent); offer its centre and gradient corner. */
@@ -531,17 +663,17 @@ static int
 bound(sdlab_bnb *b, double *rec, double parent)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  const size_t K = w->K, n = w->n, q = w->q, nr = w->nr;
-  const double *lo = rec + 1, *hi = rec + 1 + K;
+  const size_t K = w->K, n = w->n, q = w->q, nr = w->nr, ch = (size_t)rec[1];
+  const double *lo = rec + 2, *hi = rec + 2 + K;
   for (size_t k = 0; k < K; k++)
     w->l[k] = 0.5 * (lo[k] + hi[k]);
-  codes(w, w->l);
+  codes(w, w->l, ch);
   double smax, smin;
   const double f0 = fit(w, &smax, &smin);
   /* rounding of the SVD-based fit (backward stable): gamma of the sizes, times the energy, times the
    * condition number where it is finite */
   const double gam = (double)(16 * (n + q + nr)) * DBL_EPSILON;
-  double lb = span_bound(w, hi) - gam * w->energy;
+  double lb = span_bound(w, hi, ch) - gam * w->energy;
   /* dL~/dl_k = -2 sum_a <g_k, res_a> W_ia (envelope theorem: W_D at its optimum) */
   double lin = 0, eta2 = 0;
   for (size_t i = 0; i < q; i++) {
@@ -570,17 +702,18 @@ bound(sdlab_bnb *b, double *rec, double parent)
   } else {
     b->degenerate++;
   }
+  lb = fmax(lb, partial_rank_bound(w, eta, gam));
   rec[0] = fmax(fmax(lb, parent), 0.0);
   b->nodes++;
   /* upper bounds: the centre, then the corner the gradient descends to */
-  int status = offer(b, w->l, f0);
+  int status = offer_chart(b, w->l, ch, f0);
   if (status)
     return status;
   for (size_t k = 0; k < K; k++)
     w->l[k] = w->grad[k] > 0 ? lo[k] : hi[k];
-  codes(w, w->l);
-  const double fc = fit(w, &smax, &smin);
-  return offer(b, w->l, fc);
+  if (ch == 0)
+    codes(w, w->l, 0);
+  return offer_chart(b, w->l, ch, ch == 0 ? fit(w, &smax, &smin) : 0.0);
 }
 
 static void
@@ -629,7 +762,7 @@ box_new(struct sdlab_bnb_workspace *w)
     return w->freed[--w->nfreed];
   if (w->used == w->cap) {
     size_t cap = w->cap ? 2 * w->cap : 1024;
-    double *pool = realloc(w->pool, cap * (1 + 2 * w->K) * sizeof *pool);
+    double *pool = realloc(w->pool, cap * (2 + 2 * w->K) * sizeof *pool);
     size_t *heap = realloc(w->heap, cap * sizeof *heap);
     if (heap)
       w->heap = heap;
@@ -653,12 +786,102 @@ refresh(sdlab_bnb *b)
   b->lower = w->heaped ? fmin(box(w, w->heap[0])[0], b->upper) : b->upper;
 }
 
+/* A new box of chart ch: coordinates in [0, 1], neuron i's generator choice[i] held at 1 (at 0 where the chart
+ * subtracts from i's column); bounded and queued. */
+static int
+push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t *sub = w->chart + 2 * ch * w->q;
+  size_t id = box_new(w);
+  if (id == NONE)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
+  double *rec = box(w, id);
+  rec[1] = (double)ch;
+  for (size_t k = 0; k < w->K; k++) {
+    rec[2 + k] = 0;
+    rec[2 + w->K + k] = 1;
+  }
+  for (size_t i = 0; i < w->q; i++) {
+    const size_t held = w->off[i] + choice[i];
+    rec[2 + held] = 1;
+    if (sub[2 * i] != NONE)
+      rec[2 + held] = rec[2 + w->K + held] = 0;
+  }
+  int status = bound(b, rec, 0.0);
+  if (!status)
+    heap_push(w, id);
+  return status;
+}
+
+/* The boxes of one choice of held generators: the plain box, or, where groups of neurons with two generators
+ * each hold the same generator, one box per chart (one m per group). */
+static int
+choice_boxes(sdlab_bnb *b, const size_t *choice)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t q = w->q, n = w->n;
+  size_t group[64], size[64], pick[64], ng = 0;
+  for (size_t i = 0; i < q; i++) {
+    group[i] = NONE;
+    if (w->count[i] != 2)
+      continue;
+    const double *u = w->gen + (w->off[i] + choice[i]) * n;
+    for (size_t j = 0; j < i && group[i] == NONE; j++)
+      if (group[j] != NONE && memcmp(u, w->gen + (w->off[j] + choice[j]) * n, n * sizeof *u) == 0)
+        group[i] = group[j];
+    if (group[i] == NONE)
+      for (size_t j = i + 1; j < q && group[i] == NONE; j++)
+        if (w->count[j] == 2 && memcmp(u, w->gen + (w->off[j] + choice[j]) * n, n * sizeof *u) == 0)
+          group[i] = ng++;
+    if (group[i] != NONE)
+      size[group[i]] = 0;
+  }
+  for (size_t i = 0; i < q; i++)
+    if (group[i] != NONE)
+      size[group[i]]++;
+  if (ng == 0)
+    return push_box(b, choice, 0);
+  memset(pick, 0, sizeof pick);
+  for (;;) {
+    /* the chart: in group g, the pick[g]-th member m keeps its column; the others subtract m's other generator */
+    if (w->nchart == w->chartcap) {
+      size_t *grown = realloc(w->chart, 2 * w->chartcap * 2 * q * sizeof *grown);
+      if (grown == NULL)
+        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+      w->chart = grown;
+      w->chartcap *= 2;
+    }
+    size_t *sub = w->chart + 2 * w->nchart * q, seen[64] = {0}, m[64];
+    for (size_t i = 0; i < q; i++)
+      if (group[i] != NONE && seen[group[i]]++ == pick[group[i]])
+        m[group[i]] = i;
+    for (size_t i = 0; i < q; i++) {
+      sub[2 * i] = sub[2 * i + 1] = NONE;
+      if (group[i] != NONE && m[group[i]] != i) {
+        const size_t mm = m[group[i]];
+        sub[2 * i] = w->off[mm] + 1 - choice[mm]; /* m's other generator (two generators each) */
+        sub[2 * i + 1] = w->off[i] + choice[i];
+      }
+    }
+    b->charts++;
+    int status = push_box(b, choice, w->nchart++);
+    if (status)
+      return status;
+    size_t g = 0;
+    while (g < ng && ++pick[g] == size[g])
+      pick[g++] = 0;
+    if (g == ng)
+      return SDLAB_SUCCESS;
+  }
+}
+
 int
 sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
 {
   struct sdlab_bnb_workspace *w = b->w;
   w->used = w->heaped = w->nfreed = 0;
-  b->nodes = b->degenerate = 0;
+  b->nodes = b->degenerate = b->charts = 0;
   b->upper = INFINITY;
   b->violation = 0;
   if (WE) {
@@ -693,23 +916,14 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     b->open = 0;
     return SDLAB_SUCCESS;
   }
-  /* one box per choice of the generator held at 1 in every live neuron */
+  /* one box per choice of the generator held at 1 in every live neuron, blown up into charts where neurons
+   * hold the same generator */
   size_t choice[64] = {0};
+  w->nchart = 1;
   for (;;) {
-    size_t id = box_new(w);
-    if (id == (size_t)-1)
-      return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
-    double *rec = box(w, id);
-    for (size_t k = 0; k < w->K; k++) {
-      rec[1 + k] = 0;
-      rec[1 + w->K + k] = 1;
-    }
-    for (size_t i = 0; i < w->q; i++)
-      rec[1 + w->off[i] + choice[i]] = 1;
-    int status = bound(b, rec, 0.0);
+    int status = choice_boxes(b, choice);
     if (status)
       return status;
-    heap_push(w, id);
     size_t i = 0;
     while (i < w->q && ++choice[i] == w->count[i])
       choice[i++] = 0;
@@ -743,8 +957,8 @@ sdlab_bnb_iterate(sdlab_bnb *b)
   double width = 0;
   const double *rec = box(w, id);
   for (size_t k = 0; k < K; k++)
-    if (rec[1 + K + k] - rec[1 + k] > width) {
-      width = rec[1 + K + k] - rec[1 + k];
+    if (rec[2 + K + k] - rec[2 + k] > width) {
+      width = rec[2 + K + k] - rec[2 + k];
       split = k;
     }
   const double parent = rec[0];
@@ -759,10 +973,10 @@ sdlab_bnb_iterate(sdlab_bnb *b)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
   }
   double *a = box(w, id), *c = box(w, other);
-  memcpy(c, a, (1 + 2 * K) * sizeof *c);
-  const double mid = 0.5 * (a[1 + split] + a[1 + K + split]);
-  a[1 + K + split] = mid;
-  c[1 + split] = mid;
+  memcpy(c, a, (2 + 2 * K) * sizeof *c);
+  const double mid = 0.5 * (a[2 + split] + a[2 + K + split]);
+  a[2 + K + split] = mid;
+  c[2 + split] = mid;
   int status = bound(b, a, parent);
   if (!status)
     status = bound(b, c, parent);

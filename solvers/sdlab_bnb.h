@@ -19,12 +19,22 @@
  *                  L~ >= L~(l0) - sum_k |dL~/dl_k(l0)| h_k - 3 eta^2 ||R||^2 / (sigma - eta)^2,
  *                  exact to second order: the gap closes quadratically around a non-degenerate minimiser;
  *   span bound     always: V lies in the span B of the generators the box uses and dim V <= live neurons q,
- *                  so L~ >= ||R||^2 - (sum of the q largest eigenvalues of R^T P_B R).
- * A box's bound is the larger of the two and of its parent's, less a rounding margin (backward-stable SVD:
+ *                  so L~ >= ||R||^2 - (sum of the q largest eigenvalues of R^T P_B R);
+ *   partial rank   where C0's singular values have a gap s_r - s_{r+1} > eta: every C(l) keeps rank >= r with
+ *                  its top-r left singular space within angle theta = eta / (s_r - s_{r+1} - eta) of C0's
+ *                  (Wedin), and V is that space plus at most q - r directions of B, so L~ >= ||R||^2 -
+ *                  ||P_B R||^2 + (the n_r - q + r smallest eigenvalues of R^T P_B (I - P_U0) P_B R) - the
+ *                  Weyl shift theta ||P_B R||_2^2 per eigenvalue: finite where codes lose rank.
+ * A box's bound is the largest of these and of its parent's, less a rounding margin (backward-stable SVD:
  * gamma of the sizes times ||R||^2 times the condition number of C0).  Upper bounds are values of L~ at
- * actual points: each box's centre and the corner its gradient points to.  Where code vectors become
- * parallel only the span bound applies; a piece whose infimum is approached only there (not attained, with
- * W_D growing without bound) keeps a gap, which is reported, not hidden.
+ * actual points: each box's centre and the corner its gradient points to.
+ *
+ * Shared rays.  Neurons whose cones share a boundary ray have bitwise-equal generators u there; where a group
+ * of them (two generators each) all hold u, their codes u + a_x p_x become parallel as a -> 0, and the
+ * infimum may be approached only there (W_D growing without bound).  Such boxes are blown up into charts, one
+ * per member m: s = a_m = max a_x, t_x = a_x / s, columns u + s p_m and t_x p_x - p_m (the same span), which
+ * are affine and keep full rank at s = 0.  Points offered from a chart have s >= sqrt(eps): at the corner
+ * itself the spans are limits only.  Neurons with more than two generators (n_p > 2) are not blown up.
  *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
  * bisected), test.  ReLU pieces only (and Top-k with k = n_q, which is ReLU): JumpReLU has no scale symmetry
@@ -52,7 +62,8 @@ typedef struct {
   size_t dims;            /* free box coordinates (sum over live neurons of generators - 1) */
   size_t nodes;           /* boxes bounded so far */
   size_t open;            /* boxes left in the queue */
-  size_t degenerate;      /* boxes on which only the span bound applied */
+  size_t degenerate;      /* boxes on which the smooth bound did not apply (codes of rank < q possible) */
+  size_t charts;          /* initial boxes blown up at a shared generator (one per chart) */
   sdlab_bnb_workspace *w;
 } sdlab_bnb;
 

@@ -174,6 +174,25 @@ null_space_step(const double *Q, size_t n, size_t k, sdlab_qp_workspace *w)
   gsl_blas_dgemv(CblasNoTrans, 1.0, &Z.matrix, &u.vector, 0.0, w->p);
 }
 
+/* Put x back on its working constraints: x += A_W^T (A_W A_W^T)^{-1} (b_W - A_W x) = Q_1 R^{-T} (b_W - A_W x)
+ * with the current factors.  Steps from far away leave the active rows satisfied only to the rounding of
+ * the path's largest iterate; after this, to that of x itself, as the next solve's start test expects (an
+ * alternating search feeds each solution back as the next start). */
+static void
+polish(const double *C, const double *b, size_t n, size_t k, double *x, sdlab_qp_workspace *w)
+{
+  gsl_vector_view y = gsl_vector_subvector(w->u, 0, k > 0 ? k : 1);
+  for (size_t j = 0; j < k; j++) {
+    double v = b[w->work_set[j]] - dot(C + w->work_set[j] * n, x, n);
+    for (size_t t = 0; t < j; t++)
+      v -= gsl_matrix_get(w->R, t, j) * gsl_vector_get(&y.vector, t);
+    gsl_vector_set(&y.vector, j, v / gsl_matrix_get(w->R, j, j));
+  }
+  for (size_t a = 0; a < n; a++)
+    for (size_t j = 0; j < k; j++)
+      x[a] += gsl_matrix_get(w->Qfull, a, j) * gsl_vector_get(&y.vector, j);
+}
+
 static void
 residuals(const double *C, const double *b, size_t n, size_t m, const double *x, size_t k, double *lambda,
           sdlab_qp_kkt *kkt, sdlab_qp_workspace *w)
@@ -275,6 +294,7 @@ sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *
         }
       }
       if (drop == k) {
+        polish(C, b, n, k, x, w);
         residuals(C, b, n, m, x, k, lambda, kkt, w);
         kkt->converged = 1;
         return SDLAB_SUCCESS;
@@ -311,6 +331,7 @@ sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *
       gradient(Q, q, x, n, w->g);
       factor(C, n, k, w);
       multipliers(k, w);
+      polish(C, b, n, k, x, w);
       residuals(C, b, n, m, x, k, lambda, kkt, w);
       return sdlab_fail(SDLAB_EUNREACHED, "the QP active-set method stopped at its cap of %zu iterations", max_iter);
     }

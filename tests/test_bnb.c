@@ -40,6 +40,51 @@ loss_at(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const 
   return f;
 }
 
+/* W_E (n_q x 2) with each row of a neuron firing somewhere drawn near a boundary ray of the plane (a unit vector
+ * perpendicular to a feature, either sign) at distance about delta, the others zero: points where codes of
+ * two neurons sharing a ray are nearly parallel, the corners the charts blow up.  Whether it realizes F is
+ * the caller's check. */
+static void
+near_rays(gsl_rng *r, const gsl_matrix *Wp, const uint64_t *F, double delta, gsl_matrix *WE)
+{
+  const size_t n = Wp->size2;
+  for (size_t i = 0; i < WE->size1; i++) {
+    const size_t d = gsl_rng_uniform_int(r, n);
+    const double sign = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+    const double x = -sign * gsl_matrix_get(Wp, 1, d) + delta * gsl_ran_gaussian(r, 1.0);
+    const double y = sign * gsl_matrix_get(Wp, 0, d) + delta * gsl_ran_gaussian(r, 1.0);
+    gsl_matrix_set(WE, i, 0, F[i] ? x : 0.0);
+    gsl_matrix_set(WE, i, 1, F[i] ? y : 0.0);
+  }
+}
+
+/* Every point near_rays draws that realizes F stays above b's lower bound, within rounding that grows as
+ * the codes' condition number (about 1 / delta).  Returns how many realized F. */
+static size_t
+check_near_rays(gsl_rng *r, const sdlab_bnb *b, const uint64_t *F, size_t draws)
+{
+  const sdlab_piece *P = b->P;
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  gsl_matrix *WE = gsl_matrix_alloc(P->nq, 2);
+  uint64_t G[64];
+  size_t hits = 0;
+  const double e = energy(b->Wr, b->Md);
+  for (size_t k = 0; k < draws; k++) {
+    const double delta = pow(10.0, -1.0 - (double)(k % 3));
+    near_rays(r, b->Wp, F, delta, WE);
+    sdlab_piece_pattern_of(b->Wp, &act, WE, G);
+    if (memcmp(G, F, P->nq * sizeof *F) != 0)
+      continue;
+    hits++;
+    const double f = loss_at(P, b->Wp, b->Wr, b->Md, WE);
+    const double round = test_gamma(64.0 * (double)(P->n + P->nq + P->nr)) * e / delta;
+    cr_assert(f >= b->lower - round, "a point near a ray (delta %g) at %.17g below the lower bound %.17g", delta, f,
+              b->lower);
+  }
+  gsl_matrix_free(WE);
+  return hits;
+}
+
 static void
 run(sdlab_bnb *b, size_t nodes, double rtol)
 {
@@ -53,7 +98,7 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
   cr_log_info("seed %llu", (unsigned long long)seed);
   gsl_rng *r = test_rng(seed);
   sdlab_activation act = {.kind = SDLAB_ACT_RELU};
-  size_t pieces = 0, certified = 0;
+  size_t pieces = 0, certified = 0, charts = 0, near = 0;
   for (int inst = 0; inst < 4; inst++) {
     const size_t n = 4, np = 2 + (size_t)(inst == 3), nq = 2 + (size_t)inst % 2, nr = 2;
     gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *WE = gsl_matrix_alloc(nq, np),
@@ -85,6 +130,9 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
       pieces++;
       certified += sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS;
       cr_assert(b->lower >= first, "the lower bound never decreases");
+      charts += b->charts;
+      if (np == 2)
+        near += check_near_rays(r, b, F, 600);
       cr_assert(b->lower <= b->upper, "lower %.17g above upper %.17g", b->lower, b->upper);
       /* the incumbent is a point of the closure and upper is its L~ */
       double f;
@@ -108,7 +156,7 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
         cr_assert_eq(sdlab_acs_set(a, E), 0);
         for (int it = 0; it < 50; it++) {
           int st = sdlab_acs_iterate(a);
-          cr_assert(st == 0 || st == SDLAB_EUNREACHED);
+          cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
         }
         cr_assert(a->loss >= b->lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, b->lower);
       }
@@ -122,8 +170,10 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
     gsl_matrix_free(E);
     gsl_vector_free(Md);
   }
-  cr_log_info("%zu pieces, %zu certified to 1e-9 within 3000 boxes", pieces, certified);
+  cr_log_info("%zu pieces, %zu certified to 1e-9 within 3000 boxes; %zu charts; %zu points near rays", pieces,
+              certified, charts, near);
   cr_assert(pieces >= 10);
+  cr_assert(charts > 0 && near > 100, "the corners the charts blow up were exercised");
   gsl_rng_free(r);
 }
 
@@ -207,6 +257,69 @@ Test(bnb, theorem33_monosemantic_piece_is_certified_at_zero)
     gsl_vector_free(Md);
   }
   gsl_rng_free(r);
+}
+
+/* The paper-size landscape's directions (`sdlab landscape --features 4 --dim 2 --seed 1`, W_r = W_p, M = 1),
+ * pinned.  On its pieces where two neurons share a boundary ray the codes become parallel at a corner; before
+ * the charts, seven of them kept a gap.  (-|0,2|0,1,3|2,3) and (-|0,1|0,2|1,2,3) reach L~ -> 0 only towards
+ * that corner; (-|-|0,1|0,2) and (-|-|0,2|2,3) have their minimum elsewhere, which the corner's span bound
+ * could not show (their bracket was [1 - 1e-13, 1.004]).  Each is now certified to 1e-6, and for the
+ * two-neuron pieces a grid over both neurons' cones (angles, scale being irrelevant) stays above the bound. */
+Test(bnb, shared_ray_corners_are_blown_up_and_certified)
+{
+  static const double p[2][4] = {{0.0074336740136002012, 0.95630168785184755, -0.92777728099646872, 0.088319899018515058},
+                                 {0.99997236986361759, 0.29238173987393168, -0.37313444878059632, -0.99609216212023233}};
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 4), *WE = gsl_matrix_calloc(4, 2);
+  gsl_vector *Md = gsl_vector_alloc(4);
+  for (size_t a = 0; a < 2; a++)
+    for (size_t d = 0; d < 4; d++)
+      gsl_matrix_set(Wp, a, d, p[a][d]);
+  gsl_vector_set_all(Md, 1.0);
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t pieces[4][4] = {{0, 0x5, 0xb, 0xc}, {0, 0x3, 0x5, 0xe}, {0, 0, 0x3, 0x5}, {0, 0, 0x5, 0xc}};
+  gsl_rng *r = test_rng(3306);
+  for (int k = 0; k < 4; k++) {
+    sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 4, pieces[k]);
+    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+    cr_assert_not_null(b, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    run(b, 200000, 1e-6);
+    cr_log_info("piece %d: [%.17g, %.17g], %zu boxes, %zu charts", k, b->lower, b->upper, b->nodes, b->charts);
+    cr_assert(b->charts > 0, "piece %d has neurons holding a shared ray", k);
+    cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "piece %d: [%.17g, %.17g]", k, b->lower, b->upper);
+    if (k < 2)
+      cr_assert(b->upper <= 1e-6, "piece %d: L~ -> 0 towards the corner, upper %.17g", k, b->upper);
+    else
+      cr_assert(b->lower > 1.0, "piece %d: the minimum is above 1, lower %.17g", k, b->lower);
+    check_near_rays(r, b, pieces[k], 3000);
+    if (k >= 2) {
+      /* neurons 3 and 4 on a grid of angles; each kept where it realizes its set */
+      const size_t steps = 720;
+      double best = INFINITY;
+      uint64_t G[4];
+      for (size_t s = 0; s < steps; s++)
+        for (size_t t = 0; t < steps; t++) {
+          const double a = 2 * M_PI * ((double)s + 0.5) / (double)steps, c = 2 * M_PI * ((double)t + 0.5) / (double)steps;
+          gsl_matrix_set(WE, 2, 0, cos(a));
+          gsl_matrix_set(WE, 2, 1, sin(a));
+          gsl_matrix_set(WE, 3, 0, cos(c));
+          gsl_matrix_set(WE, 3, 1, sin(c));
+          sdlab_piece_pattern_of(Wp, &act, WE, G);
+          if (memcmp(G, pieces[k], sizeof G) == 0)
+            best = fmin(best, loss_at(P, Wp, Wp, Md, WE));
+        }
+      cr_assert(isfinite(best), "the grid meets piece %d", k);
+      cr_assert(best >= b->lower - test_gamma(256) * energy(Wp, Md), "piece %d: grid %.17g below the lower bound %.17g",
+                k, best, b->lower);
+      cr_log_info("piece %d: grid minimum %.17g", k, best);
+    }
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+  }
+  gsl_rng_free(r);
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(WE);
+  gsl_vector_free(Md);
 }
 
 Test(bnb, refuses_what_it_cannot_certify)
