@@ -696,7 +696,8 @@ bound(sdlab_bnb *b, double *rec, double parent)
   const double eta = sqrt(eta2), sig = smin - gam * smax;
   if (q <= n && sig > eta) {
     const double kappa = smax / (sig - eta);
-    const double smooth = f0 - lin * (1 + gam * kappa) - 3 * eta2 * w->energy / ((sig - eta) * (sig - eta)) -
+    const double phi = 0.5 * (1 + sqrt(5.0)); /* the curvature constant: see sdlab_bnb.h */
+    const double smooth = f0 - lin * (1 + gam * kappa) - phi * eta2 * w->energy / ((sig - eta) * (sig - eta)) -
                           gam * kappa * w->energy;
     lb = fmax(lb, smooth);
   } else {

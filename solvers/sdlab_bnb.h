@@ -13,10 +13,13 @@
  * max_j l_ij = 1: the union of V_i boxes {l_ij = 1, the others in [0, 1]}.  The branch and bound runs over
  * these boxes (best first, bisecting the widest side).  On a box with centre l0, half-widths h and
  * C(l) = C0 + E(l), ||E|| <= eta = sqrt(sum_i (sum_j h_ij)^2):
- *   smooth bound   when sigma = sigma_min(C0) > eta the rank is constant on the box and, along any segment,
- *                  ||P''|| <= 6 ||E||^2 / (sigma - eta)^2 (from P' = A + A^T, A = P_perp E C^+, and the
- *                  derivative of C^+; Golub and Pereyra 1973), so
- *                  L~ >= L~(l0) - sum_k |dL~/dl_k(l0)| h_k - 3 eta^2 ||R||^2 / (sigma - eta)^2,
+ *   smooth bound   when sigma = sigma_min(C0) > eta the rank is constant on the box and, along any segment
+ *                  C0 + tE, with residual X = P_perp R, W = C^+ R (Golub and Pereyra 1973: P' = A + A^T,
+ *                  A = P_perp E C^+, and the derivative of C^+),
+ *                    L~'' = 2 ||P_perp E W||^2 + 2 <C^+T E^T X, E W> + 2 <X, E C^+ E W> - 2 |(C^T C)^-1/2 E^T X|^2
+ *                         >= -2 ||E||^2 (2 ||X|| ||P R|| + ||X||^2) / sigma^2 >= -(1 + sqrt 5) ||E||^2 ||R||^2 / sigma^2
+ *                  (||X||^2 + ||P R||^2 = ||R||^2; the largest eigenvalue of [[1, 1], [1, 0]] is the golden ratio
+ *                  phi), so L~ >= L~(l0) - sum_k |dL~/dl_k(l0)| h_k - phi eta^2 ||R||^2 / (sigma - eta)^2,
  *                  exact to second order: the gap closes quadratically around a non-degenerate minimiser;
  *   span bound     always: V lies in the span B of the generators the box uses and dim V <= live neurons q,
  *                  so L~ >= ||R||^2 - (sum of the q largest eigenvalues of R^T P_B R);
