@@ -37,7 +37,7 @@ struct sdlab_bnb_workspace {
   gsl_matrix *C, *U, *V, *W, *Res, *B, *Q;
   gsl_vector *sv, *work;
   size_t rankB;                 /* the rank of B (basis in Q's first columns), from span_bound */
-  gsl_matrix *M1, *A, *R1, *G;  /* the partial-rank bound: n x n_r, n x n_r, n x n_r, n_r x n_r */
+  gsl_matrix *M1, *A, *R1, *G0, *G; /* the partial-rank bound: n x n_r (three), n_r x n_r (R1^T R1, scratch) */
   gsl_vector *eval;
   gsl_eigen_symm_workspace *eig;
   double *l, *lp, *grad;
@@ -68,7 +68,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->l);
     free(w->lp);
     free(w->grad);
-    gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q, w->M1, w->A, w->R1, w->G};
+    gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q, w->M1, w->A, w->R1, w->G0, w->G};
     for (size_t k = 0; k < sizeof m / sizeof *m; k++)
       if (m[k])
         gsl_matrix_free(m[k]);
@@ -436,13 +436,14 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->M1 = gsl_matrix_alloc(n, nr);
     w->A = gsl_matrix_alloc(n, nr);
     w->R1 = gsl_matrix_alloc(n, nr);
+    w->G0 = gsl_matrix_alloc(nr, nr);
     w->G = gsl_matrix_alloc(nr, nr);
     w->eval = gsl_vector_alloc(nr);
     w->eig = gsl_eigen_symm_alloc(nr);
     w->chartcap = 16;
     w->chart = malloc(w->chartcap * 2 * q * sizeof *w->chart);
     if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp || !w->grad ||
-        !w->chart || !w->M1 || !w->A || !w->R1 || !w->G || !w->eval || !w->eig)
+        !w->chart || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
     for (size_t i = 0; !status && i < 2 * q; i++)
       w->chart[i] = NONE;
@@ -617,10 +618,11 @@ partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
   gsl_matrix_view Qb = gsl_matrix_submatrix(w->Q, 0, 0, n, rb), M1 = gsl_matrix_submatrix(w->M1, 0, 0, rb, nr);
   gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Qb.matrix, w->R, 0.0, &M1.matrix);
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qb.matrix, &M1.matrix, 0.0, w->R1);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->G);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->G0);
   double fro = 0;
   for (size_t a = 0; a < nr; a++)
-    fro += gsl_matrix_get(w->G, a, a);
+    fro += gsl_matrix_get(w->G0, a, a);
+  gsl_matrix_memcpy(w->G, w->G0);
   gsl_eigen_symm(w->G, w->eval, w->eig);
   const double spec = gsl_vector_max(w->eval), smax = gsl_vector_get(w->sv, 0);
   for (size_t r = 1; r < q; r++) {
@@ -631,7 +633,7 @@ partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
     /* G(U0) = R1^T R1 - (U0^T R1)^T (U0^T R1), U0 the first r columns of the fit's left factor */
     gsl_matrix_view U0 = gsl_matrix_submatrix(w->U, 0, 0, n, r), A = gsl_matrix_submatrix(w->A, 0, 0, r, nr);
     gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &U0.matrix, w->R1, 0.0, &A.matrix);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->G);
+    gsl_matrix_memcpy(w->G, w->G0);
     gsl_blas_dgemm(CblasTrans, CblasNoTrans, -1.0, &A.matrix, &A.matrix, 1.0, w->G);
     gsl_eigen_symm(w->G, w->eval, w->eig);
     gsl_sort_vector(w->eval);
@@ -645,17 +647,19 @@ partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
   return best;
 }
 
-/* Offer the point at coordinates l of chart ch (whose fit is in the workspace, of value f, when ch is 0). */
+/* Offer the point at coordinates l of chart ch: its plain coordinates, their codes and fit, then offer. */
 static int
-offer_chart(sdlab_bnb *b, const double *l, size_t ch, double f)
+offer_at(sdlab_bnb *b, const double *l, size_t ch)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  if (ch == 0)
-    return offer(b, l, f);
+  const double *x = l;
+  if (ch != 0) {
+    unchart(w, l, ch, sqrt(DBL_EPSILON), w->lp);
+    x = w->lp;
+  }
   double smax, smin;
-  unchart(w, l, ch, sqrt(DBL_EPSILON), w->lp);
-  codes(w, w->lp, 0);
-  return offer(b, w->lp, fit(w, &smax, &smin));
+  codes(w, x, 0);
+  return offer(b, x, fit(w, &smax, &smin));
 }
 
 /* Bound the box at rec (lower bound into rec[0], at least parent); offer its centre and gradient corner. */
@@ -706,15 +710,14 @@ bound(sdlab_bnb *b, double *rec, double parent)
   lb = fmax(lb, partial_rank_bound(w, eta, gam));
   rec[0] = fmax(fmax(lb, parent), 0.0);
   b->nodes++;
-  /* upper bounds: the centre, then the corner the gradient descends to */
-  int status = offer_chart(b, w->l, ch, f0);
+  /* upper bounds: the centre (in the plain chart its fit is the one above), then the corner the gradient
+   * descends to */
+  int status = ch == 0 ? offer(b, w->l, f0) : offer_at(b, w->l, ch);
   if (status)
     return status;
   for (size_t k = 0; k < K; k++)
     w->l[k] = w->grad[k] > 0 ? lo[k] : hi[k];
-  if (ch == 0)
-    codes(w, w->l, 0);
-  return offer_chart(b, w->l, ch, ch == 0 ? fit(w, &smax, &smin) : 0.0);
+  return offer_at(b, w->l, ch);
 }
 
 static void
@@ -833,14 +836,13 @@ choice_boxes(sdlab_bnb *b, const size_t *choice)
         group[i] = group[j];
     if (group[i] == NONE)
       for (size_t j = i + 1; j < q && group[i] == NONE; j++)
-        if (w->count[j] == 2 && memcmp(u, w->gen + (w->off[j] + choice[j]) * n, n * sizeof *u) == 0)
+        if (w->count[j] == 2 && memcmp(u, w->gen + (w->off[j] + choice[j]) * n, n * sizeof *u) == 0) {
+          size[ng] = 0;
           group[i] = ng++;
-    if (group[i] != NONE)
-      size[group[i]] = 0;
-  }
-  for (size_t i = 0; i < q; i++)
+        }
     if (group[i] != NONE)
       size[group[i]]++;
+  }
   if (ng == 0)
     return push_box(b, choice, 0);
   memset(pick, 0, sizeof pick);
