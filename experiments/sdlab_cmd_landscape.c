@@ -34,7 +34,7 @@ static const char *USAGE =
   "  --activation A       relu or topk-relu:K\n"
   "  --sgd-runs R         Adam runs (lr 0.01 by default, at most T = 20000 steps, tied initialisation)\n"
   "  --starts S           starts per piece (default 4)   --tol TOL   default 1e-6   --md W  every M_d (default 1)\n"
-  "  --bnb-nodes B        branch-and-bound boxes per open piece (default 200000; 0: none)\n"
+  "  --bnb-nodes B        branch-and-bound boxes per open piece (default 1000000; 0: none)\n"
   "writes DIR/landscape.json, DIR/pieces.tsv (sorted by the best value found), DIR/sgd.tsv, and a summary.\n";
 
 enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,

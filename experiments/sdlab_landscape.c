@@ -22,7 +22,7 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->tol = 1e-6;
   p->seed = 1;
   p->max_pieces = 100000;
-  p->bnb_nodes = 200000;
+  p->bnb_nodes = 1000000;
 }
 
 /* Its bounds meet: upper - lower <= tol max(1, upper). */

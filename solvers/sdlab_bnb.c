@@ -10,23 +10,38 @@
 #include <gsl/gsl_sort_vector.h>
 #include <gsl/gsl_linalg.h>
 
-/* A box: its lower bound, its chart, then lo[K] and hi[K] (K box coordinates).
+/* A box: its lower bound, its chart, the coordinate to bisect, then lo[K] and hi[K] (K box coordinates).
  *
- * Charts.  Where neurons G (two or more, two generators each) hold the same generator u at 1, their codes
+ * Charts.  Where neurons G (two or more, two generators each) hold the same generator u, their codes
  * u + a_x p_x become parallel as every a_x -> 0: there sigma_min(C) -> 0 and only the span bound applies,
  * while inf L~ may be approached exactly there (W_D growing without bound).  The chart of m in G blows this
  * corner up: on {a_m >= a_x for all x} put s = a_m and t_x = a_x / s in [0, 1]; then
  *   span{u + a_x p_x : x in G} = span{u + s p_m} + span{t_x p_x - p_m : x != m}
  * (the columns (c_x - c_m) / s), again affine in each column's own coordinate and of full rank at s = 0, where
  * it takes the limits of the spans.  The charts of all m cover the box, so the bounds stay rigorous and the
- * smooth bound applies at the corner.  A chart is two indices per live neuron x: the coordinate (p_m's)
- * whose generator is subtracted from x's column, or NONE, and x's coordinate of u, fixed at 0 in the chart
- * (x's coordinate of p_x holds t_x). */
+ * smooth bounds apply at the corner.
+ *
+ * A blown-up column has a new constant, p_m, which other columns may hold as well (up to sign): where codes
+ * are dependent along a curve rather than at a shared ray (one neuron's generators held by two others), the
+ * first blow-up turns that curve into such a corner, and it is blown up in turn.  So a chart is, per column
+ * i, a constant sgn_i g_cst_i plus its coordinates' generators, column i = sum_j l_j g_j + sgn_i g_cst_i, with
+ * every held generator made a constant (its coordinate fixed at 0); blowing up group G at m replaces column
+ * x by sgn_x (sgn_x c_x - sgn_m c_m) / s, that is cst_x = p_m and sgn_x = -sgn_x sgn_m, and substitutes s t_x
+ * for the old a_x.  The plain coordinates are therefore monomials in the chart's: per two-generator
+ * coordinate, the coordinates multiplying its own (fac, at most MAXFAC), the blow-ups' s among them (scale).
+ * Chart 0 is the plain parametrisation (held coordinates at 1, no constants). */
 #define NONE ((size_t)-1)
+#define HEAD 3          /* a box record: lower bound, chart, coordinate to bisect, then lo and hi */
+#define MAXFAC 8        /* factors of a plain coordinate's monomial */
+#define NOFAC 0xff
 struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
-  size_t *chart, nchart, chartcap; /* charts: 2q entries each; chart 0 is the plain parametrisation */
+  /* charts: per column cst, sgn, held (q each); per two-generator coordinate fac (MAXFAC) and scale */
+  size_t *cst, *held, nchart, chartcap;
+  size_t nb, *bslot, *bcoord;   /* two-generator coordinates: a coordinate's index among them, and back */
+  double *sgn;
+  unsigned char *fac, *scale;
   double *gen, *ray;            /* per coordinate: generator (n, weighted codes, unit), ray (n_p) */
   gsl_matrix *R;                /* n x n_r weighted targets */
   double energy;                /* ||R||_F^2 */
@@ -40,13 +55,16 @@ struct sdlab_bnb_workspace {
   gsl_matrix *M1, *A, *R1, *G0, *G; /* the partial-rank bound: n x n_r (three), n_r x n_r (R1^T R1, scratch) */
   gsl_vector *eval;
   gsl_eigen_symm_workspace *eig;
-  double *l, *lp, *grad;
+  double *l, *lp, *grad;         /* coordinates, plain coordinates, gradient (K, then 2q scratch) */
+  double *cperp, *cpar;         /* per coordinate: its share of the frame bound's nperp and hpar */
+  double *fa, *fp, *fh, *fg;    /* frame_sizes' vertex enumeration (at most 16 moving coordinates) */
+  size_t fcol[16];
 };
 
 static double *
 box(const struct sdlab_bnb_workspace *w, size_t id)
 {
-  return w->pool + id * (2 + 2 * w->K);
+  return w->pool + id * (HEAD + 2 * w->K);
 }
 
 void
@@ -59,7 +77,13 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->neuron);
     free(w->off);
     free(w->count);
-    free(w->chart);
+    free(w->cst);
+    free(w->held);
+    free(w->sgn);
+    free(w->fac);
+    free(w->scale);
+    free(w->bslot);
+    free(w->bcoord);
     free(w->gen);
     free(w->ray);
     free(w->pool);
@@ -68,6 +92,12 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->l);
     free(w->lp);
     free(w->grad);
+    free(w->cperp);
+    free(w->cpar);
+    free(w->fa);
+    free(w->fp);
+    free(w->fh);
+    free(w->fg);
     gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q, w->M1, w->A, w->R1, w->G0, w->G};
     for (size_t k = 0; k < sizeof m / sizeof *m; k++)
       if (m[k])
@@ -93,6 +123,8 @@ sdlab_bnb_free(sdlab_bnb *b)
  * each is the null vector of n_p - 1 independent rows, with the sign that satisfies all rows.  Unit
  * vectors, duplicates removed; up to max rays into out (max x np).  Returns the count, or (size_t)-1 when
  * there are more than max. */
+static size_t chart_new(struct sdlab_bnb_workspace *w, size_t from);
+
 static size_t
 cone_rays(const double *A, size_t m, size_t np, double *out, size_t max)
 {
@@ -432,7 +464,13 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->work = gsl_vector_alloc(big);
     w->l = malloc(K * sizeof *w->l);
     w->lp = malloc(K * sizeof *w->lp);
-    w->grad = malloc(K * sizeof *w->grad);
+    w->grad = malloc((K + 2 * q) * sizeof *w->grad);
+    w->cperp = malloc(K * sizeof *w->cperp);
+    w->cpar = malloc(K * sizeof *w->cpar);
+    w->fa = malloc(16 * q * sizeof *w->fa);
+    w->fp = malloc(16 * n * sizeof *w->fp);
+    w->fh = malloc(16 * sizeof *w->fh);
+    w->fg = malloc((2 * 144 + q * q) * sizeof *w->fg);
     w->M1 = gsl_matrix_alloc(n, nr);
     w->A = gsl_matrix_alloc(n, nr);
     w->R1 = gsl_matrix_alloc(n, nr);
@@ -440,14 +478,22 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->G = gsl_matrix_alloc(nr, nr);
     w->eval = gsl_vector_alloc(nr);
     w->eig = gsl_eigen_symm_alloc(nr);
-    w->chartcap = 16;
-    w->chart = malloc(w->chartcap * 2 * q * sizeof *w->chart);
-    if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp || !w->grad ||
-        !w->chart || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
+    w->bslot = malloc(K * sizeof *w->bslot);
+    w->bcoord = malloc(K * sizeof *w->bcoord);
+    if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp ||
+        !w->grad || !w->cperp || !w->cpar || !w->fa || !w->fp || !w->fh || !w->fg ||
+        !w->bslot || !w->bcoord || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-    for (size_t i = 0; !status && i < 2 * q; i++)
-      w->chart[i] = NONE;
-    w->nchart = 1;
+    for (size_t k = 0; !status && k < K; k++)
+      w->bslot[k] = NONE;
+    for (size_t i = 0; !status && i < w->q; i++)
+      if (w->count[i] == 2)
+        for (size_t k = w->off[i]; k < w->off[i] + 2; k++) {
+          w->bcoord[w->nb] = k;
+          w->bslot[k] = w->nb++;
+        }
+    if (!status && chart_new(w, NONE) == NONE)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   }
   if (status) {
     sdlab_bnb_free(b);
@@ -458,37 +504,90 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   return b;
 }
 
+/* A new chart: a copy of chart from, or (from = NONE) the plain one.  NONE when out of memory. */
+static size_t
+chart_new(struct sdlab_bnb_workspace *w, size_t from)
+{
+  const size_t q = w->q ? w->q : 1, nb = w->nb ? w->nb : 1;
+  if (w->nchart == w->chartcap) {
+    const size_t cap = w->chartcap ? 2 * w->chartcap : 16;
+    size_t *cst = realloc(w->cst, cap * q * sizeof *cst);
+    if (cst)
+      w->cst = cst;
+    size_t *held = realloc(w->held, cap * q * sizeof *held);
+    if (held)
+      w->held = held;
+    double *sgn = realloc(w->sgn, cap * q * sizeof *sgn);
+    if (sgn)
+      w->sgn = sgn;
+    unsigned char *fac = realloc(w->fac, cap * nb * MAXFAC);
+    if (fac)
+      w->fac = fac;
+    unsigned char *scale = realloc(w->scale, cap * nb);
+    if (scale)
+      w->scale = scale;
+    if (!cst || !held || !sgn || !fac || !scale)
+      return NONE;
+    w->chartcap = cap;
+  }
+  const size_t id = w->nchart++;
+  if (from != NONE) {
+    memcpy(w->cst + id * q, w->cst + from * q, q * sizeof *w->cst);
+    memcpy(w->held + id * q, w->held + from * q, q * sizeof *w->held);
+    memcpy(w->sgn + id * q, w->sgn + from * q, q * sizeof *w->sgn);
+    memcpy(w->fac + id * nb * MAXFAC, w->fac + from * nb * MAXFAC, nb * MAXFAC);
+    memcpy(w->scale + id * nb, w->scale + from * nb, nb);
+  } else {
+    for (size_t i = 0; i < q; i++) {
+      w->cst[id * q + i] = w->held[id * q + i] = NONE;
+      w->sgn[id * q + i] = 1;
+    }
+    memset(w->fac + id * nb * MAXFAC, NOFAC, nb * MAXFAC);
+    memset(w->scale + id * nb, 0, nb);
+  }
+  return id;
+}
+
 /* C (n x q) at coordinates l of chart ch */
 static void
 codes(struct sdlab_bnb_workspace *w, const double *l, size_t ch)
 {
-  const size_t *sub = w->chart + 2 * ch * w->q;
+  const size_t *cst = w->cst + ch * w->q;
+  const double *sgn = w->sgn + ch * w->q;
   gsl_matrix_set_zero(w->C);
   for (size_t i = 0; i < w->q; i++) {
     for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
       for (size_t d = 0; d < w->n; d++)
         *gsl_matrix_ptr(w->C, d, i) += l[j] * w->gen[j * w->n + d];
-    if (sub[2 * i] != NONE)
+    if (cst[i] != NONE)
       for (size_t d = 0; d < w->n; d++)
-        *gsl_matrix_ptr(w->C, d, i) -= w->gen[sub[2 * i] * w->n + d];
+        *gsl_matrix_ptr(w->C, d, i) += sgn[i] * w->gen[cst[i] * w->n + d];
   }
 }
 
-/* The plain coordinates (into out) of the point at coordinates l of chart ch: a_x = s t_x and u held at 1.
- * Where s is below floor it is raised to floor: s = 0 is the blown-up corner itself, whose spans are limits
- * only, so the point offered is one at distance floor from it. */
+/* The plain coordinates (into out) of the point at coordinates l of chart ch: held generators at 1, each
+ * two-generator coordinate times its factors.  A blow-up's s below floor is raised to floor: s = 0 is the
+ * blown-up corner itself, whose spans are limits only, so the point offered is one at distance floor from
+ * it. */
 static void
 unchart(const struct sdlab_bnb_workspace *w, const double *l, size_t ch, double floor, double *out)
 {
-  const size_t *sub = w->chart + 2 * ch * w->q;
+  const size_t nb = w->nb, *held = w->held + ch * w->q;
+  const unsigned char *scale = w->scale + ch * nb;
   memcpy(out, l, w->K * sizeof *out);
+  for (size_t k = 0; k < w->K; k++) {
+    const size_t bk = w->bslot[k];
+    if (bk == NONE)
+      continue;
+    const unsigned char *f = w->fac + (ch * nb + bk) * MAXFAC;
+    double v = scale[bk] ? fmax(l[k], floor) : l[k];
+    for (size_t t = 0; t < MAXFAC && f[t] != NOFAC; t++)
+      v *= scale[f[t]] ? fmax(l[w->bcoord[f[t]]], floor) : l[w->bcoord[f[t]]];
+    out[k] = v;
+  }
   for (size_t i = 0; i < w->q; i++)
-    if (sub[2 * i] != NONE) {
-      const double s = fmax(l[sub[2 * i]], floor);
-      out[sub[2 * i]] = s;
-      for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
-        out[j] = j == sub[2 * i + 1] ? 1.0 : s * l[j];
-    }
+    if (held[i] != NONE)
+      out[held[i]] = 1;
 }
 
 /* The least-squares fit of R by C's columns: W = C^+ R (q x n_r, numerical-rank cut at the rounding level),
@@ -575,16 +674,16 @@ offer(sdlab_bnb *b, const double *l, double f)
 }
 
 /* the span bound: ||R||^2 minus the q largest eigenvalues of R^T P_B R, B spanned by the generators in use
- * (those of coordinates that can be nonzero and those chart ch subtracts) */
+ * (those of coordinates that can be nonzero and the chart's constants) */
 static double
 span_bound(struct sdlab_bnb_workspace *w, const double *hi, size_t ch)
 {
-  const size_t *sub = w->chart + 2 * ch * w->q;
+  const size_t *cst = w->cst + ch * w->q;
   size_t c = 0;
   for (size_t k = 0; k < w->K; k++) {
     int use = hi[k] > 0;
     for (size_t i = 0; i < w->q && !use; i++)
-      use = sub[2 * i] == k;
+      use = cst[i] == k;
     if (use) {
       for (size_t d = 0; d < w->n; d++)
         gsl_matrix_set(w->B, d, c, w->gen[k * w->n + d]);
@@ -647,6 +746,128 @@ partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
   return best;
 }
 
+/* The frame bound's perturbation sizes.  With C0 = U S V^T (from fit, full column rank, q <= n) and T = V S^-1
+ * (rows t_i, ||t_i|| = the norm of C0^+'s row i), every C = C0 + E on the box is (I + E C0^+) C0, so its span is
+ * that of U + E T = U (I + H) + N, H = U^T E T, N = (I - U U^T) E T.  E moves column i by E_i = sum_k delta_k
+ * g_k over its coordinates, |delta_k| <= h_k, so with e_i = sum_k h_k ||(I - U U^T) g_k|| (for N; ||U^T g_k||
+ * for H) both ||sum_i e_i t_i|| <= sum_i e_i ||t_i|| and ||N||_F^2 <= sum_t (sum_i |V_it| e_i)^2 / s_t^2 bound
+ * ||N||; the smaller is taken, raised by gamma kappa for the SVD's backward error.  Generators that lie in the
+ * span (most of them, where codes are nearly dependent) add to hpar only.  Per coordinate, h_k ||t_i|| times
+ * its off-span and in-span parts go to w->cperp and w->cpar (to choose the side to bisect). */
+static void
+frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, double gk, double *nperp, double *hpar)
+{
+  const size_t n = w->n, q = w->q;
+  double tri[2] = {0, 0}, *e = w->grad + w->K; /* e_i for N (q) then H (q), after the gradient */
+  size_t act = 0;                               /* coordinates that move */
+  gsl_matrix_view U = gsl_matrix_submatrix(w->U, 0, 0, n, q);
+  for (size_t i = 0; i < q; i++) {
+    double ti = 0;
+    for (size_t t = 0; t < q; t++) {
+      const double v = gsl_matrix_get(w->V, i, t) / gsl_vector_get(w->sv, t);
+      ti += v * v;
+    }
+    ti = sqrt(ti);
+    e[i] = e[q + i] = 0;
+    for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
+      const double h = 0.5 * (hi[k] - lo[k]), *g = w->gen + k * n;
+      w->cperp[k] = w->cpar[k] = 0;
+      if (h == 0)
+        continue;
+      /* the parts of g in and off the span, the latter as g - U U^T g (not sqrt(1 - ...), which cancels) */
+      double par = 0, perp = 0;
+      for (size_t t = 0; t < q; t++) {
+        double c = 0;
+        for (size_t d = 0; d < n; d++)
+          c += gsl_matrix_get(&U.matrix, d, t) * g[d];
+        gsl_vector_set(w->work, t, c);
+        par += c * c;
+      }
+      for (size_t d = 0; d < n; d++) {
+        double r = g[d];
+        for (size_t t = 0; t < q; t++)
+          r -= gsl_matrix_get(&U.matrix, d, t) * gsl_vector_get(w->work, t);
+        perp += r * r;
+      }
+      e[i] += h * sqrt(perp);
+      e[q + i] += h * sqrt(par);
+      if (act < 16) { /* the vertex enumeration below: g's parts, its column, its half-width */
+        for (size_t t = 0; t < q; t++)
+          w->fa[act * q + t] = gsl_vector_get(w->work, t);
+        for (size_t d = 0; d < n; d++) {
+          double r = g[d];
+          for (size_t t = 0; t < q; t++)
+            r -= gsl_matrix_get(&U.matrix, d, t) * gsl_vector_get(w->work, t);
+          w->fp[act * n + d] = r;
+        }
+        w->fcol[act] = i;
+        w->fh[act] = h;
+      }
+      act++;
+      w->cperp[k] = h * ti * sqrt(perp);
+      w->cpar[k] = h * ti * sqrt(par);
+    }
+    tri[0] += e[i] * ti;
+    tri[1] += e[q + i] * ti;
+  }
+  double cs[2] = {0, 0};
+  for (size_t t = 0; t < q; t++)
+    for (int part = 0; part < 2; part++) {
+      double a = 0;
+      for (size_t i = 0; i < q; i++)
+        a += fabs(gsl_matrix_get(w->V, i, t)) * e[part * q + i];
+      cs[part] += a * a / (gsl_vector_get(w->sv, t) * gsl_vector_get(w->sv, t));
+    }
+  double vx[2] = {INFINITY, INFINITY};
+  if (act <= 12) {
+    /* ||sum_k delta_k x_k t_i(k)^T||_F is convex in delta: its largest value on the box is at a vertex, and
+     * there the square is s^T G s, G_kl = h_k h_l <x_k, x_l> <t_i(k), t_i(l)> (x = the off- or in-span part) */
+    double *G = w->fg, *Tg = w->fg + 2 * 144;
+    for (size_t i = 0; i < q; i++)
+      for (size_t j = 0; j < q; j++) {
+        double c = 0;
+        for (size_t t = 0; t < q; t++)
+          c += gsl_matrix_get(w->V, i, t) * gsl_matrix_get(w->V, j, t) /
+               (gsl_vector_get(w->sv, t) * gsl_vector_get(w->sv, t));
+        Tg[i * q + j] = c;
+      }
+    for (size_t k = 0; k < act; k++)
+      for (size_t l = 0; l < act; l++) {
+        double pp = 0, aa = 0;
+        for (size_t d = 0; d < n; d++)
+          pp += w->fp[k * n + d] * w->fp[l * n + d];
+        for (size_t t = 0; t < q; t++)
+          aa += w->fa[k * q + t] * w->fa[l * q + t];
+        const double c = w->fh[k] * w->fh[l] * Tg[w->fcol[k] * q + w->fcol[l]];
+        G[k * act + l] = c * pp;
+        G[144 + k * act + l] = c * aa;
+      }
+    vx[0] = vx[1] = 0;
+    for (size_t v = 0; v < ((size_t)1 << (act ? act - 1 : 0)); v++) /* s and -s give the same value */
+      for (int part = 0; part < 2; part++) {
+        double f = 0;
+        for (size_t k = 0; k < act; k++)
+          for (size_t l = 0; l < act; l++)
+            f += ((v >> k ^ v >> l) & 1 ? -1.0 : 1.0) * G[part * 144 + k * act + l];
+        vx[part] = fmax(vx[part], sqrt(fmax(0.0, f)));
+      }
+  }
+  *nperp = fmin(fmin(tri[0], sqrt(cs[0])), vx[0]) + gk;
+  *hpar = fmin(fmin(tri[1], sqrt(cs[1])), vx[1]) + gk;
+}
+
+/* The curvature constants where L~ <= fbar along the segment (energy E): L~'' >= -2 k1 ||C'||^2 / sigma^2 - 2 k2
+ * ||C''|| / sigma, k1 = max over x <= fbar of 2 sqrt(x (E - x)) + x (x = ||X||^2 = L~, ||P R||^2 = E - x; phi E
+ * at x = (1 + 1/sqrt 5) E / 2) and k2 = max of sqrt(x (E - x)) (E / 2 at x = E / 2). */
+static void
+curvature(double E, double fbar, double *k1, double *k2)
+{
+  double x = fmax(0.0, fmin(fbar, 0.5 * (1 + 1 / sqrt(5.0)) * E));
+  *k1 = 2 * sqrt(x * (E - x)) + x;
+  x = fmax(0.0, fmin(fbar, 0.5 * E));
+  *k2 = sqrt(x * (E - x));
+}
+
 /* Offer the point at coordinates l of chart ch: its plain coordinates, their codes and fit, then offer. */
 static int
 offer_at(sdlab_bnb *b, const double *l, size_t ch)
@@ -668,7 +889,7 @@ bound(sdlab_bnb *b, double *rec, double parent)
 {
   struct sdlab_bnb_workspace *w = b->w;
   const size_t K = w->K, n = w->n, q = w->q, nr = w->nr, ch = (size_t)rec[1];
-  const double *lo = rec + 2, *hi = rec + 2 + K;
+  const double *lo = rec + HEAD, *hi = rec + HEAD + K;
   for (size_t k = 0; k < K; k++)
     w->l[k] = 0.5 * (lo[k] + hi[k]);
   codes(w, w->l, ch);
@@ -698,15 +919,48 @@ bound(sdlab_bnb *b, double *rec, double parent)
     eta2 += hsum * hsum;
   }
   const double eta = sqrt(eta2), sig = smin - gam * smax;
+  const double phi = 0.5 * (1 + sqrt(5.0)); /* the curvature constant: see sdlab_bnb.h */
+  int smooth = 0;
+  rec[2] = (double)K; /* no preference: the widest side */
+  const double E = w->energy;
+  double k1, k2;
   if (q <= n && sig > eta) {
-    const double kappa = smax / (sig - eta);
-    const double phi = 0.5 * (1 + sqrt(5.0)); /* the curvature constant: see sdlab_bnb.h */
-    const double smooth = f0 - lin * (1 + gam * kappa) - phi * eta2 * w->energy / ((sig - eta) * (sig - eta)) -
-                          gam * kappa * w->energy;
-    lb = fmax(lb, smooth);
-  } else {
-    b->degenerate++;
+    /* the affine bound: ||C'|| <= eta, sigma >= sig - eta; the same expansion bounds L~ from above */
+    const double kappa = smax / (sig - eta), c1 = eta2 / ((sig - eta) * (sig - eta)), round = gam * kappa * (lin + E);
+    curvature(E, f0 + lin + phi * E * c1 + round, &k1, &k2);
+    lb = fmax(lb, f0 - lin - k1 * c1 - round);
+    smooth = 1;
   }
+  if (q <= n && sig > 0) {
+    /* the frame bound: along a segment the span is that of U + tau N (I + tau H)^-1, whose smallest singular
+     * value is at least 1 */
+    const double kappa = smax / sig;
+    double nperp, hpar;
+    frame_sizes(w, lo, hi, gam * kappa, &nperp, &hpar);
+    const double m = hpar < 1 ? 1 / (1 - hpar) : 0;
+    if (hpar < 1) {
+      /* ||C'|| <= nperp m^2 and ||C''|| <= 2 nperp hpar m^3 along the segment, sigma >= 1 */
+      const double c1 = nperp * nperp * pow(m, 4), c2 = 2 * nperp * hpar * pow(m, 3), round = gam * kappa * (lin + E);
+      curvature(E, f0 + lin + phi * E * c1 + 0.5 * E * c2 + round, &k1, &k2);
+      lb = fmax(lb, f0 - lin - k1 * c1 - k2 * c2 - round);
+      smooth = 1;
+    }
+    /* bisect the side that costs the bound most: its share of the first-order term and of the curvature
+     * term (by the derivative in nperp and hpar), or while hpar >= 1 of nperp + hpar */
+    double top = 0;
+    for (size_t k = 0; k < K; k++) {
+      const double h = 0.5 * (hi[k] - lo[k]);
+      const double c = hpar < 1 ? fabs(w->grad[k]) * h + w->energy * (w->cperp[k] * (2 * phi * nperp * pow(m, 4) +
+                                   hpar * pow(m, 3)) + w->cpar[k] * nperp * pow(m, 3))
+                                 : w->cperp[k] + w->cpar[k];
+      if (c > top) {
+        top = c;
+        rec[2] = (double)k;
+      }
+    }
+  }
+  if (!smooth)
+    b->degenerate++;
   lb = fmax(lb, partial_rank_bound(w, eta, gam));
   rec[0] = fmax(fmax(lb, parent), 0.0);
   b->nodes++;
@@ -766,7 +1020,7 @@ box_new(struct sdlab_bnb_workspace *w)
     return w->freed[--w->nfreed];
   if (w->used == w->cap) {
     size_t cap = w->cap ? 2 * w->cap : 1024;
-    double *pool = realloc(w->pool, cap * (2 + 2 * w->K) * sizeof *pool);
+    double *pool = realloc(w->pool, cap * (HEAD + 2 * w->K) * sizeof *pool);
     size_t *heap = realloc(w->heap, cap * sizeof *heap);
     if (heap)
       w->heap = heap;
@@ -790,27 +1044,24 @@ refresh(sdlab_bnb *b)
   b->lower = w->heaped ? fmin(box(w, w->heap[0])[0], b->upper) : b->upper;
 }
 
-/* A new box of chart ch: coordinates in [0, 1], neuron i's generator choice[i] held at 1 (at 0 where the chart
- * subtracts from i's column); bounded and queued. */
+/* A new box of chart ch: coordinates in [0, 1], neuron i's generator choice[i] held at 1 (a constant in
+ * charts other than 0, its coordinate fixed at 0); bounded and queued. */
 static int
 push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  const size_t *sub = w->chart + 2 * ch * w->q;
   size_t id = box_new(w);
   if (id == NONE)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
   double *rec = box(w, id);
   rec[1] = (double)ch;
   for (size_t k = 0; k < w->K; k++) {
-    rec[2 + k] = 0;
-    rec[2 + w->K + k] = 1;
+    rec[HEAD + k] = 0;
+    rec[HEAD + w->K + k] = 1;
   }
   for (size_t i = 0; i < w->q; i++) {
     const size_t held = w->off[i] + choice[i];
-    rec[2 + held] = 1;
-    if (sub[2 * i] != NONE)
-      rec[2 + held] = rec[2 + w->K + held] = 0;
+    rec[HEAD + held] = rec[HEAD + w->K + held] = ch == 0 ? 1 : 0;
   }
   int status = bound(b, rec, 0.0);
   if (!status)
@@ -818,65 +1069,100 @@ push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
   return status;
 }
 
-/* The boxes of one choice of held generators: the plain box, or, where groups of neurons with two generators
- * each hold the same generator, one box per chart (one m per group). */
+/* The first group of chart ch: two or more two-generator columns with the same constant (bitwise), into g;
+ * returns its size (0 when there is none). */
+static size_t
+chart_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g)
+{
+  const size_t q = w->q, n = w->n, *cst = w->cst + ch * q;
+  for (size_t i = 0; i < q; i++) {
+    if (w->count[i] != 2 || cst[i] == NONE)
+      continue;
+    size_t size = 0;
+    for (size_t j = i; j < q; j++)
+      if (w->count[j] == 2 && cst[j] != NONE &&
+          memcmp(w->gen + cst[i] * n, w->gen + cst[j] * n, n * sizeof *w->gen) == 0)
+        g[size++] = j;
+    if (size >= 2)
+      return size;
+  }
+  return 0;
+}
+
+/* Blow chart ch up at its first group, one chart per member m, and those in turn (to depth 8 and as long as
+ * the monomials have room); push a box for each chart that has no group left. */
+static int
+resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t q = w->q, nb = w->nb;
+  size_t g[64];
+  const size_t size = chart_group(w, ch, g);
+  int room = size >= 2 && depth < 8;
+  for (size_t k = 0; room && k < nb; k++) { /* a monomial gains a factor per factor a_x, x in the group */
+    const unsigned char *f = w->fac + (ch * nb + k) * MAXFAC;
+    size_t len = 0, gain = 0;
+    for (size_t t = 0; t < size; t++) {
+      const size_t vx = 2 * w->off[g[t]] + 1 - w->held[ch * q + g[t]];
+      gain += w->bcoord[k] == vx;
+      for (size_t u = 0; u < MAXFAC && f[u] != NOFAC; u++)
+        gain += f[u] == w->bslot[vx];
+    }
+    while (len < MAXFAC && f[len] != NOFAC)
+      len++;
+    room = len + gain <= MAXFAC;
+  }
+  if (!room) {
+    b->charts++;
+    return push_box(b, choice, ch);
+  }
+  for (size_t a = 0; a < size; a++) {
+    const size_t c = chart_new(w, ch);
+    if (c == NONE)
+      return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+    const size_t m = g[a], vm = 2 * w->off[m] + 1 - w->held[c * q + m];
+    for (size_t t = 0; t < size; t++) {
+      const size_t x = g[t], vx = 2 * w->off[x] + 1 - w->held[c * q + x];
+      if (x == m)
+        continue;
+      w->sgn[c * q + x] *= -w->sgn[c * q + m];
+      w->cst[c * q + x] = vm;
+      /* a_x = s t_x: every monomial with a factor a_x gains the factor s */
+      for (size_t k = 0; k < nb; k++) {
+        unsigned char *f = w->fac + (c * nb + k) * MAXFAC;
+        size_t len = 0, hits = w->bcoord[k] == vx;
+        while (len < MAXFAC && f[len] != NOFAC)
+          hits += f[len++] == w->bslot[vx];
+        while (hits--)
+          f[len++] = (unsigned char)w->bslot[vm];
+      }
+    }
+    w->scale[c * nb + w->bslot[vm]] = 1;
+    int status = resolve(b, choice, c, depth + 1);
+    if (status)
+      return status;
+  }
+  return SDLAB_SUCCESS;
+}
+
+/* The boxes of one choice of held generators: the plain box, or, where two-generator neurons hold the same
+ * generator, the charts that blow those corners up. */
 static int
 choice_boxes(sdlab_bnb *b, const size_t *choice)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  const size_t q = w->q, n = w->n;
-  size_t group[64], size[64], pick[64], ng = 0;
-  for (size_t i = 0; i < q; i++) {
-    group[i] = NONE;
-    if (w->count[i] != 2)
-      continue;
-    const double *u = w->gen + (w->off[i] + choice[i]) * n;
-    for (size_t j = 0; j < i && group[i] == NONE; j++)
-      if (group[j] != NONE && memcmp(u, w->gen + (w->off[j] + choice[j]) * n, n * sizeof *u) == 0)
-        group[i] = group[j];
-    if (group[i] == NONE)
-      for (size_t j = i + 1; j < q && group[i] == NONE; j++)
-        if (w->count[j] == 2 && memcmp(u, w->gen + (w->off[j] + choice[j]) * n, n * sizeof *u) == 0) {
-          size[ng] = 0;
-          group[i] = ng++;
-        }
-    if (group[i] != NONE)
-      size[group[i]]++;
-  }
-  if (ng == 0)
+  const size_t q = w->q;
+  size_t g[64];
+  const size_t c = chart_new(w, NONE);
+  if (c == NONE)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+  for (size_t i = 0; i < q; i++)
+    w->cst[c * q + i] = w->held[c * q + i] = w->off[i] + choice[i];
+  if (chart_group(w, c, g) == 0) {
+    w->nchart--;
     return push_box(b, choice, 0);
-  memset(pick, 0, sizeof pick);
-  for (;;) {
-    /* the chart: in group g, the pick[g]-th member m keeps its column; the others subtract m's other generator */
-    if (w->nchart == w->chartcap) {
-      size_t *grown = realloc(w->chart, 2 * w->chartcap * 2 * q * sizeof *grown);
-      if (grown == NULL)
-        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
-      w->chart = grown;
-      w->chartcap *= 2;
-    }
-    size_t *sub = w->chart + 2 * w->nchart * q, seen[64] = {0}, m[64];
-    for (size_t i = 0; i < q; i++)
-      if (group[i] != NONE && seen[group[i]]++ == pick[group[i]])
-        m[group[i]] = i;
-    for (size_t i = 0; i < q; i++) {
-      sub[2 * i] = sub[2 * i + 1] = NONE;
-      if (group[i] != NONE && m[group[i]] != i) {
-        const size_t mm = m[group[i]];
-        sub[2 * i] = w->off[mm] + 1 - choice[mm]; /* m's other generator (two generators each) */
-        sub[2 * i + 1] = w->off[i] + choice[i];
-      }
-    }
-    b->charts++;
-    int status = push_box(b, choice, w->nchart++);
-    if (status)
-      return status;
-    size_t g = 0;
-    while (g < ng && ++pick[g] == size[g])
-      pick[g++] = 0;
-    if (g == ng)
-      return SDLAB_SUCCESS;
   }
+  return resolve(b, choice, c, 0);
 }
 
 int
@@ -922,7 +1208,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   /* one box per choice of the generator held at 1 in every live neuron, blown up into charts where neurons
    * hold the same generator */
   size_t choice[64] = {0};
-  w->nchart = 1;
+  w->nchart = 1; /* chart 0, the plain parametrisation, stays */
   for (;;) {
     int status = choice_boxes(b, choice);
     if (status)
@@ -955,15 +1241,19 @@ sdlab_bnb_iterate(sdlab_bnb *b)
     return SDLAB_SUCCESS;
   const size_t K = w->K;
   size_t id = heap_pop(w);
-  /* the widest side (generators are unit vectors, so widths compare in code space) */
+  /* the side bound() chose, unless it is 16 times narrower than the widest (generators are unit vectors, so
+   * widths compare in code space): every side keeps shrinking */
   size_t split = K;
   double width = 0;
   const double *rec = box(w, id);
   for (size_t k = 0; k < K; k++)
-    if (rec[2 + K + k] - rec[2 + k] > width) {
-      width = rec[2 + K + k] - rec[2 + k];
+    if (rec[HEAD + K + k] - rec[HEAD + k] > width) {
+      width = rec[HEAD + K + k] - rec[HEAD + k];
       split = k;
     }
+  const size_t pick = (size_t)rec[2];
+  if (pick < K && 16 * (rec[HEAD + K + pick] - rec[HEAD + pick]) >= width)
+    split = pick;
   const double parent = rec[0];
   if (split == K) { /* a point: its bound is its value; nothing to split */
     w->freed[w->nfreed++] = id;
@@ -976,10 +1266,10 @@ sdlab_bnb_iterate(sdlab_bnb *b)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's boxes");
   }
   double *a = box(w, id), *c = box(w, other);
-  memcpy(c, a, (2 + 2 * K) * sizeof *c);
-  const double mid = 0.5 * (a[2 + split] + a[2 + K + split]);
-  a[2 + K + split] = mid;
-  c[2 + split] = mid;
+  memcpy(c, a, (HEAD + 2 * K) * sizeof *c);
+  const double mid = 0.5 * (a[HEAD + split] + a[HEAD + K + split]);
+  a[HEAD + K + split] = mid;
+  c[HEAD + split] = mid;
   int status = bound(b, a, parent);
   if (!status)
     status = bound(b, c, parent);

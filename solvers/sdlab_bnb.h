@@ -11,7 +11,7 @@
  * codes vanish only shrinks V, so each live neuron's codes are parametrised as c_i = sum_j l_ij g_ij over the
  * generators g_ij = D_i T rho_ij of K_i (rho_ij the extreme rays of W_i, normalised so ||g_ij|| = 1), with
  * max_j l_ij = 1: the union of V_i boxes {l_ij = 1, the others in [0, 1]}.  The branch and bound runs over
- * these boxes (best first, bisecting the widest side).  On a box with centre l0, half-widths h and
+ * these boxes (best first).  On a box with centre l0, half-widths h and
  * C(l) = C0 + E(l), ||E|| <= eta = sqrt(sum_i (sum_j h_ij)^2):
  *   smooth bound   when sigma = sigma_min(C0) > eta the rank is constant on the box and, along any segment
  *                  C0 + tE, with residual X = P_perp R, W = C^+ R (Golub and Pereyra 1973: P' = A + A^T,
@@ -20,7 +20,17 @@
  *                         >= -2 ||E||^2 (2 ||X|| ||P R|| + ||X||^2) / sigma^2 >= -(1 + sqrt 5) ||E||^2 ||R||^2 / sigma^2
  *                  (||X||^2 + ||P R||^2 = ||R||^2; the largest eigenvalue of [[1, 1], [1, 0]] is the golden ratio
  *                  phi), so L~ >= L~(l0) - sum_k |dL~/dl_k(l0)| h_k - phi eta^2 ||R||^2 / (sigma - eta)^2,
- *                  exact to second order: the gap closes quadratically around a non-degenerate minimiser;
+ *                  exact to second order: the gap closes quadratically around a non-degenerate minimiser.
+ *                  With ||X||^2 = L~ <= fbar on the box (the same expansion from above), phi ||R||^2 becomes
+ *                  k1 = max over x <= fbar of 2 sqrt(x (||R||^2 - x)) + x;
+ *   frame bound    where sigma is small but the box moves the codes mostly inside their span: with C0 = U S V^T,
+ *                  C0 + E = (I + E C0^+) C0 spans U + N (I + H)^-1, H = U^T E V S^-1, N = (I - U U^T) E V S^-1,
+ *                  a curve whose smallest singular value is at least 1; with ||N|| <= nperp, ||H|| <= hpar < 1
+ *                  (Frobenius norms at the box's vertices, or sums), m = 1 / (1 - hpar), the curve's
+ *                  derivatives are at most nperp m^2 and 2 nperp hpar m^3, and L~'' >= -2 k1 ||C'||^2 -
+ *                  2 k2 ||C''|| (k2 = max of sqrt(x (||R||^2 - x)), the gradient term's constant) gives
+ *                  L~ >= L~(l0) - lin - k1 nperp^2 m^4 - 2 k2 nperp hpar m^3: in-span moves, which only re-mix
+ *                  the columns, cost through hpar;
  *   span bound     always: V lies in the span B of the generators the box uses and dim V <= live neurons q,
  *                  so L~ >= ||R||^2 - (sum of the q largest eigenvalues of R^T P_B R);
  *   partial rank   where C0's singular values have a gap s_r - s_{r+1} > eta: every C(l) keeps rank >= r with
@@ -30,14 +40,19 @@
  *                  Weyl shift theta ||P_B R||_2^2 per eigenvalue: finite where codes lose rank.
  * A box's bound is the largest of these and of its parent's, less a rounding margin (backward-stable SVD:
  * gamma of the sizes times ||R||^2 times the condition number of C0).  Upper bounds are values of L~ at
- * actual points: each box's centre and the corner its gradient points to.
+ * actual points: each box's centre and the corner its gradient points to.  A box is bisected across the
+ * side that costs its bound most (its share of the first-order and frame terms), or the widest side where
+ * that one is 16 times narrower.
  *
  * Shared rays.  Neurons whose cones share a boundary ray have bitwise-equal generators u there; where a group
  * of them (two generators each) all hold u, their codes u + a_x p_x become parallel as a -> 0, and the
  * infimum may be approached only there (W_D growing without bound).  Such boxes are blown up into charts, one
  * per member m: s = a_m = max a_x, t_x = a_x / s, columns u + s p_m and t_x p_x - p_m (the same span), which
- * are affine and keep full rank at s = 0.  Points offered from a chart have s >= sqrt(eps): at the corner
- * itself the spans are limits only.  Neurons with more than two generators (n_p > 2) are not blown up.
+ * are affine and keep full rank at s = 0.  The new columns' constant p_m may be one other columns hold (up
+ * to sign), as where one neuron's generators are held by two others and the codes are dependent along a
+ * curve; such corners are blown up again (to depth 8).  Points offered from a chart have every s >=
+ * sqrt(eps): at the corner itself the spans are limits only.  Neurons with more than two generators (n_p > 2)
+ * are not blown up.
  *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
  * bisected), test.  ReLU pieces only (and Top-k with k = n_q, which is ReLU): JumpReLU has no scale symmetry
@@ -66,7 +81,7 @@ typedef struct {
   size_t nodes;           /* boxes bounded so far */
   size_t open;            /* boxes left in the queue */
   size_t degenerate;      /* boxes on which the smooth bound did not apply (codes of rank < q possible) */
-  size_t charts;          /* initial boxes blown up at a shared generator (one per chart) */
+  size_t charts;          /* initial boxes in blown-up charts (one per chart) */
   sdlab_bnb_workspace *w;
 } sdlab_bnb;
 

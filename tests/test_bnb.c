@@ -322,6 +322,87 @@ Test(bnb, shared_ray_corners_are_blown_up_and_certified)
   gsl_vector_free(Md);
 }
 
+/* Angles (of n_a evenly spaced over the circle) at which a row of W_E realizes feature set F alone: up to
+ * keep of them, evenly spread, into out; returns how many. */
+static size_t
+arc_of(const gsl_matrix *Wp, uint64_t F, size_t n_a, size_t keep, double *out)
+{
+  double *all = malloc(n_a * sizeof *all);
+  size_t c = 0;
+  for (size_t s = 0; s < n_a; s++) {
+    const double a = 2 * M_PI * ((double)s + 0.5) / (double)n_a;
+    uint64_t G = 0;
+    for (size_t d = 0; d < Wp->size2; d++)
+      if (cos(a) * gsl_matrix_get(Wp, 0, d) + sin(a) * gsl_matrix_get(Wp, 1, d) > 0)
+        G |= (uint64_t)1 << d;
+    if (G == F)
+      all[c++] = a;
+  }
+  const size_t k = c < keep ? c : keep;
+  for (size_t t = 0; t < k; t++)
+    out[t] = all[t * c / k];
+  free(all);
+  return k;
+}
+
+/* The same landscape's three pieces whose codes are nearly dependent everywhere (features 0 and 1, and 2 and 3,
+ * about 5 degrees apart) and, on (-|1,3|0,1,3|1,2,3), exactly dependent along a curve: there neuron 1's
+ * generators are the ones neurons 2 and 3 hold, so at b = c = 0 its codes lie in the span of theirs for every
+ * a.  With the affine bound and one level of charts they kept brackets [0.83, 0.93], [0.85, 0.93] and
+ * [0.57, 0.98] after 10^6 boxes.  The frame bound (sigma_min of the frame is 1, in-span moves cost only
+ * through hpar) certifies the first two; the third needs the second blow-up too.  Each is certified to 1e-6
+ * and a grid over the three neurons' cones stays above the lower bound. */
+Test(bnb, nearly_dependent_codes_are_certified)
+{
+  static const double p[2][4] = {{0.0074336740136002012, 0.95630168785184755, -0.92777728099646872, 0.088319899018515058},
+                                 {0.99997236986361759, 0.29238173987393168, -0.37313444878059632, -0.99609216212023233}};
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 4), *WE = gsl_matrix_calloc(4, 2);
+  gsl_vector *Md = gsl_vector_alloc(4);
+  for (size_t a = 0; a < 2; a++)
+    for (size_t d = 0; d < 4; d++)
+      gsl_matrix_set(Wp, a, d, p[a][d]);
+  gsl_vector_set_all(Md, 1.0);
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t pieces[3][4] = {{0, 0xb, 0xc, 0xe}, {0, 0x3, 0xb, 0xe}, {0, 0xa, 0xb, 0xe}};
+  for (int k = 0; k < 3; k++) {
+    sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 4, pieces[k]);
+    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+    cr_assert_not_null(b, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    run(b, 2000000, 1e-6);
+    cr_log_info("piece %d: [%.17g, %.17g], %zu boxes, %zu charts", k, b->lower, b->upper, b->nodes, b->charts);
+    cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "piece %d: [%.17g, %.17g]", k, b->lower, b->upper);
+    if (k == 2)
+      cr_assert(b->charts > 0, "piece %d has neurons holding shared rays", k);
+    double arc[3][40], best = INFINITY;
+    size_t len[3];
+    for (size_t i = 0; i < 3; i++)
+      len[i] = arc_of(Wp, pieces[k][i + 1], 1 << 14, 40, arc[i]);
+    uint64_t G[4];
+    for (size_t x = 0; x < len[0]; x++)
+      for (size_t y = 0; y < len[1]; y++)
+        for (size_t z = 0; z < len[2]; z++) {
+          const double a[3] = {arc[0][x], arc[1][y], arc[2][z]};
+          for (size_t i = 0; i < 3; i++) {
+            gsl_matrix_set(WE, i + 1, 0, cos(a[i]));
+            gsl_matrix_set(WE, i + 1, 1, sin(a[i]));
+          }
+          sdlab_piece_pattern_of(Wp, &act, WE, G);
+          if (memcmp(G, pieces[k], sizeof G) == 0)
+            best = fmin(best, loss_at(P, Wp, Wp, Md, WE));
+        }
+    cr_assert(isfinite(best), "the grid meets piece %d", k);
+    cr_assert(best >= b->lower - test_gamma(256) * energy(Wp, Md), "piece %d: grid %.17g below the lower bound %.17g",
+              k, best, b->lower);
+    cr_log_info("piece %d: grid minimum %.17g", k, best);
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+  }
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(WE);
+  gsl_vector_free(Md);
+}
+
 Test(bnb, refuses_what_it_cannot_certify)
 {
   gsl_matrix *Wp = gsl_matrix_alloc(2, 3), *Wr = gsl_matrix_alloc(2, 3), *Wbad = gsl_matrix_alloc(2, 4);
@@ -460,5 +541,120 @@ Test(bnb, projection_curvature_obeys_the_smooth_bound)
     gsl_vector_free(w);
   }
   cr_log_info("largest -L~'' / bound: %.3f", worst);
+  gsl_rng_free(r);
+}
+
+/* ||A||_2 by the SVD */
+static double
+spectral(const gsl_matrix *A)
+{
+  const size_t m = A->size1, k = A->size2;
+  gsl_matrix *U = gsl_matrix_alloc(m >= k ? m : k, m >= k ? k : m), *V = gsl_matrix_alloc(m >= k ? k : m, m >= k ? k : m);
+  gsl_vector *s = gsl_vector_alloc(V->size1), *w = gsl_vector_alloc(V->size1);
+  if (m >= k)
+    gsl_matrix_memcpy(U, A);
+  else
+    gsl_matrix_transpose_memcpy(U, A);
+  gsl_linalg_SV_decomp(U, V, s, w);
+  const double top = gsl_vector_get(s, 0);
+  gsl_matrix_free(U);
+  gsl_matrix_free(V);
+  gsl_vector_free(s);
+  gsl_vector_free(w);
+  return top;
+}
+
+/* The frame bound.  With C0 = U S V^T of full column rank, C0 + tau E spans U + tau N (I + tau H)^-1, H = U^T E
+ * V S^-1, N = (I - U U^T) E V S^-1, so with m = 1 / (1 - ||H||), c1 = ||N||^2 m^4, c2 = 2 ||N|| ||H|| m^3 and the
+ * curvature constants k1, k2 taken at fbar = L~(0) + |L~'(0)| + phi E c1 + E c2 / 2 (E = ||R||^2):
+ *   L~(0) + tau L~'(0) - tau^2 (k1 c1 + k2 c2) <= L~(tau) <= fbar   on [0, 1].
+ * Checked on random instances with nearly dependent columns (where sigma_min is small and ||E|| / sigma_min
+ * is large, but most of E lies in the span), against L~ on a grid of tau; L~'(0) = -2 <X W^T, E>. */
+Test(bnb, frame_expansion_brackets_the_loss_along_segments)
+{
+  const uint64_t seed = 3307;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  const double phi = 0.5 * (1 + sqrt(5.0));
+  size_t used = 0;
+  double tight = 0;
+  for (int trial = 0; trial < 400; trial++) {
+    const size_t n = 3 + (size_t)trial % 4, q = 2 + (size_t)trial % (n - 2), nr = 1 + (size_t)trial % 3;
+    gsl_matrix *C = gsl_matrix_alloc(n, q), *E = gsl_matrix_alloc(n, q), *R = gsl_matrix_alloc(n, nr),
+               *Ct = gsl_matrix_alloc(n, q);
+    test_gaussian(r, C, 1.0);
+    const double tilt = pow(10.0, -1.0 - (double)(trial % 3)); /* columns 0 and 1 nearly parallel */
+    for (size_t d = 0; d < n; d++)
+      gsl_matrix_set(C, d, 1, gsl_matrix_get(C, d, 0) + tilt * gsl_ran_gaussian(r, 1.0));
+    /* E: mostly along C's own columns (in the span), a little off it */
+    const double size = pow(10.0, -(double)(trial % 4)) * tilt, off = trial % 2 ? 0.1 : 1.0;
+    for (size_t i = 0; i < q; i++) {
+      const size_t j = gsl_rng_uniform_int(r, q);
+      for (size_t d = 0; d < n; d++)
+        gsl_matrix_set(E, d, i, size * (gsl_ran_gaussian(r, 1.0) * gsl_matrix_get(C, d, j) +
+                                       off * gsl_ran_gaussian(r, 1.0)));
+    }
+    test_gaussian(r, R, 1.0);
+    const double e2 = test_fro(R) * test_fro(R);
+    /* U S V^T, T = V S^-1, G = E T, H = U^T G, N = G - U H */
+    gsl_matrix *U = gsl_matrix_alloc(n, q), *V = gsl_matrix_alloc(q, q), *T = gsl_matrix_alloc(q, q),
+               *G = gsl_matrix_alloc(n, q), *H = gsl_matrix_alloc(q, q), *N = gsl_matrix_alloc(n, q),
+               *W = gsl_matrix_alloc(q, nr), *X = gsl_matrix_alloc(n, nr), *UR = gsl_matrix_alloc(q, nr);
+    gsl_vector *s = gsl_vector_alloc(q), *wk = gsl_vector_alloc(q);
+    gsl_matrix_memcpy(U, C);
+    gsl_linalg_SV_decomp(U, V, s, wk);
+    for (size_t i = 0; i < q; i++)
+      for (size_t t = 0; t < q; t++)
+        gsl_matrix_set(T, i, t, gsl_matrix_get(V, i, t) / gsl_vector_get(s, t));
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, E, T, 0.0, G);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, G, 0.0, H);
+    gsl_matrix_memcpy(N, G);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, U, H, 1.0, N);
+    const double nn = spectral(N), hh = spectral(H), kappa = gsl_vector_get(s, 0) / gsl_vector_get(s, q - 1);
+    if (hh < 1) {
+      /* W = T U^T R, X = R - C W, L~'(0) = -2 <X W^T, E> */
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, R, 0.0, UR);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, UR, 0.0, W);
+      gsl_matrix_memcpy(X, R);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, C, W, 1.0, X);
+      double d1 = 0;
+      for (size_t d = 0; d < n; d++)
+        for (size_t i = 0; i < q; i++)
+          for (size_t a = 0; a < nr; a++)
+            d1 -= 2 * gsl_matrix_get(X, d, a) * gsl_matrix_get(W, i, a) * gsl_matrix_get(E, d, i);
+      const double f0 = e2 - captured(C, R), m = 1 / (1 - hh), c1 = nn * nn * pow(m, 4), c2 = 2 * nn * hh * pow(m, 3);
+      const double fbar = f0 + fabs(d1) + phi * e2 * c1 + 0.5 * e2 * c2;
+      /* k1 = max over x <= fbar of 2 sqrt(x (E - x)) + x, k2 = max of sqrt(x (E - x)), on a fine grid of x
+       * (an independent evaluation of the maxima), plus the grid's error */
+      double k1 = 0, k2 = 0;
+      for (int t = 0; t <= 100000; t++) {
+        const double x = fmin(fbar, e2) * t / 100000.0;
+        k1 = fmax(k1, 2 * sqrt(x * (e2 - x)) + x);
+        k2 = fmax(k2, sqrt(x * (e2 - x)));
+      }
+      k1 += 2 * e2 * sqrt(1e-5);
+      k2 += e2 * sqrt(1e-5);
+      const double slack = test_gamma(256.0 * (double)(n + q + nr)) * e2 * kappa * kappa;
+      for (int k = 1; k <= 64; k++) {
+        const double tau = k / 64.0;
+        for (size_t t = 0; t < n * q; t++)
+          Ct->data[t] = C->data[t] + tau * E->data[t];
+        const double f = e2 - captured(Ct, R), lower = f0 + tau * d1 - tau * tau * (k1 * c1 + k2 * c2);
+        cr_assert(f >= lower - slack, "trial %d tau %g: L~ %.17g below the frame expansion %.17g", trial, tau, f,
+                  lower);
+        cr_assert(f <= fbar + slack, "trial %d tau %g: L~ %.17g above fbar %.17g", trial, tau, f, fbar);
+        if (f0 + tau * d1 - f > 0)
+          tight = fmax(tight, (f0 + tau * d1 - f) / (tau * tau * (k1 * c1 + k2 * c2)));
+      }
+      used++;
+    }
+    gsl_matrix *m_[] = {C, E, R, Ct, U, V, T, G, H, N, W, X, UR};
+    for (size_t k = 0; k < sizeof m_ / sizeof *m_; k++)
+      gsl_matrix_free(m_[k]);
+    gsl_vector_free(s);
+    gsl_vector_free(wk);
+  }
+  cr_log_info("%zu segments with ||H|| < 1; largest share of the curvature term used: %.3f", used, tight);
+  cr_assert(used >= 200, "enough segments where the frame bound applies (%zu)", used);
   gsl_rng_free(r);
 }
