@@ -259,69 +259,6 @@ Test(bnb, theorem33_monosemantic_piece_is_certified_at_zero)
   gsl_rng_free(r);
 }
 
-/* The paper-size landscape's directions (`sdlab landscape --features 4 --dim 2 --seed 1`, W_r = W_p, M = 1),
- * pinned.  On its pieces where two neurons share a boundary ray the codes become parallel at a corner; before
- * the charts, seven of them kept a gap.  (-|0,2|0,1,3|2,3) and (-|0,1|0,2|1,2,3) reach L~ -> 0 only towards
- * that corner; (-|-|0,1|0,2) and (-|-|0,2|2,3) have their minimum elsewhere, which the corner's span bound
- * could not show (their bracket was [1 - 1e-13, 1.004]).  Each is now certified to 1e-6, and for the
- * two-neuron pieces a grid over both neurons' cones (angles, scale being irrelevant) stays above the bound. */
-Test(bnb, shared_ray_corners_are_blown_up_and_certified)
-{
-  static const double p[2][4] = {{0.0074336740136002012, 0.95630168785184755, -0.92777728099646872, 0.088319899018515058},
-                                 {0.99997236986361759, 0.29238173987393168, -0.37313444878059632, -0.99609216212023233}};
-  gsl_matrix *Wp = gsl_matrix_alloc(2, 4), *WE = gsl_matrix_calloc(4, 2);
-  gsl_vector *Md = gsl_vector_alloc(4);
-  for (size_t a = 0; a < 2; a++)
-    for (size_t d = 0; d < 4; d++)
-      gsl_matrix_set(Wp, a, d, p[a][d]);
-  gsl_vector_set_all(Md, 1.0);
-  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
-  const uint64_t pieces[4][4] = {{0, 0x5, 0xb, 0xc}, {0, 0x3, 0x5, 0xe}, {0, 0, 0x3, 0x5}, {0, 0, 0x5, 0xc}};
-  gsl_rng *r = test_rng(3306);
-  for (int k = 0; k < 4; k++) {
-    sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 4, pieces[k]);
-    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-    cr_assert_not_null(b, "%s", sdlab_error_message(1));
-    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-    run(b, 200000, 1e-6);
-    cr_log_info("piece %d: [%.17g, %.17g], %zu boxes, %zu charts", k, b->lower, b->upper, b->nodes, b->charts);
-    cr_assert(b->charts > 0, "piece %d has neurons holding a shared ray", k);
-    cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "piece %d: [%.17g, %.17g]", k, b->lower, b->upper);
-    if (k < 2)
-      cr_assert(b->upper <= 1e-6, "piece %d: L~ -> 0 towards the corner, upper %.17g", k, b->upper);
-    else
-      cr_assert(b->lower > 1.0, "piece %d: the minimum is above 1, lower %.17g", k, b->lower);
-    check_near_rays(r, b, pieces[k], 3000);
-    if (k >= 2) {
-      /* neurons 3 and 4 on a grid of angles; each kept where it realizes its set */
-      const size_t steps = 720;
-      double best = INFINITY;
-      uint64_t G[4];
-      for (size_t s = 0; s < steps; s++)
-        for (size_t t = 0; t < steps; t++) {
-          const double a = 2 * M_PI * ((double)s + 0.5) / (double)steps, c = 2 * M_PI * ((double)t + 0.5) / (double)steps;
-          gsl_matrix_set(WE, 2, 0, cos(a));
-          gsl_matrix_set(WE, 2, 1, sin(a));
-          gsl_matrix_set(WE, 3, 0, cos(c));
-          gsl_matrix_set(WE, 3, 1, sin(c));
-          sdlab_piece_pattern_of(Wp, &act, WE, G);
-          if (memcmp(G, pieces[k], sizeof G) == 0)
-            best = fmin(best, loss_at(P, Wp, Wp, Md, WE));
-        }
-      cr_assert(isfinite(best), "the grid meets piece %d", k);
-      cr_assert(best >= b->lower - test_gamma(256) * energy(Wp, Md), "piece %d: grid %.17g below the lower bound %.17g",
-                k, best, b->lower);
-      cr_log_info("piece %d: grid minimum %.17g", k, best);
-    }
-    sdlab_bnb_free(b);
-    sdlab_piece_free(P);
-  }
-  gsl_rng_free(r);
-  gsl_matrix_free(Wp);
-  gsl_matrix_free(WE);
-  gsl_vector_free(Md);
-}
-
 /* Angles (of n_a evenly spaced over the circle) at which a row of W_E realizes feature set F alone: up to
  * keep of them, evenly spread, into out; returns how many. */
 static size_t
@@ -345,6 +282,110 @@ arc_of(const gsl_matrix *Wp, uint64_t F, size_t n_a, size_t keep, double *out)
   return k;
 }
 
+/* The paper-size landscape's directions (`sdlab landscape --features 4 --dim 2 --seed 1`), pinned */
+static gsl_matrix *
+landscape_directions(void)
+{
+  static const double p[2][4] = {{0.0074336740136002012, 0.95630168785184755, -0.92777728099646872, 0.088319899018515058},
+                                 {0.99997236986361759, 0.29238173987393168, -0.37313444878059632, -0.99609216212023233}};
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 4);
+  for (size_t a = 0; a < 2; a++)
+    for (size_t d = 0; d < 4; d++)
+      gsl_matrix_set(Wp, a, d, p[a][d]);
+  return Wp;
+}
+
+/* The branch and bound on piece F of the pinned directions (W_r = W_p, M = 1), run to 1e-6 within nodes boxes
+ * and asserted certified; the caller frees it and its piece. */
+static sdlab_bnb *
+certified_piece(const gsl_matrix *Wp, const gsl_vector *Md, const uint64_t *F, size_t nodes)
+{
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 4, F);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+  cr_assert_not_null(b, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+  run(b, nodes, 1e-6);
+  cr_log_info("piece (%llx %llx %llx %llx): [%.17g, %.17g], %zu boxes, %zu charts", (unsigned long long)F[0],
+              (unsigned long long)F[1], (unsigned long long)F[2], (unsigned long long)F[3], b->lower, b->upper,
+              b->nodes, b->charts);
+  cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "[%.17g, %.17g]", b->lower, b->upper);
+  return b;
+}
+
+static void
+free_piece(sdlab_bnb *b)
+{
+  sdlab_piece *P = (sdlab_piece *)b->P;
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+}
+
+/* Rows first .. first + rows - 1 of W_E (the others zero) on a grid: per row, up to keep of the n_a angles at
+ * which it realizes its set.  The smallest L~ over the grid points that realize F (W_r = W_p, M = 1) must be
+ * at least b's lower bound, within rounding. */
+static void
+grid_above_lower(const sdlab_bnb *b, const uint64_t *F, size_t first, size_t rows, size_t n_a, size_t keep)
+{
+  const gsl_matrix *Wp = b->Wp;
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  gsl_matrix *WE = gsl_matrix_calloc(b->P->nq, 2);
+  double *arc = malloc(rows * keep * sizeof *arc), best = INFINITY;
+  size_t len[8], at[8] = {0};
+  for (size_t i = 0; i < rows; i++)
+    len[i] = arc_of(Wp, F[first + i], n_a, keep, arc + i * keep);
+  for (int more = 1; more;) {
+    for (size_t i = 0; i < rows; i++) {
+      gsl_matrix_set(WE, first + i, 0, cos(arc[i * keep + at[i]]));
+      gsl_matrix_set(WE, first + i, 1, sin(arc[i * keep + at[i]]));
+    }
+    uint64_t G[64];
+    sdlab_piece_pattern_of(Wp, &act, WE, G);
+    if (memcmp(G, F, b->P->nq * sizeof *F) == 0)
+      best = fmin(best, loss_at(b->P, Wp, b->Wr, b->Md, WE));
+    size_t i = 0;
+    while (i < rows && ++at[i] >= len[i])
+      at[i++] = 0;
+    more = i < rows;
+  }
+  cr_assert(isfinite(best), "the grid meets the piece");
+  cr_assert(best >= b->lower - test_gamma(256) * energy(b->Wr, b->Md), "grid %.17g below the lower bound %.17g", best,
+            b->lower);
+  cr_log_info("grid minimum %.17g", best);
+  free(arc);
+  gsl_matrix_free(WE);
+}
+
+/* The paper-size landscape's directions (`sdlab landscape --features 4 --dim 2 --seed 1`, W_r = W_p, M = 1),
+ * pinned.  On its pieces where two neurons share a boundary ray the codes become parallel at a corner; before
+ * the charts, seven of them kept a gap.  (-|0,2|0,1,3|2,3) and (-|0,1|0,2|1,2,3) reach L~ -> 0 only towards
+ * that corner; (-|-|0,1|0,2) and (-|-|0,2|2,3) have their minimum elsewhere, which the corner's span bound
+ * could not show (their bracket was [1 - 1e-13, 1.004]).  Each is now certified to 1e-6, and for the
+ * two-neuron pieces a grid over both neurons' cones (angles, scale being irrelevant) stays above the bound. */
+Test(bnb, shared_ray_corners_are_blown_up_and_certified)
+{
+  gsl_matrix *Wp = landscape_directions();
+  gsl_vector *Md = gsl_vector_alloc(4);
+  gsl_vector_set_all(Md, 1.0);
+  const uint64_t pieces[4][4] = {{0, 0x5, 0xb, 0xc}, {0, 0x3, 0x5, 0xe}, {0, 0, 0x3, 0x5}, {0, 0, 0x5, 0xc}};
+  gsl_rng *r = test_rng(3306);
+  for (int k = 0; k < 4; k++) {
+    sdlab_bnb *b = certified_piece(Wp, Md, pieces[k], 200000);
+    cr_assert(b->charts > 0, "piece %d has neurons holding a shared ray", k);
+    if (k < 2)
+      cr_assert(b->upper <= 1e-6, "piece %d: L~ -> 0 towards the corner, upper %.17g", k, b->upper);
+    else
+      cr_assert(b->lower > 1.0, "piece %d: the minimum is above 1, lower %.17g", k, b->lower);
+    check_near_rays(r, b, pieces[k], 3000);
+    if (k >= 2) /* neurons 3 and 4 on a grid of angles */
+      grid_above_lower(b, pieces[k], 2, 2, 720, 720);
+    free_piece(b);
+  }
+  gsl_rng_free(r);
+  gsl_matrix_free(Wp);
+  gsl_vector_free(Md);
+}
+
 /* The same landscape's three pieces whose codes are nearly dependent everywhere (features 0 and 1, and 2 and 3,
  * about 5 degrees apart) and, on (-|1,3|0,1,3|1,2,3), exactly dependent along a curve: there neuron 1's
  * generators are the ones neurons 2 and 3 hold, so at b = c = 0 its codes lie in the span of theirs for every
@@ -354,52 +395,18 @@ arc_of(const gsl_matrix *Wp, uint64_t F, size_t n_a, size_t keep, double *out)
  * and a grid over the three neurons' cones stays above the lower bound. */
 Test(bnb, nearly_dependent_codes_are_certified)
 {
-  static const double p[2][4] = {{0.0074336740136002012, 0.95630168785184755, -0.92777728099646872, 0.088319899018515058},
-                                 {0.99997236986361759, 0.29238173987393168, -0.37313444878059632, -0.99609216212023233}};
-  gsl_matrix *Wp = gsl_matrix_alloc(2, 4), *WE = gsl_matrix_calloc(4, 2);
+  gsl_matrix *Wp = landscape_directions();
   gsl_vector *Md = gsl_vector_alloc(4);
-  for (size_t a = 0; a < 2; a++)
-    for (size_t d = 0; d < 4; d++)
-      gsl_matrix_set(Wp, a, d, p[a][d]);
   gsl_vector_set_all(Md, 1.0);
-  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   const uint64_t pieces[3][4] = {{0, 0xb, 0xc, 0xe}, {0, 0x3, 0xb, 0xe}, {0, 0xa, 0xb, 0xe}};
   for (int k = 0; k < 3; k++) {
-    sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 4, pieces[k]);
-    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-    cr_assert_not_null(b, "%s", sdlab_error_message(1));
-    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-    run(b, 2000000, 1e-6);
-    cr_log_info("piece %d: [%.17g, %.17g], %zu boxes, %zu charts", k, b->lower, b->upper, b->nodes, b->charts);
-    cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "piece %d: [%.17g, %.17g]", k, b->lower, b->upper);
+    sdlab_bnb *b = certified_piece(Wp, Md, pieces[k], 2000000);
     if (k == 2)
       cr_assert(b->charts > 0, "piece %d has neurons holding shared rays", k);
-    double arc[3][40], best = INFINITY;
-    size_t len[3];
-    for (size_t i = 0; i < 3; i++)
-      len[i] = arc_of(Wp, pieces[k][i + 1], 1 << 14, 40, arc[i]);
-    uint64_t G[4];
-    for (size_t x = 0; x < len[0]; x++)
-      for (size_t y = 0; y < len[1]; y++)
-        for (size_t z = 0; z < len[2]; z++) {
-          const double a[3] = {arc[0][x], arc[1][y], arc[2][z]};
-          for (size_t i = 0; i < 3; i++) {
-            gsl_matrix_set(WE, i + 1, 0, cos(a[i]));
-            gsl_matrix_set(WE, i + 1, 1, sin(a[i]));
-          }
-          sdlab_piece_pattern_of(Wp, &act, WE, G);
-          if (memcmp(G, pieces[k], sizeof G) == 0)
-            best = fmin(best, loss_at(P, Wp, Wp, Md, WE));
-        }
-    cr_assert(isfinite(best), "the grid meets piece %d", k);
-    cr_assert(best >= b->lower - test_gamma(256) * energy(Wp, Md), "piece %d: grid %.17g below the lower bound %.17g",
-              k, best, b->lower);
-    cr_log_info("piece %d: grid minimum %.17g", k, best);
-    sdlab_bnb_free(b);
-    sdlab_piece_free(P);
+    grid_above_lower(b, pieces[k], 1, 3, 1 << 14, 40);
+    free_piece(b);
   }
   gsl_matrix_free(Wp);
-  gsl_matrix_free(WE);
   gsl_vector_free(Md);
 }
 
