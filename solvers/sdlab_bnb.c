@@ -52,6 +52,9 @@ struct sdlab_bnb_workspace {
   gsl_matrix *C, *U, *V, *W, *Res, *B, *Q;
   gsl_vector *sv, *work;
   size_t rankB;                 /* the rank of B (basis in Q's first columns), from span_bound */
+  uint64_t span_mask;           /* span_bound's last set of generators, its value, whether kept */
+  double span_value;
+  int span_kept;
   gsl_matrix *M1, *A, *R1, *G0, *G; /* the partial-rank bound: n x n_r (three), n_r x n_r (R1^T R1, scratch) */
   gsl_vector *eval;
   gsl_eigen_symm_workspace *eig;
@@ -674,11 +677,13 @@ offer(sdlab_bnb *b, const double *l, double f)
 }
 
 /* the span bound: ||R||^2 minus the q largest eigenvalues of R^T P_B R, B spanned by the generators in use
- * (those of coordinates that can be nonzero and the chart's constants) */
+ * (those of coordinates that can be nonzero and the chart's constants).  Successive boxes mostly use the
+ * same generators: with K <= 64 the last set (a bit mask), its bound and its basis in Q are kept. */
 static double
 span_bound(struct sdlab_bnb_workspace *w, const double *hi, size_t ch)
 {
   const size_t *cst = w->cst + ch * w->q;
+  uint64_t mask = 0;
   size_t c = 0;
   for (size_t k = 0; k < w->K; k++) {
     int use = hi[k] > 0;
@@ -688,14 +693,22 @@ span_bound(struct sdlab_bnb_workspace *w, const double *hi, size_t ch)
       for (size_t d = 0; d < w->n; d++)
         gsl_matrix_set(w->B, d, c, w->gen[k * w->n + d]);
       c++;
+      if (k < 64)
+        mask |= (uint64_t)1 << k;
     }
   }
+  if (w->K <= 64 && w->span_kept && mask == w->span_mask)
+    return w->span_value;
   w->rankB = 0;
-  if (c == 0)
-    return w->energy;
-  gsl_matrix_view Bv = gsl_matrix_submatrix(w->B, 0, 0, w->n, c);
-  w->rankB = sdlab_piece_span_basis(&Bv.matrix, w->Q);
-  return w->energy - sdlab_piece_top_energy(w->Q, w->rankB, w->R, w->q);
+  w->span_value = w->energy;
+  if (c > 0) {
+    gsl_matrix_view Bv = gsl_matrix_submatrix(w->B, 0, 0, w->n, c);
+    w->rankB = sdlab_piece_span_basis(&Bv.matrix, w->Q);
+    w->span_value = w->energy - sdlab_piece_top_energy(w->Q, w->rankB, w->R, w->q);
+  }
+  w->span_mask = mask;
+  w->span_kept = 1;
+  return w->span_value;
 }
 
 /* The partial-rank bound, for boxes where the codes may lose rank but keep rank r robustly.  With C0's
@@ -1170,6 +1183,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
 {
   struct sdlab_bnb_workspace *w = b->w;
   w->used = w->heaped = w->nfreed = 0;
+  w->span_kept = 0;
   b->nodes = b->degenerate = b->charts = 0;
   b->upper = INFINITY;
   b->violation = 0;
