@@ -470,10 +470,10 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->grad = malloc((K + 2 * q) * sizeof *w->grad);
     w->cperp = malloc(K * sizeof *w->cperp);
     w->cpar = malloc(K * sizeof *w->cpar);
-    w->fa = malloc(16 * q * sizeof *w->fa);
-    w->fp = malloc(16 * n * sizeof *w->fp);
+    w->fa = malloc(17 * q * sizeof *w->fa);
+    w->fp = malloc(17 * n * sizeof *w->fp);
     w->fh = malloc(16 * sizeof *w->fh);
-    w->fg = malloc((2 * 144 + q * q) * sizeof *w->fg);
+    w->fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->fg);
     w->M1 = gsl_matrix_alloc(n, nr);
     w->A = gsl_matrix_alloc(n, nr);
     w->R1 = gsl_matrix_alloc(n, nr);
@@ -772,47 +772,48 @@ frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, d
 {
   const size_t n = w->n, q = w->q;
   double tri[2] = {0, 0}, *e = w->grad + w->K; /* e_i for N (q) then H (q), after the gradient */
+  double *T = w->fg + 2 * 144, *Tg = T + q * q;  /* T = V S^-1 and T T^T (q x q each) */
   size_t act = 0;                               /* coordinates that move */
   gsl_matrix_view U = gsl_matrix_submatrix(w->U, 0, 0, n, q);
-  for (size_t i = 0; i < q; i++) {
-    double ti = 0;
-    for (size_t t = 0; t < q; t++) {
-      const double v = gsl_matrix_get(w->V, i, t) / gsl_vector_get(w->sv, t);
-      ti += v * v;
+  for (size_t i = 0; i < q; i++)
+    for (size_t t = 0; t < q; t++)
+      T[i * q + t] = gsl_matrix_get(w->V, i, t) / gsl_vector_get(w->sv, t);
+  for (size_t i = 0; i < q; i++)
+    for (size_t j = 0; j < q; j++) {
+      double c = 0;
+      for (size_t t = 0; t < q; t++)
+        c += T[i * q + t] * T[j * q + t];
+      Tg[i * q + j] = c;
     }
-    ti = sqrt(ti);
+  for (size_t i = 0; i < q; i++) {
+    const double ti = sqrt(Tg[i * q + i]);
     e[i] = e[q + i] = 0;
     for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
       const double h = 0.5 * (hi[k] - lo[k]), *g = w->gen + k * n;
       w->cperp[k] = w->cpar[k] = 0;
       if (h == 0)
         continue;
-      /* the parts of g in and off the span, the latter as g - U U^T g (not sqrt(1 - ...), which cancels) */
-      double par = 0, perp = 0;
+      /* the parts of g in and off the span, U^T g and g - U U^T g (not sqrt(1 - ...), which cancels), kept
+       * for the vertex enumeration below (rows 16 are scratch beyond it) with g's column and half-width */
+      const size_t row = act < 16 ? act : 16;
+      double *pa = w->fa + row * q, *pp = w->fp + row * n, par = 0, perp = 0;
       for (size_t t = 0; t < q; t++) {
         double c = 0;
         for (size_t d = 0; d < n; d++)
           c += gsl_matrix_get(&U.matrix, d, t) * g[d];
-        gsl_vector_set(w->work, t, c);
+        pa[t] = c;
         par += c * c;
       }
       for (size_t d = 0; d < n; d++) {
         double r = g[d];
         for (size_t t = 0; t < q; t++)
-          r -= gsl_matrix_get(&U.matrix, d, t) * gsl_vector_get(w->work, t);
+          r -= gsl_matrix_get(&U.matrix, d, t) * pa[t];
+        pp[d] = r;
         perp += r * r;
       }
       e[i] += h * sqrt(perp);
       e[q + i] += h * sqrt(par);
-      if (act < 16) { /* the vertex enumeration below: g's parts, its column, its half-width */
-        for (size_t t = 0; t < q; t++)
-          w->fa[act * q + t] = gsl_vector_get(w->work, t);
-        for (size_t d = 0; d < n; d++) {
-          double r = g[d];
-          for (size_t t = 0; t < q; t++)
-            r -= gsl_matrix_get(&U.matrix, d, t) * gsl_vector_get(w->work, t);
-          w->fp[act * n + d] = r;
-        }
+      if (act < 16) {
         w->fcol[act] = i;
         w->fh[act] = h;
       }
@@ -828,22 +829,14 @@ frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, d
     for (int part = 0; part < 2; part++) {
       double a = 0;
       for (size_t i = 0; i < q; i++)
-        a += fabs(gsl_matrix_get(w->V, i, t)) * e[part * q + i];
-      cs[part] += a * a / (gsl_vector_get(w->sv, t) * gsl_vector_get(w->sv, t));
+        a += fabs(T[i * q + t]) * e[part * q + i];
+      cs[part] += a * a;
     }
   double vx[2] = {INFINITY, INFINITY};
   if (act <= 12) {
     /* ||sum_k delta_k x_k t_i(k)^T||_F is convex in delta: its largest value on the box is at a vertex, and
      * there the square is s^T G s, G_kl = h_k h_l <x_k, x_l> <t_i(k), t_i(l)> (x = the off- or in-span part) */
-    double *G = w->fg, *Tg = w->fg + 2 * 144;
-    for (size_t i = 0; i < q; i++)
-      for (size_t j = 0; j < q; j++) {
-        double c = 0;
-        for (size_t t = 0; t < q; t++)
-          c += gsl_matrix_get(w->V, i, t) * gsl_matrix_get(w->V, j, t) /
-               (gsl_vector_get(w->sv, t) * gsl_vector_get(w->sv, t));
-        Tg[i * q + j] = c;
-      }
+    double *G = w->fg;
     for (size_t k = 0; k < act; k++)
       for (size_t l = 0; l < act; l++) {
         double pp = 0, aa = 0;
@@ -1082,6 +1075,13 @@ push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
   return status;
 }
 
+/* The coordinate of neuron i's other generator (two generators each) in chart ch, the one not held */
+static size_t
+free_coordinate(const struct sdlab_bnb_workspace *w, size_t ch, size_t i)
+{
+  return 2 * w->off[i] + 1 - w->held[ch * w->q + i];
+}
+
 /* The first group of chart ch: two or more two-generator columns with the same constant (bitwise), into g;
  * returns its size (0 when there is none). */
 static size_t
@@ -1116,7 +1116,7 @@ resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
     const unsigned char *f = w->fac + (ch * nb + k) * MAXFAC;
     size_t len = 0, gain = 0;
     for (size_t t = 0; t < size; t++) {
-      const size_t vx = 2 * w->off[g[t]] + 1 - w->held[ch * q + g[t]];
+      const size_t vx = free_coordinate(w, ch, g[t]);
       gain += w->bcoord[k] == vx;
       for (size_t u = 0; u < MAXFAC && f[u] != NOFAC; u++)
         gain += f[u] == w->bslot[vx];
@@ -1133,9 +1133,9 @@ resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
     const size_t c = chart_new(w, ch);
     if (c == NONE)
       return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
-    const size_t m = g[a], vm = 2 * w->off[m] + 1 - w->held[c * q + m];
+    const size_t m = g[a], vm = free_coordinate(w, c, m);
     for (size_t t = 0; t < size; t++) {
-      const size_t x = g[t], vx = 2 * w->off[x] + 1 - w->held[c * q + x];
+      const size_t x = g[t], vx = free_coordinate(w, c, x);
       if (x == m)
         continue;
       w->sgn[c * q + x] *= -w->sgn[c * q + m];
