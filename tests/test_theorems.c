@@ -196,6 +196,16 @@ make_instance(gsl_rng *r, sdlab_lrb_params *p, sdlab_lrb_truth *t, gsl_vector **
   return 1;
 }
 
+/* Theorem 3.3's rounding in L~: each residual is a sum of at most n codes times unit vectors */
+static double
+thm33_rounding(const sdlab_lrb_params *p, const gsl_vector *Md)
+{
+  double sum_md = 0;
+  for (size_t d = 0; d < p->n; d++)
+    sum_md += gsl_vector_get(Md, d);
+  return test_gamma(4.0 * (double)(p->n + p->dim)) * sum_md * (double)(p->n + 1) * (double)(p->n + 1);
+}
+
 static void
 pick_activation(gsl_rng *r, int kind, size_t nq, sdlab_activation *act)
 {
@@ -223,11 +233,7 @@ Test(theorems, thm33_bound_holds_for_relu_jumprelu_topk_relu_batchtopk)
     pick_activation(r, kinds[trial % 4], nq, &act);
     sdlab_thm33_values v;
     cr_assert_eq(sdlab_claim_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
-    /* rounding in L~: each residual is a sum of at most n codes times unit vectors */
-    double sum_md = 0;
-    for (size_t d = 0; d < p.n; d++)
-      sum_md += gsl_vector_get(Md, d);
-    double tol = test_gamma(4.0 * (p.n + p.dim)) * sum_md * (double)(p.n + 1) * (double)(p.n + 1);
+    const double tol = thm33_rounding(&p, Md);
     cr_assert(v.ltilde <= v.middle + tol, "trial %d (bench seed %llu, n %zu, n_p %zu, K %zu): L~ %.6g > middle %.6g",
               trial, (unsigned long long)p.seed, p.n, p.dim, act.k, v.ltilde, v.middle);
     cr_assert(v.middle <= v.bound * (1 + test_gamma(8)), "middle %.6g > bound %.6g", v.middle, v.bound);
@@ -289,10 +295,7 @@ Test(theorems, thm33_pure_topk_holds_iff_no_nonpositive_code_is_selected_on_rand
     pick_activation(r, SDLAB_ACT_TOPK, nq, &act);
     sdlab_thm33_values v;
     cr_assert_eq(sdlab_claim_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
-    double sum_md = 0;
-    for (size_t d = 0; d < p.n; d++)
-      sum_md += gsl_vector_get(Md, d);
-    double tol = test_gamma(4.0 * (p.n + p.dim)) * sum_md * (double)(p.n + 1) * (double)(p.n + 1);
+    const double tol = thm33_rounding(&p, Md);
     if (v.nonpositive_selected == 0) {
       cr_assert(v.ltilde <= v.middle + tol && v.middle <= v.bound * (1 + test_gamma(8)));
       clean++;
