@@ -34,6 +34,8 @@
 #define HEAD 3          /* a box record: lower bound, chart, coordinate to bisect, then lo and hi */
 #define MAXFAC 8        /* factors of a plain coordinate's monomial */
 #define NOFAC 0xff
+#define LOOSE_LOSER 1   /* Top-k: the rays miss part of the neuron's cone, so its least pre-activation is -inf */
+#define UNTRACKED 2     /* Top-k: the neuron's ranking rows are left out of the box test (reduced neuron) */
 struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
@@ -62,6 +64,14 @@ struct sdlab_bnb_workspace {
   double *cperp, *cpar;         /* per coordinate: its share of the frame bound's nperp and hpar */
   double *fa, *fp, *fh, *fg;    /* frame_sizes' vertex enumeration (at most 16 moving coordinates) */
   size_t fcol[16];
+  /* Top-k pieces whose ranking rows couple the neurons (see sdlab_bnb.h) */
+  int coupled;
+  double *zr;                   /* K x n: <ray_k, w_p^d>, the pre-activations of each coordinate's ray */
+  unsigned char *loose;         /* per live neuron: LOOSE_LOSER, UNTRACKED flags */
+  double *row0;                 /* n_q x n_p: a ray of each neuron's cone (rows of neurons reduce drops) */
+  size_t nedge, *edge;          /* ranking rows between tracked live neurons: (d, winner, loser) triples */
+  size_t npedge, *pedge;        /* all ranking rows, over every neuron: (d, winner, loser) */
+  double *plo, *phi, *zlo, *zhi, *dist; /* scratch: plain intervals (K), z intervals (q x n), q x q */
 };
 
 static double *
@@ -101,6 +111,16 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->fp);
     free(w->fh);
     free(w->fg);
+    free(w->zr);
+    free(w->loose);
+    free(w->row0);
+    free(w->pedge);
+    free(w->edge);
+    free(w->plo);
+    free(w->phi);
+    free(w->zlo);
+    free(w->zhi);
+    free(w->dist);
     gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q, w->M1, w->A, w->R1, w->G0, w->G};
     for (size_t k = 0; k < sizeof m / sizeof *m; k++)
       if (m[k])
@@ -199,6 +219,61 @@ done:
   gsl_matrix_free(V);
   gsl_vector_free(sv);
   gsl_vector_free(work);
+  return count;
+}
+
+/* The extreme rays of the cone {w : <w, a_d> >= 0} of the m rows A (m x n_p) modulo its lineality space L (the
+ * orthogonal complement of the rows' span): the rays of the pointed cone it cuts from L's complement, as
+ * unit vectors of R^{n_p} into out (max x n_p).  *lineal says whether L is nontrivial.  The count, or
+ * (size_t)-1 when there are more than max. */
+static size_t
+cone_rays_modulo(const double *A, size_t m, size_t np, double *out, size_t max, int *lineal)
+{
+  *lineal = 0;
+  if (m == 0) {
+    *lineal = 1;
+    return 0;
+  }
+  gsl_matrix *M = gsl_matrix_alloc(np, m), *Q = gsl_matrix_alloc(np, np);
+  double *Ar = malloc(m * np * sizeof *Ar), *u = malloc(max * np * sizeof *u);
+  size_t count = 0;
+  if (!M || !Q || !Ar || !u) {
+    count = (size_t)-1;
+    goto done;
+  }
+  for (size_t d = 0; d < m; d++)
+    for (size_t a = 0; a < np; a++)
+      gsl_matrix_set(M, a, d, A[d * np + a]);
+  const size_t r = sdlab_piece_span_basis(M, Q);
+  if (r == np) {
+    count = cone_rays(A, m, np, out, max);
+    goto done;
+  }
+  *lineal = 1;
+  if (r == 0)
+    goto done;
+  for (size_t d = 0; d < m; d++) /* the rows in the basis Q of their span */
+    for (size_t t = 0; t < r; t++) {
+      double c = 0;
+      for (size_t a = 0; a < np; a++)
+        c += A[d * np + a] * gsl_matrix_get(Q, a, t);
+      Ar[d * r + t] = c;
+    }
+  count = cone_rays(Ar, m, r, u, max);
+  for (size_t c = 0; c != (size_t)-1 && c < count; c++)
+    for (size_t a = 0; a < np; a++) {
+      double v = 0;
+      for (size_t t = 0; t < r; t++)
+        v += gsl_matrix_get(Q, a, t) * u[c * r + t];
+      out[c * np + a] = v;
+    }
+done:
+  if (M)
+    gsl_matrix_free(M);
+  if (Q)
+    gsl_matrix_free(Q);
+  free(Ar);
+  free(u);
   return count;
 }
 
@@ -301,14 +376,18 @@ reduce(struct sdlab_bnb_workspace *w)
       }
       for (size_t i = 0; i < w->q; i++) {
         size_t from = w->off[i], cnt = w->count[i];
+        unsigned char loose = w->loose[i];
         if (k < u && units[k] == i) {
           if (pick[k] == (size_t)-1) {
             k++;
             continue;
           }
+          if (cnt > 1) /* its codes now stand for its whole cone: its ranking rows are not tracked */
+            loose |= UNTRACKED;
           from = pick[k++];
           cnt = 1;
         }
+        w->loose[q] = loose;
         memcpy(gen + K * n, w->gen + from * n, cnt * n * sizeof *gen);
         memcpy(ray + K * np, w->ray + from * np, cnt * np * sizeof *ray);
         w->neuron[q] = w->neuron[i];
@@ -328,10 +407,67 @@ reduce(struct sdlab_bnb_workspace *w)
   return SDLAB_SUCCESS;
 }
 
+/* Top-k's ranking rows: per coordinate its ray's pre-activations, and the rows <w_i - w_j, w_p^d> >= 0 between
+ * live neurons (winner i active on the full feature d, loser j not).  Rows with a dead loser need nothing (its
+ * W_E row is 0 and winners are >= 0); rows with a neuron whose codes vanish on the piece are left out, which
+ * only weakens the pruning. */
+static int
+coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp)
+{
+  const size_t n = w->n, np = w->np, nq = w->nq, q = w->q, K = w->K ? w->K : 1;
+  size_t live[64];
+  if (nq > 64)
+    return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: Top-k pieces with more than 64 latents (got %zu)", nq);
+  for (size_t i = 0; i < nq; i++)
+    live[i] = NONE;
+  for (size_t i = 0; i < q; i++)
+    live[w->neuron[i]] = i;
+  w->zr = malloc(K * n * sizeof *w->zr);
+  w->edge = malloc(3 * n * nq * nq * sizeof *w->edge);
+  w->pedge = malloc(3 * n * nq * nq * sizeof *w->pedge);
+  w->plo = malloc(K * sizeof *w->plo);
+  w->phi = malloc(K * sizeof *w->phi);
+  w->zlo = malloc((q ? q : 1) * n * sizeof *w->zlo);
+  w->zhi = malloc((q ? q : 1) * n * sizeof *w->zhi);
+  w->dist = malloc((q * q + q + 1) * sizeof *w->dist);
+  if (!w->zr || !w->edge || !w->pedge || !w->plo || !w->phi || !w->zlo || !w->zhi || !w->dist)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  for (size_t k = 0; k < w->K; k++)
+    for (size_t d = 0; d < n; d++) {
+      double z = 0;
+      for (size_t a = 0; a < np; a++)
+        z += w->ray[k * np + a] * gsl_matrix_get(Wp, a, d);
+      w->zr[k * n + d] = z;
+    }
+  for (size_t d = 0; d < n; d++) {
+    size_t size = 0;
+    for (size_t i = 0; i < nq; i++)
+      size += P->F[i] >> d & 1;
+    if (size != P->act.k)
+      continue;
+    for (size_t i = 0; i < nq; i++)
+      for (size_t j = 0; j < nq; j++) {
+        if (!(P->F[i] >> d & 1) || (P->F[j] >> d & 1))
+          continue;
+        w->pedge[3 * w->npedge] = d;
+        w->pedge[3 * w->npedge + 1] = i;
+        w->pedge[3 * w->npedge + 2] = j;
+        w->npedge++;
+        if (live[i] == NONE || live[j] == NONE || ((w->loose[live[i]] | w->loose[live[j]]) & UNTRACKED))
+          continue;
+        w->edge[3 * w->nedge] = d;
+        w->edge[3 * w->nedge + 1] = live[i];
+        w->edge[3 * w->nedge + 2] = live[j];
+        w->nedge++;
+      }
+  }
+  return SDLAB_SUCCESS;
+}
+
 int
 sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
 {
-  return act->kind == SDLAB_ACT_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq);
+  return act->kind == SDLAB_ACT_RELU || act->kind == SDLAB_ACT_TOPK_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq);
 }
 
 sdlab_bnb *
@@ -344,8 +480,8 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     return NULL;
   }
   if (!sdlab_bnb_accepts(&P->act, nq)) {
-    sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU pieces (their cones are separable per neuron "
-               "and scale-invariant; jumprelu and topk-relu pieces are not)");
+    sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU and Top-k-ReLU pieces (jumprelu's threshold "
+               "breaks the scale symmetry its parametrisation removes)");
     return NULL;
   }
   if (np > 64 || max_rays == 0 || max_rays > 4096) {
@@ -396,21 +532,45 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       gsl_matrix_set(w->R, d, a, v);
       w->energy += v * v;
     }
-  /* the generators of every neuron's code cone */
+  /* Top-k: the features whose active set is full (k < n_q neurons) rank the others below it */
+  uint64_t full = 0;
+  if ((P->act.kind == SDLAB_ACT_TOPK_RELU || P->act.kind == SDLAB_ACT_TOPK) && P->act.k < nq)
+    for (size_t d = 0; d < n; d++) {
+      size_t size = 0;
+      for (size_t i = 0; i < nq; i++)
+        size += P->F[i] >> d & 1;
+      if (size == P->act.k)
+        full |= (uint64_t)1 << d;
+    }
+  w->coupled = full != 0;
+  w->loose = calloc(nq, 1);
+  w->row0 = calloc(nq * np, sizeof *w->row0);
+  if (!status && (!w->loose || !w->row0))
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  /* the generators of every neuron's code cone (for coupled pieces, of the cone its own rows cut: the
+   * ranking rows are kept aside and checked per box) */
   size_t boxes = 1;
   for (size_t i = 0; !status && i < nq; i++) {
     if (P->F[i] == 0)
       continue;
-    for (size_t d = 0; d < n; d++)
+    size_t m = 0;
+    for (size_t d = 0; d < n; d++) {
+      if (!(P->F[i] >> d & 1) && (full >> d & 1))
+        continue;
       for (size_t a = 0; a < np; a++)
-        A[d * np + a] = (P->F[i] >> d & 1 ? 1.0 : -1.0) * gsl_matrix_get(Wp, a, d);
-    size_t r = cone_rays(A, n, np, rays, max_rays);
+        A[m * np + a] = (P->F[i] >> d & 1 ? 1.0 : -1.0) * gsl_matrix_get(Wp, a, d);
+      m++;
+    }
+    int lineal;
+    size_t r = cone_rays_modulo(A, m, np, rays, max_rays, &lineal);
     if (r == (size_t)-1) {
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: neuron %zu's cone has more than %zu extreme rays", i,
                           max_rays);
       break;
     }
-    size_t kept = 0;
+    if (w->coupled && r > 0) /* a point of its cone, for the points offered should reduce drop the neuron */
+      memcpy(w->row0 + i * np, rays, np * sizeof *rays);
+    size_t kept = 0, dropped = 0;
     for (size_t j = 0; j < r; j++) {
       double *g = w->gen + (w->K + kept) * n, norm = 0;
       for (size_t d = 0; d < n; d++) {
@@ -422,13 +582,17 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
         norm += g[d] * g[d];
       }
       norm = sqrt(norm);
-      if (!(norm > (double)(8 * n * np) * DBL_EPSILON)) /* a ray whose codes vanish adds nothing to V */
+      if (!(norm > (double)(8 * n * np) * DBL_EPSILON)) { /* a ray whose codes vanish adds nothing to V */
+        dropped++;
         continue;
+      }
       for (size_t d = 0; d < n; d++)
         g[d] /= norm;
       /* rays with parallel codes give the same generator (a coordinate along which V cannot move) */
-      if (parallel_to(g, w->gen + w->K * n, kept, n) != NONE)
+      if (parallel_to(g, w->gen + w->K * n, kept, n) != NONE) {
+        dropped++;
         continue;
+      }
       /* a generator another neuron has too (a shared ray: the same feature boundary) is made bitwise the same,
        * so that the charts below treat them as the parallel vectors they are */
       const size_t twin = parallel_to(g, w->gen, w->K, n);
@@ -443,13 +607,17 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->neuron[w->q] = i;
     w->off[w->q] = w->K;
     w->count[w->q] = kept;
+    w->loose[w->q] = lineal || dropped ? LOOSE_LOSER : 0;
+
     w->q++;
     w->K += kept;
   }
   free(A);
   free(rays);
-  if (!status)
+  if (!status) /* for coupled pieces the neurons it fixes leave the ranking test (a relaxation) */
     status = reduce(w);
+  if (!status && w->coupled)
+    status = coupling_setup(w, P, Wp);
   for (size_t i = 0; !status && i < w->q; i++)
     if ((boxes *= w->count[i]) > ((size_t)1 << 20))
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product of the "
@@ -642,6 +810,119 @@ fit(struct sdlab_bnb_workspace *w, double *smax, double *smin)
   return f;
 }
 
+/* The plain coordinates' ranges on the box [lo, hi] of chart ch: monomials of coordinates in [0, 1] range
+ * from the product of the factors' lower ends to that of their upper ends; held generators are 1. */
+static void
+plain_box(const struct sdlab_bnb_workspace *w, const double *lo, const double *hi, size_t ch, double *plo, double *phi)
+{
+  memcpy(plo, lo, w->K * sizeof *plo);
+  memcpy(phi, hi, w->K * sizeof *phi);
+  if (ch == 0)
+    return;
+  const size_t nb = w->nb, *held = w->held + ch * w->q;
+  for (size_t k = 0; k < w->K; k++) {
+    const size_t bk = w->bslot[k];
+    if (bk == NONE)
+      continue;
+    const unsigned char *f = w->fac + (ch * nb + bk) * MAXFAC;
+    for (size_t t = 0; t < MAXFAC && f[t] != NOFAC; t++) {
+      plo[k] *= lo[w->bcoord[f[t]]];
+      phi[k] *= hi[w->bcoord[f[t]]];
+    }
+  }
+  for (size_t i = 0; i < w->q; i++)
+    if (held[i] != NONE)
+      plo[held[i]] = phi[held[i]] = 1;
+}
+
+/* Whether no point of the box [lo, hi] of chart ch satisfies the ranking rows for any scaling of the neurons.
+ * Row (d, i, j) asks lambda_j z_j <= lambda_i z_i for the pre-activations z of neurons i, j at feature d
+ * and positive scales lambda (the codes' span, so L~, does not see them).  Where z_j > 0 on the whole box
+ * that is log lambda_j - log lambda_i <= log(z_i / z_j) <= log(max z_i / min z_j), a system of difference
+ * constraints; it has no solution at any point of the box when these loosest bounds already close a
+ * negative cycle (Floyd-Warshall over the live neurons), or when max z_i <= 0 < min z_j.  A loose loser
+ * (rays that miss part of its cone) has min z_j = -inf; the ranges carry the sums' rounding. */
+static int
+coupling_infeasible(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, size_t ch)
+{
+  const size_t n = w->n, q = w->q;
+  plain_box(w, lo, hi, ch, w->plo, w->phi);
+  for (size_t i = 0; i < q; i++)
+    for (size_t d = 0; d < n; d++) {
+      double a = 0, b = 0, mag = 0;
+      for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
+        const double v = w->zr[k * n + d];
+        a += v * (v >= 0 ? w->plo[k] : w->phi[k]);
+        b += v * (v >= 0 ? w->phi[k] : w->plo[k]);
+        mag += fabs(v) * w->phi[k];
+      }
+      const double pad = (double)(4 * (w->count[i] + 2)) * DBL_EPSILON * mag;
+      w->zlo[i * n + d] = w->loose[i] ? -INFINITY : a - pad;
+      w->zhi[i * n + d] = b + pad;
+    }
+  double *D = w->dist;
+  for (size_t i = 0; i < q; i++)
+    for (size_t j = 0; j < q; j++)
+      D[i * q + j] = i == j ? 0 : INFINITY;
+  for (size_t e = 0; e < w->nedge; e++) {
+    const size_t d = w->edge[3 * e], i = w->edge[3 * e + 1], j = w->edge[3 * e + 2];
+    const double zj = w->zlo[j * n + d], zi = w->zhi[i * n + d];
+    if (!(zj > 0))
+      continue;
+    if (!(zi > 0))
+      return 1;
+    D[i * q + j] = fmin(D[i * q + j], log(zi) - log(zj));
+  }
+  for (size_t m = 0; m < q; m++)
+    for (size_t i = 0; i < q; i++)
+      for (size_t j = 0; j < q; j++)
+        D[i * q + j] = fmin(D[i * q + j], D[i * q + m] + D[m * q + j]);
+  for (size_t i = 0; i < q; i++)
+    if (D[i * q + i] < -(double)(16 * q) * DBL_EPSILON)
+      return 1;
+  return 0;
+}
+
+/* Scale the rows of WE (and WD's columns inversely, so L~ stays) so that WE meets the ranking rows: the
+ * shortest paths of the difference constraints log lambda_j - log lambda_i <= log(z_i / z_j) over every
+ * neuron (Bellman-Ford).  Returns 0 when they have no solution (a negative cycle, or z_i <= 0 < z_j). */
+static int
+coupling_scale(struct sdlab_bnb_workspace *w, const gsl_matrix *Wp, gsl_matrix *WE, gsl_matrix *WD)
+{
+  const size_t nq = w->nq;
+  double mu[64] = {0};
+  int changed = 1;
+  for (size_t round = 0; changed && round <= nq; round++) {
+    changed = 0;
+    for (size_t e = 0; e < w->npedge; e++) {
+      const size_t d = w->pedge[3 * e], i = w->pedge[3 * e + 1], j = w->pedge[3 * e + 2];
+      double zi = 0, zj = 0;
+      for (size_t a = 0; a < w->np; a++) {
+        zi += gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
+        zj += gsl_matrix_get(WE, j, a) * gsl_matrix_get(Wp, a, d);
+      }
+      if (!(zj > 0))
+        continue;
+      if (!(zi > 0))
+        return 0;
+      const double c = mu[i] + log(zi) - log(zj);
+      if (c < mu[j] - 4 * DBL_EPSILON * (1 + fabs(mu[j]))) {
+        mu[j] = c;
+        changed = 1;
+      }
+    }
+  }
+  if (changed)
+    return 0;
+  for (size_t i = 0; i < nq; i++) {
+    const double s = exp(mu[i]);
+    gsl_vector_view r = gsl_matrix_row(WE, i), c = gsl_matrix_column(WD, i);
+    gsl_vector_scale(&r.vector, s);
+    gsl_vector_scale(&c.vector, 1 / s);
+  }
+  return 1;
+}
+
 /* L~ and the incumbent: the point of coordinates l, with W_D from the fit, evaluated by sdlab_piece_loss */
 static int
 offer(sdlab_bnb *b, const double *l, double f)
@@ -662,13 +943,37 @@ offer(sdlab_bnb *b, const double *l, double f)
     for (size_t a = 0; a < w->nr; a++)
       gsl_matrix_set(WD, a, w->neuron[i], gsl_matrix_get(w->W, i, a));
   }
-  double loss;
-  int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, WD, &loss, NULL, NULL);
-  if (!status && loss < b->upper) {
+  double loss, sm, vi = 0;
+  int ok = 1;
+  if (w->coupled) {
+    /* neurons without codes here keep a point of their cone (W_E = 0 may break a ranking row); a point of the
+     * piece's closure only when scales meet the ranking rows, up to their rounding */
+    for (size_t i = 0; i < w->nq; i++) {
+      gsl_vector_view r = gsl_matrix_row(WE, i);
+      if (gsl_vector_isnull(&r.vector))
+        for (size_t a = 0; a < w->np; a++)
+          gsl_vector_set(&r.vector, a, w->row0[i * w->np + a]);
+    }
+    ok = coupling_scale(w, b->Wp, WE, WD);
+    double scale = 0, xmax = 0;
+    for (size_t i = 0; ok && i < w->nq; i++) {
+      gsl_vector_view r = gsl_matrix_row(WE, i);
+      scale = fmax(scale, gsl_blas_dnrm2(&r.vector));
+    }
+    for (size_t d = 0; ok && d < w->n; d++) {
+      gsl_vector_const_view c = gsl_matrix_const_column(b->Wp, d);
+      xmax = fmax(xmax, gsl_blas_dnrm2(&c.vector));
+    }
+    if (ok) {
+      sdlab_piece_margin(b->P, WE, &sm, &vi);
+      ok = vi <= (double)(64 * (w->np + w->nq)) * DBL_EPSILON * scale * xmax;
+    }
+  }
+  int status = ok ? sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, WD, &loss, NULL, NULL) : SDLAB_SUCCESS;
+  if (ok && !status && loss < b->upper) {
     b->upper = loss;
     gsl_matrix_memcpy(b->WE, WE);
     gsl_matrix_memcpy(b->WD, WD);
-    double sm;
     sdlab_piece_margin(b->P, b->WE, &sm, &b->violation);
   }
   gsl_matrix_free(WE);
@@ -896,6 +1201,12 @@ bound(sdlab_bnb *b, double *rec, double parent)
   struct sdlab_bnb_workspace *w = b->w;
   const size_t K = w->K, n = w->n, q = w->q, nr = w->nr, ch = (size_t)rec[1];
   const double *lo = rec + HEAD, *hi = rec + HEAD + K;
+  b->nodes++;
+  if (w->coupled && coupling_infeasible(w, lo, hi, ch)) { /* no point of the piece here */
+    rec[0] = INFINITY;
+    b->infeasible++;
+    return SDLAB_SUCCESS;
+  }
   for (size_t k = 0; k < K; k++)
     w->l[k] = 0.5 * (lo[k] + hi[k]);
   codes(w, w->l, ch);
@@ -969,7 +1280,6 @@ bound(sdlab_bnb *b, double *rec, double parent)
     b->degenerate++;
   lb = fmax(lb, partial_rank_bound(w, eta, gam));
   rec[0] = fmax(fmax(lb, parent), 0.0);
-  b->nodes++;
   /* upper bounds: the centre (in the plain chart its fit is the one above), then the corner the gradient
    * descends to */
   int status = ch == 0 ? offer(b, w->l, f0) : offer_at(b, w->l, ch);
@@ -1184,7 +1494,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   struct sdlab_bnb_workspace *w = b->w;
   w->used = w->heaped = w->nfreed = 0;
   w->span_kept = 0;
-  b->nodes = b->degenerate = b->charts = 0;
+  b->nodes = b->degenerate = b->charts = b->infeasible = 0;
   b->upper = INFINITY;
   b->violation = 0;
   if (WE) {

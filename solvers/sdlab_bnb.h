@@ -82,6 +82,7 @@ typedef struct {
   size_t open;            /* boxes left in the queue */
   size_t degenerate;      /* boxes on which the smooth bound did not apply (codes of rank < q possible) */
   size_t charts;          /* initial boxes in blown-up charts (one per chart) */
+  size_t infeasible;      /* boxes dropped because no scaling meets Top-k's ranking rows there */
   sdlab_bnb_workspace *w;
 } sdlab_bnb;
 
