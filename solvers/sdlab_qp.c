@@ -302,23 +302,43 @@ sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *
       w->in_set[w->work_set[drop]] = 0;
       w->work_set[drop] = w->work_set[--k];
     } else {
-      /* step to the first blocking constraint */
+      /* step to the first blocking constraint that is independent of the working set: a row that is
+       * (numerically) a combination of the working rows is parallel to p up to rounding, and taking it into
+       * the working set would make R singular (the multipliers then overflow); such rows are passed over
+       * (marked 2 in in_set for this step) */
       double alpha = 1.0;
       size_t block = m;
-      for (size_t i = 0; i < m; i++) {
-        if (w->in_set[i])
-          continue;
-        double ap = dot(C + i * n, w->p->data, n);
-        if (ap < 0) {
-          double t = (b[i] - dot(C + i * n, x, n)) / ap;
-          if (t < 0)
-            t = 0;
-          if (t < alpha) { /* ties go to the lowest index (the loop's order), as Bland's rule wants */
-            alpha = t;
-            block = i;
+      for (;;) {
+        alpha = 1.0;
+        block = m;
+        for (size_t i = 0; i < m; i++) {
+          if (w->in_set[i])
+            continue;
+          double ap = dot(C + i * n, w->p->data, n), mag = 0;
+          for (size_t a = 0; a < n; a++)
+            mag += fabs(C[i * n + a] * gsl_vector_get(w->p, a));
+          if (ap < -64 * (double)n * DBL_EPSILON * mag) {
+            double t = (b[i] - dot(C + i * n, x, n)) / ap;
+            if (t < 0)
+              t = 0;
+            if (t < alpha) { /* ties go to the lowest index (the loop's order), as Bland's rule wants */
+              alpha = t;
+              block = i;
+            }
           }
         }
+        if (block == m || k == n)
+          break;
+        w->work_set[k] = block;
+        factor(C, n, k + 1, w);
+        const double rkk = fabs(gsl_matrix_get(w->R, k, k)), cn = sqrt(dot(C + block * n, C + block * n, n));
+        if (rkk > 1e3 * DBL_EPSILON * cn)
+          break;
+        w->in_set[block] = 2;
       }
+      for (size_t i = 0; i < m; i++)
+        if (w->in_set[i] == 2)
+          w->in_set[i] = 0;
       stalls = alpha == 0 ? stalls + 1 : 0;
       for (size_t a = 0; a < n; a++)
         x[a] += alpha * gsl_vector_get(w->p, a);

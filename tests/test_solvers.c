@@ -316,6 +316,55 @@ Test(solvers, block_steps_are_exact_and_acs_never_increases_the_loss)
   gsl_rng_free(r);
 }
 
+/* Pinned (found by bnb/topk_bounds_bracket_points_of_ranked_pieces, seed 3311): on this Top-k-ReLU piece the
+ * dead neuron's row has no curvature and the ranking rows tie it to the live rows; a blocking row that was a
+ * rounding-level combination of the working set entered it, R became singular, and the third encoder step
+ * returned NaN.  Alternating convex search must stay finite, never increase L~, and meet KKT. */
+Test(solvers, acs_on_a_ranked_piece_with_a_dead_row_stays_finite)
+{
+  const double wp[4][2] = {{0.4489397530764756, -0.89356202812543062}, {-0.33934588061050197, -0.94066166782360328},
+                           {0.90234723952191143, -0.43100981349290185}, {-0.87350782731175014, 0.48681010222170368}};
+  const double wr[4][2] = {{-0.077326358241386478, 0.9328947252768206}, {0.47553944539463966, 0.076000875512584526},
+                           {-0.48491272206277836, 0.33166207570036538}, {0.074786124390473566, -0.058079459258696925}};
+  const double md[4] = {0.54177251737564802, 1.4449810066726059, 1.3977864112239331, 0.93575972178950906};
+  const double e[3][2] = {{-0.17435755911602205, 0.29283152534780849}, {-4.8279339380637349, -4.1507252692237664},
+                          {733.70875310674876, 1456.1156067330894}};
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 4), *Wr = gsl_matrix_alloc(2, 4), *E = gsl_matrix_alloc(3, 2);
+  gsl_vector *Md = gsl_vector_alloc(4);
+  for (size_t d = 0; d < 4; d++) {
+    for (size_t a = 0; a < 2; a++) {
+      gsl_matrix_set(Wp, a, d, wp[d][a]);
+      gsl_matrix_set(Wr, a, d, wr[d][a]);
+    }
+    gsl_vector_set(Md, d, md[d]);
+  }
+  for (size_t i = 0; i < 3; i++)
+    for (size_t a = 0; a < 2; a++)
+      gsl_matrix_set(E, i, a, e[i][a]);
+  const uint64_t F[3] = {0, 0xb, 0xc};
+  const sdlab_activation act = {.kind = SDLAB_ACT_TOPK_RELU, .k = 2};
+  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 3, F);
+  cr_assert_not_null(P);
+  sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
+  cr_assert_eq(sdlab_acs_set(a, E), 0, "%s", sdlab_error_message(1));
+  double last = a->loss;
+  for (int it = 0; it < 20; it++) {
+    cr_assert_eq(sdlab_acs_iterate(a), 0, "%s", sdlab_error_message(1));
+    cr_assert(isfinite(a->loss) && a->loss <= last * (1 + test_gamma(64)), "iteration %d: L~ %.17g after %.17g", it,
+              a->loss, last);
+    const double scale = 1 + gsl_matrix_max(a->WE) - gsl_matrix_min(a->WE);
+    cr_assert(a->kkt_E.max_violation <= test_gamma(256) * scale && a->kkt_E.min_multiplier >= -test_gamma(256) * scale,
+              "iteration %d: violation %g, multiplier %g", it, a->kkt_E.max_violation, a->kkt_E.min_multiplier);
+    last = a->loss;
+  }
+  sdlab_acs_free(a);
+  sdlab_piece_free(P);
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(Wr);
+  gsl_matrix_free(E);
+  gsl_vector_free(Md);
+}
+
 Test(solvers, pure_topk_pieces_are_refused)
 {
   double w[] = {1, 0, 0, 1};
