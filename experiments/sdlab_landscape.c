@@ -25,11 +25,11 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->bnb_nodes = 1000000;
 }
 
-/* Its bounds meet: upper - lower <= tol max(1, upper). */
+/* Its bounds meet at a point: upper finite and upper - lower <= tol max(1, upper). */
 static int
 certified(const sdlab_landscape_piece *pc, double tol)
 {
-  return pc->upper - pc->lower <= tol * fmax(1.0, pc->upper);
+  return isfinite(pc->upper) && pc->upper - pc->lower <= tol * fmax(1.0, pc->upper);
 }
 
 /* A point (W_E, W_D) of piece P with value loss: kept as the piece's best when it improves on it. */
@@ -250,6 +250,8 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
       if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
         break;
     }
+    if (!status && !isfinite(a->loss))
+      status = sdlab_fail(GSL_ESANITY, "alternating convex search returned L~ = %g on a piece (a solver fault)", a->loss);
     if (status)
       break;
     int dup = 0;
