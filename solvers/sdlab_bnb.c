@@ -1524,7 +1524,10 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   if (w->q == 0) { /* every neuron dead on the piece: L~ is the energy, attained at W_E = 0 */
     gsl_matrix_set_zero(b->WE);
     gsl_matrix_set_zero(b->WD);
-    b->upper = b->lower = w->energy;
+    int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &b->upper, NULL, NULL);
+    if (status)
+      return status;
+    b->lower = b->upper;
     b->nodes = 1;
     b->open = 0;
     return SDLAB_SUCCESS;
