@@ -378,7 +378,7 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   sdlab_model_free(m);
   l->runs_count = status ? 0 : p->sgd_runs;
   l->seconds_sgd = sdlab_now() - t0;
-  /* the branch and bound on the pieces the relaxation left open (ReLU: Top-k's rows couple the neurons) */
+  /* the branch and bound on the pieces the relaxation left open */
   t0 = sdlab_now();
   size_t open_count = 0, done = 0;
   for (size_t c = 0; c < l->count; c++)

@@ -54,9 +54,21 @@
  * sqrt(eps): at the corner itself the spans are limits only.  Neurons with more than two generators (n_p > 2)
  * are not blown up.
  *
+ * Top-k-ReLU.  A feature whose active set is full (k < n_q neurons) adds ranking rows <w_i - w_j, w_p^d> >= 0
+ * (i active, j not) that couple the neurons.  Each neuron's cone is then the one its own rows cut (sign rows
+ * on its features and on features whose active set is not full), taken modulo its lineality space; the
+ * ranking rows are kept aside.  L~ does not see the neurons' scales but the ranking does: a box holds a point
+ * of the piece only if scales lambda > 0 give lambda_j z_j <= lambda_i z_i on every ranking row, difference
+ * constraints in log lambda.  A box is dropped (b->infeasible) when the loosest values over it, log(max z_i /
+ * min z_j) from interval pre-activations, already close a negative cycle (Floyd-Warshall), or when max z_i
+ * <= 0 < min z_j; a neuron whose rays miss part of its cone (lineality, rays dropped for vanishing or
+ * parallel codes) has min z_j = -inf.  Points offered are scaled by Bellman-Ford's shortest paths (W_D's
+ * columns inversely) and kept only if they meet the piece's rows up to rounding.  Neurons the exact reduction
+ * fixes to one generator leave the ranking test: a relaxation, so the bound stays rigorous but may not close.
+ *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
- * bisected), test.  ReLU pieces only (and Top-k with k = n_q, which is ReLU): JumpReLU has no scale symmetry
- * and Top-k's ranking rows couple the neurons. */
+ * bisected), test.  ReLU and Top-k-ReLU pieces: JumpReLU's threshold breaks the scale symmetry that the
+ * generator parametrisation (max_j l_ij = 1) removes. */
 #ifndef SDLAB_BNB_H
 #define SDLAB_BNB_H
 
@@ -86,14 +98,15 @@ typedef struct {
   sdlab_bnb_workspace *w;
 } sdlab_bnb;
 
-/* Whether the branch and bound takes pieces of act with n_q neurons: ReLU, or Top-k with k = n_q (ReLU). */
+/* Whether the branch and bound takes pieces of act with n_q neurons: ReLU, Top-k-ReLU, or Top-k with k = n_q
+ * (ReLU). */
 int sdlab_bnb_accepts(const sdlab_activation *act, size_t nq);
 
 /* For piece P of directions Wp (n_p x n), targets Wr (n_r x n) and weights Md (n): the rays of every
  * neuron's cone (extreme rays from (n_p - 1)-subsets of its rows; at most max_rays per neuron, 1 to 4096)
- * and the workspace.  Errors: the activation is not ReLU (GSL_EINVAL), a cone with a lineality space (W_p of rank
- * < n_p) or more than max_rays rays or 2^20 initial boxes (SDLAB_EIMPOSSIBLE, with the limit).  NULL on
- * error. */
+ * and the workspace.  Errors: the activation is neither ReLU nor Top-k-ReLU (GSL_EINVAL), W_p of rank < n_p
+ * (its cones contain lines the codes do not see), more than max_rays rays or 2^20 initial boxes
+ * (SDLAB_EIMPOSSIBLE, with the limit).  NULL on error. */
 sdlab_bnb *sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                            size_t max_rays);
 void sdlab_bnb_free(sdlab_bnb *b);
