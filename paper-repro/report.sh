@@ -96,6 +96,25 @@ within 1e-6), $(val $OUT/landscape/landscape.json certified_by_branch_and_bound)
 initialisations, $(val $OUT/landscape/landscape.json global) reached the global minimum and $(val $OUT/landscape/landscape.json spurious_partial_optimum) stopped at spurious partial optima
 (Theorem 3.6's phenomenon); their pieces and values are in landscape/sgd.tsv and landscape/pieces.tsv.
 
+### Top-k-ReLU latents
+
+The same directions with n_q = 3 Top-k-ReLU latents, k = 2. A feature whose active set is full ranks the
+other neurons below the active ones, which couples the neurons; the branch and bound keeps those rows aside,
+drops boxes where no scaling of the neurons can meet them, and scales the points it offers until they do:
+
+\`\`\`
+$(cat "$OUT/landscape-topk.txt")
+\`\`\`
+
+Pieces: $(val $OUT/landscape-topk/landscape.json pieces), of which $(val $OUT/landscape-topk/landscape.json certified_pieces) certified ($(val $OUT/landscape-topk/landscape.json certified_by_branch_and_bound) by the branch and bound, run on $(val $OUT/landscape-topk/landscape.json branch_and_bound_pieces)). $(
+  awk -F'\t' -v tol="$(val $OUT/landscape-topk/landscape.json tol)" '
+    NR == 1 { for (c = 1; c <= NF; c++) { if ($c == "lower") lo = c; if ($c == "upper") up = c; if ($c == "F_1") f = c; if ($c == "open") o = c }; next }
+    { u = $up + 0; m = u > 1 ? u : 1
+      if ($up == "inf" || u - $lo > tol * m) { s = ""; for (c = f; c < o; c++) s = s (c > f ? "|" : "") $c
+        open = open (n++ ? ", " : "") "(" s ") in [" $lo ", " $up "]" } }
+    END { if (n) print "Left open, with their brackets: " open "."; else print "Every piece is certified." }
+  ' "$OUT/landscape-topk/pieces.tsv")
+
 $(sh "$(dirname "$0")/fig4.sh")
 
 $(sh "$(dirname "$0")/fig5.sh")
