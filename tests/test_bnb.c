@@ -93,6 +93,18 @@ run(sdlab_bnb *b, size_t nodes, double rtol)
     cr_assert_eq(sdlab_bnb_iterate(b), 0, "%s", sdlab_error_message(1));
 }
 
+/* 50 steps of alternating convex search from E end at or above lower, within round */
+static void
+acs_stays_above(sdlab_acs *a, const gsl_matrix *E, double lower, double round)
+{
+  cr_assert_eq(sdlab_acs_set(a, E), 0);
+  for (int it = 0; it < 50; it++) {
+    int st = sdlab_acs_iterate(a);
+    cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
+  }
+  cr_assert(a->loss >= lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, lower);
+}
+
 Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
 {
   const uint64_t seed = 3301;
@@ -154,12 +166,7 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
           continue;
         double fp = loss_at(P, Wp, Wr, Md, E);
         cr_assert(fp >= b->lower - round, "piece %zu: point at %.17g below the lower bound %.17g", nseen, fp, b->lower);
-        cr_assert_eq(sdlab_acs_set(a, E), 0);
-        for (int it = 0; it < 50; it++) {
-          int st = sdlab_acs_iterate(a);
-          cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
-        }
-        cr_assert(a->loss >= b->lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, b->lower);
+        acs_stays_above(a, E, b->lower, round);
       }
       sdlab_acs_free(a);
       sdlab_bnb_free(b);
@@ -254,12 +261,7 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
         }
         const double fp = loss_at(P, Wp, Wr, Md, U);
         cr_assert(fp >= b->lower - round, "pattern %zu: point at %.17g below the lower bound %.17g", c, fp, b->lower);
-        cr_assert_eq(sdlab_acs_set(a, E), 0);
-        for (int it = 0; it < 50; it++) {
-          int st = sdlab_acs_iterate(a);
-          cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
-        }
-        cr_assert(a->loss >= b->lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, b->lower);
+        acs_stays_above(a, E, b->lower, round);
       }
       sdlab_acs_free(a);
       sdlab_bnb_free(b);
