@@ -225,7 +225,7 @@ done:
 /* The extreme rays of the cone {w : <w, a_d> >= 0} of the m rows A (m x n_p) modulo its lineality space L (the
  * orthogonal complement of the rows' span): the rays of the pointed cone it cuts from L's complement, as
  * unit vectors of R^{n_p} into out (max x n_p).  *lineal says whether L is nontrivial.  The count, or
- * (size_t)-1 when there are more than max. */
+ * (size_t)-1 when there are more than max, (size_t)-2 when out of memory. */
 static size_t
 cone_rays_modulo(const double *A, size_t m, size_t np, double *out, size_t max, int *lineal)
 {
@@ -238,7 +238,7 @@ cone_rays_modulo(const double *A, size_t m, size_t np, double *out, size_t max, 
   double *Ar = malloc(m * np * sizeof *Ar), *u = malloc(max * np * sizeof *u);
   size_t count = 0;
   if (!M || !Q || !Ar || !u) {
-    count = (size_t)-1;
+    count = (size_t)-2;
     goto done;
   }
   for (size_t d = 0; d < m; d++)
@@ -260,7 +260,7 @@ cone_rays_modulo(const double *A, size_t m, size_t np, double *out, size_t max, 
       Ar[d * r + t] = c;
     }
   count = cone_rays(Ar, m, r, u, max);
-  for (size_t c = 0; c != (size_t)-1 && c < count; c++)
+  for (size_t c = 0; count < (size_t)-2 && c < count; c++)
     for (size_t a = 0; a < np; a++) {
       double v = 0;
       for (size_t t = 0; t < r; t++)
@@ -563,6 +563,10 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     }
     int lineal;
     size_t r = cone_rays_modulo(A, m, np, rays, max_rays, &lineal);
+    if (r == (size_t)-2) {
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+      break;
+    }
     if (r == (size_t)-1) {
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: neuron %zu's cone has more than %zu extreme rays", i,
                           max_rays);
