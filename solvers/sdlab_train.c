@@ -1,6 +1,7 @@
 #include "sdlab_train.h"
 #include "sdlab_blas.h"
 #include "sdlab_errno.h"
+#include "sdlab_activation.h"
 
 #include <float.h>
 #include <gsl/gsl_cblas.h>
@@ -281,38 +282,7 @@ sdlab_trainer_set_pool(sdlab_trainer *t, const float *xp, const float *xr, size_
 
 /* ---- selection ---- */
 
-static inline int
-before(const float *v, uint32_t a, uint32_t b)
-{
-  return v[a] > v[b] || (v[a] == v[b] && a < b);
-}
-
-static void
-select_top(const float *v, uint32_t *idx, size_t len, size_t k)
-{
-  size_t lo = 0, hi = len;
-  while (hi - lo > 1 && k > lo && k < hi) {
-    size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-    if (before(v, idx[mid], idx[lo])) { uint32_t x = idx[mid]; idx[mid] = idx[lo]; idx[lo] = x; }
-    if (before(v, idx[last], idx[lo])) { uint32_t x = idx[last]; idx[last] = idx[lo]; idx[lo] = x; }
-    if (before(v, idx[mid], idx[last])) { uint32_t x = idx[mid]; idx[mid] = idx[last]; idx[last] = x; }
-    uint32_t pivot = idx[last];
-    size_t store = lo;
-    for (size_t j = lo; j < last; j++)
-      if (before(v, idx[j], pivot)) {
-        uint32_t x = idx[j]; idx[j] = idx[store]; idx[store] = x;
-        store++;
-      }
-    idx[last] = idx[store];
-    idx[store] = pivot;
-    if (store == k || store + 1 == k)
-      return;
-    if (store > k)
-      hi = store;
-    else
-      lo = store + 1;
-  }
-}
+SDLAB_SELECT_TOP_DEFINE(before, select_top, float, uint32_t)
 
 /* The k highest-ranked positions of v[0..len) into idx[0..k) by a bounded min-heap (the heap's root is the
  * worst kept entry: smallest value, then highest index), scanning positions in increasing order so that a

@@ -126,43 +126,7 @@ sdlab_activation_workspace_free(sdlab_activation_workspace *w)
   free(w);
 }
 
-/* The ranking order: larger value first, then lower position.  It is a strict total order on
- * (value, position) pairs, so the selected set does not depend on the selection algorithm. */
-static inline int
-ranks_before(const double *v, size_t a, size_t b)
-{
-  return v[a] > v[b] || (v[a] == v[b] && a < b);
-}
-
-/* Rearrange idx[0..len) so that its first k entries are the k highest-ranked positions of v
- * (Hoare-style quickselect with a median-of-three pivot; expected linear time). */
-static void
-select_top(const double *v, size_t *idx, size_t len, size_t k)
-{
-  size_t lo = 0, hi = len; /* the boundary k lies in [lo, hi) */
-  while (hi - lo > 1 && k > lo && k < hi) {
-    size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-    /* median of three moved to idx[last] */
-    if (ranks_before(v, idx[mid], idx[lo])) { size_t t = idx[mid]; idx[mid] = idx[lo]; idx[lo] = t; }
-    if (ranks_before(v, idx[last], idx[lo])) { size_t t = idx[last]; idx[last] = idx[lo]; idx[lo] = t; }
-    if (ranks_before(v, idx[mid], idx[last])) { size_t t = idx[mid]; idx[mid] = idx[last]; idx[last] = t; }
-    size_t pivot = idx[last], store = lo;
-    for (size_t j = lo; j < last; j++)
-      if (ranks_before(v, idx[j], pivot)) {
-        size_t t = idx[j]; idx[j] = idx[store]; idx[store] = t;
-        store++;
-      }
-    idx[last] = idx[store];
-    idx[store] = pivot;
-    /* idx[lo..store) rank before the pivot, idx[store] is the pivot, the rest rank after it */
-    if (store == k || store + 1 == k)
-      return;
-    if (store > k)
-      hi = store;
-    else
-      lo = store + 1;
-  }
-}
+SDLAB_SELECT_TOP_DEFINE(ranks_before, select_top, double, size_t)
 
 static int
 check_shapes(const gsl_matrix *Z, const gsl_matrix *A, const sdlab_activation_workspace *w)

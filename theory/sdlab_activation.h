@@ -75,4 +75,42 @@ int sdlab_activation_margin(const sdlab_activation *act, const gsl_matrix *Z, do
 double sdlab_jumprelu_dtheta(double z, double theta, double h);
 double sdlab_jumprelu_l0_dtheta(double z, double theta, double h);
 
+/* Top-k's ranking order: larger value first, then lower position.  It is a strict total order on (value,
+ * position) pairs, so the selected set does not depend on the selection algorithm.  For values of type VT
+ * and positions of type IT, SDLAB_SELECT_TOP_DEFINE(before, select, VT, IT) defines
+ *   static int before(const VT *v, IT a, IT b)                    a ranks before b
+ *   static void select(const VT *v, IT *idx, size_t len, size_t k) idx[0..k) becomes the k highest-ranked
+ *                                                                 positions of idx[0..len) (Hoare-style
+ *                                                                 quickselect, median-of-three pivot)
+ * one algorithm for the theory's doubles and the trainer's floats. */
+#define SDLAB_SELECT_TOP_DEFINE(before, select, VT, IT)                                                        \
+  static inline int before(const VT *v, IT a, IT b) { return v[a] > v[b] || (v[a] == v[b] && a < b); }        \
+  static void select(const VT *v, IT *idx, size_t len, size_t k)                                                \
+  {                                                                                                             \
+    size_t lo = 0, hi = len; /* the boundary k lies in [lo, hi) */                                              \
+    while (hi - lo > 1 && k > lo && k < hi) {                                                                   \
+      size_t mid = lo + (hi - lo) / 2, last = hi - 1;                                                           \
+      /* median of three moved to idx[last] */                                                                  \
+      if (before(v, idx[mid], idx[lo])) { IT t = idx[mid]; idx[mid] = idx[lo]; idx[lo] = t; }                  \
+      if (before(v, idx[last], idx[lo])) { IT t = idx[last]; idx[last] = idx[lo]; idx[lo] = t; }               \
+      if (before(v, idx[mid], idx[last])) { IT t = idx[mid]; idx[mid] = idx[last]; idx[last] = t; }            \
+      IT pivot = idx[last];                                                                                     \
+      size_t store = lo;                                                                                        \
+      for (size_t j = lo; j < last; j++)                                                                        \
+        if (before(v, idx[j], pivot)) {                                                                         \
+          IT t = idx[j]; idx[j] = idx[store]; idx[store] = t;                                                   \
+          store++;                                                                                              \
+        }                                                                                                       \
+      idx[last] = idx[store];                                                                                   \
+      idx[store] = pivot;                                                                                       \
+      /* idx[lo..store) rank before the pivot, idx[store] is the pivot, the rest rank after it */              \
+      if (store == k || store + 1 == k)                                                                         \
+        return;                                                                                                 \
+      if (store > k)                                                                                            \
+        hi = store;                                                                                             \
+      else                                                                                                      \
+        lo = store + 1;                                                                                         \
+    }                                                                                                           \
+  }
+
 #endif
