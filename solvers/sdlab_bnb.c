@@ -408,11 +408,11 @@ reduce(struct sdlab_bnb_workspace *w)
 }
 
 /* Top-k's ranking rows: per coordinate its ray's pre-activations, and the rows <w_i - w_j, w_p^d> >= 0 between
- * live neurons (winner i active on the full feature d, loser j not).  Rows with a dead loser need nothing (its
+ * live neurons (winner i active on a feature d of the mask full, loser j not).  Rows with a dead loser need nothing (its
  * W_E row is 0 and winners are >= 0); rows with a neuron whose codes vanish on the piece are left out, which
  * only weakens the pruning. */
 static int
-coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp)
+coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, uint64_t full)
 {
   const size_t n = w->n, np = w->np, nq = w->nq, q = w->q, K = w->K ? w->K : 1;
   size_t live[64];
@@ -429,7 +429,7 @@ coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_ma
   w->phi = malloc(K * sizeof *w->phi);
   w->zlo = malloc((q ? q : 1) * n * sizeof *w->zlo);
   w->zhi = malloc((q ? q : 1) * n * sizeof *w->zhi);
-  w->dist = malloc((q * q + q + 1) * sizeof *w->dist);
+  w->dist = malloc((q ? q * q : 1) * sizeof *w->dist);
   if (!w->zr || !w->edge || !w->pedge || !w->plo || !w->phi || !w->zlo || !w->zhi || !w->dist)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t k = 0; k < w->K; k++)
@@ -440,10 +440,7 @@ coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_ma
       w->zr[k * n + d] = z;
     }
   for (size_t d = 0; d < n; d++) {
-    size_t size = 0;
-    for (size_t i = 0; i < nq; i++)
-      size += P->F[i] >> d & 1;
-    if (size != P->act.k)
+    if (!(full >> d & 1))
       continue;
     for (size_t i = 0; i < nq; i++)
       for (size_t j = 0; j < nq; j++) {
@@ -621,7 +618,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   if (!status) /* for coupled pieces the neurons it fixes leave the ranking test (a relaxation) */
     status = reduce(w);
   if (!status && w->coupled)
-    status = coupling_setup(w, P, Wp);
+    status = coupling_setup(w, P, Wp, full);
   for (size_t i = 0; !status && i < w->q; i++)
     if ((boxes *= w->count[i]) > ((size_t)1 << 20))
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product of the "
