@@ -133,10 +133,11 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
           double **wit, unsigned char **open)
 {
   const size_t np = Wp->size1;
-  const int relu = act->kind == SDLAB_ACT_RELU || (act->kind != SDLAB_ACT_JUMPRELU && act->k == nq);
-  if (relu) {
+  const int threshold = act->kind == SDLAB_ACT_JUMPRELU && act->theta > 0;
+  if (act->kind == SDLAB_ACT_RELU || act->kind == SDLAB_ACT_JUMPRELU || act->k == nq) {
+    /* the neurons do not interact: multisets of single-neuron patterns */
     sdlab_pattern_list *s;
-    int status = sdlab_patterns_single(Wp, 0, 1000000, &s);
+    int status = sdlab_patterns_single(Wp, threshold, 1000000, &s);
     if (status)
       return status;
     double total = sdlab_joint_count_unordered(s->count, nq);
@@ -159,8 +160,9 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
       for (size_t i = 0; i < nq; i++) {
         l->pieces[c].F[i] = s->masks[idx[i]];
         op &= s->open[idx[i]];
+        const double *x = s->witness + idx[i] * s->wsize; /* (w, s) realises the threshold s: w theta / s, theta */
         for (size_t a = 0; a < np; a++)
-          (*wit)[(c * nq + i) * np + a] = s->witness[idx[i] * s->wsize + a];
+          (*wit)[(c * nq + i) * np + a] = threshold ? x[a] * act->theta / x[np] : x[a];
       }
       (*open)[c++] = (unsigned char)op;
       size_t k = nq;
@@ -281,9 +283,9 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "the landscape census handles 1 to 16 latents (got %zu)", nq);
   if (Wr->size2 != n || Md->size != n)
     return sdlab_fail(SDLAB_ESHAPE, "targets or weights do not match %zu features", n);
-  if (act->kind == SDLAB_ACT_JUMPRELU || act->kind == SDLAB_ACT_BATCHTOPK || (act->kind == SDLAB_ACT_TOPK && act->k < nq))
-    return sdlab_fail(GSL_EINVAL, "the landscape census takes relu or topk-relu:K (jumprelu has no scale symmetry for "
-                      "its bounds; batchtopk and pure topk are not piecewise quadratic per pattern)");
+  if (act->kind == SDLAB_ACT_BATCHTOPK || (act->kind == SDLAB_ACT_TOPK && act->k < nq))
+    return sdlab_fail(GSL_EINVAL, "the landscape census takes relu, jumprelu:T or topk-relu:K (batchtopk and pure "
+                      "topk are not piecewise quadratic per pattern)");
   int status = sdlab_activation_check(act, nq);
   if (status)
     return status;

@@ -46,3 +46,13 @@ anchoring_claims() {
   echo "| anchoring raises M_IP for every method | lower or equal for:${ip_list:- none} | $(held $ip_up) |"
   echo "| anchoring does not lower M_GT for any method | lower for:${gt_list:- none} | $(held $gt_up) |"
 }
+# The pieces of a landscape directory whose bounds are further apart than its tolerance, with their brackets.
+open_pieces() {
+  awk -F'\t' -v tol="$(val "$1/landscape.json" tol)" '
+    NR == 1 { for (c = 1; c <= NF; c++) { if ($c == "lower") lo = c; if ($c == "upper") up = c; if ($c == "F_1") f = c; if ($c == "open") o = c }; next }
+    { u = $up + 0; m = u > 1 ? u : 1
+      if ($up == "inf" || u - $lo > tol * m) { s = ""; for (c = f; c < o; c++) s = s (c > f ? "|" : "") $c
+        open = open (n++ ? ", " : "") "(" s ") in [" $lo ", " $up "]" } }
+    END { if (n) print "Left open, with their brackets: " open "."; else print "Every piece is certified." }
+  ' "$1/pieces.tsv"
+}

@@ -71,6 +71,12 @@ $(LANDK)/landscape.json:
 	@mkdir -p $(OUT)
 	$(SDLAB) landscape --features 4 --dim 2 --seed 1 --latents 3 --activation topk-relu:2 --sgd-runs 100 --quiet \
 	  --force --out $(LANDK) > $(OUT)/landscape-topk.txt
+# The same directions with n_q = 4 JumpReLU(0.5) latents (the threshold regions' cones; about 60 s).
+LANDJ := $(OUT)/landscape-jumprelu
+$(LANDJ)/landscape.json:
+	@mkdir -p $(OUT)
+	$(SDLAB) landscape --features 4 --dim 2 --seed 1 --latents 4 --activation jumprelu:0.5 --sgd-runs 100 --quiet \
+	  --force --out $(LANDJ) > $(OUT)/landscape-jumprelu.txt
 $(OUT)/landscape.png $(OUT)/landscape.pdf: $(OUT)/landscape%: $(LAND)/landscape.json figures/landscape.gp figures/style.gp
 	$(GNUPLOT) -e "pieces='$(LAND)/pieces.tsv'; sgd='$(LAND)/sgd.tsv'; outfile='$@'" figures/landscape.gp
 
@@ -80,7 +86,7 @@ include paper-repro/fig5.mk
 include paper-repro/real.mk
 include paper-repro/ablations.mk
 
-REPORT_INPUTS := $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+REPORT_INPUTS := $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
 $(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/table1.sh paper-repro/fig4.sh paper-repro/fig5.sh paper-repro/real.sh paper-repro/ablations.sh paper-repro/lib.sh paper-repro/reference.tsv

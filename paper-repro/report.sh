@@ -106,14 +106,29 @@ drops boxes where no scaling of the neurons can meet them, and scales the points
 $(cat "$OUT/landscape-topk.txt")
 \`\`\`
 
-Pieces: $(val $OUT/landscape-topk/landscape.json pieces), of which $(val $OUT/landscape-topk/landscape.json certified_pieces) certified ($(val $OUT/landscape-topk/landscape.json certified_by_branch_and_bound) by the branch and bound, run on $(val $OUT/landscape-topk/landscape.json branch_and_bound_pieces)). $(
-  awk -F'\t' -v tol="$(val $OUT/landscape-topk/landscape.json tol)" '
-    NR == 1 { for (c = 1; c <= NF; c++) { if ($c == "lower") lo = c; if ($c == "upper") up = c; if ($c == "F_1") f = c; if ($c == "open") o = c }; next }
-    { u = $up + 0; m = u > 1 ? u : 1
-      if ($up == "inf" || u - $lo > tol * m) { s = ""; for (c = f; c < o; c++) s = s (c > f ? "|" : "") $c
-        open = open (n++ ? ", " : "") "(" s ") in [" $lo ", " $up "]" } }
-    END { if (n) print "Left open, with their brackets: " open "."; else print "Every piece is certified." }
-  ' "$OUT/landscape-topk/pieces.tsv")
+Pieces: $(val $OUT/landscape-topk/landscape.json pieces), of which $(val $OUT/landscape-topk/landscape.json certified_pieces) certified ($(val $OUT/landscape-topk/landscape.json certified_by_branch_and_bound) by the branch and bound, run on $(val $OUT/landscape-topk/landscape.json branch_and_bound_pieces)). $(open_pieces "$OUT/landscape-topk")
+
+### JumpReLU latents
+
+The same directions with n_q = 4 JumpReLU(0.5) latents. A threshold region is not a cone, but L~ does not
+see a neuron's scale, so each neuron ranges over the cone its region generates (its pre-activation on its
+features nonnegative and at least its pre-activation on every other feature): the certified minima do not
+depend on the threshold, and each is at most the ReLU piece's with the same pattern (every ReLU pattern is a
+JumpReLU pattern with a smaller cone). The threshold does decide where SGD starts: from the same
+initialisation scale, most runs begin with neurons below the threshold and stay on dead-neuron pieces.
+
+\`\`\`
+$(cat "$OUT/landscape-jumprelu.txt")
+\`\`\`
+
+Pieces: $(val $OUT/landscape-jumprelu/landscape.json pieces), of which $(val $OUT/landscape-jumprelu/landscape.json certified_pieces) certified ($(val $OUT/landscape-jumprelu/landscape.json certified_by_branch_and_bound) by the branch and bound, run on $(val $OUT/landscape-jumprelu/landscape.json branch_and_bound_pieces)). $(
+  awk -F'\t' -v tol="$(val $OUT/landscape-jumprelu/landscape.json tol)" '
+    FNR == 1 { for (c = 1; c <= NF; c++) { if ($c == "lower") lo = c; if ($c == "upper") up = c; if ($c == "F_1") f = c; if ($c == "open") o = c }; file++; next }
+    { s = ""; for (c = f; c < o; c++) s = s "|" $c }
+    file == 1 { relu[s] = $up + 0; next }
+    s in relu { both++; if ($up + 0 < relu[s] - tol * (relu[s] > 1 ? relu[s] : 1)) lower++ }
+    END { printf "Of the %d ReLU pieces, %d are JumpReLU pieces too, and on %d of those JumpReLU reaches a lower L~.", length(relu), both, lower }
+  ' "$OUT/landscape/pieces.tsv" "$OUT/landscape-jumprelu/pieces.tsv") $(open_pieces "$OUT/landscape-jumprelu")
 
 $(sh "$(dirname "$0")/fig4.sh")
 

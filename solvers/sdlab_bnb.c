@@ -69,6 +69,9 @@ struct sdlab_bnb_workspace {
   double *zr;                   /* K x n: <ray_k, w_p^d>, the pre-activations of each coordinate's ray */
   unsigned char *loose;         /* per live neuron: LOOSE_LOSER, UNTRACKED flags */
   double *row0;                 /* n_q x n_p: a ray of each neuron's cone (rows of neurons reduce drops) */
+  /* JumpReLU pieces: the cones are the homogenised regions (see sdlab_bnb.h) */
+  int jump;
+  double *ctr;                  /* n_q x n_p: a point of each neuron's cone's relative interior (sum of its rays) */
   size_t nedge, *edge;          /* ranking rows between tracked live neurons: (d, winner, loser) triples */
   size_t npedge, *pedge;        /* all ranking rows, over every neuron: (d, winner, loser) */
   double *plo, *phi, *zlo, *zhi, *dist; /* scratch: plain intervals (K), z intervals (q x n), q x q */
@@ -114,6 +117,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->zr);
     free(w->loose);
     free(w->row0);
+    free(w->ctr);
     free(w->pedge);
     free(w->edge);
     free(w->plo);
@@ -464,21 +468,22 @@ coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_ma
 int
 sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
 {
-  return act->kind == SDLAB_ACT_RELU || act->kind == SDLAB_ACT_TOPK_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq);
+  return act->kind == SDLAB_ACT_RELU || act->kind == SDLAB_ACT_TOPK_RELU || (act->kind == SDLAB_ACT_TOPK && act->k == nq) ||
+         act->kind == SDLAB_ACT_JUMPRELU;
 }
 
 sdlab_bnb *
 sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                 size_t max_rays)
 {
+
   const size_t n = P->n, np = P->np, nq = P->nq, nr = P->nr;
   if (Wp->size1 != np || Wp->size2 != n || Wr->size1 != nr || Wr->size2 != n || Md->size != n) {
     sdlab_fail(SDLAB_ESHAPE, "branch and bound: the matrices do not fit the piece (n %zu, n_p %zu, n_r %zu)", n, np, nr);
     return NULL;
   }
   if (!sdlab_bnb_accepts(&P->act, nq)) {
-    sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU and Top-k-ReLU pieces (jumprelu's threshold "
-               "breaks the scale symmetry its parametrisation removes)");
+    sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU, JumpReLU and Top-k-ReLU pieces");
     return NULL;
   }
   if (np > 64 || max_rays == 0 || max_rays > 4096) {
@@ -511,7 +516,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   w->nr = nr;
   w->np = np;
   w->nq = nq;
-  double *A = malloc(n * np * sizeof *A), *rays = malloc(max_rays * np * sizeof *rays);
+  double *A = malloc(n * (n + 1) * np * sizeof *A), *rays = malloc(max_rays * np * sizeof *rays);
   w->neuron = malloc(nq * sizeof *w->neuron);
   w->off = malloc(nq * sizeof *w->off);
   w->count = malloc(nq * sizeof *w->count);
@@ -540,9 +545,11 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
         full |= (uint64_t)1 << d;
     }
   w->coupled = full != 0;
+  w->jump = P->act.kind == SDLAB_ACT_JUMPRELU && P->act.theta > 0; /* theta = 0: ReLU */
   w->loose = calloc(nq, 1);
   w->row0 = calloc(nq * np, sizeof *w->row0);
-  if (!status && (!w->loose || !w->row0))
+  w->ctr = calloc(nq * np, sizeof *w->ctr);
+  if (!status && (!w->loose || !w->row0 || !w->ctr))
     status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   /* the generators of every neuron's code cone (for coupled pieces, of the cone its own rows cut: the
    * ranking rows are kept aside and checked per box) */
@@ -552,6 +559,18 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       continue;
     size_t m = 0;
     for (size_t d = 0; d < n; d++) {
+      if (w->jump) { /* <w, w_p^d> >= 0 and >= <w, w_p^e> for d in F_i, e not */
+        if (!(P->F[i] >> d & 1))
+          continue;
+        for (size_t e = 0; e <= n; e++) {
+          if (e < n && (P->F[i] >> e & 1))
+            continue;
+          for (size_t a = 0; a < np; a++)
+            A[m * np + a] = gsl_matrix_get(Wp, a, d) - (e < n ? gsl_matrix_get(Wp, a, e) : 0.0);
+          m++;
+        }
+        continue;
+      }
       if (!(P->F[i] >> d & 1) && (full >> d & 1))
         continue;
       for (size_t a = 0; a < np; a++)
@@ -571,6 +590,9 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     }
     if (w->coupled && r > 0) /* a point of its cone, for the points offered should reduce drop the neuron */
       memcpy(w->row0 + i * np, rays, np * sizeof *rays);
+    for (size_t j = 0; w->jump && j < r; j++) /* the sum of a pointed cone's rays is in its relative interior */
+      for (size_t a = 0; a < np; a++)
+        w->ctr[i * np + a] += rays[j * np + a];
     size_t kept = 0, dropped = 0;
     for (size_t j = 0; j < r; j++) {
       double *g = w->gen + (w->K + kept) * n, norm = 0;
@@ -924,6 +946,64 @@ coupling_scale(struct sdlab_bnb_workspace *w, const gsl_matrix *Wp, gsl_matrix *
   return 1;
 }
 
+/* JumpReLU: a point of the piece's closure for rows of the homogenised cones (WD's columns scaled inversely,
+ * so L~ stays).  A row u with min_F = min over F_i of <u, w_p^d> > 0 is scaled by t with t min_F >= theta >=
+ * t max_out, max_out = max over e not in F_i of <u, w_p^e> (t = theta / sqrt(min_F max_out), or
+ * 2 theta / min_F when max_out <= 0).  A row with min_F at the rounding level of its norm (the cone's boundary, where only
+ * the limit t -> infinity stands for it) first moves towards the cone's interior point by 2^-30 of its norm,
+ * and a row without codes (a neuron reduce dropped, W_D's column 0) is that interior point: L~ is then
+ * evaluated at a point of the piece, a little off the box's.  Returns 0 when a row cannot be placed (its
+ * pre-activations on F_i not positive even then). */
+static int
+jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, gsl_matrix *WE,
+           gsl_matrix *WD)
+{
+  const size_t np = w->np, n = w->n;
+  const double delta = 0x1p-30, theta = P->act.theta;
+  for (size_t i = 0; i < w->nq; i++) {
+    gsl_vector_view r = gsl_matrix_row(WE, i), c = gsl_matrix_column(WD, i);
+    if (P->F[i] == 0) {
+      gsl_vector_set_zero(&r.vector);
+      continue;
+    }
+    const double norm = gsl_blas_dnrm2(&r.vector);
+    double lo = INFINITY, hi = -INFINITY, cmin = INFINITY;
+    for (size_t pass = 0; pass < 2; pass++) {
+      lo = INFINITY;
+      hi = -INFINITY;
+      for (size_t d = 0; d < n; d++) {
+        double z = 0, zc = 0;
+        for (size_t a = 0; a < np; a++) {
+          z += gsl_vector_get(&r.vector, a) * gsl_matrix_get(Wp, a, d);
+          zc += w->ctr[i * np + a] * gsl_matrix_get(Wp, a, d);
+        }
+        if (P->F[i] >> d & 1) {
+          lo = fmin(lo, z);
+          cmin = fmin(cmin, zc);
+        } else {
+          hi = fmax(hi, z);
+        }
+      }
+      if (pass == 1 || lo > delta * norm * cmin)
+        break;
+      if (norm == 0) {
+        gsl_vector_set_zero(&c.vector);
+        for (size_t a = 0; a < np; a++)
+          gsl_vector_set(&r.vector, a, w->ctr[i * np + a]);
+      } else {
+        for (size_t a = 0; a < np; a++)
+          *gsl_vector_ptr(&r.vector, a) += delta * norm * w->ctr[i * np + a];
+      }
+    }
+    if (!(lo > 0))
+      return 0;
+    const double t = hi > 0 ? theta / sqrt(lo * hi) : 2 * theta / lo;
+    gsl_vector_scale(&r.vector, t);
+    gsl_vector_scale(&c.vector, 1 / t);
+  }
+  return 1;
+}
+
 /* L~ and the incumbent: the point of coordinates l, with W_D from the fit, evaluated by sdlab_piece_loss */
 static int
 offer(sdlab_bnb *b, const double *l, double f)
@@ -946,6 +1026,8 @@ offer(sdlab_bnb *b, const double *l, double f)
   }
   double loss, sm, vi = 0;
   int ok = 1;
+  if (w->jump)
+    ok = jump_place(w, b->P, b->Wp, WE, WD);
   if (w->coupled) {
     /* neurons without codes here keep a point of their cone (W_E = 0 may break a ranking row); a point of the
      * piece's closure only when scales meet the ranking rows, up to their rounding */
@@ -956,6 +1038,8 @@ offer(sdlab_bnb *b, const double *l, double f)
           gsl_vector_set(&r.vector, a, w->row0[i * w->np + a]);
     }
     ok = coupling_scale(w, b->Wp, WE, WD);
+  }
+  if (w->coupled || w->jump) {
     double scale = 0, xmax = 0;
     for (size_t i = 0; ok && i < w->nq; i++) {
       gsl_vector_view r = gsl_matrix_row(WE, i);
@@ -1522,9 +1606,13 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     if (status)
       return status;
   }
-  if (w->q == 0) { /* every neuron dead on the piece: L~ is the energy, attained at W_E = 0 */
+  if (w->q == 0) { /* every neuron dead on the piece: L~ is the energy, attained at W_E = 0 (JumpReLU: where
+                     * the neurons' rows lie in their regions, their codes unused) */
     gsl_matrix_set_zero(b->WE);
     gsl_matrix_set_zero(b->WD);
+    if (w->jump && !jump_place(w, b->P, b->Wp, b->WE, b->WD))
+      return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: a JumpReLU neuron's cone has no interior point (the "
+                        "pattern is not realizable)");
     int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &b->upper, NULL, NULL);
     if (status)
       return status;

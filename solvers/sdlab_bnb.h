@@ -1,4 +1,4 @@
-/* sdlab_bnb.h: a certified global minimum of L~ on one ReLU piece, by spatial branch and bound.
+/* sdlab_bnb.h: a certified global minimum of L~ on one piece, by spatial branch and bound.
  *
  * On the closure of a ReLU piece P = (F_1, ..., F_{n_q}) the encoder row w_i ranges over the polyhedral cone
  * W_i = {w : <w, w_p^d> >= 0 for d in F_i, <= 0 otherwise}; its codes, weighted by sqrt(M_d), are the vector
@@ -66,9 +66,21 @@
  * columns inversely) and kept only if they meet the piece's rows up to rounding.  Neurons the exact reduction
  * fixes to one generator leave the ranking test: a relaxation, so the bound stays rigorous but may not close.
  *
+ * JumpReLU(theta), theta > 0.  Neuron i's region P_i = {w : <w, w_p^d> >= theta on F_i, <= theta off it} is
+ * not a cone, but L~ does not change when (w_i, W_D^i) becomes (t w_i, W_D^i / t), so the infimum over
+ * P_i equals the one over the closure of the cone it generates, {t w : t > 0, w in P_i}, which is
+ *   K_i = {w : <w, w_p^d> >= 0 and <w, w_p^d> >= <w, w_p^e> for d in F_i, e not in F_i}
+ * (t min_F >= theta >= t max_out has a solution t > 0 exactly when min_F > 0 and min_F >= max_out; the
+ * infimum over a convex set and over its closure agree for continuous L~).  The search runs over these
+ * cones, independent of theta, and points offered are mapped back into P_i by such a t (rows on K_i's
+ * boundary min_F = 0, limits only, first move 2^-30 of their norm towards an interior point of K_i; rows of
+ * neurons without codes sit at that interior point with W_D^i = 0), checked against the piece's rows, and
+ * valued by sdlab_piece_loss there.  A neuron's codes reach every feature with positive pre-activation below
+ * the threshold, so K_i is wider than the ReLU cone and codes of two neurons meet at a ray interior to one
+ * of the cones, not only at shared rays: such pieces may stay open.
+ *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
- * bisected), test.  ReLU and Top-k-ReLU pieces: JumpReLU's threshold breaks the scale symmetry that the
- * generator parametrisation (max_j l_ij = 1) removes. */
+ * bisected), test. */
 #ifndef SDLAB_BNB_H
 #define SDLAB_BNB_H
 
@@ -98,13 +110,13 @@ typedef struct {
   sdlab_bnb_workspace *w;
 } sdlab_bnb;
 
-/* Whether the branch and bound takes pieces of act with n_q neurons: ReLU, Top-k-ReLU, or Top-k with k = n_q
- * (ReLU). */
+/* Whether the branch and bound takes pieces of act with n_q neurons: ReLU, JumpReLU, Top-k-ReLU, or Top-k
+ * with k = n_q (ReLU). */
 int sdlab_bnb_accepts(const sdlab_activation *act, size_t nq);
 
 /* For piece P of directions Wp (n_p x n), targets Wr (n_r x n) and weights Md (n): the rays of every
  * neuron's cone (extreme rays from (n_p - 1)-subsets of its rows; at most max_rays per neuron, 1 to 4096)
- * and the workspace.  Errors: the activation is neither ReLU nor Top-k-ReLU (GSL_EINVAL), W_p of rank < n_p
+ * and the workspace.  Errors: an activation sdlab_bnb_accepts refuses (GSL_EINVAL), W_p of rank < n_p
  * (its cones contain lines the codes do not see), more than max_rays rays or 2^20 initial boxes
  * (SDLAB_EIMPOSSIBLE, with the limit).  NULL on error. */
 sdlab_bnb *sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,

@@ -281,6 +281,98 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
   gsl_rng_free(r);
 }
 
+/* JumpReLU pieces: the search runs over the cones the threshold regions generate (sdlab_bnb.h), wider than the
+ * ReLU cones wherever a neuron's pre-activation may be positive below the threshold.  Independently of that
+ * construction: points of the piece drawn in W_E itself (rows of the pattern's witness, perturbed and rescaled,
+ * kept when JumpReLU(theta) gives the pattern) and alternating convex search from each stay above the lower
+ * bound; the incumbent is a point of the piece's closure with the value reported. */
+Test(bnb, jumprelu_bounds_bracket_points_of_threshold_pieces)
+{
+  const uint64_t seed = 4127;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  size_t pieces = 0, certified = 0, points = 0, below = 0;
+  for (int inst = 0; inst < 3; inst++) {
+    const size_t n = 4, np = 2 + (size_t)(inst == 2), nq = 2 + (size_t)(inst == 1), nr = 2;
+    const sdlab_activation act = {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.2 + 2 * gsl_rng_uniform(r)};
+    gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *W0 = gsl_matrix_alloc(nq, np),
+               *E = gsl_matrix_alloc(nq, np);
+    gsl_vector *Md = gsl_vector_alloc(n);
+    test_unit_columns(r, Wp);
+    test_gaussian(r, Wr, 1.0);
+    for (size_t d = 0; d < n; d++)
+      gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
+    const double round = test_gamma(64.0 * (double)(n + nq + nr)) * energy(Wr, Md);
+    sdlab_pattern_list *s;
+    cr_assert_eq(sdlab_patterns_single(Wp, 1, 1000000, &s), 0, "%s", sdlab_error_message(1));
+    for (int draw = 0; draw < 16; draw++) {
+      uint64_t F[3];
+      for (size_t i = 0; i < nq; i++) { /* a random joint pattern and its witness at threshold theta */
+        const size_t k = gsl_rng_uniform_int(r, s->count);
+        const double *x = s->witness + k * s->wsize;
+        F[i] = s->masks[k];
+        for (size_t t = 0; t < np; t++)
+          gsl_matrix_set(W0, i, t, x[t] * act.theta / x[np]);
+      }
+      sdlab_piece *P = sdlab_piece_alloc(Wp, nr, &act, nq, F);
+      sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+      cr_assert_not_null(b, "%s", sdlab_error_message(1));
+      cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+      const double first = b->lower;
+      run(b, 20000, 1e-9);
+      pieces++;
+      certified += np == 2 && sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS; /* charts: two generators per neuron */
+      cr_assert(b->lower >= first && b->lower <= b->upper, "lower %.17g, upper %.17g", b->lower, b->upper);
+      cr_assert(isfinite(b->upper), "every piece has a point");
+      double f, sm, vi;
+      cr_assert_eq(sdlab_piece_loss(P, Wp, Wr, Md, b->WE, b->WD, &f, NULL, NULL), 0);
+      cr_assert_eq(f, b->upper);
+      sdlab_piece_margin(P, b->WE, &sm, &vi);
+      cr_assert(vi <= test_gamma(256) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)), "violation %g", vi);
+      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
+      for (int k = 0; k < 30; k++) {
+        gsl_matrix_memcpy(E, W0);
+        for (size_t i = 0; i < nq && k > 0; i++) {
+          const double sc = exp(gsl_ran_gaussian(r, 1.0));
+          for (size_t t = 0; t < np; t++)
+            gsl_matrix_set(E, i, t, sc * (gsl_matrix_get(E, i, t) + gsl_ran_gaussian(r, 0.5 * act.theta)));
+        }
+        uint64_t G[3];
+        sdlab_piece_pattern_of(Wp, &act, E, G);
+        if (memcmp(G, F, nq * sizeof *F) != 0)
+          continue;
+        points++;
+        /* a point whose pre-activation is positive below the threshold somewhere: off the ReLU piece */
+        for (size_t i = 0; i < nq; i++)
+          for (size_t d = 0; d < n; d++) {
+            double z = 0;
+            for (size_t t = 0; t < np; t++)
+              z += gsl_matrix_get(E, i, t) * gsl_matrix_get(Wp, t, d);
+            below += !(F[i] >> d & 1) && z > 0 && i + d == 0;
+          }
+        const double fp = loss_at(P, Wp, Wr, Md, E);
+        cr_assert(fp >= b->lower - round, "a point at %.17g below the lower bound %.17g", fp, b->lower);
+        acs_stays_above(a, E, b->lower, round);
+      }
+      sdlab_acs_free(a);
+      sdlab_bnb_free(b);
+      sdlab_piece_free(P);
+    }
+    sdlab_pattern_list_free(s);
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(Wr);
+    gsl_matrix_free(W0);
+    gsl_matrix_free(E);
+    gsl_vector_free(Md);
+  }
+  cr_log_info("%zu JumpReLU pieces, %zu of the %zu with n_p = 2 certified to 1e-9 within 20000 boxes; %zu points, "
+              "%zu with neuron 1 positive below the threshold on feature 1", pieces, certified, 2 * pieces / 3, points,
+              below);
+  cr_assert(points >= 300 && below > 0);
+  cr_assert(certified * 3 >= pieces, "at least half the pieces with n_p = 2 close");
+  gsl_rng_free(r);
+}
+
 Test(bnb, example35_pieces_are_certified_at_their_known_minima)
 {
   gsl_matrix *Wp = gsl_matrix_alloc(2, 2), *Wr = gsl_matrix_alloc(2, 2), *WE = gsl_matrix_alloc(2, 2),
@@ -523,15 +615,14 @@ Test(bnb, refuses_what_it_cannot_certify)
   test_gaussian(r, Wr, 1.0);
   gsl_vector_set_all(Md, 1.0);
   const uint64_t F[2] = {1, 6};
-  /* JumpReLU: no scale symmetry */
-  sdlab_activation jr = {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.1};
-  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &jr, 2, F);
-  cr_assert_not_null(P);
-  cr_assert_null(sdlab_bnb_alloc(P, Wp, Wr, Md, 64));
-  sdlab_piece_free(P);
+  /* activations whose pieces are not piecewise quadratic per pattern (and JumpReLU, which it takes) */
+  const sdlab_activation btk = {.kind = SDLAB_ACT_BATCHTOPK, .k = 1}, tk = {.kind = SDLAB_ACT_TOPK, .k = 1},
+                         jr = {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.1};
+  cr_assert(!sdlab_bnb_accepts(&btk, 2) && !sdlab_bnb_accepts(&tk, 2) && sdlab_bnb_accepts(&tk, 1));
+  cr_assert(sdlab_bnb_accepts(&jr, 2));
   /* shapes that do not fit the piece */
   sdlab_activation act = {.kind = SDLAB_ACT_RELU};
-  P = sdlab_piece_alloc(Wp, 2, &act, 2, F);
+  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 2, F);
   cr_assert_null(sdlab_bnb_alloc(P, Wbad, Wr, Md, 64));
   cr_assert_null(sdlab_bnb_alloc(P, Wp, Wr, Md, 0));
   /* an incumbent outside the piece's closure */

@@ -501,7 +501,7 @@ Test(cli, landscape_outputs_and_errors)
   } cases[] = {
     {"landscape --latents 2 --activation relu --sgd-runs 5 --out %D/x", "either --truth"},
     {"landscape --features 3 --dim 2 --latents 2 --activation relu --sgd-runs 5 --out %D/x", "go together"},
-    {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation jumprelu:0.5 --sgd-runs 5 --out %D/x", "jumprelu"},
+    {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation batchtopk:1 --sgd-runs 5 --out %D/x", "batchtopk"},
     {"landscape --features 3 --dim 2 --seed 1 --latents 17 --activation relu --sgd-runs 5 --out %D/x", "16 latents"},
     {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation relu --sgd-runs 5 --tol 0 --out %D/x", "positive"},
     {"landscape --features 3 --dim 2 --seed 1 --latents 2 --activation relu --sgd-runs 5 --bnb-nodes x --out %D/x",

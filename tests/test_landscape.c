@@ -54,23 +54,40 @@ Test(landscape, bounds_bracket_every_piece_and_counts_match_the_enumeration)
   const uint64_t seed = 1201;
   cr_log_info("seed %llu", (unsigned long long)seed);
   gsl_rng *r = test_rng(seed);
-  for (int trial = 0; trial < 3; trial++) {
+  for (int trial = 0; trial < 5; trial++) {
     size_t n = 3, np = 2, nq = 2 + (size_t)trial % 2;
     gsl_matrix *Wp = gsl_matrix_alloc(np, n);
     test_unit_columns(r, Wp);
     gsl_vector *Md = gsl_vector_alloc(n);
     for (size_t d = 0; d < n; d++)
       gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
-    sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+    const int jump = trial >= 3;
+    sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : SDLAB_ACT_RELU, .theta = jump ? 0.3 + trial - 3 : 0};
     sdlab_landscape_params p;
     sdlab_landscape_params_default(&p);
     p.sgd_runs = 10;
     p.seed = 7 + (uint64_t)trial;
     sdlab_landscape l;
-    cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0);
+    cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0, "%s", sdlab_error_message(1));
     sdlab_pattern_list *s;
-    sdlab_patterns_single(Wp, 0, 10000, &s);
+    sdlab_patterns_single(Wp, jump, 10000, &s);
     cr_assert_eq((double)l.count, sdlab_joint_count_unordered(s->count, nq));
+    if (jump) { /* a ReLU piece is a JumpReLU piece with a smaller region: its points bound the JumpReLU infimum */
+      const sdlab_activation relu = {.kind = SDLAB_ACT_RELU};
+      sdlab_landscape lr;
+      cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &relu, &p, &lr, NULL, NULL), 0);
+      size_t matched = 0;
+      for (size_t c = 0; c < lr.count; c++)
+        for (size_t k = 0; k < l.count; k++)
+          if (memcmp(l.pieces[k].F, lr.pieces[c].F, nq * sizeof *lr.pieces[c].F) == 0) {
+            matched++;
+            cr_assert(l.pieces[k].lower <= lr.pieces[c].upper + 1e-12 * (1 + lr.pieces[c].upper),
+                      "piece %zu: JumpReLU lower %.17g above the ReLU point's %.17g", k, l.pieces[k].lower,
+                      lr.pieces[c].upper);
+          }
+      cr_assert_eq(matched, lr.count, "every ReLU piece is a JumpReLU piece");
+      sdlab_landscape_free(&lr);
+    }
     for (size_t c = 0; c < l.count; c++)
       cr_assert(l.pieces[c].lower <= l.pieces[c].upper + 1e-12 * (1 + l.pieces[c].upper),
                 "piece %zu: lower %.17g above upper %.17g", c, l.pieces[c].lower, l.pieces[c].upper);
