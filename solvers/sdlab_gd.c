@@ -13,8 +13,10 @@ sdlab_gd_alloc(sdlab_model *m, const gsl_matrix *Wp, const gsl_matrix *Wr, const
     return NULL;
   }
   sdlab_gd *g = calloc(1, sizeof *g);
-  if (g == NULL)
+  if (g == NULL) {
+    sdlab_fail(GSL_ENOMEM, "out of memory for Adam");
     return NULL;
+  }
   g->m = m;
   g->Wp = Wp;
   g->Wr = Wr;

@@ -334,8 +334,10 @@ sdlab_piece_workspace *
 sdlab_piece_workspace_alloc(const sdlab_piece *P)
 {
   sdlab_piece_workspace *w = calloc(1, sizeof *w);
-  if (w == NULL)
+  if (w == NULL) {
+    sdlab_fail(GSL_ENOMEM, "out of memory for a piece workspace");
     return NULL;
+  }
   w->nx = P->nq * P->np;
   w->HE = gsl_matrix_alloc(w->nx, w->nx);
   w->q = malloc(w->nx * sizeof *w->q);
@@ -402,8 +404,10 @@ sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   if (check_shapes(P, Wp, Wr, Md, NULL, NULL))
     return NULL;
   sdlab_acs *a = calloc(1, sizeof *a);
-  if (a == NULL)
+  if (a == NULL) {
+    sdlab_fail(GSL_ENOMEM, "out of memory for alternating convex search");
     return NULL;
+  }
   a->P = P;
   a->Wp = Wp;
   a->Wr = Wr;
@@ -413,6 +417,7 @@ sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   a->w = sdlab_piece_workspace_alloc(P);
   if (!a->WE || !a->WD || !a->w) {
     sdlab_acs_free(a);
+    sdlab_fail(GSL_ENOMEM, "out of memory for alternating convex search");
     return NULL;
   }
   return a;
