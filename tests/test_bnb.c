@@ -1,4 +1,4 @@
-/* The certified branch and bound on one ReLU piece (solvers/sdlab_bnb): its bounds bracket every point of the
+/* The certified branch and bound on one piece (ReLU, Top-k-ReLU, JumpReLU; solvers/sdlab_bnb): its bounds bracket every point of the
  * piece and every local solve from it, its values where the optimum is known (Example 3.5, Theorem 3.3's
  * configuration), its point is a point of the piece, and its errors. */
 #include <criterion/criterion.h>
@@ -86,6 +86,29 @@ check_near_rays(gsl_rng *r, const sdlab_bnb *b, const uint64_t *F, size_t draws)
   return hits;
 }
 
+/* A random instance: unit directions Wp, Gaussian targets Wr, weights M_d in [0.5, 1.5); returns the rounding
+ * margin of L~ on it with nq neurons (gamma of the sizes times the weighted target energy) */
+static double
+random_instance(gsl_rng *r, gsl_matrix *Wp, gsl_matrix *Wr, gsl_vector *Md, size_t nq)
+{
+  test_unit_columns(r, Wp);
+  test_gaussian(r, Wr, 1.0);
+  for (size_t d = 0; d < Md->size; d++)
+    gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
+  return test_gamma(64.0 * (double)(Wp->size2 + nq + Wr->size1)) * energy(Wr, Md);
+}
+
+/* b's incumbent is a point of its piece's closure (up to rounding) and b->upper is L~ there */
+static void
+incumbent_is_a_point(const sdlab_bnb *b)
+{
+  double f, sm, vi;
+  cr_assert_eq(sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &f, NULL, NULL), 0);
+  cr_assert_eq(f, b->upper);
+  sdlab_piece_margin(b->P, b->WE, &sm, &vi);
+  cr_assert(vi <= test_gamma(256) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)), "violation %g", vi);
+}
+
 static void
 run(sdlab_bnb *b, size_t nodes, double rtol)
 {
@@ -117,11 +140,7 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
     gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *WE = gsl_matrix_alloc(nq, np),
                *E = gsl_matrix_alloc(nq, np);
     gsl_vector *Md = gsl_vector_alloc(n);
-    test_unit_columns(r, Wp);
-    test_gaussian(r, Wr, 1.0);
-    for (size_t d = 0; d < n; d++)
-      gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
-    const double e = energy(Wr, Md), round = test_gamma(64.0 * (double)(n + nq + nr)) * e;
+    const double round = random_instance(r, Wp, Wr, Md, nq);
     uint64_t seen[64][4];
     size_t nseen = 0;
     for (int draw = 0; draw < 40 && nseen < 64; draw++) {
@@ -202,11 +221,7 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
     gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *E = gsl_matrix_alloc(nq, np),
                *U = gsl_matrix_alloc(nq, np);
     gsl_vector *Md = gsl_vector_alloc(n);
-    test_unit_columns(r, Wp);
-    test_gaussian(r, Wr, 1.0);
-    for (size_t d = 0; d < n; d++)
-      gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
-    const double round = test_gamma(64.0 * (double)(n + nq + nr)) * energy(Wr, Md);
+    const double round = random_instance(r, Wp, Wr, Md, nq);
     sdlab_joint_list *j;
     cr_assert_eq(sdlab_patterns_topk(Wp, nq, act.k, 1000000, &j), 0, "%s", sdlab_error_message(1));
     /* open patterns where some feature's active set is full (the ranking rows couple neurons): about 30 of
@@ -229,13 +244,8 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
       pruned += b->infeasible > 0;
       certified += sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS;
       cr_assert(b->lower >= first && b->lower <= b->upper, "lower %.17g, upper %.17g", b->lower, b->upper);
-      if (isfinite(b->upper)) {
-        double f, sm, vi;
-        cr_assert_eq(sdlab_piece_loss(P, Wp, Wr, Md, b->WE, b->WD, &f, NULL, NULL), 0);
-        cr_assert_eq(f, b->upper);
-        sdlab_piece_margin(P, b->WE, &sm, &vi);
-        cr_assert(vi <= test_gamma(256) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)), "violation %g", vi);
-      }
+      if (isfinite(b->upper))
+        incumbent_is_a_point(b);
       sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
       gsl_matrix_const_view W0 = gsl_matrix_const_view_array(j->witness + c * nq * np, nq, np);
       for (int k = 0; k < 40; k++) {
@@ -298,11 +308,7 @@ Test(bnb, jumprelu_bounds_bracket_points_of_threshold_pieces)
     gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *W0 = gsl_matrix_alloc(nq, np),
                *E = gsl_matrix_alloc(nq, np);
     gsl_vector *Md = gsl_vector_alloc(n);
-    test_unit_columns(r, Wp);
-    test_gaussian(r, Wr, 1.0);
-    for (size_t d = 0; d < n; d++)
-      gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
-    const double round = test_gamma(64.0 * (double)(n + nq + nr)) * energy(Wr, Md);
+    const double round = random_instance(r, Wp, Wr, Md, nq);
     sdlab_pattern_list *s;
     cr_assert_eq(sdlab_patterns_single(Wp, 1, 1000000, &s), 0, "%s", sdlab_error_message(1));
     for (int draw = 0; draw < 16; draw++) {
@@ -324,11 +330,7 @@ Test(bnb, jumprelu_bounds_bracket_points_of_threshold_pieces)
       certified += np == 2 && sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS; /* charts: two generators per neuron */
       cr_assert(b->lower >= first && b->lower <= b->upper, "lower %.17g, upper %.17g", b->lower, b->upper);
       cr_assert(isfinite(b->upper), "every piece has a point");
-      double f, sm, vi;
-      cr_assert_eq(sdlab_piece_loss(P, Wp, Wr, Md, b->WE, b->WD, &f, NULL, NULL), 0);
-      cr_assert_eq(f, b->upper);
-      sdlab_piece_margin(P, b->WE, &sm, &vi);
-      cr_assert(vi <= test_gamma(256) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)), "violation %g", vi);
+      incumbent_is_a_point(b);
       sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
       for (int k = 0; k < 30; k++) {
         gsl_matrix_memcpy(E, W0);
