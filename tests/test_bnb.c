@@ -1,6 +1,6 @@
-/* The certified branch and bound on one piece (ReLU, Top-k-ReLU, JumpReLU; solvers/sdlab_bnb): its bounds bracket every point of the
- * piece and every local solve from it, its values where the optimum is known (Example 3.5, Theorem 3.3's
- * configuration), its point is a point of the piece, and its errors. */
+/* The certified branch and bound on one piece (ReLU, Top-k-ReLU, JumpReLU; solvers/sdlab_bnb): its bounds
+ * bracket every point of the piece and every local solve from it, its values where the optimum is known
+ * (Example 3.5, Theorem 3.3's configuration), its point is a point of the piece, and its errors. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <float.h>
