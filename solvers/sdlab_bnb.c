@@ -72,6 +72,7 @@ struct sdlab_bnb_workspace {
   /* JumpReLU pieces: the cones are the homogenised regions (see sdlab_bnb.h) */
   int jump;
   double *ctr;                  /* n_q x n_p: a point of each neuron's cone's relative interior (sum of its rays) */
+  double *cmin;                 /* n_q: its least pre-activation over the neuron's features */
   size_t nedge, *edge;          /* ranking rows between tracked live neurons: (d, winner, loser) triples */
   size_t npedge, *pedge;        /* all ranking rows, over every neuron: (d, winner, loser) */
   double *plo, *phi, *zlo, *zhi, *dist; /* scratch: plain intervals (K), z intervals (q x n), q x q */
@@ -118,6 +119,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->loose);
     free(w->row0);
     free(w->ctr);
+    free(w->cmin);
     free(w->pedge);
     free(w->edge);
     free(w->plo);
@@ -465,6 +467,24 @@ coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_ma
   return SDLAB_SUCCESS;
 }
 
+/* JumpReLU: the least pre-activation <u, w_p^d> of row u (n_p, contiguous) over the features of F and the
+ * largest over the others (-inf when F holds every feature) */
+static void
+jump_range(const gsl_matrix *Wp, uint64_t F, const double *u, double *lo, double *hi)
+{
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t d = 0; d < Wp->size2; d++) {
+    double z = 0;
+    for (size_t a = 0; a < Wp->size1; a++)
+      z += u[a] * gsl_matrix_get(Wp, a, d);
+    if (F >> d & 1)
+      *lo = fmin(*lo, z);
+    else
+      *hi = fmax(*hi, z);
+  }
+}
+
 int
 sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
 {
@@ -476,7 +496,6 @@ sdlab_bnb *
 sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                 size_t max_rays)
 {
-
   const size_t n = P->n, np = P->np, nq = P->nq, nr = P->nr;
   if (Wp->size1 != np || Wp->size2 != n || Wr->size1 != nr || Wr->size2 != n || Md->size != n) {
     sdlab_fail(SDLAB_ESHAPE, "branch and bound: the matrices do not fit the piece (n %zu, n_p %zu, n_r %zu)", n, np, nr);
@@ -549,7 +568,8 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   w->loose = calloc(nq, 1);
   w->row0 = calloc(nq * np, sizeof *w->row0);
   w->ctr = calloc(nq * np, sizeof *w->ctr);
-  if (!status && (!w->loose || !w->row0 || !w->ctr))
+  w->cmin = calloc(nq, sizeof *w->cmin);
+  if (!status && (!w->loose || !w->row0 || !w->ctr || !w->cmin))
     status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   /* the generators of every neuron's code cone (for coupled pieces, of the cone its own rows cut: the
    * ranking rows are kept aside and checked per box) */
@@ -590,9 +610,13 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     }
     if (w->coupled && r > 0) /* a point of its cone, for the points offered should reduce drop the neuron */
       memcpy(w->row0 + i * np, rays, np * sizeof *rays);
-    for (size_t j = 0; w->jump && j < r; j++) /* the sum of a pointed cone's rays is in its relative interior */
-      for (size_t a = 0; a < np; a++)
-        w->ctr[i * np + a] += rays[j * np + a];
+    if (w->jump) { /* the sum of a pointed cone's rays is in its relative interior */
+      double hi;
+      for (size_t j = 0; j < r; j++)
+        for (size_t a = 0; a < np; a++)
+          w->ctr[i * np + a] += rays[j * np + a];
+      jump_range(Wp, P->F[i], w->ctr + i * np, w->cmin + i, &hi);
+    }
     size_t kept = 0, dropped = 0;
     for (size_t j = 0; j < r; j++) {
       double *g = w->gen + (w->K + kept) * n, norm = 0;
@@ -947,18 +971,18 @@ coupling_scale(struct sdlab_bnb_workspace *w, const gsl_matrix *Wp, gsl_matrix *
 }
 
 /* JumpReLU: a point of the piece's closure for rows of the homogenised cones (WD's columns scaled inversely,
- * so L~ stays).  A row u with min_F = min over F_i of <u, w_p^d> > 0 is scaled by t with t min_F >= theta >=
- * t max_out, max_out = max over e not in F_i of <u, w_p^e> (t = theta / sqrt(min_F max_out), or
- * 2 theta / min_F when max_out <= 0).  A row with min_F at the rounding level of its norm (the cone's boundary, where only
- * the limit t -> infinity stands for it) first moves towards the cone's interior point by 2^-30 of its norm,
- * and a row without codes (a neuron reduce dropped, W_D's column 0) is that interior point: L~ is then
- * evaluated at a point of the piece, a little off the box's.  Returns 0 when a row cannot be placed (its
- * pre-activations on F_i not positive even then). */
+ * so L~ stays).  A row u with min_F = min over F_i of <u, w_p^d> > 0 is scaled by t with
+ * t min_F >= theta >= t max_out, max_out = max over e not in F_i of <u, w_p^e> (t = theta / sqrt(min_F
+ * max_out), or 2 theta / min_F when max_out <= 0).  A row near the cone's boundary, where only the limit
+ * t -> infinity stands for it (min_F at most 2^-30 of its norm times cmin, the min_F of the cone's interior
+ * point ctr), first moves by 2^-30 of its norm times ctr, and a row without codes (a neuron reduce dropped,
+ * W_D's column 0) is ctr: L~ is then evaluated at a point of the piece, a little off the box's.  Returns 0 when a
+ * row cannot be placed (its pre-activations on F_i not positive even then). */
 static int
 jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, gsl_matrix *WE,
            gsl_matrix *WD)
 {
-  const size_t np = w->np, n = w->n;
+  const size_t np = w->np;
   const double delta = 0x1p-30, theta = P->act.theta;
   for (size_t i = 0; i < w->nq; i++) {
     gsl_vector_view r = gsl_matrix_row(WE, i), c = gsl_matrix_column(WD, i);
@@ -966,34 +990,15 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
       gsl_vector_set_zero(&r.vector);
       continue;
     }
-    const double norm = gsl_blas_dnrm2(&r.vector);
-    double lo = INFINITY, hi = -INFINITY, cmin = INFINITY;
-    for (size_t pass = 0; pass < 2; pass++) {
-      lo = INFINITY;
-      hi = -INFINITY;
-      for (size_t d = 0; d < n; d++) {
-        double z = 0, zc = 0;
-        for (size_t a = 0; a < np; a++) {
-          z += gsl_vector_get(&r.vector, a) * gsl_matrix_get(Wp, a, d);
-          zc += w->ctr[i * np + a] * gsl_matrix_get(Wp, a, d);
-        }
-        if (P->F[i] >> d & 1) {
-          lo = fmin(lo, z);
-          cmin = fmin(cmin, zc);
-        } else {
-          hi = fmax(hi, z);
-        }
-      }
-      if (pass == 1 || lo > delta * norm * cmin)
-        break;
-      if (norm == 0) {
+    const double norm = gsl_blas_dnrm2(&r.vector), *ctr = w->ctr + i * np;
+    double lo, hi;
+    jump_range(Wp, P->F[i], r.vector.data, &lo, &hi);
+    if (!(lo > delta * norm * w->cmin[i])) {
+      if (norm == 0)
         gsl_vector_set_zero(&c.vector);
-        for (size_t a = 0; a < np; a++)
-          gsl_vector_set(&r.vector, a, w->ctr[i * np + a]);
-      } else {
-        for (size_t a = 0; a < np; a++)
-          *gsl_vector_ptr(&r.vector, a) += delta * norm * w->ctr[i * np + a];
-      }
+      for (size_t a = 0; a < np; a++)
+        *gsl_vector_ptr(&r.vector, a) = norm == 0 ? ctr[a] : gsl_vector_get(&r.vector, a) + delta * norm * ctr[a];
+      jump_range(Wp, P->F[i], r.vector.data, &lo, &hi);
     }
     if (!(lo > 0))
       return 0;
