@@ -75,8 +75,10 @@ sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, 
     rows += topk && size == act->k ? size + size * (nq - size) : nq;
   }
   sdlab_piece *P = calloc(1, sizeof *P);
-  if (P == NULL)
+  if (P == NULL) {
+    sdlab_fail(GSL_ENOMEM, "out of memory for a piece");
     return NULL;
+  }
   P->n = n;
   P->np = np;
   P->nq = nq;

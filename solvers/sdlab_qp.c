@@ -26,8 +26,10 @@ sdlab_qp_workspace_alloc(size_t n, size_t m)
     return NULL;
   }
   sdlab_qp_workspace *w = calloc(1, sizeof *w);
-  if (w == NULL)
+  if (w == NULL) {
+    sdlab_fail(GSL_ENOMEM, "out of memory for a QP of %zu variables", n);
     return NULL;
+  }
   w->n = n;
   w->m = m;
   w->work_set = malloc((n + 1) * sizeof *w->work_set);
