@@ -3,7 +3,8 @@
 # Included by paper.mk.  The paper's sizes at SCALE=full (n_p 768, n_q 16,000, N 100,000, 10 epochs, 100 anchors,
 # k 32); at the quick scale n_p 192, n_q 2,000, N 25,000, 5 epochs, 25 anchors, k 4 (the same k / n_q), and the
 # swept n scaled by 192/768.  Table 6's "sparsity" is the probability that a feature is active (its S = 0.01 rows
-# equal Table 1's S = 0.99), so its values map to --sparsity 1 - S.  Training as in table1.mk otherwise.
+# equal Table 1's S = 0.99), so its values map to --sparsity 1 - S.  Training as in table1.mk otherwise (its ReLU
+# and JumpReLU arguments and matryoshka_ks; included after it).
 
 ifeq ($(SCALE),full)
 AB_D := 768
@@ -32,11 +33,11 @@ AB := $(OUT)/ablations-$(SCALE)
 AB_TRAIN := --latents $(AB_Q) --epochs $(AB_EPOCHS) --batch 256 --lr 1e-3 --seed 1 --threads 1 --quiet --force
 AB_BENCH := --dim $(AB_D) --samples $(AB_SAMPLES) --seed 1 --quiet --force
 AB_METHODS := relu jumprelu topk batchtopk matryoshka
-AB_ARGS_relu := --method relu --l1 0.1
-AB_ARGS_jumprelu := --method jumprelu --theta 0.1 --bandwidth 0.05 --l0 0.1
+AB_ARGS_relu := $(T1_ARGS_relu)
+AB_ARGS_jumprelu := $(T1_ARGS_jumprelu)
 AB_ARGS_topk := --method topk --k $(AB_K)
 AB_ARGS_batchtopk := --method batchtopk --k $(AB_K)
-AB_ARGS_matryoshka := --method matryoshka --ks $(shell expr $(AB_K) / 2),$(AB_K),$(shell expr $(AB_K) \* 2) --lambdas 1,1,1
+AB_ARGS_matryoshka := --method matryoshka --ks $(call matryoshka_ks,$(AB_K)) --lambdas 1,1,1
 
 ab_label = $(word 1,$(subst :, ,$(1)))
 ab_value = $(word 2,$(subst :, ,$(1)))

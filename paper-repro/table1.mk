@@ -33,7 +33,8 @@ T1_K := 8
 endif
 T1_EPOCHS ?= 10
 T1_ANCHORS := $(shell expr $(T1_N) / 10)
-T1_KS := $(shell expr $(T1_K) / 2),$(T1_K),$(shell expr $(T1_K) \* 2)
+# Matryoshka's nested sizes around k: k/2, k, 2k
+matryoshka_ks = $(shell expr $(1) / 2),$(1),$(shell expr $(1) \* 2)
 T1 := $(OUT)/table1-$(SCALE)
 T1_TRAIN := --latents $(T1_Q) --epochs $(T1_EPOCHS) --batch 256 --lr 1e-3 --seed 1 --threads 1 --quiet --force
 
@@ -49,7 +50,7 @@ T1_ARGS_relu := --method relu --l1 0.1
 T1_ARGS_jumprelu := --method jumprelu --theta 0.1 --bandwidth 0.05 --l0 0.1
 T1_ARGS_topk := --method topk --k $(T1_K)
 T1_ARGS_batchtopk := --method batchtopk --k $(T1_K)
-T1_ARGS_matryoshka := --method matryoshka --ks $(T1_KS) --lambdas 1,1,1
+T1_ARGS_matryoshka := --method matryoshka --ks $(call matryoshka_ks,$(T1_K)) --lambdas 1,1,1
 T1_ARGS_transcoder := --method topk --k $(T1_K)
 T1_ARGS_crosscoder := --method topk --k $(T1_K)
 
