@@ -26,7 +26,8 @@
  * first blow-up turns that curve into such a corner, and it is blown up in turn.  So a chart is, per column
  * i, a constant sgn_i g_cst_i plus its coordinates' generators, column i = sum_j l_j g_j + sgn_i g_cst_i, with
  * every held generator made a constant (its coordinate fixed at 0); blowing up group G at m replaces column
- * x by sgn_x (sgn_x c_x - sgn_m c_m) / s, that is cst_x = p_m and sgn_x = -sgn_x sgn_m, and substitutes s t_x
+ * x by (mu_x c_x - mu_m c_m - T's part) / (mu_x s) (mu from chart_group: 1 / sgn for equal constants, so
+ * cst_x = p_m and sgn_x = -sgn_x / sgn_m; a dependent pair is the same with other mu), and substitutes s t_x
  * for the old a_x.  The plain coordinates are therefore monomials in the chart's: per two-generator
  * coordinate, the coordinates multiplying its own (fac, at most MAXFAC), the blow-ups' s among them (scale).
  * Chart 0 is the plain parametrisation (held coordinates at 1, no constants). */
@@ -63,6 +64,7 @@ struct sdlab_bnb_workspace {
   double *l, *lp, *grad;         /* coordinates, plain coordinates, gradient (K, then 2q scratch) */
   double *cperp, *cpar;         /* per coordinate: its share of the frame bound's nperp and hpar */
   double *fa, *fp, *fh, *fg;    /* frame_sizes' vertex enumeration (at most 16 moving coordinates) */
+  double *gs;                   /* chart_group's Gram-Schmidt (2 q x n) */
   size_t fcol[16];
   /* Top-k pieces whose ranking rows couple the neurons (see sdlab_bnb.h) */
   int coupled;
@@ -115,6 +117,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->fp);
     free(w->fh);
     free(w->fg);
+    free(w->gs);
     free(w->zr);
     free(w->loose);
     free(w->row0);
@@ -621,10 +624,16 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     for (size_t j = 0; j < r; j++) {
       double *g = w->gen + (w->K + kept) * n, norm = 0;
       for (size_t d = 0; d < n; d++) {
-        double z = 0;
+        double z = 0, xn = 0;
         if (P->F[i] >> d & 1)
-          for (size_t a = 0; a < np; a++)
+          for (size_t a = 0; a < np; a++) {
             z += rays[j * np + a] * gsl_matrix_get(Wp, a, d);
+            xn += gsl_matrix_get(Wp, a, d) * gsl_matrix_get(Wp, a, d);
+          }
+        /* a code on the ray's own boundary row <w, w_p^d> = 0 is 0 in exact arithmetic: made exactly 0, so
+         * that the dependencies this support structure forces between constants hold in floating point */
+        if (fabs(z) <= (double)(8 * np) * DBL_EPSILON * sqrt(xn))
+          z = 0;
         g[d] = sqrt(gsl_vector_get(Md, d)) * z;
         norm += g[d] * g[d];
       }
@@ -689,6 +698,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->fp = malloc(17 * n * sizeof *w->fp);
     w->fh = malloc(16 * sizeof *w->fh);
     w->fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->fg);
+    w->gs = malloc(2 * q * n * sizeof *w->gs);
     w->M1 = gsl_matrix_alloc(n, nr);
     w->A = gsl_matrix_alloc(n, nr);
     w->R1 = gsl_matrix_alloc(n, nr);
@@ -699,7 +709,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     w->bslot = malloc(K * sizeof *w->bslot);
     w->bcoord = malloc(K * sizeof *w->bcoord);
     if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp ||
-        !w->grad || !w->cperp || !w->cpar || !w->fa || !w->fp || !w->fh || !w->fg ||
+        !w->grad || !w->cperp || !w->cpar || !w->fa || !w->fp || !w->fh || !w->fg || !w->gs ||
         !w->bslot || !w->bcoord || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
     for (size_t k = 0; !status && k < K; k++)
@@ -1482,23 +1492,79 @@ free_coordinate(const struct sdlab_bnb_workspace *w, size_t ch, size_t i)
   return 2 * w->off[i] + 1 - w->held[ch * w->q + i];
 }
 
-/* The first group of chart ch: two or more two-generator columns with the same constant (bitwise), into g;
- * returns its size (0 when there is none). */
+/* The first group of chart ch, into g with factors mu, its size returned (0: none).  The group's constants
+ * k_x = sgn_x g_cst_x have mu_x k_x all the same modulo the span of the chart's constant columns T (the
+ * one-generator neurons), so at the corner where the group's coordinates vanish its columns and T lose rank.
+ * First two or more two-generator columns with the same constant (bitwise; mu_x = 1 / sgn_x); else a pair
+ * whose constants' parts off T are parallel up to rounding, as twins are equal up to rounding: a dependency
+ * the codes' support structure forces (exact zeros, see alloc), so exact in exact arithmetic. */
 static size_t
-chart_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g)
+chart_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g, double *mu)
 {
   const size_t q = w->q, n = w->n, *cst = w->cst + ch * q;
+  const double *sgn = w->sgn + ch * q;
   for (size_t i = 0; i < q; i++) {
     if (w->count[i] != 2 || cst[i] == NONE)
       continue;
     size_t size = 0;
     for (size_t j = i; j < q; j++)
       if (w->count[j] == 2 && cst[j] != NONE &&
-          memcmp(w->gen + cst[i] * n, w->gen + cst[j] * n, n * sizeof *w->gen) == 0)
+          memcmp(w->gen + cst[i] * n, w->gen + cst[j] * n, n * sizeof *w->gen) == 0) {
+        mu[size] = 1 / sgn[j];
         g[size++] = j;
+      }
     if (size >= 2)
       return size;
   }
+  /* T's constants orthonormalised (Gram-Schmidt, twice), then the two-generator columns' constants off T,
+   * unit-normalised (mu_x = 1 / the norm off T) */
+  double *basis = w->gs, *r = w->gs + n * q;
+  size_t nt = 0, nr = 0, col[64];
+  const double tol = (double)(64 * n) * DBL_EPSILON;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < q && i < 64; i++) {
+      if (cst[i] == NONE || w->count[i] != (pass == 0 ? 1u : 2u))
+        continue;
+      gsl_vector_view v = gsl_vector_view_array(pass == 0 ? basis + nt * n : r + nr * n, n);
+      gsl_vector_const_view k = gsl_vector_const_view_array(w->gen + cst[i] * n, n);
+      gsl_vector_memcpy(&v.vector, &k.vector);
+      gsl_vector_scale(&v.vector, sgn[i]);
+      const double size = gsl_blas_dnrm2(&v.vector);
+      for (int twice = 0; twice < 2; twice++)
+        for (size_t t = 0; t < nt; t++) {
+          gsl_vector_view e = gsl_vector_view_array(basis + t * n, n);
+          double c;
+          gsl_blas_ddot(&e.vector, &v.vector, &c);
+          gsl_blas_daxpy(-c, &e.vector, &v.vector);
+        }
+      const double norm = gsl_blas_dnrm2(&v.vector);
+      if (!(norm > tol * size))
+        continue; /* in T's span: reduce's business, or T's constants dependent */
+      gsl_vector_scale(&v.vector, 1 / norm);
+      if (pass == 0)
+        nt++;
+      else {
+        mu[nr] = 1 / norm;
+        col[nr++] = i;
+      }
+    }
+  for (size_t a = 0; a < nr; a++)
+    for (size_t c = a + 1; c < nr; c++) {
+      double dot = 0, diff = 0;
+      for (size_t d = 0; d < n; d++)
+        dot += r[a * n + d] * r[c * n + d];
+      const double sign = dot > 0 ? 1 : -1;
+      for (size_t d = 0; d < n; d++)
+        diff = fmax(diff, fabs(r[a * n + d] - sign * r[c * n + d]));
+      if (diff > tol)
+        continue;
+      const double ma = mu[a], mc = sign * mu[c];
+      g[0] = col[a];
+      g[1] = col[c];
+      mu[0] = ma;
+      mu[1] = mc;
+      return 2;
+    }
   return 0;
 }
 
@@ -1510,7 +1576,8 @@ resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
   struct sdlab_bnb_workspace *w = b->w;
   const size_t q = w->q, nb = w->nb;
   size_t g[64];
-  const size_t size = chart_group(w, ch, g);
+  double mu[64];
+  const size_t size = chart_group(w, ch, g, mu);
   int room = size >= 2 && depth < 8;
   for (size_t k = 0; room && k < nb; k++) { /* a monomial gains a factor per factor a_x, x in the group */
     const unsigned char *f = w->fac + (ch * nb + k) * MAXFAC;
@@ -1538,7 +1605,7 @@ resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
       const size_t x = g[t], vx = free_coordinate(w, c, x);
       if (x == m)
         continue;
-      w->sgn[c * q + x] *= -w->sgn[c * q + m];
+      w->sgn[c * q + x] = -mu[a] / mu[t]; /* column x becomes (mu_x c_x - mu_m c_m - T's part) / (mu_x s) */
       w->cst[c * q + x] = vm;
       /* a_x = s t_x: every monomial with a factor a_x gains the factor s */
       for (size_t k = 0; k < nb; k++) {
@@ -1566,12 +1633,13 @@ choice_boxes(sdlab_bnb *b, const size_t *choice)
   struct sdlab_bnb_workspace *w = b->w;
   const size_t q = w->q;
   size_t g[64];
+  double mu[64];
   const size_t c = chart_new(w, NONE);
   if (c == NONE)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
   for (size_t i = 0; i < q; i++)
     w->cst[c * q + i] = w->held[c * q + i] = w->off[i] + choice[i];
-  if (chart_group(w, c, g) == 0) {
+  if (chart_group(w, c, g, mu) == 0) {
     w->nchart--;
     return push_box(b, choice, 0);
   }

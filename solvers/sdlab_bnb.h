@@ -54,6 +54,14 @@
  * sqrt(eps): at the corner itself the spans are limits only.  Neurons with more than two generators (n_p > 2)
  * are not blown up.
  *
+ * Dependent pairs.  Two neurons' held generators need not be equal for their codes to lose rank at the
+ * corner: it suffices that mu_x k_x = mu_m k_m modulo the span of the one-generator neurons' codes T (k the
+ * columns' constants), as when a ray's codes have a zero on its own boundary row and so lie in the span of
+ * other neurons' single codes.  The chart of m then replaces column x by (mu_x c_x - mu_m c_m - T's part) /
+ * (mu_x s) = t_x p_x - (mu_m / mu_x) p_m, the same span for s > 0.  Codes on a ray's own boundary row are made
+ * exactly 0 (they are in exact arithmetic), and a pair is taken when the parts off T are parallel at the
+ * rounding level, as twins are made equal: dependencies the codes' support forces, exact in exact arithmetic.
+ *
  * Top-k-ReLU.  A feature whose active set is full (k < n_q neurons) adds ranking rows <w_i - w_j, w_p^d> >= 0
  * (i active, j not) that couple the neurons.  Each neuron's cone is then the one its own rows cut (sign rows
  * on its features and on features whose active set is not full), taken modulo its lineality space; the

@@ -454,20 +454,41 @@ Test(bnb, theorem33_monosemantic_piece_is_certified_at_zero)
   gsl_rng_free(r);
 }
 
-/* Angles (of n_a evenly spaced over the circle) at which a row of W_E realizes feature set F alone: up to
- * keep of them, evenly spread, into out; returns how many. */
+/* Row (cos a, sin a) of W_E scaled so that, under act, it fires on F alone where some scale does: for JumpReLU
+ * (threshold theta) the least pre-activation on F must be positive and above the largest off F (then
+ * t = theta / sqrt(lo hi), or 2 theta / lo when hi <= 0, puts lo above and hi below theta); for ReLU F must
+ * be the positive set (t = 1).  Returns the scale, 0 when no scale does. */
+static double
+row_scale(const gsl_matrix *Wp, const sdlab_activation *act, uint64_t F, double a)
+{
+  double lo = INFINITY, hi = -INFINITY;
+  uint64_t G = 0;
+  for (size_t d = 0; d < Wp->size2; d++) {
+    const double z = cos(a) * gsl_matrix_get(Wp, 0, d) + sin(a) * gsl_matrix_get(Wp, 1, d);
+    if (z > 0)
+      G |= (uint64_t)1 << d;
+    if (F >> d & 1)
+      lo = fmin(lo, z);
+    else
+      hi = fmax(hi, z);
+  }
+  if (act->kind != SDLAB_ACT_JUMPRELU)
+    return G == F ? 1.0 : 0.0;
+  if (!(lo > 0 && lo > hi))
+    return 0.0;
+  return hi > 0 ? act->theta / sqrt(lo * hi) : 2 * act->theta / lo;
+}
+
+/* Angles (of n_a evenly spaced over the circle) at which a row of W_E realizes feature set F alone under act
+ * (at some scale): up to keep of them, evenly spread, into out; returns how many. */
 static size_t
-arc_of(const gsl_matrix *Wp, uint64_t F, size_t n_a, size_t keep, double *out)
+arc_of(const gsl_matrix *Wp, const sdlab_activation *act, uint64_t F, size_t n_a, size_t keep, double *out)
 {
   double *all = malloc(n_a * sizeof *all);
   size_t c = 0;
   for (size_t s = 0; s < n_a; s++) {
     const double a = 2 * M_PI * ((double)s + 0.5) / (double)n_a;
-    uint64_t G = 0;
-    for (size_t d = 0; d < Wp->size2; d++)
-      if (cos(a) * gsl_matrix_get(Wp, 0, d) + sin(a) * gsl_matrix_get(Wp, 1, d) > 0)
-        G |= (uint64_t)1 << d;
-    if (G == F)
+    if (row_scale(Wp, act, F, a) > 0)
       all[c++] = a;
   }
   const size_t k = c < keep ? c : keep;
@@ -490,20 +511,21 @@ landscape_directions(void)
   return Wp;
 }
 
-/* The branch and bound on piece F of the pinned directions (W_r = W_p, M = 1), run to 1e-6 within nodes boxes
- * and asserted certified; the caller frees it and its piece. */
+/* The branch and bound on piece F (n_q neurons, activation act) of the pinned directions (W_r = W_p, M = 1),
+ * run to 1e-6 within nodes boxes and asserted certified; the caller frees it and its piece. */
 static sdlab_bnb *
-certified_piece(const gsl_matrix *Wp, const gsl_vector *Md, const uint64_t *F, size_t nodes)
+certified_piece(const gsl_matrix *Wp, const gsl_vector *Md, const sdlab_activation *act, size_t nq, const uint64_t *F,
+                size_t nodes)
 {
-  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
-  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 4, F);
+  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, act, nq, F);
   sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
   cr_assert_not_null(b, "%s", sdlab_error_message(1));
   cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
   run(b, nodes, 1e-6);
-  cr_log_info("piece (%llx %llx %llx %llx): [%.17g, %.17g], %zu boxes, %zu charts", (unsigned long long)F[0],
-              (unsigned long long)F[1], (unsigned long long)F[2], (unsigned long long)F[3], b->lower, b->upper,
-              b->nodes, b->charts);
+  char sets[64] = "";
+  for (size_t i = 0; i < nq && i < 8; i++)
+    snprintf(sets + strlen(sets), sizeof sets - strlen(sets), " %llx", (unsigned long long)F[i]);
+  cr_log_info("piece (%s): [%.17g, %.17g], %zu boxes, %zu charts", sets + 1, b->lower, b->upper, b->nodes, b->charts);
   cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "[%.17g, %.17g]", b->lower, b->upper);
   return b;
 }
@@ -517,25 +539,26 @@ free_piece(sdlab_bnb *b)
 }
 
 /* Rows first .. first + rows - 1 of W_E (the others zero) on a grid: per row, up to keep of the n_a angles at
- * which it realizes its set.  The smallest L~ over the grid points that realize F (W_r = W_p, M = 1) must be
- * at least b's lower bound, within rounding. */
+ * which it realizes its set (scaled by row_scale).  The smallest L~ over the grid points that realize F under
+ * the piece's activation (W_r = W_p, M = 1) must be at least b's lower bound, within rounding. */
 static void
 grid_above_lower(const sdlab_bnb *b, const uint64_t *F, size_t first, size_t rows, size_t n_a, size_t keep)
 {
   const gsl_matrix *Wp = b->Wp;
-  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const sdlab_activation *act = &b->P->act;
   gsl_matrix *WE = gsl_matrix_calloc(b->P->nq, 2);
   double *arc = malloc(rows * keep * sizeof *arc), best = INFINITY;
   size_t len[8], at[8] = {0};
   for (size_t i = 0; i < rows; i++)
-    len[i] = arc_of(Wp, F[first + i], n_a, keep, arc + i * keep);
+    len[i] = arc_of(Wp, act, F[first + i], n_a, keep, arc + i * keep);
   for (int more = 1; more;) {
     for (size_t i = 0; i < rows; i++) {
-      gsl_matrix_set(WE, first + i, 0, cos(arc[i * keep + at[i]]));
-      gsl_matrix_set(WE, first + i, 1, sin(arc[i * keep + at[i]]));
+      const double a = arc[i * keep + at[i]], t = row_scale(Wp, act, F[first + i], a);
+      gsl_matrix_set(WE, first + i, 0, t * cos(a));
+      gsl_matrix_set(WE, first + i, 1, t * sin(a));
     }
     uint64_t G[64];
-    sdlab_piece_pattern_of(Wp, &act, WE, G);
+    sdlab_piece_pattern_of(Wp, act, WE, G);
     if (memcmp(G, F, b->P->nq * sizeof *F) == 0)
       best = fmin(best, loss_at(b->P, Wp, b->Wr, b->Md, WE));
     size_t i = 0;
@@ -563,9 +586,10 @@ Test(bnb, shared_ray_corners_are_blown_up_and_certified)
   gsl_vector *Md = gsl_vector_alloc(4);
   gsl_vector_set_all(Md, 1.0);
   const uint64_t pieces[4][4] = {{0, 0x5, 0xb, 0xc}, {0, 0x3, 0x5, 0xe}, {0, 0, 0x3, 0x5}, {0, 0, 0x5, 0xc}};
+  const sdlab_activation relu = {.kind = SDLAB_ACT_RELU};
   gsl_rng *r = test_rng(3306);
   for (int k = 0; k < 4; k++) {
-    sdlab_bnb *b = certified_piece(Wp, Md, pieces[k], 200000);
+    sdlab_bnb *b = certified_piece(Wp, Md, &relu, 4, pieces[k], 200000);
     cr_assert(b->charts > 0, "piece %d has neurons holding a shared ray", k);
     if (k < 2)
       cr_assert(b->upper <= 1e-6, "piece %d: L~ -> 0 towards the corner, upper %.17g", k, b->upper);
@@ -594,13 +618,76 @@ Test(bnb, nearly_dependent_codes_are_certified)
   gsl_vector *Md = gsl_vector_alloc(4);
   gsl_vector_set_all(Md, 1.0);
   const uint64_t pieces[3][4] = {{0, 0xb, 0xc, 0xe}, {0, 0x3, 0xb, 0xe}, {0, 0xa, 0xb, 0xe}};
+  const sdlab_activation relu = {.kind = SDLAB_ACT_RELU};
   for (int k = 0; k < 3; k++) {
-    sdlab_bnb *b = certified_piece(Wp, Md, pieces[k], 2000000);
+    sdlab_bnb *b = certified_piece(Wp, Md, &relu, 4, pieces[k], 2000000);
     if (k == 2)
       cr_assert(b->charts > 0, "piece %d has neurons holding shared rays", k);
     grid_above_lower(b, pieces[k], 1, 3, 1 << 14, 40);
     free_piece(b);
   }
+  gsl_matrix_free(Wp);
+  gsl_vector_free(Md);
+}
+
+/* The same directions' pieces where the constants of a pair of neurons are dependent modulo the constant
+ * columns (one-generator neurons), not equal: in (-|1|0,2|0,1,3) under JumpReLU(0.5), neuron 3's ray at
+ * the boundary of feature 3 has codes (z_0, z_1, 0, 0), in the span of neuron 1's e_1 and neuron 2's e_0,
+ * so the codes lose rank where neurons 2 and 3 sit at those rays; (-|0,2|3|1,2,3) likewise, and Top-k-ReLU(2)
+ * with three neurons has the same two pieces without the dead neuron.  Before the pair blow-up they kept
+ * brackets [0.710, 1], [0.701, 1] (JumpReLU) and [0.7103, 1], [0.7005, 1] (Top-k) after 10^6 boxes.  Each is
+ * certified to 1e-6 through charts, and points of the piece stay above the lower bound: for JumpReLU a grid
+ * over the three live neurons' angles (each row scaled into its threshold region), for Top-k those of
+ * 200,000 random W_E that realize the piece (rows of uniform angle where positive on F_i, log-normal scales). */
+Test(bnb, dependent_constants_are_blown_up_and_certified)
+{
+  gsl_matrix *Wp = landscape_directions();
+  gsl_vector *Md = gsl_vector_alloc(4);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation jump = {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.5}, topk = {.kind = SDLAB_ACT_TOPK_RELU, .k = 2};
+  const uint64_t jpieces[2][4] = {{0, 0x2, 0x5, 0xb}, {0, 0x5, 0x8, 0xe}}, kpieces[2][3] = {{0x2, 0x5, 0xb}, {0x5, 0x8, 0xe}};
+  for (int k = 0; k < 2; k++) {
+    sdlab_bnb *b = certified_piece(Wp, Md, &jump, 4, jpieces[k], 1000000);
+    cr_assert(b->charts > 0, "JumpReLU piece %d is blown up", k);
+    grid_above_lower(b, jpieces[k], 1, 3, 1 << 12, 40);
+    free_piece(b);
+  }
+  gsl_rng *r = test_rng(3307);
+  gsl_matrix *WE = gsl_matrix_alloc(3, 2);
+  for (int k = 0; k < 2; k++) {
+    sdlab_bnb *b = certified_piece(Wp, Md, &topk, 3, kpieces[k], 1000000);
+    cr_assert(b->charts > 0, "Top-k piece %d is blown up", k);
+    const double round = test_gamma(64.0 * 9) * energy(Wp, Md);
+    size_t hits = 0;
+    double best = INFINITY;
+    for (int draw = 0; draw < 200000; draw++) {
+      for (size_t i = 0; i < 3; i++) { /* a direction positive on F_i (drawn again until it is), a scale */
+        double a, z = -1;
+        for (int tries = 0; tries < 1000 && !(z > 0); tries++) {
+          a = 2 * M_PI * gsl_rng_uniform(r);
+          z = INFINITY;
+          for (size_t d = 0; d < 4; d++)
+            if (kpieces[k][i] >> d & 1)
+              z = fmin(z, cos(a) * gsl_matrix_get(Wp, 0, d) + sin(a) * gsl_matrix_get(Wp, 1, d));
+        }
+        const double sc = exp(gsl_ran_gaussian(r, 1.0));
+        gsl_matrix_set(WE, i, 0, sc * cos(a));
+        gsl_matrix_set(WE, i, 1, sc * sin(a));
+      }
+      uint64_t G[3];
+      sdlab_piece_pattern_of(Wp, &topk, WE, G);
+      if (memcmp(G, kpieces[k], sizeof G) != 0)
+        continue;
+      hits++;
+      best = fmin(best, loss_at(b->P, Wp, Wp, Md, WE));
+    }
+    cr_log_info("Top-k piece %d: %zu random points, least L~ %.17g", k, hits, best);
+    cr_assert(hits >= 1000, "the draws meet the piece (%zu)", hits);
+    cr_assert(best >= b->lower - round, "a point at %.17g below the lower bound %.17g", best, b->lower);
+    free_piece(b);
+  }
+  gsl_matrix_free(WE);
+  gsl_rng_free(r);
   gsl_matrix_free(Wp);
   gsl_vector_free(Md);
 }
