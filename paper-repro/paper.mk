@@ -71,12 +71,13 @@ $(LANDK)/landscape.json:
 	@mkdir -p $(OUT)
 	$(SDLAB) landscape --features 4 --dim 2 --seed 1 --latents 3 --activation topk-relu:2 --sgd-runs 100 --quiet \
 	  --force --out $(LANDK) > $(OUT)/landscape-topk.txt
-# The same directions with n_q = 4 JumpReLU(0.5) latents (the threshold regions' cones; about 60 s).
+# The same directions with n_q = 4 JumpReLU(0.5) latents (the threshold regions' cones; about 90 s).  Two of
+# its pieces need about 3.3 x 10^6 boxes, so 4 x 10^6 per open piece.
 LANDJ := $(OUT)/landscape-jumprelu
 $(LANDJ)/landscape.json:
 	@mkdir -p $(OUT)
 	$(SDLAB) landscape --features 4 --dim 2 --seed 1 --latents 4 --activation jumprelu:0.5 --sgd-runs 100 --quiet \
-	  --force --out $(LANDJ) > $(OUT)/landscape-jumprelu.txt
+	  --bnb-nodes 4000000 --force --out $(LANDJ) > $(OUT)/landscape-jumprelu.txt
 $(OUT)/landscape.png $(OUT)/landscape.pdf: $(OUT)/landscape%: $(LAND)/landscape.json figures/landscape.gp figures/style.gp
 	$(GNUPLOT) -e "pieces='$(LAND)/pieces.tsv'; sgd='$(LAND)/sgd.tsv'; outfile='$@'" figures/landscape.gp
 
