@@ -64,7 +64,7 @@ struct sdlab_bnb_workspace {
   double *l, *lp, *grad;         /* coordinates, plain coordinates, gradient (K, then 2q scratch) */
   double *cperp, *cpar;         /* per coordinate: its share of the frame bound's nperp and hpar */
   double *fa, *fp, *fh, *fg;    /* frame_sizes' vertex enumeration (at most 16 moving coordinates) */
-  double *gs;                   /* chart_group's Gram-Schmidt (2 q x n) */
+  double *gs;                   /* chart_group: a basis of T (n x q), the constants off T (q x n) */
   size_t fcol[16];
   /* Top-k pieces whose ranking rows couple the neurons (see sdlab_bnb.h) */
   int coupled;
@@ -1516,38 +1516,41 @@ chart_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g, double *m
     if (size >= 2)
       return size;
   }
-  /* T's constants orthonormalised (Gram-Schmidt, twice), then the two-generator columns' constants off T,
-   * unit-normalised (mu_x = 1 / the norm off T) */
-  double *basis = w->gs, *r = w->gs + n * q;
+  /* an orthonormal basis of T's span (its generators; B is span_bound's scratch), then the two-generator
+   * columns' constants off T (projected twice), unit-normalised (mu_x = 1 / the norm off T) */
+  gsl_matrix_view basis = gsl_matrix_view_array(w->gs, n, q);
+  double *r = w->gs + n * q;
   size_t nt = 0, nr = 0, col[64];
-  const double tol = (double)(64 * n) * DBL_EPSILON;
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; i < q && i < 64; i++) {
-      if (cst[i] == NONE || w->count[i] != (pass == 0 ? 1u : 2u))
-        continue;
-      gsl_vector_view v = gsl_vector_view_array(pass == 0 ? basis + nt * n : r + nr * n, n);
+  for (size_t i = 0; i < q; i++)
+    if (cst[i] != NONE && w->count[i] == 1) {
       gsl_vector_const_view k = gsl_vector_const_view_array(w->gen + cst[i] * n, n);
-      gsl_vector_memcpy(&v.vector, &k.vector);
-      gsl_vector_scale(&v.vector, sgn[i]);
-      const double size = gsl_blas_dnrm2(&v.vector);
-      for (int twice = 0; twice < 2; twice++)
-        for (size_t t = 0; t < nt; t++) {
-          gsl_vector_view e = gsl_vector_view_array(basis + t * n, n);
-          double c;
-          gsl_blas_ddot(&e.vector, &v.vector, &c);
-          gsl_blas_daxpy(-c, &e.vector, &v.vector);
-        }
-      const double norm = gsl_blas_dnrm2(&v.vector);
-      if (!(norm > tol * size))
-        continue; /* in T's span: reduce's business, or T's constants dependent */
-      gsl_vector_scale(&v.vector, 1 / norm);
-      if (pass == 0)
-        nt++;
-      else {
-        mu[nr] = 1 / norm;
-        col[nr++] = i;
-      }
+      gsl_matrix_set_col(w->B, nt++, &k.vector);
     }
+  gsl_matrix_view Tv = gsl_matrix_submatrix(w->B, 0, 0, n, nt);
+  const size_t rt = nt ? sdlab_piece_span_basis(&Tv.matrix, &basis.matrix) : 0;
+  const double tol = (double)(64 * n) * DBL_EPSILON;
+  for (size_t i = 0; i < q && i < 64; i++) {
+    if (cst[i] == NONE || w->count[i] != 2)
+      continue;
+    gsl_vector_view v = gsl_vector_view_array(r + nr * n, n);
+    gsl_vector_const_view k = gsl_vector_const_view_array(w->gen + cst[i] * n, n);
+    gsl_vector_memcpy(&v.vector, &k.vector);
+    gsl_vector_scale(&v.vector, sgn[i]);
+    const double size = gsl_blas_dnrm2(&v.vector);
+    for (int twice = 0; twice < 2; twice++)
+      for (size_t t = 0; t < rt; t++) {
+        gsl_vector_view e = gsl_matrix_column(&basis.matrix, t);
+        double c;
+        gsl_blas_ddot(&e.vector, &v.vector, &c);
+        gsl_blas_daxpy(-c, &e.vector, &v.vector);
+      }
+    const double norm = gsl_blas_dnrm2(&v.vector);
+    if (!(norm > tol * size))
+      continue; /* in T's span: reduce's business */
+    gsl_vector_scale(&v.vector, 1 / norm);
+    mu[nr] = 1 / norm;
+    col[nr++] = i;
+  }
   for (size_t a = 0; a < nr; a++)
     for (size_t c = a + 1; c < nr; c++) {
       double dot = 0, diff = 0;
