@@ -10,6 +10,7 @@
 #include "sdlab_loss.h"
 #include "sdlab_lrb.h"
 #include "sdlab_metrics.h"
+#include "sdlab_blas.h"
 #include "sdlab_train.h"
 
 #include <math.h>
@@ -129,71 +130,245 @@ bench_mcc(size_t n, size_t q, double *seconds)
   return status;
 }
 
+/* ---- training at the paper's sizes: n_p = 768, n_q = 16,000, batch 256 (issue: the trainers' roofline) ---- */
+
+enum { TP = 768, TQ = 16000, TB = 256, TN = 1000, TBATCHES = 8 };
+
+/* The encoder product B x n_p times n_p x n_q through the trainer's GEMM (oneDNN, `threads` blocks) or
+ * OpenBLAS (as this machine's environment configures it), GFLOP/s, best of 5 after a warm-up. */
 static double
-sgemm_gflops(size_t m, size_t k, size_t n)
+encoder_gflops(int threads, int openblas)
 {
-  float *A = malloc(m * k * sizeof *A), *B = malloc(k * n * sizeof *B), *C = malloc(m * n * sizeof *C);
-  for (size_t i = 0; i < m * k; i++)
-    A[i] = 0.5f;
-  for (size_t i = 0; i < k * n; i++)
-    B[i] = 0.25f;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, A, (int)k, B, (int)k, 0.0f, C, (int)n);
-  double best = INFINITY;
-  for (int r = 0; r < 5; r++) {
-    double t0 = sdlab_now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.0f, A, (int)k, B, (int)k, 0.0f, C,
-                (int)n);
-    best = fmin(best, sdlab_now() - t0);
+  float *A = malloc((size_t)TB * TP * sizeof *A), *W = malloc((size_t)TQ * TP * sizeof *W),
+        *C = malloc((size_t)TB * TQ * sizeof *C);
+  if (!A || !W || !C) {
+    free(A), free(W), free(C);
+    return NAN;
   }
-  free(A);
-  free(B);
-  free(C);
-  return 2.0 * (double)m * (double)k * (double)n / best / 1e9;
+  for (size_t i = 0; i < (size_t)TB * TP; i++)
+    A[i] = (float)(i % 7) * 0.1f;
+  for (size_t i = 0; i < (size_t)TQ * TP; i++)
+    W[i] = (float)(i % 5) * 0.1f;
+  double best = INFINITY;
+  openblas_set_num_threads(threads);
+  for (int r = 0; r < 6; r++) {
+    double t0 = sdlab_now();
+    if (openblas)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, TQ, TP, 1.0f, A, TP, W, TP, 0.0f, C, TQ);
+    else
+      sdlab_blas_par_sgemm(threads, CblasNoTrans, CblasTrans, TB, TQ, TP, 1.0f, A, TP, W, TP, 0.0f, C, TQ);
+    if (r > 0)
+      best = fmin(best, sdlab_now() - t0);
+  }
+  openblas_set_num_threads(1);
+  free(A), free(W), free(C);
+  return 2.0 * TB * TP * TQ / best / 1e9;
 }
 
-/* Training throughput: method, n_p = 768, Q = 4096, batch 1024, on bench-like sparse data (10 active features
- * of 1000 per sample), 2 threads; samples/s over steps after a warm-up. */
-static int
-bench_train(sdlab_train_method method, size_t k, int threads, size_t steps, double *rate)
+/* Copy bandwidth (bytes read plus bytes written per second) over 256 MB split across the threads, best of 5. */
+static double
+copy_bandwidth(int threads)
 {
-  const size_t p = 768, q = 4096, B = 1024, n = 1000;
+  const size_t n = (size_t)64 << 20; /* floats */
+  float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+  if (!a || !b) {
+    free(a), free(b);
+    return NAN;
+  }
+  memset(a, 1, n * sizeof *a);
+  memset(b, 2, n * sizeof *b);
+  double best = INFINITY;
+  for (int r = 0; r < 6; r++) {
+    double t0 = sdlab_now();
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int blk = 0; blk < threads; blk++) {
+      const size_t i0 = n * (size_t)blk / (size_t)threads, i1 = n * (size_t)(blk + 1) / (size_t)threads;
+      memcpy(b + i0, a + i0, (i1 - i0) * sizeof *a);
+    }
+    if (r > 0)
+      best = fmin(best, sdlab_now() - t0);
+  }
+  free(a), free(b);
+  return 2.0 * (double)(n * sizeof(float)) / best;
+}
+
+/* TBATCHES batches of bench-like rows: 10 of 1000 random unit-ish directions per row, Exp(1) magnitudes. */
+static float *
+bench_batches(void)
+{
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  float *W = malloc((size_t)TN * TP * sizeof *W), *X = calloc((size_t)TBATCHES * TB * TP, sizeof *X);
+  if (r && W && X) {
+    for (size_t i = 0; i < (size_t)TN * TP; i++)
+      W[i] = (float)gsl_ran_gaussian_ziggurat(r, 1.0 / sqrt((double)TP));
+    for (size_t s = 0; s < (size_t)TBATCHES * TB; s++)
+      for (int a = 0; a < 10; a++) {
+        const size_t d = gsl_rng_uniform_int(r, TN);
+        const float m = (float)gsl_ran_exponential(r, 1.0);
+        for (size_t j = 0; j < TP; j++)
+          X[s * TP + j] += m * W[d * TP + j];
+      }
+  } else {
+    free(X);
+    X = NULL;
+  }
+  free(W);
+  gsl_rng_free(r);
+  return X;
+}
+
+typedef struct {
+  const char *name;
+  sdlab_train_method method;
+  double density;      /* relu, jumprelu: the active fraction the encoder bias is set to (0: as initialised) */
+  double sparse_below; /* relu, jumprelu: the entry path's crossover (< 0: the default) */
+} train_case;
+
+/* The code value exceeded by a fraction `density` of the batch's pre-activations (the trainer's inference
+ * codes of a ReLU model without bias are max(z, 0)). */
+static float
+density_offset(sdlab_trainer *t, const float *X, double density)
+{
+  float *a = malloc((size_t)TB * TQ * sizeof *a);
+  float v = 0;
+  if (a && sdlab_trainer_encode(t, X, TB, a) == 0) {
+    const size_t want = (size_t)(density * TB * TQ);
+    size_t n = 0; /* the positive codes, then bisection on their value range */
+    for (size_t k = 0; k < (size_t)TB * TQ; k++)
+      if (a[k] > 0)
+        a[n++] = a[k];
+    if (want < n) {
+      float lo = 0, hi = 0;
+      for (size_t k = 0; k < n; k++)
+        hi = fmaxf(hi, a[k]);
+      for (int it = 0; it < 40; it++) {
+        const float mid = 0.5f * (lo + hi);
+        size_t c = 0;
+        for (size_t k = 0; k < n; k++)
+          c += a[k] > mid;
+        if (c > want)
+          lo = mid;
+        else
+          hi = mid;
+      }
+      v = hi;
+    }
+  }
+  free(a);
+  return v;
+}
+
+/* Samples per second of `steps` training steps (after 3 warm-up steps) and the mean L0. */
+static int
+bench_train(const train_case *tc, int threads, size_t steps, const float *X, double *rate, double *l0)
+{
   sdlab_train_config c;
   sdlab_train_config_default(&c);
-  c.method = method;
-  c.p = c.r = p;
-  c.q = q;
-  c.k = k;
-  c.batch = B;
+  c.method = tc->method;
+  c.p = c.r = TP;
+  c.q = TQ;
+  c.k = 32;
+  c.batch = TB;
   c.total_steps = steps + 3;
   c.l1 = 1e-3;
   c.seed = 1;
+  c.nks = 3;
+  c.ks[0] = 16, c.ks[1] = 32, c.ks[2] = 64;
+  c.lambdas[0] = c.lambdas[1] = c.lambdas[2] = 1;
+  c.k_aux = 512;
+  c.dead_window = 2; /* so that AuxK has dead latents to work on */
+  if (tc->sparse_below >= 0)
+    c.sparse_below = tc->sparse_below;
+  if (tc->density > 0) { /* a ReLU-family run at a given sparsity: biases on, the encoder bias at the quantile */
+    c.biases = 1;
+    c.lr = 1e-6;
+    c.theta0 = 0;
+  }
   sdlab_trainer *t = sdlab_trainer_alloc(&c, threads);
   if (t == NULL)
     return GSL_EINVAL;
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  float *W = malloc(n * p * sizeof *W), *X = calloc(B * p, sizeof *X);
-  for (size_t i = 0; i < n * p; i++)
-    W[i] = (float)gsl_ran_gaussian_ziggurat(r, 1.0 / sqrt((double)p));
-  for (size_t s = 0; s < B; s++)
-    for (int a = 0; a < 10; a++) {
-      size_t d = gsl_rng_uniform_int(r, n);
-      float m = (float)gsl_ran_exponential(r, 1.0);
-      for (size_t j = 0; j < p; j++)
-        X[s * p + j] += m * W[d * p + j];
-    }
+  if (tc->density > 0) {
+    const float off = density_offset(t, X, tc->density);
+    sdlab_train_state *s = sdlab_trainer_state(t);
+    for (size_t i = 0; i < TQ; i++)
+      s->bE[i] = -off;
+  }
   sdlab_train_stats st;
   int status = 0;
   for (int w = 0; w < 3 && !status; w++)
-    status = sdlab_trainer_step(t, X, NULL, &st);
-  double t0 = sdlab_now();
-  for (size_t i = 0; i < steps && !status; i++)
-    status = sdlab_trainer_step(t, X, NULL, &st);
-  *rate = (double)(steps * B) / (sdlab_now() - t0);
-  free(W);
-  free(X);
-  gsl_rng_free(r);
+    status = sdlab_trainer_step(t, X + (size_t)(w % TBATCHES) * TB * TP, NULL, &st);
+  double t0 = sdlab_now(), sum_l0 = 0;
+  for (size_t i = 0; i < steps && !status; i++) {
+    status = sdlab_trainer_step(t, X + ((i + 3) % TBATCHES) * TB * TP, NULL, &st);
+    sum_l0 += st.l0;
+  }
+  *rate = (double)(steps * TB) / (sdlab_now() - t0);
+  *l0 = sum_l0 / (double)steps;
   sdlab_trainer_free(t);
   return status;
+}
+
+/* The roofline: every method's samples/s beside the two floors measured in the same run.  GEMM floor: the
+ * encoder product (one per step on the entry path; five on the dense path: codes, reconstruction, code
+ * gradients, both weight gradients) at the trainer's GEMM rate.  Memory floor: one fused Adam pass over W_E
+ * and W_D (read parameter, both moments and the gradient, write three: 28 bytes a parameter) at the copy
+ * bandwidth.  Ratio: the larger floor's time over the step's time. */
+static int
+bench_roofline(int quick)
+{
+  const int threads = 2;
+  const double gf = encoder_gflops(threads, 0), gfo = encoder_gflops(threads, 1), bw = copy_bandwidth(threads);
+  const double t_gemm = 2.0 * TB * TP * TQ / (gf * 1e9), t_mem = 28.0 * 2 * TP * TQ / bw;
+  printf("\ntraining at n_p = %d, n_q = %d, batch %d, %d threads (Adam, unit-norm decoder, tied init)\n", TP, TQ, TB,
+         threads);
+  printf("  encoder product %d x %d x %d: %.0f GFLOP/s through the trainer's GEMM (oneDNN), %.0f through OpenBLAS "
+         "(%.2fx)\n", TB, TP, TQ, gf, gfo, gf / gfo);
+  printf("  copy bandwidth %.1f GB/s (read + write); one fused Adam pass over %.1f M parameters: %.1f ms\n", bw / 1e9,
+         2.0 * TP * TQ / 1e6, 1e3 * t_mem);
+  float *X = bench_batches();
+  if (X == NULL)
+    return GSL_ENOMEM;
+  const train_case cases[] = {
+    {"topk k=32", SDLAB_TRAIN_TOPK, 0, -1}, {"batchtopk k=32", SDLAB_TRAIN_BATCHTOPK, 0, -1},
+    {"matryoshka k=16,32,64", SDLAB_TRAIN_MATRYOSHKA, 0, -1}, {"topk-auxk k=32", SDLAB_TRAIN_TOPK_AUXK, 0, -1},
+    {"relu at L0 ~ 32", SDLAB_TRAIN_RELU, 32.0 / TQ, -1}, {"jumprelu at L0 ~ 32", SDLAB_TRAIN_JUMPRELU, 32.0 / TQ, -1},
+    {"relu dense (as initialised)", SDLAB_TRAIN_RELU, 0, -1}, {"gated (dense)", SDLAB_TRAIN_GATED, 0, -1}};
+  const size_t ncases = sizeof cases / sizeof *cases;
+  printf("  %-30s %10s %8s %10s %10s %8s\n", "method", "samples/s", "L0", "GEMM floor", "mem floor", "of max");
+  double topk_step = NAN;
+  for (size_t k = 0; k < ncases; k++) {
+    double rate, l0;
+    int status = bench_train(&cases[k], threads, quick ? 4 : 20, X, &rate, &l0);
+    if (status) {
+      free(X);
+      return status;
+    }
+    const int dense = (cases[k].method == SDLAB_TRAIN_RELU && cases[k].density == 0) || cases[k].method == SDLAB_TRAIN_GATED;
+    const double tg = (dense ? 5 : 1) * t_gemm, floor_t = fmax(tg, t_mem), step = TB / rate;
+    if (k == 0)
+      topk_step = step;
+    printf("  %-30s %10.0f %8.1f %10.0f %10.0f %7.0f%%   %.2fx TopK's step\n", cases[k].name, rate, l0, TB / tg,
+           TB / t_mem, 100 * floor_t / step, step / topk_step);
+  }
+  /* the entry path's crossover for ReLU: both paths timed at each density */
+  printf("  relu crossover (entry path vs dense products, ms per step):\n");
+  const double dens[] = {0.002, 0.01, 0.02, 0.05, 0.1, 0.2};
+  for (size_t k = 0; k < (quick ? 3 : 6); k++) {
+    double re, rd, l0e, l0d;
+    train_case ce = {"", SDLAB_TRAIN_RELU, dens[k], 1}, cd = {"", SDLAB_TRAIN_RELU, dens[k], 0};
+    int status = bench_train(&ce, threads, quick ? 2 : 6, X, &re, &l0e);
+    if (!status)
+      status = bench_train(&cd, threads, quick ? 2 : 6, X, &rd, &l0d);
+    if (status) {
+      free(X);
+      return status;
+    }
+    printf("    density %5.3f (L0 %6.0f): entry %6.1f  dense %6.1f  -> %s\n", dens[k], l0e, 1e3 * TB / re, 1e3 * TB / rd,
+           re > rd ? "entry" : "dense");
+  }
+  printf("    (the trainer switches at SDLAB_TRAIN_SPARSE_BELOW = %g)\n", SDLAB_TRAIN_SPARSE_BELOW);
+  free(X);
+  return SDLAB_SUCCESS;
 }
 
 int
@@ -222,20 +397,8 @@ main(int argc, char **argv)
     snprintf(note, sizeof note, "TopK(32); first call %.3f s; %.1fx the encoder-GEMM time %.3f s", first, s / gemm, gemm);
     printf("%-44s %10.3f %12s %s\n", what, s, "< 1", note);
   }
-  {
-    /* the encoder product bounds any trainer: B x n_p times n_p x Q, measured now with the threads used */
-    openblas_set_num_threads(2);
-    double sg = sgemm_gflops(1024, 768, 4096), bound = sg * 1e9 / (2.0 * 768 * 4096);
-    double rt;
-    if ((status = bench_train(SDLAB_TRAIN_TOPK, 32, 2, quick ? 5 : 20, &rt)))
-      return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
-    printf("%-44s %10.0f %12s SGEMM %.0f GFLOP/s (2 threads): encoder-GEMM bound %.0f samples/s; %.0f%% of it\n",
-           "TopK SAE train, n_p=768 Q=4096 k=32 B=1024", rt, ">= 30000", sg, bound, 100 * rt / bound);
-    if ((status = bench_train(SDLAB_TRAIN_RELU, 0, 2, quick ? 3 : 10, &rt)))
-      return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
-    printf("%-44s %10.0f %12s samples/s (dense products: four GEMMs of the encoder's size)\n",
-           "ReLU SAE train, n_p=768 Q=4096 B=1024", rt, "");
-  }
+  if ((status = bench_roofline(quick)))
+    return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
   if ((status = bench_mcc(1000, quick ? 2000 : 16000, &s)))
     return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
   printf("%-44s %10.3f %12s %s\n", quick ? "MCC 1000 features x 2000 latents" : "MCC 1000 features x 16000 latents", s, "",

@@ -40,6 +40,7 @@ sdlab_train_config_default(sdlab_train_config *c)
   c->anchor_weight = 0.1;
   c->batch = 1024;
   c->total_steps = 1000;
+  c->sparse_below = SDLAB_TRAIN_SPARSE_BELOW;
 }
 
 static size_t
@@ -104,6 +105,8 @@ sdlab_train_config_check(const sdlab_train_config *c)
     return sdlab_fail(GSL_EINVAL, "the clipping norm must be >= 0");
   if (c->anchors > c->q || (c->anchors && (!c->anchor_p || !c->anchor_r || !(c->anchor_weight >= 0))))
     return sdlab_fail(GSL_EINVAL, "%zu anchors for %zu latents (with targets and a weight >= 0 needed)", c->anchors, c->q);
+  if (!(c->sparse_below >= 0 && c->sparse_below <= 1))
+    return sdlab_fail(GSL_EINVAL, "the sparse-path crossover must be a fraction in [0, 1] (got %g)", c->sparse_below);
   if ((c->resample_at || c->resample_every) && c->dead_window == 0)
     return sdlab_fail(GSL_EINVAL, "resampling needs a dead window of at least one step");
   return SDLAB_SUCCESS;
@@ -213,7 +216,9 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
   const size_t p = c->p, q = c->q, r = c->r, B = c->batch, L = levels(c);
   t->B = B;
   t->kcap = max_k(c);
-  t->nnzcap = dense_method(c) ? 1 : B * t->kcap;
+  t->nnzcap = c->method == SDLAB_TRAIN_GATED ? 1
+              : dense_method(c) ? (size_t)(c->sparse_below * (double)B * (double)q) + 1
+              : B * t->kcap;
   sdlab_train_state *s = &t->s;
 #define ALLOC(ptr, count) ((ptr) = zalloc((count), sizeof *(ptr)))
   int ok = ALLOC(s->WE, q * p) && ALLOC(s->WDt, q * r) && ALLOC(s->bE, q) && ALLOC(s->bD, r) && ALLOC(s->theta, q) &&
@@ -517,13 +522,12 @@ entry_samples(sdlab_trainer *t, size_t B)
       t->sample[k] = (uint32_t)s;
 }
 
+/* d loss / d a_k = (2/B) sum_l lam_l [order_k < T_l] <E^l_s, w_D^{col_k}> for every entry, into gval */
 static void
-sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
+entry_gradients(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
 {
-  const sdlab_train_config *c = &t->c;
-  const size_t p = c->p, q = c->q, r = c->r, nnz = t->rowptr[B];
+  const size_t r = t->c.r;
   const float scale = 2.0f / (float)B;
-  /* d loss / d a_k = (2/B) sum_l lam_l [order_k < T_l] <E^l_s, w_D^{col_k}> */
 #pragma omp parallel for schedule(static) num_threads(t->threads)
   for (size_t s = 0; s < B; s++)
     for (size_t k = t->rowptr[s]; k < t->rowptr[s + 1]; k++) {
@@ -534,6 +538,15 @@ sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
           g += lam[l] * dotf(t->Elev + (l * B + s) * r, w, r);
       t->gval[k] = scale * (float)g;
     }
+}
+
+/* The parameters' gradients from the entries' code gradients gval (d loss / d z_k, penalties included). */
+static void
+sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r, nnz = t->rowptr[B];
+  const float scale = 2.0f / (float)B;
   build_csc(t, nnz);
   entry_samples(t, B);
   /* latent-owned accumulation: each latent's rows are written by one thread, in sample order */
@@ -693,6 +706,112 @@ dense_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   }
 }
 
+/* ReLU and JumpReLU codes are sparse once training has found its sparsity: below the crossover
+ * c->sparse_below (a fraction of the batch's B q codes, measured by `make bench`) they take the entry path the
+ * Top-k methods use, O(nnz (2 r + p)) instead of four dense B x q products.  The two paths compute the same
+ * loss and gradients up to float rounding. */
+
+/* a latent fires where its pre-activation exceeds its threshold: 0 (ReLU) or theta_i (JumpReLU) */
+static inline float
+code_threshold(const sdlab_trainer *t, size_t i)
+{
+  return t->c.method == SDLAB_TRAIN_JUMPRELU ? t->s.theta[i] : 0.0f;
+}
+
+static size_t
+count_active(sdlab_trainer *t, size_t B)
+{
+  const size_t q = t->c.q;
+  size_t n = 0;
+#pragma omp parallel for schedule(static) num_threads(t->threads) reduction(+ : n)
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++)
+      n += t->Z[s * q + i] > code_threshold(t, i);
+  return n;
+}
+
+/* the active codes as entries, sample-major and latent-ascending within a sample (the dense path's order) */
+static void
+threshold_entries(sdlab_trainer *t, size_t B)
+{
+  const size_t q = t->c.q;
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t s = 0; s < B; s++) {
+    size_t n = 0;
+    for (size_t i = 0; i < q; i++)
+      n += t->Z[s * q + i] > code_threshold(t, i);
+    t->rowptr[s + 1] = n;
+  }
+  t->rowptr[0] = 0;
+  for (size_t s = 0; s < B; s++)
+    t->rowptr[s + 1] += t->rowptr[s];
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t s = 0; s < B; s++) {
+    size_t e = t->rowptr[s];
+    for (size_t i = 0; i < q; i++) {
+      const float z = t->Z[s * q + i];
+      if (z > code_threshold(t, i)) {
+        t->col[e] = i;
+        t->val[e] = z;
+        t->order[e] = 0;
+        e++;
+      }
+    }
+  }
+}
+
+/* JumpReLU's threshold gradient (straight-through, rectangle kernel of width h): every code within h/2 of its
+ * threshold, active or not, contributes (d loss / d a) (-theta / h) - (l0 / B) / h; an inactive one's
+ * d loss / d a is (2/B) <E_s, w_D^i>, computed here.  Samples in order, as the dense path adds them. */
+static void
+jump_theta_gradient(sdlab_trainer *t, size_t B)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t q = c->q, r = c->r;
+  const float h = (float)c->bandwidth, l0 = (float)(c->l0 / (double)B), scale = 2.0f / (float)B;
+  for (size_t s = 0; s < B; s++) {
+    size_t e = t->rowptr[s];
+    for (size_t i = 0; i < q; i++) {
+      const float z = t->Z[s * q + i], th = t->s.theta[i];
+      while (e < t->rowptr[s + 1] && t->col[e] < i)
+        e++;
+      if (!(fabsf(z - th) < 0.5f * h))
+        continue;
+      const float ga = e < t->rowptr[s + 1] && t->col[e] == i ? t->gval[e]
+                       : scale * dotf(t->Elev + s * r, t->s.WDt + i * r, r);
+      t->gth[i] += ga * (-th / h) + l0 * (-1.0f / h);
+    }
+  }
+}
+
+/* ReLU and JumpReLU on the entry path: the penalty in the dense path's order, L1's gradient added to the
+ * entries' code gradients, JumpReLU's threshold gradient, then the parameters' gradients */
+static void
+threshold_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen)
+{
+  const sdlab_train_config *c = &t->c;
+  const int jump = c->method == SDLAB_TRAIN_JUMPRELU;
+  uint32_t T[1];
+  double lam[1];
+  level_table(c, T, lam);
+  threshold_entries(t, B);
+  const size_t nnz = t->rowptr[B];
+  double penalty = 0;
+  for (size_t k = 0; k < nnz; k++)
+    penalty += jump ? 1.0 : t->val[k];
+  *pen = (jump ? c->l0 : c->l1) * penalty / (double)B;
+  *mse = sparse_forward(t, xr, B, T, lam, 1);
+  entry_gradients(t, B, T, lam, 1);
+  if (jump) {
+    jump_theta_gradient(t, B);
+  } else {
+    const float l1 = (float)(c->l1 / (double)B);
+    for (size_t k = 0; k < nnz; k++)
+      t->gval[k] += l1;
+  }
+  sparse_backward(t, B, T, lam, 1);
+}
+
 /* Gated (Rajamanoharan et al. 2024): dense products like ReLU, plus the gate's auxiliary reconstruction */
 static void
 gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen, double *aux, size_t *active)
@@ -812,7 +931,14 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
   encode_pre(t, xp, B);
   double mse = 0, pen = 0, aux = 0;
   size_t active = 0;
-  if (dense_method(c)) {
+  const size_t nactive = dense_method(c) && c->method != SDLAB_TRAIN_GATED ? count_active(t, B) : 0;
+  if (dense_method(c) && c->method != SDLAB_TRAIN_GATED && (double)nactive <= c->sparse_below * (double)(B * q) &&
+      nactive <= t->nnzcap) {
+    threshold_step(t, xr, B, &mse, &pen);
+    active = nactive;
+    for (size_t k = 0; k < nactive; k++)
+      t->s.last_active[t->col[k]] = t->s.step + 1;
+  } else if (dense_method(c)) {
     if (c->method == SDLAB_TRAIN_GATED)
       gated_step(t, xr, B, &mse, &pen, &aux, &active);
     else
@@ -826,6 +952,7 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     const size_t L = level_table(c, T, lam);
     select_entries(t, B);
     mse = sparse_forward(t, xr, B, T, lam, L);
+    entry_gradients(t, B, T, lam, L);
     sparse_backward(t, B, T, lam, L);
     if (c->method == SDLAB_TRAIN_TOPK_AUXK)
       aux = auxk(t, B);

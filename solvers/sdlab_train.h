@@ -25,6 +25,10 @@
  * unit-norm decoder columns (the gradient's component along each column removed before the step, the
  * columns renormalised after); anchoring (eqs. 25-26): lambda (||W_E[:k] - A_p^T||^2 + ||W_D[:, :k] - A_r||^2);
  * dead-latent resampling (Bricken et al. 2023).
+ * Top-k codes have at most k nonzeros a sample: the decoder, its gradient and the encoder's gradient touch only
+ * the selected entries (O(k (2 r + p)) a sample); ReLU and JumpReLU take the same entry path for batches whose
+ * active codes are at most sparse_below of B q, and four dense products otherwise.  The encoder's product is
+ * always dense (sdlab_blas_par_sgemm).
  * The hot path allocates nothing; the same seed and thread count give the same bytes. */
 #ifndef SDLAB_TRAIN_H
 #define SDLAB_TRAIN_H
@@ -42,6 +46,9 @@ typedef enum { SDLAB_DECAY_NONE, SDLAB_DECAY_LINEAR, SDLAB_DECAY_COSINE } sdlab_
 
 #define SDLAB_TRAIN_MAX_KS 8
 #define SDLAB_TRAIN_THRESHOLD_RATE 0.01 /* batchtopk: the inference threshold's moving-average rate */
+/* relu, jumprelu: the active fraction of a batch's codes at or below which a step takes the entry path; `make
+ * bench` times both paths at n_p = 768, n_q = 16,000, batch 256 and found them equal between 1% and 2% */
+#define SDLAB_TRAIN_SPARSE_BELOW 0.015
 
 typedef struct {
   sdlab_train_method method;
@@ -74,6 +81,9 @@ typedef struct {
   size_t resample_every;    /* then every this many steps; 0: once */
   size_t batch;
   size_t total_steps;       /* for the decay schedule */
+  double sparse_below;      /* relu, jumprelu: a batch whose active codes are at most this fraction of its B q
+                             * takes the entry path (default SDLAB_TRAIN_SPARSE_BELOW); 0: always dense unless
+                             * nothing fires, 1: always entries */
   uint64_t seed;
 } sdlab_train_config;
 

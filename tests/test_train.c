@@ -13,6 +13,7 @@
 
 #include "helpers.h"
 #include "sdlab_activation.h"
+#include "sdlab_blas.h"
 #include "sdlab_errno.h"
 #include "sdlab_train.h"
 
@@ -519,3 +520,216 @@ Test(train, configuration_errors)
   cr_assert_null(sdlab_trainer_alloc(&c, 1));
 }
 
+
+/* sdlab_blas_par_sgemm against a float64 reference, every transpose combination, both split directions
+ * (tall and wide C) and 1 to 3 threads: each entry within the standard dot-product bound
+ * gamma_{k+2} (|alpha| sum_l |a_il| |b_lj| + |beta| |c_ij|) (u = 2^-24; the two extra roundings are alpha's
+ * and beta's products), and the same thread count gives the same bytes. */
+Test(train, par_sgemm_matches_a_float64_reference)
+{
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, 9104);
+  const size_t shapes[2][3] = {{37, 5, 23}, {6, 41, 17}}; /* rows, n, k: tall, then wide */
+  for (int sh = 0; sh < 2; sh++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        for (int threads = 1; threads <= 3; threads++) {
+          const size_t m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2];
+          const size_t lda = ta ? m + 2 : k + 1, ldb = tb ? k + 3 : n + 1, ldc = n + 2;
+          float *A = malloc((ta ? k : m) * lda * sizeof *A), *Bm = malloc((tb ? n : k) * ldb * sizeof *Bm);
+          float *C = malloc(m * ldc * sizeof *C), *C2 = malloc(m * ldc * sizeof *C2), *C0 = malloc(m * ldc * sizeof *C0);
+          for (size_t i = 0; i < (ta ? k : m) * lda; i++)
+            A[i] = (float)gsl_ran_gaussian(g, 1.0);
+          for (size_t i = 0; i < (tb ? n : k) * ldb; i++)
+            Bm[i] = (float)gsl_ran_gaussian(g, 1.0);
+          for (size_t i = 0; i < m * ldc; i++)
+            C0[i] = C[i] = C2[i] = (float)gsl_ran_gaussian(g, 1.0);
+          const float alpha = 0.75f, beta = -1.5f;
+          const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+          sdlab_blas_par_sgemm(threads, TA, TB, m, n, k, alpha, A, lda, Bm, ldb, beta, C, ldc);
+          sdlab_blas_par_sgemm(threads, TA, TB, m, n, k, alpha, A, lda, Bm, ldb, beta, C2, ldc);
+          cr_assert(memcmp(C, C2, m * ldc * sizeof *C) == 0, "threads %d: two calls differ", threads);
+          for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < ldc; j++) {
+              if (j >= n) { /* outside op's columns: untouched */
+                cr_assert(C[i * ldc + j] == C0[i * ldc + j]);
+                continue;
+              }
+              double exact = beta * (double)C0[i * ldc + j], mag = fabs(beta * (double)C0[i * ldc + j]);
+              for (size_t l = 0; l < k; l++) {
+                const double a = ta ? A[l * lda + i] : A[i * lda + l], b = tb ? Bm[j * ldb + l] : Bm[l * ldb + j];
+                exact += alpha * a * b;
+                mag += fabs(alpha * a * b);
+              }
+              cr_assert(fabs(C[i * ldc + j] - exact) <= gamma_f((double)k + 2) * mag,
+                        "shape %d ta %d tb %d threads %d (%zu,%zu): %g vs %g", sh, ta, tb, threads, i, j,
+                        C[i * ldc + j], exact);
+            }
+          free(A);
+          free(Bm);
+          free(C);
+          free(C2);
+          free(C0);
+        }
+  gsl_rng_free(g);
+}
+
+/* ReLU and JumpReLU take the entry path below the crossover (sparse_below) and dense products above it.  Each
+ * path's gradients are checked against a float64 computation of the same formulas: a sum of products of
+ * length n computed in float is within gamma_n of the same sum taken in absolute values (Higham, Lemma 3.5),
+ * so every entry lies within gamma_K of its envelope, K the longest chain (p for z, q for x_hat, r for
+ * d loss / d a, B for the sums over samples).  The active sets and JumpReLU's bands are read in float64 and
+ * the instance is required to keep every code farther than its rounding from a threshold or band edge. */
+typedef struct {
+  double *gE, *gD, *gbE, *gbD, *gth;   /* reference gradients */
+  double *eE, *eD, *ebE, *ebD, *eth;   /* their envelopes */
+} grad_ref;
+
+static void
+reference_gradients(const fd_case *f, grad_ref *g)
+{
+  const sdlab_train_config *c = &f->c;
+  const sdlab_train_state *st = sdlab_trainer_state(f->t);
+  const size_t p = c->p, q = c->q, r = c->r, B = c->batch;
+  const int jump = c->method == SDLAB_TRAIN_JUMPRELU, sub = c->sae && c->biases;
+  const float *Y = c->sae ? f->X : f->Y;
+  const double u = 5.9604644775390625e-08, h = c->bandwidth;
+  double *z = calloc(B * q, sizeof *z), *ez = calloc(B * q, sizeof *ez), *E = calloc(B * r, sizeof *E),
+         *eE = calloc(B * r, sizeof *eE), *ga = calloc(B * q, sizeof *ga), *ega = calloc(B * q, sizeof *ega);
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++) {
+      double v = c->biases ? st->bE[i] : 0, e = fabs(v);
+      for (size_t a = 0; a < p; a++) {
+        const double x = (double)f->X[s * p + a] - (sub ? st->bD[a] : 0.0);
+        v += st->WE[i * p + a] * x;
+        e += fabs(st->WE[i * p + a]) * (fabs(f->X[s * p + a]) + (sub ? fabs(st->bD[a]) : 0.0));
+      }
+      z[s * q + i] = v;
+      ez[s * q + i] = e;
+      const double th = jump ? st->theta[i] : 0, margin = gamma_f((double)p + 2) * e + 2 * u * fabs(th);
+      cr_assert(fabs(v - th) > margin && (!jump || fabs(fabs(v - th) - 0.5 * h) > margin + u * h),
+                "the instance has a code within rounding of a kink (sample %zu, latent %zu)", s, i);
+    }
+  for (size_t s = 0; s < B; s++)
+    for (size_t a = 0; a < r; a++) {
+      double v = (c->biases ? st->bD[a] : 0.0) - Y[s * r + a], e = fabs(v);
+      for (size_t i = 0; i < q; i++)
+        if (z[s * q + i] > (jump ? st->theta[i] : 0)) {
+          v += z[s * q + i] * st->WDt[i * r + a];
+          e += ez[s * q + i] * fabs(st->WDt[i * r + a]);
+        }
+      E[s * r + a] = v;
+      eE[s * r + a] = e;
+    }
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++) {
+      double v = 0, e = 0;
+      for (size_t a = 0; a < r; a++) {
+        v += 2.0 / B * E[s * r + a] * st->WDt[i * r + a];
+        e += 2.0 / B * eE[s * r + a] * fabs(st->WDt[i * r + a]);
+      }
+      const double zz = z[s * q + i], th = jump ? st->theta[i] : 0;
+      if (jump && fabs(zz - th) < 0.5 * h) {
+        g->gth[i] += v * (-th / h) - c->l0 / B / h;
+        g->eth[i] += e * fabs(th / h) + c->l0 / B / h;
+      }
+      ga[s * q + i] = zz > th ? v + (jump ? 0 : c->l1 / B) : 0;
+      ega[s * q + i] = zz > th ? e + (jump ? 0 : c->l1 / B) : 0;
+    }
+  for (size_t i = 0; i < q; i++)
+    for (size_t s = 0; s < B; s++) {
+      const int on = z[s * q + i] > (jump ? st->theta[i] : 0);
+      for (size_t a = 0; a < r && on; a++) {
+        g->gD[i * r + a] += 2.0 / B * z[s * q + i] * E[s * r + a];
+        g->eD[i * r + a] += 2.0 / B * ez[s * q + i] * eE[s * r + a];
+      }
+      for (size_t a = 0; a < p; a++) {
+        const double x = (double)f->X[s * p + a] - (sub ? st->bD[a] : 0.0);
+        g->gE[i * p + a] += ga[s * q + i] * x;
+        g->eE[i * p + a] += ega[s * q + i] * (fabs(f->X[s * p + a]) + (sub ? fabs(st->bD[a]) : 0.0));
+      }
+      g->gbE[i] += ga[s * q + i];
+      g->ebE[i] += ega[s * q + i];
+    }
+  for (size_t a = 0; a < r && c->biases; a++) {
+    for (size_t s = 0; s < B; s++) {
+      g->gbD[a] += 2.0 / B * E[s * r + a];
+      g->ebD[a] += 2.0 / B * eE[s * r + a];
+    }
+    for (size_t i = 0; i < q && sub; i++) {
+      g->gbD[a] -= g->gbE[i] * st->WE[i * p + a];
+      g->ebD[a] += g->ebE[i] * fabs(st->WE[i * p + a]);
+    }
+  }
+  free(z);
+  free(ez);
+  free(E);
+  free(eE);
+  free(ga);
+  free(ega);
+}
+
+static void
+compare_gradients(const char *what, const float *g, const double *ref, const double *env, size_t n, double gam,
+                  const char *path)
+{
+  for (size_t k = 0; k < n; k++)
+    cr_assert(fabs(g[k] - ref[k]) <= gam * env[k] + 1e-30, "%s path, %s[%zu]: %.9g vs float64 %.9g (bound %.3g)", path,
+              what, k, g[k], ref[k], gam * env[k]);
+}
+
+Test(train, relu_and_jumprelu_entry_and_dense_paths_match_float64)
+{
+  const sdlab_train_method ms[2] = {SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU};
+  for (int mi = 0; mi < 2; mi++)
+    for (int biases = 0; biases <= 1; biases++)
+      for (int shape = 0; shape < 2; shape++) {
+        fd_case f;
+        const size_t p = 7, r = shape ? 5 : 7;
+        make_case(&f, ms[mi], p, r, 40 + mi * 4 + biases * 2 + shape);
+        f.c.q = 24;
+        f.c.biases = biases;
+        f.t = sdlab_trainer_alloc(&f.c, 1);
+        cr_assert_not_null(f.t);
+        fill(&f, 77 + mi * 4 + biases * 2 + shape);
+        const size_t q = f.c.q, B = f.c.batch;
+        sdlab_train_state *st = sdlab_trainer_state(f.t);
+        for (size_t i = 0; i < q && biases; i++) /* b_D away from zero, so the SAE's input shift is exercised */
+          st->bD[i % r] = 0.1f * (float)(i % 3);
+        grad_ref g;
+        double **all[] = {&g.gE, &g.gD, &g.gbE, &g.gbD, &g.gth, &g.eE, &g.eD, &g.ebE, &g.ebD, &g.eth};
+        const size_t sizes[] = {q * p, q * r, q, r, q};
+        for (int k = 0; k < 10; k++)
+          *all[k] = calloc(sizes[k % 5], sizeof(double));
+        reference_gradients(&f, &g);
+        const double gam = gamma_f((double)(p + q + r + B + 8));
+        for (int sparse = 0; sparse <= 1; sparse++) {
+          sdlab_trainer_free(f.t);
+          f.c.sparse_below = sparse;
+          f.t = sdlab_trainer_alloc(&f.c, sparse + 1); /* and two threads on the entry path */
+          cr_assert_not_null(f.t);
+          fill(&f, 77 + mi * 4 + biases * 2 + shape);
+          st = sdlab_trainer_state(f.t);
+          for (size_t i = 0; i < q && biases; i++)
+            st->bD[i % r] = 0.1f * (float)(i % 3);
+          sdlab_train_stats stats;
+          cr_assert_eq(sdlab_trainer_gradient(f.t, f.X, f.c.sae ? NULL : f.Y, &stats), 0);
+          float *gE, *gD, *gbE, *gbD, *gth;
+          sdlab_trainer_gradients(f.t, &gE, &gD, &gbE, &gbD, &gth);
+          const char *path = sparse ? "entry" : "dense";
+          compare_gradients("W_E", gE, g.gE, g.eE, q * p, gam, path);
+          compare_gradients("W_D^T", gD, g.gD, g.eD, q * r, gam, path);
+          if (biases) {
+            compare_gradients("b_E", gbE, g.gbE, g.ebE, q, gam, path);
+            compare_gradients("b_D", gbD, g.gbD, g.ebD, r, gam, path);
+          }
+          if (ms[mi] == SDLAB_TRAIN_JUMPRELU)
+            compare_gradients("theta", gth, g.gth, g.eth, q, gam, path);
+        }
+        for (int k = 0; k < 10; k++)
+          free(*all[k]);
+        free(f.X);
+        free(f.Y);
+        sdlab_trainer_free(f.t);
+      }
+}
