@@ -827,6 +827,8 @@ sdlab_cmd_train(int argc, char **argv)
   if (tty && !quiet)
     fprintf(stderr, "\r\033[K");
   const double seconds = sdlab_now() - t0;
+  if (t)
+    s = sdlab_trainer_state(t); /* every decoder row up to date (rows are updated when read, see sdlab_train.h) */
   /* outputs */
   if (!status) {
     const size_t q = c.q, rr = c.r;

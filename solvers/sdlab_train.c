@@ -41,6 +41,7 @@ sdlab_train_config_default(sdlab_train_config *c)
   c->batch = 1024;
   c->total_steps = 1000;
   c->sparse_below = SDLAB_TRAIN_SPARSE_BELOW;
+  c->lazy_decoder = 1;
 }
 
 static size_t
@@ -112,6 +113,15 @@ sdlab_train_config_check(const sdlab_train_config *c)
   return SDLAB_SUCCESS;
 }
 
+/* the learning-rate schedule's and Adam's bias corrections' scalars of one step (see "the update") */
+struct adam_coef {
+  float a, ic2, lr; /* lr / (1 - beta1^(step+1)), 1 / (1 - beta2^(step+1)), lr */
+};
+static struct adam_coef coef_of(const sdlab_train_config *c, size_t step);
+struct sdlab_trainer;
+static void decoder_sync_all(struct sdlab_trainer *t);
+static void state_is_current(struct sdlab_trainer *t);
+
 struct sdlab_trainer {
   sdlab_train_config c;
   int threads;
@@ -136,11 +146,24 @@ struct sdlab_trainer {
   float *PM, *GM;                /* gated: B x q magnitude pre-activations, then their gradient */
   float *aux_z; size_t *aux_i;   /* auxk scratch */
   float *Ehat;                   /* B x r: auxk reconstruction */
+  /* rows with a gradient this step (see "the update"): stamp[i] == cur, listed in touched[0..ntouched) */
+  uint64_t *stamp, cur;
+  size_t *touched, ntouched;
+  int all_touched;               /* a dense step: every row */
+  int grad_pending;              /* gWE, gWDt hold a gradient no step has consumed (and zeroed) */
+  uint64_t *wd_synced;           /* W_D^T row i (and its moments) has had the updates of steps < wd_synced[i] */
+  int exposed;                   /* the state was handed out: take it as current at the next step */
+  struct adam_coef *coef;        /* per step: the schedule's scalars (steps < total_steps) */
 };
 
 sdlab_train_state *
 sdlab_trainer_state(sdlab_trainer *t)
 {
+  if (t->exposed) /* handed out before, and no step since: as the caller left it (a checkpoint may have set it) */
+    state_is_current(t);
+  else
+    decoder_sync_all(t);
+  t->exposed = 1;
   return &t->s;
 }
 
@@ -171,6 +194,10 @@ sdlab_trainer_free(sdlab_trainer *t)
   free(t->idx);
   free(t->aux_i);
   free(t->mark);
+  free(t->stamp);
+  free(t->touched);
+  free(t->wd_synced);
+  free(t->coef);
   free(t);
 }
 
@@ -239,6 +266,8 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
     ok = ALLOC(t->PM, B * q) && ALLOC(t->GM, B * q);
   if (ok && c->anchors)
     ok = ALLOC(t->anchor_p, c->anchors * p) && ALLOC(t->anchor_r, c->anchors * r);
+  if (ok)
+    ok = ALLOC(t->stamp, q) && ALLOC(t->touched, q) && ALLOC(t->wd_synced, q) && ALLOC(t->coef, c->total_steps);
 #undef ALLOC
   if (!ok) {
     sdlab_trainer_free(t);
@@ -273,6 +302,8 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
   gsl_rng_free(g);
   for (size_t i = 0; i < q; i++)
     s->theta[i] = (float)c->theta0;
+  for (size_t k = 0; k < c->total_steps; k++)
+    t->coef[k] = coef_of(c, k);
   sdlab_blas_single_threaded(); /* parallelism comes from OpenMP (see encode_pre) */
   return t;
 }
@@ -285,6 +316,159 @@ sdlab_trainer_set_pool(sdlab_trainer *t, const float *xp, const float *xr, size_
   t->pool_rows = rows;
 }
 
+static double
+learning_rate(const sdlab_train_config *c, size_t step)
+{
+  double lr = c->lr;
+  if (c->warmup && step < c->warmup)
+    lr *= (double)(step + 1) / (double)c->warmup;
+  if (c->decay != SDLAB_DECAY_NONE && c->total_steps > c->warmup && step >= c->warmup) {
+    double f = fmin(1.0, (double)(step - c->warmup) / (double)(c->total_steps - c->warmup));
+    lr *= c->decay == SDLAB_DECAY_LINEAR ? 1.0 - f : 0.5 * (1.0 + cos(3.14159265358979323846 * f));
+  }
+  return lr;
+}
+
+static struct adam_coef
+coef_of(const sdlab_train_config *c, size_t step)
+{
+  const double lr = learning_rate(c, step);
+  const double c1 = 1 - pow(c->beta1, (double)(step + 1)), c2 = 1 - pow(c->beta2, (double)(step + 1));
+  return (struct adam_coef){(float)(lr / c1), (float)(1.0 / c2), (float)lr};
+}
+
+static struct adam_coef
+coef_at(const sdlab_trainer *t, size_t step)
+{
+  return step < t->c.total_steps ? t->coef[step] : coef_of(&t->c, step);
+}
+
+/* ---- the update ----
+ *
+ * A step's gradient reaches W_E and W_D only in the rows of the latents it touched (the selected entries,
+ * anchors, AuxK's dead latents; every row on the dense path).  Adam still moves the other rows (their moments
+ * decay), so W_E, which the next encoder product reads whole, is updated in full, reading the gradient only
+ * where it exists and zeroing it there in the same pass.  W_D's untouched rows are not read until a later step
+ * selects them: each row keeps the step it is current to (wd_synced) and catches up, when read, with exactly
+ * the operations the missed steps would have applied (the zero-gradient Adam update, then the
+ * renormalisation), so the bytes are those of updating every row every step (lazy_decoder = 0 does that, for
+ * the tests).  sdlab_trainer_state brings every row up to date. */
+
+/* one row's update with gradient g times f (g NULL: a zero gradient) */
+static void
+row_update(const sdlab_train_config *c, float *w, float *m, float *v, const float *g, float f, size_t n,
+           struct adam_coef k)
+{
+  if (c->opt == SDLAB_OPT_SGD) {
+    for (size_t a = 0; g && a < n; a++) /* w - lr 0 = w exactly */
+      w[a] -= k.lr * (f == 1.0f ? g[a] : g[a] * f);
+    return;
+  }
+  const float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps;
+  if (g == NULL) {
+    for (size_t a = 0; a < n; a++) {
+      const float ga = 0.0f;
+      m[a] = b1 * m[a] + (1 - b1) * ga;
+      v[a] = b2 * v[a] + (1 - b2) * ga * ga;
+      w[a] -= k.a * m[a] / (sqrtf(v[a] * k.ic2) + eps);
+    }
+    return;
+  }
+  for (size_t a = 0; a < n; a++) {
+    const float ga = f == 1.0f ? g[a] : g[a] * f;
+    m[a] = b1 * m[a] + (1 - b1) * ga;
+    v[a] = b2 * v[a] + (1 - b2) * ga * ga;
+    w[a] -= k.a * m[a] / (sqrtf(v[a] * k.ic2) + eps);
+  }
+}
+
+static void
+row_renormalise(float *w, size_t n)
+{
+  double nn = 0;
+  for (size_t a = 0; a < n; a++)
+    nn += (double)w[a] * w[a];
+  if (nn > 0) {
+    const float f = (float)(1.0 / sqrt(nn));
+    for (size_t a = 0; a < n; a++)
+      w[a] *= f;
+  }
+}
+
+/* W_D^T row i: the zero-gradient updates of the steps it missed, up to (not including) step `upto` */
+static void
+decoder_row_sync(sdlab_trainer *t, size_t i, size_t upto)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t r = c->r;
+  for (size_t step = t->wd_synced[i]; step < upto; step++) {
+    row_update(c, t->s.WDt + i * r, t->s.mWDt + i * r, t->s.vWDt + i * r, NULL, 1.0f, r, coef_at(t, step));
+    if (c->unit_decoder)
+      row_renormalise(t->s.WDt + i * r, r);
+  }
+  if (t->wd_synced[i] < upto)
+    t->wd_synced[i] = upto;
+}
+
+static void
+decoder_sync_all(sdlab_trainer *t)
+{
+  const size_t q = t->c.q, step = t->s.step;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(t->threads)
+  for (size_t i = 0; i < q; i++)
+    decoder_row_sync(t, i, step);
+}
+
+/* every row taken as current at the present step (the caller had the state and may have replaced it) */
+static void
+state_is_current(sdlab_trainer *t)
+{
+  for (size_t i = 0; i < t->c.q; i++)
+    t->wd_synced[i] = t->s.step;
+}
+
+/* a new gradient: no row touched yet */
+static void
+touch_reset(sdlab_trainer *t)
+{
+  t->cur++;
+  t->ntouched = 0;
+  t->all_touched = 0;
+}
+
+static inline void
+touch(sdlab_trainer *t, size_t i)
+{
+  if (t->stamp[i] != t->cur) {
+    t->stamp[i] = t->cur;
+    t->touched[t->ntouched++] = i;
+  }
+}
+
+/* the rows touched so far from `from` on: brought up to date before the step reads them */
+static void
+touch_sync(sdlab_trainer *t, size_t from)
+{
+  const size_t step = t->s.step;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(t->threads)
+  for (size_t j = from; j < t->ntouched; j++)
+    decoder_row_sync(t, t->touched[j], step);
+}
+
+/* the rows of the entries and the anchored latents */
+static void
+touch_entries(sdlab_trainer *t, size_t B)
+{
+  const size_t from = t->ntouched;
+  for (size_t k = 0; k < t->rowptr[B]; k++)
+    touch(t, t->col[k]);
+  for (size_t j = 0; j < t->c.anchors; j++)
+    touch(t, j);
+  touch_sync(t, from);
+}
+
+/* The step's update of W_E and W_D: unit-norm projection of the touched rows' decoder gradients, global-norm
+ * clipping, then one pass over W_E and one over the touched rows of W_D (every row when eager). */
 /* ---- selection ---- */
 
 SDLAB_SELECT_TOP_DEFINE(before, select_top, float, uint32_t)
@@ -594,6 +778,10 @@ auxk(sdlab_trainer *t, size_t B)
       t->aux_i[nd++] = i;
   if (nd == 0 || c->lambda_aux == 0)
     return 0;
+  const size_t from = t->ntouched; /* the dead rows are read (and may get a gradient): bring them up to date */
+  for (size_t j = 0; j < nd; j++)
+    touch(t, t->aux_i[j]);
+  touch_sync(t, from);
   const size_t ka = c->k_aux < nd ? c->k_aux : nd;
   const double weight = c->lambda_aux * fmin((double)nd / (double)c->k_aux, 1.0);
   const float scale = (float)(2.0 * weight / (double)B);
@@ -777,8 +965,10 @@ jump_theta_gradient(sdlab_trainer *t, size_t B)
         e++;
       if (!(fabsf(z - th) < 0.5f * h))
         continue;
-      const float ga = e < t->rowptr[s + 1] && t->col[e] == i ? t->gval[e]
-                       : scale * dotf(t->Elev + s * r, t->s.WDt + i * r, r);
+      const int on = e < t->rowptr[s + 1] && t->col[e] == i;
+      if (!on)
+        decoder_row_sync(t, i, t->s.step);
+      const float ga = on ? t->gval[e] : scale * dotf(t->Elev + s * r, t->s.WDt + i * r, r);
       t->gth[i] += ga * (-th / h) + l0 * (-1.0f / h);
     }
   }
@@ -795,6 +985,7 @@ threshold_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double 
   double lam[1];
   level_table(c, T, lam);
   threshold_entries(t, B);
+  touch_entries(t, B);
   const size_t nnz = t->rowptr[B];
   double penalty = 0;
   for (size_t k = 0; k < nnz; k++)
@@ -876,36 +1067,90 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   }
 }
 
-static double
-learning_rate(const sdlab_train_config *c, size_t step)
-{
-  double lr = c->lr;
-  if (c->warmup && step < c->warmup)
-    lr *= (double)(step + 1) / (double)c->warmup;
-  if (c->decay != SDLAB_DECAY_NONE && c->total_steps > c->warmup && step >= c->warmup) {
-    double f = fmin(1.0, (double)(step - c->warmup) / (double)(c->total_steps - c->warmup));
-    lr *= c->decay == SDLAB_DECAY_LINEAR ? 1.0 - f : 0.5 * (1.0 + cos(3.14159265358979323846 * f));
-  }
-  return lr;
-}
-
 static void
-update(const sdlab_trainer *t, float *w, const float *g, float *m, float *v, size_t n, double lr, double c1, double c2)
+project_decoder_gradients(sdlab_trainer *t)
 {
   const sdlab_train_config *c = &t->c;
-  if (c->opt == SDLAB_OPT_SGD) {
-    for (size_t k = 0; k < n; k++)
-      w[k] -= (float)lr * g[k];
-    return;
-  }
-  const float b1 = (float)c->beta1, b2 = (float)c->beta2, a = (float)(lr / c1), ic2 = (float)(1.0 / c2),
-              eps = (float)c->eps;
+  const size_t r = c->r, n = t->all_touched ? c->q : t->ntouched;
+  const size_t *rows = t->touched;
+#define ROW(j) (t->all_touched ? (j) : rows[j])
+  if (c->unit_decoder) /* remove each gradient's component along its column */
 #pragma omp parallel for schedule(static) num_threads(t->threads)
-  for (size_t k = 0; k < n; k++) {
-    m[k] = b1 * m[k] + (1 - b1) * g[k];
-    v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k];
-    w[k] -= a * m[k] / (sqrtf(v[k] * ic2) + eps);
+    for (size_t j = 0; j < n; j++) {
+      float *g = t->gWDt + ROW(j) * r;
+      const float *w = t->s.WDt + ROW(j) * r;
+      double d = 0;
+      for (size_t a = 0; a < r; a++)
+        d += (double)g[a] * w[a];
+      for (size_t a = 0; a < r; a++)
+        g[a] -= (float)d * w[a];
+    }
+#undef ROW
+}
+
+/* Global-norm clipping's factor: the norm over every gradient (W_E, W_D^T, b_E, b_D, theta, r_mag, b_mag, in
+ * that order; rows without a gradient are zero and add nothing) */
+static float
+clip_factor(const sdlab_trainer *t)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r;
+  if (!(c->clip > 0))
+    return 1.0f;
+  double nn = 0;
+  for (size_t i = 0; i < q; i++)
+    if (t->all_touched || t->stamp[i] == t->cur)
+      for (size_t a = 0; a < p; a++)
+        nn += (double)t->gWE[i * p + a] * t->gWE[i * p + a];
+  for (size_t i = 0; i < q; i++)
+    if (t->all_touched || t->stamp[i] == t->cur)
+      for (size_t a = 0; a < r; a++)
+        nn += (double)t->gWDt[i * r + a] * t->gWDt[i * r + a];
+  const float *gs[] = {t->gbE, t->gbD, t->gth, t->grm, t->gbm};
+  const size_t ns[] = {q, r, q, q, q};
+  for (size_t j = 0; j < 5; j++)
+    for (size_t k = 0; k < ns[j]; k++)
+      nn += (double)gs[j][k] * gs[j][k];
+  nn = sqrt(nn);
+  return nn > c->clip ? (float)(c->clip / nn) : 1.0f;
+}
+
+/* W_E in full and W_D's touched rows (every row when eager), gradients times f, zeroed once read */
+static void
+update_matrices(sdlab_trainer *t, float f)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t p = c->p, q = c->q, r = c->r, n = t->ntouched;
+  const size_t *rows = t->touched;
+  const struct adam_coef k = coef_at(t, t->s.step);
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t i = 0; i < q; i++) {
+    float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWE + i * p : NULL;
+    row_update(c, t->s.WE + i * p, t->s.mWE + i * p, t->s.vWE + i * p, g, f, p, k);
+    if (g)
+      memset(g, 0, p * sizeof *g);
   }
+  const int eager = t->all_touched || !c->lazy_decoder;
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t j = 0; j < (eager ? q : n); j++) {
+    const size_t i = eager ? j : rows[j];
+    float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWDt + i * r : NULL;
+    decoder_row_sync(t, i, t->s.step);
+    row_update(c, t->s.WDt + i * r, t->s.mWDt + i * r, t->s.vWDt + i * r, g, f, r, k);
+    if (c->unit_decoder)
+      row_renormalise(t->s.WDt + i * r, r);
+    t->wd_synced[i] = t->s.step + 1;
+    if (g)
+      memset(g, 0, r * sizeof *g);
+  }
+}
+
+/* a small parameter vector's update (biases, thresholds), gradient times f */
+static void
+update(const sdlab_trainer *t, float *w, float *g, float *m, float *v, size_t n, float f)
+{
+  const struct adam_coef k = coef_at(t, t->s.step);
+  row_update(&t->c, w, m, v, g, f, n, k);
 }
 
 static int resample(sdlab_trainer *t, size_t *count);
@@ -921,8 +1166,16 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     xr = xp;
   }
   memset(st, 0, sizeof *st);
-  memset(t->gWE, 0, q * p * sizeof(float));
-  memset(t->gWDt, 0, q * r * sizeof(float));
+  if (t->grad_pending) { /* a gradient no step consumed */
+    memset(t->gWE, 0, q * p * sizeof(float));
+    memset(t->gWDt, 0, q * r * sizeof(float));
+  }
+  t->grad_pending = 1;
+  if (t->exposed) { /* the state was handed out (and may have been written): it is current as it is */
+    state_is_current(t);
+    t->exposed = 0;
+  }
+  touch_reset(t);
   memset(t->gbE, 0, q * sizeof(float));
   memset(t->gbD, 0, r * sizeof(float));
   memset(t->gth, 0, q * sizeof(float));
@@ -939,6 +1192,8 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     for (size_t k = 0; k < nactive; k++)
       t->s.last_active[t->col[k]] = t->s.step + 1;
   } else if (dense_method(c)) {
+    decoder_sync_all(t);
+    t->all_touched = 1;
     if (c->method == SDLAB_TRAIN_GATED)
       gated_step(t, xr, B, &mse, &pen, &aux, &active);
     else
@@ -951,6 +1206,7 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     double lam[SDLAB_TRAIN_MAX_KS];
     const size_t L = level_table(c, T, lam);
     select_entries(t, B);
+    touch_entries(t, B);
     mse = sparse_forward(t, xr, B, T, lam, L);
     entry_gradients(t, B, T, lam, L);
     sparse_backward(t, B, T, lam, L);
@@ -993,69 +1249,28 @@ int
 sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *st)
 {
   const sdlab_train_config *c = &t->c;
-  const size_t p = c->p, q = c->q, r = c->r;
+  const size_t q = c->q, r = c->r;
   int status = sdlab_trainer_gradient(t, xp, xr, st);
   if (status)
     return status;
-  /* unit-norm decoder columns: remove each gradient's component along its column */
-  if (c->unit_decoder)
-#pragma omp parallel for schedule(static) num_threads(t->threads)
-    for (size_t i = 0; i < q; i++) {
-      float *g = t->gWDt + i * r;
-      const float *w = t->s.WDt + i * r;
-      double d = 0;
-      for (size_t a = 0; a < r; a++)
-        d += (double)g[a] * w[a];
-      for (size_t a = 0; a < r; a++)
-        g[a] -= (float)d * w[a];
-    }
-  if (c->clip > 0) {
-    double nn = 0;
-    const float *gs[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->grm, t->gbm};
-    const size_t ns[] = {q * p, q * r, q, r, q, q, q};
-    for (size_t j = 0; j < 7; j++)
-      for (size_t k = 0; k < ns[j]; k++)
-        nn += (double)gs[j][k] * gs[j][k];
-    nn = sqrt(nn);
-    if (nn > c->clip) {
-      const float f = (float)(c->clip / nn);
-      float *gw[] = {t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->grm, t->gbm};
-      for (size_t j = 0; j < 7; j++)
-        for (size_t k = 0; k < ns[j]; k++)
-          gw[j][k] *= f;
-    }
-  }
-  const double lr = learning_rate(c, t->s.step);
-  const double c1 = 1 - pow(c->beta1, (double)(t->s.step + 1)), c2 = 1 - pow(c->beta2, (double)(t->s.step + 1));
-  update(t, t->s.WE, t->gWE, t->s.mWE, t->s.vWE, q * p, lr, c1, c2);
-  update(t, t->s.WDt, t->gWDt, t->s.mWDt, t->s.vWDt, q * r, lr, c1, c2);
+  project_decoder_gradients(t);
+  const float f = clip_factor(t);
+  update_matrices(t, f);
+  t->grad_pending = 0;
   if (encoder_bias(c))
-    update(t, t->s.bE, t->gbE, t->s.mbE, t->s.vbE, q, lr, c1, c2);
+    update(t, t->s.bE, t->gbE, t->s.mbE, t->s.vbE, q, f);
   if (c->biases)
-    update(t, t->s.bD, t->gbD, t->s.mbD, t->s.vbD, r, lr, c1, c2);
+    update(t, t->s.bD, t->gbD, t->s.mbD, t->s.vbD, r, f);
   if (c->method == SDLAB_TRAIN_GATED) {
-    update(t, t->s.rmag, t->grm, t->s.mrm, t->s.vrm, q, lr, c1, c2);
-    update(t, t->s.bmag, t->gbm, t->s.mbm, t->s.vbm, q, lr, c1, c2);
+    update(t, t->s.rmag, t->grm, t->s.mrm, t->s.vrm, q, f);
+    update(t, t->s.bmag, t->gbm, t->s.mbm, t->s.vbm, q, f);
   }
   if (c->method == SDLAB_TRAIN_JUMPRELU) {
-    update(t, t->s.theta, t->gth, t->s.mth, t->s.vth, q, lr, c1, c2);
+    update(t, t->s.theta, t->gth, t->s.mth, t->s.vth, q, f);
     for (size_t i = 0; i < q; i++)
       if (t->s.theta[i] < 0)
         t->s.theta[i] = 0;
   }
-  if (c->unit_decoder)
-#pragma omp parallel for schedule(static) num_threads(t->threads)
-    for (size_t i = 0; i < q; i++) {
-      float *w = t->s.WDt + i * r;
-      double nn = 0;
-      for (size_t a = 0; a < r; a++)
-        nn += (double)w[a] * w[a];
-      if (nn > 0) {
-        const float f = (float)(1.0 / sqrt(nn));
-        for (size_t a = 0; a < r; a++)
-          w[a] *= f;
-      }
-    }
   t->s.step++;
   size_t dead = 0;
   for (size_t i = 0; i < q; i++)
@@ -1063,8 +1278,10 @@ sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_tra
   st->dead_fraction = (double)dead / (double)q;
   if (c->resample_at && (t->s.step == c->resample_at ||
                          (c->resample_every && t->s.step > c->resample_at &&
-                          (t->s.step - c->resample_at) % c->resample_every == 0)))
+                          (t->s.step - c->resample_at) % c->resample_every == 0))) {
+    decoder_sync_all(t);
     return resample(t, &st->resampled);
+  }
   return SDLAB_SUCCESS;
 }
 

@@ -84,6 +84,8 @@ typedef struct {
   double sparse_below;      /* relu, jumprelu: a batch whose active codes are at most this fraction of its B q
                              * takes the entry path (default SDLAB_TRAIN_SPARSE_BELOW); 0: always dense unless
                              * nothing fires, 1: always entries */
+  int lazy_decoder;         /* 1 (default): W_D's rows without a gradient catch up when next read, with the
+                             * same bytes; 0: every row updated every step (the reference, for tests) */
   uint64_t seed;
 } sdlab_train_config;
 
@@ -111,7 +113,8 @@ int sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab
 /* The loss of a batch and its gradients (stored in the trainer, see sdlab_trainer_gradients), without a step:
  * for gradient checks.  JumpReLU's threshold gradient is the straight-through estimate. */
 int sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab_train_stats *stats);
-/* The gradients of the last sdlab_trainer_gradient or step (owned by the trainer): W_E, W_D^T, b_E, b_D, theta. */
+/* The gradients of the last sdlab_trainer_gradient (owned by the trainer): W_E, W_D^T, b_E, b_D, theta.  A step
+ * consumes W_E's and W_D^T's (they read zero after it). */
 void sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE, float **gbD, float **gtheta);
 /* Gated: the gradients of r_mag and b_mag. */
 void sdlab_trainer_gated_gradients(sdlab_trainer *t, float **grmag, float **gbmag);
@@ -123,7 +126,9 @@ void sdlab_trainer_set_pool(sdlab_trainer *t, const float *xp, const float *xr, 
 /* Encode a batch with the trained model (inference: batchtopk uses its threshold) into codes a (B x q). */
 int sdlab_trainer_encode(sdlab_trainer *t, const float *xp, size_t B, float *a);
 
-/* Parameters and state, for export and checkpoints. */
+/* Parameters and state, for export and checkpoints: current when returned (rows that missed steps are
+ * brought up to date), and taken as current, with any changes the caller makes, at the next step.  Call it
+ * again after further steps. */
 typedef struct {
   float *WE, *WDt, *bE, *bD, *theta; /* q x p, q x r, q, r, q */
   float *mWE, *vWE, *mWDt, *vWDt, *mbE, *vbE, *mbD, *vbD, *mth, *vth;

@@ -733,3 +733,98 @@ Test(train, relu_and_jumprelu_entry_and_dense_paths_match_float64)
         sdlab_trainer_free(f.t);
       }
 }
+
+/* W_D's rows without a gradient are updated lazily, when next read; the bytes must be those of updating every
+ * row every step (lazy_decoder = 0).  Every entry-path method, with anchors, biases, clipping, SGD and Adam,
+ * resampling, the state read part-way (which brings every row up to date), and a run moved mid-way into a
+ * fresh trainer by copying its state (as a checkpoint does). */
+static void
+lazy_case(sdlab_train_method m, int variant, uint64_t seed)
+{
+  const size_t p = 9, q = 40, B = 16, steps = 60;
+  sdlab_trainer *t[3];
+  sdlab_train_config c;
+  float ap[2 * 9], ar[2 * 9];
+  for (size_t k = 0; k < 2 * p; k++)
+    ap[k] = ar[k] = (float)(k % 4) * 0.25f - 0.3f;
+  for (int v = 0; v < 3; v++) {
+    sdlab_train_config_default(&c);
+    c.method = m;
+    c.p = c.r = p;
+    c.q = q;
+    c.k = 3;
+    c.batch = B;
+    c.total_steps = steps - 10; /* steps past the schedule compute their coefficients on the fly */
+    c.seed = seed;
+    c.nks = 2, c.ks[0] = 2, c.ks[1] = 5, c.lambdas[0] = 1, c.lambdas[1] = 0.5;
+    if (variant == 1) { /* nested prefixes, anchors, biases, clipping */
+      c.nks = 0, c.nprefixes = 2, c.prefixes[0] = 10, c.prefixes[1] = 40;
+      c.anchors = 2, c.anchor_p = ap, c.anchor_r = ar, c.biases = 1, c.clip = 0.05;
+    }
+    if (variant == 2) { /* SGD, resampling */
+      c.opt = SDLAB_OPT_SGD, c.lr = 0.05, c.resample_at = 20, c.resample_every = 15;
+    }
+    c.k_aux = 4, c.dead_window = 3;
+    c.sparse_below = 1; /* ReLU and JumpReLU on the entry path */
+    c.l1 = 0.3, c.theta0 = 0.4, c.bandwidth = 0.2, c.l0 = 0.1;
+    c.lazy_decoder = v > 0;
+    t[v] = sdlab_trainer_alloc(&c, 2);
+    cr_assert_not_null(t[v], "%s", sdlab_error_message(1));
+  }
+  gsl_rng *g = test_rng(seed + 7);
+  float *X = malloc(steps * B * p * sizeof *X);
+  for (size_t k = 0; k < steps * B * p; k++)
+    X[k] = (float)(gsl_ran_exponential(g, 1.0) * (gsl_rng_uniform(g) < 0.3));
+  for (int v = 0; v < 3; v++)
+    sdlab_trainer_set_pool(t[v], X, NULL, steps * B);
+  sdlab_train_stats st;
+  for (size_t s = 0; s < steps; s++) {
+    for (int v = 0; v < 3; v++)
+      cr_assert_eq(sdlab_trainer_step(t[v], X + s * B * p, NULL, &st), 0, "%s", sdlab_error_message(1));
+    if (s % 13 == 5)
+      (void)sdlab_trainer_state(t[2]);
+    if (s == 31) { /* move run 2 into a fresh trainer, as a checkpoint and --resume do */
+      sdlab_trainer *n = sdlab_trainer_alloc(sdlab_trainer_config(t[2]), 2);
+      sdlab_trainer_set_pool(n, X, NULL, steps * B);
+      sdlab_train_state *a = sdlab_trainer_state(t[2]), *b = sdlab_trainer_state(n);
+      float *fa[] = {a->WE, a->WDt, a->bE, a->bD, a->theta, a->mWE, a->vWE, a->mWDt, a->vWDt, a->mbE, a->vbE, a->mbD,
+                     a->vbD, a->mth, a->vth};
+      float *fb[] = {b->WE, b->WDt, b->bE, b->bD, b->theta, b->mWE, b->vWE, b->mWDt, b->vWDt, b->mbE, b->vbE, b->mbD,
+                     b->vbD, b->mth, b->vth};
+      const size_t n_[] = {q * p, q * p, q, p, q, q * p, q * p, q * p, q * p, q, q, p, p, q, q};
+      for (size_t k = 0; k < 15; k++)
+        memcpy(fb[k], fa[k], n_[k] * sizeof(float));
+      memcpy(b->last_active, a->last_active, q * sizeof *a->last_active);
+      b->threshold = a->threshold;
+      b->step = a->step;
+      sdlab_trainer_free(t[2]);
+      t[2] = n;
+    }
+  }
+  sdlab_train_state *s0 = sdlab_trainer_state(t[0]);
+  for (int v = 1; v < 3; v++) {
+    sdlab_train_state *sv = sdlab_trainer_state(t[v]);
+    cr_assert(memcmp(s0->WDt, sv->WDt, q * p * sizeof(float)) == 0, "method %d variant %d run %d: W_D differs", (int)m,
+              variant, v);
+    cr_assert(memcmp(s0->mWDt, sv->mWDt, q * p * sizeof(float)) == 0 &&
+              memcmp(s0->vWDt, sv->vWDt, q * p * sizeof(float)) == 0, "method %d variant %d: moments differ", (int)m, variant);
+    cr_assert(memcmp(s0->WE, sv->WE, q * p * sizeof(float)) == 0, "method %d variant %d: W_E differs", (int)m, variant);
+    cr_assert(memcmp(s0->theta, sv->theta, q * sizeof(float)) == 0);
+  }
+  free(X);
+  gsl_rng_free(g);
+  for (int v = 0; v < 3; v++)
+    sdlab_trainer_free(t[v]);
+}
+
+Test(train, lazy_decoder_rows_give_the_bytes_of_eager_updates)
+{
+  const sdlab_train_method ms[] = {SDLAB_TRAIN_TOPK, SDLAB_TRAIN_BATCHTOPK, SDLAB_TRAIN_MATRYOSHKA,
+                                   SDLAB_TRAIN_TOPK_AUXK, SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU};
+  for (size_t k = 0; k < 6; k++)
+    for (int variant = 0; variant < 3; variant++) {
+      if (variant == 1 && ms[k] != SDLAB_TRAIN_MATRYOSHKA && ms[k] != SDLAB_TRAIN_TOPK)
+        continue;
+      lazy_case(ms[k], variant, 300 + k);
+    }
+}
