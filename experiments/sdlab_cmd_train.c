@@ -26,7 +26,8 @@ static const char *USAGE =
   "                   --out RUN [--k K] [--l1 L] [--theta T] [--bandwidth H] [--l0 L] [--ks k1,k2,...]\n"
   "                   [--lambdas w1,w2,...] [--prefixes m1,m2,...] [--k-aux K] [--aux-weight W] [--dead-window S]\n"
   "                   [--anchors K] [--anchor-weight W] [--anchor-file F] [--resample-at S] [--resample-every S]\n"
-  "                   [--epochs E] [--batch B] [--lr LR] [--warmup S] [--decay none|linear|cosine] [--clip C]\n"
+  "                   [--epochs E] [--converge TOL] [--batch B] [--lr LR] [--warmup S]\n"
+  "                   [--decay none|linear|cosine] [--clip C]\n"
   "                   [--optimizer adam|sgd] [--biases] [--no-unit-decoder] [--no-tied-init] [--seed R]\n"
   "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--top K] [--codes] [--force] [--quiet]\n"
   "       sdlab train --resume RUN\n"
@@ -51,6 +52,9 @@ static const char *USAGE =
   "                     --resample-every steps (Bricken et al. 2023)\n"
   "  --epochs E --batch B --lr LR --warmup S --decay D --clip C --optimizer O   (defaults 1, 1024,\n"
   "                     1e-3, 100 steps, linear, none, adam)\n"
+  "  --converge TOL     stop after the first epoch (from the second on) whose mean loss is less than TOL\n"
+  "                     (relative) below the previous epoch's; --epochs is then the cap (default 1000) and\n"
+  "                     the default --decay is none (a given decay runs over the cap)\n"
   "  --biases           train b_E and b_D (off by default, as in the theory)\n"
   "  --seed R --threads T   the same seed and thread count give the same bytes\n"
   "  --checkpoint-every S   write RUN.partial/checkpoint.bin every S steps (and on SIGINT or SIGTERM);\n"
@@ -71,14 +75,14 @@ on_signal(int sig)
 enum {
   O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
   O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
-  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES, O_COUNT
+  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES, O_CONVERGE, O_COUNT
 };
 static const char *NAMES[O_COUNT] = {
   "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",
   "--prefixes", "--k-aux", "--aux-weight", "--dead-window", "--anchors", "--anchor-weight", "--anchor-file",
   "--resample-at", "--resample-every", "--epochs", "--batch", "--lr", "--warmup", "--decay", "--clip", "--optimizer",
   "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
-  "--force", "--quiet", "--stop-after", "--top", "--codes"};
+  "--force", "--quiet", "--stop-after", "--top", "--codes", "--converge"};
 
 static int
 is_flag(int k)
@@ -167,7 +171,7 @@ typedef struct {
 } curve_point;
 
 typedef struct {
-  double loss, l0, dead, mgt, mip;
+  double loss, l0, dead, mgt, mip, dmgt, dmip; /* M_GT and M_IP of the encoder rows, then of the decoder columns */
 } epoch_point;
 
 typedef struct {
@@ -425,7 +429,8 @@ write_top(sdlab_trainer *t, const float *xp, size_t N, size_t K, const char *sta
 
 /* Build the trainer configuration from the options (data sizes known). */
 static int
-configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every)
+configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every,
+          double *converge)
 {
   static const char *methods[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk", "gated"};
   int m = -1;
@@ -461,6 +466,16 @@ configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epoch
   REAL_OPT(O_LR, c->lr)
   SIZE_OPT(O_WARMUP, c->warmup)
   REAL_OPT(O_CLIP, c->clip)
+  REAL_OPT(O_CONVERGE, *converge)
+  if (o[O_CONVERGE].value && !(*converge > 0 && *converge < 1)) {
+    fprintf(stderr, "sdlab train: error: --converge takes a relative improvement in (0, 1) (got %s)\n",
+            o[O_CONVERGE].value);
+    return SDLAB_EUSAGE;
+  }
+  if (o[O_CONVERGE].value) {
+    *epochs = 1000;
+    c->decay = SDLAB_DECAY_NONE;
+  }
   SIZE_OPT(O_EPOCHS, *epochs)
   SIZE_OPT(O_CKPT, *ckpt_every)
   if (o[O_THREADS].value) {
@@ -598,7 +613,8 @@ sdlab_cmd_train(int argc, char **argv)
   sdlab_train_config_default(&c);
   int threads = 2;
   size_t epochs = 1, ckpt_every = 0, stop_after = 0;
-  if (configure(o, &c, &threads, &epochs, &ckpt_every))
+  double converge = 0;
+  if (configure(o, &c, &threads, &epochs, &ckpt_every, &converge))
     return SDLAB_EXIT_USAGE;
   if (o[O_STOP].value && sdlab_cli_size("train", "--stop-after", o[O_STOP].value, &stop_after))
     return SDLAB_EXIT_USAGE;
@@ -707,7 +723,8 @@ sdlab_cmd_train(int argc, char **argv)
   c.anchors = nanch;
   c.anchor_p = ap;
   c.anchor_r = ar;
-  const size_t spe = N / (c.batch ? c.batch : 1), total = epochs * spe;
+  const size_t spe = N / (c.batch ? c.batch : 1);
+  size_t total = epochs * spe; /* the cap; with --converge the run may end sooner */
   c.total_steps = total;
   if (!status && !dir && o[O_ANCHORS].value && !o[O_ANCHORF].value)
     status = sdlab_fail(GSL_EINVAL, "--anchors needs a bench directory or --anchor-file");
@@ -759,6 +776,7 @@ sdlab_cmd_train(int argc, char **argv)
   sdlab_train_state *s = t ? sdlab_trainer_state(t) : NULL;
   const size_t start = s ? s->step : 0;
   size_t perm_epoch = (size_t)-1;
+  int stopped_converged = 0;
   double ep_loss = 0, ep_l0 = 0;
   for (size_t step = start; !status && step < total; step++) {
     const size_t epoch = step / spe, pos = step % spe;
@@ -789,12 +807,17 @@ sdlab_cmd_train(int argc, char **argv)
     h.ncurve = step + 1;
     ep_loss += stt.loss;
     ep_l0 += stt.l0;
+    int converged = 0;
     if (pos + 1 == spe) {
-      epoch_point e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN};
-      if (Wp)
-        recovery(sdlab_trainer_state(t)->WE, c.q, c.p, Wp, exclude, &e.mgt, &e.mip, NULL);
+      epoch_point e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN, NAN, NAN};
+      if (Wp) {
+        const sdlab_train_state *cur = sdlab_trainer_state(t);
+        recovery(cur->WE, c.q, c.p, Wp, exclude, &e.mgt, &e.mip, NULL);
+        recovery(cur->WDt, c.q, c.r, Wr ? Wr : Wp, exclude, &e.dmgt, &e.dmip, NULL);
+      }
       h.epochs[epoch] = e;
       h.nepochs = epoch + 1;
+      converged = converge > 0 && epoch > 0 && h.epochs[epoch - 1].loss - e.loss < converge * h.epochs[epoch - 1].loss;
     }
     const double now = sdlab_now();
     if (!quiet && (tty ? now - last_print > 0.2 : now - last_print > 5.0)) {
@@ -804,6 +827,11 @@ sdlab_cmd_train(int argc, char **argv)
               tty ? "\r\033[K" : "sdlab train: ", step + 1, total, stt.loss, stt.l0, 100 * stt.dead_fraction, rate, left,
               tty ? "" : "\n");
       last_print = now;
+    }
+    if (converged) { /* the rule is met: this is the run's last step */
+      total = step + 1;
+      stopped_converged = 1;
+      break;
     }
     const int stop = stop_after && step + 1 == stop_after && step + 1 < total;
     const int sig = interrupted ? interrupted : stop ? -1 : 0;
@@ -974,6 +1002,11 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_json_integer(&j, "latents", (long long)q);
       sdlab_json_integer(&j, "samples", (long long)N);
       sdlab_json_integer(&j, "steps", (long long)total);
+      sdlab_json_integer(&j, "epochs_run", (long long)h.nepochs);
+      if (converge > 0) {
+        sdlab_json_number(&j, "converge_tol", converge);
+        sdlab_json_bool(&j, "converged", stopped_converged);
+      }
       sdlab_json_integer(&j, "batch", (long long)c.batch);
       sdlab_json_integer(&j, "seed", (long long)c.seed);
       sdlab_json_integer(&j, "threads", threads);
@@ -1007,6 +1040,10 @@ sdlab_cmd_train(int argc, char **argv)
         if (Wp) {
           sdlab_json_number(&j, "M_GT", h.epochs[e].mgt);
           sdlab_json_number(&j, "M_IP", h.epochs[e].mip);
+          sdlab_json_object_begin(&j, "decoder");
+          sdlab_json_number(&j, "M_GT", h.epochs[e].dmgt);
+          sdlab_json_number(&j, "M_IP", h.epochs[e].dmip);
+          sdlab_json_object_end(&j);
         }
         sdlab_json_object_end(&j);
       }

@@ -728,3 +728,43 @@ Test(cli, train_top_rows_match_a_numpy_recomputation)
   cr_assert(strstr(err, "--top needs"));
   free(err);
 }
+
+/* --converge: the run ends after the first epoch (from the second on) whose mean loss improved by less than the
+ * tolerance, which python recomputes from metrics.json's epochs (every earlier epoch improved by at least it);
+ * each epoch reports the decoder columns' recovery beside the encoder rows'; and a run stopped part-way and
+ * resumed ends at the same epoch with the same bytes. */
+Test(cli, train_converge_stops_by_its_rule_and_resumes_to_the_same_bytes)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  const char *opts = "train --data %D/b --method topk --k 3 --latents 64 --converge 0.02 --epochs 60 --batch 128 "
+                     "--seed 3 --threads 1 --quiet";
+  char args[512];
+  snprintf(args, sizeof args, "%s --out %%D/c", opts);
+  cr_assert_eq(sdlab(args, NULL, NULL), 0);
+  char cmd[8192], *out = NULL;
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import json; m=json.load(open('%s/c/metrics.json')); e=[x['loss'] for x in m['epochs']]; "
+           "imp=[(e[i-1]-e[i])/e[i-1] for i in range(1,len(e))]; "
+           "ok=m['converged'] and m['epochs_run']==len(e)<60 and imp[-1]<0.02 and all(v>=0.02 for v in imp[:-1]); "
+           "ok=ok and all('M_GT' in x['decoder'] and 0<=x['decoder']['M_IP']<=1 for x in m['epochs']); "
+           "ok=ok and m['steps']==len(e)*(4096//128); print('ok' if ok else ('bad', imp, m['epochs_run']))\"",
+           test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert_str_eq(out, "ok\n");
+  free(out);
+  snprintf(args, sizeof args, "%s --stop-after 100 --out %%D/s", opts);
+  cr_assert_eq(sdlab(args, NULL, NULL), 0);
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, NULL), 0);
+  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json"};
+  for (size_t k = 0; k < 4; k++) {
+    char rc[64], rs[64];
+    snprintf(rc, sizeof rc, "c/%s", files[k]);
+    snprintf(rs, sizeof rs, "s/%s", files[k]);
+    size_t lc, ls;
+    char *C = slurp_rel(rc, &lc), *S = slurp_rel(rs, &ls);
+    cr_assert(C && S && lc == ls && memcmp(C, S, lc) == 0, "%s: stopped and resumed differs", files[k]);
+    free(C);
+    free(S);
+  }
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --converge 1.5 --out %D/x", NULL, NULL), 2);
+}
