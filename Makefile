@@ -5,6 +5,7 @@
 #   make check    the suite under AddressSanitizer + UndefinedBehaviorSanitizer; fails on any report
 #   make bench    speed benchmarks (ratios against this machine's BLAS, measured in the same run)
 #   make paper    regenerate the paper's figures and tables into paper-repro/out/
+#   make study    the reproduction study behind Table 1 (paper-repro/study.mk), SCALE=quick|full|tiny
 #   make deps     install the missing Debian packages (as root), or print the command
 
 CC      ?= cc
@@ -35,7 +36,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check bench paper clean FORCE
+.PHONY: all deps test check bench paper study clean FORCE
 all: $(BUILD)/sdlab
 
 deps:
@@ -104,6 +105,10 @@ bench: $(BUILD)/sdlab-bench
 
 paper: $(BUILD)/sdlab
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE)
+
+# The reproduction study behind Table 1 (paper-repro/study.mk): its runs, curves, recipe and figure.
+study: $(BUILD)/sdlab
+	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) study
 
 clean:
 	rm -rf $(BUILD)

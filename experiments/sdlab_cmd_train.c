@@ -52,8 +52,8 @@ static const char *USAGE =
   "                     --resample-every steps (Bricken et al. 2023)\n"
   "  --epochs E --batch B --lr LR --warmup S --decay D --clip C --optimizer O   (defaults 1, 1024,\n"
   "                     1e-3, 100 steps, linear, none, adam)\n"
-  "  --converge TOL     stop after the first epoch (from the second on) whose mean loss is less than TOL\n"
-  "                     (relative) below the previous epoch's; --epochs is then the cap (default 1000) and\n"
+  "  --converge TOL     stop after the first epoch whose mean loss is less than TOL (relative) below the\n"
+  "                     previous epoch's, both after the warm-up; --epochs is then the cap (default 1000) and\n"
   "                     the default --decay is none (a given decay runs over the cap)\n"
   "  --biases           train b_E and b_D (off by default, as in the theory)\n"
   "  --seed R --threads T   the same seed and thread count give the same bytes\n"
@@ -817,7 +817,9 @@ sdlab_cmd_train(int argc, char **argv)
       }
       h.epochs[epoch] = e;
       h.nepochs = epoch + 1;
-      converged = converge > 0 && epoch > 0 && h.epochs[epoch - 1].loss - e.loss < converge * h.epochs[epoch - 1].loss;
+      /* R1 compares two whole epochs after the warm-up */
+      converged = converge > 0 && epoch > 0 && (epoch - 1) * spe >= c.warmup &&
+                  h.epochs[epoch - 1].loss - e.loss < converge * h.epochs[epoch - 1].loss;
     }
     const double now = sdlab_now();
     if (!quiet && (tty ? now - last_print > 0.2 : now - last_print > 5.0)) {
@@ -1003,6 +1005,8 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_json_integer(&j, "samples", (long long)N);
       sdlab_json_integer(&j, "steps", (long long)total);
       sdlab_json_integer(&j, "epochs_run", (long long)h.nepochs);
+      sdlab_json_integer(&j, "steps_per_epoch", (long long)spe);
+      sdlab_json_integer(&j, "warmup", (long long)c.warmup);
       if (converge > 0) {
         sdlab_json_number(&j, "converge_tol", converge);
         sdlab_json_bool(&j, "converged", stopped_converged);

@@ -1,6 +1,7 @@
 #include "sdlab_blas.h"
 
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 void openblas_set_num_threads(int n);
 
@@ -47,4 +48,7 @@ void
 sdlab_blas_single_threaded(void)
 {
   openblas_set_num_threads(1);
+  /* oneDNN (OpenMP runtime) opens a region of omp_get_max_threads() threads when called outside an active one,
+   * as in a one-thread block: one thread, so that --threads 1 uses one core */
+  omp_set_num_threads(1);
 }

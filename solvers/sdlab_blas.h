@@ -18,7 +18,8 @@ void sdlab_blas_par_sgemm(int threads, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANS
                           float alpha, const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                           size_t ldc);
 
-/* OpenBLAS single-threaded from here on (GSL's products and cblas_sgemv calls; sdlab links OpenBLAS). */
+/* OpenBLAS (GSL's products, cblas_sgemv) and oneDNN single-threaded from here on: the trainers' parallelism is
+ * their own OpenMP blocks.  (Sets OpenMP's default team size to 1; sdlab's own regions name their size.) */
 void sdlab_blas_single_threaded(void);
 
 #endif
