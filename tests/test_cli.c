@@ -728,3 +728,101 @@ Test(cli, train_top_rows_match_a_numpy_recomputation)
   cr_assert(strstr(err, "--top needs"));
   free(err);
 }
+
+/* Issue 22: resuming from a checkpoint. */
+#define RESUME_OPTS "train --data %D/b --method topk --k 3 --latents 32 --epochs 4 --batch 128 --seed 2 --threads 1 --quiet"
+
+/* Change one byte of a file in the test directory (offset from the start, or from the end when negative). */
+static void
+flip_byte(const char *rel, long offset)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", test_dir, rel);
+  FILE *fp = fopen(p, "r+b");
+  cr_assert(fp, "cannot open %s", p);
+  cr_assert_eq(fseek(fp, offset, offset < 0 ? SEEK_END : SEEK_SET), 0);
+  int c = fgetc(fp);
+  cr_assert_neq(c, EOF);
+  cr_assert_eq(fseek(fp, -1, SEEK_CUR), 0);
+  fputc(c ^ 0x10, fp);
+  fclose(fp);
+}
+
+/* A checkpoint with one flipped byte (in the header, the body or the checksum) is refused with one line and
+ * exit 1, never resumed; so are a truncated one and one of the earlier format without checksum. */
+Test(cli, train_resume_refuses_a_damaged_checkpoint)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 40 --out %D/s", NULL, NULL), 0);
+  size_t len;
+  char *ck = slurp_rel("s.partial/checkpoint.bin", &len);
+  cr_assert(ck && len > 1000);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/s.partial/checkpoint.bin", test_dir);
+  const struct {
+    long offset;
+    const char *says;
+  } flips[] = {{(long)len / 2, "checksum"}, {(long)len - 300, "checksum"}, {-1, "checksum"}, {40, "checksum"},
+               {8, "format"}, {0, "not an sdlab checkpoint"}};
+  for (size_t c = 0; c < sizeof flips / sizeof *flips; c++) {
+    FILE *fp = fopen(path, "wb");
+    fwrite(ck, 1, len, fp);
+    fclose(fp);
+    flip_byte("s.partial/checkpoint.bin", flips[c].offset);
+    char *err = NULL;
+    int code = sdlab("train --resume %D/s --quiet", NULL, &err);
+    cr_assert_eq(code, 1, "flip %zu: exit %d (%s)", c, code, err);
+    cr_assert(test_lines(err) == 1 && strncmp(err, "sdlab train: error: ", 20) == 0 && strstr(err, flips[c].says),
+              "flip %zu: %s", c, err);
+    cr_assert(!exists("s"), "flip %zu: a run was published", c);
+    free(err);
+  }
+  /* truncated, and the earlier format (magic SDLABCK1) */
+  FILE *fp = fopen(path, "wb");
+  fwrite(ck, 1, len - 100, fp);
+  fclose(fp);
+  char *err = NULL;
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "checksum"), "%s", err);
+  free(err);
+  fp = fopen(path, "wb");
+  fwrite("SDLABCK1", 1, 8, fp);
+  fwrite(ck + 12, 1, len - 12, fp);
+  fclose(fp);
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "format 1") && strstr(err, "--force"), "%s", err);
+  free(err);
+  /* the intact checkpoint still resumes */
+  fp = fopen(path, "wb");
+  fwrite(ck, 1, len, fp);
+  fclose(fp);
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, &err), 0, "%s", err);
+  free(err);
+  free(ck);
+}
+
+/* The data a checkpoint was made from is replaced: by a smaller bench (more steps done than the new data has:
+ * the curve and epoch counts would overflow their buffers), or by other values of the same shape.  Refused,
+ * naming the file and saying why; no crash (also under the sanitizers). */
+Test(cli, train_resume_refuses_other_data)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 100 --out %D/s", NULL, NULL), 0);
+  cr_assert(exists("s.partial/checkpoint.bin"));
+  /* 4096 -> 512 samples: 4 epochs of 4 steps, fewer than the 100 the checkpoint holds */
+  cr_assert_eq(sdlab("lrb --features 48 --dim 40 --samples 512 --sparsity 0.96 --interference 0.2 --seed 5 --quiet "
+                     "--force --out %D/b", NULL, NULL), 0);
+  char *err = NULL;
+  int code = sdlab("train --resume %D/s --quiet", NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strstr(err, "x_p.npy") && strstr(err, "4096") && strstr(err, "512"), "%s", err);
+  free(err);
+  /* same shape, other values */
+  cr_assert_eq(sdlab("lrb --features 48 --dim 40 --samples 4096 --sparsity 0.96 --interference 0.2 --seed 6 --quiet "
+                     "--force --out %D/b", NULL, NULL), 0);
+  code = sdlab("train --resume %D/s --quiet", NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strstr(err, "x_p.npy") && strstr(err, "different values"), "%s", err);
+  free(err);
+  cr_assert(!exists("s") && exists("s.partial/checkpoint.bin"));
+}
