@@ -9,6 +9,7 @@
 #include "sdlab_safetensors.h"
 #include "sdlab_train.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -503,6 +504,56 @@ read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h, 
   return SDLAB_SUCCESS;
 }
 
+/* A resumed run rewrites every output: remove whatever a killed run left in RUN.partial besides the
+ * checkpoint (outputs, the sae_weights.safetensors link, temporary files), so that none of it is published. */
+static int
+clean_staging(const char *staging)
+{
+  DIR *d = opendir(staging);
+  if (d == NULL)
+    return sdlab_fail(SDLAB_EIO, "cannot read %s: %s", staging, strerror(errno));
+  int status = SDLAB_SUCCESS;
+  struct dirent *e;
+  while (!status && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "checkpoint.bin") == 0)
+      continue;
+    char *p = sdlab_path_join(staging, e->d_name);
+    struct stat st;
+    if (p == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    else if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+      sdlab_outdir_abort(strdup(p)); /* removes the tree */
+    else if (unlink(p) != 0 && errno != ENOENT)
+      status = sdlab_fail(SDLAB_EIO, "cannot remove %s: %s", p, strerror(errno));
+    free(p);
+  }
+  closedir(d);
+  return status;
+}
+
+/* A fresh RUN.partial for a new run.  --force starts over: RUN.partial left by an interrupted or killed run
+ * goes, checkpoint and all.  Without it a leftover is refused with what to do. */
+static int
+begin_staging(const char *staging, const char *out, int force)
+{
+  if (exists_path(out) && !force)
+    return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
+  if (exists_path(staging) && force) {
+    sdlab_outdir_abort(strdup(staging));
+  } else if (exists_path(staging)) {
+    char cp[4300];
+    snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+    if (exists_path(cp))
+      return sdlab_fail(GSL_EINVAL, "%s exists from an interrupted run: continue it with sdlab train --resume %s, "
+                        "or start over with --force", staging, out);
+    return sdlab_fail(GSL_EINVAL, "%s is left from a run stopped before its first checkpoint: start over with "
+                      "--force", staging);
+  }
+  if (mkdir(staging, 0777) != 0)
+    return sdlab_fail(SDLAB_EIO, "cannot create %s: %s", staging, strerror(errno));
+  return SDLAB_SUCCESS;
+}
+
 /* M_GT (tau = 0.95), M_IP and MCC of q learned directions (rows of D, q x dim: encoder rows or decoder
  * columns) against the ground truth's columns (excluded features skipped). */
 static void
@@ -947,14 +998,10 @@ sdlab_cmd_train(int argc, char **argv)
     status = ckpt_check_inputs(ckfp, ckpath, &in);
     if (!status)
       status = read_checkpoint_state(ckfp, ckpath, t, &h, total, spe);
+    if (!status)
+      status = clean_staging(staging);
   } else if (!status) {
-    if (exists_path(out) && !force)
-      status = sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
-    else if (exists_path(staging))
-      status = sdlab_fail(GSL_EINVAL, "%s exists from an interrupted run: continue it with sdlab train --resume %s, "
-                          "or remove it", staging, out);
-    else if (mkdir(staging, 0777) != 0)
-      status = sdlab_fail(SDLAB_EIO, "cannot create %s: %s", staging, strerror(errno));
+    status = begin_staging(staging, out, force);
   }
   if (ckfp)
     fclose(ckfp);
@@ -1097,8 +1144,12 @@ sdlab_cmd_train(int argc, char **argv)
             : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
       /* the same file under the name SAELens stores its weights with, beside cfg.json */
       char *alias = sdlab_path_join(staging, "sae_weights.safetensors");
+      if (!st2 && !alias)
+        st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
+      if (!st2 && unlink(alias) != 0 && errno != ENOENT) /* a killed run's link */
+        st2 = sdlab_fail(SDLAB_EIO, "cannot replace %s: %s", alias, strerror(errno));
       if (!st2 && link(path, alias) != 0)
-        st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s", alias, path);
+        st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s: %s", alias, path, strerror(errno));
       free(alias);
       free(path);
       free(thr);

@@ -748,6 +748,24 @@ flip_byte(const char *rel, long offset)
   fclose(fp);
 }
 
+/* The run directories a and b hold the same bytes in each of the listed files. */
+static void
+assert_same_run(const char *a, const char *b)
+{
+  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json", "sae.safetensors",
+                         "sae_weights.safetensors", "cfg.json"};
+  for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+    char ra[256], rb[256];
+    snprintf(ra, sizeof ra, "%s/%s", a, files[k]);
+    snprintf(rb, sizeof rb, "%s/%s", b, files[k]);
+    size_t la, lb;
+    char *A = slurp_rel(ra, &la), *B = slurp_rel(rb, &lb);
+    cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "%s and %s differ", ra, rb);
+    free(A);
+    free(B);
+  }
+}
+
 /* A checkpoint with one flipped byte (in the header, the body or the checksum) is refused with one line and
  * exit 1, never resumed; so are a truncated one and one of the earlier format without checksum. */
 Test(cli, train_resume_refuses_a_damaged_checkpoint)
@@ -825,4 +843,40 @@ Test(cli, train_resume_refuses_other_data)
   cr_assert(test_lines(err) == 1 && strstr(err, "x_p.npy") && strstr(err, "different values"), "%s", err);
   free(err);
   cr_assert(!exists("s") && exists("s.partial/checkpoint.bin"));
+}
+
+/* Leftovers of killed runs (issue 22): RUN.partial without a checkpoint blocks a rerun only until --force;
+ * --force starts over even over a checkpoint; --resume completes over outputs a killed output step left
+ * (a stale sae_weights.safetensors link, a half-written temporary file).  Each gives the uninterrupted bytes. */
+Test(cli, train_force_and_resume_recover_from_leftovers)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --out %D/a", NULL, NULL), 0);
+  char cmd[8400], *err = NULL;
+  /* killed before its first checkpoint: RUN.partial with a stray output */
+  snprintf(cmd, sizeof cmd, "mkdir '%s/n.partial' && echo x > '%s/n.partial/W_E.npy.tmp.Ab12Cd'", test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --out %D/n", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "n.partial") && strstr(err, "--force"), "%s", err);
+  free(err);
+  cr_assert_eq(sdlab(RESUME_OPTS " --force --out %D/n", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists("n.partial") && !exists("n/W_E.npy.tmp.Ab12Cd"));
+  assert_same_run("a", "n");
+  /* --force over a checkpoint: starts over */
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 50 --out %D/f", NULL, NULL), 0);
+  cr_assert(exists("f.partial/checkpoint.bin"));
+  cr_assert_eq(sdlab(RESUME_OPTS " --force --out %D/f", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists("f.partial"));
+  assert_same_run("a", "f");
+  /* killed while writing its outputs: the checkpoint, some outputs, the link, a temporary file */
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 50 --out %D/k", NULL, NULL), 0);
+  snprintf(cmd, sizeof cmd, "cd '%s/k.partial' && echo stale > sae.safetensors && ln sae.safetensors "
+           "sae_weights.safetensors && echo half > W_D.npy.tmp.Xy34Zw && cp ../a/W_E.npy W_E.npy", test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  cr_assert_eq(sdlab("train --resume %D/k --quiet", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists("k.partial") && !exists("k/W_D.npy.tmp.Xy34Zw") && !exists("k/checkpoint.bin"));
+  assert_same_run("a", "k");
 }
