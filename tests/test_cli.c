@@ -880,3 +880,36 @@ Test(cli, train_force_and_resume_recover_from_leftovers)
   cr_assert(!exists("k.partial") && !exists("k/W_D.npy.tmp.Xy34Zw") && !exists("k/checkpoint.bin"));
   assert_same_run("a", "k");
 }
+
+/* Issue 22 (3a): an n_q whose matrices do not fit in memory is refused with one line, exit 1, no output.
+ * Under AddressSanitizer (make check) a memory limit stops the sanitizer itself from starting, so there its
+ * allocator is told to serve at most 1000 MB and to return NULL beyond, as malloc does under the limit; it
+ * warns of each refusal in its log, so the child logs to the test directory, and the test reads that log:
+ * the warnings and nothing else (no leak, no error). */
+Test(cli, construct_out_of_memory_is_an_error_not_a_crash)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400], *err = NULL;
+#if defined(__SANITIZE_ADDRESS__)
+  snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=\"$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=1000:"
+           "log_path=%s/san\" '%s' construct thm33 --truth '%s/b/W_p.npy' --latents 2000000000 --activation relu "
+           "--out '%s/c'", test_dir, test_sdlab_bin(), test_dir, test_dir);
+#else
+  snprintf(cmd, sizeof cmd, "sh -c \"ulimit -v 1000000; exec '%s' construct thm33 --truth '%s/b/W_p.npy' --latents "
+           "2000000000 --activation relu --out '%s/c'\"", test_sdlab_bin(), test_dir, test_dir);
+#endif
+  int code = test_run(cmd, NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strncmp(err, "sdlab construct: error: ", 24) == 0 && strstr(err, "out of memory"),
+            "%s", err);
+  cr_assert(!exists("c"));
+  free(err);
+#if defined(__SANITIZE_ADDRESS__)
+  char *log = NULL;
+  snprintf(cmd, sizeof cmd, "cat '%s'/san.* 2>/dev/null; rm -f '%s'/san.*", test_dir, test_dir);
+  test_run(cmd, &log, NULL);
+  cr_assert(log && !strstr(log, "ERROR") && !strstr(log, "leak"), "the sanitizer reported: %s", log);
+  free(log);
+#endif
+  assert_entries(1);
+}
