@@ -913,3 +913,33 @@ Test(cli, construct_out_of_memory_is_an_error_not_a_crash)
 #endif
   assert_entries(1);
 }
+
+/* Issue 22 (3b): finite entries too large for GLPK's arithmetic (they aborted it, exit 134) are refused before
+ * it sees them, naming the file and the value; the landscape leaves no staging directory. */
+Test(cli, patterns_and_landscape_refuse_entries_beyond_the_lp_limit)
+{
+  cr_assert_eq(sdlab("lrb --features 6 --dim 4 --samples 5 --sparsity 0.9 --interference 0.4 --seed 3 --quiet "
+                     "--out %D/b", NULL, NULL), 0);
+  char p[4200];
+  snprintf(p, sizeof p, "%s/b/W_p.npy", test_dir);
+  gsl_matrix *W = NULL;
+  cr_assert_eq(sdlab_npy_load_matrix(p, "W_p", &W), 0);
+  gsl_matrix_set(W, 0, 0, 1e200);
+  cr_assert_eq(sdlab_npy_write_matrix(p, W, SDLAB_F64), 0);
+  gsl_matrix_free(W);
+  const char *cmds[] = {"patterns --truth %D/b/W_p.npy --latents 2 --activation relu",
+                        "patterns --truth %D/b/W_p.npy --latents 2 --activation jumprelu:0.5",
+                        "patterns --truth %D/b/W_p.npy --latents 2 --activation topk:1",
+                        "landscape --truth %D/b --latents 2 --activation relu --sgd-runs 1 --quiet --out %D/land",
+                        "landscape --truth %D/b --latents 2 --activation topk-relu:1 --sgd-runs 1 --quiet --out %D/land"};
+  for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+    char *out = NULL, *err = NULL;
+    int code = sdlab(cmds[c], &out, &err);
+    cr_assert_eq(code, 1, "case %zu: exit %d: %s", c, code, err);
+    cr_assert(test_lines(err) == 1 && strstr(err, "b/W_p.npy") && strstr(err, "1e+200"), "case %zu: %s", c, err);
+    cr_assert_str_eq(out, "");
+    assert_entries(1); /* only the bench: no land, no land.partial-PID */
+    free(out);
+    free(err);
+  }
+}
