@@ -943,3 +943,20 @@ Test(cli, patterns_and_landscape_refuse_entries_beyond_the_lp_limit)
     free(err);
   }
 }
+
+/* Issue 22 (3d): an empty 1-D array prints the header line alone (an empty data set for gnuplot), exit 0. */
+Test(cli, tsv_of_an_empty_vector_is_the_header_alone)
+{
+  double none[1] = {0};
+  size_t sh[1] = {0};
+  char p[4200];
+  snprintf(p, sizeof p, "%s/e.npy", test_dir);
+  cr_assert_eq(sdlab_npy_write(p, SDLAB_F64, 1, sh, none), 0);
+  char *out = NULL;
+  cr_assert_eq(sdlab("tsv %D/e.npy", &out, NULL), 0);
+  cr_assert_str_eq(out, "#c0\n");
+  free(out);
+  cr_assert_eq(sdlab("tsv %D/e.npy --transpose --header loss", &out, NULL), 0);
+  cr_assert_str_eq(out, "#loss\n");
+  free(out);
+}
