@@ -12,6 +12,7 @@
 #include "sdlab_pattern.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,25 @@ static const char *USAGE =
   "  --force            replace DIR if it exists\n";
 
 enum { O_TRUTH, O_TARGET, O_LATENTS, O_ACT, O_MD, O_OUT, O_FORCE, O_COUNT };
+
+/* A matrix of the user's size.  gsl_matrix_alloc leaks its struct when the data cannot be allocated (GSL 2.7:
+ * it returns without freeing it); the block first, then the struct over it, frees everything on failure.  NULL
+ * when out of memory or when n1 x n2 doubles do not fit in a size_t. */
+static gsl_matrix *
+matrix_alloc(size_t n1, size_t n2)
+{
+  if (n1 == 0 || n2 == 0 || n1 > SIZE_MAX / sizeof(double) / n2)
+    return NULL;
+  gsl_block *b = gsl_block_alloc(n1 * n2);
+  gsl_matrix *m = b ? gsl_matrix_alloc_from_block(b, 0, n1, n2, n2) : NULL;
+  if (m == NULL) {
+    if (b)
+      gsl_block_free(b);
+    return NULL;
+  }
+  m->owner = 1; /* gsl_matrix_free frees the block with it */
+  return m;
+}
 
 static void
 pattern_json(sdlab_json *j, const sdlab_activation *act, const gsl_matrix *WE, const gsl_matrix *Wp)
@@ -125,7 +145,8 @@ sdlab_cmd_construct(int argc, char **argv)
     WE = gsl_matrix_alloc(2, 2);
     WD = gsl_matrix_alloc(2, 2);
     Md = gsl_vector_alloc(2);
-    status = sdlab_construct_example35(Wp, Wr, Md, WE, WD, &act);
+    status = Wp && Wr && WE && WD && Md ? sdlab_construct_example35(Wp, Wr, Md, WE, WD, &act)
+                                        : sdlab_fail(GSL_ENOMEM, "out of memory");
     nq = 2;
   } else {
     status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &Wp);
@@ -133,12 +154,23 @@ sdlab_cmd_construct(int argc, char **argv)
       status = sdlab_npy_load_matrix(o[O_TARGET].value, "--target", &Wr);
     if (!status && Wr && Wr->size2 != Wp->size2)
       status = sdlab_fail(SDLAB_ESHAPE, "--target has %zu features, --truth %zu", Wr->size2, Wp->size2);
-    if (!status && Wr == NULL && (Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
-      gsl_matrix_memcpy(Wr, Wp);
-    if (!status && (status = sdlab_activation_check(&act, nq)) == 0) {
-      WE = gsl_matrix_alloc(nq, Wp->size1);
-      WD = gsl_matrix_alloc(Wr->size1, nq);
+    if (!status && Wr == NULL) {
+      if ((Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
+        gsl_matrix_memcpy(Wr, Wp);
+      else
+        status = sdlab_fail(GSL_ENOMEM, "out of memory for a copy of --truth");
+    }
+    if (!status)
+      status = sdlab_activation_check(&act, nq);
+    if (!status) { /* n_q is the user's: the matrices may not fit in memory */
+      WE = matrix_alloc(nq, Wp->size1);
+      WD = matrix_alloc(Wr->size1, nq);
       Md = gsl_vector_alloc(Wp->size2);
+      if (!WE || !WD || !Md)
+        status = sdlab_fail(GSL_ENOMEM, "out of memory for W_E (%zu x %zu) and W_D (%zu x %zu) with --latents %zu",
+                            nq, Wp->size1, Wr->size1, nq, nq);
+    }
+    if (!status) {
       gsl_vector_set_all(Md, md);
       status = k33 ? sdlab_construct_thm33(Wp, Wr, WE, WD) : sdlab_construct_zero_loss(Wp, Wr, NULL, &act, WE, WD, NULL);
     }
@@ -153,7 +185,7 @@ sdlab_cmd_construct(int argc, char **argv)
     sdlab_loss_workspace *w = m ? sdlab_loss_workspace_alloc(Wp->size2, m) : NULL;
     gsl_matrix *gE = gsl_matrix_alloc(nq, Wp->size1), *gD = gsl_matrix_alloc(Wr->size1, nq);
     double L = NAN;
-    status = w && gE && gD ? SDLAB_SUCCESS : GSL_ENOMEM;
+    status = w && gE && gD ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory evaluating L~ with %zu latents", nq);
     if (!status) {
       gsl_matrix_memcpy(m->WE, WE);
       gsl_matrix_memcpy(m->WD, WD);
@@ -204,7 +236,7 @@ sdlab_cmd_construct(int argc, char **argv)
   const char *text = status ? NULL : sdlab_json_text(&j);
   if (!status) {
     f = sdlab_path_join(staging, "result.json");
-    status = text ? sdlab_atomic_write_text(f, text) : GSL_ENOMEM;
+    status = text && f ? sdlab_atomic_write_text(f, text) : sdlab_fail(GSL_ENOMEM, "out of memory");
     free(f);
   }
   if (!status)

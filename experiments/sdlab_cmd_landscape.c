@@ -6,6 +6,7 @@
 #include "sdlab_landscape.h"
 #include "sdlab_lrb.h"
 #include "sdlab_npy.h"
+#include "sdlab_patterns.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -127,6 +128,8 @@ sdlab_cmd_landscape(int argc, char **argv)
   if (from_dir) {
     char *f = sdlab_path_join(o[O_TRUTH].value, "W_p.npy");
     status = sdlab_npy_load_matrix(f, "--truth W_p.npy", &Wp);
+    if (!status) /* the census enumerates the pieces by LP: values GLPK cannot take are refused here, with the file */
+      status = sdlab_patterns_check_range(Wp, nq, act.kind == SDLAB_ACT_TOPK || act.kind == SDLAB_ACT_TOPK_RELU, f);
     free(f);
     f = sdlab_path_join(o[O_TRUTH].value, "W_r.npy");
     struct stat st;
@@ -150,8 +153,11 @@ sdlab_cmd_landscape(int argc, char **argv)
   }
   if (!status && Wr == NULL && (Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
     gsl_matrix_memcpy(Wr, Wp);
-  if (status)
+  if (status) {
+    if (Wp) gsl_matrix_free(Wp);
+    if (Wr) gsl_matrix_free(Wr);
     return sdlab_cli_fail("landscape", status);
+  }
   gsl_vector *Md = gsl_vector_alloc(Wp->size2);
   gsl_vector_set_all(Md, md);
   char *staging = NULL;

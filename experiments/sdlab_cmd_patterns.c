@@ -86,6 +86,10 @@ sdlab_cmd_patterns(int argc, char **argv)
     return sdlab_cli_fail("patterns", status);
   const size_t n = Wp->size2, np = Wp->size1;
   const int topk = act.kind == SDLAB_ACT_TOPK || act.kind == SDLAB_ACT_TOPK_RELU;
+  if ((status = sdlab_patterns_check_range(Wp, nq, topk, o[O_TRUTH].value))) { /* before GLPK sees them */
+    gsl_matrix_free(Wp);
+    return sdlab_cli_fail("patterns", status);
+  }
   const int threshold = act.kind == SDLAB_ACT_JUMPRELU && act.theta > 0;
   sdlab_pattern_list *single = NULL;
   sdlab_joint_list *joint = NULL;

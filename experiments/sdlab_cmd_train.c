@@ -9,6 +9,7 @@
 #include "sdlab_safetensors.h"
 #include "sdlab_train.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <zlib.h>
 
 static const char *USAGE =
   "usage: sdlab train --data DIR|FILE.npy --method relu|jumprelu|topk|batchtopk|matryoshka|topk-auxk|gated\n"
@@ -181,9 +183,91 @@ typedef struct {
   size_t nepochs;
 } history;
 
-static const char CKPT_MAGIC[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', '1'};
+/* The inputs a run reads.  A checkpoint records each one's shape and CRC-32, so that a resumed run refuses
+ * data that changed since: the shapes fix the number of steps (the history buffers are sized from them), the
+ * CRC catches values edited in place. */
+enum { IN_XP, IN_XR, IN_WP, IN_WR, IN_ANCHORS, IN_COUNT };
+static const char *const IN_NAMES[IN_COUNT] = {"the data x_p", "the targets x_r", "the ground truth W_p",
+                                               "the target directions W_r", "the anchor file"};
 
-/* The checkpoint: magic, the original arguments, the trainer's state, the history. */
+typedef struct {
+  uint64_t rows, cols; /* 0 x 0: the run has no such input */
+  uint32_t crc;
+} input_print;
+
+typedef struct {
+  char *path[IN_COUNT];          /* owned; NULL when absent */
+  const float *f[IN_COUNT];      /* float32 inputs as the trainer reads them (x_p, x_r, the anchor rows) */
+  const gsl_matrix *m[IN_COUNT]; /* float64 inputs (W_p, W_r) */
+  size_t rows[IN_COUNT], cols[IN_COUNT];
+  input_print print[IN_COUNT];
+  int printed;
+} train_inputs;
+
+/* Record input k (taking ownership of path). */
+static void
+inputs_set(train_inputs *in, int k, char *path, const float *f, const gsl_matrix *m, size_t rows, size_t cols)
+{
+  free(in->path[k]);
+  in->path[k] = path;
+  in->f[k] = f;
+  in->m[k] = m;
+  in->rows[k] = rows;
+  in->cols[k] = cols;
+}
+
+static void
+inputs_free(train_inputs *in)
+{
+  for (int k = 0; k < IN_COUNT; k++)
+    free(in->path[k]);
+}
+
+static uint32_t
+crc_bytes(uint32_t crc, const void *p, size_t n)
+{
+  const unsigned char *b = p;
+  while (n > 0) { /* zlib takes at most UINT_MAX bytes at a time */
+    const uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+    crc = (uint32_t)crc32(crc, b, chunk);
+    b += chunk;
+    n -= chunk;
+  }
+  return crc;
+}
+
+/* The inputs' shapes and CRC-32s, computed when first needed (a checkpoint or a resume; a plain run pays
+ * nothing). */
+static const input_print *
+inputs_print(train_inputs *in)
+{
+  for (int k = 0; !in->printed && k < IN_COUNT; k++) {
+    input_print *ip = &in->print[k];
+    ip->rows = in->path[k] ? in->rows[k] : 0;
+    ip->cols = in->path[k] ? in->cols[k] : 0;
+    ip->crc = crc_bytes(0, NULL, 0);
+    if (in->f[k])
+      ip->crc = crc_bytes(ip->crc, in->f[k], in->rows[k] * in->cols[k] * sizeof(float));
+    for (size_t i = 0; in->m[k] && i < in->rows[k]; i++)
+      ip->crc = crc_bytes(ip->crc, gsl_matrix_const_ptr(in->m[k], i, 0), in->cols[k] * sizeof(double));
+  }
+  in->printed = 1;
+  return in->print;
+}
+
+/* Checkpoint format 2, in the byte order of the machine that wrote it:
+ *   "SDLABCKP", uint32 version (2);
+ *   the arguments: uint64 count, then each as uint64 length and bytes (--stop-after and --quiet left out);
+ *   the inputs x_p, x_r, W_p, W_r and the anchor file: each uint64 rows, uint64 columns (0 x 0 when absent)
+ *   and uint32 CRC-32 of the values as the run read them (float32 x_p, x_r, anchor rows; float64 W_p, W_r);
+ *   uint64 p, q, r, step; the trainer's 21 float arrays; last_active (q uint64); the batchtopk threshold;
+ *   the history: uint64 count and the curve points (one per step), uint64 count and the epoch points;
+ *   uint32 CRC-32 of every byte before it.
+ * Format 1 ("SDLABCK1": no version, input record or checksum) is refused. */
+static const char CKPT_MAGIC[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', 'P'};
+static const char CKPT_MAGIC_V1[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', '1'};
+enum { CKPT_VERSION = 2, CKPT_HEADER = 12 };
+
 /* Whether argv[*i] is left out of the options a resumed run repeats: --stop-after (it would stop again at once;
  * *i then steps over its value) and --quiet. */
 static int
@@ -196,58 +280,143 @@ not_resumed(char **argv, int *i)
   return strcmp(argv[*i], "--quiet") == 0 || strncmp(argv[*i], "--stop-after=", 13) == 0;
 }
 
+typedef struct {
+  FILE *fp;
+  uint32_t crc; /* of everything written so far */
+} ckpt_writer;
+
+static void
+ckpt_put(ckpt_writer *w, const void *p, size_t size, size_t n)
+{
+  fwrite(p, size, n, w->fp);
+  w->crc = crc_bytes(w->crc, p, size * n);
+}
+
+static void
+ckpt_put_u64(ckpt_writer *w, uint64_t v)
+{
+  ckpt_put(w, &v, sizeof v, 1);
+}
+
+/* The trainer's float arrays and their lengths, in checkpoint order. */
+#define CKPT_ARRAYS(s) {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt, s->mbE, s->vbE, \
+                        s->mbD, s->vbD, s->mth, s->vth, s->rmag, s->bmag, s->mrm, s->vrm, s->mbm, s->vbm}
+#define CKPT_SIZES {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q, q, q, q, q, q, q}
+
 static int
-write_checkpoint(const char *path, int argc, char **argv, sdlab_trainer *t, const history *h)
+write_checkpoint(const char *path, int argc, char **argv, sdlab_trainer *t, const history *h, train_inputs *in)
 {
   const sdlab_train_config *c = sdlab_trainer_config(t);
   sdlab_train_state *s = sdlab_trainer_state(t);
   const size_t p = c->p, q = c->q, r = c->r;
+  const input_print *ip = inputs_print(in);
   sdlab_atomic_file f;
   int status = sdlab_atomic_open(&f, path);
   if (status)
     return status;
+  ckpt_writer w = {f.fp, crc_bytes(0, NULL, 0)};
+  const uint32_t version = CKPT_VERSION;
+  ckpt_put(&w, CKPT_MAGIC, 1, 8);
+  ckpt_put(&w, &version, sizeof version, 1);
   uint64_t n = 0;
   for (int i = 0; i < argc; i++)
     n += !not_resumed(argv, &i);
-  fwrite(CKPT_MAGIC, 1, 8, f.fp);
-  fwrite(&n, sizeof n, 1, f.fp);
+  ckpt_put_u64(&w, n);
   for (int i = 0; i < argc; i++) {
     if (not_resumed(argv, &i))
       continue;
-    uint64_t len = strlen(argv[i]);
-    fwrite(&len, sizeof len, 1, f.fp);
-    fwrite(argv[i], 1, len, f.fp);
+    ckpt_put_u64(&w, strlen(argv[i]));
+    ckpt_put(&w, argv[i], 1, strlen(argv[i]));
   }
-  uint64_t dims[4] = {p, q, r, s->step};
-  fwrite(dims, sizeof *dims, 4, f.fp);
-  const float *arrays[] = {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt,
-                           s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth,
-                           s->rmag, s->bmag, s->mrm, s->vrm, s->mbm, s->vbm};
-  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q, q, q, q, q, q, q};
+  for (int k = 0; k < IN_COUNT; k++) {
+    ckpt_put_u64(&w, ip[k].rows);
+    ckpt_put_u64(&w, ip[k].cols);
+    ckpt_put(&w, &ip[k].crc, sizeof ip[k].crc, 1);
+  }
+  const uint64_t dims[4] = {p, q, r, s->step};
+  ckpt_put(&w, dims, sizeof *dims, 4);
+  const float *arrays[] = CKPT_ARRAYS(s);
+  const size_t sizes[] = CKPT_SIZES;
   for (size_t k = 0; k < 21; k++)
-    fwrite(arrays[k], sizeof(float), sizes[k], f.fp);
-  fwrite(s->last_active, sizeof *s->last_active, q, f.fp);
-  fwrite(&s->threshold, sizeof s->threshold, 1, f.fp);
-  uint64_t nc = h->ncurve, ne = h->nepochs;
-  fwrite(&nc, sizeof nc, 1, f.fp);
-  fwrite(h->curve, sizeof *h->curve, h->ncurve, f.fp);
-  fwrite(&ne, sizeof ne, 1, f.fp);
-  fwrite(h->epochs, sizeof *h->epochs, h->nepochs, f.fp);
+    ckpt_put(&w, arrays[k], sizeof(float), sizes[k]);
+  ckpt_put(&w, s->last_active, sizeof *s->last_active, q);
+  ckpt_put(&w, &s->threshold, sizeof s->threshold, 1);
+  ckpt_put_u64(&w, h->ncurve);
+  ckpt_put(&w, h->curve, sizeof *h->curve, h->ncurve);
+  ckpt_put_u64(&w, h->nepochs);
+  ckpt_put(&w, h->epochs, sizeof *h->epochs, h->nepochs);
+  fwrite(&w.crc, sizeof w.crc, 1, f.fp);
   return sdlab_atomic_commit(&f);
 }
 
-/* Read the stored arguments of a checkpoint (argv malloc'd; argv[0] is "train"). */
+/* The CRC-32 in a checkpoint's last four bytes against every byte before them. */
 static int
-read_checkpoint_args(const char *path, int *argc, char ***argv, FILE **fp_out)
+ckpt_verify(FILE *fp, const char *path)
+{
+  long size;
+  if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0)
+    return sdlab_fail(SDLAB_EIO, "cannot read %s: %s", path, strerror(errno));
+  uint32_t crc = crc_bytes(0, NULL, 0), stored = 0;
+  unsigned char buf[65536];
+  for (long left = size - 4; left > 0;) {
+    const size_t want = left < (long)sizeof buf ? (size_t)left : sizeof buf;
+    if (fread(buf, 1, want, fp) != want)
+      return sdlab_fail(SDLAB_EIO, "cannot read %s", path);
+    crc = crc_bytes(crc, buf, want);
+    left -= (long)want;
+  }
+  if (size < CKPT_HEADER + 4 || fread(&stored, sizeof stored, 1, fp) != 1 || stored != crc)
+    return sdlab_fail(SDLAB_EBADFILE, "%s is damaged: its checksum does not match its contents (the file was altered "
+                      "or truncated), so it is not resumed; start over: rerun the original command with --force", path);
+  return SDLAB_SUCCESS;
+}
+
+/* Open a checkpoint and check it whole before anything in it is used: magic, version, checksum.  *fp_out is
+ * left just after the header. */
+static int
+ckpt_open(const char *path, FILE **fp_out)
 {
   FILE *fp = fopen(path, "rb");
   if (fp == NULL)
     return sdlab_fail(SDLAB_EIO, "no checkpoint at %s (was the run started with --checkpoint-every?)", path);
   char magic[8];
-  uint64_t n;
-  if (fread(magic, 1, 8, fp) != 8 || memcmp(magic, CKPT_MAGIC, 8) != 0 || fread(&n, sizeof n, 1, fp) != 1 || n > 1000) {
+  uint32_t version;
+  int status = SDLAB_SUCCESS;
+  if (fread(magic, 1, 8, fp) != 8 || (memcmp(magic, CKPT_MAGIC, 8) != 0 && memcmp(magic, CKPT_MAGIC_V1, 8) != 0))
+    status = sdlab_fail(SDLAB_EBADFILE, "%s is not an sdlab checkpoint", path);
+  else if (memcmp(magic, CKPT_MAGIC_V1, 8) == 0)
+    status = sdlab_fail(SDLAB_EBADFILE, "%s has checkpoint format 1 (from an earlier sdlab, without checksum or record "
+                        "of its data), which is not resumed; start over: rerun the original command with --force", path);
+  else if (fread(&version, sizeof version, 1, fp) != 1)
+    status = sdlab_fail(SDLAB_EBADFILE, "%s is truncated inside its header", path);
+  else if (version != CKPT_VERSION)
+    status = sdlab_fail(SDLAB_EBADFILE, "%s has checkpoint format %lu; this sdlab resumes format %d only (start "
+                        "over: rerun the original command with --force)", path, (unsigned long)version, CKPT_VERSION);
+  if (!status)
+    status = ckpt_verify(fp, path);
+  if (!status && fseek(fp, CKPT_HEADER, SEEK_SET) != 0)
+    status = sdlab_fail(SDLAB_EIO, "cannot read %s", path);
+  if (status) {
     fclose(fp);
-    return sdlab_fail(SDLAB_EBADNPY, "%s is not an sdlab checkpoint", path);
+    return status;
+  }
+  *fp_out = fp;
+  return SDLAB_SUCCESS;
+}
+
+/* Read the stored arguments of a checkpoint (argv malloc'd; argv[0] is "train"); *fp_out is left at the
+ * input record. */
+static int
+read_checkpoint_args(const char *path, int *argc, char ***argv, FILE **fp_out)
+{
+  FILE *fp = NULL;
+  int status = ckpt_open(path, &fp);
+  if (status)
+    return status;
+  uint64_t n;
+  if (fread(&n, sizeof n, 1, fp) != 1 || n == 0 || n > 1000) {
+    fclose(fp);
+    return sdlab_fail(SDLAB_EBADFILE, "%s: a checkpoint with an impossible argument count", path);
   }
   char **v = calloc(n + 1, sizeof *v);
   for (uint64_t i = 0; v && i < n; i++) {
@@ -257,9 +426,12 @@ read_checkpoint_args(const char *path, int *argc, char ***argv, FILE **fp_out)
       for (uint64_t k = 0; k <= i; k++)
         free(v[k]);
       free(v);
-      fclose(fp);
-      return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+      v = NULL;
     }
+  }
+  if (v == NULL) {
+    fclose(fp);
+    return sdlab_fail(SDLAB_EBADFILE, "%s: a checkpoint with unreadable arguments", path);
   }
   *argc = (int)n;
   *argv = v;
@@ -267,32 +439,122 @@ read_checkpoint_args(const char *path, int *argc, char ***argv, FILE **fp_out)
   return SDLAB_SUCCESS;
 }
 
+/* The checkpoint's input record against the inputs the resumed run has just read. */
 static int
-read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h)
+ckpt_check_inputs(FILE *fp, const char *path, train_inputs *in)
+{
+  const input_print *now = inputs_print(in);
+  for (int k = 0; k < IN_COUNT; k++) {
+    uint64_t rows, cols;
+    uint32_t crc;
+    if (fread(&rows, sizeof rows, 1, fp) != 1 || fread(&cols, sizeof cols, 1, fp) != 1 ||
+        fread(&crc, sizeof crc, 1, fp) != 1)
+      return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
+    if (rows == 0 && cols == 0 && in->path[k] == NULL)
+      continue;
+    if (in->path[k] == NULL)
+      return sdlab_fail(SDLAB_EBADFILE, "cannot resume from %s: it was made with %s (%llu x %llu), which is now "
+                        "missing (start over: rerun the original command with --force)", path, IN_NAMES[k], (unsigned long long)rows,
+                        (unsigned long long)cols);
+    if (rows != now[k].rows || cols != now[k].cols)
+      return sdlab_fail(SDLAB_EBADFILE, "cannot resume from %s: it was made from %s with %llu x %llu values, and %s "
+                        "now holds %zu x %zu (the data changed since; start over: rerun the original command with --force)", path,
+                        IN_NAMES[k], (unsigned long long)rows, (unsigned long long)cols, in->path[k], in->rows[k],
+                        in->cols[k]);
+    if (crc != now[k].crc)
+      return sdlab_fail(SDLAB_EBADFILE, "cannot resume from %s: %s holds different values than when the checkpoint "
+                        "was made (same %zu x %zu shape, CRC-32 %08lx, was %08lx); start over: rerun the original command with --force",
+                        path, in->path[k], in->rows[k], in->cols[k], (unsigned long)now[k].crc, (unsigned long)crc);
+  }
+  return SDLAB_SUCCESS;
+}
+
+/* The trainer's state and the history, every count bounded by the run's sizes (total steps, steps per
+ * epoch): the curve holds one point per step done, the epochs one per epoch completed. */
+static int
+read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h, size_t total, size_t spe)
 {
   const sdlab_train_config *c = sdlab_trainer_config(t);
   sdlab_train_state *s = sdlab_trainer_state(t);
   const size_t p = c->p, q = c->q, r = c->r;
   uint64_t dims[4];
   if (fread(dims, sizeof *dims, 4, fp) != 4 || dims[0] != p || dims[1] != q || dims[2] != r)
-    return sdlab_fail(SDLAB_EBADNPY, "%s does not match the run's sizes", path);
+    return sdlab_fail(SDLAB_EBADFILE, "%s does not match the run's sizes", path);
+  if (dims[3] > total)
+    return sdlab_fail(SDLAB_EBADFILE, "%s is at step %llu, beyond the run's %zu steps", path,
+                      (unsigned long long)dims[3], total);
   s->step = dims[3];
-  float *arrays[] = {s->WE, s->WDt, s->bE, s->bD, s->theta, s->mWE, s->vWE, s->mWDt, s->vWDt,
-                     s->mbE, s->vbE, s->mbD, s->vbD, s->mth, s->vth,
-                     s->rmag, s->bmag, s->mrm, s->vrm, s->mbm, s->vbm};
-  const size_t sizes[] = {q * p, q * r, q, r, q, q * p, q * p, q * r, q * r, q, q, r, r, q, q, q, q, q, q, q, q};
+  float *arrays[] = CKPT_ARRAYS(s);
+  const size_t sizes[] = CKPT_SIZES;
   for (size_t k = 0; k < 21; k++)
     if (fread(arrays[k], sizeof(float), sizes[k], fp) != sizes[k])
-      return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+      return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
   uint64_t nc, ne;
   if (fread(s->last_active, sizeof *s->last_active, q, fp) != q || fread(&s->threshold, sizeof s->threshold, 1, fp) != 1 ||
-      fread(&nc, sizeof nc, 1, fp) != 1 || nc != s->step)
-    return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
-  if (fread(h->curve, sizeof *h->curve, nc, fp) != nc || fread(&ne, sizeof ne, 1, fp) != 1 ||
-      fread(h->epochs, sizeof *h->epochs, ne, fp) != ne)
-    return sdlab_fail(SDLAB_EBADNPY, "%s: truncated checkpoint", path);
+      fread(&nc, sizeof nc, 1, fp) != 1)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
+  if (nc != s->step)
+    return sdlab_fail(SDLAB_EBADFILE, "%s holds %llu curve points for %zu steps", path, (unsigned long long)nc, s->step);
+  if (fread(h->curve, sizeof *h->curve, nc, fp) != nc || fread(&ne, sizeof ne, 1, fp) != 1)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
+  if (ne != s->step / spe)
+    return sdlab_fail(SDLAB_EBADFILE, "%s holds %llu epochs for %zu steps of %zu", path, (unsigned long long)ne,
+                      s->step, spe);
+  uint32_t crc;
+  if (fread(h->epochs, sizeof *h->epochs, ne, fp) != ne || fread(&crc, sizeof crc, 1, fp) != 1 || fgetc(fp) != EOF)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: the checkpoint's length does not match its contents", path);
   h->ncurve = nc;
   h->nepochs = ne;
+  return SDLAB_SUCCESS;
+}
+
+/* A resumed run rewrites every output: remove whatever a killed run left in RUN.partial besides the
+ * checkpoint (outputs, the sae_weights.safetensors link, temporary files), so that none of it is published. */
+static int
+clean_staging(const char *staging)
+{
+  DIR *d = opendir(staging);
+  if (d == NULL)
+    return sdlab_fail(SDLAB_EIO, "cannot read %s: %s", staging, strerror(errno));
+  int status = SDLAB_SUCCESS;
+  struct dirent *e;
+  while (!status && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "checkpoint.bin") == 0)
+      continue;
+    char *p = sdlab_path_join(staging, e->d_name);
+    struct stat st;
+    if (p == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    else if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+      sdlab_outdir_abort(strdup(p)); /* removes the tree */
+    else if (unlink(p) != 0 && errno != ENOENT)
+      status = sdlab_fail(SDLAB_EIO, "cannot remove %s: %s", p, strerror(errno));
+    free(p);
+  }
+  closedir(d);
+  return status;
+}
+
+/* A fresh RUN.partial for a new run.  --force starts over: RUN.partial left by an interrupted or killed run
+ * goes, checkpoint and all.  Without it a leftover is refused with what to do. */
+static int
+begin_staging(const char *staging, const char *out, int force)
+{
+  if (exists_path(out) && !force)
+    return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
+  if (exists_path(staging) && force) {
+    sdlab_outdir_abort(strdup(staging));
+  } else if (exists_path(staging)) {
+    char cp[4300];
+    snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+    if (exists_path(cp))
+      return sdlab_fail(GSL_EINVAL, "%s exists from an interrupted run: continue it with sdlab train --resume %s, "
+                        "or start over with --force", staging, out);
+    return sdlab_fail(GSL_EINVAL, "%s is left from a run stopped before its first checkpoint: start over with "
+                      "--force", staging);
+  }
+  if (mkdir(staging, 0777) != 0)
+    return sdlab_fail(SDLAB_EIO, "cannot create %s: %s", staging, strerror(errno));
   return SDLAB_SUCCESS;
 }
 
@@ -629,22 +891,29 @@ sdlab_cmd_train(int argc, char **argv)
   float *xp = NULL, *xr = NULL;
   size_t N = 0, p = 0, Nr = 0, r = 0;
   gsl_matrix *Wp = NULL, *Wr = NULL;
+  train_inputs in = {0};
   char *f = dir ? sdlab_path_join(data, "x_p.npy") : strdup(data);
-  int status = load_floats(f, "--data x_p", &xp, &N, &p);
-  free(f);
+  int status = f ? load_floats(f, "--data x_p", &xp, &N, &p) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status)
+    inputs_set(&in, IN_XP, f, xp, NULL, N, p);
+  else
+    free(f);
   if (!status && dir) {
     f = sdlab_path_join(data, "x_r.npy");
-    if (exists_path(f))
-      status = load_floats(f, "--data x_r", &xr, &Nr, &r);
-    free(f);
+    if (f && exists_path(f) && !(status = load_floats(f, "--data x_r", &xr, &Nr, &r)))
+      inputs_set(&in, IN_XR, f, xr, NULL, Nr, r);
+    else
+      free(f);
     f = sdlab_path_join(data, "W_p.npy");
-    if (!status && exists_path(f))
-      status = sdlab_npy_load_matrix(f, "W_p", &Wp);
-    free(f);
+    if (!status && f && exists_path(f) && !(status = sdlab_npy_load_matrix(f, "W_p", &Wp)))
+      inputs_set(&in, IN_WP, f, NULL, Wp, Wp->size1, Wp->size2);
+    else
+      free(f);
     f = sdlab_path_join(data, "W_r.npy");
-    if (!status && exists_path(f))
-      status = sdlab_npy_load_matrix(f, "W_r", &Wr);
-    free(f);
+    if (!status && f && exists_path(f) && !(status = sdlab_npy_load_matrix(f, "W_r", &Wr)))
+      inputs_set(&in, IN_WR, f, NULL, Wr, Wr->size1, Wr->size2);
+    else
+      free(f);
   }
   if (!status && xr && Nr != N)
     status = sdlab_fail(SDLAB_ESHAPE, "x_r.npy has %zu rows, x_p.npy %zu", Nr, N);
@@ -691,6 +960,7 @@ sdlab_cmd_train(int argc, char **argv)
       ar = malloc(nanch * p * sizeof *ar);
       if (ar)
         memcpy(ar, ap, nanch * p * sizeof *ar);
+      inputs_set(&in, IN_ANCHORS, strdup(o[O_ANCHORF].value), ap, NULL, nanch, p);
     }
   } else if (!status && nanch) {
     if (Wp == NULL)
@@ -742,15 +1012,13 @@ sdlab_cmd_train(int argc, char **argv)
       status = sdlab_fail(GSL_ENOMEM, "out of memory");
   }
   if (!status && resume) {
-    status = read_checkpoint_state(ckfp, ckpath, t, &h);
+    status = ckpt_check_inputs(ckfp, ckpath, &in);
+    if (!status)
+      status = read_checkpoint_state(ckfp, ckpath, t, &h, total, spe);
+    if (!status)
+      status = clean_staging(staging);
   } else if (!status) {
-    if (exists_path(out) && !force)
-      status = sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
-    else if (exists_path(staging))
-      status = sdlab_fail(GSL_EINVAL, "%s exists from an interrupted run: continue it with sdlab train --resume %s, "
-                          "or remove it", staging, out);
-    else if (mkdir(staging, 0777) != 0)
-      status = sdlab_fail(SDLAB_EIO, "cannot create %s: %s", staging, strerror(errno));
+    status = begin_staging(staging, out, force);
   }
   if (ckfp)
     fclose(ckfp);
@@ -842,7 +1110,7 @@ sdlab_cmd_train(int argc, char **argv)
       snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
       int ca = resume ? sargc : argc;
       char **cv = resume ? sargv : argv;
-      if ((status = write_checkpoint(cp, ca, cv, t, &h)))
+      if ((status = write_checkpoint(cp, ca, cv, t, &h, &in)))
         break;
       if (sig) {
         if (tty)
@@ -908,8 +1176,12 @@ sdlab_cmd_train(int argc, char **argv)
             : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
       /* the same file under the name SAELens stores its weights with, beside cfg.json */
       char *alias = sdlab_path_join(staging, "sae_weights.safetensors");
+      if (!st2 && !alias)
+        st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
+      if (!st2 && unlink(alias) != 0 && errno != ENOENT) /* a killed run's link */
+        st2 = sdlab_fail(SDLAB_EIO, "cannot replace %s: %s", alias, strerror(errno));
       if (!st2 && link(path, alias) != 0)
-        st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s", alias, path);
+        st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s: %s", alias, path, strerror(errno));
       free(alias);
       free(path);
       free(thr);
@@ -1071,7 +1343,8 @@ sdlab_cmd_train(int argc, char **argv)
       char cp[4300];
       snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
       unlink(cp);
-      st2 = sdlab_outdir_commit(strdup(staging), out, force || resume);
+      char *sdir = strdup(staging);
+      st2 = sdir ? sdlab_outdir_commit(sdir, out, force || resume) : sdlab_fail(GSL_ENOMEM, "out of memory");
     }
     status = st2;
   }
@@ -1087,6 +1360,7 @@ sdlab_cmd_train(int argc, char **argv)
   free(exclude);
   free(h.curve);
   free(h.epochs);
+  inputs_free(&in);
   if (Wp) gsl_matrix_free(Wp);
   if (Wr) gsl_matrix_free(Wr);
   for (int i = 0; sargv && i < sargc; i++)

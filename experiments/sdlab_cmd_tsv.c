@@ -12,7 +12,8 @@ static const char *USAGE =
   "usage: sdlab tsv IN.npy [--out FILE] [--rows N] [--transpose] [--header NAMES]\n"
   "\n"
   "Print a 1-D or 2-D .npy array as tab-separated text: a '#' header line (NAMES, comma-separated, or\n"
-  "c0 c1 ...), then one row per line with 17 significant digits.\n"
+  "c0 c1 ...), then one row per line with 17 significant digits.  An empty 1-D array prints the header\n"
+  "line alone: an empty data set, which gnuplot reports as having no valid points.\n"
   "  --out FILE    write to FILE (atomically) instead of standard output\n"
   "  --rows N      only the first N rows\n"
   "  --transpose   rows become columns (W_p.npy's columns are the feature directions)\n";
@@ -40,14 +41,17 @@ sdlab_cmd_tsv(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   gsl_matrix *m = NULL;
   sdlab_array a;
-  int status = sdlab_npy_read(argv[1], &a);
-  if (!status && a.ndim == 1) { /* a vector: one column */
+  int status = sdlab_npy_read(argv[1], &a), empty = 0;
+  if (!status && a.ndim == 1) { /* a vector: one column; an empty one prints the header alone */
     sdlab_array_release(&a);
     status = sdlab_npy_read(argv[1], &a);
     if (!status) {
       size_t n = a.shape[0];
+      empty = n == 0;
       m = gsl_matrix_alloc(n ? n : 1, 1);
-      for (size_t i = 0; i < n; i++)
+      if (m == NULL)
+        status = sdlab_fail(GSL_ENOMEM, "out of memory for %zu values", n);
+      for (size_t i = 0; m && i < n; i++)
         gsl_matrix_set(m, i, 0, a.dtype == SDLAB_F32 ? ((float *)a.data)[i]
                                 : a.dtype == SDLAB_F64 ? ((double *)a.data)[i]
                                 : a.dtype == SDLAB_I32 ? ((int32_t *)a.data)[i]
@@ -60,8 +64,12 @@ sdlab_cmd_tsv(int argc, char **argv)
   }
   if (status)
     return sdlab_cli_fail("tsv", status);
-  if (o[O_TRANSPOSE].value) {
+  if (o[O_TRANSPOSE].value && !empty) {
     gsl_matrix *t = gsl_matrix_alloc(m->size2, m->size1);
+    if (t == NULL) {
+      gsl_matrix_free(m);
+      return sdlab_cli_fail("tsv", sdlab_fail(GSL_ENOMEM, "out of memory"));
+    }
     gsl_matrix_transpose_memcpy(t, m);
     gsl_matrix_free(m);
     m = t;
@@ -84,7 +92,7 @@ sdlab_cmd_tsv(int argc, char **argv)
       fprintf(fp, "%sc%zu", j ? "\t" : "", j);
   }
   fputc('\n', fp);
-  for (size_t i = 0; i < m->size1 && i < limit; i++)
+  for (size_t i = 0; !empty && i < m->size1 && i < limit; i++)
     for (size_t j = 0; j < m->size2; j++)
       fprintf(fp, "%.17g%c", gsl_matrix_get(m, i, j), j + 1 < m->size2 ? '\t' : '\n');
   gsl_matrix_free(m);

@@ -268,20 +268,22 @@ sdlab_npy_read(const char *path, sdlab_array *out)
                         path, descr);
     goto done;
   }
+  /* the shape's byte count, multiplied with an overflow check, compared in unsigned arithmetic with what the
+   * file holds after its header (st_size >= prefix + hlen was checked above) */
   size_t size = sdlab_dtype_size(out->dtype), count = 1;
   for (size_t i = 0; i < out->ndim; i++) {
     if (out->shape[i] != 0 && count > SIZE_MAX / size / out->shape[i]) {
-      status = sdlab_fail(SDLAB_EBADNPY, "%s: the shape is too large", path);
+      status = sdlab_fail(SDLAB_EBADNPY, "%s: the shape's extents multiply to more than %zu bytes", path, SIZE_MAX);
       goto done;
     }
     count *= out->shape[i];
   }
   out->count = count;
-  off_t expected = (off_t)(prefix + hlen) + (off_t)(count * size);
-  if (st.st_size != expected) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: the header announces %zu elements (%lld bytes in all) but the "
-                        "file has %lld bytes (%s)", path, count, (long long)expected, (long long)st.st_size,
-                        st.st_size < expected ? "truncated" : "trailing data");
+  const uintmax_t bytes = (uintmax_t)count * size, have = (uintmax_t)st.st_size - (uintmax_t)(prefix + hlen);
+  if (bytes != have) {
+    status = sdlab_fail(SDLAB_EBADNPY, "%s: the header announces %zu elements (%ju bytes of data) but the file "
+                        "has %ju bytes after its header (%s)", path, count, bytes, have,
+                        have < bytes ? "truncated" : "trailing data");
     goto done;
   }
   out->data = malloc(count * size + 1);

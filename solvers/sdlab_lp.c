@@ -4,6 +4,7 @@
 #include "sdlab_errno.h"
 #include "sdlab_exact.h"
 
+#include <float.h>
 #include <glpk.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +23,33 @@ glpk_sparse(const double *x, size_t n, size_t stride, int *ind, double *val)
       val[len] = x[j * stride];
     }
   return len;
+}
+
+double
+sdlab_lp_coefficient_limit(size_t rows, size_t cols)
+{
+  glp_smcp parm;
+  glp_init_smcp(&parm);
+  const double k = (double)(rows > cols ? rows : cols) + 1, c = DBL_MAX * parm.tol_piv * parm.tol_piv;
+  /* u = A^2 solves u (1 + k u) = c: the root of k u^2 + u - c, in the form that does not cancel */
+  const double u = 2 * c / (1 + sqrt(1 + 4 * k * c));
+  const double a = sqrt(u), b = sqrt(DBL_MAX) / k;
+  return a < b ? a : b;
+}
+
+/* Every coefficient finite and within the limit for an LP of rows x cols; the message names `what`. */
+static int
+check_coefficients(const double *G, size_t count, size_t rows, size_t cols, const char *what)
+{
+  const double limit = sdlab_lp_coefficient_limit(rows, cols);
+  for (size_t k = 0; k < count; k++) {
+    if (!isfinite(G[k]))
+      return sdlab_fail(SDLAB_ENONFINITE, "%s: coefficient %zu is not finite", what, k);
+    if (fabs(G[k]) > limit)
+      return sdlab_fail(GSL_EOVRFLW, "%s: coefficient %zu = %.6g exceeds %.3g, the largest GLPK's simplex can take "
+                        "without overflow for %zu rows and %zu columns", what, k, G[k], limit, rows, cols);
+  }
+  return SDLAB_SUCCESS;
 }
 
 struct sdlab_halfspace {
@@ -55,12 +83,21 @@ sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold)
     sdlab_fail(GSL_EINVAL, "half-space problem: %zu directions of dimension %zu", n, np);
     return NULL;
   }
+  /* rows n and columns n_p + 1, and the Farkas LP's n_p + 2 rows */
+  const double limit = sdlab_lp_coefficient_limit(n + 1, np + 2);
   for (size_t a = 0; a < np; a++)
-    for (size_t d = 0; d < n; d++)
-      if (!isfinite(gsl_matrix_get(Wp, a, d))) {
+    for (size_t d = 0; d < n; d++) {
+      const double v = gsl_matrix_get(Wp, a, d);
+      if (!isfinite(v)) {
         sdlab_fail(SDLAB_ENONFINITE, "half-space problem: direction %zu is not finite", d);
         return NULL;
       }
+      if (fabs(v) > limit) {
+        sdlab_fail(GSL_EOVRFLW, "half-space problem: direction %zu has the entry %.6g, beyond %.3g, the largest GLPK's "
+                   "simplex can take without overflow here (sdlab_lp.h)", d, v, limit);
+        return NULL;
+      }
+    }
   sdlab_halfspace *h = calloc(1, sizeof *h);
   if (h == NULL) {
     sdlab_fail(GSL_ENOMEM, "out of memory");
@@ -328,9 +365,9 @@ sdlab_lp_homogeneous(const double *G, const unsigned char *strict, size_t m, siz
   *feasible = *verified = 0;
   if (nx == 0 || nx > 100000 || m > 10000000)
     return sdlab_fail(GSL_EINVAL, "homogeneous system of %zu rows in %zu unknowns", m, nx);
-  for (size_t k = 0; k < m * nx; k++)
-    if (!isfinite(G[k]))
-      return sdlab_fail(SDLAB_ENONFINITE, "homogeneous system: a coefficient is not finite");
+  int status = check_coefficients(G, m * nx, m, nx + 1, "homogeneous system");
+  if (status)
+    return status;
   if (m == 0) {
     memset(x, 0, nx * sizeof *x);
     *feasible = *verified = 1;
@@ -342,7 +379,7 @@ sdlab_lp_homogeneous(const double *G, const unsigned char *strict, size_t m, siz
   glp_add_cols(lp, (int)nx);
   int *ind = malloc((nx + 1) * sizeof *ind);
   double *val = malloc((nx + 1) * sizeof *val), *h0 = malloc(m * sizeof *h0);
-  int status = ind && val && h0 ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  status = ind && val && h0 ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   size_t calls = 0;
   if (!status) {
     for (size_t a = 0; a < nx; a++)
@@ -433,6 +470,9 @@ sdlab_lp_interior(const double *G, const unsigned char *strict, size_t m, size_t
                   int *verified)
 {
   *open = *verified = 0;
+  int status = check_coefficients(G, m * nx, m, nx + 1, "relative-interior system");
+  if (status)
+    return status;
   size_t calls = 0;
   unsigned char *equal = calloc(m ? m : 1, 1);
   if (equal == NULL)

@@ -66,6 +66,21 @@ int sdlab_lp_interior(const double *G, const unsigned char *strict, size_t m, si
 /* <w, w_p^d> - s in floating point (a margin, for choosing which branch a witness already realizes). */
 double sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const double *witness);
 
+/* The largest coefficient magnitude A the LPs here accept, for a constraint matrix of `rows` rows and `cols`
+ * columns (callers pass the larger of their LP and its Farkas LP).  GLPK's primal simplex (the defaults used
+ * here: projected steepest edge pricing) starts from the basis of the rows' auxiliary variables, whose simplex
+ * table is the constraint matrix itself (|a| <= A), and in its first iteration forms, with k = max(rows, cols) + 1:
+ *   the reduced costs d_j, sums of up to k entries (phase one's costs are +-1), priced as d_j^2 <= (k A)^2;
+ *   the steepest-edge weights' update r^2 gamma_q, with gamma_q = 1 + sum_i a_iq^2 <= 1 + k A^2 and
+ *   r = a_pj / a_pq, the pivot |a_pq| at least GLPK's pivot tolerance t (glp_smcp.tol_piv; 1e-9 in 5.0):
+ *   r^2 gamma_q <= (A / t)^2 (1 + k A^2).
+ * Both must stay below DBL_MAX; beyond them the first iteration reaches inf, then NaN, on which GLPK's pricing
+ * asserts and aborts the process.  So A is the largest value with (k A)^2 <= DBL_MAX and
+ * (A / t)^2 (1 + k A^2) <= DBL_MAX (about 3.7e72 / k^(1/4) for t = 1e-9).  It is necessary, not sufficient: later iterations
+ * work with the basis inverse, which no bound on A alone controls; GLPK reports those failures through its
+ * return codes, which are checked. */
+double sdlab_lp_coefficient_limit(size_t rows, size_t cols);
+
 /* The number of LPs solved so far. */
 size_t sdlab_halfspace_lp_count(const sdlab_halfspace *h);
 

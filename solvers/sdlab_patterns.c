@@ -151,12 +151,35 @@ compare_masks(const void *a, const void *b)
 }
 
 int
+sdlab_patterns_check_range(const gsl_matrix *Wp, size_t nq, int joint, const char *what)
+{
+  const size_t n = Wp->size2, np = Wp->size1;
+  const double limit = joint ? sdlab_lp_coefficient_limit(n * (nq + nq * nq), nq * np + 1)
+                             : sdlab_lp_coefficient_limit(n + 1, np + 2);
+  for (size_t a = 0; a < np; a++)
+    for (size_t d = 0; d < n; d++) {
+      const double v = gsl_matrix_get(Wp, a, d);
+      if (!isfinite(v))
+        return sdlab_fail(SDLAB_ENONFINITE, "%s: entry (%zu, %zu) is not finite", what, a, d);
+      if (fabs(v) > limit)
+        return sdlab_fail(GSL_EOVRFLW, "%s: entry (%zu, %zu) = %.6g is too large for the pattern LPs: GLPK's "
+                          "simplex stays finite in its first pivot only for |entries| <= %.3g here (%zu features in "
+                          "dimension %zu%s; the bound is derived in sdlab_lp.h)", what, a, d, v, limit, n, np,
+                          joint ? ", Top-k's coupled rows" : "");
+    }
+  return SDLAB_SUCCESS;
+}
+
+int
 sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, sdlab_pattern_list **out)
 {
   *out = NULL;
   const size_t n = Wp->size2, np = Wp->size1;
   if (n > 64)
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "exact enumeration handles at most 64 features (got %zu)", n);
+  int status = sdlab_patterns_check_range(Wp, 1, 0, "W_p");
+  if (status)
+    return status;
   double predicted = threshold ? sdlab_threshold_count(n, np) : sdlab_cover_count(n, np) + 1;
   if (predicted > (double)max_patterns)
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu directions in %zu dimensions can have up to %.4g single-neuron "
@@ -166,7 +189,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
     return GSL_EINVAL;
   sdlab_pattern_list *l = calloc(1, sizeof *l);
   search s = {.h = h, .l = l};
-  int status = l ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  status = l ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status) {
     l->n = n;
     l->np = np;
@@ -464,9 +487,12 @@ sdlab_patterns_topk(const gsl_matrix *Wp, size_t nq, size_t k, size_t max_nodes,
                       "%zu and %zu)", n, nq);
   if (k == 0 || k > nq)
     return sdlab_fail(GSL_EINVAL, "Top-k needs 1 <= k <= n_q (k = %zu, n_q = %zu)", k, nq);
+  int status = sdlab_patterns_check_range(Wp, nq, 1, "W_p");
+  if (status)
+    return status;
   sdlab_joint_list *l = calloc(1, sizeof *l);
   joint_search s = {.Wp = Wp, .l = l, .nx = nq * np, .max_nodes = max_nodes};
-  int status = l ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  status = l ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status) {
     l->n = n;
     l->np = np;

@@ -45,6 +45,13 @@ typedef struct {
 int sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, sdlab_pattern_list **out);
 void sdlab_pattern_list_free(sdlab_pattern_list *l);
 
+/* W_p's entries against sdlab_lp_coefficient_limit for the largest LP an enumeration forms: single-neuron
+ * (joint = 0: n rows, n_p + 1 columns, and the Farkas LP's n_p + 2 rows) or joint Top-k of n_q latents
+ * (joint = 1: at most n (n_q + n_q^2) ranking rows in n_q n_p unknowns).  `what` names W_p in the message (a
+ * file, say).  0, SDLAB_ENONFINITE, or GSL_EOVRFLW with the entry, its value and the limit.  The
+ * enumerations call it first, so GLPK never sees such values. */
+int sdlab_patterns_check_range(const gsl_matrix *Wp, size_t nq, int joint, const char *what);
+
 /* Cover's count C(n, p) = 2 sum_{k=0}^{p-1} binom(n-1, k) (a double: it may be huge). */
 double sdlab_cover_count(size_t n, size_t p);
 /* The threshold patterns' count sum_{k=0}^{p} binom(n, k) = C(n + 1, p + 1) / 2. */

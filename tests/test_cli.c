@@ -729,8 +729,9 @@ Test(cli, train_top_rows_match_a_numpy_recomputation)
   free(err);
 }
 
-/* --converge: the run ends after the first epoch (from the second on) whose mean loss improved by less than the
- * tolerance, which python recomputes from metrics.json's epochs (every earlier epoch improved by at least it);
+/* --converge: the run ends after the first epoch whose mean loss improved by less than the tolerance on the
+ * previous one, both after the warm-up, which python recomputes from metrics.json's epochs (every earlier such
+ * epoch improved by at least it);
  * each epoch reports the decoder columns' recovery beside the encoder rows'; and a run stopped part-way and
  * resumed ends at the same epoch with the same bytes. */
 Test(cli, train_converge_stops_by_its_rule_and_resumes_to_the_same_bytes)
@@ -744,7 +745,7 @@ Test(cli, train_converge_stops_by_its_rule_and_resumes_to_the_same_bytes)
   char cmd[8192], *out = NULL;
   snprintf(cmd, sizeof cmd,
            "/usr/bin/python3 -c \"import json; m=json.load(open('%s/c/metrics.json')); e=[x['loss'] for x in m['epochs']]; "
-           "imp=[(e[i-1]-e[i])/e[i-1] for i in range(1,len(e))]; "
+           "s=m['steps_per_epoch']; imp=[(e[i-1]-e[i])/e[i-1] for i in range(1,len(e)) if (i-1)*s>=m['warmup']]; "
            "ok=m['converged'] and m['epochs_run']==len(e)<60 and imp[-1]<0.02 and all(v>=0.02 for v in imp[:-1]); "
            "ok=ok and all('M_GT' in x['decoder'] and 0<=x['decoder']['M_IP']<=1 for x in m['epochs']); "
            "ok=ok and m['steps']==len(e)*(4096//128); print('ok' if ok else ('bad', imp, m['epochs_run']))\"",
@@ -767,4 +768,236 @@ Test(cli, train_converge_stops_by_its_rule_and_resumes_to_the_same_bytes)
     free(S);
   }
   cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --converge 1.5 --out %D/x", NULL, NULL), 2);
+}
+
+/* Issue 22: resuming from a checkpoint. */
+#define RESUME_OPTS "train --data %D/b --method topk --k 3 --latents 32 --epochs 4 --batch 128 --seed 2 --threads 1 --quiet"
+
+/* Change one byte of a file in the test directory (offset from the start, or from the end when negative). */
+static void
+flip_byte(const char *rel, long offset)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", test_dir, rel);
+  FILE *fp = fopen(p, "r+b");
+  cr_assert(fp, "cannot open %s", p);
+  cr_assert_eq(fseek(fp, offset, offset < 0 ? SEEK_END : SEEK_SET), 0);
+  int c = fgetc(fp);
+  cr_assert_neq(c, EOF);
+  cr_assert_eq(fseek(fp, -1, SEEK_CUR), 0);
+  fputc(c ^ 0x10, fp);
+  fclose(fp);
+}
+
+/* The run directories a and b hold the same bytes in each of the listed files. */
+static void
+assert_same_run(const char *a, const char *b)
+{
+  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json", "sae.safetensors",
+                         "sae_weights.safetensors", "cfg.json"};
+  for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+    char ra[256], rb[256];
+    snprintf(ra, sizeof ra, "%s/%s", a, files[k]);
+    snprintf(rb, sizeof rb, "%s/%s", b, files[k]);
+    size_t la, lb;
+    char *A = slurp_rel(ra, &la), *B = slurp_rel(rb, &lb);
+    cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "%s and %s differ", ra, rb);
+    free(A);
+    free(B);
+  }
+}
+
+/* A checkpoint with one flipped byte (in the header, the body or the checksum) is refused with one line and
+ * exit 1, never resumed; so are a truncated one and one of the earlier format without checksum. */
+Test(cli, train_resume_refuses_a_damaged_checkpoint)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 40 --out %D/s", NULL, NULL), 0);
+  size_t len;
+  char *ck = slurp_rel("s.partial/checkpoint.bin", &len);
+  cr_assert(ck && len > 1000);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/s.partial/checkpoint.bin", test_dir);
+  const struct {
+    long offset;
+    const char *says;
+  } flips[] = {{(long)len / 2, "checksum"}, {(long)len - 300, "checksum"}, {-1, "checksum"}, {40, "checksum"},
+               {8, "format"}, {0, "not an sdlab checkpoint"}};
+  for (size_t c = 0; c < sizeof flips / sizeof *flips; c++) {
+    FILE *fp = fopen(path, "wb");
+    fwrite(ck, 1, len, fp);
+    fclose(fp);
+    flip_byte("s.partial/checkpoint.bin", flips[c].offset);
+    char *err = NULL;
+    int code = sdlab("train --resume %D/s --quiet", NULL, &err);
+    cr_assert_eq(code, 1, "flip %zu: exit %d (%s)", c, code, err);
+    cr_assert(test_lines(err) == 1 && strncmp(err, "sdlab train: error: ", 20) == 0 && strstr(err, flips[c].says),
+              "flip %zu: %s", c, err);
+    cr_assert(!exists("s"), "flip %zu: a run was published", c);
+    free(err);
+  }
+  /* truncated, and the earlier format (magic SDLABCK1) */
+  FILE *fp = fopen(path, "wb");
+  fwrite(ck, 1, len - 100, fp);
+  fclose(fp);
+  char *err = NULL;
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "checksum"), "%s", err);
+  free(err);
+  fp = fopen(path, "wb");
+  fwrite("SDLABCK1", 1, 8, fp);
+  fwrite(ck + 12, 1, len - 12, fp);
+  fclose(fp);
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "format 1") && strstr(err, "--force"), "%s", err);
+  free(err);
+  /* the intact checkpoint still resumes */
+  fp = fopen(path, "wb");
+  fwrite(ck, 1, len, fp);
+  fclose(fp);
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, &err), 0, "%s", err);
+  free(err);
+  free(ck);
+}
+
+/* The data a checkpoint was made from is replaced: by a smaller bench (more steps done than the new data has:
+ * the curve and epoch counts would overflow their buffers), or by other values of the same shape.  Refused,
+ * naming the file and saying why; no crash (also under the sanitizers). */
+Test(cli, train_resume_refuses_other_data)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 100 --out %D/s", NULL, NULL), 0);
+  cr_assert(exists("s.partial/checkpoint.bin"));
+  /* 4096 -> 512 samples: 4 epochs of 4 steps, fewer than the 100 the checkpoint holds */
+  cr_assert_eq(sdlab("lrb --features 48 --dim 40 --samples 512 --sparsity 0.96 --interference 0.2 --seed 5 --quiet "
+                     "--force --out %D/b", NULL, NULL), 0);
+  char *err = NULL;
+  int code = sdlab("train --resume %D/s --quiet", NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strstr(err, "x_p.npy") && strstr(err, "4096") && strstr(err, "512"), "%s", err);
+  free(err);
+  /* same shape, other values */
+  cr_assert_eq(sdlab("lrb --features 48 --dim 40 --samples 4096 --sparsity 0.96 --interference 0.2 --seed 6 --quiet "
+                     "--force --out %D/b", NULL, NULL), 0);
+  code = sdlab("train --resume %D/s --quiet", NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strstr(err, "x_p.npy") && strstr(err, "different values"), "%s", err);
+  free(err);
+  cr_assert(!exists("s") && exists("s.partial/checkpoint.bin"));
+}
+
+/* Leftovers of killed runs (issue 22): RUN.partial without a checkpoint blocks a rerun only until --force;
+ * --force starts over even over a checkpoint; --resume completes over outputs a killed output step left
+ * (a stale sae_weights.safetensors link, a half-written temporary file).  Each gives the uninterrupted bytes. */
+Test(cli, train_force_and_resume_recover_from_leftovers)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --out %D/a", NULL, NULL), 0);
+  char cmd[8400], *err = NULL;
+  /* killed before its first checkpoint: RUN.partial with a stray output */
+  snprintf(cmd, sizeof cmd, "mkdir '%s/n.partial' && echo x > '%s/n.partial/W_E.npy.tmp.Ab12Cd'", test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  cr_assert_eq(sdlab(RESUME_OPTS " --out %D/n", NULL, &err), 1);
+  cr_assert(test_lines(err) == 1 && strstr(err, "n.partial") && strstr(err, "--force"), "%s", err);
+  free(err);
+  cr_assert_eq(sdlab(RESUME_OPTS " --force --out %D/n", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists("n.partial") && !exists("n/W_E.npy.tmp.Ab12Cd"));
+  assert_same_run("a", "n");
+  /* --force over a checkpoint: starts over */
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 50 --out %D/f", NULL, NULL), 0);
+  cr_assert(exists("f.partial/checkpoint.bin"));
+  cr_assert_eq(sdlab(RESUME_OPTS " --force --out %D/f", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists("f.partial"));
+  assert_same_run("a", "f");
+  /* killed while writing its outputs: the checkpoint, some outputs, the link, a temporary file */
+  cr_assert_eq(sdlab(RESUME_OPTS " --stop-after 50 --out %D/k", NULL, NULL), 0);
+  snprintf(cmd, sizeof cmd, "cd '%s/k.partial' && echo stale > sae.safetensors && ln sae.safetensors "
+           "sae_weights.safetensors && echo half > W_D.npy.tmp.Xy34Zw && cp ../a/W_E.npy W_E.npy", test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  cr_assert_eq(sdlab("train --resume %D/k --quiet", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists("k.partial") && !exists("k/W_D.npy.tmp.Xy34Zw") && !exists("k/checkpoint.bin"));
+  assert_same_run("a", "k");
+}
+
+/* Issue 22 (3a): an n_q whose matrices do not fit in memory is refused with one line, exit 1, no output.
+ * Under AddressSanitizer (make check) a memory limit stops the sanitizer itself from starting, so there its
+ * allocator is told to serve at most 1000 MB and to return NULL beyond, as malloc does under the limit; it
+ * warns of each refusal in its log, so the child logs to the test directory, and the test reads that log:
+ * the warnings and nothing else (no leak, no error). */
+Test(cli, construct_out_of_memory_is_an_error_not_a_crash)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400], *err = NULL;
+#if defined(__SANITIZE_ADDRESS__)
+  snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=\"$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=1000:"
+           "log_path=%s/san\" '%s' construct thm33 --truth '%s/b/W_p.npy' --latents 2000000000 --activation relu "
+           "--out '%s/c'", test_dir, test_sdlab_bin(), test_dir, test_dir);
+#else
+  snprintf(cmd, sizeof cmd, "sh -c \"ulimit -v 1000000; exec '%s' construct thm33 --truth '%s/b/W_p.npy' --latents "
+           "2000000000 --activation relu --out '%s/c'\"", test_sdlab_bin(), test_dir, test_dir);
+#endif
+  int code = test_run(cmd, NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strncmp(err, "sdlab construct: error: ", 24) == 0 && strstr(err, "out of memory"),
+            "%s", err);
+  cr_assert(!exists("c"));
+  free(err);
+#if defined(__SANITIZE_ADDRESS__)
+  char *log = NULL;
+  snprintf(cmd, sizeof cmd, "cat '%s'/san.* 2>/dev/null; rm -f '%s'/san.*", test_dir, test_dir);
+  test_run(cmd, &log, NULL);
+  cr_assert(log && !strstr(log, "ERROR") && !strstr(log, "leak"), "the sanitizer reported: %s", log);
+  free(log);
+#endif
+  assert_entries(1);
+}
+
+/* Issue 22 (3b): finite entries too large for GLPK's arithmetic (they aborted it, exit 134) are refused before
+ * it sees them, naming the file and the value; the landscape leaves no staging directory. */
+Test(cli, patterns_and_landscape_refuse_entries_beyond_the_lp_limit)
+{
+  cr_assert_eq(sdlab("lrb --features 6 --dim 4 --samples 5 --sparsity 0.9 --interference 0.4 --seed 3 --quiet "
+                     "--out %D/b", NULL, NULL), 0);
+  char p[4200];
+  snprintf(p, sizeof p, "%s/b/W_p.npy", test_dir);
+  gsl_matrix *W = NULL;
+  cr_assert_eq(sdlab_npy_load_matrix(p, "W_p", &W), 0);
+  gsl_matrix_set(W, 0, 0, 1e200);
+  cr_assert_eq(sdlab_npy_write_matrix(p, W, SDLAB_F64), 0);
+  gsl_matrix_free(W);
+  const char *cmds[] = {"patterns --truth %D/b/W_p.npy --latents 2 --activation relu",
+                        "patterns --truth %D/b/W_p.npy --latents 2 --activation jumprelu:0.5",
+                        "patterns --truth %D/b/W_p.npy --latents 2 --activation topk:1",
+                        "landscape --truth %D/b --latents 2 --activation relu --sgd-runs 1 --quiet --out %D/land",
+                        "landscape --truth %D/b --latents 2 --activation topk-relu:1 --sgd-runs 1 --quiet --out %D/land"};
+  for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+    char *out = NULL, *err = NULL;
+    int code = sdlab(cmds[c], &out, &err);
+    cr_assert_eq(code, 1, "case %zu: exit %d: %s", c, code, err);
+    cr_assert(test_lines(err) == 1 && strstr(err, "b/W_p.npy") && strstr(err, "1e+200"), "case %zu: %s", c, err);
+    cr_assert_str_eq(out, "");
+    assert_entries(1); /* only the bench: no land, no land.partial-PID */
+    free(out);
+    free(err);
+  }
+}
+
+/* Issue 22 (3d): an empty 1-D array prints the header line alone (an empty data set for gnuplot), exit 0. */
+Test(cli, tsv_of_an_empty_vector_is_the_header_alone)
+{
+  double none[1] = {0};
+  size_t sh[1] = {0};
+  char p[4200];
+  snprintf(p, sizeof p, "%s/e.npy", test_dir);
+  cr_assert_eq(sdlab_npy_write(p, SDLAB_F64, 1, sh, none), 0);
+  char *out = NULL;
+  cr_assert_eq(sdlab("tsv %D/e.npy", &out, NULL), 0);
+  cr_assert_str_eq(out, "#c0\n");
+  free(out);
+  cr_assert_eq(sdlab("tsv %D/e.npy --transpose --header loss", &out, NULL), 0);
+  cr_assert_str_eq(out, "#loss\n");
+  free(out);
 }

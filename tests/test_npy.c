@@ -249,3 +249,31 @@ Test(npy, load_matrix_checks_rank_type_and_finiteness)
   sdlab_npy_write(path("neg.npy"), SDLAB_I32, 1, s4, neg);
   cr_assert_eq(sdlab_npy_load_indices(path("neg.npy"), "x", 10, &idx, &cnt), GSL_EINVAL);
 }
+
+/* Issue 22 (3c): shapes whose byte counts approach or pass 2^63 and 2^64.  The byte count is multiplied with an
+ * overflow check and compared in unsigned arithmetic (a signed off_t sum overflowed: UBSan reports it under make
+ * check), and the message states the announced data size exactly. */
+Test(npy, huge_shapes_are_refused_without_overflow)
+{
+  const struct {
+    const char *name, *header, *says;
+  } cases[] = {
+    /* (2^60 - 1) float64 = 2^63 - 8 bytes: below SIZE_MAX, beyond any off_t sum with the header */
+    {"h63.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846975,), }",
+     "9223372036854775800 bytes of data"},
+    /* 2^62 x 2 float32 = 2^65 bytes: the product overflows size_t */
+    {"h65.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 2), }", "multiply"},
+    /* 2^64 - 1 in one extent */
+    {"hmax.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (18446744073709551615,), }", "multiply"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    handmade(cases[c].name, cases[c].header, 16, "\x93NUMPY");
+    sdlab_array a;
+    sdlab_error_clear();
+    int status = sdlab_npy_read(path(cases[c].name), &a);
+    const char *msg = sdlab_error_message(status);
+    cr_assert_eq(status, SDLAB_EBADNPY, "%s: status %d", cases[c].name, status);
+    cr_assert(strstr(msg, cases[c].says) && strstr(msg, cases[c].name), "%s: '%s'", cases[c].name, msg);
+    cr_assert_null(a.data);
+  }
+}

@@ -1,6 +1,8 @@
 /* Exact enumeration of single-neuron activation patterns (Definition 3.1): Cover's counting theorem as
  * a property over random instances, a sampling cross-check, exact certificates, degenerate inputs. */
 #include <criterion/criterion.h>
+#include <float.h>
+#include <glpk.h> /* glp_init_smcp: the pivot tolerance the limit is derived from */
 #include <math.h>
 #include <string.h>
 #include <gsl/gsl_randist.h>
@@ -249,4 +251,43 @@ Test(patterns, topk_joint_enumeration_matches_sampling_and_the_relu_product)
   cr_assert_eq(sdlab_patterns_topk(W, 17, 2, 100, &l), SDLAB_EIMPOSSIBLE);
   cr_assert_eq(sdlab_patterns_topk(W, 4, 5, 100, &l), GSL_EINVAL);
   gsl_matrix_free(W);
+}
+
+/* Issue 22 (3b): the LP coefficient limit is the largest A with (k A)^2 <= DBL_MAX and
+ * (A / t)^2 (1 + k A^2) <= DBL_MAX (k = max(rows, cols) + 1, t GLPK's pivot tolerance), checked here by
+ * evaluating both sides; an enumeration refuses W_p beyond it (GSL_EOVRFLW, naming the entry) and runs to
+ * the end, without aborting GLPK, on entries just within it. */
+Test(patterns, lp_coefficient_limit_is_the_first_pivots_overflow_bound)
+{
+  glp_smcp parm;
+  glp_init_smcp(&parm);
+  const double t = parm.tol_piv;
+  const size_t sizes[][2] = {{1, 1}, {7, 6}, {64, 65}, {17408, 257}, {10000000, 100001}};
+  for (size_t c = 0; c < sizeof sizes / sizeof *sizes; c++) {
+    const double A = sdlab_lp_coefficient_limit(sizes[c][0], sizes[c][1]);
+    const double k = (double)(sizes[c][0] > sizes[c][1] ? sizes[c][0] : sizes[c][1]) + 1;
+    /* within at A (up to the rounding of the two square roots, a relative 4 u), beyond at A (1 + 2^-20) */
+    const double Ain = A * (1 - 8 * DBL_EPSILON), Aout = A * (1 + 0x1p-20);
+    cr_assert(k * Ain <= sqrt(DBL_MAX) && (Ain / t) * (Ain / t) * (1 + k * Ain * Ain) <= DBL_MAX, "size %zu", c);
+    cr_assert(!((Aout / t) * (Aout / t) * (1 + k * Aout * Aout) <= DBL_MAX), "size %zu: A = %g is not the largest", c,
+              A);
+  }
+  gsl_rng *r = test_rng(22);
+  gsl_matrix *Wp = gsl_matrix_alloc(4, 6);
+  test_unit_columns(r, Wp);
+  const double lim = sdlab_lp_coefficient_limit(6 + 1, 4 + 2);
+  for (int thr = 0; thr <= 1; thr++) {
+    sdlab_pattern_list *l = NULL;
+    gsl_matrix_set(Wp, 0, 0, 1.0001 * lim);
+    cr_assert_eq(sdlab_patterns_single(Wp, thr, 100000, &l), GSL_EOVRFLW);
+    cr_assert(strstr(sdlab_error_message(GSL_EOVRFLW), "entry (0, 0)"), "%s", sdlab_error_message(GSL_EOVRFLW));
+    gsl_matrix_set(Wp, 0, 0, 0.9999 * lim);
+    int status = sdlab_patterns_single(Wp, thr, 100000, &l); /* may fail cleanly; must not abort */
+    sdlab_pattern_list_free(status ? NULL : l);
+  }
+  sdlab_joint_list *j = NULL;
+  gsl_matrix_set(Wp, 0, 0, 1e200);
+  cr_assert_eq(sdlab_patterns_topk(Wp, 2, 1, 100000, &j), GSL_EOVRFLW);
+  gsl_matrix_free(Wp);
+  gsl_rng_free(r);
 }

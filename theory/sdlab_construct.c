@@ -26,6 +26,8 @@ sdlab_max_interference(const gsl_matrix *W)
 int
 sdlab_construct_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, gsl_matrix *WE, gsl_matrix *WD)
 {
+  if (!Wp || !Wr || !WE || !WD) /* a caller's failed allocation */
+    return sdlab_fail(GSL_EFAULT, "eq. 15: a matrix is missing (out of memory?)");
   const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1, nq = WE->size1;
   if (Wr->size2 != n || WE->size2 != np || WD->size1 != nr || WD->size2 != nq)
     return sdlab_fail(SDLAB_ESHAPE, "eq. 15: W_p %zu x %zu, W_r %zu x %zu, W_E %zu x %zu, W_D %zu x %zu do not fit",
@@ -124,6 +126,8 @@ int
 sdlab_construct_zero_loss(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_matrix *A,
                           const sdlab_activation *act, gsl_matrix *WE, gsl_matrix *WD, double *cond)
 {
+  if (!Wp || !Wr || !WE || !WD || !act) /* a caller's failed allocation */
+    return sdlab_fail(GSL_EFAULT, "zero-loss construction: a matrix is missing (out of memory?)");
   const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1, nq = WE->size1;
   if (Wr->size2 != n || WE->size2 != np || WD->size1 != nr || WD->size2 != nq ||
       (A && (A->size1 != nq || A->size2 != n)))
