@@ -6,6 +6,8 @@
 #   make bench    speed benchmarks (ratios against this machine's BLAS, measured in the same run)
 #   make paper    regenerate the paper's figures and tables into paper-repro/out/
 #   make study    the reproduction study behind Table 1 (paper-repro/study.mk), SCALE=quick|full|tiny
+#   make row ROW=topk SCALE=full         one Table 1 row into paper-repro/results/SCALE/
+#   make verify-row ROW=topk SCALE=full  retrain it in a scratch directory; fail on any difference
 #   make deps     install the missing Debian packages (as root), or print the command
 
 CC      ?= cc
@@ -36,7 +38,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check bench paper study clean FORCE
+.PHONY: all deps test check bench paper study row verify-row clean FORCE
 all: $(BUILD)/sdlab
 
 deps:
@@ -109,6 +111,17 @@ paper: $(BUILD)/sdlab
 # The reproduction study behind Table 1 (paper-repro/study.mk): its runs, curves, recipe and figure.
 study: $(BUILD)/sdlab
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) study
+
+# One Table 1 row (ROW=topk, topk-fa, relu, ...; a row is evaluated on the features its method's anchored run
+# did not anchor, so both runs of the method train): its results into paper-repro/results/SCALE/.
+row: $(BUILD)/sdlab
+	@test -n "$(ROW)" || { echo "row: name the row: ROW=topk (or topk-fa, relu, batchtopk-fa, ...)"; exit 2; }
+	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) \
+	  $(or $(T1_RESULTS),paper-repro/results)/$(SCALE)/eval/$(ROW).json
+# Retrain one row in a scratch directory and compare its results with the committed ones byte for byte.
+verify-row: $(BUILD)/sdlab
+	@test -n "$(ROW)" || { echo "verify-row: name the row: ROW=topk (or topk-fa, relu, batchtopk-fa, ...)"; exit 2; }
+	sh paper-repro/verify_row.sh $(abspath $(BUILD)/sdlab) $(SCALE) $(ROW)
 
 clean:
 	rm -rf $(BUILD)

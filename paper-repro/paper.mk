@@ -88,10 +88,10 @@ include paper-repro/real.mk
 include paper-repro/ablations.mk
 include paper-repro/study.mk
 
-REPORT_INPUTS := $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
-$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/table1.sh paper-repro/fig4.sh paper-repro/fig5.sh paper-repro/real.sh paper-repro/ablations.sh paper-repro/lib.sh paper-repro/reference.tsv
-	OUT=$(OUT) SCALE=$(SCALE) T1=$(T1) T1_METHODS="$(T1_METHODS)" AB=$(AB) AB_T4="$(AB_T4)" AB_T5="$(AB_T5)" \
+$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/table1.sh paper-repro/study.py paper-repro/fig4.sh paper-repro/fig5.sh paper-repro/real.sh paper-repro/ablations.sh paper-repro/lib.sh paper-repro/reference.tsv
+	OUT=$(OUT) SCALE=$(SCALE) T1=$(T1) T1_METHODS="$(T1_METHODS)" T1_FULL_METHODS="$(T1_FULL_METHODS)" AB=$(AB) AB_T4="$(AB_T4)" AB_T5="$(AB_T5)" \
 	  AB_T6="$(AB_T6)" AB_T7="$(AB_T7)" AB_METHODS="$(AB_METHODS)" F5=$(F5) F5_SHOWN=$(F5_SHOWN) F5_HIER=$(F5_HIER) sh paper-repro/report.sh > $@.tmp && mv $@.tmp $@
 	@echo "make paper: wrote $@"

@@ -136,6 +136,11 @@ $(sh "$(dirname "$0")/fig5.sh")
 
 $(sh "$(dirname "$0")/table1.sh")
 
+$(if [ "${SCALE:-quick}" != full ] && [ -n "${T1_FULL_METHODS:-}" ]; then
+  T1=paper-repro/results/full SCALE=full T1_METHODS="$T1_FULL_METHODS" T1_COMMITTED=1 sh "$(dirname "$0")/table1.sh"; fi)
+
+$(ST=${ST_RESULTS:-paper-repro/results/study-${SCALE:-quick}} SCALE=${SCALE:-quick} python3 "$(dirname "$0")/study.py" report)
+
 $(sh "$(dirname "$0")/ablations.sh")
 
 $(sh "$(dirname "$0")/real.sh")

@@ -1,7 +1,9 @@
 # The reproduction study behind Table 1 (make study): what the paper leaves open, varied one thing at a time on
 # Table 1's bench (table1.mk's data and sizes at this SCALE), with encoder rows and decoder columns scored every
-# epoch.  Included by paper.mk after table1.mk.  `make study` writes $(OUT)/study-$(SCALE)/ (runs, curves,
-# recipe.tsv, figure study-$(SCALE).png) and paper-repro/study.py sets the section of REPORT.md.
+# epoch.  Included by paper.mk after table1.mk.  `make study` trains into $(OUT)/study-$(SCALE)/runs and writes
+# its results into paper-repro/results/study-$(SCALE)/ (summary, curves, recipe.tsv and the recipe.mk Table 1
+# reads, every run's metrics.json) and the figure $(OUT)/study-$(SCALE).png; paper-repro/study.py sets the section
+# of REPORT.md from the committed results.
 #
 # The rules that choose Table 1's recipe, fixed before any of the study's results existed (commit history):
 #   R1 budget: train until the first epoch whose mean training loss is less than 1% below the previous epoch's,
@@ -81,11 +83,22 @@ $(foreach d,linear cosine,$(eval $(call ST_SCHED,$(d))))
 ST_NAMES := $(ST_TRAINED) sched-linear sched-cosine
 ST_RUNS := $(foreach n,$(ST_NAMES),$(ST)/runs/$(n)/metrics.json)
 
-# the per-epoch curves, the summary, and the recipe the rules choose
-$(ST)/recipe.tsv: $(ST_RUNS) paper-repro/study.py
-	ST=$(ST) K=$(T1_K) LRS="$(ST_LRS)" L1S="$(ST_L1S)" L0S="$(ST_L0S)" ST_CAP=$(ST_CAP) python3 paper-repro/study.py tables > $@.tmp && mv $@.tmp $@
-$(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf: $(OUT)/study-$(SCALE)%: $(ST)/recipe.tsv figures/study.gp figures/style.gp
-	$(GNUPLOT) -e "dir='$(ST)/curves'; k=$(T1_K); outfile='$@'" figures/study.gp
+# the per-epoch curves, the summary and the recipe the rules choose, into paper-repro/results/study-SCALE/ (to be
+# committed: Table 1 reads its recipe.mk, the report its tables), with every run's metrics.json
+ST_RES := paper-repro/results/study-$(SCALE)
+$(ST_RES)/recipe.tsv: $(ST_RUNS) paper-repro/study.py
+	@mkdir -p $(ST_RES)
+	for n in $(ST_NAMES); do mkdir -p $(ST_RES)/runs/$$n && cp $(ST)/runs/$$n/metrics.json $(ST_RES)/runs/$$n/; done
+	ST=$(ST_RES) K=$(T1_K) LRS="$(ST_LRS)" L1S="$(ST_L1S)" L0S="$(ST_L0S)" ST_CAP=$(ST_CAP) \
+	  python3 paper-repro/study.py tables > $@.tmp && mv $@.tmp $@
+$(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf: $(OUT)/study-$(SCALE)%: $(ST_RES)/recipe.tsv figures/study.gp figures/style.gp
+	@mkdir -p $(OUT)
+	$(GNUPLOT) -e "dir='$(ST_RES)/curves'; k=$(T1_K); outfile='$@'" figures/study.gp
 
 .PHONY: study
-study: $(ST)/recipe.tsv $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
+study: $(ST_RES)/recipe.tsv $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
+
+# make paper draws the committed study's figure without rerunning it
+ifneq ($(wildcard $(ST_RES)/recipe.tsv),)
+ST_FIGS := $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
+endif

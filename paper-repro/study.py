@@ -33,7 +33,7 @@ def r1_stop(m):
 
 
 def run_row(st, name):
-    m = load(os.path.join(st, "runs", name, "metrics.json"))
+    m = load(os.path.join(st, "runs", name, "metrics.json"))  # the copies in the results directory
     f = m["final"]
     return {
         "name": name, "method": m["method"], "epochs": m.get("epochs_run", len(m["epochs"])),
@@ -98,6 +98,11 @@ def tables():
                                             "within 20%" if relu_ok else "NOT within 20%"))
     print("R5\tl0\t%s\tL0 %.4g (k %d; %s)" % (jump["name"].split("-")[-1], jump["L0"], int(k),
                                             "within 20%" if jump_ok else "NOT within 20%"))
+    with open(os.path.join(st, "recipe.mk"), "w") as f:
+        f.write("# Table 1's recipe at this scale, chosen by study.mk's rules R2 and R5 (written by make study)\n")
+        f.write("T1_LR := %s\n" % best_lr)
+        f.write("T1_RELU := --l1 %s%s\n" % (relu["name"].split("-")[-1], " --biases" if relu["name"].startswith("relu-b-") else ""))
+        f.write("T1_JUMPRELU := --theta 0.1 --bandwidth 0.05 --l0 %s\n" % jump["name"].split("-")[-1])
 
 
 def fmt(x, pct=False):
@@ -118,7 +123,8 @@ def report():
     print("![study](study-%s.png)" % scale)
     print()
     print("The paper does not state its training recipe (PAPER.md §5.3). These rules choose it; they were fixed")
-    print("in paper-repro/study.mk before any of the study's runs existed:")
+    print("in paper-repro/study.mk before any run at the quick or the paper's scale existed (a pilot at SCALE=tiny")
+    print("tested the machinery):")
     print()
     print("- R1 budget: train until the first epoch whose mean training loss is less than 1% below the previous")
     print("  epoch's, both after the warm-up (`--converge 0.01`, cap 200 epochs), learning rate constant after 100")

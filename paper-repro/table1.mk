@@ -1,15 +1,19 @@
 # Table 1 and Figure 6: feature recovery on the Linear Representation Bench, every method with and without
-# feature anchoring.  Included by paper.mk; SCALE=quick (default) or SCALE=full (the paper's sizes).
+# feature anchoring.  Included by paper.mk; SCALE=quick (default), full (the paper's sizes) or tiny.
 #
-# The paper leaves the training hyperparameters open (PAPER.md §5.3); sdlab's choices, the same for every
-# method: Adam, lr 1e-3, 100 warm-up steps then linear decay, batch 256, unit-norm decoder, tied
-# initialisation, no biases (as in the theory), seed 1, one thread per run (make -j2 runs two at once).
-# TopK k = n_q / 500 (the paper's smallest ablation ratio, 32 of 16,000); BatchTopK the same k; Matryoshka
-# eq. 9 with k/2, k, 2k and equal weights; ReLU L1 0.1; JumpReLU theta 0.1, bandwidth 0.05, L0 0.1.
-# Transcoder and crosscoder: TopK with the same k on the bench's transcoder target and on a crosscoder of
-# two sources (n_p split between them).  Anchoring: n/10 random ground-truth features (100 of 1000 as in
-# Tables 4-7), lambda_anchor 0.1.  Both rows of a method are evaluated on the features its anchored run
-# did not anchor (Table 1's caption), with encoder rows and cosine similarity (§5.1).
+# The paper leaves the training recipe open (PAPER.md §5.3).  sdlab's is chosen by the rules R1-R6 stated in
+# study.mk and applied by `make study`: each run trains until its mean loss improves by less than 1% an epoch
+# (R1, --converge 0.01, cap 200 epochs, constant rate after 100 warm-up steps), at R2's learning rate, k = n_q / 500
+# (R3), the theory's model (R4: Adam, batch 256, unit-norm decoder, tied initialisation, no biases), ReLU's L1 and
+# JumpReLU's L0 coefficient at matched sparsity (R5).  R2 and R5's choices are read from the study's committed
+# paper-repro/results/study-SCALE/recipe.mk (at SCALE=full, the quick study's until a full one is committed,
+# which the report says).  Matryoshka eq. 9 with k/2, k, 2k and equal weights.  Transcoder and crosscoder: TopK
+# with the same k on the bench's transcoder target and on a crosscoder of two sources.  Anchoring: n/10 random
+# ground-truth features (100 of 1000 as in Tables 4-7), lambda_anchor 0.1.  Both rows of a method are evaluated on
+# the features its anchored run did not anchor (Table 1's caption); encoder rows and decoder columns, cosine.
+# At SCALE=full each row trains on 2 threads, checkpoints every 2000 steps and resumes a checkpoint it finds, and
+# its results (metrics, curves, configs, evaluations, the command) are copied into paper-repro/results/full/,
+# which REPORT.md reads at every scale without retraining.
 
 SCALE ?= quick
 ifeq ($(SCALE),full)
@@ -31,12 +35,28 @@ T1_Q := 4000
 T1_SAMPLES := 50000
 T1_K := 8
 endif
-T1_EPOCHS ?= 10
 T1_ANCHORS := $(shell expr $(T1_N) / 10)
 # Matryoshka's nested sizes around k: k/2, k, 2k
 matryoshka_ks = $(shell expr $(1) / 2),$(1),$(shell expr $(1) \* 2)
 T1 := $(OUT)/table1-$(SCALE)
-T1_TRAIN := --latents $(T1_Q) --epochs $(T1_EPOCHS) --batch 256 --lr 1e-3 --seed 1 --threads 1 --quiet --force
+T1_RESULTS ?= paper-repro/results
+# the recipe's choices (R2, R5): this scale's study, else the quick study's, else the rules' starting values
+T1_RECIPE := $(firstword $(wildcard paper-repro/results/study-$(SCALE)/recipe.mk paper-repro/results/study-quick/recipe.mk))
+ifneq ($(T1_RECIPE),)
+include $(T1_RECIPE)
+endif
+T1_LR ?= 1e-3
+T1_RELU ?= --l1 0.1
+T1_JUMPRELU ?= --theta 0.1 --bandwidth 0.05 --l0 0.1
+ifeq ($(SCALE),full)
+T1_THREADS := 2
+T1_CKPT := --checkpoint-every 2000
+else
+T1_THREADS := 1
+T1_CKPT :=
+endif
+T1_TRAIN := --latents $(T1_Q) --converge 0.01 --epochs 200 --batch 256 --lr $(T1_LR) --seed 1 --threads $(T1_THREADS) \
+  --quiet $(T1_CKPT)
 
 T1_METHODS := relu jumprelu topk batchtopk matryoshka transcoder crosscoder
 T1_DATA_relu := sae
@@ -46,8 +66,8 @@ T1_DATA_batchtopk := sae
 T1_DATA_matryoshka := sae
 T1_DATA_transcoder := transcoder
 T1_DATA_crosscoder := crosscoder
-T1_ARGS_relu := --method relu --l1 0.1
-T1_ARGS_jumprelu := --method jumprelu --theta 0.1 --bandwidth 0.05 --l0 0.1
+T1_ARGS_relu := --method relu $(T1_RELU)
+T1_ARGS_jumprelu := --method jumprelu $(T1_JUMPRELU)
 T1_ARGS_topk := --method topk --k $(T1_K)
 T1_ARGS_batchtopk := --method batchtopk --k $(T1_K)
 T1_ARGS_matryoshka := --method matryoshka --ks $(call matryoshka_ks,$(T1_K)) --lambdas 1,1,1
@@ -66,23 +86,51 @@ $(T1)/data/crosscoder/meta.json:
 	@mkdir -p $(T1)/data
 	$(SDLAB) lrb $(T1_BENCH) --target crosscoder --sources 2 --out $(T1)/data/crosscoder
 
-# One method's run (variant "" or "-fa"), and its evaluation: JSON and the tau sweep beside it.
+# One method's run (variant "" or "-fa"): trains (or resumes a checkpoint left by an interrupted run), then its
+# evaluation: JSON and the tau sweep beside it.  T1_CMD_m-v is the training command, also kept with the results.
 define T1_RUN
+T1_CMD_$(1)$(2) := $(SDLAB) train --data $(T1)/data/$(T1_DATA_$(1)) $(T1_ARGS_$(1)) $(T1_TRAIN) \
+  $(if $(2),--anchors $(T1_ANCHORS) --anchor-weight 0.1) --out $(T1)/runs/$(1)$(2)
 $(T1)/runs/$(1)$(2)/metrics.json: $(T1)/data/$(T1_DATA_$(1))/meta.json
 	@mkdir -p $(T1)/runs
-	$(SDLAB) train --data $(T1)/data/$(T1_DATA_$(1)) $(T1_ARGS_$(1)) $(T1_TRAIN) \
-	  $(if $(2),--anchors $(T1_ANCHORS) --anchor-weight 0.1) --out $(T1)/runs/$(1)$(2)
+	if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; \
+	else $$(T1_CMD_$(1)$(2)) --force; fi
 $(T1)/eval/$(1)$(2).json: $(T1)/runs/$(1)$(2)/metrics.json $(T1)/runs/$(1)-fa/metrics.json
 	@mkdir -p $(T1)/eval
 	$(SDLAB) eval --truth $(T1)/data/$(T1_DATA_$(1))/W_p.npy --encoder $(T1)/runs/$(1)$(2)/W_E.npy \
 	  --decoder $(T1)/runs/$(1)$(2)/W_D.npy $(if $(filter sae,$(T1_DATA_$(1))),,--truth-target \
 	  $(T1)/data/$(T1_DATA_$(1))/W_r.npy) --exclude $(T1)/runs/$(1)-fa/anchors.npy \
 	  --sweep $(T1)/eval/$(1)$(2).tsv --out $$@ > /dev/null
+# the row's results without its weights, for paper-repro/results/SCALE/ (committed at the paper's sizes)
+$(T1_RESULTS)/$(SCALE)/eval/$(1)$(2).json: $(T1)/eval/$(1)$(2).json
+	@mkdir -p $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2) $(T1_RESULTS)/$(SCALE)/eval $(T1_RESULTS)/$(SCALE)/data/$(T1_DATA_$(1))
+	cp $(T1)/runs/$(1)$(2)/metrics.json $(T1)/runs/$(1)$(2)/curve.tsv $(T1)/runs/$(1)$(2)/cfg.json \
+	  $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/
+	cp $(T1)/data/$(T1_DATA_$(1))/meta.json $(T1_RESULTS)/$(SCALE)/data/$(T1_DATA_$(1))/
+	echo '$$(subst $(SDLAB),sdlab,$$(T1_CMD_$(1)$(2)))' > $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/command.txt
+	cp $(T1)/eval/$(1)$(2).tsv $(T1_RESULTS)/$(SCALE)/eval/
+	cp $$< $$@
 endef
 $(foreach m,$(T1_METHODS),$(eval $(call T1_RUN,$(m),))$(eval $(call T1_RUN,$(m),-fa)))
 
 T1_EVALS := $(foreach m,$(T1_METHODS),$(T1)/eval/$(m).json $(T1)/eval/$(m)-fa.json)
+ifeq ($(SCALE),full)
+T1_EVALS += $(foreach m,$(T1_METHODS),$(T1_RESULTS)/full/eval/$(m).json $(T1_RESULTS)/full/eval/$(m)-fa.json)
+endif
 
 # Figure 6: M_GT of the encoder rows against tau, every method, without (solid) and with anchoring (dashed).
 $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf: $(OUT)/figure6-$(SCALE)%: $(T1_EVALS) figures/fig6_mgt_tau.gp figures/style.gp
 	$(GNUPLOT) -e "dir='$(T1)/eval'; methods='$(T1_METHODS)'; outfile='$@'" figures/fig6_mgt_tau.gp
+
+# The committed rows at the paper's sizes (paper-repro/results/full), set in every report without retraining:
+# the methods whose two rows are both there, and their Figure 6.
+T1_FULL := paper-repro/results/full
+ifneq ($(SCALE),full)
+T1_FULL_METHODS := $(foreach m,$(T1_METHODS),$(if $(wildcard $(T1_FULL)/eval/$(m).tsv),$(if $(wildcard $(T1_FULL)/eval/$(m)-fa.tsv),$(m))))
+ifneq ($(T1_FULL_METHODS),)
+T1_FULL_FIGS := $(OUT)/figure6-full.png $(OUT)/figure6-full.pdf
+$(T1_FULL_FIGS): $(OUT)/figure6-full%: figures/fig6_mgt_tau.gp figures/style.gp
+	@mkdir -p $(OUT)
+	$(GNUPLOT) -e "dir='$(T1_FULL)/eval'; methods='$(T1_FULL_METHODS)'; outfile='$@'" figures/fig6_mgt_tau.gp
+endif
+endif

@@ -12,6 +12,11 @@ T1=${T1:-$OUT/table1-${SCALE:-quick}}
 meta=$T1/data/sae/meta.json
 echo "## Table 1 and Figure 6: feature recovery on the Linear Representation Bench (scale: ${SCALE:-quick})"
 echo
+if [ -n "${T1_COMMITTED:-}" ]; then
+  echo "These rows were trained at the paper's sizes and committed in $T1 (metrics, curves, configs, the command of"
+  echo "each run; \`make verify-row SCALE=full ROW=name\` retrains one and compares); rows not listed are not run yet."
+  echo
+fi
 echo "![Figure 6](figure6-${SCALE:-quick}.png)"
 echo
 echo "Bench: n = $(val $meta features), n_p = $(val $meta dim), N = $(val $meta samples), S = $(g4 "$(val $meta sparsity)"),"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -360,4 +361,45 @@ Test(paper, figure5_report_from_fixed_inputs)
   cr_expect(strstr(out, "| 8 | 2 | 10.0% (0.0-20.0%) | 50.0% | 40.0% | 8.00 | 0.990 | - |"), "%s", out);
   free(out);
   free(err);
+}
+
+/* One Table 1 row's results go into a results directory (metrics, curve, config, evaluation, tau sweep, the
+ * command that made them), and verify_row.sh retrains it in a scratch directory to the same bytes; a changed byte
+ * in any compared file fails the verification, naming the file. */
+Test(paper, table1_row_results_and_their_verification)
+{
+  char cmd[8192], *out = NULL;
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s/o' SCALE=tiny "
+           "T1_RESULTS='%s/res' '%s/res/tiny/eval/topk-fa.json' > /dev/null", test_sdlab_bin(), test_dir, test_dir,
+           test_dir);
+  char *err = NULL;
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "make failed: %s", err ? err : "");
+  free(err);
+  const char *files[] = {"runs/topk-fa/metrics.json", "runs/topk-fa/curve.tsv", "runs/topk-fa/cfg.json",
+                         "runs/topk-fa/command.txt", "eval/topk-fa.json", "eval/topk-fa.tsv", "data/sae/meta.json"};
+  char path[4400];
+  for (size_t k = 0; k < 7; k++) {
+    snprintf(path, sizeof path, "%s/res/tiny/%s", test_dir, files[k]);
+    cr_assert(access(path, R_OK) == 0, "%s missing", files[k]);
+  }
+  snprintf(path, sizeof path, "%s/res/tiny/runs/topk-fa/command.txt", test_dir);
+  char *c = test_slurp(path, NULL);
+  cr_assert(c && strncmp(c, "sdlab train ", 12) == 0 && strstr(c, "--converge 0.01") && strstr(c, "--anchors 4"), "%s", c);
+  free(c);
+  snprintf(cmd, sizeof cmd, "T1_RESULTS='%s/res' sh paper-repro/verify_row.sh '%s' tiny topk-fa", test_dir,
+           test_sdlab_bin());
+  cr_assert_eq(test_run(cmd, &out, NULL), 0, "%s", out);
+  cr_assert(strstr(out, "eval/topk-fa.json identical") && !strstr(out, "DIFFERS"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/res/tiny/eval/topk-fa.tsv", test_dir);
+  FILE *fp = fopen(path, "r+b");
+  cr_assert_not_null(fp);
+  fseek(fp, 20, SEEK_SET);
+  int ch = fgetc(fp);
+  fseek(fp, 20, SEEK_SET);
+  fputc(ch == '0' ? '1' : '0', fp);
+  fclose(fp);
+  cr_assert_eq(test_run(cmd, &out, NULL), 1, "%s", out);
+  cr_assert(strstr(out, "eval/topk-fa.tsv DIFFERS"), "%s", out);
+  free(out);
 }
