@@ -122,6 +122,8 @@ struct sdlab_trainer;
 static void decoder_sync_all(struct sdlab_trainer *t);
 static void state_is_current(struct sdlab_trainer *t);
 
+#define SDLAB_BATCH_BINS 65536u /* batchtopk's selection: bins of the top 16 bits of a positive float */
+
 struct sdlab_trainer {
   sdlab_train_config c;
   int threads;
@@ -140,7 +142,7 @@ struct sdlab_trainer {
   size_t *cscptr, *cscent;       /* per latent: its entries (for latent-owned accumulation) */
   uint32_t *sample;              /* per entry: its sample */
   uint32_t *idx;                 /* selection scratch */
-  unsigned char *mark;           /* B x q: batchtopk's kept entries */
+  uint32_t *hist;                /* batchtopk: threads x SDLAB_BATCH_BINS histograms */
   float *gWE, *gWDt, *gbE, *gbD, *gth;
   float *grm, *gbm;              /* gated: r_mag and b_mag gradients */
   float *PM, *GM;                /* gated: B x q magnitude pre-activations, then their gradient */
@@ -193,7 +195,7 @@ sdlab_trainer_free(sdlab_trainer *t)
   free(t->sample);
   free(t->idx);
   free(t->aux_i);
-  free(t->mark);
+  free(t->hist);
   free(t->stamp);
   free(t->touched);
   free(t->wd_synced);
@@ -256,7 +258,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
            ALLOC(t->val, t->nnzcap) && ALLOC(t->gval, t->nnzcap) && ALLOC(t->order, t->nnzcap) &&
            ALLOC(t->cscptr, q + 1) && ALLOC(t->cscent, t->nnzcap) && ALLOC(t->sample, t->nnzcap) && ALLOC(t->idx, B * q) && ALLOC(t->gWE, q * p) &&
            ALLOC(t->gWDt, q * r) && ALLOC(t->gbE, q) && ALLOC(t->gbD, r) && ALLOC(t->gth, q) && ALLOC(t->aux_z, q) &&
-           ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->mark, c->method == SDLAB_TRAIN_BATCHTOPK ? B * q : 1);
+           ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->hist, c->method == SDLAB_TRAIN_BATCHTOPK ? (size_t)t->threads * SDLAB_BATCH_BINS : 1);
   if (ok && dense_method(c))
     ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
   if (ok)
@@ -473,6 +475,102 @@ touch_entries(sdlab_trainer *t, size_t B)
 
 SDLAB_SELECT_TOP_DEFINE(before, select_top, float, uint32_t)
 
+/* BatchTopK: ReLU, then the k B best codes of the whole batch (value descending, then position ascending, as
+ * select_top ranks them).  Positive floats order as their bit patterns, so a histogram of the top 16 bits, built
+ * by the threads over their rows and summed, finds the bin holding the (k B)-th best; that bin's entries are
+ * ranked exactly, which gives the threshold value v and the last position kept among the codes equal to v.  A
+ * code is kept when it exceeds v, or equals it at or before that position: the same set as ranking all B q
+ * codes, collected in parallel, sample-major and latent-ascending. */
+static inline uint32_t
+float_bits(float v)
+{
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+static void
+batch_threshold(sdlab_trainer *t, size_t total, size_t kk, float *v, size_t *cut)
+{
+  const int T = t->threads;
+  uint32_t *hist = t->hist;
+  memset(hist, 0, (size_t)T * SDLAB_BATCH_BINS * sizeof *hist);
+#pragma omp parallel for schedule(static) num_threads(T)
+  for (int th = 0; th < T; th++) {
+    uint32_t *h = hist + (size_t)th * SDLAB_BATCH_BINS;
+    for (size_t j = total * (size_t)th / (size_t)T; j < total * (size_t)(th + 1) / (size_t)T; j++)
+      if (t->Z[j] > 0)
+        h[float_bits(t->Z[j]) >> 16]++;
+  }
+  size_t above = 0, bin = SDLAB_BATCH_BINS, inbin = 0;
+  while (bin > 0) { /* from the largest values down to the bin where the count reaches kk */
+    bin--;
+    inbin = 0;
+    for (int th = 0; th < T; th++)
+      inbin += hist[(size_t)th * SDLAB_BATCH_BINS + bin];
+    if (above + inbin >= kk)
+      break;
+    above += inbin;
+  }
+  if (above + inbin < kk) { /* fewer than kk positive codes: all of them */
+    *v = 0;
+    *cut = SIZE_MAX;
+    return;
+  }
+  uint32_t *cand = t->idx; /* the bin's positions, in increasing order */
+  size_t n = 0;
+  for (size_t j = 0; j < total; j++)
+    if (t->Z[j] > 0 && float_bits(t->Z[j]) >> 16 == bin)
+      cand[n++] = (uint32_t)j;
+  const size_t want = kk - above; /* 1 <= want <= n */
+  select_top(t->Z, cand, n, want);
+  size_t worst = cand[0]; /* the lowest-ranked kept code: the smallest value, then the latest position */
+  for (size_t j = 1; j < want; j++)
+    if (t->Z[cand[j]] < t->Z[worst] || (t->Z[cand[j]] == t->Z[worst] && cand[j] > worst))
+      worst = cand[j];
+  *v = t->Z[worst];
+  *cut = worst;
+}
+
+static void
+batch_select(sdlab_trainer *t, size_t B)
+{
+  const size_t q = t->c.q, total = B * q, kk = t->c.k * B;
+  float v;
+  size_t cut;
+  batch_threshold(t, total, kk, &v, &cut);
+#define KEPT(j) (t->Z[j] > v || (t->Z[j] == v && t->Z[j] > 0 && (j) <= cut))
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t s = 0; s < B; s++) {
+    size_t n = 0;
+    for (size_t i = 0; i < q; i++)
+      n += KEPT(s * q + i);
+    t->rowptr[s + 1] = n;
+  }
+  t->rowptr[0] = 0;
+  for (size_t s = 0; s < B; s++)
+    t->rowptr[s + 1] += t->rowptr[s];
+  float minkept = INFINITY;
+#pragma omp parallel for schedule(static) num_threads(t->threads) reduction(min : minkept)
+  for (size_t s = 0; s < B; s++) {
+    size_t e = t->rowptr[s];
+    for (size_t i = 0; i < q; i++)
+      if (KEPT(s * q + i)) {
+        t->col[e] = i;
+        t->val[e] = t->Z[s * q + i];
+        t->order[e] = 0;
+        minkept = fminf(minkept, t->val[e]);
+        e++;
+      }
+  }
+#undef KEPT
+  /* the inference threshold: an exponential moving average (rate SDLAB_TRAIN_THRESHOLD_RATE) of each batch's
+   * smallest kept value, so that it follows the codes' scale as training moves them */
+  if (isfinite(minkept))
+    t->s.threshold = t->s.step == 0 ? (double)minkept
+                     : t->s.threshold + SDLAB_TRAIN_THRESHOLD_RATE * ((double)minkept - t->s.threshold);
+}
+
 /* The k highest-ranked positions of v[0..len) into idx[0..k) by a bounded min-heap (the heap's root is the
  * worst kept entry: smallest value, then highest index), scanning positions in increasing order so that a
  * later equal value never displaces an earlier one.  The same set as select_top; much cheaper for k << len. */
@@ -530,35 +628,7 @@ select_entries(sdlab_trainer *t, size_t B)
   const size_t q = c->q;
   size_t nnz = 0;
   if (c->method == SDLAB_TRAIN_BATCHTOPK) {
-    /* ReLU, then the k B largest of the batch: mark them, then collect row-major (latent order per sample) */
-    const size_t total = B * q, kk = c->k * B;
-    uint32_t *idx = t->idx;
-    for (size_t j = 0; j < total; j++)
-      idx[j] = (uint32_t)j;
-    select_top(t->Z, idx, total, kk);
-    memset(t->mark, 0, total);
-    float minkept = INFINITY;
-    for (size_t j = 0; j < kk; j++)
-      if (t->Z[idx[j]] > 0) {
-        t->mark[idx[j]] = 1;
-        minkept = fminf(minkept, t->Z[idx[j]]);
-      }
-    t->rowptr[0] = 0;
-    for (size_t s = 0; s < B; s++) {
-      for (size_t i = 0; i < q; i++)
-        if (t->mark[s * q + i]) {
-          t->col[nnz] = i;
-          t->val[nnz] = t->Z[s * q + i];
-          t->order[nnz] = 0;
-          nnz++;
-        }
-      t->rowptr[s + 1] = nnz;
-    }
-    /* the inference threshold: an exponential moving average (rate SDLAB_TRAIN_THRESHOLD_RATE) of each
-     * batch's smallest kept value, so that it follows the codes' scale as training moves them */
-    if (isfinite(minkept))
-      t->s.threshold = t->s.step == 0 ? (double)minkept
-                       : t->s.threshold + SDLAB_TRAIN_THRESHOLD_RATE * ((double)minkept - t->s.threshold);
+    batch_select(t, B);
     return;
   }
   const size_t kmax = t->kcap;
@@ -1439,6 +1509,17 @@ sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE
   *gbE = t->gbE;
   *gbD = t->gbD;
   *gtheta = t->gth;
+}
+
+int
+sdlab_trainer_selected(const sdlab_trainer *t, const size_t **rowptr, const size_t **col, const float **val)
+{
+  if (t->all_touched)
+    return 0;
+  *rowptr = t->rowptr;
+  *col = t->col;
+  *val = t->val;
+  return 1;
 }
 
 void

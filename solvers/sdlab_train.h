@@ -116,6 +116,10 @@ int sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, s
 /* The gradients of the last sdlab_trainer_gradient (owned by the trainer): W_E, W_D^T, b_E, b_D, theta.  A step
  * consumes W_E's and W_D^T's (they read zero after it). */
 void sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE, float **gbD, float **gtheta);
+/* The codes the last sdlab_trainer_gradient kept on the entry path (Top-k methods; ReLU and JumpReLU below the
+ * crossover), as CSR over the batch: sample s's latents col[rowptr[s] .. rowptr[s+1]) in increasing order
+ * (ranked order for matryoshka's eq. 9 form) with codes val.  Owned by the trainer; 0 when the step was dense. */
+int sdlab_trainer_selected(const sdlab_trainer *t, const size_t **rowptr, const size_t **col, const float **val);
 /* Gated: the gradients of r_mag and b_mag. */
 void sdlab_trainer_gated_gradients(sdlab_trainer *t, float **grmag, float **gbmag);
 

@@ -828,3 +828,55 @@ Test(train, lazy_decoder_rows_give_the_bytes_of_eager_updates)
       lazy_case(ms[k], variant, 300 + k);
     }
 }
+
+/* BatchTopK keeps the k B best codes of the whole batch, ranked by value and then by position (sample-major),
+ * positive ones only.  With W_E = I the codes are the inputs exactly, so inputs drawn from a few values make ties
+ * across samples and latents everywhere; the kept set must be the brute-force ranking's, for 1 to 3 threads. */
+Test(train, batchtopk_keeps_the_batch_ranking_with_ties)
+{
+  const size_t p = 12, B = 40;
+  gsl_rng *g = test_rng(515);
+  for (int threads = 1; threads <= 3; threads++)
+    for (size_t k = 1; k <= 7; k += 3) {
+      sdlab_train_config c;
+      sdlab_train_config_default(&c);
+      c.method = SDLAB_TRAIN_BATCHTOPK;
+      c.p = c.r = c.q = p;
+      c.k = k;
+      c.batch = B;
+      sdlab_trainer *t = sdlab_trainer_alloc(&c, threads);
+      cr_assert_not_null(t);
+      sdlab_train_state *s = sdlab_trainer_state(t);
+      for (size_t i = 0; i < p * p; i++)
+        s->WE[i] = i % (p + 1) == 0 ? 1.0f : 0.0f;
+      float X[40 * 12];
+      for (size_t j = 0; j < B * p; j++) /* -0.5, 0, 0.5, 1, 1.5: a third of the codes non-positive */
+        X[j] = 0.5f * (float)((int)gsl_rng_uniform_int(g, 5) - 1);
+      sdlab_train_stats st;
+      cr_assert_eq(sdlab_trainer_gradient(t, X, NULL, &st), 0);
+      const size_t *rowptr, *col;
+      const float *val;
+      cr_assert(sdlab_trainer_selected(t, &rowptr, &col, &val));
+      /* brute force: a position is kept when it is positive and fewer than k B positions rank before it */
+      size_t kept = 0;
+      for (size_t j = 0; j < B * p; j++) {
+        size_t better = 0;
+        for (size_t m = 0; m < B * p; m++)
+          better += X[m] > X[j] || (X[m] == X[j] && m < j);
+        const int want = X[j] > 0 && better < k * B;
+        int have = 0;
+        const size_t smp = j / p, lat = j % p;
+        for (size_t e = rowptr[smp]; e < rowptr[smp + 1]; e++)
+          if (col[e] == lat) {
+            have = 1;
+            cr_assert_eq(val[e], X[j]);
+          }
+        cr_assert_eq(have, want, "threads %d k %zu: position %zu (value %g, %zu rank before it)", threads, k, j,
+                     X[j], better);
+        kept += want;
+      }
+      cr_assert_eq(rowptr[B], kept);
+      sdlab_trainer_free(t);
+    }
+  gsl_rng_free(g);
+}
