@@ -24,7 +24,7 @@ CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcrite
 BUILD   ?= build
 SCALE   ?= quick
 PAPER_JOBS ?= 2
-DEB_PKGS = gcc make libgsl-dev libdnnl-dev libglpk-dev libgmp-dev zlib1g-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy dataset-fashion-mnist
+DEB_PKGS = gcc make libgsl-dev libdnnl-dev libglpk-dev libgmp-dev zlib1g-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy dataset-fashion-mnist parallel
 
 # One folder, one job; the include paths enforce experiments -> solvers -> theory.
 INC_theory      = -Itheory
@@ -38,7 +38,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check bench paper study row verify-row clean FORCE
+.PHONY: all deps test check bench paper study row verify-row jobs clean FORCE
 all: $(BUILD)/sdlab
 
 deps:
@@ -111,6 +111,11 @@ paper: $(BUILD)/sdlab
 # The reproduction study behind Table 1 (paper-repro/study.mk): its runs, curves, recipe and figure.
 study: $(BUILD)/sdlab
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) study
+
+# The training runs of Tables 1 and 4-7 as one shell command a line, for GNU parallel or a Slurm array (the
+# benches are generated first); then `make paper` evaluates and reports.
+jobs: $(BUILD)/sdlab
+	@$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) jobs
 
 # One Table 1 row (ROW=topk, topk-fa, relu, ...; a row is evaluated on the features its method's anchored run
 # did not anchor, so both runs of the method train): its results into paper-repro/results/SCALE/.

@@ -44,16 +44,18 @@ ab_value = $(word 2,$(subst :, ,$(1)))
 
 # a bench: name, lrb options
 define AB_DATA
+AB_BENCH_FILES += $(AB)/data/$(1)/meta.json
 $(AB)/data/$(1)/meta.json:
 	@mkdir -p $(AB)/data
 	$(SDLAB) lrb $(2) $(AB_BENCH) --out $(AB)/data/$(1)
 endef
 # one cell without (3 empty) or with anchoring (3 = -fa): cell name, bench, method-argument variable
 define AB_RUN
+AB_JOB_$(1)$(3) := mkdir -p $(AB)/runs && $(SDLAB) train --data $(AB)/data/$(2) $($(4)) $(AB_TRAIN) \
+  $(if $(3),--anchors $(AB_ANCH) --anchor-weight 0.1) --out $(AB)/runs/$(1)$(3)
+AB_JOBS += $(1)$(3)
 $(AB)/runs/$(1)$(3)/metrics.json: $(AB)/data/$(2)/meta.json
-	@mkdir -p $(AB)/runs
-	$(SDLAB) train --data $(AB)/data/$(2) $($(4)) $(AB_TRAIN) $(if $(3),--anchors $(AB_ANCH) --anchor-weight 0.1) \
-	  --out $(AB)/runs/$(1)$(3)
+	$$(AB_JOB_$(1)$(3))
 $(AB)/eval/$(1)$(3).json: $(AB)/runs/$(1)$(3)/metrics.json $(AB)/runs/$(1)-fa/metrics.json
 	@mkdir -p $(AB)/eval
 	$(SDLAB) eval --truth $(AB)/data/$(2)/W_p.npy --encoder $(AB)/runs/$(1)$(3)/W_E.npy \

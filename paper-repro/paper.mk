@@ -88,6 +88,18 @@ include paper-repro/real.mk
 include paper-repro/ablations.mk
 include paper-repro/study.mk
 
+# The grids' training runs (Tables 1 and 4-7) as a job list for a scheduler: `make jobs` generates every bench
+# first (on this host, so that hosts never race on them), then prints one self-contained shell command a line,
+# each writing only its own run directory (a Table 1 row resumes its checkpoint when it finds one).  Run the
+# lines anywhere that shares this tree (GNU parallel, a Slurm array), then `make paper` finds the runs done and
+# only evaluates, draws and reports.
+.PHONY: jobs
+jobs:
+	@$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(SDLAB) OUT=$(OUT) SCALE=$(SCALE) \
+	  $(T1_BENCH_FILES) $(AB_BENCH_FILES) >&2
+	@$(foreach j,$(T1_JOBS),printf '%s\n' '$(T1_JOB_$(j))';)
+	@$(foreach j,$(AB_JOBS),printf '%s\n' '$(AB_JOB_$(j))';)
+
 REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json

@@ -74,6 +74,7 @@ T1_ARGS_matryoshka := --method matryoshka --ks $(call matryoshka_ks,$(T1_K)) --l
 T1_ARGS_transcoder := --method topk --k $(T1_K)
 T1_ARGS_crosscoder := --method topk --k $(T1_K)
 
+T1_BENCH_FILES := $(T1)/data/sae/meta.json $(T1)/data/transcoder/meta.json $(T1)/data/crosscoder/meta.json
 T1_BENCH := --features $(T1_N) --dim $(T1_D) --samples $(T1_SAMPLES) --sparsity 0.99 --interference 0.1 \
   --seed 1 --quiet --force
 $(T1)/data/sae/meta.json:
@@ -91,10 +92,11 @@ $(T1)/data/crosscoder/meta.json:
 define T1_RUN
 T1_CMD_$(1)$(2) := $(SDLAB) train --data $(T1)/data/$(T1_DATA_$(1)) $(T1_ARGS_$(1)) $(T1_TRAIN) \
   $(if $(2),--anchors $(T1_ANCHORS) --anchor-weight 0.1) --out $(T1)/runs/$(1)$(2)
+T1_JOB_$(1)$(2) := mkdir -p $(T1)/runs && if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then \
+  $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; else $$(T1_CMD_$(1)$(2)) --force; fi
+T1_JOBS += $(1)$(2)
 $(T1)/runs/$(1)$(2)/metrics.json: $(T1)/data/$(T1_DATA_$(1))/meta.json
-	@mkdir -p $(T1)/runs
-	if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; \
-	else $$(T1_CMD_$(1)$(2)) --force; fi
+	$$(T1_JOB_$(1)$(2))
 $(T1)/eval/$(1)$(2).json: $(T1)/runs/$(1)$(2)/metrics.json $(T1)/runs/$(1)-fa/metrics.json
 	@mkdir -p $(T1)/eval
 	$(SDLAB) eval --truth $(T1)/data/$(T1_DATA_$(1))/W_p.npy --encoder $(T1)/runs/$(1)$(2)/W_E.npy \

@@ -403,3 +403,34 @@ Test(paper, table1_row_results_and_their_verification)
   cr_assert(strstr(out, "eval/topk-fa.tsv DIFFERS"), "%s", out);
   free(out);
 }
+
+/* make jobs: the benches are generated first, then one self-contained command a line; GNU parallel runs Table 1's
+ * lines (two at a time), and make then finds every run done: it only evaluates and draws (no train command left),
+ * and the evaluations it writes exist for every row. */
+Test(paper, table1_jobs_run_by_gnu_parallel_then_make_only_gathers, .timeout = 300)
+{
+  char cmd[8192], *out = NULL, *err = NULL;
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny jobs "
+           "2>/dev/null > '%s/jobs.txt'", test_sdlab_bin(), test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  char path[4400];
+  snprintf(path, sizeof path, "%s/table1-tiny/data/sae/meta.json", test_dir);
+  cr_assert(access(path, R_OK) == 0, "the bench was not generated before the jobs");
+  snprintf(cmd, sizeof cmd, "grep -c 'table1-tiny/runs' '%s/jobs.txt'", test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert_str_eq(out, "14\n", "Table 1 has 14 runs: %s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "grep 'table1-tiny/runs' '%s/jobs.txt' | parallel --will-cite -j2", test_dir);
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err ? err : "");
+  free(err);
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -n -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny "
+           "'%s/figure6-tiny.png'", test_sdlab_bin(), test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert(strstr(out, " train ") == NULL && strstr(out, " eval ") != NULL, "make would retrain: %s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny "
+           "'%s/figure6-tiny.png' > /dev/null", test_sdlab_bin(), test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  snprintf(path, sizeof path, "%s/table1-tiny/eval/crosscoder-fa.json", test_dir);
+  cr_assert(access(path, R_OK) == 0);
+}
