@@ -8,6 +8,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,7 +147,11 @@ struct sdlab_trainer {
   float *gWE, *gWDt, *gbE, *gbD, *gth;
   float *grm, *gbm;              /* gated: r_mag and b_mag gradients */
   float *PM, *GM;                /* gated: B x q magnitude pre-activations, then their gradient */
-  float *aux_z; size_t *aux_i;   /* auxk scratch */
+  float *aux_z; size_t *aux_i;   /* auxk: threads x q codes of the dead latents, the dead latents */
+  uint32_t *aux_ord, *aux_lat;   /* auxk: threads x q ranking scratch; B x k_aux kept latents */
+  float *aux_val, *aux_gz;       /* auxk: B x k_aux kept codes and their gradients */
+  size_t *aux_cnt, *aux_ptr, *aux_ent, *aux_fill; /* auxk: per sample; per latent (q + 1); entries; q */
+  double *aux_sq;                /* auxk: B squared residuals */
   float *Ehat;                   /* B x r: auxk reconstruction */
   /* rows with a gradient this step (see "the update"): stamp[i] == cur, listed in touched[0..ntouched) */
   uint64_t *stamp, cur;
@@ -195,6 +200,15 @@ sdlab_trainer_free(sdlab_trainer *t)
   free(t->sample);
   free(t->idx);
   free(t->aux_i);
+  free(t->aux_ord);
+  free(t->aux_lat);
+  free(t->aux_val);
+  free(t->aux_gz);
+  free(t->aux_cnt);
+  free(t->aux_ptr);
+  free(t->aux_ent);
+  free(t->aux_fill);
+  free(t->aux_sq);
   free(t->hist);
   free(t->stamp);
   free(t->touched);
@@ -257,7 +271,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
            ALLOC(t->E, B * r) && ALLOC(t->Elev, L * B * r) && ALLOC(t->rowptr, B + 1) && ALLOC(t->col, t->nnzcap) &&
            ALLOC(t->val, t->nnzcap) && ALLOC(t->gval, t->nnzcap) && ALLOC(t->order, t->nnzcap) &&
            ALLOC(t->cscptr, q + 1) && ALLOC(t->cscent, t->nnzcap) && ALLOC(t->sample, t->nnzcap) && ALLOC(t->idx, B * q) && ALLOC(t->gWE, q * p) &&
-           ALLOC(t->gWDt, q * r) && ALLOC(t->gbE, q) && ALLOC(t->gbD, r) && ALLOC(t->gth, q) && ALLOC(t->aux_z, q) &&
+           ALLOC(t->gWDt, q * r) && ALLOC(t->gbE, q) && ALLOC(t->gbD, r) && ALLOC(t->gth, q) && ALLOC(t->aux_z, (size_t)t->threads * q) &&
            ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->hist, c->method == SDLAB_TRAIN_BATCHTOPK ? (size_t)t->threads * SDLAB_BATCH_BINS : 1);
   if (ok && dense_method(c))
     ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
@@ -270,6 +284,12 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
     ok = ALLOC(t->anchor_p, c->anchors * p) && ALLOC(t->anchor_r, c->anchors * r);
   if (ok)
     ok = ALLOC(t->stamp, q) && ALLOC(t->touched, q) && ALLOC(t->wd_synced, q) && ALLOC(t->coef, c->total_steps);
+  if (ok && c->method == SDLAB_TRAIN_TOPK_AUXK) {
+    const size_t ka = B * (c->k_aux < q ? c->k_aux : q);
+    ok = ALLOC(t->aux_ord, (size_t)t->threads * q) && ALLOC(t->aux_lat, ka) && ALLOC(t->aux_val, ka) &&
+         ALLOC(t->aux_gz, ka) && ALLOC(t->aux_cnt, B) && ALLOC(t->aux_ptr, q + 1) && ALLOC(t->aux_ent, ka) &&
+         ALLOC(t->aux_fill, q) && ALLOC(t->aux_sq, B);
+  }
 #undef ALLOC
   if (!ok) {
     sdlab_trainer_free(t);
@@ -836,7 +856,10 @@ sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
   }
 }
 
-/* AuxK: the dead latents' top k_aux codes reconstruct the residual x_r - x_hat (held constant) */
+/* AuxK: the dead latents' top k_aux codes reconstruct the residual x_r - x_hat (held constant).  Samples are
+ * independent: each thread ranks its samples' dead codes in its own scratch, forms the reconstruction and keeps
+ * the entries with their code gradients; the parameters' gradients are then added latent by latent in sample
+ * order, the order of a serial loop over the samples. */
 static double
 auxk(sdlab_trainer *t, size_t B)
 {
@@ -855,12 +878,12 @@ auxk(sdlab_trainer *t, size_t B)
   const size_t ka = c->k_aux < nd ? c->k_aux : nd;
   const double weight = c->lambda_aux * fmin((double)nd / (double)c->k_aux, 1.0);
   const float scale = (float)(2.0 * weight / (double)B);
-  size_t *dead = malloc(nd * sizeof *dead);
-  uint32_t *order = malloc(nd * sizeof *order);
-  float *zd = malloc(nd * sizeof *zd);
-  double total = 0;
-  if (dead && order && zd) {
-    memcpy(dead, t->aux_i, nd * sizeof *dead);
+  const size_t *dead = t->aux_i;
+#pragma omp parallel num_threads(t->threads)
+  {
+    float *zd = t->aux_z + (size_t)omp_get_thread_num() * q;
+    uint32_t *order = t->aux_ord + (size_t)omp_get_thread_num() * q;
+#pragma omp for schedule(static)
     for (size_t s = 0; s < B; s++) {
       const float *z = t->Z + s * q, *e = t->Elev + s * r; /* level 0: x_hat - x_r */
       for (size_t j = 0; j < nd; j++) {
@@ -871,37 +894,58 @@ auxk(sdlab_trainer *t, size_t B)
       float *h = t->Ehat + s * r;
       for (size_t a = 0; a < r; a++)
         h[a] = e[a]; /* e_hat - (x_r - x_hat) = e_hat + E */
+      size_t n = 0;
       for (size_t j = 0; j < ka; j++)
         if (zd[order[j]] > 0) {
           const float v = zd[order[j]], *w = t->s.WDt + dead[order[j]] * r;
           for (size_t a = 0; a < r; a++)
             h[a] += v * w[a];
+          t->aux_lat[s * ka + n] = (uint32_t)dead[order[j]];
+          t->aux_val[s * ka + n++] = v;
         }
+      t->aux_cnt[s] = n;
       double sq = 0;
       for (size_t a = 0; a < r; a++)
         sq += (double)h[a] * h[a];
-      total += weight * sq / (double)B;
-      for (size_t j = 0; j < ka; j++) {
-        if (!(zd[order[j]] > 0))
-          continue;
-        const size_t i = dead[order[j]];
-        float *gD = t->gWDt + i * r, *gE = t->gWE + i * p;
-        const float *w = t->s.WDt + i * r, *x = t->Xc + s * p, v = zd[order[j]];
+      t->aux_sq[s] = sq;
+      for (size_t k = s * ka; k < s * ka + n; k++) {
+        const float *w = t->s.WDt + t->aux_lat[k] * r;
         double d = 0;
-        for (size_t a = 0; a < r; a++) {
-          gD[a] += scale * v * h[a];
+        for (size_t a = 0; a < r; a++)
           d += (double)h[a] * w[a];
-        }
-        const float gz = scale * (float)d;
-        for (size_t a = 0; a < p; a++)
-          gE[a] += gz * x[a];
-        t->gbE[i] += gz;
+        t->aux_gz[k] = scale * (float)d;
       }
     }
   }
-  free(dead);
-  free(order);
-  free(zd);
+  double total = 0;
+  for (size_t s = 0; s < B; s++)
+    total += weight * t->aux_sq[s] / (double)B;
+  /* each dead latent's entries in sample order (a counting sort), then its rows' gradients */
+  size_t *ptr = t->aux_ptr, *ent = t->aux_ent;
+  memset(ptr, 0, (q + 1) * sizeof *ptr);
+  for (size_t s = 0; s < B; s++)
+    for (size_t k = s * ka; k < s * ka + t->aux_cnt[s]; k++)
+      ptr[t->aux_lat[k] + 1]++;
+  for (size_t i = 0; i < q; i++)
+    ptr[i + 1] += ptr[i];
+  for (size_t s = 0; s < B; s++)
+    for (size_t k = s * ka; k < s * ka + t->aux_cnt[s]; k++)
+      ent[t->aux_fill[t->aux_lat[k]]++ + ptr[t->aux_lat[k]]] = k;
+  memset(t->aux_fill, 0, q * sizeof *t->aux_fill);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(t->threads)
+  for (size_t j = 0; j < nd; j++) {
+    const size_t i = dead[j];
+    float *gD = t->gWDt + i * r, *gE = t->gWE + i * p;
+    for (size_t m = ptr[i]; m < ptr[i + 1]; m++) {
+      const size_t k = ent[m], s = k / ka;
+      const float v = t->aux_val[k], gz = t->aux_gz[k], *h = t->Ehat + s * r, *x = t->Xc + s * p;
+      for (size_t a = 0; a < r; a++)
+        gD[a] += scale * v * h[a];
+      for (size_t a = 0; a < p; a++)
+        gE[a] += gz * x[a];
+      t->gbE[i] += gz;
+    }
+  }
   return total;
 }
 
