@@ -4,6 +4,7 @@
 #   make test     build and run the Criterion suite
 #   make check    the suite under AddressSanitizer + UndefinedBehaviorSanitizer; fails on any report
 #   make bench    speed benchmarks (ratios against this machine's BLAS, measured in the same run)
+#   make bench-compare  the trainers beside PyTorch yardsticks (when python3-torch is installed)
 #   make paper    regenerate the paper's figures and tables into paper-repro/out/
 #   make study    the reproduction study behind Table 1 (paper-repro/study.mk), SCALE=quick|full|tiny
 #   make row ROW=topk SCALE=full         one Table 1 row into paper-repro/results/SCALE/
@@ -38,7 +39,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check bench paper study row verify-row jobs clean FORCE
+.PHONY: all deps test check bench bench-compare paper study row verify-row jobs clean FORCE
 all: $(BUILD)/sdlab
 
 deps:
@@ -104,6 +105,20 @@ check: | deps
 
 bench: $(BUILD)/sdlab-bench
 	$(BUILD)/sdlab-bench
+
+# The trainers' roofline beside PyTorch yardsticks taking the same step (experiments/torch_yardstick.py), when
+# python3-torch is installed (a speed reference, not a dependency); ratios from this one run.
+bench-compare: $(BUILD)/sdlab-bench
+	@$(BUILD)/sdlab-bench --roofline | tee $(BUILD)/roofline.txt
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
+	  for m in topk-dense topk-sparse relu; do /usr/bin/python3 experiments/torch_yardstick.py $$m --threads 2; done \
+	    | tee $(BUILD)/yardstick.txt; \
+	  awk 'NR == FNR { y[$$1] = $$2; next } \
+	    /^  topk k=32 / { printf "sdlab TopK / PyTorch sparse-decoding TopK: %.2fx; / dense TopK: %.2fx\n", $$3 / y["topk-sparse"], $$3 / y["topk-dense"] } \
+	    /^  relu dense / { printf "sdlab ReLU (dense, as initialised) / PyTorch ReLU: %.2fx\n", $$5 / y["relu"] } \
+	    /^  relu at L0 / { printf "sdlab ReLU at L0 ~ 32 / PyTorch ReLU (dense at any L0): %.2fx\n", $$6 / y["relu"] }' \
+	    $(BUILD)/yardstick.txt $(BUILD)/roofline.txt; \
+	else echo "bench-compare: python3-torch is not installed (apt-get install python3-torch): no yardstick"; fi
 
 paper: $(BUILD)/sdlab
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE)

@@ -4,7 +4,8 @@
  *   bench generation    n = 1000, n_p = 768, N = 100,000, S = 0.99, M = 0.1 (Table 3): C.1 + C.2 + C.3
  *   L~ and gradients    n = 1000, n_p = n_r = 768, n_q = 1000 and 16,000, TopK(32)
  *   MCC                 1000 features x 16,000 latents (optimal matching, certified)
- * Usage: sdlab-bench [--quick] */
+ *   training            n_p = 768, n_q = 16,000, batch 256: every method beside the GEMM and memory floors
+ * Usage: sdlab-bench [--quick | --roofline] */
 #include "sdlab_cli.h"
 #include "sdlab_errno.h"
 #include "sdlab_loss.h"
@@ -376,6 +377,12 @@ main(int argc, char **argv)
 {
   gsl_set_error_handler_off();
   int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  if (argc > 1 && strcmp(argv[1], "--roofline") == 0) { /* the trainers alone (make bench-compare) */
+    int status = bench_roofline(0);
+    if (status)
+      return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
+    return 0;
+  }
   double gf = dgemm_gflops(1000, 768, 1000);
   printf("sdlab-bench: machine DGEMM rate (1000 x 768 x 1000, best of 3): %.1f GFLOP/s\n\n", gf);
   printf("%-44s %10s %12s %s\n", "what", "seconds", "target", "note");
