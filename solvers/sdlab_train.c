@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "sdlab_train.h"
 #include "sdlab_blas.h"
 #include "sdlab_errno.h"
@@ -9,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <omp.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,7 +243,17 @@ levels(const sdlab_train_config *c)
 static void *
 zalloc(size_t n, size_t size)
 {
-  return calloc(n ? n : 1, size);
+  const size_t bytes = (n ? n : 1) * size, huge = (size_t)2 << 20;
+  if (bytes < 4 * huge)
+    return calloc(n ? n : 1, size);
+  /* the parameters, their moments and gradients: 2 MB aligned, backed by huge pages where the kernel allows
+   * (fewer TLB misses and page faults on rows that are touched rarely), zeroed now */
+  void *ptr = NULL;
+  if (posix_memalign(&ptr, huge, (bytes + huge - 1) / huge * huge) != 0)
+    return NULL;
+  madvise(ptr, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+  memset(ptr, 0, bytes);
+  return ptr;
 }
 
 sdlab_trainer *
