@@ -91,14 +91,18 @@ $(ST_RES)/recipe.tsv: $(ST_RUNS) paper-repro/study.py
 	for n in $(ST_NAMES); do mkdir -p $(ST_RES)/runs/$$n && cp $(ST)/runs/$$n/metrics.json $(ST_RES)/runs/$$n/; done
 	ST=$(ST_RES) K=$(T1_K) LRS="$(ST_LRS)" L1S="$(ST_L1S)" L0S="$(ST_L0S)" ST_CAP=$(ST_CAP) \
 	  python3 paper-repro/study.py tables > $@.tmp && mv $@.tmp $@
-$(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf: $(OUT)/study-$(SCALE)%: $(ST_RES)/recipe.tsv figures/study.gp figures/style.gp
+# the figure reads the committed curves only, so that make paper draws it without the study's runs
+$(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf: $(OUT)/study-$(SCALE)%: $(ST_RES)/curves/r1.tsv figures/study.gp \
+  figures/style.gp
 	@mkdir -p $(OUT)
 	$(GNUPLOT) -e "dir='$(ST_RES)/curves'; k=$(T1_K); outfile='$@'" figures/study.gp
 
 .PHONY: study
-study: $(ST_RES)/recipe.tsv $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
+study: $(ST_RES)/recipe.tsv
+	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(SDLAB) SCALE=$(SCALE) OUT=$(OUT) \
+	  $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
 
 # make paper draws the committed study's figure without rerunning it
-ifneq ($(wildcard $(ST_RES)/recipe.tsv),)
+ifneq ($(wildcard $(ST_RES)/curves/r1.tsv),)
 ST_FIGS := $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
 endif

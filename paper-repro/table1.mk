@@ -128,7 +128,8 @@ $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf: $(OUT)/figure6-$(SCALE)
 # the methods whose two rows are both there, and their Figure 6.
 T1_FULL := paper-repro/results/full
 ifneq ($(SCALE),full)
-T1_FULL_METHODS := $(foreach m,$(T1_METHODS),$(if $(wildcard $(T1_FULL)/eval/$(m).tsv),$(if $(wildcard $(T1_FULL)/eval/$(m)-fa.tsv),$(m))))
+T1_FULL_METHODS := $(strip $(foreach m,$(T1_METHODS),$(if $(wildcard $(T1_FULL)/eval/$(m).tsv),$(if $(wildcard \
+  $(T1_FULL)/eval/$(m)-fa.tsv),$(m)))))
 ifneq ($(T1_FULL_METHODS),)
 T1_FULL_FIGS := $(OUT)/figure6-full.png $(OUT)/figure6-full.pdf
 $(T1_FULL_FIGS): $(OUT)/figure6-full%: figures/fig6_mgt_tau.gp figures/style.gp
