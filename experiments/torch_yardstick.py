@@ -68,10 +68,10 @@ def main():
         loss = loss_of(x)
         loss.backward()
         with torch.no_grad():  # the unit-norm constraint: project the gradient, then renormalise
-            WDt.grad -= (WDt.grad * WDt).sum(1, keepdim=True) * WDt
+            WDt.grad.sub_((WDt.grad * WDt).sum(1, keepdim=True) * WDt)
         opt.step()
         with torch.no_grad():
-            WDt /= WDt.norm(dim=1, keepdim=True)
+            WDt.div_(WDt.norm(dim=1, keepdim=True))
 
     for i in range(3):
         step(data[i % 8])
