@@ -549,11 +549,18 @@ batch_threshold(sdlab_trainer *t, size_t total, size_t kk, float *v, size_t *cut
     *cut = SIZE_MAX;
     return;
   }
-  uint32_t *cand = t->idx; /* the bin's positions, in increasing order */
+  uint32_t *cand = t->idx; /* the bin's positions, in increasing order: each thread fills its share */
   size_t n = 0;
-  for (size_t j = 0; j < total; j++)
-    if (t->Z[j] > 0 && float_bits(t->Z[j]) >> 16 == bin)
-      cand[n++] = (uint32_t)j;
+#pragma omp parallel for schedule(static) num_threads(T) reduction(+ : n)
+  for (int th = 0; th < T; th++) {
+    size_t at = 0;
+    for (int u = 0; u < th; u++)
+      at += hist[(size_t)u * SDLAB_BATCH_BINS + bin];
+    for (size_t j = total * (size_t)th / (size_t)T; j < total * (size_t)(th + 1) / (size_t)T; j++)
+      if (t->Z[j] > 0 && float_bits(t->Z[j]) >> 16 == bin)
+        cand[at++] = (uint32_t)j;
+    n += hist[(size_t)th * SDLAB_BATCH_BINS + bin];
+  }
   const size_t want = kk - above; /* 1 <= want <= n */
   select_top(t->Z, cand, n, want);
   size_t worst = cand[0]; /* the lowest-ranked kept code: the smallest value, then the latest position */
