@@ -388,8 +388,9 @@ coef_at(const sdlab_trainer *t, size_t step)
  * renormalisation), so the bytes are those of updating every row every step (lazy_decoder = 0 does that, for
  * the tests).  sdlab_trainer_state brings every row up to date. */
 
-/* one row's update with gradient g times f (g NULL: a zero gradient) */
-static void
+/* one row's update with gradient g times f (g NULL: a zero gradient).  Elementwise, so compiled for AVX-512 and
+ * for the baseline and chosen at load time: the same bytes either way (no contraction, no reassociation). */
+__attribute__((target_clones("avx512f", "default"))) static void
 row_update(const sdlab_train_config *c, float *w, float *m, float *v, const float *g, float f, size_t n,
            struct adam_coef k)
 {
@@ -765,7 +766,7 @@ level_table(const sdlab_train_config *c, uint32_t *T, double *lam)
 }
 
 /* sparse forward: residuals per level E^l (levels x B x r), returns sum_l lam_l mean ||E^l||^2 */
-static double
+__attribute__((target_clones("avx512f", "default"))) static double
 sparse_forward(sdlab_trainer *t, const float *xr, size_t B, const uint32_t *T, const double *lam, size_t L)
 {
   const size_t r = t->c.r;
@@ -816,7 +817,7 @@ entry_samples(sdlab_trainer *t, size_t B)
 }
 
 /* d loss / d a_k = (2/B) sum_l lam_l [order_k < T_l] <E^l_s, w_D^{col_k}> for every entry, into gval */
-static void
+__attribute__((target_clones("avx512f", "default"))) static void
 entry_gradients(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
 {
   const size_t r = t->c.r;
@@ -834,7 +835,7 @@ entry_gradients(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
 }
 
 /* The parameters' gradients from the entries' code gradients gval (d loss / d z_k, penalties included). */
-static void
+__attribute__((target_clones("avx512f", "default"))) static void
 sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
 {
   const sdlab_train_config *c = &t->c;
@@ -1200,7 +1201,7 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   }
 }
 
-static void
+__attribute__((target_clones("avx512f", "default"))) static void
 project_decoder_gradients(sdlab_trainer *t)
 {
   const sdlab_train_config *c = &t->c;
