@@ -195,6 +195,10 @@ sdlab_cmd_eval(int argc, char **argv)
   if (o[O_TAU].value && sdlab_cli_double("eval", "--tau", o[O_TAU].value, &tau))
     return SDLAB_EXIT_USAGE;
   const int normalise = o[O_RAW].value == NULL;
+  if (normalise && !(tau >= 0 && tau <= 1)) {
+    fprintf(stderr, "sdlab eval: error: --tau %g: a cosine similarity threshold lies in [0, 1] (or give --raw)\n", tau);
+    return SDLAB_EXIT_USAGE;
+  }
   sdlab_activation act;
   if (o[O_DATA].value && (!o[O_DECODER].value || !o[O_ACT].value)) {
     fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance)\n");

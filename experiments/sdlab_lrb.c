@@ -2,6 +2,7 @@
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,13 @@ interference_possible(size_t n, size_t dim, double M, const char **why)
   return 1;
 }
 
+double
+sdlab_lrb_largest_value(const sdlab_lrb_params *p)
+{
+  const double c = fmin(p->cmin + p->beta * SDLAB_LRB_EXP_MAX, p->cmax);
+  return (double)p->n * c;
+}
+
 int
 sdlab_lrb_check(const sdlab_lrb_params *p)
 {
@@ -75,9 +83,9 @@ sdlab_lrb_check(const sdlab_lrb_params *p)
     return sdlab_fail(GSL_EINVAL, "--dim must be positive");
   if (p->samples == 0)
     return sdlab_fail(GSL_EINVAL, "--samples must be positive");
-  if (!(p->S >= 0 && p->S <= 1))
+  if (!(p->S >= 0 && p->S < 1))
     return sdlab_fail(GSL_EINVAL, "--sparsity is the probability that a feature is inactive: it must lie in "
-                      "[0, 1] (got %g)", p->S);
+                      "[0, 1) (got %g; at 1 every sample is zero)", p->S);
   if (!(p->M >= -1 && p->M <= 1))
     return sdlab_fail(GSL_EINVAL, "--interference bounds inner products of unit vectors: it must lie in [-1, 1] "
                       "(got %g)", p->M);
@@ -87,6 +95,10 @@ sdlab_lrb_check(const sdlab_lrb_params *p)
     return sdlab_fail(GSL_EINVAL, "--beta (the exponential's scale) must be finite and > 0 (got %g)", p->beta);
   if (!(p->cmax > p->cmin))
     return sdlab_fail(GSL_EINVAL, "--cmax must exceed --cmin (got %g <= %g)", p->cmax, p->cmin);
+  if (!(sdlab_lrb_largest_value(p) < DBL_MAX))
+    return sdlab_fail(GSL_EINVAL, "--beta %g with --cmin %g and %zu features can draw samples beyond float64's range "
+                      "(a coordinate can reach %zu x (cmin + %.4g beta))", p->beta, p->cmin, p->n, p->n,
+                      SDLAB_LRB_EXP_MAX);
   if (!(p->eps > 0) || !isfinite(p->eps) || !(p->lambda >= 0) || !isfinite(p->lambda) || !(p->eta > 0) ||
       !isfinite(p->eta))
     return sdlab_fail(GSL_EINVAL, "the C.1 constants need eps > 0, lambda >= 0, eta > 0 (got %g, %g, %g)", p->eps,

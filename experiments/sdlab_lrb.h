@@ -55,6 +55,13 @@ typedef struct {
 
 void sdlab_lrb_params_default(sdlab_lrb_params *p);
 
+/* The largest magnitude C.2 can draw is cmin + beta (-log(1 - u)) with u at most 1 - 2^-32 (gsl_rng_uniform on
+ * mt19937), i.e. cmin + 32 ln 2 beta, or cmax when smaller; a coordinate of x_p = W_p x (unit columns) is at most
+ * n times that.  sdlab_lrb_largest_value returns that bound; the check refuses parameters where it is not finite
+ * in float64, and `sdlab lrb` where it exceeds float32's range for float32 samples. */
+#define SDLAB_LRB_EXP_MAX 22.18070977791825 /* 32 ln 2 */
+double sdlab_lrb_largest_value(const sdlab_lrb_params *p);
+
 /* Validate every parameter, including whether M can be reached at all: for n unit vectors,
  * max_{i!=j} <w_i,w_j> >= -1/(n-1) always; it is >= 0 once n > n_p + 1; and > 0 once n > 2 n_p.
  * Returns GSL_EINVAL or SDLAB_EIMPOSSIBLE with a message. */

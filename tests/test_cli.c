@@ -1001,3 +1001,32 @@ Test(cli, tsv_of_an_empty_vector_is_the_header_alone)
   cr_assert_str_eq(out, "#loss\n");
   free(out);
 }
+
+/* Issue 22, silent acceptance: a scale whose draws leave float64's range (or float32's, for float32 samples), a
+ * sparsity at which every sample is zero, and a cosine threshold outside [0, 1] are refused with one line naming
+ * the value, and nothing is written; the same scale is accepted for float64 samples, and a threshold outside
+ * [0, 1] for raw inner products. */
+Test(cli, lrb_and_eval_refuse_values_they_cannot_honour)
+{
+  const char *base = "lrb --features 10 --dim 8 --samples 10 --interference 0.5 --seed 1";
+  const char *bad[] = {"--sparsity 0.9 --beta 1e308", "--sparsity 0.9 --beta 1e37", "--sparsity 1"};
+  const char *word[] = {"--beta 1e+308", "--beta 1e+37", "--sparsity"};
+  for (size_t k = 0; k < 3; k++) {
+    char args[512], *err = NULL;
+    snprintf(args, sizeof args, "%s %s --out %%D/b%zu", base, bad[k], k);
+    cr_assert_neq(sdlab(args, NULL, &err), 0, "%s accepted", bad[k]);
+    cr_assert(err && strstr(err, word[k]) && strchr(err, '\n') == err + strlen(err) - 1, "%s: %s", bad[k], err);
+    free(err);
+    char rel[16];
+    snprintf(rel, sizeof rel, "b%zu", k);
+    cr_assert(!exists(rel));
+  }
+  cr_assert_eq(sdlab("lrb --features 8 --dim 8 --samples 10 --interference 0.5 --seed 1 --sparsity 0.9 --beta 1e37 "
+                     "--dtype f64 --quiet --out %D/f", NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("eval --truth %D/f/W_p.npy --encoder %D/f/W_p.npy --tau 1.5", NULL, &err), 2);
+  cr_assert(err && strstr(err, "--tau 1.5"), "%s", err);
+  free(err);
+  /* W_p (8 x 8) read as an encoder of 8 latents: raw inner products take any threshold */
+  cr_assert_eq(sdlab("eval --truth %D/f/W_p.npy --encoder %D/f/W_p.npy --tau -0.5 --raw", NULL, NULL), 0);
+}
