@@ -83,7 +83,7 @@ Test(cli, lrb_bad_input_gives_one_error_line_and_no_output)
     const char *args, *says;
   } cases[] = {
     {LRB_OK " --out %D/o --bogus 1", "unknown option '--bogus'"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1]"},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1)"},
     {"lrb --features 6 --dim 4 --samples 50 --sparsity nan --interference 0.4 --seed 3 --out %D/o", "finite"},
     {"lrb --features 6 --dim 0 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--dim"},
     {"lrb --features six --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
