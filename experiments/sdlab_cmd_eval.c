@@ -155,21 +155,19 @@ evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *
   return status;
 }
 
-/* The tau sweep as tab-separated text (gnuplot reads it). */
-static int
-write_sweep(const char *path, const double *enc, const double *dec)
+/* The tau sweep as tab-separated text (gnuplot reads it), malloc'd; NULL when out of memory. */
+static char *
+sweep_text(const double *enc, const double *dec)
 {
   char *text = malloc(101 * 64 + 64);
   if (text == NULL)
-    return sdlab_fail(GSL_ENOMEM, "out of memory for the sweep");
+    return NULL;
   size_t len = (size_t)sprintf(text, "# tau\tM_GT_encoder%s\n", dec ? "\tM_GT_decoder" : "");
   for (int k = 0; k <= 100; k++) {
     len += (size_t)sprintf(text + len, "%.2f\t%.17g", k / 100.0, enc[k]);
     len += dec ? (size_t)sprintf(text + len, "\t%.17g\n", dec[k]) : (size_t)sprintf(text + len, "\n");
   }
-  int status = sdlab_atomic_write_text(path, text);
-  free(text);
-  return status;
+  return text;
 }
 
 int
@@ -292,10 +290,20 @@ sdlab_cmd_eval(int argc, char **argv)
     if (text == NULL)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the JSON answer");
   }
-  if (!status && o[O_OUT].value)
-    status = sdlab_atomic_write_text(o[O_OUT].value, text);
-  if (!status && o[O_SWEEP].value)
-    status = write_sweep(o[O_SWEEP].value, esweep, DT ? dsweep : NULL);
+  /* --out and --sweep as one: both files or neither */
+  char *sweep = !status && o[O_SWEEP].value ? sweep_text(esweep, DT ? dsweep : NULL) : NULL;
+  if (!status && o[O_SWEEP].value && sweep == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for the sweep");
+  if (!status && (o[O_OUT].value || o[O_SWEEP].value)) {
+    const char *paths[2], *texts[2];
+    size_t n = 0;
+    if (o[O_OUT].value)
+      paths[n] = o[O_OUT].value, texts[n++] = text;
+    if (o[O_SWEEP].value)
+      paths[n] = o[O_SWEEP].value, texts[n++] = sweep;
+    status = sdlab_atomic_write_texts(n, paths, texts);
+  }
+  free(sweep);
   if (!status)
     fputs(text, stdout);
   sdlab_json_free(&j);

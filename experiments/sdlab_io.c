@@ -64,8 +64,9 @@ sdlab_atomic_commit(sdlab_atomic_file *f)
   f->fp = NULL;
   if (bad) {
     int e = errno;
+    sdlab_fail(SDLAB_EIO, "writing %s failed: %s", f->final_path, strerror(e)); /* before abort frees the name */
     sdlab_atomic_abort(f);
-    return sdlab_fail(SDLAB_EIO, "writing %s failed: %s", f->final_path ? f->final_path : "?", strerror(e));
+    return SDLAB_EIO;
   }
   if (rename(f->tmp_path, f->final_path) != 0) {
     int e = errno;
@@ -89,6 +90,38 @@ sdlab_atomic_abort(sdlab_atomic_file *f)
   free(f->tmp_path);
   free(f->final_path);
   memset(f, 0, sizeof *f);
+}
+
+int
+sdlab_atomic_write_texts(size_t n, const char *const *paths, const char *const *texts)
+{
+  sdlab_atomic_file f[8];
+  if (n > 8)
+    return sdlab_fail(GSL_EINVAL, "sdlab_atomic_write_texts takes at most 8 files");
+  int status = SDLAB_SUCCESS;
+  size_t opened = 0;
+  for (; opened < n && !status; opened++) {
+    status = sdlab_atomic_open(&f[opened], paths[opened]);
+    if (!status && (fputs(texts[opened], f[opened].fp) == EOF || fflush(f[opened].fp) != 0 || ferror(f[opened].fp)))
+      status = sdlab_fail(SDLAB_EIO, "writing %s failed: %s", paths[opened], strerror(errno));
+    if (status)
+      sdlab_atomic_abort(&f[opened]);
+  }
+  if (status) { /* none renamed yet: the others' temporary files go */
+    for (size_t k = 0; k + 1 < opened; k++)
+      sdlab_atomic_abort(&f[k]);
+    return status;
+  }
+  size_t done = 0;
+  for (; done < n && !status; done++)
+    status = sdlab_atomic_commit(&f[done]);
+  if (status) { /* the files renamed before the failure go too: all or none */
+    for (size_t k = 0; k + 1 < done; k++)
+      unlink(paths[k]);
+    for (size_t k = done; k < n; k++)
+      sdlab_atomic_abort(&f[k]);
+  }
+  return status;
 }
 
 int

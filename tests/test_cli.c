@@ -1030,3 +1030,20 @@ Test(cli, lrb_and_eval_refuse_values_they_cannot_honour)
   /* W_p (8 x 8) read as an encoder of 8 latents: raw inner products take any threshold */
   cr_assert_eq(sdlab("eval --truth %D/f/W_p.npy --encoder %D/f/W_p.npy --tau -0.5 --raw", NULL, NULL), 0);
 }
+
+/* Issue 22, partial outputs: eval's --out and --sweep are written as one, so a sweep that cannot be written (its
+ * directory does not exist) leaves no --out file either, with one error line naming the sweep's path. */
+Test(cli, eval_out_and_sweep_are_both_written_or_neither)
+{
+  cr_assert_eq(sdlab("lrb --features 8 --dim 8 --samples 10 --interference 0.5 --seed 1 --sparsity 0.9 --quiet "
+                     "--out %D/f", NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("eval --truth %D/f/W_p.npy --encoder %D/f/W_p.npy --out %D/e.json --sweep %D/no/such/s.tsv",
+                     NULL, &err), 1);
+  cr_assert(err && strstr(err, "no/such/s.tsv") && test_lines(err) == 1, "%s", err);
+  free(err);
+  cr_assert(!exists("e.json"), "--out was written although --sweep failed");
+  assert_entries(1); /* the bench alone: no temporary file left */
+  cr_assert_eq(sdlab("eval --truth %D/f/W_p.npy --encoder %D/f/W_p.npy --out %D/e.json --sweep %D/s.tsv", NULL, NULL), 0);
+  cr_assert(exists("e.json") && exists("s.tsv"));
+}
