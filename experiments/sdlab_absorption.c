@@ -324,28 +324,28 @@ sdlab_absorption_order(const sdlab_absorption *a, size_t *order)
   return SDLAB_SUCCESS;
 }
 
-int
-sdlab_absorption_write_rates(const sdlab_absorption *a, const char *path)
+char *
+sdlab_absorption_rates_text(const sdlab_absorption *a)
 {
   size_t *order = malloc(a->nq * sizeof *order);
-  if (order == NULL)
-    return sdlab_fail(GSL_ENOMEM, "out of memory");
-  int status = sdlab_absorption_order(a, order);
-  sdlab_atomic_file f;
-  if (!status)
-    status = sdlab_atomic_open(&f, path);
-  if (!status) {
-    fprintf(f.fp, "# row\tlatent\tfeature\trate\tclass\n");
-    for (size_t r = 0; r < a->nq; r++) {
-      const size_t i = order[r];
-      for (size_t d = 0; d < a->n; d++)
-        fprintf(f.fp, "%zu\t%zu\t%zu\t%.6f\t%s\n", r, i, d, a->rate[i * a->n + d], sdlab_latent_class_name(a->cls[i]));
-      fputc('\n', f.fp); /* gnuplot: one block per row */
-    }
-    status = sdlab_atomic_commit(&f);
+  const size_t cap = 64 + a->nq * (a->n * 72 + 1);
+  char *text = malloc(cap);
+  if (order == NULL || text == NULL || sdlab_absorption_order(a, order)) {
+    free(order);
+    free(text);
+    sdlab_fail(GSL_ENOMEM, "out of memory for the rates");
+    return NULL;
+  }
+  size_t len = (size_t)snprintf(text, cap, "# row\tlatent\tfeature\trate\tclass\n");
+  for (size_t r = 0; r < a->nq; r++) {
+    const size_t i = order[r];
+    for (size_t d = 0; d < a->n; d++)
+      len += (size_t)snprintf(text + len, cap - len, "%zu\t%zu\t%zu\t%.6f\t%s\n", r, i, d, a->rate[i * a->n + d],
+                              sdlab_latent_class_name(a->cls[i]));
+    len += (size_t)snprintf(text + len, cap - len, "\n"); /* gnuplot: one block per row */
   }
   free(order);
-  return status;
+  return text;
 }
 
 void

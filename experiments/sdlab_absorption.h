@@ -81,9 +81,9 @@ int sdlab_absorption_pattern(sdlab_absorption *a, const unsigned char *P, const 
  * absorbing latents, its sub-concept latents; then each independent feature's), then other, then dead. */
 int sdlab_absorption_order(const sdlab_absorption *a, size_t *order);
 
-/* The rates as a gnuplot heat map, atomically: "# row latent feature rate class" lines, rows in display
- * order, a blank line after each row. */
-int sdlab_absorption_write_rates(const sdlab_absorption *a, const char *path);
+/* The rates P(latent fires | feature active) as gnuplot's heat-map text (# row, latent, feature, rate, class; one
+ * block per latent, latents in display order), malloc'd; NULL with a message when out of memory. */
+char *sdlab_absorption_rates_text(const sdlab_absorption *a);
 
 /* The classification into the open JSON object j: tau, sizes, class counts, covered / absorbed / lost,
  * the absorption rate, each sub-concept's status and each latent's class, set and false rate.

@@ -14,6 +14,7 @@
 #include <gsl/gsl_blas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static const char *USAGE =
   "usage: sdlab absorption --bench DIR --hierarchy P:K --codes CODES.npy [--decoder W_D.npy] [--tau T]\n"
@@ -278,12 +279,26 @@ sdlab_cmd_absorption(int argc, char **argv)
     if ((text = sdlab_json_text(&j)) == NULL)
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the JSON answer");
   }
-  if (!status && WEc && o[O_ENCOUT].value)
+  /* the outputs as one: the rates and the JSON together, the encoder first and removed if they fail */
+  const int enc = !status && WEc && o[O_ENCOUT].value;
+  if (enc)
     status = sdlab_npy_write_matrix(o[O_ENCOUT].value, WEc, SDLAB_F64);
-  if (!status && o[O_RATES].value)
-    status = sdlab_absorption_write_rates(a, o[O_RATES].value);
-  if (!status && o[O_OUT].value)
-    status = sdlab_atomic_write_text(o[O_OUT].value, text);
+  char *rates = !status && o[O_RATES].value ? sdlab_absorption_rates_text(a) : NULL;
+  if (!status && o[O_RATES].value && rates == NULL)
+    status = GSL_ENOMEM;
+  if (!status && (o[O_RATES].value || o[O_OUT].value)) {
+    const char *paths[2];
+    const void *texts[2];
+    size_t nf = 0;
+    if (o[O_RATES].value)
+      paths[nf] = o[O_RATES].value, texts[nf++] = rates;
+    if (o[O_OUT].value)
+      paths[nf] = o[O_OUT].value, texts[nf++] = text;
+    status = sdlab_atomic_write_all(nf, paths, texts, NULL);
+  }
+  free(rates);
+  if (status && enc)
+    unlink(o[O_ENCOUT].value);
   if (!status)
     fputs(text, stdout);
   sdlab_json_free(&j);

@@ -752,20 +752,17 @@ mlp_grid(int argc, char **argv)
   if (!status) { /* the image as raw bytes (gnuplot: binary array=(width,height) format='%uchar'), then the JSON */
     size_t n = strlen(out);
     char *bin = malloc(n + 8), *js = malloc(n + 8);
-    sdlab_atomic_file af;
-    snprintf(bin, n + 8, "%s.bin", out);
-    snprintf(js, n + 8, "%s.json", out);
-    if (!(status = sdlab_atomic_open(&af, bin))) {
-      if (fwrite(img, 1, Wd * Ht, af.fp) != Wd * Ht) {
-        sdlab_atomic_abort(&af);
-        status = sdlab_fail(SDLAB_EIO, "cannot write %s", bin);
-      } else {
-        status = sdlab_atomic_commit(&af);
-      }
-    }
     const char *text = sdlab_json_text(&j);
-    if (!status)
-      status = text ? sdlab_atomic_write_text(js, text) : GSL_ENOMEM;
+    if (!bin || !js || !text)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    if (!status) { /* both files or neither */
+      snprintf(bin, n + 8, "%s.bin", out);
+      snprintf(js, n + 8, "%s.json", out);
+      const char *paths[2] = {bin, js};
+      const void *bytes[2] = {img, text};
+      const size_t lens[2] = {Wd * Ht, strlen(text)};
+      status = sdlab_atomic_write_all(2, paths, bytes, lens);
+    }
     free(bin);
     free(js);
   }

@@ -93,16 +93,18 @@ sdlab_atomic_abort(sdlab_atomic_file *f)
 }
 
 int
-sdlab_atomic_write_texts(size_t n, const char *const *paths, const char *const *texts)
+sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const *data, const size_t *lens)
 {
   sdlab_atomic_file f[8];
   if (n > 8)
-    return sdlab_fail(GSL_EINVAL, "sdlab_atomic_write_texts takes at most 8 files");
+    return sdlab_fail(GSL_EINVAL, "sdlab_atomic_write_all takes at most 8 files");
   int status = SDLAB_SUCCESS;
   size_t opened = 0;
   for (; opened < n && !status; opened++) {
     status = sdlab_atomic_open(&f[opened], paths[opened]);
-    if (!status && (fputs(texts[opened], f[opened].fp) == EOF || fflush(f[opened].fp) != 0 || ferror(f[opened].fp)))
+    const size_t len = lens ? lens[opened] : strlen((const char *)data[opened]);
+    if (!status && (fwrite(data[opened], 1, len, f[opened].fp) != len || fflush(f[opened].fp) != 0 ||
+                    ferror(f[opened].fp)))
       status = sdlab_fail(SDLAB_EIO, "writing %s failed: %s", paths[opened], strerror(errno));
     if (status)
       sdlab_atomic_abort(&f[opened]);

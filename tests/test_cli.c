@@ -1047,3 +1047,20 @@ Test(cli, eval_out_and_sweep_are_both_written_or_neither)
   cr_assert_eq(sdlab("eval --truth %D/f/W_p.npy --encoder %D/f/W_p.npy --out %D/e.json --sweep %D/s.tsv", NULL, NULL), 0);
   cr_assert(exists("e.json") && exists("s.tsv"));
 }
+
+/* Issue 22, partial outputs: absorption's rates and JSON (and the construction's encoder) are written as one. */
+Test(cli, absorption_outputs_are_all_written_or_none)
+{
+  cr_assert_eq(sdlab("lrb --features 10 --dim 12 --samples 300 --sparsity 0.9 --interference 0.05 --cmin 1 --beta 0.5 "
+                     "--hierarchy 2:3 --seed 3 --quiet --out %D/h", NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("absorption --bench %D/h --hierarchy 2:3 --construct --repair --encoder-out %D/we.npy "
+                     "--out %D/a.json --rates %D/no/such/r.tsv", NULL, &err), 1);
+  cr_assert(err && strstr(err, "no/such/r.tsv") && test_lines(err) == 1, "%s", err);
+  free(err);
+  cr_assert(!exists("a.json") && !exists("we.npy"), "an output was left although the rates failed");
+  assert_entries(1);
+  cr_assert_eq(sdlab("absorption --bench %D/h --hierarchy 2:3 --construct --repair --encoder-out %D/we.npy "
+                     "--out %D/a.json --rates %D/r.tsv", NULL, NULL), 0);
+  cr_assert(exists("a.json") && exists("we.npy") && exists("r.tsv"));
+}
