@@ -290,10 +290,10 @@ sdlab_cmd_lrb(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   int status = sdlab_lrb_check(&p);
   if (!status && dtype == SDLAB_F32 && !(sdlab_lrb_largest_value(&p) < FLT_MAX))
-    status = sdlab_fail(GSL_EINVAL, "--beta %g with --cmin %g and %zu features can draw samples beyond float32's range "
+    status = sdlab_fail(SDLAB_EPARAM, "--beta %g with --cmin %g and %zu features can draw samples beyond float32's range "
                         "(up to %g); use --dtype f64 or a smaller scale", p.beta, p.cmin, p.n, sdlab_lrb_largest_value(&p));
   if (status)
-    return sdlab_cli_fail("lrb", status);
+    return sdlab_cli_invalid("lrb", status);
   const char *out = o[O_OUT].value;
   const int force = o[O_FORCE].value != NULL;
   char *staging = NULL;

@@ -79,31 +79,33 @@ Test(cli, help_and_version)
 
 Test(cli, lrb_bad_input_gives_one_error_line_and_no_output)
 {
+  /* exit 2: the command line is wrong (a value out of range or impossible included); 1: the computation failed */
   const struct {
     const char *args, *says;
+    int code;
   } cases[] = {
-    {LRB_OK " --out %D/o --bogus 1", "unknown option '--bogus'"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1)"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity nan --interference 0.4 --seed 3 --out %D/o", "finite"},
-    {"lrb --features 6 --dim 0 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--dim"},
-    {"lrb --features six --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
-    {"lrb --features -6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3", "--out is required"},
-    {"lrb --features 9 --dim 4 --samples 50 --sparsity 0.9 --interference -0.1 --seed 3 --out %D/o", "cannot be reached"},
+    {LRB_OK " --out %D/o --bogus 1", "unknown option '--bogus'", 2},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1)", 2},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity nan --interference 0.4 --seed 3 --out %D/o", "finite", 2},
+    {"lrb --features 6 --dim 0 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--dim", 2},
+    {"lrb --features six --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features", 2},
+    {"lrb --features -6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features", 2},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3", "--out is required", 2},
+    {"lrb --features 9 --dim 4 --samples 50 --sparsity 0.9 --interference -0.1 --seed 3 --out %D/o", "cannot be reached", 2},
     {"lrb --features 40 --dim 4 --samples 50 --sparsity 0.9 --interference 0.05 --seed 3 --lrb-iter 5 --out %D/o",
-     "stopped after 5 iterations"},
-    {LRB_OK " --out %D/o --hierarchy 3", "P:K"},
-    {LRB_OK " --out %D/o --hierarchy 2:3", "P (K + 1)"},
-    {LRB_OK " --out %D/o --target decoder", "--target"},
-    {LRB_OK " --out %D/o --dtype f16", "--dtype"},
-    {LRB_OK " --out %D/o --seed 4", "more than once"},
-    {LRB_OK " --out %D/o stray", "unexpected argument"},
-    {LRB_OK " --out %D/o --sources 2", "crosscoder"},
+     "stopped after 5 iterations", 1},
+    {LRB_OK " --out %D/o --hierarchy 3", "P:K", 2},
+    {LRB_OK " --out %D/o --hierarchy 2:3", "P (K + 1)", 2},
+    {LRB_OK " --out %D/o --target decoder", "--target", 2},
+    {LRB_OK " --out %D/o --dtype f16", "--dtype", 2},
+    {LRB_OK " --out %D/o --seed 4", "more than once", 2},
+    {LRB_OK " --out %D/o stray", "unexpected argument", 2},
+    {LRB_OK " --out %D/o --sources 2", "crosscoder", 2},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     char *err = NULL;
     int code = sdlab(cases[c].args, NULL, &err);
-    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert_eq(code, cases[c].code, "case %zu exited %d: %s", c, code, err);
     cr_assert_eq(test_lines(err), 1, "case %zu: stderr is not one line: %s", c, err);
     cr_assert(strncmp(err, "sdlab lrb: error: ", 18) == 0 && strstr(err, cases[c].says), "case %zu: %s", c, err);
     cr_assert(!exists("o"), "case %zu left output behind", c);
@@ -234,8 +236,11 @@ Test(cli, absorption_codes_construction_and_bad_input)
     "absorption --bench %D/h --hierarchy 2:x --construct --out %D/o.json",
     "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --repair --out %D/o.json",
     "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --decoder %D/r/W_E.npy --out %D/o.json"};
+  /* 2: the command line is wrong (a hierarchy the bench cannot hold, tau out of range); 1: the files are */
+  static const int code[] = {2, 1, 1, 2, 2, 2, 2, 2, 1};
   for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
-    cr_expect_neq(sdlab(bad[c], &out, &err), 0, "case %zu accepted", c);
+    int got = sdlab(bad[c], &out, &err);
+    cr_expect_eq(got, code[c], "case %zu exited %d: %s", c, got, err);
     cr_expect(test_lines(err) == 1 && strstr(err, "sdlab absorption: error: "), "case %zu: %s", c, err);
     cr_expect(!exists("o.json"), "case %zu wrote output", c);
     free(out);
@@ -623,29 +628,72 @@ Test(cli, train_rejects_bad_input)
   char p[4200];
   snprintf(p, sizeof p, "%s/nan.npy", test_dir);
   sdlab_npy_write(p, SDLAB_F64, 2, sh, nanv);
+  /* exit 2: the command line is wrong, including values out of range or options the method does not read; 1: the
+   * data or the machine */
   const struct {
     const char *args, *says;
+    int code;
   } cases[] = {
-    {"train --data %D/b --method ista --latents 64 --out %D/x", "unknown method"},
-    {"train --data %D/b --method gated --l1 -1 --latents 64 --out %D/x", "L1"},
-    {"train --data %D/b --method topk --k 64 --latents 64 --out %D/x", "k must satisfy"},
-    {"train --data %D/b --method relu --l1 -0.1 --latents 64 --out %D/x", "L1"},
-    {"train --data %D/nan.npy --method topk --k 1 --latents 4 --batch 1 --out %D/x", "non-finite"},
-    {"train --data %D/b --method topk --k 3 --latents 64 --batch 100000 --out %D/x", "fewer than the batch"},
-    {"train --data %D/b --method topk --k 3 --latents 64 --out %D/b", "already exists"},
-    {"train --data %D/none --method topk --k 3 --latents 64 --out %D/x", "does not exist"},
-    {"train --data %D/b --method matryoshka --latents 64 --out %D/x", "matryoshka"},
-    {"train --data %D/b --method topk --k 3 --latents 64 --anchors 100 --out %D/x", "exceeds"},
-    {"train --resume %D/nothing", "no checkpoint"},
+    {"train --data %D/b --method ista --latents 64 --out %D/x", "unknown method", 2},
+    {"train --data %D/b --method gated --l1 -1 --latents 64 --out %D/x", "L1", 2},
+    {"train --data %D/b --method topk --k 64 --latents 64 --out %D/x", "k must satisfy", 2},
+    {"train --data %D/b --method relu --l1 -0.1 --latents 64 --out %D/x", "L1", 2},
+    {"train --data %D/nan.npy --method topk --k 1 --latents 4 --batch 1 --out %D/x", "non-finite", 1},
+    {"train --data %D/b --method topk --k 3 --latents 64 --batch 100000 --out %D/x", "fewer than the batch", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --out %D/b", "already exists", 1},
+    {"train --data %D/none --method topk --k 3 --latents 64 --out %D/x", "does not exist", 1},
+    {"train --data %D/b --method matryoshka --latents 64 --out %D/x", "matryoshka", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --anchors 100 --out %D/x", "exceeds", 2},
+    {"train --resume %D/nothing", "no checkpoint", 1},
+    {"train --data %D/b --method relu --k 4 --latents 64 --out %D/x", "--k does not apply to --method relu", 2},
+    {"train --data %D/b --method topk --k 3 --l1 0.1 --latents 64 --out %D/x", "--l1 does not apply", 2},
+    {"train --data %D/b --method topk --k 3 --theta 0.1 --latents 64 --out %D/x", "--theta does not apply", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --top x --out %D/x", "--top needs", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --anchors x --out %D/x", "--anchors needs", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --lr -1 --out %D/x", "optimiser", 2},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     char *err = NULL;
     int code = sdlab(cases[c].args, NULL, &err);
-    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert_eq(code, cases[c].code, "case %zu exited %d: %s", c, code, err);
     cr_assert(test_lines(err) == 1 && strstr(err, cases[c].says), "case %zu: %s", c, err);
     cr_assert(!exists("x") && !exists("x.partial"), "case %zu left output", c);
     free(err);
   }
+}
+
+/* Issue 22, exit codes: a value out of range or one that does not apply is a usage error (exit 2) in every
+ * command, whether the command line or a library check finds it; a bad data file exits 1. */
+Test(cli, values_out_of_range_exit_2_in_every_command)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  cr_assert_eq(sdlab("construct thm33 --truth %D/b/W_p.npy --latents 6 --activation relu --out %D/c", NULL, NULL), 0);
+  const struct {
+    const char *args, *says;
+    int code;
+  } cases[] = {
+    {"eval --truth %D/b/W_p.npy --encoder %D/c/W_E.npy --decoder %D/c/W_D.npy --activation frob", "unknown activation", 2},
+    {"eval --truth %D/b/W_p.npy --encoder %D/c/W_E.npy --decoder %D/c/W_D.npy --activation topk:7", "n_q = 6", 2},
+    {"eval --truth %D/b/meta.json --encoder %D/c/W_E.npy", "meta.json", 1},
+    {"patterns --truth %D/b/W_p.npy --latents 2 --activation topk:3 --out %D/x", "n_q = 2", 2},
+    {"patterns --truth %D/b/W_p.npy --latents 2 --activation softmax --out %D/x", "unknown activation", 2},
+    {"landscape --truth %D/b --latents 20 --activation relu --sgd-runs 1 --out %D/x", "1 to 16 latents", 2},
+    {"landscape --truth %D/b --latents 2 --activation topk:x --sgd-runs 1 --out %D/x", "positive integer", 2},
+    {"construct thm33 --truth %D/b/W_p.npy --latents 2 --activation relu --out %D/x", "n_q >= n", 2},
+    {"construct thm33 --truth %D/b/W_p.npy --latents 6 --activation jumprelu:-1 --out %D/x", "jumprelu", 2},
+    {"construct thm33 --truth %D/b/meta.json --latents 6 --activation relu --out %D/x", "meta.json", 1},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char *out = NULL, *err = NULL;
+    int code = sdlab(cases[c].args, &out, &err);
+    cr_expect_eq(code, cases[c].code, "case %zu exited %d: %s", c, code, err);
+    cr_expect(test_lines(err) == 1 && strstr(err, ": error: ") && strstr(err, cases[c].says), "case %zu: %s", c, err);
+    cr_expect_str_eq(out, "", "case %zu printed a partial answer", c);
+    cr_expect(!exists("x"), "case %zu left output", c);
+    free(out);
+    free(err);
+  }
+  assert_entries(2);
 }
 
 /* On a bench with low interference a TopK SAE recovers the ground truth: every decoder column matches a
@@ -724,7 +772,7 @@ Test(cli, train_top_rows_match_a_numpy_recomputation)
   cr_assert_str_eq(out, "0\n");
   free(out);
   free(err);
-  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --top 0 --out %D/x", NULL, &err), 1);
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --top 0 --out %D/x", NULL, &err), 2);
   cr_assert(strstr(err, "--top needs"));
   free(err);
 }
