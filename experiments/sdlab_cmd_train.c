@@ -536,12 +536,16 @@ clean_staging(const char *staging)
 }
 
 /* A fresh RUN.partial for a new run.  --force starts over: RUN.partial left by an interrupted or killed run
- * goes, checkpoint and all.  Without it a leftover is refused with what to do. */
+ * goes, checkpoint and all.  Without it a leftover is refused with what to do.  RUN.old-PID left by a killed
+ * process (one replacing RUN) goes. */
 static int
 begin_staging(const char *staging, const char *out, int force)
 {
   if (exists_path(out) && !force)
     return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
+  int status = sdlab_outdir_clean_stale(out); /* RUN.old-PID of a killed run */
+  if (status)
+    return status;
   if (exists_path(staging) && force) {
     sdlab_outdir_abort(strdup(staging));
   } else if (exists_path(staging)) {

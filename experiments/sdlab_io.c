@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -137,10 +139,16 @@ sdlab_atomic_write_text(const char *path, const char *text)
   return sdlab_atomic_commit(&f);
 }
 
-/* Remove a directory and everything under it (symbolic links are removed, never followed). */
+/* Remove a directory and everything under it (symbolic links are removed, never followed); anything else that
+ * is not a directory (a regular file replaced by --force) is unlinked. */
 static void
 remove_tree(const char *dir)
 {
+  struct stat top;
+  if (lstat(dir, &top) == 0 && !S_ISDIR(top.st_mode)) {
+    unlink(dir);
+    return;
+  }
   DIR *d = opendir(dir);
   if (d) {
     struct dirent *e;
@@ -160,17 +168,82 @@ remove_tree(const char *dir)
   rmdir(dir);
 }
 
+/* The process id in `name` when it reads BASE SUFFIX DIGITS (for example "run.partial-4242"), else 0. */
+static long
+leftover_pid(const char *name, const char *base, size_t blen, const char *suffix)
+{
+  size_t slen = strlen(suffix);
+  if (strncmp(name, base, blen) != 0 || strncmp(name + blen, suffix, slen) != 0)
+    return 0;
+  const char *digits = name + blen + slen;
+  char *end = NULL;
+  errno = 0;
+  long pid = digits[0] >= '1' && digits[0] <= '9' ? strtol(digits, &end, 10) : 0;
+  return pid > 0 && errno == 0 && *end == '\0' ? pid : 0;
+}
+
+/* A process that no longer exists: kill(pid, 0) fails with ESRCH (a pid we may not signal is alive). */
+static int
+pid_is_dead(long pid)
+{
+  return pid != (long)getpid() && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Remove parent/name, a leftover of the dead process pid; an error names it when it stays. */
+static int
+remove_leftover(const char *parent, const char *name, long pid)
+{
+  char *p = sdlab_path_join(parent, name);
+  if (p == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  remove_tree(p);
+  struct stat st;
+  int status = lstat(p, &st) == 0 ? sdlab_fail(SDLAB_EIO, "cannot remove %s, left by the killed process %ld: remove "
+                                               "it by hand", p, pid) : SDLAB_SUCCESS;
+  free(p);
+  return status;
+}
+
+int
+sdlab_outdir_clean_stale(const char *dir)
+{
+  char *copy = strdup(dir);
+  if (copy == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  size_t len = strlen(copy);
+  while (len > 1 && copy[len - 1] == '/')
+    copy[--len] = '\0';
+  char *slash = strrchr(copy, '/');
+  const char *parent = slash == NULL ? "." : slash == copy ? "/" : copy, *base = slash ? slash + 1 : copy;
+  if (slash && slash != copy)
+    *slash = '\0';
+  const size_t blen = strlen(base);
+  DIR *d = opendir(parent);
+  int status = SDLAB_SUCCESS;
+  struct dirent *e;
+  while (d && !status && (e = readdir(d)) != NULL) {
+    long pid = leftover_pid(e->d_name, base, blen, ".partial-");
+    if (pid == 0)
+      pid = leftover_pid(e->d_name, base, blen, ".old-");
+    if (pid && pid_is_dead(pid))
+      status = remove_leftover(parent, e->d_name, pid);
+  }
+  if (d)
+    closedir(d);
+  free(copy);
+  return status; /* an unreadable parent is reported when the output is made there */
+}
+
 int
 sdlab_outdir_begin(const char *dir, int force, char **staging)
 {
   struct stat st;
   *staging = NULL;
-  if (stat(dir, &st) == 0) {
-    if (!force)
-      return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", dir);
-    if (!S_ISDIR(st.st_mode))
-      return sdlab_fail(GSL_EINVAL, "%s exists and is not a directory", dir);
-  }
+  if (stat(dir, &st) == 0 && !force)
+    return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", dir);
+  int status = sdlab_outdir_clean_stale(dir);
+  if (status)
+    return status;
   size_t len = strlen(dir) + 32;
   char *s = malloc(len);
   if (s == NULL)

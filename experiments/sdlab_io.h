@@ -30,11 +30,15 @@ int sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const
 
 /* Output directories.  sdlab_outdir_begin fails with GSL_EINVAL if `dir` exists and force is 0; it
  * creates an empty staging directory and returns its path (malloc'd) in *staging.
- * sdlab_outdir_commit renames staging to dir (replacing an existing dir when force was given: the old
- * one is moved aside first and deleted after); on failure it deletes the staging directory.  Both
+ * sdlab_outdir_commit renames staging to dir (replacing an existing dir, or a file, when force was given:
+ * the old one is moved aside first and deleted after); on failure it deletes the staging directory.  Both
  * sdlab_outdir_commit and sdlab_outdir_abort (which deletes the staging directory and everything in it)
  * free `staging`. */
 int sdlab_outdir_begin(const char *dir, int force, char **staging);
+/* Remove what killed runs left beside `dir`: DIR.partial-PID staging directories and DIR.old-PID outputs being
+ * replaced, whose process PID no longer exists (kill(PID, 0) fails with ESRCH); a live PID's are kept.
+ * sdlab_outdir_begin calls it.  SDLAB_EIO naming the leftover when one cannot be removed. */
+int sdlab_outdir_clean_stale(const char *dir);
 int sdlab_outdir_commit(char *staging, const char *dir, int force);
 void sdlab_outdir_abort(char *staging);
 

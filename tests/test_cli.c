@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "sdlab_errno.h"
@@ -1111,4 +1112,73 @@ Test(cli, absorption_outputs_are_all_written_or_none)
   cr_assert_eq(sdlab("absorption --bench %D/h --hierarchy 2:3 --construct --repair --encoder-out %D/we.npy "
                      "--out %D/a.json --rates %D/r.tsv", NULL, NULL), 0);
   cr_assert(exists("a.json") && exists("we.npy") && exists("r.tsv"));
+}
+
+/* A process id that no process can have: above the kernel's pid_max. */
+static long
+dead_pid(void)
+{
+  long max = 0;
+  FILE *fp = fopen("/proc/sys/kernel/pid_max", "r");
+  cr_assert(fp && fscanf(fp, "%ld", &max) == 1 && max > 0, "cannot read /proc/sys/kernel/pid_max");
+  fclose(fp);
+  return max + 1;
+}
+
+static void
+make_dir_rel(const char *rel, int with_file)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", test_dir, rel);
+  cr_assert_eq(mkdir(p, 0777), 0, "mkdir %s", p);
+  if (with_file) {
+    snprintf(p, sizeof p, "%s/%s/x.npy", test_dir, rel);
+    FILE *fp = fopen(p, "w");
+    cr_assert(fp && fputs("left by a killed run", fp) >= 0 && fclose(fp) == 0);
+  }
+}
+
+/* Issue 22, stray outputs: DIR.partial-PID and DIR.old-PID left by killed processes are removed when a command
+ * next makes DIR (lrb, construct, landscape, mlp through sdlab_outdir_begin; train for RUN.old-PID); those of a
+ * live process (this test's) are kept. */
+Test(cli, leftovers_of_dead_processes_are_removed)
+{
+  char dead_part[64], dead_old[64], live[64], run_old[64];
+  snprintf(dead_part, sizeof dead_part, "b.partial-%ld", dead_pid());
+  snprintf(dead_old, sizeof dead_old, "b.old-%ld", dead_pid());
+  snprintf(live, sizeof live, "b.partial-%ld", (long)getpid());
+  snprintf(run_old, sizeof run_old, "r.old-%ld", dead_pid());
+  make_dir_rel(dead_part, 1);
+  make_dir_rel(dead_old, 1);
+  make_dir_rel(live, 0);
+  make_dir_rel(run_old, 1);
+  char *err = NULL;
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists(dead_part) && !exists(dead_old), "a dead process's staging or old output was left");
+  cr_assert(exists(live), "a live process's staging directory was removed");
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 2 --latents 4 --batch 10 --seed 1 --quiet --out %D/r", NULL,
+                     &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists(run_old), "a dead process's RUN.old-PID was left");
+  assert_entries(3); /* b, r and the live staging directory */
+}
+
+/* Issue 22, stray outputs: --force replaces a regular file as well as a directory, and leaves no FILE.old-PID. */
+Test(cli, force_over_a_regular_file_leaves_nothing_behind)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400];
+  snprintf(cmd, sizeof cmd, "echo not a run > '%s/f' && echo not a bench > '%s/g'", test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 2 --latents 4 --batch 10 --seed 1 --quiet --force --out %D/f",
+                     NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(exists("f/W_E.npy"), "the run did not replace the file");
+  assert_entries(3); /* b, f and g: no f.old-PID */
+  cr_assert_eq(sdlab(LRB_OK " --force --out %D/g", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(exists("g/x_p.npy"), "the bench did not replace the file");
+  assert_entries(3); /* b, f and g: no g.old-PID or staging either */
 }
