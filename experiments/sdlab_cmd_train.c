@@ -376,6 +376,9 @@ ckpt_verify(FILE *fp, const char *path)
 static int
 ckpt_open(const char *path, FILE **fp_out)
 {
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return sdlab_input_check(path);
   FILE *fp = fopen(path, "rb");
   if (fp == NULL)
     return sdlab_fail(SDLAB_EIO, "no checkpoint at %s (was the run started with --checkpoint-every?)", path);

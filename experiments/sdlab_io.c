@@ -9,7 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+int
+sdlab_input_check(const char *path)
+{
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return sdlab_fail(SDLAB_EIO, "cannot open %s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return sdlab_fail(SDLAB_EBADFILE, "%s is not a regular file (%s): inputs are read from regular files", path,
+                      S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+  return SDLAB_SUCCESS;
+}
 
 char *
 sdlab_path_join(const char *dir, const char *name)
@@ -204,19 +217,51 @@ remove_leftover(const char *parent, const char *name, long pid)
   return status;
 }
 
+/* Split a copy of `path` (trailing slashes dropped) into its parent directory and its last name; *copy is
+ * malloc'd (NULL when out of memory) and holds the strings *parent and *base point into (or "." and "/"). */
+static void
+split_path(const char *path, char **copy, const char **parent, const char **base)
+{
+  char *c = *copy = strdup(path);
+  if (c == NULL)
+    return;
+  size_t len = strlen(c);
+  while (len > 1 && c[len - 1] == '/')
+    c[--len] = '\0';
+  char *slash = strrchr(c, '/');
+  *parent = slash == NULL ? "." : slash == c ? "/" : c;
+  *base = slash ? slash + 1 : c;
+  if (slash && slash != c)
+    *slash = '\0';
+}
+
+int
+sdlab_space_check(const char *out, uint64_t need)
+{
+  char *copy;
+  const char *parent, *base;
+  split_path(out, &copy, &parent, &base);
+  if (copy == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  struct statvfs vfs;
+  int status = SDLAB_SUCCESS;
+  if (statvfs(parent, &vfs) != 0)
+    status = sdlab_fail(SDLAB_EIO, "cannot write beside %s: %s", out, strerror(errno));
+  else if (need > (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize)
+    status = sdlab_fail(SDLAB_EIO, "%s needs %llu bytes but its filesystem has %llu free; nothing was written", out,
+                        (unsigned long long)need, (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize);
+  free(copy);
+  return status;
+}
+
 int
 sdlab_outdir_clean_stale(const char *dir)
 {
-  char *copy = strdup(dir);
+  char *copy;
+  const char *parent, *base;
+  split_path(dir, &copy, &parent, &base);
   if (copy == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
-  size_t len = strlen(copy);
-  while (len > 1 && copy[len - 1] == '/')
-    copy[--len] = '\0';
-  char *slash = strrchr(copy, '/');
-  const char *parent = slash == NULL ? "." : slash == copy ? "/" : copy, *base = slash ? slash + 1 : copy;
-  if (slash && slash != copy)
-    *slash = '\0';
   const size_t blen = strlen(base);
   DIR *d = opendir(parent);
   int status = SDLAB_SUCCESS;

@@ -6,6 +6,7 @@
 #ifndef SDLAB_IO_H
 #define SDLAB_IO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -41,6 +42,16 @@ int sdlab_outdir_begin(const char *dir, int force, char **staging);
 int sdlab_outdir_clean_stale(const char *dir);
 int sdlab_outdir_commit(char *staging, const char *dir, int force);
 void sdlab_outdir_abort(char *staging);
+
+/* Check, before writing anything, that the filesystem that will hold `out` (a file or directory, made beside
+ * itself and renamed) has `need` bytes free for an unprivileged user (statvfs's f_bavail).  SDLAB_EIO stating
+ * the need and the free bytes otherwise. */
+int sdlab_space_check(const char *out, uint64_t need);
+
+/* Check that an input `path` is a regular file before it is opened: opening a FIFO would wait for a writer
+ * forever, and a device or directory is no data file.  SDLAB_EIO when it cannot be found, SDLAB_EBADFILE
+ * naming it when it is not a regular file. */
+int sdlab_input_check(const char *path);
 
 /* path = dir + "/" + name, malloc'd (NULL when out of memory). */
 char *sdlab_path_join(const char *dir, const char *name);

@@ -1182,3 +1182,49 @@ Test(cli, force_over_a_regular_file_leaves_nothing_behind)
   cr_assert(exists("g/x_p.npy"), "the bench did not replace the file");
   assert_entries(3); /* b, f and g: no g.old-PID or staging either */
 }
+
+/* Issue 22, silent acceptance: an input that is not a regular file (a FIFO would block the open forever, a
+ * directory is no data) is refused at once with one line naming it, exit 1.  timeout bounds a regression. */
+Test(cli, inputs_that_are_not_regular_files_are_refused)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400], fifo[4200];
+  snprintf(fifo, sizeof fifo, "%s/f.npy", test_dir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  const char *args[] = {"tsv %s", "eval --truth %s --encoder %s", "train --data %s --method relu --latents 4 --out %s.run",
+                        "eval --truth %s/b --encoder %s/b/W_p.npy"};
+  const char *path[] = {fifo, fifo, fifo, test_dir};
+  const char *kind[] = {"a FIFO", "a FIFO", "a FIFO", "a directory"};
+  for (size_t c = 0; c < 4; c++) {
+    char a[4400], *err = NULL;
+    snprintf(a, sizeof a, args[c], path[c], path[c]);
+    snprintf(cmd, sizeof cmd, "timeout 5 '%s' %s", test_sdlab_bin(), a);
+    int code = test_run(cmd, NULL, &err);
+    cr_expect_eq(code, 1, "case %zu exited %d: %s", c, code, err);
+    cr_expect(test_lines(err) == 1 && strstr(err, path[c]) && strstr(err, "not a regular file") && strstr(err, kind[c]),
+              "case %zu: %s", c, err);
+    free(err);
+  }
+  assert_entries(2); /* b and the FIFO */
+}
+
+/* Issue 22, resource checks: lrb states the bytes its outputs need and refuses, before writing anything, when
+ * the filesystem has fewer free (here 10^15 samples: at least 4 10^16 bytes).  The file-size limit keeps a
+ * regression from filling the disk. */
+Test(cli, lrb_refuses_outputs_larger_than_the_free_space)
+{
+  char cmd[8400], *err = NULL;
+  snprintf(cmd, sizeof cmd, "sh -c \"ulimit -f 20000; exec timeout 20 '%s' lrb --features 6 --dim 4 --samples "
+           "1000000000000000 --sparsity 0.9 --interference 0.4 --seed 3 --quiet --out '%s/b'\"", test_sdlab_bin(),
+           test_dir);
+  int code = test_run(cmd, NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  const char *need = err ? strstr(err, " needs ") : NULL;
+  cr_assert(test_lines(err) == 1 && need && strstr(err, "bytes") && strstr(err, "free"), "%s", err);
+  /* x and x_p alone are K (n + n_p) float32 values; W_p, the headers and meta.json add less than 8 KiB */
+  const double samples = 1e15 * (6 + 4) * 4;
+  const double bytes = strtod(need + 7, NULL);
+  cr_expect(bytes >= samples && bytes < samples + 8192, "need %.17g bytes, samples alone %.17g", bytes, samples);
+  assert_entries(0);
+  free(err);
+}
