@@ -65,7 +65,7 @@ static int
 check_args(sdlab_absorption *a, const long *parent_of, double tau)
 {
   if (!(tau > 0.5 && tau <= 1))
-    return sdlab_fail(GSL_EINVAL, "absorption: tau must lie in (1/2, 1] (a latent's features activate it on most of "
+    return sdlab_fail(SDLAB_EPARAM, "absorption: tau must lie in (1/2, 1] (a latent's features activate it on most of "
                       "their samples); got %g", tau);
   const size_t n = a->n;
   size_t *kids = calloc(n, sizeof *kids);

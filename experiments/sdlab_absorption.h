@@ -69,8 +69,8 @@ const char *sdlab_latent_class_name(sdlab_latent_class c);
 /* Fill rate, false_rate and fired from N samples: codes (N x nq, row-major: a latent fires where
  * its code is > 0) and the ground-truth codes x (N x n: feature d is active where x > 0), then
  * classify.  parent_of (length n) is the hierarchy: the parent of each sub-concept, -1 for parents and
- * independent features.  GSL_EINVAL for tau outside (1/2, 1] or a malformed hierarchy (a parent of a
- * parent, an index out of range, a parent with fewer than two sub-concepts). */
+ * independent features.  SDLAB_EPARAM for tau outside (1/2, 1]; GSL_EINVAL for a malformed hierarchy (a
+ * parent of a parent, an index out of range, a parent with fewer than two sub-concepts). */
 int sdlab_absorption_measure(sdlab_absorption *a, const double *codes, const double *x, size_t N,
                              const long *parent_of, double tau);
 

@@ -147,7 +147,14 @@ int
 sdlab_cli_fail(const char *cmd, int status)
 {
   fprintf(stderr, "sdlab %s: error: %s\n", cmd, sdlab_error_message(status));
-  return status == SDLAB_EUSAGE ? SDLAB_EXIT_USAGE : SDLAB_EXIT_FAIL;
+  return status == SDLAB_EUSAGE || status == SDLAB_EPARAM ? SDLAB_EXIT_USAGE : SDLAB_EXIT_FAIL;
+}
+
+int
+sdlab_cli_invalid(const char *cmd, int status)
+{
+  sdlab_cli_fail(cmd, status);
+  return SDLAB_EXIT_USAGE;
 }
 
 double

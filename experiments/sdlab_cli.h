@@ -28,8 +28,13 @@ int sdlab_cli_u64(const char *cmd, const char *opt, const char *text, uint64_t *
 int sdlab_cli_double(const char *cmd, const char *opt, const char *text, double *out);
 /* A hierarchy "P:K" (P parents with K sub-concepts each, both >= 1). */
 int sdlab_cli_hierarchy(const char *cmd, const char *opt, const char *text, size_t *parents, size_t *children);
-/* Print "sdlab CMD: error: MESSAGE" for a library failure and return SDLAB_EXIT_FAIL. */
+/* Print "sdlab CMD: error: MESSAGE" for a library failure and return its exit status: SDLAB_EXIT_USAGE (2)
+ * when the command line is wrong (SDLAB_EUSAGE, SDLAB_EPARAM: a value out of range or one that does not
+ * apply), SDLAB_EXIT_FAIL (1) when the data or the machine is (a bad file, I/O, memory, a computation). */
 int sdlab_cli_fail(const char *cmd, int status);
+/* The same for the failure of a check of the command line's own values (sdlab_lrb_check, for one): the
+ * message, then SDLAB_EXIT_USAGE whatever the status (an impossible request is a wrong command line). */
+int sdlab_cli_invalid(const char *cmd, int status);
 /* Require options; prints the first missing one. */
 int sdlab_cli_require(const char *cmd, const sdlab_opt *opts, size_t nopts, const char *const *names, size_t n);
 

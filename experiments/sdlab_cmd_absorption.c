@@ -215,7 +215,7 @@ sdlab_cmd_absorption(int argc, char **argv)
     status = sdlab_fail(SDLAB_ESHAPE, "--codes has %zu rows but the bench has %zu samples: give the codes of the "
                         "bench's own samples, in order", Z->size1, N);
   if (!status && p.parents * (p.children + 1) > n)
-    status = sdlab_fail(GSL_EINVAL, "--hierarchy %zu:%zu needs %zu features but the bench has %zu", p.parents,
+    status = sdlab_fail(SDLAB_EPARAM, "--hierarchy %zu:%zu needs %zu features but the bench has %zu", p.parents,
                         p.children, p.parents * (p.children + 1), n);
   if (!status && o[O_DECODER].value) {
     status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);

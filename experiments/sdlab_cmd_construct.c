@@ -131,8 +131,9 @@ sdlab_cmd_construct(int argc, char **argv)
     fprintf(stderr, "sdlab construct: error: the zero-loss construction uses ReLU; --activation does not apply\n");
     return SDLAB_EXIT_USAGE;
   }
-  if (o[O_ACT].value && sdlab_activation_parse(o[O_ACT].value, &act))
-    return sdlab_cli_fail("construct", GSL_EINVAL);
+  int act_status = o[O_ACT].value ? sdlab_activation_parse(o[O_ACT].value, &act) : SDLAB_SUCCESS;
+  if (act_status)
+    return sdlab_cli_fail("construct", act_status);
 
   gsl_matrix *Wp = NULL, *Wr = NULL, *WE = NULL, *WD = NULL;
   gsl_vector *Md = NULL;

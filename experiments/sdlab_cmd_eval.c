@@ -210,8 +210,9 @@ sdlab_cmd_eval(int argc, char **argv)
     fprintf(stderr, "sdlab eval: error: --activation needs --decoder (the model's L~ and statistics)\n");
     return SDLAB_EXIT_USAGE;
   }
-  if (o[O_ACT].value && sdlab_activation_parse(o[O_ACT].value, &act))
-    return sdlab_cli_fail("eval", GSL_EINVAL);
+  int act_status = o[O_ACT].value ? sdlab_activation_parse(o[O_ACT].value, &act) : SDLAB_SUCCESS;
+  if (act_status)
+    return sdlab_cli_fail("eval", act_status);
   gsl_matrix *W = NULL, *WE = NULL, *WD = NULL, *WR = NULL, *DT = NULL, *X = NULL, *Y = NULL;
   unsigned char *exclude = NULL;
   size_t *idx = NULL, nidx = 0;
@@ -222,6 +223,8 @@ sdlab_cmd_eval(int argc, char **argv)
     status = sdlab_fail(SDLAB_ESHAPE, "--encoder is %zu x %zu but --truth has n_p = %zu rows: the encoder must be "
                         "n_q x n_p (rows are encoder directions)%s", WE->size1, WE->size2, W->size1,
                         WE->size1 == W->size1 ? "; it looks transposed (SAELens' W_enc is d_in x d_sae)" : "");
+  if (!status && o[O_ACT].value)
+    status = sdlab_activation_check(&act, WE->size1); /* K against the encoder's n_q: a wrong --activation */
   if (!status && o[O_DECODER].value) {
     status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
     if (!status && o[O_TRUTH_TARGET].value)
@@ -240,7 +243,7 @@ sdlab_cmd_eval(int argc, char **argv)
     if (!status)
       gsl_matrix_transpose_memcpy(DT, WD);
   } else if (!status && o[O_TRUTH_TARGET].value) {
-    status = sdlab_fail(GSL_EINVAL, "--truth-target needs --decoder");
+    status = sdlab_fail(SDLAB_EPARAM, "--truth-target needs --decoder");
   }
   if (!status && o[O_EXCLUDE].value) {
     status = sdlab_npy_load_indices(o[O_EXCLUDE].value, "--exclude", W->size2, &idx, &nidx);

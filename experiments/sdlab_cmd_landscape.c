@@ -121,8 +121,9 @@ sdlab_cmd_landscape(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   }
   p.seed = seed;
-  if (sdlab_activation_parse(o[O_ACT].value, &act))
-    return sdlab_cli_fail("landscape", GSL_EINVAL);
+  int act_status = sdlab_activation_parse(o[O_ACT].value, &act);
+  if (act_status)
+    return sdlab_cli_fail("landscape", act_status);
   gsl_matrix *Wp = NULL, *Wr = NULL;
   int status = SDLAB_SUCCESS;
   if (from_dir) {

@@ -275,6 +275,24 @@ done:
   return status;
 }
 
+/* The bytes DIR will hold: W_p (and W_r), x, x_p (and x_r), exactly; meta.json at most 4096 bytes plus 24 per
+ * feature (its parent_of list).  UINT64_MAX when that does not fit 64 bits. */
+static uint64_t
+output_bytes(const sdlab_lrb_params *p, sdlab_dtype dtype)
+{
+  const size_t n = p->n, np = sdlab_lrb_input_dim(p), nr = sdlab_lrb_target_dim(p), K = p->samples;
+  const int has_r = p->target != SDLAB_TARGET_SAE;
+  const size_t wp[2] = {np, n}, wr[2] = {nr, n}, x[2] = {K, n}, xp[2] = {K, np}, xr[2] = {K, nr};
+  const uint64_t part[6] = {sdlab_npy_file_bytes(SDLAB_F64, 2, wp), has_r ? sdlab_npy_file_bytes(SDLAB_F64, 2, wr) : 0,
+                            sdlab_npy_file_bytes(dtype, 2, x), sdlab_npy_file_bytes(dtype, 2, xp),
+                            has_r ? sdlab_npy_file_bytes(dtype, 2, xr) : 0,
+                            n > (UINT64_MAX - 4096) / 24 ? UINT64_MAX : 4096 + 24 * (uint64_t)n};
+  uint64_t total = 0;
+  for (int i = 0; i < 6; i++)
+    total = part[i] > UINT64_MAX - total ? UINT64_MAX : total + part[i];
+  return total;
+}
+
 int
 sdlab_cmd_lrb(int argc, char **argv)
 {
@@ -290,14 +308,15 @@ sdlab_cmd_lrb(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   int status = sdlab_lrb_check(&p);
   if (!status && dtype == SDLAB_F32 && !(sdlab_lrb_largest_value(&p) < FLT_MAX))
-    status = sdlab_fail(GSL_EINVAL, "--beta %g with --cmin %g and %zu features can draw samples beyond float32's range "
+    status = sdlab_fail(SDLAB_EPARAM, "--beta %g with --cmin %g and %zu features can draw samples beyond float32's range "
                         "(up to %g); use --dtype f64 or a smaller scale", p.beta, p.cmin, p.n, sdlab_lrb_largest_value(&p));
   if (status)
-    return sdlab_cli_fail("lrb", status);
+    return sdlab_cli_invalid("lrb", status);
   const char *out = o[O_OUT].value;
   const int force = o[O_FORCE].value != NULL;
   char *staging = NULL;
-  if ((status = sdlab_outdir_begin(out, force, &staging)))
+  if ((status = sdlab_space_check(out, output_bytes(&p, dtype))) ||
+      (status = sdlab_outdir_begin(out, force, &staging)))
     return sdlab_cli_fail("lrb", status);
   sdlab_progress prog;
   sdlab_progress_init(&prog, o[O_QUIET].value != NULL);

@@ -646,7 +646,9 @@ mlp_grid(int argc, char **argv)
   if (r || sdlab_cli_require("mlp grid", o, G_N, req, 4))
     return SDLAB_EXIT_USAGE;
   size_t count = 8, feats[16], nf = 0;
-  if (o[G_COUNT_].value && (sdlab_cli_size("mlp grid", "--count", o[G_COUNT_].value, &count) || count == 0 || count > 64)) {
+  if (o[G_COUNT_].value && sdlab_cli_size("mlp grid", "--count", o[G_COUNT_].value, &count))
+    return SDLAB_EXIT_USAGE;
+  if (count == 0 || count > 64) {
     fprintf(stderr, "sdlab mlp grid: error: --count must be 1 to 64\n");
     return SDLAB_EXIT_USAGE;
   }
@@ -680,7 +682,7 @@ mlp_grid(int argc, char **argv)
     status = sdlab_fail(SDLAB_ESHAPE, "the encoder reads %zu dimensions, --truth has %zu", E->size2, W->size1);
   for (size_t f = 0; !status && f < nf; f++)
     if (feats[f] >= W->size2)
-      status = sdlab_fail(GSL_EINVAL, "feature %zu is not below the %zu of --truth", feats[f], W->size2);
+      status = sdlab_fail(SDLAB_EPARAM, "feature %zu is not below the %zu of --truth", feats[f], W->size2);
   fashion fa;
   int have = 0;
   if (!status && !(status = fashion_read(data, &fa)))

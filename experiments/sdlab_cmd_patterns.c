@@ -71,8 +71,9 @@ sdlab_cmd_patterns(int argc, char **argv)
   if (sdlab_cli_size("patterns", "--latents", o[O_LATENTS].value, &nq) ||
       (o[O_MAX].value && sdlab_cli_size("patterns", "--max", o[O_MAX].value, &maxn)))
     return SDLAB_EXIT_USAGE;
-  if (sdlab_activation_parse(o[O_ACT].value, &act))
-    return sdlab_cli_fail("patterns", GSL_EINVAL);
+  int act_status = sdlab_activation_parse(o[O_ACT].value, &act);
+  if (act_status)
+    return sdlab_cli_fail("patterns", act_status);
   if (act.kind == SDLAB_ACT_BATCHTOPK) {
     fprintf(stderr, "sdlab patterns: error: batchtopk ranks the codes of all features together, so its patterns "
             "are not enumerated (use topk:K for the per-sample ranking)\n");

@@ -376,6 +376,9 @@ ckpt_verify(FILE *fp, const char *path)
 static int
 ckpt_open(const char *path, FILE **fp_out)
 {
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return sdlab_input_check(path);
   FILE *fp = fopen(path, "rb");
   if (fp == NULL)
     return sdlab_fail(SDLAB_EIO, "no checkpoint at %s (was the run started with --checkpoint-every?)", path);
@@ -536,12 +539,16 @@ clean_staging(const char *staging)
 }
 
 /* A fresh RUN.partial for a new run.  --force starts over: RUN.partial left by an interrupted or killed run
- * goes, checkpoint and all.  Without it a leftover is refused with what to do. */
+ * goes, checkpoint and all.  Without it a leftover is refused with what to do.  RUN.old-PID left by a killed
+ * process (one replacing RUN) goes. */
 static int
 begin_staging(const char *staging, const char *out, int force)
 {
   if (exists_path(out) && !force)
     return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
+  int status = sdlab_outdir_clean_stale(out); /* RUN.old-PID of a killed run */
+  if (status)
+    return status;
   if (exists_path(staging) && force) {
     sdlab_outdir_abort(strdup(staging));
   } else if (exists_path(staging)) {
@@ -689,6 +696,36 @@ write_top(sdlab_trainer *t, const float *xp, size_t N, size_t K, const char *sta
   return status;
 }
 
+/* An option a method does not read is a usage error, not a silent no-op: which methods read which. */
+static int
+options_apply(const sdlab_opt *o, sdlab_train_method m)
+{
+  const int topk = m == SDLAB_TRAIN_TOPK || m == SDLAB_TRAIN_BATCHTOPK || m == SDLAB_TRAIN_TOPK_AUXK ||
+                   (m == SDLAB_TRAIN_MATRYOSHKA && o[O_PREFIXES].value);
+  const struct {
+    int id, applies;
+    const char *to;
+  } rule[] = {
+    {O_K, topk, "topk, batchtopk, topk-auxk and matryoshka with --prefixes"},
+    {O_L1, m == SDLAB_TRAIN_RELU || m == SDLAB_TRAIN_GATED, "relu and gated"},
+    {O_THETA, m == SDLAB_TRAIN_JUMPRELU, "jumprelu"},
+    {O_BW, m == SDLAB_TRAIN_JUMPRELU, "jumprelu"},
+    {O_L0, m == SDLAB_TRAIN_JUMPRELU, "jumprelu"},
+    {O_KS, m == SDLAB_TRAIN_MATRYOSHKA, "matryoshka"},
+    {O_LAMBDAS, m == SDLAB_TRAIN_MATRYOSHKA, "matryoshka"},
+    {O_PREFIXES, m == SDLAB_TRAIN_MATRYOSHKA, "matryoshka"},
+    {O_KAUX, m == SDLAB_TRAIN_TOPK_AUXK, "topk-auxk"},
+    {O_AUXW, m == SDLAB_TRAIN_TOPK_AUXK, "topk-auxk"},
+  };
+  for (size_t i = 0; i < sizeof rule / sizeof *rule; i++)
+    if (o[rule[i].id].value && !rule[i].applies) {
+      fprintf(stderr, "sdlab train: error: %s does not apply to --method %s (it applies to %s)\n", NAMES[rule[i].id],
+              o[O_METHOD].value, rule[i].to);
+      return SDLAB_EUSAGE;
+    }
+  return 0;
+}
+
 /* Build the trainer configuration from the options (data sizes known). */
 static int
 configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every,
@@ -705,6 +742,8 @@ configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epoch
     return SDLAB_EUSAGE;
   }
   c->method = (sdlab_train_method)m;
+  if (options_apply(o, c->method))
+    return SDLAB_EUSAGE;
   size_t v;
   double d;
   uint64_t u;
@@ -880,13 +919,15 @@ sdlab_cmd_train(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   if (o[O_STOP].value && sdlab_cli_size("train", "--stop-after", o[O_STOP].value, &stop_after))
     return SDLAB_EXIT_USAGE;
+  size_t topk_rows = 0, nanch = 0; /* checked against the data below */
+  if ((o[O_TOP].value && sdlab_cli_size("train", "--top", o[O_TOP].value, &topk_rows)) ||
+      (o[O_ANCHORS].value && sdlab_cli_size("train", "--anchors", o[O_ANCHORS].value, &nanch)))
+    return SDLAB_EXIT_USAGE;
   /* data */
   const char *data = o[O_DATA].value;
   struct stat st;
-  if (stat(data, &st) != 0) {
-    fprintf(stderr, "sdlab train: error: --data %s does not exist\n", data);
-    return SDLAB_EXIT_USAGE;
-  }
+  if (stat(data, &st) != 0) /* a missing input is the data's fault (exit 1), as in every command */
+    return sdlab_cli_fail("train", sdlab_fail(SDLAB_EIO, "--data %s does not exist", data));
   const int dir = S_ISDIR(st.st_mode);
   float *xp = NULL, *xr = NULL;
   size_t N = 0, p = 0, Nr = 0, r = 0;
@@ -926,28 +967,21 @@ sdlab_cmd_train(int argc, char **argv)
   c.r = xr ? r : p;
   c.sae = xr == NULL;
   if (!status && N < c.batch)
-    status = sdlab_fail(GSL_EINVAL, "%zu samples are fewer than the batch size %zu", N, c.batch);
-  size_t topk_rows = 0;
-  if (!status && o[O_TOP].value &&
-      (sdlab_cli_size("train", "--top", o[O_TOP].value, &topk_rows) || topk_rows == 0 || topk_rows > N))
-    status = sdlab_fail(GSL_EINVAL, "--top needs 1 to %zu rows per latent", N);
+    status = sdlab_fail(SDLAB_EPARAM, "%zu samples are fewer than the batch size %zu", N, c.batch);
+  if (!status && o[O_TOP].value && (topk_rows == 0 || topk_rows > N))
+    status = sdlab_fail(SDLAB_EPARAM, "--top needs 1 to %zu rows per latent", N);
   /* anchors: random ground-truth features, or a file */
-  size_t nanch = 0;
   uint64_t *anchor_ids = NULL;
   float *ap = NULL, *ar = NULL;
-  if (!status && o[O_ANCHORS].value) {
-    if (sdlab_cli_size("train", "--anchors", o[O_ANCHORS].value, &nanch))
-      status = SDLAB_EUSAGE;
-  }
   if (!status && o[O_ANCHORF].value) {
     size_t ar_rows, ar_cols;
     status = load_floats(o[O_ANCHORF].value, "--anchor-file", &ap, &ar_rows, &ar_cols);
     if (!status && ar_cols != p)
       status = sdlab_fail(SDLAB_ESHAPE, "--anchor-file has %zu columns, the data %zu", ar_cols, p);
     if (!status && !c.sae)
-      status = sdlab_fail(GSL_EINVAL, "--anchor-file anchors an SAE's directions; a transcoder needs bench anchors");
+      status = sdlab_fail(SDLAB_EPARAM, "--anchor-file anchors an SAE's directions; a transcoder needs bench anchors");
     if (!status && nanch && nanch != ar_rows)
-      status = sdlab_fail(GSL_EINVAL, "--anchors %zu but --anchor-file has %zu rows", nanch, ar_rows);
+      status = sdlab_fail(SDLAB_EPARAM, "--anchors %zu but --anchor-file has %zu rows", nanch, ar_rows);
     if (!status) {
       nanch = ar_rows;
       for (size_t j = 0; j < nanch; j++) { /* unit rows (eq. 24) */
@@ -964,9 +998,9 @@ sdlab_cmd_train(int argc, char **argv)
     }
   } else if (!status && nanch) {
     if (Wp == NULL)
-      status = sdlab_fail(GSL_EINVAL, "--anchors without --anchor-file needs the ground truth W_p.npy in --data");
+      status = sdlab_fail(SDLAB_EPARAM, "--anchors without --anchor-file needs the ground truth W_p.npy in --data");
     else if (nanch > Wp->size2)
-      status = sdlab_fail(GSL_EINVAL, "--anchors %zu exceeds the %zu ground-truth features", nanch, Wp->size2);
+      status = sdlab_fail(SDLAB_EPARAM, "--anchors %zu exceeds the %zu ground-truth features", nanch, Wp->size2);
     else {
       /* a random subset K of the features (eq. 22), seeded */
       const size_t n = Wp->size2;
@@ -997,10 +1031,12 @@ sdlab_cmd_train(int argc, char **argv)
   size_t total = epochs * spe; /* the cap; with --converge the run may end sooner */
   c.total_steps = total;
   if (!status && !dir && o[O_ANCHORS].value && !o[O_ANCHORF].value)
-    status = sdlab_fail(GSL_EINVAL, "--anchors needs a bench directory or --anchor-file");
+    status = sdlab_fail(SDLAB_EPARAM, "--anchors needs a bench directory or --anchor-file");
   sdlab_trainer *t = NULL;
+  if (!status)
+    status = sdlab_train_config_check(&c);
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
-    status = GSL_EINVAL;
+    status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
   /* the output: a persistent staging directory RUN.partial */
   char staging[4200];
   snprintf(staging, sizeof staging, "%s.partial", out);

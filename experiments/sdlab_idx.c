@@ -1,5 +1,6 @@
 #include "sdlab_idx.h"
 #include "sdlab_errno.h"
+#include "sdlab_io.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ int
 sdlab_idx_read(const char *path, sdlab_idx *x)
 {
   memset(x, 0, sizeof *x);
+  int checked = sdlab_input_check(path);
+  if (checked)
+    return checked;
   gzFile f = gzopen(path, "rb");
   if (f == NULL)
     return sdlab_fail(SDLAB_EIO, "cannot open %s", path);

@@ -4,10 +4,25 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+int
+sdlab_input_check(const char *path)
+{
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return sdlab_fail(SDLAB_EIO, "cannot open %s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return sdlab_fail(SDLAB_EBADFILE, "%s is not a regular file (%s): inputs are read from regular files", path,
+                      S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+  return SDLAB_SUCCESS;
+}
 
 char *
 sdlab_path_join(const char *dir, const char *name)
@@ -137,10 +152,16 @@ sdlab_atomic_write_text(const char *path, const char *text)
   return sdlab_atomic_commit(&f);
 }
 
-/* Remove a directory and everything under it (symbolic links are removed, never followed). */
+/* Remove a directory and everything under it (symbolic links are removed, never followed); anything else that
+ * is not a directory (a regular file replaced by --force) is unlinked. */
 static void
 remove_tree(const char *dir)
 {
+  struct stat top;
+  if (lstat(dir, &top) == 0 && !S_ISDIR(top.st_mode)) {
+    unlink(dir);
+    return;
+  }
   DIR *d = opendir(dir);
   if (d) {
     struct dirent *e;
@@ -160,17 +181,114 @@ remove_tree(const char *dir)
   rmdir(dir);
 }
 
+/* The process id in `name` when it reads BASE SUFFIX DIGITS (for example "run.partial-4242"), else 0. */
+static long
+leftover_pid(const char *name, const char *base, size_t blen, const char *suffix)
+{
+  size_t slen = strlen(suffix);
+  if (strncmp(name, base, blen) != 0 || strncmp(name + blen, suffix, slen) != 0)
+    return 0;
+  const char *digits = name + blen + slen;
+  char *end = NULL;
+  errno = 0;
+  long pid = digits[0] >= '1' && digits[0] <= '9' ? strtol(digits, &end, 10) : 0;
+  return pid > 0 && errno == 0 && *end == '\0' ? pid : 0;
+}
+
+/* A process that no longer exists: kill(pid, 0) fails with ESRCH (a pid we may not signal is alive). */
+static int
+pid_is_dead(long pid)
+{
+  return pid != (long)getpid() && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Remove parent/name, a leftover of the dead process pid; an error names it when it stays. */
+static int
+remove_leftover(const char *parent, const char *name, long pid)
+{
+  char *p = sdlab_path_join(parent, name);
+  if (p == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  remove_tree(p);
+  struct stat st;
+  int status = lstat(p, &st) == 0 ? sdlab_fail(SDLAB_EIO, "cannot remove %s, left by the killed process %ld: remove "
+                                               "it by hand", p, pid) : SDLAB_SUCCESS;
+  free(p);
+  return status;
+}
+
+/* Split a copy of `path` (trailing slashes dropped) into its parent directory and its last name; *copy is
+ * malloc'd (NULL when out of memory) and holds the strings *parent and *base point into (or "." and "/"). */
+static void
+split_path(const char *path, char **copy, const char **parent, const char **base)
+{
+  char *c = *copy = strdup(path);
+  if (c == NULL)
+    return;
+  size_t len = strlen(c);
+  while (len > 1 && c[len - 1] == '/')
+    c[--len] = '\0';
+  char *slash = strrchr(c, '/');
+  *parent = slash == NULL ? "." : slash == c ? "/" : c;
+  *base = slash ? slash + 1 : c;
+  if (slash && slash != c)
+    *slash = '\0';
+}
+
+int
+sdlab_space_check(const char *out, uint64_t need)
+{
+  char *copy;
+  const char *parent, *base;
+  split_path(out, &copy, &parent, &base);
+  if (copy == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  struct statvfs vfs;
+  int status = SDLAB_SUCCESS;
+  if (statvfs(parent, &vfs) != 0)
+    status = sdlab_fail(SDLAB_EIO, "cannot write beside %s: %s", out, strerror(errno));
+  else if (need > (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize)
+    status = sdlab_fail(SDLAB_EIO, "%s needs %llu bytes but its filesystem has %llu free; nothing was written", out,
+                        (unsigned long long)need, (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize);
+  free(copy);
+  return status;
+}
+
+int
+sdlab_outdir_clean_stale(const char *dir)
+{
+  char *copy;
+  const char *parent, *base;
+  split_path(dir, &copy, &parent, &base);
+  if (copy == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  const size_t blen = strlen(base);
+  DIR *d = opendir(parent);
+  int status = SDLAB_SUCCESS;
+  struct dirent *e;
+  while (d && !status && (e = readdir(d)) != NULL) {
+    long pid = leftover_pid(e->d_name, base, blen, ".partial-");
+    if (pid == 0)
+      pid = leftover_pid(e->d_name, base, blen, ".old-");
+    if (pid && pid_is_dead(pid))
+      status = remove_leftover(parent, e->d_name, pid);
+  }
+  if (d)
+    closedir(d);
+  free(copy);
+  return status; /* an unreadable parent is reported when the output is made there */
+}
+
 int
 sdlab_outdir_begin(const char *dir, int force, char **staging)
 {
   struct stat st;
   *staging = NULL;
-  if (stat(dir, &st) == 0) {
-    if (!force)
-      return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", dir);
-    if (!S_ISDIR(st.st_mode))
-      return sdlab_fail(GSL_EINVAL, "%s exists and is not a directory", dir);
-  }
+  if (stat(dir, &st) == 0 && !force)
+    return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", dir);
+  int status = sdlab_outdir_clean_stale(dir);
+  if (status)
+    return status;
   size_t len = strlen(dir) + 32;
   char *s = malloc(len);
   if (s == NULL)

@@ -6,6 +6,7 @@
 #ifndef SDLAB_IO_H
 #define SDLAB_IO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct {
@@ -30,13 +31,27 @@ int sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const
 
 /* Output directories.  sdlab_outdir_begin fails with GSL_EINVAL if `dir` exists and force is 0; it
  * creates an empty staging directory and returns its path (malloc'd) in *staging.
- * sdlab_outdir_commit renames staging to dir (replacing an existing dir when force was given: the old
- * one is moved aside first and deleted after); on failure it deletes the staging directory.  Both
+ * sdlab_outdir_commit renames staging to dir (replacing an existing dir, or a file, when force was given:
+ * the old one is moved aside first and deleted after); on failure it deletes the staging directory.  Both
  * sdlab_outdir_commit and sdlab_outdir_abort (which deletes the staging directory and everything in it)
  * free `staging`. */
 int sdlab_outdir_begin(const char *dir, int force, char **staging);
+/* Remove what killed runs left beside `dir`: DIR.partial-PID staging directories and DIR.old-PID outputs being
+ * replaced, whose process PID no longer exists (kill(PID, 0) fails with ESRCH); a live PID's are kept.
+ * sdlab_outdir_begin calls it.  SDLAB_EIO naming the leftover when one cannot be removed. */
+int sdlab_outdir_clean_stale(const char *dir);
 int sdlab_outdir_commit(char *staging, const char *dir, int force);
 void sdlab_outdir_abort(char *staging);
+
+/* Check, before writing anything, that the filesystem that will hold `out` (a file or directory, made beside
+ * itself and renamed) has `need` bytes free for an unprivileged user (statvfs's f_bavail).  SDLAB_EIO stating
+ * the need and the free bytes otherwise. */
+int sdlab_space_check(const char *out, uint64_t need);
+
+/* Check that an input `path` is a regular file before it is opened: opening a FIFO would wait for a writer
+ * forever, and a device or directory is no data file.  SDLAB_EIO when it cannot be found, SDLAB_EBADFILE
+ * naming it when it is not a regular file. */
+int sdlab_input_check(const char *path);
 
 /* path = dir + "/" + name, malloc'd (NULL when out of memory). */
 char *sdlab_path_join(const char *dir, const char *name);

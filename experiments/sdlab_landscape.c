@@ -280,11 +280,11 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   memset(l, 0, sizeof *l);
   const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1;
   if (nq == 0 || nq > 16)
-    return sdlab_fail(SDLAB_EIMPOSSIBLE, "the landscape census handles 1 to 16 latents (got %zu)", nq);
+    return sdlab_fail(SDLAB_EPARAM, "the landscape census handles 1 to 16 latents (got %zu)", nq);
   if (Wr->size2 != n || Md->size != n)
     return sdlab_fail(SDLAB_ESHAPE, "targets or weights do not match %zu features", n);
   if (act->kind == SDLAB_ACT_BATCHTOPK || (act->kind == SDLAB_ACT_TOPK && act->k < nq))
-    return sdlab_fail(GSL_EINVAL, "the landscape census takes relu, jumprelu:T or topk-relu:K (batchtopk and pure "
+    return sdlab_fail(SDLAB_EPARAM, "the landscape census takes relu, jumprelu:T or topk-relu:K (batchtopk and pure "
                       "topk are not piecewise quadratic per pattern)");
   int status = sdlab_activation_check(act, nq);
   if (status)

@@ -78,43 +78,43 @@ int
 sdlab_lrb_check(const sdlab_lrb_params *p)
 {
   if (p->n == 0)
-    return sdlab_fail(GSL_EINVAL, "--features must be positive");
+    return sdlab_fail(SDLAB_EPARAM, "--features must be positive");
   if (p->dim == 0)
-    return sdlab_fail(GSL_EINVAL, "--dim must be positive");
+    return sdlab_fail(SDLAB_EPARAM, "--dim must be positive");
   if (p->samples == 0)
-    return sdlab_fail(GSL_EINVAL, "--samples must be positive");
+    return sdlab_fail(SDLAB_EPARAM, "--samples must be positive");
   if (!(p->S >= 0 && p->S < 1))
-    return sdlab_fail(GSL_EINVAL, "--sparsity is the probability that a feature is inactive: it must lie in "
+    return sdlab_fail(SDLAB_EPARAM, "--sparsity is the probability that a feature is inactive: it must lie in "
                       "[0, 1) (got %g; at 1 every sample is zero)", p->S);
   if (!(p->M >= -1 && p->M <= 1))
-    return sdlab_fail(GSL_EINVAL, "--interference bounds inner products of unit vectors: it must lie in [-1, 1] "
+    return sdlab_fail(SDLAB_EPARAM, "--interference bounds inner products of unit vectors: it must lie in [-1, 1] "
                       "(got %g)", p->M);
   if (!(p->cmin >= 0) || !isfinite(p->cmin))
-    return sdlab_fail(GSL_EINVAL, "--cmin must be finite and >= 0 (got %g)", p->cmin);
+    return sdlab_fail(SDLAB_EPARAM, "--cmin must be finite and >= 0 (got %g)", p->cmin);
   if (!(p->beta > 0) || !isfinite(p->beta))
-    return sdlab_fail(GSL_EINVAL, "--beta (the exponential's scale) must be finite and > 0 (got %g)", p->beta);
+    return sdlab_fail(SDLAB_EPARAM, "--beta (the exponential's scale) must be finite and > 0 (got %g)", p->beta);
   if (!(p->cmax > p->cmin))
-    return sdlab_fail(GSL_EINVAL, "--cmax must exceed --cmin (got %g <= %g)", p->cmax, p->cmin);
+    return sdlab_fail(SDLAB_EPARAM, "--cmax must exceed --cmin (got %g <= %g)", p->cmax, p->cmin);
   if (!(sdlab_lrb_largest_value(p) < DBL_MAX))
-    return sdlab_fail(GSL_EINVAL, "--beta %g with --cmin %g and %zu features can draw samples beyond float64's range "
+    return sdlab_fail(SDLAB_EPARAM, "--beta %g with --cmin %g and %zu features can draw samples beyond float64's range "
                       "(a coordinate can reach %zu x (cmin + %.4g beta))", p->beta, p->cmin, p->n, p->n,
                       SDLAB_LRB_EXP_MAX);
   if (!(p->eps > 0) || !isfinite(p->eps) || !(p->lambda >= 0) || !isfinite(p->lambda) || !(p->eta > 0) ||
       !isfinite(p->eta))
-    return sdlab_fail(GSL_EINVAL, "the C.1 constants need eps > 0, lambda >= 0, eta > 0 (got %g, %g, %g)", p->eps,
+    return sdlab_fail(SDLAB_EPARAM, "the C.1 constants need eps > 0, lambda >= 0, eta > 0 (got %g, %g, %g)", p->eps,
                       p->lambda, p->eta);
   if (p->target == SDLAB_TARGET_CROSSCODER) {
     if (p->sources < 1 || p->dim % p->sources)
-      return sdlab_fail(GSL_EINVAL, "a crosscoder with m = %zu sources needs m >= 1 dividing --dim = %zu",
+      return sdlab_fail(SDLAB_EPARAM, "a crosscoder with m = %zu sources needs m >= 1 dividing --dim = %zu",
                         p->sources, p->dim);
   } else if (p->sources != 1) {
-    return sdlab_fail(GSL_EINVAL, "--sources applies to --target crosscoder only");
+    return sdlab_fail(SDLAB_EPARAM, "--sources applies to --target crosscoder only");
   }
   if ((p->parents == 0) != (p->children == 0))
-    return sdlab_fail(GSL_EINVAL, "a hierarchy needs both P >= 1 parents and K >= 1 sub-concepts (got %zu:%zu)",
+    return sdlab_fail(SDLAB_EPARAM, "a hierarchy needs both P >= 1 parents and K >= 1 sub-concepts (got %zu:%zu)",
                       p->parents, p->children);
   if (p->parents && (p->children > SIZE_MAX / p->parents - 1 || p->parents * (p->children + 1) > p->n))
-    return sdlab_fail(GSL_EINVAL, "a hierarchy %zu:%zu needs P (K + 1) = %zu features, more than --features %zu",
+    return sdlab_fail(SDLAB_EPARAM, "a hierarchy %zu:%zu needs P (K + 1) = %zu features, more than --features %zu",
                       p->parents, p->children, p->parents * (p->children + 1), p->n);
   const char *why = NULL;
   size_t block = p->target == SDLAB_TARGET_CROSSCODER ? p->dim / p->sources : p->dim;

@@ -64,7 +64,8 @@ double sdlab_lrb_largest_value(const sdlab_lrb_params *p);
 
 /* Validate every parameter, including whether M can be reached at all: for n unit vectors,
  * max_{i!=j} <w_i,w_j> >= -1/(n-1) always; it is >= 0 once n > n_p + 1; and > 0 once n > 2 n_p.
- * Returns GSL_EINVAL or SDLAB_EIMPOSSIBLE with a message. */
+ * Returns SDLAB_EPARAM (a value out of range) or SDLAB_EIMPOSSIBLE (values that cannot hold together)
+ * with a message. */
 int sdlab_lrb_check(const sdlab_lrb_params *p);
 
 /* n_p and n_r of the bench described by p. */

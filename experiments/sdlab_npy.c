@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sdlab_npy.h"
 #include "sdlab_errno.h"
+#include "sdlab_io.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -198,6 +199,9 @@ int
 sdlab_npy_read(const char *path, sdlab_array *out)
 {
   memset(out, 0, sizeof *out);
+  int checked = sdlab_input_check(path);
+  if (checked)
+    return checked;
   FILE *fp = fopen(path, "rb");
   if (fp == NULL)
     return sdlab_fail(SDLAB_EIO, "cannot open %s: %s", path, strerror(errno));
@@ -392,21 +396,47 @@ sdlab_npy_load_indices(const char *path, const char *what, size_t limit, size_t 
 
 /* ---- writing ---- */
 
+/* The header's dict text for these dtype and shape, in dict; its length. */
+static size_t
+header_dict(char *dict, size_t size, sdlab_dtype dtype, size_t ndim, const size_t *shape)
+{
+  int n = snprintf(dict, size, "{'descr': '%s', 'fortran_order': False, 'shape': (", sdlab_dtype_descr(dtype));
+  for (size_t i = 0; i < ndim; i++)
+    n += snprintf(dict + n, size - (size_t)n, "%zu%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
+  n += snprintf(dict + n, size - (size_t)n, "), }");
+  return (size_t)n;
+}
+
+/* The header's length after the magic and version (padded so that the data starts at a multiple of 64). */
+static size_t
+header_length(size_t dlen, size_t *prefix)
+{
+  /* version 1.0 unless the header would not fit a 2-byte length */
+  *prefix = dlen + 1 + 10 + 64 <= 65535 ? 10 : 12;
+  return (*prefix + dlen + 1 + 63) / 64 * 64 - *prefix;
+}
+
+uint64_t
+sdlab_npy_file_bytes(sdlab_dtype dtype, size_t ndim, const size_t *shape)
+{
+  char dict[512];
+  size_t prefix, hlen = header_length(header_dict(dict, sizeof dict, dtype, ndim, shape), &prefix);
+  uint64_t bytes = sdlab_dtype_size(dtype);
+  for (size_t i = 0; i < ndim; i++) {
+    if (shape[i] && bytes > UINT64_MAX / shape[i])
+      return UINT64_MAX;
+    bytes *= shape[i];
+  }
+  return bytes > UINT64_MAX - prefix - hlen ? UINT64_MAX : bytes + prefix + hlen;
+}
+
 static int
 write_header(FILE *fp, sdlab_dtype dtype, size_t ndim, const size_t *shape)
 {
   char dict[512];
-  int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", sdlab_dtype_descr(dtype));
-  for (size_t i = 0; i < ndim; i++)
-    n += snprintf(dict + n, sizeof dict - (size_t)n, "%zu%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
-  n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
-  size_t dlen = (size_t)n;
-  /* version 1.0 unless the header would not fit a 2-byte length */
-  int v1 = dlen + 1 + 10 + 64 <= 65535;
-  size_t prefix = v1 ? 10 : 12;
-  size_t total = prefix + dlen + 1;
-  size_t padded = (total + 63) / 64 * 64;
-  size_t hlen = padded - prefix;
+  size_t dlen = header_dict(dict, sizeof dict, dtype, ndim, shape), prefix;
+  size_t hlen = header_length(dlen, &prefix);
+  const int v1 = prefix == 10;
   unsigned char pre[12];
   memcpy(pre, MAGIC, 6);
   pre[6] = v1 ? 1 : 2;

@@ -31,6 +31,9 @@ typedef struct {
 } sdlab_array;
 
 size_t sdlab_dtype_size(sdlab_dtype t);
+/* The exact size in bytes of the .npy file sdlab_npy_write (or the writer) makes for this dtype and shape,
+ * header included; UINT64_MAX when it does not fit 64 bits. */
+uint64_t sdlab_npy_file_bytes(sdlab_dtype dtype, size_t ndim, const size_t *shape);
 const char *sdlab_dtype_descr(sdlab_dtype t); /* "<f4", ... */
 
 /* Read a whole .npy file.  On success `out->data` is owned by the caller (sdlab_array_release). */

@@ -75,6 +75,9 @@ int
 sdlab_safetensors_read(const char *path, const char *name, size_t *ndim, size_t *shape, float **data)
 {
   *data = NULL;
+  int checked = sdlab_input_check(path);
+  if (checked)
+    return checked;
   FILE *fp = fopen(path, "rb");
   if (fp == NULL)
     return sdlab_fail(SDLAB_EIO, "cannot open %s", path);

@@ -73,46 +73,46 @@ int
 sdlab_train_config_check(const sdlab_train_config *c)
 {
   if (c->p == 0 || c->q == 0 || c->r == 0)
-    return sdlab_fail(GSL_EINVAL, "the dimensions must be positive (p %zu, q %zu, r %zu)", c->p, c->q, c->r);
+    return sdlab_fail(SDLAB_EPARAM, "the dimensions must be positive (p %zu, q %zu, r %zu)", c->p, c->q, c->r);
   if (c->sae && c->p != c->r)
-    return sdlab_fail(GSL_EINVAL, "an SAE reconstructs its input: p = %zu must equal r = %zu", c->p, c->r);
+    return sdlab_fail(SDLAB_EPARAM, "an SAE reconstructs its input: p = %zu must equal r = %zu", c->p, c->r);
   if (c->batch == 0)
-    return sdlab_fail(GSL_EINVAL, "the batch size must be positive");
+    return sdlab_fail(SDLAB_EPARAM, "the batch size must be positive");
   const int topk_like = c->method == SDLAB_TRAIN_TOPK || c->method == SDLAB_TRAIN_BATCHTOPK ||
                         c->method == SDLAB_TRAIN_TOPK_AUXK || (c->method == SDLAB_TRAIN_MATRYOSHKA && c->nprefixes);
   if (topk_like && (c->k == 0 || c->k >= c->q))
-    return sdlab_fail(GSL_EINVAL, "k must satisfy 1 <= k < the number of latents (k = %zu, latents = %zu)", c->k, c->q);
+    return sdlab_fail(SDLAB_EPARAM, "k must satisfy 1 <= k < the number of latents (k = %zu, latents = %zu)", c->k, c->q);
   if ((c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_GATED) && !(c->l1 >= 0 && isfinite(c->l1)))
-    return sdlab_fail(GSL_EINVAL, "the L1 coefficient must be finite and >= 0 (got %g)", c->l1);
+    return sdlab_fail(SDLAB_EPARAM, "the L1 coefficient must be finite and >= 0 (got %g)", c->l1);
   if (c->method == SDLAB_TRAIN_JUMPRELU &&
       (!(c->theta0 >= 0) || !isfinite(c->theta0) || !(c->bandwidth > 0) || !(c->l0 >= 0) || !isfinite(c->l0)))
-    return sdlab_fail(GSL_EINVAL, "jumprelu needs theta >= 0, bandwidth > 0, L0 weight >= 0");
+    return sdlab_fail(SDLAB_EPARAM, "jumprelu needs theta >= 0, bandwidth > 0, L0 weight >= 0");
   if (c->method == SDLAB_TRAIN_MATRYOSHKA) {
     if (c->nprefixes) {
       for (size_t j = 0; j < c->nprefixes; j++)
         if (c->prefixes[j] == 0 || c->prefixes[j] > c->q || (j && c->prefixes[j] <= c->prefixes[j - 1]))
-          return sdlab_fail(GSL_EINVAL, "matryoshka prefixes must increase within [1, %zu]", c->q);
+          return sdlab_fail(SDLAB_EPARAM, "matryoshka prefixes must increase within [1, %zu]", c->q);
     } else {
       if (c->nks == 0)
-        return sdlab_fail(GSL_EINVAL, "matryoshka needs its k values (--ks k1,k2,...) or prefixes");
+        return sdlab_fail(SDLAB_EPARAM, "matryoshka needs its k values (--ks k1,k2,...) or prefixes");
       for (size_t j = 0; j < c->nks; j++)
         if (c->ks[j] == 0 || c->ks[j] >= c->q || (j && c->ks[j] <= c->ks[j - 1]) || !(c->lambdas[j] >= 0))
-          return sdlab_fail(GSL_EINVAL, "matryoshka k values must increase within [1, %zu) with weights >= 0", c->q);
+          return sdlab_fail(SDLAB_EPARAM, "matryoshka k values must increase within [1, %zu) with weights >= 0", c->q);
     }
   }
   if (c->method == SDLAB_TRAIN_TOPK_AUXK && (c->k_aux == 0 || !(c->lambda_aux >= 0)))
-    return sdlab_fail(GSL_EINVAL, "topk-auxk needs k_aux >= 1 and lambda_aux >= 0");
+    return sdlab_fail(SDLAB_EPARAM, "topk-auxk needs k_aux >= 1 and lambda_aux >= 0");
   if (!(c->lr > 0) || !isfinite(c->lr) || !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
       !(c->eps > 0))
-    return sdlab_fail(GSL_EINVAL, "the optimiser needs lr > 0, beta1 and beta2 in [0, 1), eps > 0 (lr %g)", c->lr);
+    return sdlab_fail(SDLAB_EPARAM, "the optimiser needs lr > 0, beta1 and beta2 in [0, 1), eps > 0 (lr %g)", c->lr);
   if (!(c->clip >= 0))
-    return sdlab_fail(GSL_EINVAL, "the clipping norm must be >= 0");
+    return sdlab_fail(SDLAB_EPARAM, "the clipping norm must be >= 0");
   if (c->anchors > c->q || (c->anchors && (!c->anchor_p || !c->anchor_r || !(c->anchor_weight >= 0))))
-    return sdlab_fail(GSL_EINVAL, "%zu anchors for %zu latents (with targets and a weight >= 0 needed)", c->anchors, c->q);
+    return sdlab_fail(SDLAB_EPARAM, "%zu anchors for %zu latents (with targets and a weight >= 0 needed)", c->anchors, c->q);
   if (!(c->sparse_below >= 0 && c->sparse_below <= 1))
-    return sdlab_fail(GSL_EINVAL, "the sparse-path crossover must be a fraction in [0, 1] (got %g)", c->sparse_below);
+    return sdlab_fail(SDLAB_EPARAM, "the sparse-path crossover must be a fraction in [0, 1] (got %g)", c->sparse_below);
   if ((c->resample_at || c->resample_every) && c->dead_window == 0)
-    return sdlab_fail(GSL_EINVAL, "resampling needs a dead window of at least one step");
+    return sdlab_fail(SDLAB_EPARAM, "resampling needs a dead window of at least one step");
   return SDLAB_SUCCESS;
 }
 

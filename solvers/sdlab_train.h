@@ -90,7 +90,7 @@ typedef struct {
 } sdlab_train_config;
 
 void sdlab_train_config_default(sdlab_train_config *c);
-/* Validate: every size, weight and option combination.  GSL_EINVAL with a message. */
+/* Validate: every size, weight and option combination.  SDLAB_EPARAM with a message. */
 int sdlab_train_config_check(const sdlab_train_config *c);
 
 typedef struct {

@@ -105,7 +105,7 @@ Test(absorption, pattern_input_and_argument_errors)
   cr_expect_eq(a->cls[2], SDLAB_LATENT_DEAD);
   cr_expect_eq(a->absorbed, 1);
   cr_expect_eq(a->lost, 3); /* parent 1's sub-concepts have no latent at all */
-  cr_expect_eq(sdlab_absorption_pattern(a, P, PARENT_OF, 0.5), GSL_EINVAL);
+  cr_expect_eq(sdlab_absorption_pattern(a, P, PARENT_OF, 0.5), SDLAB_EPARAM);
   long bad[NF];
   memcpy(bad, PARENT_OF, sizeof bad);
   bad[3] = 2; /* a sub-concept's parent that has a parent */

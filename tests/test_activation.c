@@ -32,8 +32,8 @@ Test(activation, parse_rejects_malformed_forms)
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     sdlab_activation a;
     sdlab_error_clear();
-    cr_assert_eq(sdlab_activation_parse(bad[i], &a), GSL_EINVAL, "'%s' was accepted", bad[i]);
-    cr_assert(strlen(sdlab_error_message(GSL_EINVAL)) > 10, "no message for '%s'", bad[i]);
+    cr_assert_eq(sdlab_activation_parse(bad[i], &a), SDLAB_EPARAM, "'%s' was accepted", bad[i]);
+    cr_assert(strlen(sdlab_error_message(SDLAB_EPARAM)) > 10, "no message for '%s'", bad[i]);
   }
 }
 
@@ -209,7 +209,7 @@ Test(activation, errors_are_reported)
   gsl_matrix_set_all(Z, 0.5);
   sdlab_activation_workspace *w = sdlab_activation_workspace_alloc(2, 3);
   sdlab_activation act = {.kind = SDLAB_ACT_TOPK, .k = 4};
-  cr_assert_eq(sdlab_activation_apply(&act, Z, Z, NULL, w), GSL_EINVAL, "K > n_q");
+  cr_assert_eq(sdlab_activation_apply(&act, Z, Z, NULL, w), SDLAB_EPARAM, "K > n_q");
   act.k = 2;
   cr_assert_eq(sdlab_activation_apply(&act, Z, A, NULL, w), GSL_EBADLEN, "shape mismatch");
   gsl_matrix_set(Z, 1, 2, NAN);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "sdlab_errno.h"
@@ -79,31 +80,33 @@ Test(cli, help_and_version)
 
 Test(cli, lrb_bad_input_gives_one_error_line_and_no_output)
 {
+  /* exit 2: the command line is wrong (a value out of range or impossible included); 1: the computation failed */
   const struct {
     const char *args, *says;
+    int code;
   } cases[] = {
-    {LRB_OK " --out %D/o --bogus 1", "unknown option '--bogus'"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1)"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity nan --interference 0.4 --seed 3 --out %D/o", "finite"},
-    {"lrb --features 6 --dim 0 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--dim"},
-    {"lrb --features six --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
-    {"lrb --features -6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features"},
-    {"lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3", "--out is required"},
-    {"lrb --features 9 --dim 4 --samples 50 --sparsity 0.9 --interference -0.1 --seed 3 --out %D/o", "cannot be reached"},
+    {LRB_OK " --out %D/o --bogus 1", "unknown option '--bogus'", 2},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 1.5 --interference 0.4 --seed 3 --out %D/o", "[0, 1)", 2},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity nan --interference 0.4 --seed 3 --out %D/o", "finite", 2},
+    {"lrb --features 6 --dim 0 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--dim", 2},
+    {"lrb --features six --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features", 2},
+    {"lrb --features -6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --out %D/o", "--features", 2},
+    {"lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3", "--out is required", 2},
+    {"lrb --features 9 --dim 4 --samples 50 --sparsity 0.9 --interference -0.1 --seed 3 --out %D/o", "cannot be reached", 2},
     {"lrb --features 40 --dim 4 --samples 50 --sparsity 0.9 --interference 0.05 --seed 3 --lrb-iter 5 --out %D/o",
-     "stopped after 5 iterations"},
-    {LRB_OK " --out %D/o --hierarchy 3", "P:K"},
-    {LRB_OK " --out %D/o --hierarchy 2:3", "P (K + 1)"},
-    {LRB_OK " --out %D/o --target decoder", "--target"},
-    {LRB_OK " --out %D/o --dtype f16", "--dtype"},
-    {LRB_OK " --out %D/o --seed 4", "more than once"},
-    {LRB_OK " --out %D/o stray", "unexpected argument"},
-    {LRB_OK " --out %D/o --sources 2", "crosscoder"},
+     "stopped after 5 iterations", 1},
+    {LRB_OK " --out %D/o --hierarchy 3", "P:K", 2},
+    {LRB_OK " --out %D/o --hierarchy 2:3", "P (K + 1)", 2},
+    {LRB_OK " --out %D/o --target decoder", "--target", 2},
+    {LRB_OK " --out %D/o --dtype f16", "--dtype", 2},
+    {LRB_OK " --out %D/o --seed 4", "more than once", 2},
+    {LRB_OK " --out %D/o stray", "unexpected argument", 2},
+    {LRB_OK " --out %D/o --sources 2", "crosscoder", 2},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     char *err = NULL;
     int code = sdlab(cases[c].args, NULL, &err);
-    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert_eq(code, cases[c].code, "case %zu exited %d: %s", c, code, err);
     cr_assert_eq(test_lines(err), 1, "case %zu: stderr is not one line: %s", c, err);
     cr_assert(strncmp(err, "sdlab lrb: error: ", 18) == 0 && strstr(err, cases[c].says), "case %zu: %s", c, err);
     cr_assert(!exists("o"), "case %zu left output behind", c);
@@ -234,8 +237,11 @@ Test(cli, absorption_codes_construction_and_bad_input)
     "absorption --bench %D/h --hierarchy 2:x --construct --out %D/o.json",
     "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --repair --out %D/o.json",
     "absorption --bench %D/h --hierarchy 2:3 --codes %D/r/codes.npy --decoder %D/r/W_E.npy --out %D/o.json"};
+  /* 2: the command line is wrong (a hierarchy the bench cannot hold, tau out of range); 1: the files are */
+  static const int code[] = {2, 1, 1, 2, 2, 2, 2, 2, 1};
   for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
-    cr_expect_neq(sdlab(bad[c], &out, &err), 0, "case %zu accepted", c);
+    int got = sdlab(bad[c], &out, &err);
+    cr_expect_eq(got, code[c], "case %zu exited %d: %s", c, got, err);
     cr_expect(test_lines(err) == 1 && strstr(err, "sdlab absorption: error: "), "case %zu: %s", c, err);
     cr_expect(!exists("o.json"), "case %zu wrote output", c);
     free(out);
@@ -623,29 +629,72 @@ Test(cli, train_rejects_bad_input)
   char p[4200];
   snprintf(p, sizeof p, "%s/nan.npy", test_dir);
   sdlab_npy_write(p, SDLAB_F64, 2, sh, nanv);
+  /* exit 2: the command line is wrong, including values out of range or options the method does not read; 1: the
+   * data or the machine */
   const struct {
     const char *args, *says;
+    int code;
   } cases[] = {
-    {"train --data %D/b --method ista --latents 64 --out %D/x", "unknown method"},
-    {"train --data %D/b --method gated --l1 -1 --latents 64 --out %D/x", "L1"},
-    {"train --data %D/b --method topk --k 64 --latents 64 --out %D/x", "k must satisfy"},
-    {"train --data %D/b --method relu --l1 -0.1 --latents 64 --out %D/x", "L1"},
-    {"train --data %D/nan.npy --method topk --k 1 --latents 4 --batch 1 --out %D/x", "non-finite"},
-    {"train --data %D/b --method topk --k 3 --latents 64 --batch 100000 --out %D/x", "fewer than the batch"},
-    {"train --data %D/b --method topk --k 3 --latents 64 --out %D/b", "already exists"},
-    {"train --data %D/none --method topk --k 3 --latents 64 --out %D/x", "does not exist"},
-    {"train --data %D/b --method matryoshka --latents 64 --out %D/x", "matryoshka"},
-    {"train --data %D/b --method topk --k 3 --latents 64 --anchors 100 --out %D/x", "exceeds"},
-    {"train --resume %D/nothing", "no checkpoint"},
+    {"train --data %D/b --method ista --latents 64 --out %D/x", "unknown method", 2},
+    {"train --data %D/b --method gated --l1 -1 --latents 64 --out %D/x", "L1", 2},
+    {"train --data %D/b --method topk --k 64 --latents 64 --out %D/x", "k must satisfy", 2},
+    {"train --data %D/b --method relu --l1 -0.1 --latents 64 --out %D/x", "L1", 2},
+    {"train --data %D/nan.npy --method topk --k 1 --latents 4 --batch 1 --out %D/x", "non-finite", 1},
+    {"train --data %D/b --method topk --k 3 --latents 64 --batch 100000 --out %D/x", "fewer than the batch", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --out %D/b", "already exists", 1},
+    {"train --data %D/none --method topk --k 3 --latents 64 --out %D/x", "does not exist", 1},
+    {"train --data %D/b --method matryoshka --latents 64 --out %D/x", "matryoshka", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --anchors 100 --out %D/x", "exceeds", 2},
+    {"train --resume %D/nothing", "no checkpoint", 1},
+    {"train --data %D/b --method relu --k 4 --latents 64 --out %D/x", "--k does not apply to --method relu", 2},
+    {"train --data %D/b --method topk --k 3 --l1 0.1 --latents 64 --out %D/x", "--l1 does not apply", 2},
+    {"train --data %D/b --method topk --k 3 --theta 0.1 --latents 64 --out %D/x", "--theta does not apply", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --top x --out %D/x", "--top needs", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --anchors x --out %D/x", "--anchors needs", 2},
+    {"train --data %D/b --method topk --k 3 --latents 64 --lr -1 --out %D/x", "optimiser", 2},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     char *err = NULL;
     int code = sdlab(cases[c].args, NULL, &err);
-    cr_assert(code == 1 || code == 2, "case %zu exited %d", c, code);
+    cr_assert_eq(code, cases[c].code, "case %zu exited %d: %s", c, code, err);
     cr_assert(test_lines(err) == 1 && strstr(err, cases[c].says), "case %zu: %s", c, err);
     cr_assert(!exists("x") && !exists("x.partial"), "case %zu left output", c);
     free(err);
   }
+}
+
+/* Issue 22, exit codes: a value out of range or one that does not apply is a usage error (exit 2) in every
+ * command, whether the command line or a library check finds it; a bad data file exits 1. */
+Test(cli, values_out_of_range_exit_2_in_every_command)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  cr_assert_eq(sdlab("construct thm33 --truth %D/b/W_p.npy --latents 6 --activation relu --out %D/c", NULL, NULL), 0);
+  const struct {
+    const char *args, *says;
+    int code;
+  } cases[] = {
+    {"eval --truth %D/b/W_p.npy --encoder %D/c/W_E.npy --decoder %D/c/W_D.npy --activation frob", "unknown activation", 2},
+    {"eval --truth %D/b/W_p.npy --encoder %D/c/W_E.npy --decoder %D/c/W_D.npy --activation topk:7", "n_q = 6", 2},
+    {"eval --truth %D/b/meta.json --encoder %D/c/W_E.npy", "meta.json", 1},
+    {"patterns --truth %D/b/W_p.npy --latents 2 --activation topk:3 --out %D/x", "n_q = 2", 2},
+    {"patterns --truth %D/b/W_p.npy --latents 2 --activation softmax --out %D/x", "unknown activation", 2},
+    {"landscape --truth %D/b --latents 20 --activation relu --sgd-runs 1 --out %D/x", "1 to 16 latents", 2},
+    {"landscape --truth %D/b --latents 2 --activation topk:x --sgd-runs 1 --out %D/x", "positive integer", 2},
+    {"construct thm33 --truth %D/b/W_p.npy --latents 2 --activation relu --out %D/x", "n_q >= n", 2},
+    {"construct thm33 --truth %D/b/W_p.npy --latents 6 --activation jumprelu:-1 --out %D/x", "jumprelu", 2},
+    {"construct thm33 --truth %D/b/meta.json --latents 6 --activation relu --out %D/x", "meta.json", 1},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char *out = NULL, *err = NULL;
+    int code = sdlab(cases[c].args, &out, &err);
+    cr_expect_eq(code, cases[c].code, "case %zu exited %d: %s", c, code, err);
+    cr_expect(test_lines(err) == 1 && strstr(err, ": error: ") && strstr(err, cases[c].says), "case %zu: %s", c, err);
+    cr_expect_str_eq(out, "", "case %zu printed a partial answer", c);
+    cr_expect(!exists("x"), "case %zu left output", c);
+    free(out);
+    free(err);
+  }
+  assert_entries(2);
 }
 
 /* On a bench with low interference a TopK SAE recovers the ground truth: every decoder column matches a
@@ -724,7 +773,7 @@ Test(cli, train_top_rows_match_a_numpy_recomputation)
   cr_assert_str_eq(out, "0\n");
   free(out);
   free(err);
-  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --top 0 --out %D/x", NULL, &err), 1);
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --top 0 --out %D/x", NULL, &err), 2);
   cr_assert(strstr(err, "--top needs"));
   free(err);
 }
@@ -1063,4 +1112,119 @@ Test(cli, absorption_outputs_are_all_written_or_none)
   cr_assert_eq(sdlab("absorption --bench %D/h --hierarchy 2:3 --construct --repair --encoder-out %D/we.npy "
                      "--out %D/a.json --rates %D/r.tsv", NULL, NULL), 0);
   cr_assert(exists("a.json") && exists("we.npy") && exists("r.tsv"));
+}
+
+/* A process id that no process can have: above the kernel's pid_max. */
+static long
+dead_pid(void)
+{
+  long max = 0;
+  FILE *fp = fopen("/proc/sys/kernel/pid_max", "r");
+  cr_assert(fp && fscanf(fp, "%ld", &max) == 1 && max > 0, "cannot read /proc/sys/kernel/pid_max");
+  fclose(fp);
+  return max + 1;
+}
+
+static void
+make_dir_rel(const char *rel, int with_file)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", test_dir, rel);
+  cr_assert_eq(mkdir(p, 0777), 0, "mkdir %s", p);
+  if (with_file) {
+    snprintf(p, sizeof p, "%s/%s/x.npy", test_dir, rel);
+    FILE *fp = fopen(p, "w");
+    cr_assert(fp && fputs("left by a killed run", fp) >= 0 && fclose(fp) == 0);
+  }
+}
+
+/* Issue 22, stray outputs: DIR.partial-PID and DIR.old-PID left by killed processes are removed when a command
+ * next makes DIR (lrb, construct, landscape, mlp through sdlab_outdir_begin; train for RUN.old-PID); those of a
+ * live process (this test's) are kept. */
+Test(cli, leftovers_of_dead_processes_are_removed)
+{
+  char dead_part[64], dead_old[64], live[64], run_old[64];
+  snprintf(dead_part, sizeof dead_part, "b.partial-%ld", dead_pid());
+  snprintf(dead_old, sizeof dead_old, "b.old-%ld", dead_pid());
+  snprintf(live, sizeof live, "b.partial-%ld", (long)getpid());
+  snprintf(run_old, sizeof run_old, "r.old-%ld", dead_pid());
+  make_dir_rel(dead_part, 1);
+  make_dir_rel(dead_old, 1);
+  make_dir_rel(live, 0);
+  make_dir_rel(run_old, 1);
+  char *err = NULL;
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists(dead_part) && !exists(dead_old), "a dead process's staging or old output was left");
+  cr_assert(exists(live), "a live process's staging directory was removed");
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 2 --latents 4 --batch 10 --seed 1 --quiet --out %D/r", NULL,
+                     &err), 0, "%s", err);
+  free(err);
+  cr_assert(!exists(run_old), "a dead process's RUN.old-PID was left");
+  assert_entries(3); /* b, r and the live staging directory */
+}
+
+/* Issue 22, stray outputs: --force replaces a regular file as well as a directory, and leaves no FILE.old-PID. */
+Test(cli, force_over_a_regular_file_leaves_nothing_behind)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400];
+  snprintf(cmd, sizeof cmd, "echo not a run > '%s/f' && echo not a bench > '%s/g'", test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  char *err = NULL;
+  cr_assert_eq(sdlab("train --data %D/b --method topk --k 2 --latents 4 --batch 10 --seed 1 --quiet --force --out %D/f",
+                     NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(exists("f/W_E.npy"), "the run did not replace the file");
+  assert_entries(3); /* b, f and g: no f.old-PID */
+  cr_assert_eq(sdlab(LRB_OK " --force --out %D/g", NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert(exists("g/x_p.npy"), "the bench did not replace the file");
+  assert_entries(3); /* b, f and g: no g.old-PID or staging either */
+}
+
+/* Issue 22, silent acceptance: an input that is not a regular file (a FIFO would block the open forever, a
+ * directory is no data) is refused at once with one line naming it, exit 1.  timeout bounds a regression. */
+Test(cli, inputs_that_are_not_regular_files_are_refused)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400], fifo[4200];
+  snprintf(fifo, sizeof fifo, "%s/f.npy", test_dir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  const char *args[] = {"tsv %s", "eval --truth %s --encoder %s", "train --data %s --method relu --latents 4 --out %s.run",
+                        "eval --truth %s/b --encoder %s/b/W_p.npy"};
+  const char *path[] = {fifo, fifo, fifo, test_dir};
+  const char *kind[] = {"a FIFO", "a FIFO", "a FIFO", "a directory"};
+  for (size_t c = 0; c < 4; c++) {
+    char a[4400], *err = NULL;
+    snprintf(a, sizeof a, args[c], path[c], path[c]);
+    snprintf(cmd, sizeof cmd, "timeout 5 '%s' %s", test_sdlab_bin(), a);
+    int code = test_run(cmd, NULL, &err);
+    cr_expect_eq(code, 1, "case %zu exited %d: %s", c, code, err);
+    cr_expect(test_lines(err) == 1 && strstr(err, path[c]) && strstr(err, "not a regular file") && strstr(err, kind[c]),
+              "case %zu: %s", c, err);
+    free(err);
+  }
+  assert_entries(2); /* b and the FIFO */
+}
+
+/* Issue 22, resource checks: lrb states the bytes its outputs need and refuses, before writing anything, when
+ * the filesystem has fewer free (here 10^15 samples: at least 4 10^16 bytes).  The file-size limit keeps a
+ * regression from filling the disk. */
+Test(cli, lrb_refuses_outputs_larger_than_the_free_space)
+{
+  char cmd[8400], *err = NULL;
+  snprintf(cmd, sizeof cmd, "sh -c \"ulimit -f 20000; exec timeout 20 '%s' lrb --features 6 --dim 4 --samples "
+           "1000000000000000 --sparsity 0.9 --interference 0.4 --seed 3 --quiet --out '%s/b'\"", test_sdlab_bin(),
+           test_dir);
+  int code = test_run(cmd, NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  const char *need = err ? strstr(err, " needs ") : NULL;
+  cr_assert(test_lines(err) == 1 && need && strstr(err, "bytes") && strstr(err, "free"), "%s", err);
+  /* x and x_p alone are K (n + n_p) float32 values; W_p, the headers and meta.json add less than 8 KiB */
+  const double samples = 1e15 * (6 + 4) * 4;
+  const double bytes = strtod(need + 7, NULL);
+  cr_expect(bytes >= samples && bytes < samples + 8192, "need %.17g bytes, samples alone %.17g", bytes, samples);
+  assert_entries(0);
+  free(err);
 }

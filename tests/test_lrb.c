@@ -119,21 +119,21 @@ Test(lrb, c1_reports_impossible_and_unreached_targets)
   const double bad_S[] = {-0.1, 1.5, NAN};
   for (int i = 0; i < 3; i++) {
     p = params(5, 3, bad_S[i], 0.5, 1);
-    cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+    cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
   }
   p = params(0, 3, 0.9, 0.5, 1);
-  cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+  cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
   p = params(5, 0, 0.9, 0.5, 1);
-  cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+  cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
   p = params(5, 3, 0.9, 1.5, 1);
-  cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+  cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
   p = params(5, 3, 0.9, 0.5, 1);
   p.beta = 0;
-  cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+  cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
   p.beta = 1;
   p.parents = 2;
   p.children = 3; /* needs 8 features */
-  cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+  cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
 }
 
 /* Draw N samples into a matrix (rows). */
@@ -308,5 +308,5 @@ Test(lrb, transcoder_and_crosscoder_targets)
   cr_assert(plain_max_interference(t.Wp, &e) <= p.M + test_gamma(48) && e <= test_gamma(48));
   sdlab_lrb_truth_free(&t);
   p.sources = 5; /* does not divide 24 */
-  cr_assert_eq(sdlab_lrb_check(&p), GSL_EINVAL);
+  cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
 }

@@ -503,19 +503,19 @@ Test(train, configuration_errors)
   c.p = c.r = 6;
   c.q = 8;
   c.k = 8;
-  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "k = q");
+  cr_assert_eq(sdlab_train_config_check(&c), SDLAB_EPARAM, "k = q");
   c.k = 2;
   c.method = SDLAB_TRAIN_RELU;
   c.l1 = -1;
-  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "negative L1");
+  cr_assert_eq(sdlab_train_config_check(&c), SDLAB_EPARAM, "negative L1");
   c.l1 = 0.1;
   c.r = 5;
-  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "an SAE with p != r");
+  cr_assert_eq(sdlab_train_config_check(&c), SDLAB_EPARAM, "an SAE with p != r");
   c.sae = 0;
   cr_assert_eq(sdlab_train_config_check(&c), 0);
   c.method = SDLAB_TRAIN_MATRYOSHKA;
   c.nks = 0;
-  cr_assert_eq(sdlab_train_config_check(&c), GSL_EINVAL, "matryoshka without k values");
+  cr_assert_eq(sdlab_train_config_check(&c), SDLAB_EPARAM, "matryoshka without k values");
   c.lr = 0;
   cr_assert_null(sdlab_trainer_alloc(&c, 1));
 }

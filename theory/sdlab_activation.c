@@ -12,7 +12,7 @@ sdlab_activation_parse(const char *text, sdlab_activation *act)
 {
   static const char *forms = "relu, jumprelu:THETA, topk:K, topk-relu:K or batchtopk:K";
   if (text == NULL || act == NULL)
-    return sdlab_fail(GSL_EINVAL, "no activation given (expected %s)", forms);
+    return sdlab_fail(SDLAB_EPARAM, "no activation given (expected %s)", forms);
   const char *colon = strchr(text, ':');
   size_t namelen = colon ? (size_t)(colon - text) : strlen(text);
   memset(act, 0, sizeof *act);
@@ -21,12 +21,12 @@ sdlab_activation_parse(const char *text, sdlab_activation *act)
     return SDLAB_SUCCESS;
   }
   if (colon == NULL || colon[1] == '\0')
-    return sdlab_fail(GSL_EINVAL, "unknown activation '%s' (expected %s)", text, forms);
+    return sdlab_fail(SDLAB_EPARAM, "unknown activation '%s' (expected %s)", text, forms);
   char *end = NULL;
   if (namelen == 8 && strncmp(text, "jumprelu", 8) == 0) {
     double t = strtod(colon + 1, &end);
     if (*end != '\0' || !isfinite(t) || t < 0)
-      return sdlab_fail(GSL_EINVAL, "jumprelu threshold must be a finite number >= 0 (got '%s')",
+      return sdlab_fail(SDLAB_EPARAM, "jumprelu threshold must be a finite number >= 0 (got '%s')",
                         colon + 1);
     act->kind = SDLAB_ACT_JUMPRELU;
     act->theta = t;
@@ -40,12 +40,12 @@ sdlab_activation_parse(const char *text, sdlab_activation *act)
   else if (namelen == 9 && strncmp(text, "batchtopk", 9) == 0)
     kind = SDLAB_ACT_BATCHTOPK;
   else
-    return sdlab_fail(GSL_EINVAL, "unknown activation '%s' (expected %s)", text, forms);
+    return sdlab_fail(SDLAB_EPARAM, "unknown activation '%s' (expected %s)", text, forms);
   if (colon[1] == '-')
-    return sdlab_fail(GSL_EINVAL, "K in '%s' must be a positive integer", text);
+    return sdlab_fail(SDLAB_EPARAM, "K in '%s' must be a positive integer", text);
   unsigned long long k = strtoull(colon + 1, &end, 10);
   if (*end != '\0' || k == 0)
-    return sdlab_fail(GSL_EINVAL, "K in '%s' must be a positive integer", text);
+    return sdlab_fail(SDLAB_EPARAM, "K in '%s' must be a positive integer", text);
   act->kind = kind;
   act->k = (size_t)k;
   return SDLAB_SUCCESS;
@@ -67,21 +67,21 @@ int
 sdlab_activation_check(const sdlab_activation *act, size_t nq)
 {
   if (nq == 0)
-    return sdlab_fail(GSL_EINVAL, "the latent dimension n_q must be positive");
+    return sdlab_fail(SDLAB_EPARAM, "the latent dimension n_q must be positive");
   switch (act->kind) {
   case SDLAB_ACT_RELU: return SDLAB_SUCCESS;
   case SDLAB_ACT_JUMPRELU:
     if (!isfinite(act->theta) || act->theta < 0)
-      return sdlab_fail(GSL_EINVAL, "jumprelu threshold must be finite and >= 0 (got %g)", act->theta);
+      return sdlab_fail(SDLAB_EPARAM, "jumprelu threshold must be finite and >= 0 (got %g)", act->theta);
     return SDLAB_SUCCESS;
   case SDLAB_ACT_TOPK:
   case SDLAB_ACT_TOPK_RELU:
   case SDLAB_ACT_BATCHTOPK:
     if (act->k == 0 || act->k > nq)
-      return sdlab_fail(GSL_EINVAL, "K = %zu must lie in [1, n_q = %zu]", act->k, nq);
+      return sdlab_fail(SDLAB_EPARAM, "K = %zu must lie in [1, n_q = %zu]", act->k, nq);
     return SDLAB_SUCCESS;
   }
-  return sdlab_fail(GSL_EINVAL, "unknown activation kind %d", (int)act->kind);
+  return sdlab_fail(SDLAB_EPARAM, "unknown activation kind %d", (int)act->kind);
 }
 
 int

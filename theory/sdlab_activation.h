@@ -32,14 +32,14 @@ typedef struct {
   size_t k;     /* topk, topk-relu, batchtopk */
 } sdlab_activation;
 
-/* Parse "relu", "jumprelu:T", "topk:K", "topk-relu:K" or "batchtopk:K".  Returns GSL_EINVAL with a
+/* Parse "relu", "jumprelu:T", "topk:K", "topk-relu:K" or "batchtopk:K".  Returns SDLAB_EPARAM with a
  * message naming the accepted forms on anything else. */
 int sdlab_activation_parse(const char *text, sdlab_activation *act);
 
 /* Write the canonical text of `act` (the form sdlab_activation_parse reads) into buf. */
 void sdlab_activation_format(const sdlab_activation *act, char *buf, size_t len);
 
-/* Check that `act` is usable with n_q latents: K in [1, n_q], T finite and >= 0.  GSL_EINVAL otherwise. */
+/* Check that `act` is usable with n_q latents: K in [1, n_q], T finite and >= 0.  SDLAB_EPARAM otherwise. */
 int sdlab_activation_check(const sdlab_activation *act, size_t nq);
 
 /* True (1) for activations with sigma(a z) = a sigma(z) for every a > 0 (all but jumprelu with T > 0).

@@ -33,7 +33,7 @@ sdlab_construct_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, gsl_matrix *WE
     return sdlab_fail(SDLAB_ESHAPE, "eq. 15: W_p %zu x %zu, W_r %zu x %zu, W_E %zu x %zu, W_D %zu x %zu do not fit",
                       np, n, nr, Wr->size2, WE->size1, WE->size2, WD->size1, WD->size2);
   if (nq < n)
-    return sdlab_fail(GSL_EINVAL, "Theorem 3.3 needs n_q >= n (n_q = %zu, n = %zu)", nq, n);
+    return sdlab_fail(SDLAB_EPARAM, "Theorem 3.3 needs n_q >= n (n_q = %zu, n = %zu)", nq, n);
   gsl_matrix_set_zero(WE);
   gsl_matrix_set_zero(WD);
   gsl_matrix_view top = gsl_matrix_submatrix(WE, 0, 0, n, np);

@@ -18,7 +18,8 @@
 /* Maximum signed interference of the columns of W (n_p x n, n >= 2); -infinity for n < 2. */
 double sdlab_max_interference(const gsl_matrix *W);
 
-/* Eq. 15: W_D* = [W_r, 0] (n_r x n_q) and W_E* = [W_p^T; 0] (n_q x n_p).  Needs n_q >= n. */
+/* Eq. 15: W_D* = [W_r, 0] (n_r x n_q) and W_E* = [W_p^T; 0] (n_q x n_p).  Needs n_q >= n (SDLAB_EPARAM
+ * otherwise). */
 int sdlab_construct_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, gsl_matrix *WE, gsl_matrix *WD);
 
 /* Example 3.5: n = n_p = n_q = n_r = 2, sigma = Top-1 . ReLU, M_1 = M_2 = 1, w_p^d = w_r^d = e_d,

@@ -29,6 +29,7 @@ sdlab_error_message(int status)
   case SDLAB_ENONFINITE: return "NaN or infinity in the input";
   case SDLAB_EUSAGE: return "usage error";
   case SDLAB_EBADFILE: return "malformed data file";
+  case SDLAB_EPARAM: return "a parameter is out of range or does not apply";
   default: return gsl_strerror(status);
   }
 }

@@ -19,7 +19,9 @@ enum {
   SDLAB_EIO = 1029,       /* reading or writing a file failed */
   SDLAB_ENONFINITE = 1030,/* NaN or infinity where finite numbers are required */
   SDLAB_EUSAGE = 1031,    /* a command-line usage error */
-  SDLAB_EBADFILE = 1032   /* a data file other than .npy (IDX, checkpoint) is malformed or truncated */
+  SDLAB_EBADFILE = 1032,  /* a data file other than .npy (IDX, checkpoint) is malformed or truncated */
+  SDLAB_EPARAM = 1033     /* a parameter the caller chose is out of range, meaningless or does not apply (on
+                           * the command line: a usage error, exit status 2) */
 };
 
 /* Record a formatted message for the calling thread and return `status` (so that a function can write
