@@ -32,7 +32,8 @@ files beside this report; the paper's values are quoted only for comparison.
 | Figure 4 (zero loss without recovery) | trained and exact: below, [figure4.png](figure4.png), [figure4.pdf](figure4.pdf) |
 | The landscape (every piece of L~, bounds, SGD end points) | computed: [landscape.png](landscape.png), below |
 | Figure 5 (feature absorption; a drawing in the paper) | measured at scale ${SCALE:-quick}: below, [figure5-${SCALE:-quick}.png](figure5-${SCALE:-quick}.png) |
-| Table 1, Figure 6 | computed at scale ${SCALE:-quick}: below, [figure6-${SCALE:-quick}.png](figure6-${SCALE:-quick}.png) |
+| Table 1, Figure 6 | computed at scale ${SCALE:-quick}: below, [figure6-${SCALE:-quick}.png](figure6-${SCALE:-quick}.png)$([ "${SCALE:-quick}" != full ] && [ -n "${T1_FULL_METHODS:-}" ] && echo "; at the paper's sizes for ${T1_FULL_METHODS} (committed): below, [figure6-full.png](figure6-full.png)") |
+| The reproduction study behind Table 1 | $([ -f "paper-repro/results/study-${SCALE:-quick}/summary.tsv" ] && echo "computed at scale ${SCALE:-quick} (committed): below, [study-${SCALE:-quick}.png](study-${SCALE:-quick}.png)" || echo "not run at scale ${SCALE:-quick}") |
 | Tables 4, 5, 6, 7 (ablations) | computed at scale ${SCALE:-quick}: below |
 | Table 2, Figure 7 (analogues on a Fashion-MNIST MLP) | computed: below, [figure7.png](figure7.png) |
 | Figures 10, 11 (top-activating images, analogue) | computed: below, [figure10.png](figure10.png) |
