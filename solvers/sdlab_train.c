@@ -400,17 +400,8 @@ row_update(const sdlab_train_config *c, float *w, float *m, float *v, const floa
     return;
   }
   const float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps;
-  if (g == NULL) {
-    for (size_t a = 0; a < n; a++) {
-      const float ga = 0.0f;
-      m[a] = b1 * m[a] + (1 - b1) * ga;
-      v[a] = b2 * v[a] + (1 - b2) * ga * ga;
-      w[a] -= k.a * m[a] / (sqrtf(v[a] * k.ic2) + eps);
-    }
-    return;
-  }
   for (size_t a = 0; a < n; a++) {
-    const float ga = f == 1.0f ? g[a] : g[a] * f;
+    const float ga = g == NULL ? 0.0f : f == 1.0f ? g[a] : g[a] * f;
     m[a] = b1 * m[a] + (1 - b1) * ga;
     v[a] = b2 * v[a] + (1 - b2) * ga * ga;
     w[a] -= k.a * m[a] / (sqrtf(v[a] * k.ic2) + eps);
@@ -502,8 +493,6 @@ touch_entries(sdlab_trainer *t, size_t B)
   touch_sync(t, from);
 }
 
-/* The step's update of W_E and W_D: unit-norm projection of the touched rows' decoder gradients, global-norm
- * clipping, then one pass over W_E and one over the touched rows of W_D (every row when eager). */
 /* ---- selection ---- */
 
 SDLAB_SELECT_TOP_DEFINE(before, select_top, float, uint32_t)
@@ -1040,30 +1029,29 @@ code_threshold(const sdlab_trainer *t, size_t i)
   return t->c.method == SDLAB_TRAIN_JUMPRELU ? t->s.theta[i] : 0.0f;
 }
 
+/* the active codes of the batch; each sample's count into rowptr[s + 1], for threshold_entries */
 static size_t
 count_active(sdlab_trainer *t, size_t B)
 {
   const size_t q = t->c.q;
-  size_t n = 0;
-#pragma omp parallel for schedule(static) num_threads(t->threads) reduction(+ : n)
-  for (size_t s = 0; s < B; s++)
-    for (size_t i = 0; i < q; i++)
-      n += t->Z[s * q + i] > code_threshold(t, i);
-  return n;
-}
-
-/* the active codes as entries, sample-major and latent-ascending within a sample (the dense path's order) */
-static void
-threshold_entries(sdlab_trainer *t, size_t B)
-{
-  const size_t q = t->c.q;
-#pragma omp parallel for schedule(static) num_threads(t->threads)
+  size_t total = 0;
+#pragma omp parallel for schedule(static) num_threads(t->threads) reduction(+ : total)
   for (size_t s = 0; s < B; s++) {
     size_t n = 0;
     for (size_t i = 0; i < q; i++)
       n += t->Z[s * q + i] > code_threshold(t, i);
     t->rowptr[s + 1] = n;
+    total += n;
   }
+  return total;
+}
+
+/* the active codes as entries, sample-major and latent-ascending within a sample (the dense path's order),
+ * from the per-sample counts count_active left in rowptr */
+static void
+threshold_entries(sdlab_trainer *t, size_t B)
+{
+  const size_t q = t->c.q;
   t->rowptr[0] = 0;
   for (size_t s = 0; s < B; s++)
     t->rowptr[s + 1] += t->rowptr[s];
