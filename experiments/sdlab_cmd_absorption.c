@@ -286,15 +286,10 @@ sdlab_cmd_absorption(int argc, char **argv)
   char *rates = !status && o[O_RATES].value ? sdlab_absorption_rates_text(a) : NULL;
   if (!status && o[O_RATES].value && rates == NULL)
     status = GSL_ENOMEM;
-  if (!status && (o[O_RATES].value || o[O_OUT].value)) {
-    const char *paths[2];
-    const void *texts[2];
-    size_t nf = 0;
-    if (o[O_RATES].value)
-      paths[nf] = o[O_RATES].value, texts[nf++] = rates;
-    if (o[O_OUT].value)
-      paths[nf] = o[O_OUT].value, texts[nf++] = text;
-    status = sdlab_atomic_write_all(nf, paths, texts, NULL);
+  if (!status) {
+    const char *paths[2] = {o[O_RATES].value, o[O_OUT].value};
+    const void *texts[2] = {rates, text};
+    status = sdlab_atomic_write_all(2, paths, texts, NULL);
   }
   free(rates);
   if (status && enc)

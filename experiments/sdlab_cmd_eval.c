@@ -297,15 +297,10 @@ sdlab_cmd_eval(int argc, char **argv)
   char *sweep = !status && o[O_SWEEP].value ? sweep_text(esweep, DT ? dsweep : NULL) : NULL;
   if (!status && o[O_SWEEP].value && sweep == NULL)
     status = sdlab_fail(GSL_ENOMEM, "out of memory for the sweep");
-  if (!status && (o[O_OUT].value || o[O_SWEEP].value)) {
-    const char *paths[2];
-    const void *texts[2];
-    size_t n = 0;
-    if (o[O_OUT].value)
-      paths[n] = o[O_OUT].value, texts[n++] = text;
-    if (o[O_SWEEP].value)
-      paths[n] = o[O_SWEEP].value, texts[n++] = sweep;
-    status = sdlab_atomic_write_all(n, paths, texts, NULL);
+  if (!status) {
+    const char *paths[2] = {o[O_OUT].value, o[O_SWEEP].value};
+    const void *texts[2] = {text, sweep};
+    status = sdlab_atomic_write_all(2, paths, texts, NULL);
   }
   free(sweep);
   if (!status)

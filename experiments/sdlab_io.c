@@ -111,13 +111,26 @@ int
 sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const *data, const size_t *lens)
 {
   sdlab_atomic_file f[8];
-  if (n > 8)
-    return sdlab_fail(GSL_EINVAL, "sdlab_atomic_write_all takes at most 8 files");
+  const char *kept[8];
+  const void *bytes[8];
+  size_t sizes[8], m = 0;
+  for (size_t k = 0; k < n; k++) /* the files asked for: a NULL path is none */
+    if (paths[k]) {
+      if (m == 8)
+        return sdlab_fail(GSL_EINVAL, "sdlab_atomic_write_all takes at most 8 files");
+      kept[m] = paths[k];
+      bytes[m] = data[k];
+      sizes[m++] = lens ? lens[k] : strlen((const char *)data[k]);
+    }
+  n = m;
+  paths = kept;
+  data = bytes;
+  lens = sizes;
   int status = SDLAB_SUCCESS;
   size_t opened = 0;
   for (; opened < n && !status; opened++) {
     status = sdlab_atomic_open(&f[opened], paths[opened]);
-    const size_t len = lens ? lens[opened] : strlen((const char *)data[opened]);
+    const size_t len = lens[opened];
     if (!status && (fwrite(data[opened], 1, len, f[opened].fp) != len || fflush(f[opened].fp) != 0 ||
                     ferror(f[opened].fp)))
       status = sdlab_fail(SDLAB_EIO, "writing %s failed: %s", paths[opened], strerror(errno));

@@ -24,9 +24,9 @@ void sdlab_atomic_abort(sdlab_atomic_file *f);
 
 /* Write a whole text to `path` atomically. */
 int sdlab_atomic_write_text(const char *path, const char *text);
-/* Write n files (n <= 8) as one: data[k] of lens[k] bytes (lens NULL: NUL-terminated texts) to paths[k], every
- * file under its temporary name first, renamed only when all were written; a failure leaves none of them
- * (files already renamed are removed). */
+/* Write up to 8 files as one: data[k] of lens[k] bytes (lens NULL: NUL-terminated texts) to paths[k] (a NULL
+ * path: no file), every file under its temporary name first, renamed only when all were written; a failure
+ * leaves none of them (files already renamed are removed). */
 int sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const *data, const size_t *lens);
 
 /* Output directories.  sdlab_outdir_begin fails with GSL_EINVAL if `dir` exists and force is 0; it
