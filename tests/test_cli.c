@@ -582,6 +582,24 @@ Test(cli, train_gated_writes_saelens_gated_layout)
   free(cfg);
 }
 
+/* The run directories a and b hold the same bytes in each of the listed files. */
+static void
+assert_same_run(const char *a, const char *b)
+{
+  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json", "sae.safetensors",
+                         "sae_weights.safetensors", "cfg.json"};
+  for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+    char ra[256], rb[256];
+    snprintf(ra, sizeof ra, "%s/%s", a, files[k]);
+    snprintf(rb, sizeof rb, "%s/%s", b, files[k]);
+    size_t la, lb;
+    char *A = slurp_rel(ra, &la), *B = slurp_rel(rb, &lb);
+    cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "%s and %s differ", ra, rb);
+    free(A);
+    free(B);
+  }
+}
+
 Test(cli, train_interrupted_or_stopped_resumes_to_the_same_bytes)
 {
   cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
@@ -605,20 +623,8 @@ Test(cli, train_interrupted_or_stopped_resumes_to_the_same_bytes)
   } else {
     cr_assert_eq(code, 0, "the run neither finished nor stopped on SIGINT (%d)", code);
   }
-  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json", "sae.safetensors"};
-  for (size_t k = 0; k < 5; k++) {
-    char ra[64], rs[64], ri[64];
-    snprintf(ra, sizeof ra, "a/%s", files[k]);
-    snprintf(rs, sizeof rs, "s/%s", files[k]);
-    snprintf(ri, sizeof ri, "i/%s", files[k]);
-    size_t la, ls, li;
-    char *A = slurp_rel(ra, &la), *S = slurp_rel(rs, &ls), *I = slurp_rel(ri, &li);
-    cr_assert(A && S && la == ls && memcmp(A, S, la) == 0, "%s: stopped and resumed differs from uninterrupted", files[k]);
-    cr_assert(I && la == li && memcmp(A, I, la) == 0, "%s: interrupted and resumed differs from uninterrupted", files[k]);
-    free(A);
-    free(S);
-    free(I);
-  }
+  assert_same_run("a", "s");
+  assert_same_run("a", "i");
 }
 
 Test(cli, train_rejects_bad_input)
@@ -805,17 +811,7 @@ Test(cli, train_converge_stops_by_its_rule_and_resumes_to_the_same_bytes)
   snprintf(args, sizeof args, "%s --stop-after 100 --out %%D/s", opts);
   cr_assert_eq(sdlab(args, NULL, NULL), 0);
   cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, NULL), 0);
-  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json"};
-  for (size_t k = 0; k < 4; k++) {
-    char rc[64], rs[64];
-    snprintf(rc, sizeof rc, "c/%s", files[k]);
-    snprintf(rs, sizeof rs, "s/%s", files[k]);
-    size_t lc, ls;
-    char *C = slurp_rel(rc, &lc), *S = slurp_rel(rs, &ls);
-    cr_assert(C && S && lc == ls && memcmp(C, S, lc) == 0, "%s: stopped and resumed differs", files[k]);
-    free(C);
-    free(S);
-  }
+  assert_same_run("c", "s");
   cr_assert_eq(sdlab("train --data %D/b --method topk --k 3 --latents 64 --converge 1.5 --out %D/x", NULL, NULL), 2);
 }
 
@@ -838,23 +834,6 @@ flip_byte(const char *rel, long offset)
   fclose(fp);
 }
 
-/* The run directories a and b hold the same bytes in each of the listed files. */
-static void
-assert_same_run(const char *a, const char *b)
-{
-  const char *files[] = {"W_E.npy", "W_D.npy", "curve.tsv", "metrics.json", "sae.safetensors",
-                         "sae_weights.safetensors", "cfg.json"};
-  for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
-    char ra[256], rb[256];
-    snprintf(ra, sizeof ra, "%s/%s", a, files[k]);
-    snprintf(rb, sizeof rb, "%s/%s", b, files[k]);
-    size_t la, lb;
-    char *A = slurp_rel(ra, &la), *B = slurp_rel(rb, &lb);
-    cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "%s and %s differ", ra, rb);
-    free(A);
-    free(B);
-  }
-}
 
 /* A checkpoint with one flipped byte (in the header, the body or the checksum) is refused with one line and
  * exit 1, never resumed; so are a truncated one and one of the earlier format without checksum. */
