@@ -6,8 +6,8 @@
 # (R1, --converge 0.01, cap 200 epochs, constant rate after 100 warm-up steps), at R2's learning rate, k = n_q / 500
 # (R3), the theory's model (R4: Adam, batch 256, unit-norm decoder, tied initialisation, no biases), ReLU's L1 and
 # JumpReLU's L0 coefficient at matched sparsity (R5).  R2 and R5's choices are read from the study's committed
-# paper-repro/results/study-SCALE/recipe.mk (at SCALE=full, the quick study's until a full one is committed,
-# which the report says).  Matryoshka eq. 9 with k/2, k, 2k and equal weights.  Transcoder and crosscoder: TopK
+# paper-repro/results/study-SCALE/recipe.mk (at SCALE=full, the quick study's until a full one is committed, as
+# the README says; the report does not yet name the recipe file a row used).  Matryoshka eq. 9 with k/2, k, 2k and equal weights.  Transcoder and crosscoder: TopK
 # with the same k on the bench's transcoder target and on a crosscoder of two sources.  Anchoring: n/10 random
 # ground-truth features (100 of 1000 as in Tables 4-7), lambda_anchor 0.1.  Both rows of a method are evaluated on
 # the features its anchored run did not anchor (Table 1's caption); encoder rows and decoder columns, cosine.
