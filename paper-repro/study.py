@@ -2,6 +2,8 @@
 """The reproduction study's tables, curves, recipe and report section (paper-repro/study.mk).
 
   study.py epochs METRICS.json     the epochs a run trained (its R1 stopping point when it ran with --converge)
+  study.py refine RUNS SWEEP        R5b: the next coefficient to add to SWEEP (relu-l1, relu-b-l1, jumprelu-l0)
+                                   given its runs in RUNS, or nothing
   study.py tables                  ST/curves/*.tsv, ST/summary.tsv, and the recipe (rules R1-R6) on stdout
   study.py report                  the REPORT.md section, from ST/summary.tsv and ST/recipe.tsv
 
@@ -50,9 +52,59 @@ def closest_l0(rows, k):
     return best, abs(best["L0"] - k) <= 0.2 * k
 
 
+# R5's sweeps: name prefix -> (method, the environment variable holding its grid)
+SWEEPS = {"relu-l1": ("relu", "L1S"), "relu-b-l1": ("relu", "L1S"), "jumprelu-l0": ("jumprelu", "L0S")}
+REFINE_MAX = 4  # R5b: at most this many runs added to a method's grid
+
+
+def sweep_runs(runs, sweep):
+    """A sweep's finished runs in RUNS (grid and added), as (coefficient, L0, name) in increasing coefficient."""
+    out = []
+    for n in os.listdir(runs):
+        if n.startswith(sweep + "-") and os.path.exists(os.path.join(runs, n, "metrics.json")):
+            c = n[len(sweep) + 1:]
+            try:
+                out.append((float(c), load(os.path.join(runs, n, "metrics.json"))["final"]["L0"], c))
+            except ValueError:
+                continue  # another sweep's prefix (relu-l1- is not a prefix of relu-b-l1-, but be strict)
+    return sorted(out)
+
+
+def refine(runs, sweep):
+    """R5b: the next coefficient to add to SWEEP, or None when R5b adds nothing more to it."""
+    k = float(os.environ["K"])
+    method = SWEEPS[sweep][0]
+    within = lambda l0: abs(l0 - k) <= 0.2 * k
+    grid = {s: os.environ[SWEEPS[s][1]].split() for s in SWEEPS if SWEEPS[s][0] == method}
+    grid_runs = [(abs(math.log(max(l0, 1e-12) / k)), s, l0) for s in grid
+                 for (c, l0, name) in sweep_runs(runs, s) if name in grid[s]]
+    if not grid_runs or any(within(l0) for (_, _, l0) in grid_runs):
+        return None
+    if min(grid_runs)[1] != sweep:
+        return None  # the method's other sweep is the one R5b refines
+    pts = sweep_runs(runs, sweep)
+    added = [p for p in pts if p[2] not in grid[sweep]]
+    if len(added) >= REFINE_MAX or any(within(l0) for (_, l0, _) in pts) or len(pts) < 2:
+        return None
+    nxt = None
+    for (c0, a, _), (c1, b, _) in zip(pts, pts[1:]):
+        if (a - k) * (b - k) < 0:
+            nxt = math.sqrt(c0 * c1)
+            break
+    if nxt is None:
+        # k lies beyond one end: past the end whose L0 is nearer to k, by the ratio of the last two coefficients
+        lo, hi = pts[0], pts[-1]
+        if abs(math.log(max(hi[1], 1e-12) / k)) <= abs(math.log(max(lo[1], 1e-12) / k)):
+            nxt = hi[0] * hi[0] / pts[-2][0]
+        else:
+            nxt = lo[0] * lo[0] / pts[1][0]
+    c = "%.3g" % nxt
+    return None if any(p[2] == c or p[0] == float(c) for p in pts) else c
+
+
 def tables():
     st, k = os.environ["ST"], float(os.environ["K"])
-    lrs, l1s, l0s = (os.environ[v].split() for v in ("LRS", "L1S", "L0S"))
+    lrs = os.environ["LRS"].split()
     names = sorted(os.listdir(os.path.join(st, "runs")))
     rows = {n: run_row(st, n) for n in names if os.path.exists(os.path.join(st, "runs", n, "metrics.json"))}
     os.makedirs(os.path.join(st, "curves"), exist_ok=True)
@@ -70,14 +122,14 @@ def tables():
             if r and r["r1"]:
                 x = r["per_epoch"][r["r1"] - 1]
                 f.write("%s\t%d\t%.9g\t%.6g\t%.6g\n" % (n, r["r1"], x["loss"], x["M_IP"], x["decoder"]["M_IP"]))
-    # the sparsity sweeps, for the figure
-    for kind, grid, key in (("relu", l1s, "l1"), ("relu-b", l1s, "l1"), ("jumprelu", l0s, "l0")):
-        with open(os.path.join(st, "curves", "sweep-%s.tsv" % kind), "w") as f:
-            f.write("# %s\tL0\tenc_M_IP\tdec_M_IP\n" % key)
-            for v in grid:
-                r = rows.get("%s-%s-%s" % (kind, key, v))
-                if r:
-                    f.write("%s\t%.6g\t%.6g\t%.6g\n" % (v, r["L0"], r["enc_mip"], r["dec_mip"]))
+    # the sparsity sweeps (grid and R5b's added runs), for the figure
+    runs = os.path.join(st, "runs")
+    for sweep in SWEEPS:
+        with open(os.path.join(st, "curves", "sweep-%s.tsv" % sweep.rsplit("-", 1)[0]), "w") as f:
+            f.write("# %s\tL0\tenc_M_IP\tdec_M_IP\n" % sweep.rsplit("-", 1)[1])
+            for (c, l0, v) in sweep_runs(runs, sweep):
+                r = rows["%s-%s" % (sweep, v)]
+                f.write("%s\t%.6g\t%.6g\t%.6g\n" % (v, r["L0"], r["enc_mip"], r["dec_mip"]))
     with open(os.path.join(st, "summary.tsv"), "w") as f:
         f.write("# run\tmethod\tepochs\tconverged\tloss\tL0\tdead\tEV\tenc_M_GT\tenc_M_IP\tdec_M_GT\tdec_M_IP\tR1_epoch\n")
         for n, r in rows.items():
@@ -87,8 +139,10 @@ def tables():
     # the recipe
     lr_rows = [rows["lr-" + lr] for lr in lrs if "lr-" + lr in rows]
     best_lr = min(lr_rows, key=lambda r: r["loss"])["name"][3:]
-    relu, relu_ok = closest_l0([rows[p + v] for p in ("relu-l1-", "relu-b-l1-") for v in l1s if p + v in rows], k)
-    jump, jump_ok = closest_l0([rows["jumprelu-l0-" + v] for v in l0s if "jumprelu-l0-" + v in rows], k)
+    of = lambda method: [rows["%s-%s" % (s, v)] for s in SWEEPS if SWEEPS[s][0] == method
+                         for (_, _, v) in sweep_runs(runs, s)]
+    relu, relu_ok = closest_l0(of("relu"), k)
+    jump, jump_ok = closest_l0(of("jumprelu"), k)
     print("# rule\tkey\tvalue\tevidence")
     print("R1\tconverge\t%g\tcap %s epochs" % (TOL, os.environ.get("ST_CAP", "200")))
     print("R2\tlr\t%s\tfinal losses %s" % (best_lr, ", ".join("%s: %.5g" % (r["name"][3:], r["loss"]) for r in lr_rows)))
@@ -136,6 +190,10 @@ def report():
     print("  ratio; not within 20% of k means no baseline at matched sparsity. ReLU is swept without and with")
     print("  biases (added after a pilot at SCALE=tiny, before any quick or full run: without an encoder bias a")
     print("  ReLU code is zero only where its direction is non-positive, and L1 then shrinks magnitudes, not L0);")
+    print("- R5b when no grid value of a method comes within 20% of k: up to 4 runs added to its sweep nearest k, at")
+    print("  the geometric mean of the two coefficients that bracket k (else one grid step past the sweep's end),")
+    print("  stopping at the first within 20% (added after the quick study's JumpReLU grid missed k, before the")
+    print("  runs it adds);")
     print("- R6 both readings reported: encoder rows (the paper's metric) and decoder columns.")
     print()
     print("Every run, at its end (encoder rows: the paper's reading; decoder columns beside them; R1: the epoch at")
@@ -180,12 +238,16 @@ def report():
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "epochs":
         print(load(sys.argv[2]).get("epochs_run"))
+    elif len(sys.argv) == 4 and sys.argv[1] == "refine" and sys.argv[3] in SWEEPS:
+        c = refine(sys.argv[2], sys.argv[3])
+        if c:
+            print(c)
     elif len(sys.argv) == 2 and sys.argv[1] == "tables":
         tables()
     elif len(sys.argv) == 2 and sys.argv[1] == "report":
         report()
     else:
-        sys.exit("usage: study.py epochs METRICS.json | tables | report")
+        sys.exit("usage: study.py epochs METRICS.json | refine RUNS SWEEP | tables | report")
 
 
 if __name__ == "__main__":

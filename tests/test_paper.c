@@ -434,3 +434,80 @@ Test(paper, table1_jobs_run_by_gnu_parallel_then_make_only_gathers, .timeout = 3
   snprintf(path, sizeof path, "%s/table1-tiny/eval/crosscoder-fa.json", test_dir);
   cr_assert(access(path, R_OK) == 0);
 }
+
+/* A study run named NAME in t/runs whose final L0 is l0 (all that R5b reads). */
+static void
+put_sweep_run(const char *name, double l0)
+{
+  char rel[256], text[128];
+  snprintf(rel, sizeof rel, "t/runs/%s/metrics.json", name);
+  snprintf(text, sizeof text, "{\"final\": {\"L0\": %.17g}}\n", l0);
+  put(rel, text);
+}
+
+/* study.py refine SWEEP on t/runs with k and the grids 1 3 10 (L1) and 1 10 (L0): its output, trimmed. */
+static char *
+refine(const char *sweep, int k)
+{
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "K=%d L1S='1 3 10' L0S='1 10' python3 paper-repro/study.py refine '%s/t/runs' %s", k,
+           test_dir, sweep);
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s: %s", cmd, err);
+  free(err);
+  out[strcspn(out, "\n")] = '\0';
+  return out;
+}
+
+/* Rule R5b (study.mk) on fixed sweeps, each expected value worked out by hand from the rule's words. */
+Test(paper, study_r5b_refines_the_sweep_nearest_k)
+{
+  /* ReLU without biases: L0 200, 150, 120 (never near k = 8); with biases: 20, 5, 1 (brackets 8 between 1 and 3) */
+  put_sweep_run("relu-l1-1", 200);
+  put_sweep_run("relu-l1-3", 150);
+  put_sweep_run("relu-l1-10", 120);
+  put_sweep_run("relu-b-l1-1", 20);
+  put_sweep_run("relu-b-l1-3", 5);
+  put_sweep_run("relu-b-l1-10", 1);
+  char *c = refine("relu-l1", 8);
+  cr_assert_str_eq(c, "", "the sweep without biases is farther from k, yet R5b refines it: %s", c);
+  free(c);
+  c = refine("relu-b-l1", 8);
+  cr_assert_str_eq(c, "1.73", "geometric mean of 1 and 3 expected, got %s", c);
+  free(c);
+  /* the added run lands at 7.0 (within 20% of 8): nothing more */
+  put_sweep_run("relu-b-l1-1.73", 7.0);
+  c = refine("relu-b-l1", 8);
+  cr_assert_str_eq(c, "", "a run within 20%% of k exists, yet R5b adds %s", c);
+  free(c);
+  /* at 6.0 instead (25% off): bisect again, now between 1 and 1.73 */
+  put_sweep_run("relu-b-l1-1.73", 6.0);
+  c = refine("relu-b-l1", 8);
+  cr_assert_str_eq(c, "1.32", "geometric mean of 1 and 1.73 expected, got %s", c);
+  free(c);
+  /* k = 30: the biased sweep's L0 stays below k at every value; its nearest end is the smallest coefficient, so
+   * extend below 1 by the ratio of its two smallest values (1 and 1.73): 1 / 1.73 */
+  c = refine("relu-b-l1", 30);
+  cr_assert_str_eq(c, "0.578", "extension below the grid expected, got %s", c);
+  free(c);
+  /* a grid value within 20% of k (relu-l1-3 for k = 150) stops R5b for both ReLU sweeps */
+  c = refine("relu-b-l1", 150);
+  cr_assert_str_eq(c, "", "R5b refines although a grid run is within 20%%: %s", c);
+  free(c);
+  /* JumpReLU: L0 40 and 30, both above k = 8; extend past 10 by 10: 100; after four added runs, stop */
+  put_sweep_run("jumprelu-l0-1", 40);
+  put_sweep_run("jumprelu-l0-10", 30);
+  c = refine("jumprelu-l0", 8);
+  cr_assert_str_eq(c, "100", "extension above the grid expected, got %s", c);
+  free(c);
+  put_sweep_run("jumprelu-l0-100", 20);
+  put_sweep_run("jumprelu-l0-1e+03", 15);
+  put_sweep_run("jumprelu-l0-1e+04", 12);
+  c = refine("jumprelu-l0", 8);
+  cr_assert_str_eq(c, "1e+05", "a fourth added run expected, got %s", c);
+  free(c);
+  put_sweep_run("jumprelu-l0-1e+05", 11);
+  c = refine("jumprelu-l0", 8);
+  cr_assert_str_eq(c, "", "R5b adds a fifth run: %s", c);
+  free(c);
+}
