@@ -87,15 +87,27 @@ $(T1)/data/crosscoder/meta.json:
 	@mkdir -p $(T1)/data
 	$(SDLAB) lrb $(T1_BENCH) --target crosscoder --sources 2 --out $(T1)/data/crosscoder
 
-# One method's run (variant "" or "-fa"): trains (or resumes a checkpoint left by an interrupted run), then its
-# evaluation: JSON and the tau sweep beside it.  T1_CMD_m-v is the training command, also kept with the results.
+# A row's training command as it is kept with its results (sdlab for the binary's path), and the shell command (no
+# single quotes: make jobs prints it inside them) that
+# stores it in $(T1)/cmd/ROW only when it differs from the stored one: a run depends on that file, so a changed
+# recipe retrains the row, and the checkpoint an interrupted run of the previous command left is dropped.
+t1_cmd = $(subst $(SDLAB),sdlab,$(T1_CMD_$(1)))
+t1_stamp = mkdir -p $(T1)/cmd && c="$(call t1_cmd,$(1))" && { printf "%s\n" "$$c" | cmp -s - $(T1)/cmd/$(1) || \
+  { rm -rf $(T1)/runs/$(1).partial && printf "%s\n" "$$c" > $(T1)/cmd/$(1); }; }
+FORCE:
+
+# One method's run (variant "" or "-fa"): trains (or resumes a checkpoint left by an interrupted run of the same
+# command), then its evaluation: JSON and the tau sweep beside it.  T1_CMD_m-v is the training command.
 define T1_RUN
 T1_CMD_$(1)$(2) := $(SDLAB) train --data $(T1)/data/$(T1_DATA_$(1)) $(T1_ARGS_$(1)) $(T1_TRAIN) \
   $(if $(2),--anchors $(T1_ANCHORS) --anchor-weight 0.1) --out $(T1)/runs/$(1)$(2)
-T1_JOB_$(1)$(2) := mkdir -p $(T1)/runs && if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then \
-  $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; else $$(T1_CMD_$(1)$(2)) --force; fi
+T1_JOB_$(1)$(2) := $$(call t1_stamp,$(1)$(2)) && mkdir -p $(T1)/runs && \
+  if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; \
+  else $$(T1_CMD_$(1)$(2)) --force; fi
 T1_JOBS += $(1)$(2)
-$(T1)/runs/$(1)$(2)/metrics.json: $(T1)/data/$(T1_DATA_$(1))/meta.json
+$(T1)/cmd/$(1)$(2): FORCE
+	@$$(call t1_stamp,$(1)$(2))
+$(T1)/runs/$(1)$(2)/metrics.json: $(T1)/data/$(T1_DATA_$(1))/meta.json $(T1)/cmd/$(1)$(2)
 	$$(T1_JOB_$(1)$(2))
 $(T1)/eval/$(1)$(2).json: $(T1)/runs/$(1)$(2)/metrics.json $(T1)/runs/$(1)-fa/metrics.json
 	@mkdir -p $(T1)/eval
@@ -109,7 +121,7 @@ $(T1_RESULTS)/$(SCALE)/eval/$(1)$(2).json: $(T1)/eval/$(1)$(2).json
 	cp $(T1)/runs/$(1)$(2)/metrics.json $(T1)/runs/$(1)$(2)/curve.tsv $(T1)/runs/$(1)$(2)/cfg.json \
 	  $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/
 	cp $(T1)/data/$(T1_DATA_$(1))/meta.json $(T1_RESULTS)/$(SCALE)/data/$(T1_DATA_$(1))/
-	echo '$$(subst $(SDLAB),sdlab,$$(T1_CMD_$(1)$(2)))' > $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/command.txt
+	cp $(T1)/cmd/$(1)$(2) $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/command.txt
 	cp $(T1)/eval/$(1)$(2).tsv $(T1_RESULTS)/$(SCALE)/eval/
 	cp $$< $$@
 endef
