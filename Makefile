@@ -3,6 +3,7 @@
 #   make          build build/libsdlab.a and build/sdlab (checks the Debian packages first)
 #   make test     build and run the Criterion suite
 #   make check    the suite under AddressSanitizer + UndefinedBehaviorSanitizer; fails on any report
+#   make fuzz     damaged inputs, bad command lines, kills and a full disk against an ASan/UBSan build
 #   make bench    speed benchmarks (ratios against this machine's BLAS, measured in the same run)
 #   make bench-compare  the trainers beside PyTorch yardsticks (when python3-torch is installed)
 #   make paper    regenerate the paper's figures and tables into paper-repro/out/
@@ -39,7 +40,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check bench bench-compare paper study row verify-row jobs clean FORCE
+.PHONY: all deps test check fuzz bench bench-compare paper study row verify-row jobs clean FORCE
 all: $(BUILD)/sdlab
 
 deps:
@@ -84,17 +85,25 @@ $(BUILD)/tests/sdlab_tests: $(TEST_OBJ) $(BUILD)/libsdlab.a $(BUILD)/.srclist
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libsdlab.a $(CRITERION_LIBS) $(LDLIBS)
 
+# make fuzz's fault injection: a preloaded library that kills a process at its N-th write boundary
+$(BUILD)/tests/killshim.so: tests/fuzz/killshim.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -shared -fPIC $(CSTD) $(WARN) -o $@ $< -ldl
+
 # Tests run with one BLAS thread (deterministic, and Criterion already runs tests in parallel).
-TEST_ENV = OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/sdlab)
-test: $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab
+TEST_ENV = OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/sdlab) \
+  FUZZ_SHIM=$(abspath $(BUILD)/tests/killshim.so)
+test: $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab $(BUILD)/tests/killshim.so
 	$(TEST_ENV) $(BUILD)/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
 
 # Sanitizers: a separate build tree; every sanitizer report goes to a log file and any log fails.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 check: | deps
 	@rm -rf $(BUILD)/san/logs && mkdir -p $(BUILD)/san/logs
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/tests/sdlab_tests $(BUILD)/san/sdlab
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/tests/sdlab_tests $(BUILD)/san/sdlab \
+	  $(BUILD)/san/tests/killshim.so
 	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/san/sdlab) \
+	FUZZ_SHIM=$(abspath $(BUILD)/san/tests/killshim.so) FUZZ_LSAN_SUPP=$(abspath tests/lsan.supp) \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(abspath $(BUILD)/san/logs/asan) \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(BUILD)/san/logs/ubsan) \
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
@@ -102,6 +111,19 @@ check: | deps
 	@if ls $(BUILD)/san/logs/* >/dev/null 2>&1; then \
 	  echo "check: sanitizer reports:"; cat $(BUILD)/san/logs/*; exit 1; fi
 	@echo "check: no sanitizer reports"
+	@echo "check: the suite on the plain build within 1 GB of address space (ulimit -v; ASan cannot run so): an"
+	@echo "check: allocation that is not checked fails there as a crash"
+	$(MAKE) --no-print-directory $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab $(BUILD)/tests/killshim.so
+	ulimit -v 1000000 && $(TEST_ENV) $(BUILD)/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
+
+# The fuzz and fault-injection harness (tests/fuzz/fuzz.py) on the sanitizer build: at least 5,000 generated
+# inputs; fails on any crash, sanitizer report, hang, wrong exit status, bad message, accepted damaged input or
+# leftover.  FUZZFLAGS="--seed 2 --jobs 1 --keep /tmp" and the like pass through.
+FUZZFLAGS ?= --count 5000 --seed 1 --jobs 2
+fuzz: | deps
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/sdlab $(BUILD)/san/tests/killshim.so
+	FUZZ_LSAN_SUPP=$(abspath tests/lsan.supp) python3 tests/fuzz/fuzz.py --bin $(BUILD)/san/sdlab \
+	  --shim $(BUILD)/san/tests/killshim.so $(FUZZFLAGS)
 
 bench: $(BUILD)/sdlab-bench
 	$(BUILD)/sdlab-bench

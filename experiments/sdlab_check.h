@@ -50,6 +50,6 @@ int sdlab_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, con
                             sdlab_loss_workspace *w, sdlab_thm31_sample *e);
 
 /* The report as Markdown (malloc'd). */
-char *sdlab_check_markdown(const sdlab_check_report *r, double seconds);
+char *sdlab_check_markdown(const sdlab_check_report *r);
 
 #endif

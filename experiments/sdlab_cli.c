@@ -51,6 +51,10 @@ sdlab_cli_parse(const char *cmd, int argc, char **argv, sdlab_opt *opts, size_t 
       fprintf(stderr, "sdlab %s: error: %s needs a value\n", cmd, o->name);
       return SDLAB_EUSAGE;
     }
+    if (o->takes_value && o->value[0] == '\0') { /* no option means anything by an empty value (a file named "") */
+      fprintf(stderr, "sdlab %s: error: %s needs a value (got an empty one)\n", cmd, o->name);
+      return SDLAB_EUSAGE;
+    }
   }
   return 0;
 }
@@ -134,7 +138,10 @@ sdlab_cli_hierarchy(const char *cmd, const char *opt, const char *text, size_t *
   memcpy(buf, text, (size_t)(colon - text));
   buf[colon - text] = '\0';
   int r;
-  if ((r = sdlab_cli_size(cmd, "P of P:K", buf, parents)) || (r = sdlab_cli_size(cmd, "K of P:K", colon + 1, children)))
+  char what[2][96];
+  snprintf(what[0], sizeof what[0], "P of %s P:K", opt);
+  snprintf(what[1], sizeof what[1], "K of %s P:K", opt);
+  if ((r = sdlab_cli_size(cmd, what[0], buf, parents)) || (r = sdlab_cli_size(cmd, what[1], colon + 1, children)))
     return r;
   if (*parents == 0 || *children == 0) {
     fprintf(stderr, "sdlab %s: error: %s needs P >= 1 and K >= 1 (got '%s')\n", cmd, opt, text);

@@ -64,7 +64,9 @@ sdlab_cmd_check(int argc, char **argv)
   double t0 = sdlab_now();
   int status = sdlab_check_run(&rep, progress, &prog);
   sdlab_progress_done(&prog);
-  char *md = status ? NULL : sdlab_check_markdown(&rep, sdlab_now() - t0);
+  char *md = status ? NULL : sdlab_check_markdown(&rep);
+  if (!status && o[O_QUIET].value == NULL)
+    fprintf(stderr, "sdlab check: %.1f s\n", sdlab_now() - t0);
   if (!status && md == NULL)
     status = sdlab_fail(GSL_ENOMEM, "out of memory for the report");
   if (!status && o[O_REPORT].value)

@@ -270,11 +270,6 @@ sdlab_cmd_landscape(int argc, char **argv)
     sdlab_json_object_end(&j);
     sdlab_json_number(&j, "tol", p.tol);
     sdlab_json_integer(&j, "starts", (long long)p.starts);
-    sdlab_json_object_begin(&j, "seconds");
-    sdlab_json_number(&j, "pieces", l.seconds_pieces);
-    sdlab_json_number(&j, "sgd", l.seconds_sgd);
-    sdlab_json_number(&j, "branch_and_bound", l.seconds_bnb);
-    sdlab_json_object_end(&j);
     sdlab_json_object_end(&j);
     const char *text = sdlab_json_text(&j);
     char *path = sdlab_path_join(staging, "landscape.json");

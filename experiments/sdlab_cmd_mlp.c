@@ -256,6 +256,8 @@ mlp_train(int argc, char **argv)
   const size_t N = f.img[0].dims[0];
   if (!tl || !ta || !te || !g || !(order = malloc(N * sizeof *order)))
     status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status && c.batch > N)
+    status = sdlab_fail(SDLAB_ESHAPE, "--batch %zu exceeds the %zu training images of %s", c.batch, N, data);
   if (!status)
     status = sdlab_outdir_begin(out, force, &staging);
   if (!status && !(m = sdlab_mlp_alloc(&c, (int)threads)))
@@ -332,13 +334,12 @@ mlp_train(int argc, char **argv)
     sdlab_json_numbers(&j, "epoch_train_loss", tl, epochs);
     sdlab_json_numbers(&j, "epoch_train_accuracy", ta, epochs);
     sdlab_json_numbers(&j, "epoch_test_accuracy", te, epochs);
-    sdlab_json_number(&j, "seconds", sdlab_now() - t0);
     sdlab_json_object_end(&j);
     status = json_file(staging, "metrics.json", &j);
   }
   status = finish_outdir(status, staging, out, force);
   if (!status && !quiet)
-    fprintf(stderr, "sdlab mlp train: wrote %s (test accuracy %.4f)\n", out, te[epochs - 1]);
+    fprintf(stderr, "sdlab mlp train: wrote %s (test accuracy %.4f, %.1f s)\n", out, te[epochs - 1], sdlab_now() - t0);
   free(X);
   free(order);
   free(tl);

@@ -1016,7 +1016,8 @@ sdlab_cmd_train(int argc, char **argv)
   c.r = xr ? r : p;
   c.sae = xr == NULL;
   if (!status && N < c.batch)
-    status = sdlab_fail(SDLAB_EPARAM, "%zu samples are fewer than the batch size %zu", N, c.batch);
+    status = sdlab_fail(SDLAB_ESHAPE, "%s holds %zu samples, fewer than the batch size %zu", in.path[IN_XP], N,
+                        c.batch);
   if (!status && o[O_TOP].value && (topk_rows == 0 || topk_rows > N))
     status = sdlab_fail(SDLAB_EPARAM, "--top needs 1 to %zu rows per latent", N);
   /* anchors: random ground-truth features, or a file */
@@ -1105,6 +1106,7 @@ sdlab_cmd_train(int argc, char **argv)
   } else if (!status) {
     status = begin_staging(staging, out, force);
   }
+  const int own_staging = !status; /* RUN.partial is this run's from here on */
   if (ckfp)
     fclose(ckfp);
   float *bp = NULL, *br = NULL;
@@ -1406,6 +1408,16 @@ sdlab_cmd_train(int argc, char **argv)
       st2 = sdir ? sdlab_outdir_commit(sdir, out, force || resume) : sdlab_fail(GSL_ENOMEM, "out of memory");
     }
     status = st2;
+  }
+  if (status > 0 && own_staging) { /* a failure (a full disk, a diverged run): RUN.partial stays only to resume */
+    char cp[4300], why[1024];
+    snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+    snprintf(why, sizeof why, "%s", sdlab_error_message(status));
+    if (access(cp, F_OK) == 0)
+      sdlab_fail(status, "%s; the run is kept in %s: sdlab train --resume %s continues from its last checkpoint", why,
+                 staging, out);
+    else
+      sdlab_outdir_abort(strdup(staging));
   }
   sdlab_trainer_free(t);
   free(xp);

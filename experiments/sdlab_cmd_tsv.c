@@ -36,6 +36,10 @@ sdlab_cmd_tsv(int argc, char **argv)
   }
   if (sdlab_cli_parse("tsv", argc - 1, argv + 1, o, O_COUNT))
     return SDLAB_EXIT_USAGE;
+  if (argv[1][0] == '\0') {
+    fprintf(stderr, "sdlab tsv: error: IN.npy is an empty file name\n");
+    return SDLAB_EXIT_USAGE;
+  }
   size_t limit = (size_t)-1;
   if (o[O_ROWS].value && sdlab_cli_size("tsv", "--rows", o[O_ROWS].value, &limit))
     return SDLAB_EXIT_USAGE;

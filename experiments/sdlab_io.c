@@ -43,12 +43,18 @@ sdlab_atomic_open(sdlab_atomic_file *f, const char *path)
   memset(f, 0, sizeof *f);
   size_t len = strlen(path);
   f->final_path = strdup(path);
-  f->tmp_path = malloc(len + 16);
+  f->tmp_path = malloc(len + 32);
   if (f->final_path == NULL || f->tmp_path == NULL) {
     sdlab_atomic_abort(f);
     return sdlab_fail(GSL_ENOMEM, "out of memory opening %s", path);
   }
-  snprintf(f->tmp_path, len + 16, "%s.tmp.XXXXXX", path);
+  /* PATH.tmp-PID.XXXXXX: the process id lets a later writer of PATH remove what a killed one left */
+  int status = sdlab_outdir_clean_stale(path);
+  if (status) {
+    sdlab_atomic_abort(f);
+    return status;
+  }
+  snprintf(f->tmp_path, len + 32, "%s.tmp-%ld.XXXXXX", path, (long)getpid());
   int fd = mkstemp(f->tmp_path);
   if (fd < 0) {
     int e = errno;
@@ -194,9 +200,10 @@ remove_tree(const char *dir)
   rmdir(dir);
 }
 
-/* The process id in `name` when it reads BASE SUFFIX DIGITS (for example "run.partial-4242"), else 0. */
+/* The process id in `name` when it reads BASE SUFFIX DIGITS (for example "run.partial-4242"), followed by
+ * mkstemp's ".XXXXXX" when `unique`, else 0. */
 static long
-leftover_pid(const char *name, const char *base, size_t blen, const char *suffix)
+leftover_pid(const char *name, const char *base, size_t blen, const char *suffix, int unique)
 {
   size_t slen = strlen(suffix);
   if (strncmp(name, base, blen) != 0 || strncmp(name + blen, suffix, slen) != 0)
@@ -205,7 +212,8 @@ leftover_pid(const char *name, const char *base, size_t blen, const char *suffix
   char *end = NULL;
   errno = 0;
   long pid = digits[0] >= '1' && digits[0] <= '9' ? strtol(digits, &end, 10) : 0;
-  return pid > 0 && errno == 0 && *end == '\0' ? pid : 0;
+  int tail_ok = unique ? end && end[0] == '.' && strlen(end) == 7 : end && *end == '\0';
+  return pid > 0 && errno == 0 && tail_ok ? pid : 0;
 }
 
 /* A process that no longer exists: kill(pid, 0) fails with ESRCH (a pid we may not signal is alive). */
@@ -280,9 +288,11 @@ sdlab_outdir_clean_stale(const char *dir)
   int status = SDLAB_SUCCESS;
   struct dirent *e;
   while (d && !status && (e = readdir(d)) != NULL) {
-    long pid = leftover_pid(e->d_name, base, blen, ".partial-");
+    long pid = leftover_pid(e->d_name, base, blen, ".partial-", 0);
     if (pid == 0)
-      pid = leftover_pid(e->d_name, base, blen, ".old-");
+      pid = leftover_pid(e->d_name, base, blen, ".old-", 0);
+    if (pid == 0)
+      pid = leftover_pid(e->d_name, base, blen, ".tmp-", 1);
     if (pid && pid_is_dead(pid))
       status = remove_leftover(parent, e->d_name, pid);
   }

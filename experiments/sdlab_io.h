@@ -36,9 +36,10 @@ int sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const
  * sdlab_outdir_commit and sdlab_outdir_abort (which deletes the staging directory and everything in it)
  * free `staging`. */
 int sdlab_outdir_begin(const char *dir, int force, char **staging);
-/* Remove what killed runs left beside `dir`: DIR.partial-PID staging directories and DIR.old-PID outputs being
- * replaced, whose process PID no longer exists (kill(PID, 0) fails with ESRCH); a live PID's are kept.
- * sdlab_outdir_begin calls it.  SDLAB_EIO naming the leftover when one cannot be removed. */
+/* Remove what killed processes left beside `dir` (a directory or a file): DIR.partial-PID staging directories,
+ * DIR.old-PID outputs being replaced and DIR.tmp-PID.XXXXXX files being written, whose process PID no longer
+ * exists (kill(PID, 0) fails with ESRCH); a live PID's are kept.  sdlab_outdir_begin and sdlab_atomic_open call
+ * it.  SDLAB_EIO naming the leftover when one cannot be removed. */
 int sdlab_outdir_clean_stale(const char *dir);
 int sdlab_outdir_commit(char *staging, const char *dir, int force);
 void sdlab_outdir_abort(char *staging);

@@ -101,8 +101,8 @@ sdlab_lrb_check(const sdlab_lrb_params *p)
                       SDLAB_LRB_EXP_MAX);
   if (!(p->eps > 0) || !isfinite(p->eps) || !(p->lambda >= 0) || !isfinite(p->lambda) || !(p->eta > 0) ||
       !isfinite(p->eta))
-    return sdlab_fail(SDLAB_EPARAM, "the C.1 constants need eps > 0, lambda >= 0, eta > 0 (got %g, %g, %g)", p->eps,
-                      p->lambda, p->eta);
+    return sdlab_fail(SDLAB_EPARAM, "the C.1 constants need --lrb-eps > 0, --lrb-lambda >= 0, --lrb-eta > 0 (got %g, "
+                      "%g, %g)", p->eps, p->lambda, p->eta);
   if (p->target == SDLAB_TARGET_CROSSCODER) {
     if (p->sources < 1 || p->dim % p->sources)
       return sdlab_fail(SDLAB_EPARAM, "a crosscoder with m = %zu sources needs m >= 1 dividing --dim = %zu",

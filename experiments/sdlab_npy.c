@@ -215,6 +215,10 @@ sdlab_npy_read(const char *path, sdlab_array *out)
   }
   unsigned major = pre[6];
   size_t hlen, prefix;
+  if (pre[7] != 0) { /* NEP 1: versions 1.0, 2.0 and 3.0 exist; NumPy refuses any other */
+    status = sdlab_fail(SDLAB_EBADNPY, "%s: unsupported .npy format version %u.%u", path, major, pre[7]);
+    goto done;
+  }
   if (major == 1) {
     hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
     prefix = 10;

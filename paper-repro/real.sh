@@ -10,7 +10,7 @@ echo "## Real representations: Fashion-MNIST (the analogues of Table 2 and Figur
 echo
 echo "The paper's CLIP and Llama activations cannot be downloaded here, so sdlab trains its own network: a ReLU MLP"
 echo "784-512-256-10 on Fashion-MNIST (\`sdlab mlp train\`, seed 1, 10 epochs) reaching a test accuracy of"
-echo "$(pct "$(val $RD/mlp/metrics.json test_accuracy)") in $(g4 "$(val $RD/mlp/metrics.json seconds)") s. Its first hidden layer's"
+echo "$(pct "$(val $RD/mlp/metrics.json test_accuracy)"). Its first hidden layer's"
 echo "activations for all 70,000 images are the data; the 10 normalised class means (eqs. 23-24) play the"
 echo "ImageNet class means' part: ground-truth proxy and anchors."
 echo

@@ -81,7 +81,11 @@ sdlab_mlp_alloc(const sdlab_mlp_config *c, int threads)
   }
   if (!ok) {
     sdlab_mlp_free(m);
-    sdlab_fail(GSL_ENOMEM, "out of memory for the MLP");
+    double need = 0; /* the bytes asked for: weights, gradients and Adam's moments, activations of a batch */
+    for (size_t l = 1; l <= c->nlayers; l++)
+      need += 4.0 * (4.0 * ((double)c->sizes[l] * (double)c->sizes[l - 1] + (double)c->sizes[l]) +
+                     2.0 * (double)c->batch * (double)c->sizes[l]);
+    sdlab_fail(GSL_ENOMEM, "out of memory for the MLP: it needs %.4g bytes (widths and batch %zu)", need, c->batch);
     return NULL;
   }
   gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);

@@ -26,8 +26,7 @@ sdlab_activation_parse(const char *text, sdlab_activation *act)
   if (namelen == 8 && strncmp(text, "jumprelu", 8) == 0) {
     double t = strtod(colon + 1, &end);
     if (*end != '\0' || !isfinite(t) || t < 0)
-      return sdlab_fail(SDLAB_EPARAM, "jumprelu threshold must be a finite number >= 0 (got '%s')",
-                        colon + 1);
+      return sdlab_fail(SDLAB_EPARAM, "activation '%s': the jumprelu threshold must be a finite number >= 0", text);
     act->kind = SDLAB_ACT_JUMPRELU;
     act->theta = t;
     return SDLAB_SUCCESS;
@@ -42,10 +41,10 @@ sdlab_activation_parse(const char *text, sdlab_activation *act)
   else
     return sdlab_fail(SDLAB_EPARAM, "unknown activation '%s' (expected %s)", text, forms);
   if (colon[1] == '-')
-    return sdlab_fail(SDLAB_EPARAM, "K in '%s' must be a positive integer", text);
+    return sdlab_fail(SDLAB_EPARAM, "activation '%s': K must be a positive integer", text);
   unsigned long long k = strtoull(colon + 1, &end, 10);
   if (*end != '\0' || k == 0)
-    return sdlab_fail(SDLAB_EPARAM, "K in '%s' must be a positive integer", text);
+    return sdlab_fail(SDLAB_EPARAM, "activation '%s': K must be a positive integer", text);
   act->kind = kind;
   act->k = (size_t)k;
   return SDLAB_SUCCESS;
@@ -67,7 +66,7 @@ int
 sdlab_activation_check(const sdlab_activation *act, size_t nq)
 {
   if (nq == 0)
-    return sdlab_fail(SDLAB_EPARAM, "the latent dimension n_q must be positive");
+    return sdlab_fail(SDLAB_EPARAM, "the number of latents n_q must be positive");
   switch (act->kind) {
   case SDLAB_ACT_RELU: return SDLAB_SUCCESS;
   case SDLAB_ACT_JUMPRELU:
