@@ -20,13 +20,13 @@ OMP      = -fopenmp
 # always applied, even when CFLAGS is given on the command line (make check does)
 SDLAB_CFLAGS = $(CSTD) -ffp-contract=off $(WARN) $(OMP)
 GSL_LIBS = $(shell pkg-config --define-variable=GSL_CBLAS_LIB=-lopenblas --libs gsl 2>/dev/null || echo -lgsl -lopenblas -lm)
-LDLIBS   = $(GSL_LIBS) -ldnnl -lglpk -lgmp -lz -lm -fopenmp
+LDLIBS   = $(GSL_LIBS) -ldnnl -lglpk -lgmp -ljansson -lz -lm -fopenmp
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 BUILD   ?= build
 SCALE   ?= quick
 PAPER_JOBS ?= 2
-DEB_PKGS = gcc make libgsl-dev libdnnl-dev libglpk-dev libgmp-dev zlib1g-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy dataset-fashion-mnist parallel
+DEB_PKGS = gcc make libgsl-dev libdnnl-dev libglpk-dev libgmp-dev libjansson-dev zlib1g-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy dataset-fashion-mnist parallel
 
 # One folder, one job; the include paths enforce experiments -> solvers -> theory.
 INC_theory      = -Itheory

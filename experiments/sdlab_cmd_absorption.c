@@ -10,6 +10,8 @@
 #include "sdlab_lrb.h"
 #include "sdlab_npy.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <gsl/gsl_blas.h>
 #include <stdio.h>
@@ -17,9 +19,9 @@
 #include <unistd.h>
 
 static const char *USAGE =
-  "usage: sdlab absorption --bench DIR --hierarchy P:K --codes CODES.npy [--decoder W_D.npy] [--tau T]\n"
+  "usage: sdlab absorption --bench DIR [--hierarchy P:K] --codes CODES.npy [--decoder W_D.npy] [--tau T]\n"
   "                        [--out FILE.json] [--rates FILE.tsv]\n"
-  "       sdlab absorption --bench DIR --hierarchy P:K --construct [--parent I] [--repair]\n"
+  "       sdlab absorption --bench DIR [--hierarchy P:K] --construct [--parent I] [--repair]\n"
   "                        [--encoder-out W_E.npy] [--out FILE.json] [--rates FILE.tsv]\n"
   "\n"
   "Feature absorption measured (Example 3.7, Definition 3.2, Theorem 3.8 of arXiv:2512.05534) on a bench made\n"
@@ -34,7 +36,8 @@ static const char *USAGE =
   "and the absorption rate is the fraction of sub-concepts absorbed.  Prints JSON (also to --out).\n"
   "\n"
   "  --bench DIR        the bench: x.npy (N x n ground-truth codes) and W_p.npy\n"
-  "  --hierarchy P:K    the bench's hierarchy (features 0..P-1 parents, P + p K + j their sub-concepts)\n"
+  "  --hierarchy P:K    the bench's hierarchy (features 0..P-1 parents, P + p K + j their sub-concepts); by\n"
+  "                     default the one its meta.json records, which a given one must agree with\n"
   "  --codes CODES.npy  N x n_q latent codes of the same N samples (sdlab train --codes writes them; any\n"
   "                     dictionary's codes will do)\n"
   "  --decoder W_D.npy  n_p x n_q decoder: also report the cosine of each latent's decoder column with its\n"
@@ -155,6 +158,66 @@ construct_thm38(const gsl_matrix *Wp, const long *parent_of, size_t P, size_t is
   return status;
 }
 
+/* The hierarchy into p: the bench's record (meta.json, written by sdlab lrb) when it has one, which a given
+ * --hierarchy must then agree with; else the flag, which is then needed.  *meta is the parsed record (or NULL). */
+static int
+bench_hierarchy(const char *mpath, const char *flag, sdlab_lrb_params *p, json_t **meta)
+{
+  *meta = NULL;
+  if (access(mpath, F_OK) != 0)
+    return flag ? SDLAB_SUCCESS : sdlab_fail(SDLAB_EUSAGE, "--hierarchy P:K is needed: the bench has no %s to "
+                                             "take it from", mpath);
+  int status = sdlab_json_load(mpath, meta);
+  if (status)
+    return status;
+  json_t *h = sdlab_json_at(*meta, "parameters/hierarchy"), *f = sdlab_json_at(*meta, "parameters/features");
+  unsigned long long P = 0, K = 0;
+  if (h && json_is_string(h)) { /* P:K, two whole numbers whose hierarchy fits the recorded features */
+    const char *t = json_string_value(h);
+    char *end = NULL;
+    errno = 0;
+    P = isdigit((unsigned char)t[0]) ? strtoull(t, &end, 10) : 0;
+    if (end && *end == ':' && isdigit((unsigned char)end[1]))
+      K = strtoull(end + 1, &end, 10);
+    if (errno || !end || *end != '\0' || !json_is_integer(f) || P == 0 || K == 0 ||
+        P > (unsigned long long)json_integer_value(f) / (K + 1))
+      P = K = 0, h = NULL;
+  } else if (h && !json_is_null(h)) {
+    h = NULL;
+  }
+  if (h == NULL)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: parameters/hierarchy is not P:K with P (K + 1) at most its features, nor "
+                      "null (sdlab lrb writes one)", mpath);
+  if (P == 0)
+    return flag ? sdlab_fail(SDLAB_EPARAM, "--hierarchy %s, but the bench was made without one (%s)", flag, mpath)
+                : sdlab_fail(SDLAB_EBADFILE, "the bench was made without a hierarchy (%s); sdlab lrb --hierarchy P:K "
+                             "makes one", mpath);
+  if (flag && (P != p->parents || K != p->children))
+    return sdlab_fail(SDLAB_EPARAM, "--hierarchy %s contradicts the bench's %llu:%llu (%s)", flag, P, K, mpath);
+  p->parents = (size_t)P;
+  p->children = (size_t)K;
+  return SDLAB_SUCCESS;
+}
+
+/* The rest of the bench's record agrees with its data: n features, and parent_of as the hierarchy gives it. */
+static int
+bench_record_agrees(json_t *meta, const char *mpath, size_t n, const long *parent_of)
+{
+  json_t *f = sdlab_json_at(meta, "parameters/features"), *a = sdlab_json_at(meta, "parent_of");
+  if (!json_is_integer(f) || json_integer_value(f) != (json_int_t)n)
+    return sdlab_fail(SDLAB_EBADFILE, "%s records %s features but the bench's x.npy has %zu", mpath,
+                      json_is_integer(f) ? "other than its" : "no number of", n);
+  if (!json_is_array(a) || json_array_size(a) != n)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: parent_of is not an array of %zu entries", mpath, n);
+  for (size_t d = 0; d < n; d++) {
+    json_t *v = json_array_get(a, d);
+    if (!json_is_integer(v) || json_integer_value(v) != (json_int_t)parent_of[d])
+      return sdlab_fail(SDLAB_EBADFILE, "%s: parent_of[%zu] contradicts its hierarchy (%ld expected)", mpath, d,
+                        parent_of[d]);
+  }
+  return SDLAB_SUCCESS;
+}
+
 int
 sdlab_cmd_absorption(int argc, char **argv)
 {
@@ -172,7 +235,7 @@ sdlab_cmd_absorption(int argc, char **argv)
     return SDLAB_EXIT_OK;
   }
   const int construct = o[O_CONSTRUCT].value != NULL;
-  if (r || sdlab_cli_require("absorption", o, O_COUNT, names, 2))
+  if (r || sdlab_cli_require("absorption", o, O_COUNT, names, 1))
     return SDLAB_EXIT_USAGE;
   if (construct == (o[O_CODES].value != NULL)) {
     fprintf(stderr, "sdlab absorption: error: give exactly one of --codes (a dictionary's codes) and --construct "
@@ -191,17 +254,20 @@ sdlab_cmd_absorption(int argc, char **argv)
   sdlab_lrb_params_default(&p);
   double tau = 0.9;
   size_t istar = 0;
-  if (sdlab_cli_hierarchy("absorption", "--hierarchy", o[O_HIER].value, &p.parents, &p.children) ||
+  if ((o[O_HIER].value && sdlab_cli_hierarchy("absorption", "--hierarchy", o[O_HIER].value, &p.parents,
+                                                &p.children)) ||
       (o[O_TAU].value && sdlab_cli_double("absorption", "--tau", o[O_TAU].value, &tau)) ||
       (o[O_PARENT].value && sdlab_cli_size("absorption", "--parent", o[O_PARENT].value, &istar)))
     return SDLAB_EXIT_USAGE;
-  if (istar >= p.parents) {
-    fprintf(stderr, "sdlab absorption: error: --parent %zu out of range (parents 0..%zu)\n", istar, p.parents - 1);
-    return SDLAB_EXIT_USAGE;
-  }
   gsl_matrix *X = NULL, *Wp = NULL, *Z = NULL, *WD = NULL;
   char *xpath = sdlab_path_join(o[O_BENCH].value, "x.npy"), *wpath = sdlab_path_join(o[O_BENCH].value, "W_p.npy");
-  int status = xpath && wpath ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  char *mpath = sdlab_path_join(o[O_BENCH].value, "meta.json");
+  int status = xpath && wpath && mpath ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  json_t *meta = NULL;
+  if (!status)
+    status = bench_hierarchy(mpath, o[O_HIER].value, &p, &meta);
+  if (!status && istar >= p.parents)
+    status = sdlab_fail(SDLAB_EPARAM, "--parent %zu out of range (parents 0..%zu)", istar, p.parents - 1);
   if (!status)
     status = sdlab_npy_load_matrix(xpath, "the bench's x.npy", &X);
   if (!status)
@@ -233,6 +299,8 @@ sdlab_cmd_absorption(int argc, char **argv)
     status = sdlab_fail(GSL_ENOMEM, "out of memory");
   for (size_t d = 0; !status && d < n; d++)
     parent_of[d] = sdlab_lrb_parent_of(&p, d);
+  if (!status && meta)
+    status = bench_record_agrees(meta, mpath, n, parent_of);
   const size_t nq = construct ? p.parents + 1 : Z ? Z->size2 : 0;
   if (!status && (a = sdlab_absorption_alloc(nq, n)) == NULL)
     status = GSL_ENOMEM;
@@ -304,6 +372,8 @@ sdlab_cmd_absorption(int argc, char **argv)
   free(parent_of);
   free(xpath);
   free(wpath);
+  free(mpath);
+  json_decref(meta);
   if (X) gsl_matrix_free(X);
   if (Wp) gsl_matrix_free(Wp);
   if (Z) gsl_matrix_free(Z);

@@ -1,5 +1,8 @@
 #include "sdlab_json.h"
 
+#include "sdlab_errno.h"
+#include "sdlab_io.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -182,4 +185,38 @@ sdlab_json_text(sdlab_json *j)
   if (j->buf == NULL)
     put(j, "");
   return j->oom ? NULL : j->buf;
+}
+
+int
+sdlab_json_load(const char *path, json_t **out)
+{
+  *out = NULL;
+  int checked = sdlab_input_check(path);
+  if (checked)
+    return checked;
+  json_error_t e;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+  if (root == NULL)
+    return e.line < 0 || json_error_code(&e) == json_error_cannot_open_file
+               ? sdlab_fail(SDLAB_EIO, "cannot read %s: %s", path, e.text)
+               : sdlab_fail(SDLAB_EBADFILE, "%s is not valid JSON: %s (line %d, column %d)", path, e.text, e.line,
+                            e.column);
+  *out = root;
+  return SDLAB_SUCCESS;
+}
+
+json_t *
+sdlab_json_at(json_t *root, const char *keys)
+{
+  char key[256];
+  while (root && *keys) {
+    size_t len = strcspn(keys, "/");
+    if (len >= sizeof key)
+      return NULL;
+    memcpy(key, keys, len);
+    key[len] = '\0';
+    root = json_is_object(root) ? json_object_get(root, key) : NULL;
+    keys += len + (keys[len] == '/');
+  }
+  return root;
 }

@@ -1,10 +1,18 @@
-/* sdlab_json.h: a small JSON writer for meta.json, metrics and the command line's answers.
+/* sdlab_json.h: a small JSON writer for meta.json, metrics and the command line's answers, and a reader (Jansson,
+ * Debian's libjansson) for the files sdlab reads back.
  * Objects are indented one member per line; arrays of numbers stay on one line.  Numbers are written
  * with 17 significant digits (they read back to the same double); NaN and infinities become null. */
 #ifndef SDLAB_JSON_H
 #define SDLAB_JSON_H
 
+#include <jansson.h>
 #include <stddef.h>
+
+/* Parse the JSON file at path, strictly (a duplicated key is an error); *out is its root (json_decref it).
+ * SDLAB_EBADFILE naming the file, line and column when it is not JSON; SDLAB_EIO when it cannot be read. */
+int sdlab_json_load(const char *path, json_t **out);
+/* The member at the '/'-separated key path (for example "parameters/hierarchy") of root, or NULL. */
+json_t *sdlab_json_at(json_t *root, const char *keys);
 
 typedef struct {
   char *buf;

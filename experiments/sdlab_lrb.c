@@ -196,7 +196,8 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
       break;
     if (it == p->max_iter) {
       status = sdlab_fail(SDLAB_EUNREACHED, "C.1 stopped after %zu iterations at max interference %.6g > M = %g "
-                          "(raise --interference, --lrb-iter, or lower --features)", it, maxoff, p->M);
+                          "(raise --interference or --lrb-iter, or lower --features or the step --lrb-eta)", it,
+                          maxoff, p->M);
       break;
     }
     /* D (upper triangle, symmetric, zero diagonal) overwrites G; rowsum[i] = sum_j D_ij */
@@ -249,7 +250,8 @@ sdlab_lrb_truth_make(const sdlab_lrb_params *p, sdlab_lrb_truth *t, sdlab_progre
   t->Wr = gsl_matrix_alloc(nr, p->n);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   if (!t->Wp || !t->Wr || !r) {
-    status = sdlab_fail(GSL_ENOMEM, "out of memory for the bench's feature matrices");
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for the bench's feature matrices W_p and W_r (--dim %zu, "
+                        "--features %zu: %.4g bytes)", np, p->n, 8.0 * ((double)np + (double)nr) * (double)p->n);
     goto done;
   }
   if (p->target == SDLAB_TARGET_CROSSCODER) {

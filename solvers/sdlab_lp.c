@@ -202,6 +202,10 @@ solve(sdlab_halfspace *h, const unsigned char *want, double out_bound, double *x
     h->lp_calls++;
     ret = glp_simplex(h->lp, &h->parm);
   }
+  if (ret != 0) { /* still failing (nearly antipodal rows, for example): GLPK's simplex in exact arithmetic */
+    h->lp_calls++;
+    ret = glp_exact(h->lp, &h->parm);
+  }
   if (ret != 0)
     return -1;
   if (glp_get_prim_stat(h->lp) != GLP_FEAS)

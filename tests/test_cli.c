@@ -249,6 +249,47 @@ Test(cli, absorption_codes_construction_and_bad_input)
   }
 }
 
+/* absorption reads the bench's hierarchy back from its meta.json (issue 22: a --hierarchy contradicting the bench
+ * was accepted): by default it takes the recorded one; a given one must agree; a record whose parent_of
+ * contradicts its hierarchy, a bench made without one, or no record and no flag are refused with one line. */
+Test(cli, absorption_takes_the_hierarchy_from_the_bench_and_refuses_contradictions)
+{
+  cr_assert_eq(sdlab("lrb --features 10 --dim 12 --samples 200 --sparsity 0.9 --interference 0.05 --hierarchy 2:3 "
+                     "--seed 3 --quiet --out %D/h", NULL, NULL), 0);
+  cr_assert_eq(sdlab("lrb --features 10 --dim 12 --samples 200 --sparsity 0.9 --interference 0.05 --seed 3 --quiet "
+                     "--out %D/flat", NULL, NULL), 0);
+  char *with = NULL, *without = NULL, *err = NULL;
+  cr_assert_eq(sdlab("absorption --bench %D/h --hierarchy 2:3 --construct", &with, NULL), 0);
+  cr_assert_eq(sdlab("absorption --bench %D/h --construct", &without, &err), 0, "%s", err);
+  cr_assert_str_eq(with, without, "the recorded hierarchy and the same one given differ");
+  free(with);
+  free(without);
+  free(err);
+  char cmd[8400];
+  /* the same bench with its record's parent_of edited (feature 5 given to parent 0 instead of 1) */
+  snprintf(cmd, sizeof cmd, "cp -r '%s/h' '%s/edited' && sed -i 's/0, 0, 0, 1, 1, 1/0, 0, 0, 0, 1, 1/' "
+           "'%s/edited/meta.json' && grep -q '0, 0, 0, 0, 1, 1' '%s/edited/meta.json' && cp -r '%s/h' '%s/bare' && "
+           "rm '%s/bare/meta.json'", test_dir, test_dir, test_dir, test_dir, test_dir, test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
+  free(err);
+  static const struct { const char *args, *says; int code; } bad[] = {
+    {"absorption --bench %D/h --hierarchy 1:3 --construct", "contradicts the bench's 2:3", 2},
+    {"absorption --bench %D/flat --construct", "made without a hierarchy", 1},
+    {"absorption --bench %D/flat --hierarchy 2:3 --construct", "made without one", 2},
+    {"absorption --bench %D/edited --construct", "parent_of[5] contradicts", 1},
+    {"absorption --bench %D/bare --construct", "--hierarchy P:K is needed", 2}};
+  for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
+    char *out = NULL;
+    int got = sdlab(bad[c].args, &out, &err);
+    cr_expect_eq(got, bad[c].code, "case %zu exited %d: %s", c, got, err);
+    cr_expect(test_lines(err) == 1 && strstr(err, bad[c].says), "case %zu: %s", c, err);
+    free(out);
+    free(err);
+  }
+  cr_assert_eq(sdlab("absorption --bench %D/bare --hierarchy 2:3 --construct", NULL, &err), 0, "%s", err);
+  free(err);
+}
+
 /* eval on configurations with known metrics */
 Test(cli, eval_reports_known_metrics_and_bad_inputs)
 {
@@ -453,6 +494,19 @@ Test(cli, check_writes_its_report)
   free(err);
   cr_assert_eq(sdlab("check --trials 0", NULL, &err), 2);
   cr_assert(test_lines(err) == 1 && strstr(err, "--trials"));
+  free(err);
+}
+
+/* Two antipodal features (--interference -1): GLPK's floating-point simplex fails (GLP_EFAIL) on the infeasible
+ * pattern whose rows are nearly opposite (found by make fuzz); the exact simplex then decides, and the census
+ * completes with every piece certified. */
+Test(cli, landscape_on_antipodal_features)
+{
+  char *out = NULL, *err = NULL;
+  cr_assert_eq(sdlab("landscape --features 2 --dim 2 --seed 1 --latents 1 --activation relu --sgd-runs 1 --steps 50 "
+                     "--interference -1 --quiet --out %D/l", &out, &err), 0, "%s", err);
+  cr_assert(strstr(out, "4 pieces") && strstr(out, "4 certified"), "%s", out);
+  free(out);
   free(err);
 }
 

@@ -4,7 +4,7 @@
   fuzz.py --bin SDLAB --shim KILLSHIM.so [--count N] [--seed R] [--jobs J] [--families F,...] [--kill-sample K]
           [--keep DIR]
 
-Generates damaged .npy, IDX and checkpoint files, bad command lines, SIGKILLs at every write boundary (through
+Generates damaged .npy, IDX, JSON (a bench's meta.json) and checkpoint files, bad command lines, SIGKILLs at every write boundary (through
 KILLSHIM.so, tests/fuzz/killshim.c) and at random instants, and a full disk (a small tmpfs, when root), runs
 SDLAB on each in a directory of its own and fails on any of:
   signal      the process died of a signal it was not sent
@@ -26,6 +26,7 @@ machine's); every case draws from its own generator, so the inputs do not depend
 import argparse
 import concurrent.futures
 import gzip
+import json
 import math
 import os
 import random
@@ -556,6 +557,92 @@ def idx_cases(fx, g, n, start):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Family: a damaged bench record (meta.json), read back by sdlab absorption
+
+def json_strict(b):
+    """The JSON value in B under the rules sdlab reads by (RFC 8259, UTF-8, no duplicate keys, no NaN or
+    Infinity literals), or None."""
+    def pairs(kv):
+        d = {}
+        for k, v in kv:
+            if k in d:
+                raise ValueError("duplicate key")
+            d[k] = v
+        return d
+
+    def bad_constant(c):
+        raise ValueError(c)
+    try:
+        return json.loads(b.decode("utf8"), object_pairs_hook=pairs, parse_constant=bad_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def same_json(a, b):
+    """Equal JSON values, an integer never equal to a real (6 and 6.0 differ: a count written as a real is damage)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def json_cases(fx, g, n, start):
+    cases = []
+    base = fx.bytes["hbench/meta.json"]
+    ref = json_strict(base)
+    for i in range(n):
+        cg = random.Random(g.random())
+        b = bytearray(base)
+        kind = cg.choice(["flip", "truncate", "delete", "insert", "duplicate", "hierarchy", "parent", "features",
+                          "type", "empty", "deep", "huge", "utf8"])
+        if kind == "flip":
+            j = cg.randrange(len(b))
+            b[j] ^= 1 << cg.randrange(8)
+        elif kind == "truncate":
+            b = b[:cg.randrange(len(b))]
+        elif kind == "delete":
+            j = cg.randrange(len(b))
+            del b[j]
+        elif kind == "insert":
+            j = cg.randrange(len(b) + 1)
+            b[j:j] = cg.choice([b",", b"}", b"]", b"\"", b":", b"\\", b"\x00", b"null", b"{", b"[", b"1"])
+        elif kind == "duplicate":
+            b = bytearray(base.replace(b'"iterations"', b'"iterations": 1, "iterations"', 1))
+        elif kind == "hierarchy":
+            b = bytearray(base.replace(b'"hierarchy": "1:2"', b'"hierarchy": %s' % cg.choice(
+                [b'"2:1"', b'"1:3"', b'"0:2"', b'"1:"', b'"x"', b'null', b'12', b'"1:2:3"', b'"1:2 "', b'[1, 2]',
+                 b'"99999999999999999999:1"']), 1))
+        elif kind == "parent":
+            b = bytearray(base.replace(b'"parent_of": [-1, 0, 0,', b'"parent_of": [-1, 0, %s,' % cg.choice(
+                [b"1", b"-1", b"0.5", b"null", b'"0"', b"1e3"]), 1))
+        elif kind == "features":
+            b = bytearray(base.replace(b'"features": 6', b'"features": %s' % cg.choice(
+                [b"5", b"7", b"6.0", b"-6", b'"6"', b"null", b"1e999"]), 1))
+        elif kind == "type":
+            b = bytearray(base.replace(b'"parameters": {', b'"parameters": %s, "was": {' % cg.choice(
+                [b"null", b"[]", b"1", b'"x"']), 1))
+        elif kind == "empty":
+            b = bytearray()
+        elif kind == "deep":
+            depth = cg.choice([100, 5000, 100000])
+            b = bytearray(b"[" * depth + b"]" * depth)
+        elif kind == "huge":
+            b = bytearray(base.replace(b'"iterations": ', b'"iterations": 1e999, "iterations_": ', 1))
+        elif kind == "utf8":
+            b = bytearray(base.replace(b'"generator": "', b'"generator": "\xff\xfe', 1))
+        parsed = json_strict(bytes(b))
+        allowed = {1} if parsed is None else {0} if same_json(parsed, ref) else {0, 1}
+        cases.append(Case("json", "json-%d-%s" % (start + i, kind),
+                          ["absorption", "--bench", "hbench", "--codes", "run/codes.npy"], allowed,
+                          names=("hbench/meta.json",), files={"hbench/meta.json": bytes(b)},
+                          accept_ok=parsed is not None))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Family: damaged checkpoints, resumed
 
 def ckpt_cases(fx, g, n, start, reference):
@@ -907,7 +994,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--kill-sample", type=int, default=0, help="kill at K boundaries of each command, not all")
-    ap.add_argument("--families", default="npy,idx,checkpoint,params,kill,instant,disk")
+    ap.add_argument("--families", default="npy,idx,json,checkpoint,params,kill,instant,disk")
     ap.add_argument("--keep", default=None, help="work in this directory (kept on failure)")
     args = ap.parse_args()
     fams = args.families.split(",")
@@ -915,12 +1002,14 @@ def main():
     g = random.Random(args.seed)
     t0 = time.time()
     # the share of each family in --count
-    share = {"npy": 0.42, "idx": 0.12, "checkpoint": 0.10, "params": 0.24, "instant": 0.02}
+    share = {"npy": 0.38, "idx": 0.10, "json": 0.08, "checkpoint": 0.10, "params": 0.22, "instant": 0.02}
     tasks = []  # (family, callable)
     if "npy" in fams:
         tasks += [("npy", (lambda c: lambda: h.run_case(c))(c)) for c in npy_cases(h.fx, g, int(args.count * share["npy"]), 0)]
     if "idx" in fams:
         tasks += [("idx", (lambda c: lambda: h.run_case(c))(c)) for c in idx_cases(h.fx, g, int(args.count * share["idx"]), 0)]
+    if "json" in fams:
+        tasks += [("json", (lambda c: lambda: h.run_case(c))(c)) for c in json_cases(h.fx, g, int(args.count * share["json"]), 0)]
     if "checkpoint" in fams:
         ref = None
         # the undisturbed resume of the fixture checkpoint, for the exit-0 comparison
