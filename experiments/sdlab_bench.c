@@ -166,6 +166,34 @@ encoder_gflops(int threads, int openblas)
   return 2.0 * TB * TP * TQ / best / 1e9;
 }
 
+/* The same encoder product in bfloat16 (inputs rounded once, outside the timing; float32 accumulation) through
+ * oneDNN's matmul, `threads` column blocks, GFLOP/s, best of 5 after a warm-up; NAN when oneDNN fails. */
+static double
+encoder_gflops_bf16(int threads)
+{
+  float *Af = malloc((size_t)TB * TP * sizeof *Af), *Wf = malloc((size_t)TQ * TP * sizeof *Wf),
+        *C = malloc((size_t)TB * TQ * sizeof *C);
+  sdlab_bf16 *A = malloc((size_t)TB * TP * sizeof *A), *W = malloc((size_t)TQ * TP * sizeof *W);
+  double best = INFINITY;
+  if (Af && Wf && C && A && W) {
+    for (size_t i = 0; i < (size_t)TB * TP; i++)
+      Af[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)TQ * TP; i++)
+      Wf[i] = (float)(i % 5) * 0.1f;
+    sdlab_bf16_round((size_t)TB * TP, Af, A);
+    sdlab_bf16_round((size_t)TQ * TP, Wf, W);
+    for (int r = 0; r < 6; r++) {
+      double t0 = sdlab_now();
+      if (sdlab_blas_par_bf16_gemm_nt(threads, TB, TQ, TP, A, TP, W, TP, C, TQ))
+        break;
+      if (r > 0)
+        best = fmin(best, sdlab_now() - t0);
+    }
+  }
+  free(Af), free(Wf), free(C), free(A), free(W);
+  return isfinite(best) ? 2.0 * TB * TP * TQ / best / 1e9 : NAN;
+}
+
 /* Copy bandwidth (bytes read plus bytes written per second) over 256 MB split across the threads, best of 5. */
 static double
 copy_bandwidth(int threads)
@@ -324,6 +352,10 @@ bench_roofline(int quick)
          threads);
   printf("  encoder product %d x %d x %d: %.0f GFLOP/s through the trainer's GEMM (oneDNN), %.0f through OpenBLAS "
          "(%.2fx)\n", TB, TP, TQ, gf, gfo, gf / gfo);
+  const double gb = encoder_gflops_bf16(threads);
+  printf("  the same product in bfloat16 (oneDNN matmul, float32 accumulation; %s): %.0f GFLOP/s (%.2fx float32)\n",
+         sdlab_blas_bf16_native() ? "this CPU's bf16 instructions" : "emulated: no bf16 instructions here", gb,
+         gb / gf);
   printf("  copy bandwidth %.1f GB/s (read + write); one fused Adam pass over %.1f M parameters: %.1f ms\n", bw / 1e9,
          2.0 * TP * TQ / 1e6, 1e3 * t_mem);
   float *X = bench_batches();

@@ -1,7 +1,10 @@
 #include "sdlab_blas.h"
+#include "sdlab_errno.h"
 
+#include <gsl/gsl_errno.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <string.h>
 
 void openblas_set_num_threads(int n);
 
@@ -51,4 +54,113 @@ sdlab_blas_single_threaded(void)
   /* oneDNN (OpenMP runtime) opens a region of omp_get_max_threads() threads when called outside an active one,
    * as in a one-thread block: one thread, so that --threads 1 uses one core */
   omp_set_num_threads(1);
+}
+
+/* ---- bfloat16 ---- */
+
+void
+sdlab_bf16_round(size_t n, const float *x, sdlab_bf16 *y)
+{
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, x + i, sizeof u);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16; /* to nearest, ties to even */
+    y[i] = (sdlab_bf16)((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : rounded); /* NaN stays quiet NaN */
+  }
+}
+
+float
+sdlab_bf16_value(sdlab_bf16 v)
+{
+  const uint32_t u = (uint32_t)v << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+int
+sdlab_blas_bf16_native(void)
+{
+  return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16;
+}
+
+/* One block of C through a oneDNN matmul primitive (bf16 source and weights, f32 destination, strided views of
+ * the caller's arrays).  oneDNN caches the compiled primitive by its description, so a repeated shape costs a
+ * lookup.  Called inside an OpenMP region, it runs on the calling thread alone. */
+static dnnl_status_t
+bf16_block(dnnl_engine_t eng, size_t rows, size_t n, size_t k, const sdlab_bf16 *A, size_t lda, const sdlab_bf16 *B,
+           size_t ldb, float *C, size_t ldc)
+{
+  dnnl_memory_desc_t src, wei, dst;
+  const dnnl_dims_t sd = {(dnnl_dim_t)rows, (dnnl_dim_t)k}, ss = {(dnnl_dim_t)lda, 1};
+  const dnnl_dims_t wd = {(dnnl_dim_t)k, (dnnl_dim_t)n}, ws = {1, (dnnl_dim_t)ldb}; /* B^T: column j is B's row j */
+  const dnnl_dims_t dd = {(dnnl_dim_t)rows, (dnnl_dim_t)n}, ds = {(dnnl_dim_t)ldc, 1};
+  dnnl_matmul_desc_t md;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t prim = NULL;
+  dnnl_memory_t ms = NULL, mw = NULL, mdst = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_status_t st = dnnl_memory_desc_init_by_strides(&src, 2, sd, dnnl_bf16, ss);
+  if (st == dnnl_success)
+    st = dnnl_memory_desc_init_by_strides(&wei, 2, wd, dnnl_bf16, ws);
+  if (st == dnnl_success)
+    st = dnnl_memory_desc_init_by_strides(&dst, 2, dd, dnnl_f32, ds);
+  if (st == dnnl_success)
+    st = dnnl_matmul_desc_init(&md, &src, &wei, NULL, &dst);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &md, NULL, eng, NULL);
+  if (st == dnnl_success)
+    st = dnnl_primitive_create(&prim, pd);
+  if (st == dnnl_success)
+    st = dnnl_memory_create(&ms, &src, eng, (void *)A);
+  if (st == dnnl_success)
+    st = dnnl_memory_create(&mw, &wei, eng, (void *)B);
+  if (st == dnnl_success)
+    st = dnnl_memory_create(&mdst, &dst, eng, C);
+  if (st == dnnl_success)
+    st = dnnl_stream_create(&stream, eng, dnnl_stream_default_flags);
+  if (st == dnnl_success) {
+    const dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, mdst}};
+    st = dnnl_primitive_execute(prim, stream, 3, args);
+  }
+  if (st == dnnl_success)
+    st = dnnl_stream_wait(stream);
+  if (stream)
+    dnnl_stream_destroy(stream);
+  if (mdst)
+    dnnl_memory_destroy(mdst);
+  if (mw)
+    dnnl_memory_destroy(mw);
+  if (ms)
+    dnnl_memory_destroy(ms);
+  if (prim)
+    dnnl_primitive_destroy(prim);
+  if (pd)
+    dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+int
+sdlab_blas_par_bf16_gemm_nt(int threads, size_t rows, size_t n, size_t k, const sdlab_bf16 *A, size_t lda,
+                            const sdlab_bf16 *B, size_t ldb, float *C, size_t ldc)
+{
+  if (rows == 0 || n == 0)
+    return SDLAB_SUCCESS;
+  dnnl_engine_t eng = NULL;
+  int failed = (int)dnnl_engine_create(&eng, dnnl_cpu, 0);
+  if (failed != dnnl_success)
+    return sdlab_fail(GSL_EFAILED, "oneDNN has no CPU engine (dnnl status %d)", failed);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int blk = 0; blk < threads; blk++) {
+    const size_t j0 = n * (size_t)blk / (size_t)threads, j1 = n * (size_t)(blk + 1) / (size_t)threads;
+    if (j1 <= j0)
+      continue;
+    dnnl_status_t s = bf16_block(eng, rows, j1 - j0, k, A, lda, B + j0 * ldb, ldb, C + j0, ldc);
+    if (s != dnnl_success) {
+#pragma omp atomic write
+      failed = (int)s;
+    }
+  }
+  dnnl_engine_destroy(eng);
+  return failed ? sdlab_fail(GSL_EFAILED, "oneDNN's bfloat16 matmul failed (dnnl status %d)", failed) : SDLAB_SUCCESS;
 }

@@ -10,6 +10,7 @@
 #define SDLAB_BLAS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <gsl/gsl_cblas.h>
 
 /* C (rows x n, row-major, ldc) = alpha op(A) op(B) + beta C, with C split across `threads` blocks along its
@@ -18,6 +19,19 @@ void sdlab_blas_par_sgemm(int threads, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANS
                           float alpha, const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                           size_t ldc);
 
+/* bfloat16: the upper 16 bits of a float32 (8 significant bits, unit roundoff 2^-8). */
+typedef uint16_t sdlab_bf16;
+/* y[i] = x[i] rounded to the nearest bfloat16, ties to even (NaN stays NaN, overflow rounds to infinity). */
+void sdlab_bf16_round(size_t n, const float *x, sdlab_bf16 *y);
+float sdlab_bf16_value(sdlab_bf16 v);
+/* Whether oneDNN runs bfloat16 products on this CPU's own instructions (AVX-512 BF16 or AMX); else it emulates
+ * them, more slowly than float32. */
+int sdlab_blas_bf16_native(void);
+/* C (rows x n float32, row-major, ldc) = A B^T for bfloat16 A (rows x k, lda) and B (n x k, ldb), products
+ * accumulated in float32 (oneDNN's matmul), C split across `threads` blocks of its columns (B's rows); the
+ * same thread count gives the same bytes.  GSL_EFAILED naming oneDNN's status when it cannot run. */
+int sdlab_blas_par_bf16_gemm_nt(int threads, size_t rows, size_t n, size_t k, const sdlab_bf16 *A, size_t lda,
+                                const sdlab_bf16 *B, size_t ldb, float *C, size_t ldc);
 /* OpenBLAS (GSL's products, cblas_sgemv) and oneDNN single-threaded from here on: the trainers' parallelism is
  * their own OpenMP blocks.  (Sets OpenMP's default team size to 1; sdlab's own regions name their size.) */
 void sdlab_blas_single_threaded(void);

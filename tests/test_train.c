@@ -574,6 +574,88 @@ Test(train, par_sgemm_matches_a_float64_reference)
   gsl_rng_free(g);
 }
 
+/* bfloat16 rounding: to nearest with ties to even (u = 2^-8 relative), NaN kept, overflow to infinity; checked
+ * on exact ties and on random values against the definition (the nearest of the two bf16 neighbours). */
+Test(train, bf16_rounds_to_nearest_even)
+{
+  const float ties[][2] = {{1.0f + 0x1p-8f, 1.0f}, {1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-6f}, {-(1.0f + 0x1p-8f), -1.0f},
+                           {0x1.fffffep127f, INFINITY}, {0.0f, 0.0f}, {INFINITY, INFINITY}};
+  for (size_t i = 0; i < sizeof ties / sizeof *ties; i++) {
+    sdlab_bf16 b;
+    sdlab_bf16_round(1, &ties[i][0], &b);
+    cr_assert(sdlab_bf16_value(b) == ties[i][1], "%a rounds to %a, expected %a", ties[i][0], sdlab_bf16_value(b),
+              ties[i][1]);
+  }
+  const float nan = NAN;
+  sdlab_bf16 b;
+  sdlab_bf16_round(1, &nan, &b);
+  cr_assert(isnan(sdlab_bf16_value(b)));
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, 31);
+  for (int t = 0; t < 100000; t++) {
+    const float x = (float)(gsl_ran_gaussian(g, 1.0) * pow(2.0, gsl_rng_uniform_int(g, 60) - 30.0));
+    sdlab_bf16_round(1, &x, &b);
+    const float y = sdlab_bf16_value(b);
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    const uint32_t lo = u & 0xffff0000u, hi = lo + 0x10000u; /* the two bf16 neighbours (same sign) */
+    float flo, fhi;
+    memcpy(&flo, &lo, sizeof flo);
+    memcpy(&fhi, &hi, sizeof fhi);
+    const double dlo = fabs((double)x - flo), dhi = fabs((double)x - fhi);
+    cr_assert(y == (dlo < dhi ? flo : dhi < dlo ? fhi : ((lo >> 16) & 1u) ? fhi : flo), "%a -> %a", x, y);
+    cr_assert(fabs((double)y - x) <= 0x1p-8 * fabs((double)x));
+  }
+  gsl_rng_free(g);
+}
+
+/* The bfloat16 product against a float64 reference on the same bf16 values: products of two bf16 numbers are
+ * exact in float32 (8 + 8 significant bits), so only the float32 accumulation rounds: within gamma_{k+2}
+ * sum_l |a_il| |b_jl| (u = 2^-24; two spare roundings for a pairwise dot-product instruction).  Odd strides,
+ * both shapes, 1 to 3 threads; the same thread count gives the same bytes. */
+Test(train, bf16_gemm_matches_a_float64_reference)
+{
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, 8088);
+  const size_t shapes[2][3] = {{37, 5, 23}, {6, 301, 77}};
+  for (int sh = 0; sh < 2; sh++)
+    for (int threads = 1; threads <= 3; threads++) {
+      const size_t m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2], lda = k + 3, ldb = k + 1, ldc = n + 2;
+      float *Af = malloc(m * lda * sizeof *Af), *Bf = malloc(n * ldb * sizeof *Bf);
+      sdlab_bf16 *A = malloc(m * lda * sizeof *A), *B = malloc(n * ldb * sizeof *B);
+      float *C = malloc(m * ldc * sizeof *C), *C2 = malloc(m * ldc * sizeof *C2);
+      for (size_t i = 0; i < m * lda; i++)
+        Af[i] = (float)gsl_ran_gaussian(g, 1.0);
+      for (size_t i = 0; i < n * ldb; i++)
+        Bf[i] = (float)gsl_ran_gaussian(g, 1.0);
+      for (size_t i = 0; i < m * ldc; i++)
+        C[i] = C2[i] = -7.0f;
+      sdlab_bf16_round(m * lda, Af, A);
+      sdlab_bf16_round(n * ldb, Bf, B);
+      cr_assert_eq(sdlab_blas_par_bf16_gemm_nt(threads, m, n, k, A, lda, B, ldb, C, ldc), 0, "%s",
+                   sdlab_error_message(GSL_EFAILED));
+      cr_assert_eq(sdlab_blas_par_bf16_gemm_nt(threads, m, n, k, A, lda, B, ldb, C2, ldc), 0);
+      cr_assert(memcmp(C, C2, m * ldc * sizeof *C) == 0, "threads %d: two calls differ", threads);
+      for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < ldc; j++) {
+          if (j >= n) {
+            cr_assert(C[i * ldc + j] == -7.0f, "column %zu outside C was written", j);
+            continue;
+          }
+          double exact = 0, mag = 0;
+          for (size_t l = 0; l < k; l++) {
+            const double p = (double)sdlab_bf16_value(A[i * lda + l]) * sdlab_bf16_value(B[j * ldb + l]);
+            exact += p;
+            mag += fabs(p);
+          }
+          cr_assert(fabs(C[i * ldc + j] - exact) <= gamma_f((double)k + 2) * mag, "shape %d threads %d (%zu,%zu): "
+                    "%g vs %g", sh, threads, i, j, C[i * ldc + j], exact);
+        }
+      free(Af), free(Bf), free(A), free(B), free(C), free(C2);
+    }
+  gsl_rng_free(g);
+}
+
 /* ReLU and JumpReLU take the entry path below the crossover (sparse_below) and dense products above it.  Each
  * path's gradients are checked against a float64 computation of the same formulas: a sum of products of
  * length n computed in float is within gamma_n of the same sum taken in absolute values (Higham, Lemma 3.5),
