@@ -251,6 +251,7 @@ typedef struct {
   sdlab_train_method method;
   double density;      /* relu, jumprelu: the active fraction the encoder bias is set to (0: as initialised) */
   double sparse_below; /* relu, jumprelu: the entry path's crossover (< 0: the default) */
+  int bf16;            /* the encoder's product in bfloat16 (--precision bf16) */
 } train_case;
 
 /* The code value exceeded by a fraction `density` of the batch's pre-activations (the trainer's inference
@@ -294,6 +295,7 @@ bench_train(const train_case *tc, int threads, size_t steps, const float *X, dou
   sdlab_train_config c;
   sdlab_train_config_default(&c);
   c.method = tc->method;
+  c.bf16 = tc->bf16;
   c.p = c.r = TP;
   c.q = TQ;
   c.k = 32;
@@ -362,15 +364,19 @@ bench_roofline(int quick)
   if (X == NULL)
     return GSL_ENOMEM;
   const train_case cases[] = {
-    {"topk k=32", SDLAB_TRAIN_TOPK, 0, -1}, {"batchtopk k=32", SDLAB_TRAIN_BATCHTOPK, 0, -1},
-    {"matryoshka k=16,32,64", SDLAB_TRAIN_MATRYOSHKA, 0, -1}, {"topk-auxk k=32", SDLAB_TRAIN_TOPK_AUXK, 0, -1},
-    {"relu at L0 ~ 32", SDLAB_TRAIN_RELU, 32.0 / TQ, -1}, {"jumprelu at L0 ~ 32", SDLAB_TRAIN_JUMPRELU, 32.0 / TQ, -1},
-    {"relu dense (as initialised)", SDLAB_TRAIN_RELU, 0, -1}, {"gated (dense)", SDLAB_TRAIN_GATED, 0, -1}};
+    {"topk k=32", SDLAB_TRAIN_TOPK, 0, -1, 0}, {"batchtopk k=32", SDLAB_TRAIN_BATCHTOPK, 0, -1, 0},
+    {"matryoshka k=16,32,64", SDLAB_TRAIN_MATRYOSHKA, 0, -1, 0}, {"topk-auxk k=32", SDLAB_TRAIN_TOPK_AUXK, 0, -1, 0},
+    {"relu at L0 ~ 32", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 0}, {"jumprelu at L0 ~ 32", SDLAB_TRAIN_JUMPRELU, 32.0 / TQ, -1, 0},
+    {"relu dense (as initialised)", SDLAB_TRAIN_RELU, 0, -1, 0}, {"gated (dense)", SDLAB_TRAIN_GATED, 0, -1, 0},
+    {"topk k=32, bf16 encoder", SDLAB_TRAIN_TOPK, 0, -1, 1},
+    {"relu at L0 ~ 32, bf16 encoder", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 1}};
   const size_t ncases = sizeof cases / sizeof *cases;
   printf("  %-30s %10s %8s %10s %10s %8s\n", "method", "samples/s", "L0", "GEMM floor", "mem floor", "of max");
   double topk_step = NAN;
   for (size_t k = 0; k < ncases; k++) {
     double rate, l0;
+    if (cases[k].bf16 && !sdlab_blas_bf16_native())
+      continue; /* emulated bf16 is slower than float32: the trainer refuses it */
     int status = bench_train(&cases[k], threads, quick ? 4 : 20, X, &rate, &l0);
     if (status) {
       free(X);
@@ -388,7 +394,7 @@ bench_roofline(int quick)
   const double dens[] = {0.002, 0.01, 0.02, 0.05, 0.1, 0.2};
   for (size_t k = 0; k < (quick ? 3 : 6); k++) {
     double re, rd, l0e, l0d;
-    train_case ce = {"", SDLAB_TRAIN_RELU, dens[k], 1}, cd = {"", SDLAB_TRAIN_RELU, dens[k], 0};
+    train_case ce = {"", SDLAB_TRAIN_RELU, dens[k], 1, 0}, cd = {"", SDLAB_TRAIN_RELU, dens[k], 0, 0};
     int status = bench_train(&ce, threads, quick ? 2 : 6, X, &re, &l0e);
     if (!status)
       status = bench_train(&cd, threads, quick ? 2 : 6, X, &rd, &l0d);

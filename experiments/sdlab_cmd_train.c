@@ -31,7 +31,8 @@ static const char *USAGE =
   "                   [--epochs E] [--converge TOL] [--batch B] [--lr LR] [--warmup S]\n"
   "                   [--decay none|linear|cosine] [--clip C]\n"
   "                   [--optimizer adam|sgd] [--biases] [--no-unit-decoder] [--no-tied-init] [--seed R]\n"
-  "                   [--threads T] [--checkpoint-every S] [--stop-after S] [--top K] [--codes] [--force] [--quiet]\n"
+  "                   [--threads T] [--precision fp32|bf16] [--checkpoint-every S] [--stop-after S] [--top K]\n"
+  "                   [--codes] [--force] [--quiet]\n"
   "       sdlab train --resume RUN\n"
   "\n"
   "Train an SAE (x_r = x_p), a transcoder or a crosscoder (the bench's x_r.npy) with the losses of\n"
@@ -59,6 +60,8 @@ static const char *USAGE =
   "                     the default --decay is none (a given decay runs over the cap)\n"
   "  --biases           train b_E and b_D (off by default, as in the theory)\n"
   "  --seed R --threads T   the same seed and thread count give the same bytes\n"
+  "  --precision P      fp32 (default) or bf16: the encoder's product in bfloat16 (inputs rounded, float32\n"
+  "                     accumulation, float32 weights and optimiser), on a CPU with bf16 instructions\n"
   "  --checkpoint-every S   write RUN.partial/checkpoint.bin every S steps (and on SIGINT or SIGTERM);\n"
   "                     sdlab train --resume RUN continues to exactly the uninterrupted result\n"
   "  --stop-after S     stop at step S as an interruption would (checkpoint written), e.g. for time limits\n"
@@ -77,14 +80,15 @@ on_signal(int sig)
 enum {
   O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
   O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
-  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES, O_CONVERGE, O_COUNT
+  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES, O_CONVERGE,
+  O_PRECISION, O_COUNT
 };
 static const char *NAMES[O_COUNT] = {
   "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",
   "--prefixes", "--k-aux", "--aux-weight", "--dead-window", "--anchors", "--anchor-weight", "--anchor-file",
   "--resample-at", "--resample-every", "--epochs", "--batch", "--lr", "--warmup", "--decay", "--clip", "--optimizer",
   "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
-  "--force", "--quiet", "--stop-after", "--top", "--codes", "--converge"};
+  "--force", "--quiet", "--stop-after", "--top", "--codes", "--converge", "--precision"};
 
 static int
 is_flag(int k)
@@ -842,6 +846,13 @@ configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epoch
       return SDLAB_EUSAGE;
     c->seed = u;
   }
+  if (o[O_PRECISION].value) {
+    if (strcmp(o[O_PRECISION].value, "fp32") != 0 && strcmp(o[O_PRECISION].value, "bf16") != 0) {
+      fprintf(stderr, "sdlab train: error: --precision is fp32 or bf16 (got '%s')\n", o[O_PRECISION].value);
+      return SDLAB_EUSAGE;
+    }
+    c->bf16 = strcmp(o[O_PRECISION].value, "bf16") == 0;
+  }
 #undef SIZE_OPT
 #undef REAL_OPT
   if (o[O_DECAY].value) {
@@ -1347,6 +1358,8 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_json_integer(&j, "batch", (long long)c.batch);
       sdlab_json_integer(&j, "seed", (long long)c.seed);
       sdlab_json_integer(&j, "threads", threads);
+      if (c.bf16) /* float32 runs keep the bytes they had before the option existed */
+        sdlab_json_string(&j, "precision", "bf16");
       sdlab_json_integer(&j, "anchors", (long long)nanch);
       if (c.method == SDLAB_TRAIN_BATCHTOPK)
         sdlab_json_number(&j, "inference_threshold", s->threshold);

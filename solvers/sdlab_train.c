@@ -113,6 +113,9 @@ sdlab_train_config_check(const sdlab_train_config *c)
     return sdlab_fail(SDLAB_EPARAM, "the sparse-path crossover must be a fraction in [0, 1] (got %g)", c->sparse_below);
   if ((c->resample_at || c->resample_every) && c->dead_window == 0)
     return sdlab_fail(SDLAB_EPARAM, "resampling needs a dead window of at least one step");
+  if (c->bf16 && !sdlab_blas_bf16_native())
+    return sdlab_fail(GSL_EUNSUP, "bfloat16 products need a CPU with bf16 instructions (AVX-512 BF16 or AMX): "
+                      "emulated, they would be slower than float32");
   return SDLAB_SUCCESS;
 }
 
@@ -138,6 +141,7 @@ struct sdlab_trainer {
   /* batch workspace */
   size_t B, kcap, nnzcap;
   float *Xc, *Z, *A, *E, *GA;   /* B x p, B x q, B x q (dense path), B x r, B x q (dense) */
+  sdlab_bf16 *Xb, *Wb;          /* bf16 products: Xc and W_E rounded (B x p, q x p) */
   float *Elev;                   /* levels x B x r residuals (matryoshka), suffix-weighted */
   size_t *rowptr, *col;          /* CSR of the selected entries */
   float *val, *gval;
@@ -194,6 +198,8 @@ sdlab_trainer_free(sdlab_trainer *t)
   for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
     free(fs[i]);
   free(t->s.last_active);
+  free(t->Xb);
+  free(t->Wb);
   free(t->rowptr);
   free(t->col);
   free(t->order);
@@ -287,6 +293,8 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
            ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->hist, c->method == SDLAB_TRAIN_BATCHTOPK ? (size_t)t->threads * SDLAB_BATCH_BINS : 1);
   if (ok && dense_method(c))
     ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
+  if (ok && c->bf16)
+    ok = ALLOC(t->Xb, B * p) && ALLOC(t->Wb, q * p);
   if (ok)
     ok = ALLOC(s->rmag, q) && ALLOC(s->bmag, q) && ALLOC(s->mrm, q) && ALLOC(s->vrm, q) && ALLOC(s->mbm, q) &&
          ALLOC(s->vbm, q) && ALLOC(t->grm, q) && ALLOC(t->gbm, q);
@@ -712,8 +720,8 @@ dotf(const float *a, const float *b, size_t n)
   return t;
 }
 
-/* Xc = x_p (- b_D for an SAE), Z = Xc W_E^T + b_E, for B rows */
-static void
+/* Xc = x_p (- b_D for an SAE), Z = Xc W_E^T + b_E, for B rows (the product in bfloat16 when c->bf16) */
+static int
 encode_pre(sdlab_trainer *t, const float *xp, size_t B)
 {
   const sdlab_train_config *c = &t->c;
@@ -723,12 +731,24 @@ encode_pre(sdlab_trainer *t, const float *xp, size_t B)
     for (size_t s = 0; s < B; s++)
       for (size_t a = 0; a < p; a++)
         t->Xc[s * p + a] -= t->s.bD[a];
-  /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks */
-  sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, p, 1.0f, t->Xc, p, t->s.WE, p, 0.0f, t->Z, q);
+  if (c->bf16) { /* both operands rounded here, each thread its block of rows: W_E changed since the last step */
+    sdlab_bf16_round(B * p, t->Xc, t->Xb);
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+    for (int blk = 0; blk < t->threads; blk++) {
+      const size_t i0 = q * (size_t)blk / (size_t)t->threads, i1 = q * (size_t)(blk + 1) / (size_t)t->threads;
+      sdlab_bf16_round((i1 - i0) * p, t->s.WE + i0 * p, t->Wb + i0 * p);
+    }
+    int status = sdlab_blas_par_bf16_gemm_nt(t->threads, B, q, p, t->Xb, p, t->Wb, p, t->Z, q);
+    if (status)
+      return status;
+  } else { /* one runtime for all threads: OpenBLAS runs single-threaded inside OpenMP's row blocks */
+    sdlab_blas_par_sgemm(t->threads, CblasNoTrans, CblasTrans, B, q, p, 1.0f, t->Xc, p, t->s.WE, p, 0.0f, t->Z, q);
+  }
   if (encoder_bias(c))
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++)
         t->Z[s * q + i] += t->s.bE[i];
+  return SDLAB_SUCCESS;
 }
 
 /* the level thresholds and weights: entry t counts at level l when order_t < T_l */
@@ -1303,7 +1323,9 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
   memset(t->gth, 0, q * sizeof(float));
   memset(t->grm, 0, q * sizeof(float));
   memset(t->gbm, 0, q * sizeof(float));
-  encode_pre(t, xp, B);
+  int status = encode_pre(t, xp, B);
+  if (status)
+    return status;
   double mse = 0, pen = 0, aux = 0;
   size_t active = 0;
   const size_t nactive = dense_method(c) && c->method != SDLAB_TRAIN_GATED ? count_active(t, B) : 0;
@@ -1408,19 +1430,21 @@ sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_tra
 }
 
 /* Inference codes of rows xp[0..B) (B <= the batch size) into a (B x q). */
-static void
+static int
 infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
 {
   const sdlab_train_config *c = &t->c;
   const size_t q = c->q;
-  encode_pre(t, xp, B);
+  int status = encode_pre(t, xp, B);
+  if (status)
+    return status;
   if (c->method == SDLAB_TRAIN_GATED) {
     for (size_t s = 0; s < B; s++)
       for (size_t i = 0; i < q; i++) {
         const float z = t->Z[s * q + i], pm = expf(t->s.rmag[i]) * (z - t->s.bE[i]) + t->s.bmag[i];
         a[s * q + i] = z > 0 && pm > 0 ? pm : 0.0f;
       }
-    return;
+    return SDLAB_SUCCESS;
   }
   if (c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_BATCHTOPK) {
     for (size_t k = 0; k < B * q; k++) {
@@ -1429,7 +1453,7 @@ infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
                        : c->method == SDLAB_TRAIN_BATCHTOPK ? (float)t->s.threshold : 0.0f;
       a[k] = z > th && z > 0 ? z : 0.0f;
     }
-    return;
+    return SDLAB_SUCCESS;
   }
   const size_t kk = t->kcap;
   memset(a, 0, B * q * sizeof *a);
@@ -1441,16 +1465,18 @@ infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
       if (z[idx[j]] > 0)
         a[s * q + idx[j]] = z[idx[j]];
   }
+  return SDLAB_SUCCESS;
 }
 
 int
 sdlab_trainer_encode(sdlab_trainer *t, const float *xp, size_t B, float *a)
 {
-  for (size_t s0 = 0; s0 < B; s0 += t->B) {
+  int status = SDLAB_SUCCESS;
+  for (size_t s0 = 0; !status && s0 < B; s0 += t->B) {
     size_t b = B - s0 < t->B ? B - s0 : t->B;
-    infer(t, xp + s0 * t->c.p, b, a + s0 * t->c.q);
+    status = infer(t, xp + s0 * t->c.p, b, a + s0 * t->c.q);
   }
-  return SDLAB_SUCCESS;
+  return status;
 }
 
 /* Bricken et al. 2023: dead latents get a decoder column along an input drawn with probability proportional
@@ -1478,9 +1504,11 @@ resample(sdlab_trainer *t, size_t *count)
   }
   /* the squared loss of each pool row under the current model (its weight is that squared) */
   double total = 0;
-  for (size_t s0 = 0; s0 < rows; s0 += t->B) {
+  int status = SDLAB_SUCCESS;
+  for (size_t s0 = 0; !status && s0 < rows; s0 += t->B) {
     const size_t b = rows - s0 < t->B ? rows - s0 : t->B;
-    infer(t, t->pool_p + s0 * p, b, a);
+    if ((status = infer(t, t->pool_p + s0 * p, b, a)))
+      break;
     for (size_t s = 0; s < b; s++)
       for (size_t j = 0; j < r; j++)
         xh[s * r + j] = c->biases ? t->s.bD[j] : 0.0f;
@@ -1495,6 +1523,12 @@ resample(sdlab_trainer *t, size_t *count)
       w[s0 + s] = e * e;
       total += e * e;
     }
+  }
+  if (status) {
+    free(w);
+    free(a);
+    free(xh);
+    return status;
   }
   double alive_norm = 0;
   size_t alive = 0;

@@ -86,6 +86,9 @@ typedef struct {
                              * nothing fires, 1: always entries */
   int lazy_decoder;         /* 1 (default): W_D's rows without a gradient catch up when next read, with the
                              * same bytes; 0: every row updated every step (the reference, for tests) */
+  int bf16;                 /* 1: the encoder's product in bfloat16 (its inputs, x_p and W_E, rounded to bf16 each
+                             * step; float32 accumulation, float32 master weights and optimiser; sdlab_blas.h),
+                             * on a CPU with bf16 instructions only; 0 (default): float32 throughout */
   uint64_t seed;
 } sdlab_train_config;
 

@@ -656,6 +656,63 @@ Test(train, bf16_gemm_matches_a_float64_reference)
   gsl_rng_free(g);
 }
 
+/* --precision bf16 (c.bf16): a ReLU trainer's inference codes against the float32 trainer's from the same
+ * initialisation.  ReLU is 1-Lipschitz, so each code differs by at most the two pre-activations' distance to the
+ * exact one: the bf16 product rounds x and w (|x~ w~ - x w| <= (2 u_b + u_b^2) |x w|, u_b = 2^-8) and
+ * accumulates in float32 (gamma_{p+2}), the float32 one within gamma_p; both sums over sum_l |x_l w_l|, computed
+ * here in float64.  Two bf16 trainers given the same batches give the same bytes. */
+Test(train, bf16_encoder_codes_within_the_rounding_bound)
+{
+  if (!sdlab_blas_bf16_native()) {
+    sdlab_train_config c;
+    sdlab_train_config_default(&c);
+    c.method = SDLAB_TRAIN_RELU, c.p = c.r = 8, c.q = 16, c.batch = 4, c.bf16 = 1;
+    cr_assert_null(sdlab_trainer_alloc(&c, 1), "bf16 accepted on a CPU without bf16 instructions");
+    return;
+  }
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, 1601);
+  const size_t p = 48, q = 200, B = 32;
+  float *X = malloc(B * p * sizeof *X), *a32 = malloc(B * q * sizeof *a32), *a16 = malloc(B * q * sizeof *a16);
+  for (size_t i = 0; i < B * p; i++)
+    X[i] = (float)gsl_ran_gaussian(g, 1.0);
+  sdlab_train_config c;
+  sdlab_train_config_default(&c);
+  c.method = SDLAB_TRAIN_RELU, c.p = c.r = p, c.q = q, c.batch = B, c.l1 = 0.01, c.total_steps = 10, c.seed = 5;
+  sdlab_trainer *t32 = sdlab_trainer_alloc(&c, 2);
+  c.bf16 = 1;
+  sdlab_trainer *t16 = sdlab_trainer_alloc(&c, 2), *u16 = sdlab_trainer_alloc(&c, 2);
+  cr_assert(t32 && t16 && u16);
+  cr_assert_eq(sdlab_trainer_encode(t32, X, B, a32), 0);
+  cr_assert_eq(sdlab_trainer_encode(t16, X, B, a16), 0);
+  const float *WE = sdlab_trainer_state(t32)->WE;
+  cr_assert(memcmp(WE, sdlab_trainer_state(t16)->WE, q * p * sizeof *WE) == 0, "different initialisations");
+  const double ub = 0x1p-8;
+  for (size_t s = 0; s < B; s++)
+    for (size_t i = 0; i < q; i++) {
+      double mag = 0;
+      for (size_t l = 0; l < p; l++)
+        mag += fabs((double)X[s * p + l] * WE[i * p + l]);
+      const double bound = ((2 * ub + ub * ub) * (1 + gamma_f((double)p + 2)) + gamma_f((double)p + 2) +
+                            gamma_f((double)p)) * mag;
+      cr_assert(fabs((double)a16[s * q + i] - a32[s * q + i]) <= bound, "(%zu,%zu): %g vs %g, bound %g", s, i,
+                a16[s * q + i], a32[s * q + i], bound);
+    }
+  /* a few steps: two bf16 trainers stay byte-identical */
+  for (int step = 0; step < 3; step++) {
+    sdlab_train_stats st1, st2;
+    cr_assert_eq(sdlab_trainer_step(t16, X, NULL, &st1), 0);
+    cr_assert_eq(sdlab_trainer_step(u16, X, NULL, &st2), 0);
+    cr_assert(st1.loss == st2.loss);
+  }
+  cr_assert(memcmp(sdlab_trainer_state(t16)->WE, sdlab_trainer_state(u16)->WE, q * p * sizeof(float)) == 0);
+  sdlab_trainer_free(t32);
+  sdlab_trainer_free(t16);
+  sdlab_trainer_free(u16);
+  free(X), free(a32), free(a16);
+  gsl_rng_free(g);
+}
+
 /* ReLU and JumpReLU take the entry path below the crossover (sparse_below) and dense products above it.  Each
  * path's gradients are checked against a float64 computation of the same formulas: a sum of products of
  * length n computed in float is within gamma_n of the same sum taken in absolute values (Higham, Lemma 3.5),
