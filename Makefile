@@ -28,15 +28,18 @@ SCALE   ?= quick
 PAPER_JOBS ?= 2
 DEB_PKGS = gcc make libgsl-dev libdnnl-dev libglpk-dev libgmp-dev libjansson-dev zlib1g-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy dataset-fashion-mnist parallel
 
-# One folder, one job; the include paths enforce experiments -> solvers -> theory.
+# One folder, one job; the include paths enforce cli -> experiments -> solvers -> theory (the tests link the
+# library, never the command line, which they run as a program).
 INC_theory      = -Itheory
 INC_solvers     = -Itheory -Isolvers
 INC_experiments = -Itheory -Isolvers -Iexperiments
+INC_cli         = -Itheory -Isolvers -Iexperiments -Icli
 INC_tests       = -Itheory -Isolvers -Iexperiments -Itests
 
-LIB_SRC  = $(wildcard theory/*.c) $(wildcard solvers/*.c) \
-           $(filter-out experiments/sdlab_main.c experiments/sdlab_bench.c,$(wildcard experiments/*.c))
+LIB_SRC  = $(wildcard theory/*.c) $(wildcard solvers/*.c) $(wildcard experiments/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC  = $(filter-out cli/sdlab_main.c cli/sdlab_bench.c,$(wildcard cli/*.c))
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -62,7 +65,7 @@ $(BUILD)/obj/%.o: %.c | deps
 	$(CC) $(CFLAGS) $(SDLAB_CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -MMD -MP -c $< -o $@
 
 # A stamp that changes when the list of sources does, so that removing a file relinks.
-SRC_LIST = $(sort $(LIB_SRC) $(TEST_SRC))
+SRC_LIST = $(sort $(LIB_SRC) $(CLI_SRC) $(TEST_SRC))
 $(BUILD)/.srclist: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(SRC_LIST)' | cmp -s - $@ || echo '$(SRC_LIST)' > $@
@@ -75,10 +78,10 @@ $(BUILD)/libsdlab.a: $(LIB_OBJ) $(BUILD)/.srclist
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(BUILD)/sdlab: $(BUILD)/obj/experiments/sdlab_main.o $(BUILD)/libsdlab.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/sdlab: $(BUILD)/obj/cli/sdlab_main.o $(CLI_OBJ) $(BUILD)/libsdlab.a $(BUILD)/.srclist
+	$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
-$(BUILD)/sdlab-bench: $(BUILD)/obj/experiments/sdlab_bench.o $(BUILD)/libsdlab.a
+$(BUILD)/sdlab-bench: $(BUILD)/obj/cli/sdlab_bench.o $(BUILD)/libsdlab.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/sdlab_tests: $(TEST_OBJ) $(BUILD)/libsdlab.a $(BUILD)/.srclist

@@ -1,6 +1,6 @@
 #include "sdlab_landscape.h"
 #include "sdlab_bnb.h"
-#include "sdlab_cli.h"
+#include "sdlab_clock.h"
 #include "sdlab_errno.h"
 #include "sdlab_gd.h"
 #include "sdlab_patterns.h"

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sdlab_clock.h" /* sdlab_now for the commands' timings */
+
 enum { SDLAB_EXIT_OK = 0, SDLAB_EXIT_FAIL = 1, SDLAB_EXIT_USAGE = 2 };
 
 typedef struct {
@@ -47,7 +49,6 @@ typedef struct {
 void sdlab_progress_init(sdlab_progress *p, int quiet);
 void sdlab_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value);
 void sdlab_progress_done(sdlab_progress *p);
-double sdlab_now(void); /* seconds, monotonic */
 
 int sdlab_cmd_lrb(int argc, char **argv);
 int sdlab_cmd_eval(int argc, char **argv);

@@ -164,14 +164,6 @@ sdlab_cli_invalid(const char *cmd, int status)
   return SDLAB_EXIT_USAGE;
 }
 
-double
-sdlab_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void
 sdlab_progress_init(sdlab_progress *p, int quiet)
 {

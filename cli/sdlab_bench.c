@@ -6,7 +6,7 @@
  *   MCC                 1000 features x 16,000 latents (optimal matching, certified)
  *   training            n_p = 768, n_q = 16,000, batch 256: every method beside the GEMM and memory floors
  * Usage: sdlab-bench [--quick | --roofline] */
-#include "sdlab_cli.h"
+#include "sdlab_clock.h"
 #include "sdlab_errno.h"
 #include "sdlab_loss.h"
 #include "sdlab_lrb.h"

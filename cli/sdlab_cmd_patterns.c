@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *USAGE =
   "usage: sdlab patterns --truth W_p.npy --latents Q --activation relu|jumprelu:T|topk:K|topk-relu:K\n"
@@ -123,8 +124,9 @@ sdlab_cmd_patterns(int argc, char **argv)
       sdlab_json_bool(&j, "exact", joint->exact);
       sdlab_json_integer(&j, "lp_calls", (long long)joint->lp_calls);
     }
-    sdlab_json_number(&j, "seconds", seconds);
     sdlab_json_object_end(&j);
+    if (isatty(STDERR_FILENO)) /* the time on the terminal only: the answer's bytes depend on the input alone */
+      fprintf(stderr, "sdlab patterns: %.1f s\n", seconds);
   }
   if (!status && o[O_OUT].value) {
     sdlab_atomic_file f;
