@@ -1096,6 +1096,16 @@ sdlab_cmd_train(int argc, char **argv)
   sdlab_trainer *t = NULL;
   if (!status)
     status = sdlab_train_config_check(&c);
+  if (!status && !resume) {
+    /* the disk the outputs need, estimated before training (a gross shortfall is refused here; a near one meets
+     * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors,
+     * the per-step curve, a checkpoint (parameters, Adam's two moments, the curve), codes and top rows when
+     * asked for, and a block's slack for each of about 16 files */
+    const uint64_t params = (uint64_t)c.q * c.p + (uint64_t)c.r * c.q;
+    const uint64_t disk = 8 * params + 128 * (uint64_t)total + (ckpt_every ? 12 * params + 64 * (uint64_t)total : 0) +
+                          (o[O_CODES].value ? 4 * (uint64_t)N * c.q : 0) + 16 * (uint64_t)c.q * topk_rows + 65536;
+    status = sdlab_space_check(out, disk);
+  }
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
     status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
   /* the output: a persistent staging directory RUN.partial */

@@ -313,7 +313,9 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
 #undef ALLOC
   if (!ok) {
     sdlab_trainer_free(t);
-    sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu trainer with batch %zu", q, p, B);
+    sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu trainer with batch %zu (it needs about %.3g bytes: W_E, "
+               "W_D, their gradients and Adam's moments, and the batch's codes)", q, p, B,
+               4.0 * (5.0 * (double)q * (double)(p + r) + 4.0 * (double)B * (double)q));
     return NULL;
   }
   if (c->anchors) {

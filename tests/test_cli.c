@@ -1263,6 +1263,31 @@ Test(cli, inputs_that_are_not_regular_files_are_refused)
   assert_entries(2); /* b and the FIFO */
 }
 
+/* Issue 22, resource checks: train estimates the disk its outputs need (W_E and W_D twice, the curve, 64 KiB of
+ * files' slack) and refuses before allocating or writing anything when the filesystem has less: here a 256 KiB
+ * tmpfs (root only; skipped otherwise) and 4,000 latents on 4 dimensions (W_E and W_D: 32,000 floats, at
+ * least 8 x 32,000 bytes with the safetensors copy). */
+Test(cli, train_refuses_outputs_larger_than_the_free_space)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400], *err = NULL;
+  snprintf(cmd, sizeof cmd, "mkdir '%s/disk' && mount -t tmpfs -o size=262144 tmpfs '%s/disk'", test_dir, test_dir);
+  if (test_run(cmd, NULL, NULL) != 0)
+    cr_skip_test("no tmpfs to fill (not root)");
+  int code = sdlab("train --data %D/b --method topk --k 2 --latents 4000 --batch 10 --seed 1 --quiet --out %D/disk/r",
+                   NULL, &err);
+  snprintf(cmd, sizeof cmd, "ls -A '%s/disk' | wc -l; umount '%s/disk'", test_dir, test_dir);
+  char *left = NULL;
+  cr_assert_eq(test_run(cmd, &left, NULL), 0);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  const char *need = err ? strstr(err, " needs ") : NULL;
+  cr_assert(test_lines(err) == 1 && need && strstr(err, "free; nothing was written"), "%s", err);
+  cr_expect(strtod(need + 7, NULL) >= 8.0 * 2 * 4 * 4000, "%s", err);
+  cr_assert_str_eq(left, "0\n", "the refused run left files on the disk");
+  free(left);
+  free(err);
+}
+
 /* Issue 22, resource checks: lrb states the bytes its outputs need and refuses, before writing anything, when
  * the filesystem has fewer free (here 10^15 samples: at least 4 10^16 bytes).  The file-size limit keeps a
  * regression from filling the disk. */
