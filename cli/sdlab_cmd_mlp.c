@@ -511,6 +511,14 @@ mlp_extract(int argc, char **argv)
     status = sdlab_fail(GSL_ENOMEM, "out of memory");
   for (size_t l = 1; !status && l <= c.nlayers; l++)
     status = load_layer(model, l, m);
+  if (!status) { /* the disk, before the activations are computed: every hidden layer's, then the block's and the
+                  * crosscoder's (h1 and h2 again, each), float32, with the labels and a slack for the rest */
+    uint64_t width = 0;
+    for (size_t h = 1; h <= H; h++)
+      width += c.sizes[h];
+    width += 2 * (c.sizes[1] + c.sizes[2]);
+    status = sdlab_space_check(out, 4 * (uint64_t)N * width + 8 * (uint64_t)N + 1048576);
+  }
   for (size_t h = 1; !status && h <= H; h++)
     if (!(acts[h] = malloc(N * c.sizes[h] * sizeof(float))) || !(Wp[h] = malloc(c.sizes[h] * 10 * sizeof(double))))
       status = sdlab_fail(GSL_ENOMEM, "out of memory for %zu x %zu activations", N, c.sizes[h]);

@@ -1288,6 +1288,37 @@ Test(cli, train_refuses_outputs_larger_than_the_free_space)
   free(err);
 }
 
+/* Issue 22, resource checks: mlp extract states the disk its activations need and refuses before computing
+ * them when the filesystem has less (a 256 KiB tmpfs, root only; a tiny Fashion-MNIST of 32 + 16 images). */
+Test(cli, mlp_extract_refuses_outputs_larger_than_the_free_space)
+{
+  char cmd[8400], *err = NULL;
+  snprintf(cmd, sizeof cmd, "cd '%s' && mkdir fm && python3 -c \"import struct, random\n"
+           "g = random.Random(7)\n"
+           "for split, n in (('train', 32), ('t10k', 16)):\n"
+           "    open('fm/%%s-images-idx3-ubyte' %% split, 'wb').write(struct.pack('>BBBBIII', 0, 0, 8, 3, n, 28, 28) + "
+           "bytes(g.randrange(256) for _ in range(n * 784)))\n"
+           "    open('fm/%%s-labels-idx1-ubyte' %% split, 'wb').write(struct.pack('>BBBBI', 0, 0, 8, 1, n) + "
+           "bytes(g.randrange(10) for _ in range(n)))\n\"", test_dir);
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err);
+  free(err);
+  cr_assert_eq(sdlab("mlp train --data %D/fm --hidden 64,32 --epochs 1 --batch 16 --quiet --out %D/m", NULL, &err), 0,
+               "%s", err);
+  free(err);
+  snprintf(cmd, sizeof cmd, "mkdir '%s/disk' && mount -t tmpfs -o size=262144 tmpfs '%s/disk'", test_dir, test_dir);
+  if (test_run(cmd, NULL, NULL) != 0)
+    cr_skip_test("no tmpfs to fill (not root)");
+  int code = sdlab("mlp extract --model %D/m --data %D/fm --quiet --out %D/disk/x", NULL, &err);
+  snprintf(cmd, sizeof cmd, "ls -A '%s/disk' | wc -l; umount '%s/disk'", test_dir, test_dir);
+  char *left = NULL;
+  cr_assert_eq(test_run(cmd, &left, NULL), 0);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  cr_assert(test_lines(err) == 1 && strstr(err, " needs ") && strstr(err, "free; nothing was written"), "%s", err);
+  cr_assert_str_eq(left, "0\n", "the refused extraction left files on the disk");
+  free(left);
+  free(err);
+}
+
 /* Issue 22, resource checks: lrb states the bytes its outputs need and refuses, before writing anything, when
  * the filesystem has fewer free (here 10^15 samples: at least 4 10^16 bytes).  The file-size limit keeps a
  * regression from filling the disk. */
