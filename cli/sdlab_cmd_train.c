@@ -1106,6 +1106,8 @@ sdlab_cmd_train(int argc, char **argv)
                           (o[O_CODES].value ? 4 * (uint64_t)N * c.q : 0) + 16 * (uint64_t)c.q * topk_rows + 65536;
     status = sdlab_space_check(out, disk);
   }
+  if (!status)
+    status = sdlab_memory_check("the trainer", sdlab_trainer_bytes(&c));
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
     status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
   /* the output: a persistent staging directory RUN.partial */

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,16 @@ sdlab_space_check(const char *out, uint64_t need)
                         (unsigned long long)need, (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize);
   free(copy);
   return status;
+}
+
+int
+sdlab_memory_check(const char *what, double need)
+{
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  const double have = pages > 0 && size > 0 ? (double)pages * (double)size : INFINITY;
+  return need > have ? sdlab_fail(GSL_ENOMEM, "%s needs about %.4g bytes of memory but this machine has %.4g",
+                                  what, need, have)
+                     : SDLAB_SUCCESS;
 }
 
 int

@@ -48,6 +48,9 @@ void sdlab_outdir_abort(char *staging);
  * itself and renamed) has `need` bytes free for an unprivileged user (statvfs's f_bavail).  SDLAB_EIO stating
  * the need and the free bytes otherwise. */
 int sdlab_space_check(const char *out, uint64_t need);
+/* Check, before allocating, that `need` bytes of memory for `what` fit in this machine's physical memory;
+ * GSL_ENOMEM stating both when they do not. */
+int sdlab_memory_check(const char *what, double need);
 
 /* Check that an input `path` is a regular file before it is opened: opening a FIFO would wait for a writer
  * forever, and a device or directory is no data file.  SDLAB_EIO when it cannot be found, SDLAB_EBADFILE

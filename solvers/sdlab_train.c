@@ -69,6 +69,13 @@ max_k(const sdlab_train_config *c)
   }
 }
 
+double
+sdlab_trainer_bytes(const sdlab_train_config *c)
+{
+  const double p = (double)c->p, q = (double)c->q, r = (double)c->r, B = (double)c->batch;
+  return 4.0 * (5.0 * q * (p + r) + 4.0 * B * q + (c->bf16 ? 0.5 * (q * p + B * p) : 0.0));
+}
+
 int
 sdlab_train_config_check(const sdlab_train_config *c)
 {
@@ -314,8 +321,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
   if (!ok) {
     sdlab_trainer_free(t);
     sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu trainer with batch %zu (it needs about %.3g bytes: W_E, "
-               "W_D, their gradients and Adam's moments, and the batch's codes)", q, p, B,
-               4.0 * (5.0 * (double)q * (double)(p + r) + 4.0 * (double)B * (double)q));
+               "W_D, their gradients and Adam's moments, and the batch's codes)", q, p, B, sdlab_trainer_bytes(c));
     return NULL;
   }
   if (c->anchors) {

@@ -95,6 +95,9 @@ typedef struct {
 void sdlab_train_config_default(sdlab_train_config *c);
 /* Validate: every size, weight and option combination.  SDLAB_EPARAM with a message. */
 int sdlab_train_config_check(const sdlab_train_config *c);
+/* About the bytes sdlab_trainer_alloc takes for c: W_E and W_D with their gradients and Adam's two moments (and
+ * W_E's bf16 copy), and the batch's dense code arrays; for a check against the machine before allocating. */
+double sdlab_trainer_bytes(const sdlab_train_config *c);
 
 typedef struct {
   double loss, mse, aux, sparsity; /* the batch's loss, its squared-error part, auxk part, penalty part */

@@ -1288,6 +1288,24 @@ Test(cli, train_refuses_outputs_larger_than_the_free_space)
   free(err);
 }
 
+/* Issue 22, resource checks: a trainer larger than the machine's memory (10^9 latents: about 1.6 10^11 bytes) is
+ * refused before anything is allocated, with the bytes it needs (an address-space limit keeps a regression from
+ * reaching the OOM killer). */
+Test(cli, train_refuses_a_trainer_larger_than_the_memory)
+{
+  cr_assert_eq(sdlab(LRB_OK " --out %D/b", NULL, NULL), 0);
+  char cmd[8400], *err = NULL;
+  snprintf(cmd, sizeof cmd, "sh -c \"ulimit -v 4000000; exec '%s' train --data '%s/b' --method topk --k 2 --latents "
+           "1000000000 --batch 10 --quiet --out '%s/r'\"", test_sdlab_bin(), test_dir, test_dir);
+  int code = test_run(cmd, NULL, &err);
+  cr_assert_eq(code, 1, "exit %d: %s", code, err);
+  const char *need = err ? strstr(err, " needs about ") : NULL;
+  cr_assert(test_lines(err) == 1 && need && strstr(err, "bytes of memory but this machine has"), "%s", err);
+  cr_expect(strtod(need + 13, NULL) >= 4.0 * 5 * 1e9 * 8, "%s", err); /* five float arrays of q (p + r) */
+  assert_entries(1); /* b: nothing of the run */
+  free(err);
+}
+
 /* Issue 22, resource checks: mlp extract states the disk its activations need and refuses before computing
  * them when the filesystem has less (a 256 KiB tmpfs, root only; a tiny Fashion-MNIST of 32 + 16 images). */
 Test(cli, mlp_extract_refuses_outputs_larger_than_the_free_space)
