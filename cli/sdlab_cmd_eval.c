@@ -7,6 +7,7 @@
 #include "sdlab_metrics.h"
 #include "sdlab_model.h"
 #include "sdlab_npy.h"
+#include "sdlab_safetensors.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include <string.h>
 
 static const char *USAGE =
-  "usage: sdlab eval --truth W_p.npy --encoder W_E.npy [--decoder W_D.npy] [--truth-target W_r.npy]\n"
+  "usage: sdlab eval --truth W_p.npy (--encoder W_E.npy [--decoder W_D.npy] | --sae DIR) [--truth-target W_r.npy]\n"
   "                  [--tau T] [--exclude anchors.npy] [--raw] [--out FILE] [--sweep FILE.tsv]\n"
   "                  [--activation A] [--data X.npy [--data-target X_r.npy]]\n"
   "\n"
@@ -28,6 +29,9 @@ static const char *USAGE =
   "  --truth W_p.npy        n_p x n ground-truth directions (columns)\n"
   "  --encoder W_E.npy      n_q x n_p encoder (rows are the learned directions)\n"
   "  --decoder W_D.npy      n_r x n_q decoder (columns are compared with the target truth)\n"
+  "  --sae DIR              instead of --encoder and --decoder: another tool's dictionary in DIR, SAELens\n"
+  "                         (sae_weights.safetensors), sparsify (sae.safetensors) or dictionary_learning\n"
+  "                         (model.safetensors), detected by its file and tensor names\n"
   "  --truth-target W_r.npy n_r x n target directions for the decoder (default: --truth)\n"
   "  --tau T                threshold of M_GT (default 0.95, Table 1)\n"
   "  --exclude anchors.npy  1-D integer array of ground-truth features not evaluated (anchors)\n"
@@ -42,7 +46,7 @@ static const char *USAGE =
   "  --data-target X_r.npy  N x n_r targets (default: X.npy, an SAE)\n";
 
 enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_DATA, O_ACT, O_DATA_TARGET,
-       O_SWEEP, O_COUNT };
+       O_SWEEP, O_SAE, O_COUNT };
 
 /* L0, dead fraction and explained variance of the model (W_E, W_D, sigma) on data X (targets Y),
  * in batches of 4096 samples (batchtopk's batch). */
@@ -175,7 +179,7 @@ sdlab_cmd_eval(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--truth", "--encoder", "--decoder", "--truth-target", "--tau", "--exclude",
                                        "--raw", "--out", "--data", "--activation", "--data-target",
-                                       "--sweep"};
+                                       "--sweep", "--sae"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
@@ -187,8 +191,17 @@ sdlab_cmd_eval(int argc, char **argv)
     fputs(USAGE, stdout);
     return SDLAB_EXIT_OK;
   }
-  if (r || (r = sdlab_cli_require("eval", o, O_COUNT, names, 2)))
+  if (r || (r = sdlab_cli_require("eval", o, O_COUNT, names, 1)))
     return SDLAB_EXIT_USAGE;
+  if (!o[O_ENCODER].value && !o[O_SAE].value) {
+    fprintf(stderr, "sdlab eval: error: --encoder is required (or --sae DIR: another tool's dictionary)\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  if (o[O_SAE].value && (o[O_ENCODER].value || o[O_DECODER].value)) {
+    fprintf(stderr, "sdlab eval: error: --sae DIR replaces --encoder and --decoder: give one or the other\n");
+    return SDLAB_EXIT_USAGE;
+  }
+  const int has_decoder = o[O_DECODER].value || o[O_SAE].value;
   double tau = 0.95;
   if (o[O_TAU].value && sdlab_cli_double("eval", "--tau", o[O_TAU].value, &tau))
     return SDLAB_EXIT_USAGE;
@@ -198,7 +211,7 @@ sdlab_cmd_eval(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   }
   sdlab_activation act;
-  if (o[O_DATA].value && (!o[O_DECODER].value || !o[O_ACT].value)) {
+  if (o[O_DATA].value && (!has_decoder || !o[O_ACT].value)) {
     fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance)\n");
     return SDLAB_EXIT_USAGE;
   }
@@ -206,7 +219,7 @@ sdlab_cmd_eval(int argc, char **argv)
     fprintf(stderr, "sdlab eval: error: --data-target goes with --data\n");
     return SDLAB_EXIT_USAGE;
   }
-  if (o[O_ACT].value && !o[O_DECODER].value) {
+  if (o[O_ACT].value && !has_decoder) {
     fprintf(stderr, "sdlab eval: error: --activation needs --decoder (the model's L~ and statistics)\n");
     return SDLAB_EXIT_USAGE;
   }
@@ -216,17 +229,20 @@ sdlab_cmd_eval(int argc, char **argv)
   gsl_matrix *W = NULL, *WE = NULL, *WD = NULL, *WR = NULL, *DT = NULL, *X = NULL, *Y = NULL;
   unsigned char *exclude = NULL;
   size_t *idx = NULL, nidx = 0;
+  const char *layout = NULL;
   int status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &W);
   if (!status)
-    status = sdlab_npy_load_matrix(o[O_ENCODER].value, "--encoder", &WE);
+    status = o[O_SAE].value ? sdlab_safetensors_load_sae(o[O_SAE].value, &WE, &WD, &layout)
+                            : sdlab_npy_load_matrix(o[O_ENCODER].value, "--encoder", &WE);
   if (!status && WE->size2 != W->size1)
     status = sdlab_fail(SDLAB_ESHAPE, "--encoder is %zu x %zu but --truth has n_p = %zu rows: the encoder must be "
                         "n_q x n_p (rows are encoder directions)%s", WE->size1, WE->size2, W->size1,
                         WE->size1 == W->size1 ? "; it looks transposed (SAELens' W_enc is d_in x d_sae)" : "");
   if (!status && o[O_ACT].value)
     status = sdlab_activation_check(&act, WE->size1); /* K against the encoder's n_q: a wrong --activation */
-  if (!status && o[O_DECODER].value) {
-    status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
+  if (!status && has_decoder) {
+    if (o[O_DECODER].value)
+      status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
     if (!status && o[O_TRUTH_TARGET].value)
       status = sdlab_npy_load_matrix(o[O_TRUTH_TARGET].value, "--truth-target", &WR);
     const gsl_matrix *target = WR ? WR : W;
@@ -264,6 +280,8 @@ sdlab_cmd_eval(int argc, char **argv)
     sdlab_json_integer(&j, "n", (long long)W->size2);
     sdlab_json_integer(&j, "n_p", (long long)W->size1);
     sdlab_json_integer(&j, "n_q", (long long)WE->size1);
+    if (layout)
+      sdlab_json_string(&j, "sae_layout", layout);
     sdlab_json_number(&j, "tau", tau);
     sdlab_json_string(&j, "similarity", normalise ? "cosine" : "raw");
     sdlab_json_integer(&j, "excluded", (long long)excluded);

@@ -4,11 +4,13 @@
 #include "sdlab_io.h"
 #include "sdlab_json.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int
 sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const char *const *meta, size_t n_meta)
@@ -69,88 +71,215 @@ sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const
   return status;
 }
 
-/* find "name": { ... } in the header and parse its shape and offsets (the header is our own JSON or any
- * well-formed safetensors header: keys are strings, values objects with the three fields) */
+struct sdlab_safetensors {
+  char *path;
+  FILE *fp;
+  json_t *header;  /* the parsed header: name -> {dtype, shape, data_offsets} */
+  uint64_t data0;  /* where the tensors' bytes begin: 8 + the header's length */
+  uint64_t size;   /* the file's size */
+};
+
+void
+sdlab_safetensors_free(sdlab_safetensors *st)
+{
+  if (st == NULL)
+    return;
+  if (st->fp)
+    fclose(st->fp);
+  json_decref(st->header);
+  free(st->path);
+  free(st);
+}
+
 int
-sdlab_safetensors_read(const char *path, const char *name, size_t *ndim, size_t *shape, float **data)
+sdlab_safetensors_open(const char *path, sdlab_safetensors **out)
+{
+  *out = NULL;
+  int status = sdlab_input_check(path);
+  if (status)
+    return status;
+  sdlab_safetensors *st = calloc(1, sizeof *st);
+  if (st == NULL || (st->path = strdup(path)) == NULL) {
+    free(st);
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  struct stat sb;
+  unsigned char len[8];
+  char *h = NULL;
+  if ((st->fp = fopen(path, "rb")) == NULL)
+    status = sdlab_fail(SDLAB_EIO, "cannot open %s", path);
+  else if (fstat(fileno(st->fp), &sb) != 0 || fread(len, 1, 8, st->fp) != 8)
+    status = sdlab_fail(SDLAB_EBADFILE, "%s: too short for safetensors (8 bytes of header length first)", path);
+  uint64_t hl = 0;
+  for (int b = 0; !status && b < 8; b++)
+    hl |= (uint64_t)len[b] << (8 * b);
+  st->size = status ? 0 : (uint64_t)sb.st_size;
+  /* the format caps the header at 100 MB (safetensors' own reader refuses more) */
+  if (!status && (hl > st->size - 8 || hl > 100000000))
+    status = sdlab_fail(SDLAB_EBADFILE, "%s: the header length %llu exceeds the file or 100 MB", path,
+                        (unsigned long long)hl);
+  if (!status && ((h = malloc(hl + 1)) == NULL || fread(h, 1, hl, st->fp) != hl))
+    status = sdlab_fail(SDLAB_EBADFILE, "%s: cannot read its %llu-byte header", path, (unsigned long long)hl);
+  if (!status) {
+    json_error_t e;
+    st->header = json_loadb(h, hl, JSON_REJECT_DUPLICATES, &e);
+    if (!json_is_object(st->header))
+      status = sdlab_fail(SDLAB_EBADFILE, "%s: the header is not a JSON object (%s, column %d)", path,
+                          st->header ? "another value" : e.text, e.column);
+    st->data0 = 8 + hl;
+  }
+  free(h);
+  if (status)
+    sdlab_safetensors_free(st);
+  else
+    *out = st;
+  return status;
+}
+
+int
+sdlab_safetensors_has(const sdlab_safetensors *st, const char *name)
+{
+  return json_object_get(st->header, name) != NULL;
+}
+
+/* bfloat16 and float64 widen or narrow to float32 (a float64 beyond float32's range is refused as non-finite) */
+static float
+element(const unsigned char *b, int size)
+{
+  if (size == 8) {
+    double d;
+    memcpy(&d, b, 8);
+    return (float)d;
+  }
+  uint32_t u = size == 4 ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
+                         : (uint32_t)b[0] << 16 | (uint32_t)b[1] << 24;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+int
+sdlab_safetensors_tensor(sdlab_safetensors *st, const char *name, size_t *ndim, size_t *shape, float **data)
 {
   *data = NULL;
-  int checked = sdlab_input_check(path);
-  if (checked)
-    return checked;
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL)
-    return sdlab_fail(SDLAB_EIO, "cannot open %s", path);
-  struct stat st;
-  unsigned char len[8];
-  int status = SDLAB_SUCCESS;
-  char *h = NULL;
-  if (fstat(fileno(fp), &st) != 0 || fread(len, 1, 8, fp) != 8) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: too short for safetensors", path);
-    goto done;
-  }
-  uint64_t hl = 0;
-  for (int b = 0; b < 8; b++)
-    hl |= (uint64_t)len[b] << (8 * b);
-  if (hl > (uint64_t)st.st_size - 8 || hl > 100000000) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: the header length %llu exceeds the file", path, (unsigned long long)hl);
-    goto done;
-  }
-  h = malloc(hl + 1);
-  if (h == NULL || fread(h, 1, hl, fp) != hl) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: cannot read the header", path);
-    goto done;
-  }
-  h[hl] = '\0';
-  char key[256];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  char *at = strstr(h, key);
-  if (at == NULL) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s has no tensor '%s'", path, name);
-    goto done;
-  }
-  char *end = strchr(at, '}');
-  char *dt = strstr(at, "\"dtype\""), *sh = strstr(at, "\"shape\""), *of = strstr(at, "\"data_offsets\"");
-  if (!end || !dt || !sh || !of || dt > end || sh > end || of > end || !strstr(dt, "\"F32\"") || strstr(dt, "\"F32\"") > end) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: tensor '%s' is not a float32 entry", path, name);
-    goto done;
-  }
-  char *p = strchr(sh, '[');
   *ndim = 0;
-  for (;;) {
-    while (p && (*p == '[' || *p == ' ' || *p == ','))
-      p++;
-    if (p == NULL || *p == ']')
-      break;
-    char *e;
-    unsigned long long v = strtoull(p, &e, 10);
-    if (e == p || *ndim == 4) {
-      status = sdlab_fail(SDLAB_EBADNPY, "%s: tensor '%s' has a malformed shape", path, name);
-      goto done;
-    }
-    shape[(*ndim)++] = (size_t)v;
-    p = e;
-  }
-  unsigned long long b0 = 0, b1 = 0;
-  if (sscanf(strchr(of, '['), "[%llu, %llu]", &b0, &b1) != 2 && sscanf(strchr(of, '['), "[%llu,%llu]", &b0, &b1) != 2) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: tensor '%s' has malformed offsets", path, name);
-    goto done;
-  }
-  size_t count = 1;
-  for (size_t d = 0; d < *ndim; d++)
+  json_t *t = json_object_get(st->header, name);
+  if (t == NULL)
+    return sdlab_fail(SDLAB_EBADFILE, "%s has no tensor '%s'", st->path, name);
+  json_t *dt = json_object_get(t, "dtype"), *sh = json_object_get(t, "shape"), *of = json_object_get(t, "data_offsets");
+  const char *dtype = json_is_string(dt) ? json_string_value(dt) : "";
+  const int size = strcmp(dtype, "F32") == 0 ? 4 : strcmp(dtype, "F64") == 0 ? 8 : strcmp(dtype, "BF16") == 0 ? 2 : 0;
+  if (size == 0)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: tensor '%s' has dtype '%s' (F32, F64 and BF16 are read)", st->path, name,
+                      dtype);
+  if (!json_is_array(sh) || json_array_size(sh) > 4)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: tensor '%s' has no shape of at most 4 extents", st->path, name);
+  uint64_t count = 1;
+  for (size_t d = 0; d < json_array_size(sh); d++) {
+    json_t *v = json_array_get(sh, d);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (json_integer_value(v) > 0 && count > (UINT64_MAX / 8) / (uint64_t)json_integer_value(v)))
+      return sdlab_fail(SDLAB_EBADFILE, "%s: tensor '%s' has a malformed shape", st->path, name);
+    shape[d] = (size_t)json_integer_value(v);
     count *= shape[d];
-  if (b1 < b0 || b1 - b0 != 4 * count || 8 + hl + b1 > (uint64_t)st.st_size) {
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: tensor '%s' does not fit its offsets or the file", path, name);
-    goto done;
   }
-  *data = malloc(4 * count + 4);
-  if (*data == NULL || fseek(fp, (long)(8 + hl + b0), SEEK_SET) != 0 || fread(*data, 4, count, fp) != count) {
-    free(*data);
-    *data = NULL;
-    status = sdlab_fail(SDLAB_EBADNPY, "%s: cannot read tensor '%s'", path, name);
+  *ndim = json_array_size(sh);
+  json_t *b0 = json_array_get(of, 0), *b1 = json_array_get(of, 1);
+  if (!json_is_array(of) || json_array_size(of) != 2 || !json_is_integer(b0) || !json_is_integer(b1) ||
+      json_integer_value(b0) < 0 || json_integer_value(b1) < json_integer_value(b0))
+    return sdlab_fail(SDLAB_EBADFILE, "%s: tensor '%s' has malformed data_offsets", st->path, name);
+  const uint64_t o0 = (uint64_t)json_integer_value(b0), o1 = (uint64_t)json_integer_value(b1);
+  if (o1 - o0 != (uint64_t)size * count || o1 > st->size - st->data0)
+    return sdlab_fail(SDLAB_EBADFILE, "%s: tensor '%s' (%llu values of %d bytes) does not fit its offsets [%llu, %llu] "
+                      "or the file", st->path, name, (unsigned long long)count, size, (unsigned long long)o0,
+                      (unsigned long long)o1);
+  unsigned char *raw = malloc(o1 - o0 + 1);
+  float *out = malloc((size_t)count * sizeof *out + 1);
+  int status = SDLAB_SUCCESS;
+  if (raw == NULL || out == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for tensor '%s' of %s", name, st->path);
+  else if (fseeko(st->fp, (off_t)(st->data0 + o0), SEEK_SET) != 0 || fread(raw, 1, o1 - o0, st->fp) != o1 - o0)
+    status = sdlab_fail(SDLAB_EIO, "%s: cannot read tensor '%s'", st->path, name);
+  for (uint64_t i = 0; !status && i < count; i++) {
+    out[i] = element(raw + i * (uint64_t)size, size);
+    if (!isfinite(out[i]))
+      status = sdlab_fail(SDLAB_ENONFINITE, "%s: tensor '%s' has a non-finite value at %llu", st->path, name,
+                          (unsigned long long)i);
   }
-done:
-  free(h);
-  fclose(fp);
+  free(raw);
+  if (status)
+    free(out);
+  else
+    *data = out;
+  return status;
+}
+
+/* A tensor of `st` as a gsl_matrix of rows x cols (transposed when `transpose`: the file holds cols x rows);
+ * the expected extents are 0 when free.  SDLAB_ESHAPE naming the tensor when it is not 2-D. */
+static int
+tensor_matrix(sdlab_safetensors *st, const char *name, int transpose, gsl_matrix **out)
+{
+  size_t nd, shape[4];
+  float *d = NULL;
+  *out = NULL;
+  int status = sdlab_safetensors_tensor(st, name, &nd, shape, &d);
+  if (!status && (nd != 2 || shape[0] == 0 || shape[1] == 0))
+    status = sdlab_fail(SDLAB_ESHAPE, "%s: tensor '%s' is not a non-empty matrix", st->path, name);
+  if (!status && (*out = gsl_matrix_alloc(transpose ? shape[1] : shape[0], transpose ? shape[0] : shape[1])) == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for tensor '%s' of %s", name, st->path);
+  for (size_t i = 0; !status && i < shape[0]; i++)
+    for (size_t j = 0; j < shape[1]; j++)
+      gsl_matrix_set(*out, transpose ? j : i, transpose ? i : j, d[i * shape[1] + j]);
+  free(d);
+  return status;
+}
+
+int
+sdlab_safetensors_load_sae(const char *dir, gsl_matrix **WE, gsl_matrix **WD, const char **layout)
+{
+  static const char *files[] = {"sae_weights.safetensors", "sae.safetensors", "model.safetensors"};
+  /* name of the encoder, whether the file holds it transposed (d_in x d_sae), the decoder, transposed */
+  static const struct { const char *layout, *enc; int enc_t; const char *dec; int dec_t; } layouts[] = {
+    {"SAELens", "W_enc", 1, "W_dec", 1}, {"sparsify", "encoder.weight", 0, "W_dec", 1},
+    {"dictionary_learning", "encoder.weight", 0, "decoder.weight", 0}};
+  *WE = *WD = NULL;
+  *layout = NULL;
+  char *path = NULL;
+  for (size_t f = 0; f < 3 && path == NULL; f++) {
+    char *p = sdlab_path_join(dir, files[f]);
+    if (p == NULL)
+      return sdlab_fail(GSL_ENOMEM, "out of memory");
+    if (access(p, F_OK) == 0)
+      path = p;
+    else
+      free(p);
+  }
+  if (path == NULL)
+    return sdlab_fail(SDLAB_EIO, "%s holds no SAE weights (sae_weights.safetensors for SAELens, sae.safetensors for "
+                      "sparsify, model.safetensors for dictionary_learning)", dir);
+  sdlab_safetensors *st = NULL;
+  int status = sdlab_safetensors_open(path, &st);
+  size_t l = 0;
+  while (!status && l < 3 && !(sdlab_safetensors_has(st, layouts[l].enc) && sdlab_safetensors_has(st, layouts[l].dec)))
+    l++;
+  if (!status && l == 3)
+    status = sdlab_fail(SDLAB_EBADFILE, "%s holds neither SAELens' W_enc and W_dec, sparsify's encoder.weight and "
+                        "W_dec, nor dictionary_learning's encoder.weight and decoder.weight", path);
+  if (!status)
+    status = tensor_matrix(st, layouts[l].enc, layouts[l].enc_t, WE);
+  if (!status)
+    status = tensor_matrix(st, layouts[l].dec, layouts[l].dec_t, WD);
+  if (!status && (*WD)->size2 != (*WE)->size1)
+    status = sdlab_fail(SDLAB_ESHAPE, "%s: the encoder has %zu latents and the decoder %zu", path, (*WE)->size1,
+                        (*WD)->size2);
+  if (status) {
+    if (*WE) gsl_matrix_free(*WE);
+    if (*WD) gsl_matrix_free(*WD);
+    *WE = *WD = NULL;
+  } else {
+    *layout = layouts[l].layout;
+  }
+  sdlab_safetensors_free(st);
+  free(path);
   return status;
 }

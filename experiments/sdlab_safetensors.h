@@ -1,10 +1,12 @@
 /* sdlab_safetensors.h: write and read the safetensors format (what SAELens loads): an 8-byte little-endian
  * header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [...], "data_offsets": [b, e]}, ...,
  * "__metadata__": {...}} padded with spaces to a multiple of 8, then the tensors' bytes, little-endian,
- * row-major.  Only float32 tensors are written; reading checks every offset against the file's size. */
+ * row-major.  Only float32 tensors are written; reading takes float32, float64 and bfloat16 and checks every
+ * offset against the file's size. */
 #ifndef SDLAB_SAFETENSORS_H
 #define SDLAB_SAFETENSORS_H
 
+#include <gsl/gsl_matrix.h>
 #include <stddef.h>
 
 typedef struct {
@@ -17,7 +19,23 @@ typedef struct {
 /* Write the tensors (and string metadata pairs key, value, ...; n_meta pairs) atomically. */
 int sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const char *const *meta, size_t n_meta);
 
-/* Read one float32 tensor by name: its shape (ndim <= 4) and data (malloc'd).  SDLAB_EBADNPY on a malformed file. */
-int sdlab_safetensors_read(const char *path, const char *name, size_t *ndim, size_t *shape, float **data);
+/* A safetensors file opened for reading: its header parsed (JSON, Jansson; duplicate keys refused) and checked
+ * against the file's size.  SDLAB_EBADFILE naming the file when it is not safetensors. */
+typedef struct sdlab_safetensors sdlab_safetensors;
+int sdlab_safetensors_open(const char *path, sdlab_safetensors **out);
+void sdlab_safetensors_free(sdlab_safetensors *st);
+/* Whether the header names a tensor `name`. */
+int sdlab_safetensors_has(const sdlab_safetensors *st, const char *name);
+/* Tensor `name` as float32 (F32 as is, F64 and BF16 converted): its shape (ndim <= 4) and data (malloc'd,
+ * row-major).  SDLAB_EBADFILE for a missing or malformed entry (dtype, shape, offsets beyond the file),
+ * SDLAB_ENONFINITE for a NaN or infinity (or a float64 beyond float32's range). */
+int sdlab_safetensors_tensor(sdlab_safetensors *st, const char *name, size_t *ndim, size_t *shape, float **data);
+
+/* A dictionary saved by another tool in DIR: SAELens (sae_weights.safetensors: W_enc d_in x d_sae, W_dec
+ * d_sae x d_in), sparsify (sae.safetensors: encoder.weight d_sae x d_in, W_dec d_sae x d_in) or
+ * dictionary_learning (model.safetensors: encoder.weight d_sae x d_in, decoder.weight d_in x d_sae), detected
+ * by its file and tensor names.  *WE is n_q x n_p (rows the encoder directions), *WD n_r x n_q (columns the
+ * decoder directions), as sdlab's own W_E.npy and W_D.npy; *layout names the layout found. */
+int sdlab_safetensors_load_sae(const char *dir, gsl_matrix **WE, gsl_matrix **WD, const char **layout);
 
 #endif

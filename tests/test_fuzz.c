@@ -24,7 +24,7 @@ Test(fuzz, a_deterministic_slice_finds_nothing)
 {
   char cmd[8192], *out = NULL, *err = NULL;
   snprintf(cmd, sizeof cmd, "python3 tests/fuzz/fuzz.py --bin '%s' --shim '%s' --count 400 --seed 1 --jobs 1 "
-           "--kill-sample 6 --families npy,idx,json,checkpoint,params,kill,disk", test_sdlab_bin(), shim());
+           "--kill-sample 6 --families npy,idx,json,safetensors,checkpoint,params,kill,disk", test_sdlab_bin(), shim());
   int rc = test_run(cmd, &out, &err);
   cr_assert_eq(rc, 0, "the fuzz slice failed:\n%s%s", out, err);
   cr_assert(strstr(out, "fuzz: 0 failures") != NULL, "%s", out);

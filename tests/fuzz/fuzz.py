@@ -4,7 +4,8 @@
   fuzz.py --bin SDLAB --shim KILLSHIM.so [--count N] [--seed R] [--jobs J] [--families F,...] [--kill-sample K]
           [--keep DIR]
 
-Generates damaged .npy, IDX, JSON (a bench's meta.json) and checkpoint files, bad command lines, SIGKILLs at every write boundary (through
+Generates damaged .npy, IDX, JSON (a bench's meta.json), safetensors (an SAE as SAELens saves it) and
+checkpoint files, bad command lines, SIGKILLs at every write boundary (through
 KILLSHIM.so, tests/fuzz/killshim.c) and at random instants, and a full disk (a small tmpfs, when root), runs
 SDLAB on each in a directory of its own and fails on any of:
   signal      the process died of a signal it was not sent
@@ -339,7 +340,7 @@ class Fixtures:
         sd("train", "--data", "bench", "--method", "topk", "--k", "2", "--latents", "8", "--epochs", "3", "--batch",
            "16", "--checkpoint-every", "4", "--stop-after", "6", "--out", "ck", "--quiet")
         self.bytes = {}
-        for rel in ("bench/W_p.npy", "bench/x_p.npy", "bench/x.npy", "bench/meta.json", "hbench/x.npy",
+        for rel in ("run/sae_weights.safetensors", "bench/W_p.npy", "bench/x_p.npy", "bench/x.npy", "bench/meta.json", "hbench/x.npy",
                     "hbench/W_p.npy", "hbench/x_p.npy", "hbench/meta.json", "run/W_E.npy", "run/W_D.npy",
                     "run/anchors.npy", "run/codes.npy", "ck.partial/checkpoint.bin"):
             with open(os.path.join(fx, rel), "rb") as f:
@@ -639,6 +640,106 @@ def json_cases(fx, g, n, start):
                           ["absorption", "--bench", "hbench", "--codes", "run/codes.npy"], allowed,
                           names=("hbench/meta.json",), files={"hbench/meta.json": bytes(b)},
                           accept_ok=parsed is not None))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Family: a damaged safetensors file (SAELens' sae_weights.safetensors), read by sdlab eval --sae
+
+def st_parse(b):
+    """{name: (shape, float32 values)} of W_enc and W_dec in B under the safetensors specification (8-byte
+    little-endian header length, a JSON object header, each tensor's dtype, shape and data_offsets within the
+    data), with the dtypes sdlab reads (F32, F64, BF16) and finite float32 values; None otherwise."""
+    if len(b) < 8:
+        return None
+    hl = struct.unpack("<Q", b[:8])[0]
+    if hl > len(b) - 8 or hl > 100000000:
+        return None
+    head = json_strict(b[8:8 + hl])
+    if not isinstance(head, dict):
+        return None
+    data, out = b[8 + hl:], {}
+    for name in ("W_enc", "W_dec"):
+        t = head.get(name)
+        if not isinstance(t, dict):
+            return None
+        dt, sh, of = t.get("dtype"), t.get("shape"), t.get("data_offsets")
+        size = {"F32": 4, "F64": 8, "BF16": 2}.get(dt) if isinstance(dt, str) else None
+        if size is None or not isinstance(sh, list) or len(sh) != 2 or not all(type(x) is int and x > 0 for x in sh):
+            return None
+        if not isinstance(of, list) or len(of) != 2 or not all(type(x) is int for x in of) or not 0 <= of[0] <= of[1]:
+            return None
+        n = sh[0] * sh[1]
+        if of[1] - of[0] != n * size or of[1] > len(data):
+            return None
+        raw = data[of[0]:of[1]]
+        if size == 2:
+            vals = struct.unpack("<%df" % n, b"".join(b"\0\0" + raw[2 * i:2 * i + 2] for i in range(n)))
+        else:
+            vals = struct.unpack("<%d%s" % (n, "f" if size == 4 else "d"), raw)
+        try:
+            vals = struct.unpack("<%df" % n, struct.pack("<%df" % n, *vals))  # as float32
+        except OverflowError:
+            return None
+        if not all(math.isfinite(v) for v in vals):
+            return None
+        out[name] = (tuple(sh), vals)
+    return out
+
+
+def st_cases(fx, g, n, start):
+    cases = []
+    base = fx.bytes["run/sae_weights.safetensors"]
+    ref = st_parse(base)
+    hl = struct.unpack("<Q", base[:8])[0]
+    for i in range(n):
+        cg = random.Random(g.random())
+        b = bytearray(base)
+        kind = cg.choice(["flip-header", "flip-data", "truncate", "append", "hlen", "dtype", "shape", "offsets",
+                          "missing", "duplicate", "nonfinite", "empty"])
+        if kind == "flip-header":
+            j = 8 + cg.randrange(hl)
+            b[j] ^= 1 << cg.randrange(8)
+        elif kind == "flip-data":
+            for _ in range(cg.randint(1, 4)):
+                j = 8 + hl + cg.randrange(len(b) - 8 - hl)
+                b[j] ^= 1 << cg.randrange(8)
+        elif kind == "truncate":
+            b = b[:cg.randrange(len(b))]
+        elif kind == "append":
+            b += bytes(cg.randrange(256) for _ in range(cg.randint(1, 64)))
+        elif kind == "hlen":
+            b[:8] = struct.pack("<Q", cg.choice([0, 1, hl - 8, hl + 8, len(b), 2 ** 63, 2 ** 64 - 1, 100000001]))
+        elif kind in ("dtype", "shape", "offsets", "missing", "duplicate"):
+            head = json.loads(bytes(b[8:8 + hl]))
+            name = cg.choice(["W_enc", "W_dec"])
+            if kind == "dtype":
+                head[name]["dtype"] = cg.choice(["F16", "I32", "BF16", "F64", "f32", "", None, 4])
+            elif kind == "shape":
+                head[name]["shape"] = cg.choice([[], [0, 4], [4], [8, 4, 1], [-1, 4], [2 ** 62, 2 ** 62], ["4", 8],
+                                                  list(reversed(head[name]["shape"]))])
+            elif kind == "offsets":
+                o = head[name]["data_offsets"]
+                head[name]["data_offsets"] = cg.choice([[o[1], o[0]], [o[0], o[1] + 4], [o[0] + 4, o[1] + 4], [-4, o[1]],
+                                                        [o[0]], [o[0], 2 ** 64], "0"])
+            elif kind == "missing":
+                del head[name]
+            text = json.dumps(head)
+            if kind == "duplicate":
+                text = text.replace('"%s"' % name, '"%s": {}, "%s"' % (name, name), 1)
+            h = text.encode() + b" " * (-len(text) % 8)
+            b = bytearray(struct.pack("<Q", len(h)) + h + base[8 + hl:])
+        elif kind == "nonfinite":
+            j = 8 + hl + 4 * cg.randrange((len(b) - 8 - hl) // 4)
+            b[j:j + 4] = struct.pack("<f", cg.choice([float("nan"), float("inf"), -float("inf")]))
+        elif kind == "empty":
+            b = bytearray()
+        parsed = st_parse(bytes(b))
+        allowed = {1} if parsed is None else {0} if parsed == ref else {0, 1}
+        cases.append(Case("safetensors", "st-%d-%s" % (start + i, kind),
+                          ["eval", "--truth", "bench/W_p.npy", "--sae", "run"], allowed,
+                          names=("run/sae_weights.safetensors", "run"),
+                          files={"run/sae_weights.safetensors": bytes(b)}, accept_ok=parsed is not None))
     return cases
 
 
@@ -994,7 +1095,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--kill-sample", type=int, default=0, help="kill at K boundaries of each command, not all")
-    ap.add_argument("--families", default="npy,idx,json,checkpoint,params,kill,instant,disk")
+    ap.add_argument("--families", default="npy,idx,json,safetensors,checkpoint,params,kill,instant,disk")
     ap.add_argument("--keep", default=None, help="work in this directory (kept on failure)")
     args = ap.parse_args()
     fams = args.families.split(",")
@@ -1002,7 +1103,8 @@ def main():
     g = random.Random(args.seed)
     t0 = time.time()
     # the share of each family in --count
-    share = {"npy": 0.38, "idx": 0.10, "json": 0.08, "checkpoint": 0.10, "params": 0.22, "instant": 0.02}
+    share = {"npy": 0.34, "idx": 0.09, "json": 0.07, "safetensors": 0.08, "checkpoint": 0.09, "params": 0.21,
+             "instant": 0.02}
     tasks = []  # (family, callable)
     if "npy" in fams:
         tasks += [("npy", (lambda c: lambda: h.run_case(c))(c)) for c in npy_cases(h.fx, g, int(args.count * share["npy"]), 0)]
@@ -1010,6 +1112,9 @@ def main():
         tasks += [("idx", (lambda c: lambda: h.run_case(c))(c)) for c in idx_cases(h.fx, g, int(args.count * share["idx"]), 0)]
     if "json" in fams:
         tasks += [("json", (lambda c: lambda: h.run_case(c))(c)) for c in json_cases(h.fx, g, int(args.count * share["json"]), 0)]
+    if "safetensors" in fams:
+        tasks += [("safetensors", (lambda c: lambda: h.run_case(c))(c))
+                  for c in st_cases(h.fx, g, int(args.count * share["safetensors"]), 0)]
     if "checkpoint" in fams:
         ref = None
         # the undisturbed resume of the fixture checkpoint, for the exit-0 comparison
