@@ -4,6 +4,7 @@
 #include "sdlab_io.h"
 #include "sdlab_json.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,7 +150,7 @@ element(const unsigned char *b, int size)
   if (size == 8) {
     double d;
     memcpy(&d, b, 8);
-    return (float)d;
+    return fabs(d) > FLT_MAX ? INFINITY : (float)d; /* beyond float32 (C leaves that conversion undefined) */
   }
   uint32_t u = size == 4 ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
                          : (uint32_t)b[0] << 16 | (uint32_t)b[1] << 24;
