@@ -366,7 +366,8 @@ bench_roofline(int quick)
   const train_case cases[] = {
     {"topk k=32", SDLAB_TRAIN_TOPK, 0, -1, 0}, {"batchtopk k=32", SDLAB_TRAIN_BATCHTOPK, 0, -1, 0},
     {"matryoshka k=16,32,64", SDLAB_TRAIN_MATRYOSHKA, 0, -1, 0}, {"topk-auxk k=32", SDLAB_TRAIN_TOPK_AUXK, 0, -1, 0},
-    {"relu at L0 ~ 32", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 0}, {"jumprelu at L0 ~ 32", SDLAB_TRAIN_JUMPRELU, 32.0 / TQ, -1, 0},
+    {"relu at L0 ~ 32", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 0},
+    {"jumprelu at L0 ~ 32", SDLAB_TRAIN_JUMPRELU, 32.0 / TQ, -1, 0},
     {"relu dense (as initialised)", SDLAB_TRAIN_RELU, 0, -1, 0}, {"gated (dense)", SDLAB_TRAIN_GATED, 0, -1, 0},
     {"topk k=32, bf16 encoder", SDLAB_TRAIN_TOPK, 0, -1, 1},
     {"relu at L0 ~ 32, bf16 encoder", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 1}};

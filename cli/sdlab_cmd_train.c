@@ -80,8 +80,8 @@ on_signal(int sig)
 enum {
   O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
   O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
-  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES, O_CONVERGE,
-  O_PRECISION, O_COUNT
+  O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES,
+  O_CONVERGE, O_PRECISION, O_COUNT
 };
 static const char *NAMES[O_COUNT] = {
   "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",

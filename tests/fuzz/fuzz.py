@@ -340,9 +340,9 @@ class Fixtures:
         sd("train", "--data", "bench", "--method", "topk", "--k", "2", "--latents", "8", "--epochs", "3", "--batch",
            "16", "--checkpoint-every", "4", "--stop-after", "6", "--out", "ck", "--quiet")
         self.bytes = {}
-        for rel in ("run/sae_weights.safetensors", "bench/W_p.npy", "bench/x_p.npy", "bench/x.npy", "bench/meta.json", "hbench/x.npy",
-                    "hbench/W_p.npy", "hbench/x_p.npy", "hbench/meta.json", "run/W_E.npy", "run/W_D.npy",
-                    "run/anchors.npy", "run/codes.npy", "ck.partial/checkpoint.bin"):
+        for rel in ("run/sae_weights.safetensors", "bench/W_p.npy", "bench/x_p.npy", "bench/x.npy", "bench/meta.json",
+                    "hbench/x.npy", "hbench/W_p.npy", "hbench/x_p.npy", "hbench/meta.json", "run/W_E.npy",
+                    "run/W_D.npy", "run/anchors.npy", "run/codes.npy", "ck.partial/checkpoint.bin"):
             with open(os.path.join(fx, rel), "rb") as f:
                 self.bytes[rel] = f.read()
         # a tiny Fashion-MNIST in IDX: 32 training and 16 test images of 28 x 28 bytes, labels 0-9
@@ -406,7 +406,8 @@ def npy_mutant(g, base):
         d = g.choice(DESCRS) if v in (0, 1) else descr
         if v == 2:
             shp = g.choice(["()", "(0,)", "(%d,)" % len(data), "(1, 1, 1, 1, 1, 1, 1, 1, 1)", "(-1, 4)",
-                            "(%d, %d)" % (2 ** 62, 2 ** 62), "(3.5, 2)", "('a',)", "(%d, %d)" % (shape[0] + 1, shape[-1]),
+                            "(%d, %d)" % (2 ** 62, 2 ** 62), "(3.5, 2)", "('a',)",
+                            "(%d, %d)" % (shape[0] + 1, shape[-1]),
                             "(%d, 0)" % shape[0], "(0, %d)" % shape[-1]])
         else:
             shp = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
@@ -720,7 +721,8 @@ def st_cases(fx, g, n, start):
                                                   list(reversed(head[name]["shape"]))])
             elif kind == "offsets":
                 o = head[name]["data_offsets"]
-                head[name]["data_offsets"] = cg.choice([[o[1], o[0]], [o[0], o[1] + 4], [o[0] + 4, o[1] + 4], [-4, o[1]],
+                head[name]["data_offsets"] = cg.choice([[o[1], o[0]], [o[0], o[1] + 4], [o[0] + 4, o[1] + 4],
+                                                        [-4, o[1]],
                                                         [o[0]], [o[0], 2 ** 64], "0"])
             elif kind == "missing":
                 del head[name]
@@ -1106,17 +1108,14 @@ def main():
     share = {"npy": 0.34, "idx": 0.09, "json": 0.07, "safetensors": 0.08, "checkpoint": 0.09, "params": 0.21,
              "instant": 0.02}
     tasks = []  # (family, callable)
-    if "npy" in fams:
-        tasks += [("npy", (lambda c: lambda: h.run_case(c))(c)) for c in npy_cases(h.fx, g, int(args.count * share["npy"]), 0)]
-    if "idx" in fams:
-        tasks += [("idx", (lambda c: lambda: h.run_case(c))(c)) for c in idx_cases(h.fx, g, int(args.count * share["idx"]), 0)]
-    if "json" in fams:
-        tasks += [("json", (lambda c: lambda: h.run_case(c))(c)) for c in json_cases(h.fx, g, int(args.count * share["json"]), 0)]
-    if "safetensors" in fams:
-        tasks += [("safetensors", (lambda c: lambda: h.run_case(c))(c))
-                  for c in st_cases(h.fx, g, int(args.count * share["safetensors"]), 0)]
+
+    def add(fam, cases):
+        tasks.extend((fam, (lambda c: lambda: h.run_case(c))(c)) for c in cases)
+
+    for fam, make in (("npy", npy_cases), ("idx", idx_cases), ("json", json_cases), ("safetensors", st_cases)):
+        if fam in fams:
+            add(fam, make(h.fx, g, int(args.count * share[fam]), 0))
     if "checkpoint" in fams:
-        ref = None
         # the undisturbed resume of the fixture checkpoint, for the exit-0 comparison
         d = h.case_dir("ref-resume")
         rc, err, reports, hung = h.runner.run("ref-resume", ["train", "--resume", "ck"], d)
@@ -1124,11 +1123,9 @@ def main():
             sys.exit("fuzz: the undisturbed resume failed: %s" % err)
         ref = tree_bytes(d, "ck")
         shutil.rmtree(d)
-        tasks += [("checkpoint", (lambda c: lambda: h.run_case(c))(c))
-                  for c in ckpt_cases(h.fx, g, int(args.count * share["checkpoint"]), 0, ref)]
+        add("checkpoint", ckpt_cases(h.fx, g, int(args.count * share["checkpoint"]), 0, ref))
     if "params" in fams:
-        tasks += [("params", (lambda c: lambda: h.run_case(c))(c))
-                  for c in param_cases(h.fx, g, int(args.count * share["params"]), 0)]
+        add("params", param_cases(h.fx, g, int(args.count * share["params"]), 0))
     if {"kill", "instant", "disk"} & set(fams):
         for name in sorted(KILL_COMMANDS):  # the undisturbed runs, once, before any worker needs them
             h.reference(name)
@@ -1173,7 +1170,8 @@ def main():
         print("FAIL %s [%s] %s\n  sdlab %s" % (case.name, kind, detail.strip().replace("\n", "\n  "),
                                               " ".join(shlex.quote(a) for a in case.argv)))
     total = sum(counts.values())
-    print("fuzz: %d inputs (%s)%s in %.0f s, seed %d" % (total, ", ".join("%s %d" % (k, counts[k]) for k in sorted(counts)),
+    families = ", ".join("%s %d" % (k, counts[k]) for k in sorted(counts))
+    print("fuzz: %d inputs (%s)%s in %.0f s, seed %d" % (total, families,
                                                       ", %d disk cases skipped (no tmpfs)" % skipped if skipped else "",
                                                       time.time() - t0, args.seed))
     print("fuzz: %d failures: %d crashes (signal), %d sanitizer reports, %d hangs, %d wrong exit statuses, "
