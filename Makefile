@@ -26,7 +26,16 @@ CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcrite
 BUILD   ?= build
 SCALE   ?= quick
 PAPER_JOBS ?= 2
-DEB_PKGS = gcc make libgsl-dev libdnnl-dev libglpk-dev libgmp-dev libjansson-dev zlib1g-dev libcriterion-dev libopenblas-dev gnuplot-nox pkg-config python3-numpy dataset-fashion-mnist parallel
+# The Debian packages by what needs them: the library and the binary (make, make bench); the test suite
+# (Criterion; NumPy for the interoperability tests, Fashion-MNIST for the real-data tests, GNU parallel for
+# the job list, gnuplot for the figures); make paper and the study (gnuplot, Fashion-MNIST, python3 for the
+# report's scripts).  `make deps` installs them all; each target checks its own list (deps-build, deps-test,
+# deps-paper), so that a user without root can build with the build packages alone.
+PKGS_build = gcc make pkg-config libgsl-dev libopenblas-dev libdnnl-dev libglpk-dev libgmp-dev libjansson-dev \
+             zlib1g-dev
+PKGS_test  = $(PKGS_build) libcriterion-dev python3-numpy dataset-fashion-mnist parallel gnuplot-nox
+PKGS_paper = $(PKGS_build) gnuplot-nox dataset-fashion-mnist python3
+PKGS_all   = $(sort $(PKGS_test) $(PKGS_paper))
 
 # One folder, one job; the include paths enforce cli -> experiments -> solvers -> theory (the tests link the
 # library, never the command line, which they run as a program).
@@ -43,14 +52,15 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test check fuzz bench bench-compare paper study row verify-row jobs clean FORCE
+.PHONY: all deps deps-build deps-test deps-paper deps-all test check fuzz bench bench-compare paper study row verify-row jobs clean FORCE
 all: $(BUILD)/sdlab
 
-deps:
+deps: deps-all
+deps-build deps-test deps-paper deps-all: deps-%:
 	@missing=""; \
 	if ! command -v dpkg-query >/dev/null 2>&1; then \
-	  echo "deps: not a Debian system; install GSL, OpenBLAS, GLPK, Criterion, gnuplot and pkg-config yourself"; exit 0; fi; \
-	for p in $(DEB_PKGS); do \
+	  echo "deps: not a Debian system; install the equivalents of: $(PKGS_$*)"; exit 0; fi; \
+	for p in $(PKGS_$*); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -58,11 +68,14 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
 	    || { echo "deps: apt-get install$$missing failed"; exit 1; }; \
 	else \
-	  echo "deps: missing$$missing; run:  sudo apt-get install$$missing"; exit 1; fi
+	  echo "deps: $(if $(filter all,$*),sdlab,make $*) needs$$missing; run:  sudo apt-get install$$missing"; exit 1; fi
 
-$(BUILD)/obj/%.o: %.c | deps
+$(BUILD)/obj/%.o: %.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SDLAB_CFLAGS) $(INC_$(firstword $(subst /, ,$<))) -MMD -MP -c $< -o $@
+$(BUILD)/obj/tests/%.o: tests/%.c | deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SDLAB_CFLAGS) $(INC_tests) -MMD -MP -c $< -o $@
 
 # A stamp that changes when the list of sources does, so that removing a file relinks.
 SRC_LIST = $(sort $(LIB_SRC) $(CLI_SRC) $(TEST_SRC))
@@ -89,19 +102,19 @@ $(BUILD)/tests/sdlab_tests: $(TEST_OBJ) $(BUILD)/libsdlab.a $(BUILD)/.srclist
 	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libsdlab.a $(CRITERION_LIBS) $(LDLIBS)
 
 # make fuzz's fault injection: a preloaded library that kills a process at its N-th write boundary
-$(BUILD)/tests/killshim.so: tests/fuzz/killshim.c | deps
+$(BUILD)/tests/killshim.so: tests/fuzz/killshim.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -shared -fPIC $(CSTD) $(WARN) -o $@ $< -ldl
 
 # Tests run with one BLAS thread (deterministic, and Criterion already runs tests in parallel).
 TEST_ENV = OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/sdlab) \
   FUZZ_SHIM=$(abspath $(BUILD)/tests/killshim.so)
-test: $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab $(BUILD)/tests/killshim.so
+test: $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab $(BUILD)/tests/killshim.so | deps-test
 	$(TEST_ENV) $(BUILD)/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
 
 # Sanitizers: a separate build tree; every sanitizer report goes to a log file and any log fails.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-check: | deps
+check: | deps-test
 	@rm -rf $(BUILD)/san/logs && mkdir -p $(BUILD)/san/logs
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/tests/sdlab_tests $(BUILD)/san/sdlab \
 	  $(BUILD)/san/tests/killshim.so
@@ -123,7 +136,7 @@ check: | deps
 # inputs; fails on any crash, sanitizer report, hang, wrong exit status, bad message, accepted damaged input or
 # leftover.  FUZZFLAGS="--seed 2 --jobs 1 --keep /tmp" and the like pass through.
 FUZZFLAGS ?= --count 5000 --seed 1 --jobs 2
-fuzz: | deps
+fuzz: | deps-test
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/sdlab $(BUILD)/san/tests/killshim.so
 	FUZZ_LSAN_SUPP=$(abspath tests/lsan.supp) python3 tests/fuzz/fuzz.py --bin $(BUILD)/san/sdlab \
 	  --shim $(BUILD)/san/tests/killshim.so $(FUZZFLAGS)
@@ -145,26 +158,26 @@ bench-compare: $(BUILD)/sdlab-bench
 	    $(BUILD)/yardstick.txt $(BUILD)/roofline.txt; \
 	else echo "bench-compare: python3-torch is not installed (apt-get install python3-torch): no yardstick"; fi
 
-paper: $(BUILD)/sdlab
+paper: $(BUILD)/sdlab | deps-paper
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE)
 
 # The reproduction study behind Table 1 (paper-repro/study.mk): its runs, curves, recipe and figure.
-study: $(BUILD)/sdlab
+study: $(BUILD)/sdlab | deps-paper
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) study
 
 # The training runs of Tables 1 and 4-7 as one shell command a line, for GNU parallel or a Slurm array (the
 # benches are generated first); then `make paper` evaluates and reports.
-jobs: $(BUILD)/sdlab
+jobs: $(BUILD)/sdlab | deps-paper
 	@$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) jobs
 
 # One Table 1 row (ROW=topk, topk-fa, relu, ...; a row is evaluated on the features its method's anchored run
 # did not anchor, so both runs of the method train): its results into paper-repro/results/SCALE/.
-row: $(BUILD)/sdlab
+row: $(BUILD)/sdlab | deps-paper
 	@test -n "$(ROW)" || { echo "row: name the row: ROW=topk (or topk-fa, relu, batchtopk-fa, ...)"; exit 2; }
 	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) \
 	  $(or $(T1_RESULTS),paper-repro/results)/$(SCALE)/eval/$(ROW).json
 # Retrain one row in a scratch directory and compare its results with the committed ones byte for byte.
-verify-row: $(BUILD)/sdlab
+verify-row: $(BUILD)/sdlab | deps-paper
 	@test -n "$(ROW)" || { echo "verify-row: name the row: ROW=topk (or topk-fa, relu, batchtopk-fa, ...)"; exit 2; }
 	sh paper-repro/verify_row.sh $(abspath $(BUILD)/sdlab) $(SCALE) $(ROW)
 

@@ -137,8 +137,9 @@ load_floats(const char *path, const char *what, float **out, size_t *rows, size_
   if (status)
     return status;
   if (a.ndim != 2 || a.shape[0] == 0 || a.shape[1] == 0 || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64)) {
+    status = sdlab_npy_shape_error(&a, what, path);
     sdlab_array_release(&a);
-    return sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a non-empty 2-D float32 or float64 array", what, path);
+    return status;
   }
   float *f = malloc(a.count * sizeof *f);
   if (f == NULL) {

@@ -326,6 +326,16 @@ element(const sdlab_array *a, size_t i)
 }
 
 int
+sdlab_npy_shape_error(const sdlab_array *a, const char *what, const char *path)
+{
+  if (a->ndim == 3 && (a->dtype == SDLAB_F32 || a->dtype == SDLAB_F64)) /* activations as saved per token */
+    return sdlab_fail(SDLAB_ESHAPE, "%s (%s) is %zu x %zu x %zu: sdlab reads one sample a row; flatten the leading "
+                      "dimensions (NumPy: np.save(path, a.reshape(-1, %zu)))", what, path, a->shape[0], a->shape[1],
+                      a->shape[2], a->shape[2]);
+  return sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a non-empty 2-D float32 or float64 array", what, path);
+}
+
+int
 sdlab_npy_load_matrix(const char *path, const char *what, gsl_matrix **out)
 {
   *out = NULL;
@@ -334,7 +344,7 @@ sdlab_npy_load_matrix(const char *path, const char *what, gsl_matrix **out)
   if (status)
     return status;
   if (a.ndim != 2 || a.shape[0] == 0 || a.shape[1] == 0 || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64)) {
-    status = sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a non-empty 2-D float32 or float64 array", what, path);
+    status = sdlab_npy_shape_error(&a, what, path);
     sdlab_array_release(&a);
     return status;
   }

@@ -1340,6 +1340,28 @@ Test(cli, train_refuses_outputs_larger_than_the_free_space)
   free(err);
 }
 
+/* Issue 20: activations saved per token, [N, seq, d], are refused with the reshape that would work, by train and
+ * by eval (one line, exit 1). */
+Test(cli, a_3d_activation_array_gets_the_reshape_that_works)
+{
+  char path[4200];
+  snprintf(path, sizeof path, "%s/acts.npy", test_dir);
+  float x[4 * 5 * 6];
+  for (size_t i = 0; i < 120; i++)
+    x[i] = (float)i;
+  const size_t shape[3] = {4, 5, 6};
+  cr_assert_eq(sdlab_npy_write(path, SDLAB_F32, 3, shape, x), 0);
+  static const char *cmds[] = {"train --data %D/acts.npy --method topk --k 2 --latents 8 --out %D/r",
+                               "eval --truth %D/acts.npy --encoder %D/acts.npy"};
+  for (int c = 0; c < 2; c++) {
+    char *err = NULL;
+    int code = sdlab(cmds[c], NULL, &err);
+    cr_expect_eq(code, 1, "%s: exit %d: %s", cmds[c], code, err);
+    cr_expect(test_lines(err) == 1 && strstr(err, "4 x 5 x 6") && strstr(err, "a.reshape(-1, 6)"), "%s", err);
+    free(err);
+  }
+}
+
 /* Issue 22, resource checks: a trainer larger than the machine's memory (10^9 latents: about 1.6 10^11 bytes) is
  * refused before anything is allocated, with the bytes it needs (an address-space limit keeps a regression from
  * reaching the OOM killer). */
