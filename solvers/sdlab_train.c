@@ -149,6 +149,7 @@ struct sdlab_trainer {
   size_t B, kcap, nnzcap;
   float *Xc, *Z, *A, *E, *GA;   /* B x p, B x q, B x q (dense path), B x r, B x q (dense) */
   sdlab_bf16 *Xb, *Wb;          /* bf16 products: Xc and W_E rounded (B x p, q x p) */
+  int wb_current;                /* Wb is W_E rounded (each row rounded as Adam writes it); 0: round it whole */
   float *Elev;                   /* levels x B x r residuals (matryoshka), suffix-weighted */
   size_t *rowptr, *col;          /* CSR of the selected entries */
   float *val, *gval;
@@ -179,6 +180,7 @@ struct sdlab_trainer {
 sdlab_train_state *
 sdlab_trainer_state(sdlab_trainer *t)
 {
+  t->wb_current = 0; /* the caller may write W_E (a checkpoint, anchors) */
   if (t->exposed) /* handed out before, and no step since: as the caller left it (a checkpoint may have set it) */
     state_is_current(t);
   else
@@ -739,12 +741,15 @@ encode_pre(sdlab_trainer *t, const float *xp, size_t B)
     for (size_t s = 0; s < B; s++)
       for (size_t a = 0; a < p; a++)
         t->Xc[s * p + a] -= t->s.bD[a];
-  if (c->bf16) { /* both operands rounded here, each thread its block of rows: W_E changed since the last step */
+  if (c->bf16) { /* the batch rounded here; W_E as the last update left it, else rounded here, each thread a block */
     sdlab_bf16_round(B * p, t->Xc, t->Xb);
+    if (!t->wb_current) {
 #pragma omp parallel for schedule(static) num_threads(t->threads)
-    for (int blk = 0; blk < t->threads; blk++) {
-      const size_t i0 = q * (size_t)blk / (size_t)t->threads, i1 = q * (size_t)(blk + 1) / (size_t)t->threads;
-      sdlab_bf16_round((i1 - i0) * p, t->s.WE + i0 * p, t->Wb + i0 * p);
+      for (int blk = 0; blk < t->threads; blk++) {
+        const size_t i0 = q * (size_t)blk / (size_t)t->threads, i1 = q * (size_t)(blk + 1) / (size_t)t->threads;
+        sdlab_bf16_round((i1 - i0) * p, t->s.WE + i0 * p, t->Wb + i0 * p);
+      }
+      t->wb_current = 1;
     }
     int status = sdlab_blas_par_bf16_gemm_nt(t->threads, B, q, p, t->Xb, p, t->Wb, p, t->Z, q);
     if (status)
@@ -1277,6 +1282,8 @@ update_matrices(sdlab_trainer *t, float f)
   for (size_t i = 0; i < q; i++) {
     float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWE + i * p : NULL;
     row_update(c, t->s.WE + i * p, t->s.mWE + i * p, t->s.vWE + i * p, g, f, p, k);
+    if (t->Wb) /* the next step's bf16 encoder, while the row is in cache */
+      sdlab_bf16_round(p, t->s.WE + i * p, t->Wb + i * p);
     if (g)
       memset(g, 0, p * sizeof *g);
   }
@@ -1495,6 +1502,7 @@ resample(sdlab_trainer *t, size_t *count)
 {
   const sdlab_train_config *c = &t->c;
   const size_t p = c->p, q = c->q, r = c->r;
+  t->wb_current = 0; /* resampled encoder rows */
   *count = 0;
   size_t nd = 0;
   for (size_t i = 0; i < q; i++)

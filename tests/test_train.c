@@ -698,13 +698,18 @@ Test(train, bf16_encoder_codes_within_the_rounding_bound)
       cr_assert(fabs((double)a16[s * q + i] - a32[s * q + i]) <= bound, "(%zu,%zu): %g vs %g, bound %g", s, i,
                 a16[s * q + i], a32[s * q + i], bound);
     }
-  /* a few steps: two bf16 trainers stay byte-identical */
+  /* a few steps: two bf16 trainers stay byte-identical; the bf16 copy of W_E that each update writes row by
+   * row gives the codes of rounding W_E whole (u16's copy, dropped by handing its state out) */
   for (int step = 0; step < 3; step++) {
     sdlab_train_stats st1, st2;
     cr_assert_eq(sdlab_trainer_step(t16, X, NULL, &st1), 0);
     cr_assert_eq(sdlab_trainer_step(u16, X, NULL, &st2), 0);
     cr_assert(st1.loss == st2.loss);
   }
+  cr_assert_eq(sdlab_trainer_encode(t16, X, B, a16), 0);
+  cr_assert(sdlab_trainer_state(u16) != NULL);
+  cr_assert_eq(sdlab_trainer_encode(u16, X, B, a32), 0);
+  cr_assert(memcmp(a16, a32, B * q * sizeof *a16) == 0, "the row-by-row bf16 copy of W_E is stale");
   cr_assert(memcmp(sdlab_trainer_state(t16)->WE, sdlab_trainer_state(u16)->WE, q * p * sizeof(float)) == 0);
   sdlab_trainer_free(t32);
   sdlab_trainer_free(t16);
