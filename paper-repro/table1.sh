@@ -43,6 +43,7 @@ echo
 echo "| the paper's claim | measured | verdict |"
 echo "|---|---|---|"
 anchoring_claims "$T1" "$T1_METHODS"
+anchoring_claims "$T1" "$T1_METHODS" decoder
 echo "| TopK-family M_GT above 80% while ReLU and JumpReLU stay at 0% (tau = 0.95) $(family_claim encoder)"
 echo "| the same, read on the decoder columns (not the paper's reading) $(family_claim decoder)"
 dec=""

@@ -143,6 +143,21 @@ Test(paper, report_rows_and_verdicts_from_fixed_inputs)
             out);
   cr_assert(strstr(out, "| anchoring does not lower M_GT for any method | lower for: topk | **not held** |"), "%s", out);
   cr_assert(strstr(out, "stay at 0% (tau = 0.95) | topk 90.00%; batchtopk 81.00%; relu 0.00%; | held |"), "%s", out);
+  /* the same claims on the decoder columns (0.99 and 1 in every row: M_IP not raised, M_GT not lowered) */
+  cr_assert(strstr(out, "| anchoring raises M_IP for every method, read on the decoder columns | lower or equal for: "
+                        "relu topk batchtopk | **not held** |"), "%s", out);
+  cr_assert(strstr(out, "| anchoring does not lower M_GT for any method, read on the decoder columns | lower for: "
+                        "none | held |"), "%s", out);
+  free(out);
+  free(err);
+  /* every encoder M_GT 0, anchored or not: "does not lower M_GT" has nothing to test */
+  put_eval("topk", 0, 0.5);
+  put_eval("topk-fa", 0, 0.6);
+  snprintf(cmd, sizeof cmd, "OUT='%s' T1='%s/t' SCALE=fixed T1_METHODS='topk' sh paper-repro/table1.sh", test_dir,
+           test_dir);
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  cr_assert(strstr(out, "| anchoring does not lower M_GT for any method | M_GT is 0% for every method, anchored or "
+                        "not | undecided (nothing to lower) |"), "%s", out);
   free(out);
   free(err);
 }
