@@ -271,12 +271,9 @@ sdlab_cmd_landscape(int argc, char **argv)
     sdlab_json_number(&j, "tol", p.tol);
     sdlab_json_integer(&j, "starts", (long long)p.starts);
     sdlab_json_object_end(&j);
-    const char *text = sdlab_json_text(&j);
-    char *path = sdlab_path_join(staging, "landscape.json");
-    status = text ? sdlab_atomic_write_text(path, text) : GSL_ENOMEM;
-    free(path);
+    status = sdlab_json_write(&j, staging, "landscape.json");
   }
-  sdlab_json_free(&j);
+  sdlab_json_free(&j); /* when the census failed before the document was written (a second free is a no-op) */
   if (!status)
     status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
   else

@@ -348,11 +348,7 @@ sdlab_cmd_lrb(int argc, char **argv)
     sdlab_json j;
     sdlab_json_init(&j);
     write_meta(&j, &p, &t, dtype, Md, active, alone);
-    const char *text = sdlab_json_text(&j);
-    f = sdlab_path_join(staging, "meta.json");
-    status = text ? sdlab_atomic_write_text(f, text) : sdlab_fail(GSL_ENOMEM, "out of memory for meta.json");
-    free(f);
-    sdlab_json_free(&j);
+    status = sdlab_json_write(&j, staging, "meta.json");
   }
   sdlab_progress_done(&prog);
   if (!status)

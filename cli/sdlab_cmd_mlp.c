@@ -173,18 +173,6 @@ parse_widths(const char *text, sdlab_mlp_config *c)
   return SDLAB_SUCCESS;
 }
 
-/* Write a finished JSON document to dir/name atomically, and free it. */
-static int
-json_file(const char *dir, const char *name, sdlab_json *j)
-{
-  char *p = sdlab_path_join(dir, name);
-  const char *text = sdlab_json_text(j);
-  int status = p && text ? sdlab_atomic_write_text(p, text) : sdlab_fail(GSL_ENOMEM, "out of memory");
-  free(p);
-  sdlab_json_free(j);
-  return status;
-}
-
 /* Begin a JSON document with the network's layer sizes. */
 static void
 json_begin(sdlab_json *j, const sdlab_mlp_config *c)
@@ -335,7 +323,7 @@ mlp_train(int argc, char **argv)
     sdlab_json_numbers(&j, "epoch_train_accuracy", ta, epochs);
     sdlab_json_numbers(&j, "epoch_test_accuracy", te, epochs);
     sdlab_json_object_end(&j);
-    status = json_file(staging, "metrics.json", &j);
+    status = sdlab_json_write(&j, staging, "metrics.json");
   }
   status = finish_outdir(status, staging, out, force);
   if (!status && !quiet)
@@ -612,7 +600,7 @@ mlp_extract(int argc, char **argv)
     sdlab_json_number(&j, "test_accuracy", (double)right / (double)(N - Ntr));
     sdlab_json_string(&j, "class_means", "normalised means of the training images' activations, eqs. 23-24");
     sdlab_json_object_end(&j);
-    status = json_file(staging, "meta.json", &j);
+    status = sdlab_json_write(&j, staging, "meta.json");
   }
   status = finish_outdir(status, staging, out, force);
   if (!status && !quiet)

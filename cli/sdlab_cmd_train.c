@@ -127,45 +127,6 @@ parse_list(const char *opt, const char *text, double *out, size_t max, size_t *n
   return 0;
 }
 
-/* Load a float32 matrix from .npy (float32 or float64), refusing non-finite values. */
-static int
-load_floats(const char *path, const char *what, float **out, size_t *rows, size_t *cols)
-{
-  *out = NULL;
-  sdlab_array a;
-  int status = sdlab_npy_read(path, &a);
-  if (status)
-    return status;
-  if (a.ndim != 2 || a.shape[0] == 0 || a.shape[1] == 0 || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64)) {
-    status = sdlab_npy_shape_error(&a, what, path);
-    sdlab_array_release(&a);
-    return status;
-  }
-  float *f = malloc(a.count * sizeof *f);
-  if (f == NULL) {
-    sdlab_array_release(&a);
-    return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
-  }
-  for (size_t i = 0; i < a.count; i++) {
-    double v = a.dtype == SDLAB_F32 ? ((float *)a.data)[i] : ((double *)a.data)[i];
-    if (!isfinite(v)) {
-      status = sdlab_fail(SDLAB_ENONFINITE, "%s (%s) has a non-finite value at row %zu, column %zu", what, path,
-                          i / a.shape[1], i % a.shape[1]);
-      break;
-    }
-    f[i] = (float)v;
-  }
-  *rows = a.shape[0];
-  *cols = a.shape[1];
-  sdlab_array_release(&a);
-  if (status) {
-    free(f);
-    return status;
-  }
-  *out = f;
-  return SDLAB_SUCCESS;
-}
-
 static int
 exists_path(const char *p)
 {
@@ -272,6 +233,8 @@ inputs_print(train_inputs *in)
 static const char CKPT_MAGIC[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', 'P'};
 static const char CKPT_MAGIC_V1[8] = {'S', 'D', 'L', 'A', 'B', 'C', 'K', '1'};
 enum { CKPT_VERSION = 2, CKPT_HEADER = 12 };
+/* the way forward every refused resume names */
+#define START_OVER "start over: rerun the original command with --force"
 
 /* Whether argv[*i] is left out of the options a resumed run repeats: --stop-after (it would stop again at once;
  * *i then steps over its value) and --quiet. */
@@ -372,7 +335,7 @@ ckpt_verify(FILE *fp, const char *path)
   }
   if (size < CKPT_HEADER + 4 || fread(&stored, sizeof stored, 1, fp) != 1 || stored != crc)
     return sdlab_fail(SDLAB_EBADFILE, "%s is damaged: its checksum does not match its contents (the file was altered "
-                      "or truncated), so it is not resumed; start over: rerun the original command with --force", path);
+                      "or truncated), so it is not resumed; " START_OVER, path);
   return SDLAB_SUCCESS;
 }
 
@@ -394,12 +357,12 @@ ckpt_open(const char *path, FILE **fp_out)
     status = sdlab_fail(SDLAB_EBADFILE, "%s is not an sdlab checkpoint", path);
   else if (memcmp(magic, CKPT_MAGIC_V1, 8) == 0)
     status = sdlab_fail(SDLAB_EBADFILE, "%s has checkpoint format 1 (from an earlier sdlab, without checksum or record "
-                        "of its data), which is not resumed; start over: rerun the original command with --force", path);
+                        "of its data), which is not resumed; " START_OVER, path);
   else if (fread(&version, sizeof version, 1, fp) != 1)
     status = sdlab_fail(SDLAB_EBADFILE, "%s is truncated inside its header", path);
   else if (version != CKPT_VERSION)
-    status = sdlab_fail(SDLAB_EBADFILE, "%s has checkpoint format %lu; this sdlab resumes format %d only (start "
-                        "over: rerun the original command with --force)", path, (unsigned long)version, CKPT_VERSION);
+    status = sdlab_fail(SDLAB_EBADFILE, "%s has checkpoint format %lu; this sdlab resumes format %d only ("
+                        START_OVER ")", path, (unsigned long)version, CKPT_VERSION);
   if (!status)
     status = ckpt_verify(fp, path);
   if (!status && fseek(fp, CKPT_HEADER, SEEK_SET) != 0)
@@ -462,17 +425,16 @@ ckpt_check_inputs(FILE *fp, const char *path, train_inputs *in)
       continue;
     if (in->path[k] == NULL)
       return sdlab_fail(SDLAB_EBADFILE, "cannot resume from %s: it was made with %s (%llu x %llu), which is now "
-                        "missing (start over: rerun the original command with --force)", path, IN_NAMES[k], (unsigned long long)rows,
+                        "missing (" START_OVER ")", path, IN_NAMES[k], (unsigned long long)rows,
                         (unsigned long long)cols);
     if (rows != now[k].rows || cols != now[k].cols)
       return sdlab_fail(SDLAB_EBADFILE, "cannot resume from %s: it was made from %s with %llu x %llu values, and %s "
-                        "now holds %zu x %zu (the data changed since; start over: rerun the original command with --force)", path,
-                        IN_NAMES[k], (unsigned long long)rows, (unsigned long long)cols, in->path[k], in->rows[k],
-                        in->cols[k]);
+                        "now holds %zu x %zu (the data changed since; " START_OVER ")", path, IN_NAMES[k],
+                        (unsigned long long)rows, (unsigned long long)cols, in->path[k], in->rows[k], in->cols[k]);
     if (crc != now[k].crc)
       return sdlab_fail(SDLAB_EBADFILE, "cannot resume from %s: %s holds different values than when the checkpoint "
-                        "was made (same %zu x %zu shape, CRC-32 %08lx, was %08lx); start over: rerun the original command with --force",
-                        path, in->path[k], in->rows[k], in->cols[k], (unsigned long)now[k].crc, (unsigned long)crc);
+                        "was made (same %zu x %zu shape, CRC-32 %08lx, was %08lx); " START_OVER, path, in->path[k],
+                        in->rows[k], in->cols[k], (unsigned long)now[k].crc, (unsigned long)crc);
   }
   return SDLAB_SUCCESS;
 }
@@ -498,11 +460,12 @@ read_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, history *h, 
     if (fread(arrays[k], sizeof(float), sizes[k], fp) != sizes[k])
       return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
   uint64_t nc, ne;
-  if (fread(s->last_active, sizeof *s->last_active, q, fp) != q || fread(&s->threshold, sizeof s->threshold, 1, fp) != 1 ||
-      fread(&nc, sizeof nc, 1, fp) != 1)
+  if (fread(s->last_active, sizeof *s->last_active, q, fp) != q ||
+      fread(&s->threshold, sizeof s->threshold, 1, fp) != 1 || fread(&nc, sizeof nc, 1, fp) != 1)
     return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
   if (nc != s->step)
-    return sdlab_fail(SDLAB_EBADFILE, "%s holds %llu curve points for %zu steps", path, (unsigned long long)nc, s->step);
+    return sdlab_fail(SDLAB_EBADFILE, "%s holds %llu curve points for %zu steps", path, (unsigned long long)nc,
+                      s->step);
   if (fread(h->curve, sizeof *h->curve, nc, fp) != nc || fread(&ne, sizeof ne, 1, fp) != 1)
     return sdlab_fail(SDLAB_EBADFILE, "%s: truncated checkpoint", path);
   if (ne != s->step / spe)
@@ -995,14 +958,14 @@ sdlab_cmd_train(int argc, char **argv)
   gsl_matrix *Wp = NULL, *Wr = NULL;
   train_inputs in = {0};
   char *f = dir ? sdlab_path_join(data, "x_p.npy") : strdup(data);
-  int status = f ? load_floats(f, "--data x_p", &xp, &N, &p) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  int status = f ? sdlab_npy_load_floats(f, "--data x_p", &xp, &N, &p) : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status)
     inputs_set(&in, IN_XP, f, xp, NULL, N, p);
   else
     free(f);
   if (!status && dir) {
     f = sdlab_path_join(data, "x_r.npy");
-    if (f && exists_path(f) && !(status = load_floats(f, "--data x_r", &xr, &Nr, &r)))
+    if (f && exists_path(f) && !(status = sdlab_npy_load_floats(f, "--data x_r", &xr, &Nr, &r)))
       inputs_set(&in, IN_XR, f, xr, NULL, Nr, r);
     else
       free(f);
@@ -1037,7 +1000,7 @@ sdlab_cmd_train(int argc, char **argv)
   float *ap = NULL, *ar = NULL;
   if (!status && o[O_ANCHORF].value) {
     size_t ar_rows, ar_cols;
-    status = load_floats(o[O_ANCHORF].value, "--anchor-file", &ap, &ar_rows, &ar_cols);
+    status = sdlab_npy_load_floats(o[O_ANCHORF].value, "--anchor-file", &ap, &ar_rows, &ar_cols);
     if (!status && ar_cols != p)
       status = sdlab_fail(SDLAB_ESHAPE, "--anchor-file has %zu columns, the data %zu", ar_cols, p);
     if (!status && !c.sae)
@@ -1205,8 +1168,8 @@ sdlab_cmd_train(int argc, char **argv)
       const double rate = (double)((step + 1 - start) * c.batch) / (now - t0);
       const double left = (double)((total - step - 1) * c.batch) / rate;
       fprintf(stderr, "%sstep %zu/%zu  loss %.5g  L0 %.1f  dead %.1f%%  %.0f samples/s  %.0f s left%s",
-              tty ? "\r\033[K" : "sdlab train: ", step + 1, total, stt.loss, stt.l0, 100 * stt.dead_fraction, rate, left,
-              tty ? "" : "\n");
+              tty ? "\r\033[K" : "sdlab train: ", step + 1, total, stt.loss, stt.l0, 100 * stt.dead_fraction, rate,
+              left, tty ? "" : "\n");
       last_print = now;
     }
     if (converged) { /* the rule is met: this is the run's last step */
@@ -1320,11 +1283,7 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_json_object_end(&j);
       sdlab_json_bool(&j, "finetuning_scaling_factor", 0);
       sdlab_json_object_end(&j);
-      path = sdlab_path_join(staging, "cfg.json");
-      const char *text = sdlab_json_text(&j);
-      st2 = text ? sdlab_atomic_write_text(path, text) : GSL_ENOMEM;
-      free(path);
-      sdlab_json_free(&j);
+      st2 = sdlab_json_write(&j, staging, "cfg.json");
     }
     if (!st2 && topk_rows)
       st2 = write_top(t, xp, N, topk_rows, staging);
@@ -1412,11 +1371,7 @@ sdlab_cmd_train(int argc, char **argv)
       }
       sdlab_json_array_end(&j);
       sdlab_json_object_end(&j);
-      path = sdlab_path_join(staging, "metrics.json");
-      const char *text = sdlab_json_text(&j);
-      st2 = text ? sdlab_atomic_write_text(path, text) : GSL_ENOMEM;
-      free(path);
-      sdlab_json_free(&j);
+      st2 = sdlab_json_write(&j, staging, "metrics.json");
       if (!quiet && !st2)
         fprintf(stderr, "sdlab train: %s: %zu steps in %.1f s (%.0f samples/s); L0 %.1f, dead %.1f%%, explained "
                 "variance %.4f%s", out, total - start, seconds, (double)((total - start) * c.batch) / seconds, l0,

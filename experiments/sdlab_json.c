@@ -3,6 +3,8 @@
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 
+#include <gsl/gsl_errno.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -185,6 +187,17 @@ sdlab_json_text(sdlab_json *j)
   if (j->buf == NULL)
     put(j, "");
   return j->oom ? NULL : j->buf;
+}
+
+int
+sdlab_json_write(sdlab_json *j, const char *dir, const char *name)
+{
+  char *p = sdlab_path_join(dir, name);
+  const char *text = sdlab_json_text(j);
+  int status = p && text ? sdlab_atomic_write_text(p, text) : sdlab_fail(GSL_ENOMEM, "out of memory writing %s", name);
+  free(p);
+  sdlab_json_free(j);
+  return status;
 }
 
 int

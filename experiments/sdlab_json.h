@@ -38,5 +38,7 @@ void sdlab_json_null(sdlab_json *j, const char *key);
 void sdlab_json_numbers(sdlab_json *j, const char *key, const double *v, size_t n);
 /* The text (NUL-terminated, ending in a newline when complete), or NULL after an allocation failure. */
 const char *sdlab_json_text(sdlab_json *j);
+/* Write the finished document to dir/name atomically, then free it (also on failure). */
+int sdlab_json_write(sdlab_json *j, const char *dir, const char *name);
 
 #endif

@@ -325,14 +325,29 @@ element(const sdlab_array *a, size_t i)
   return NAN;
 }
 
-int
-sdlab_npy_shape_error(const sdlab_array *a, const char *what, const char *path)
+/* Read `path` as a non-empty 2-D float32 or float64 matrix of finite values into *a (release it); errors name
+ * `what` and the file, and a 3-D [N, seq, d] array of activations gets the reshape that would work. */
+static int
+read_float_matrix(const char *path, const char *what, sdlab_array *a)
 {
-  if (a->ndim == 3 && (a->dtype == SDLAB_F32 || a->dtype == SDLAB_F64)) /* activations as saved per token */
-    return sdlab_fail(SDLAB_ESHAPE, "%s (%s) is %zu x %zu x %zu: sdlab reads one sample a row; flatten the leading "
-                      "dimensions (NumPy: np.save(path, a.reshape(-1, %zu)))", what, path, a->shape[0], a->shape[1],
-                      a->shape[2], a->shape[2]);
-  return sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a non-empty 2-D float32 or float64 array", what, path);
+  int status = sdlab_npy_read(path, a);
+  if (status)
+    return status;
+  if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] == 0 || (a->dtype != SDLAB_F32 && a->dtype != SDLAB_F64)) {
+    if (a->ndim == 3 && (a->dtype == SDLAB_F32 || a->dtype == SDLAB_F64)) /* activations as saved per token */
+      status = sdlab_fail(SDLAB_ESHAPE, "%s (%s) is %zu x %zu x %zu: sdlab reads one sample a row; flatten the "
+                          "leading dimensions (NumPy: np.save(path, a.reshape(-1, %zu)))", what, path, a->shape[0],
+                          a->shape[1], a->shape[2], a->shape[2]);
+    else
+      status = sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a non-empty 2-D float32 or float64 array", what, path);
+  }
+  for (size_t i = 0; !status && i < a->count; i++)
+    if (!isfinite(element(a, i)))
+      status = sdlab_fail(SDLAB_ENONFINITE, "%s (%s) has a non-finite value at row %zu, column %zu", what, path,
+                          i / a->shape[1], i % a->shape[1]);
+  if (status)
+    sdlab_array_release(a);
+  return status;
 }
 
 int
@@ -340,34 +355,40 @@ sdlab_npy_load_matrix(const char *path, const char *what, gsl_matrix **out)
 {
   *out = NULL;
   sdlab_array a;
-  int status = sdlab_npy_read(path, &a);
+  int status = read_float_matrix(path, what, &a);
   if (status)
     return status;
-  if (a.ndim != 2 || a.shape[0] == 0 || a.shape[1] == 0 || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64)) {
-    status = sdlab_npy_shape_error(&a, what, path);
-    sdlab_array_release(&a);
-    return status;
-  }
   gsl_matrix *m = gsl_matrix_alloc(a.shape[0], a.shape[1]);
   if (m == NULL) {
     sdlab_array_release(&a);
     return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
   }
-  for (size_t i = 0; i < a.count; i++) {
-    double v = element(&a, i);
-    if (!isfinite(v)) {
-      status = sdlab_fail(SDLAB_ENONFINITE, "%s (%s) has a non-finite value at row %zu, column %zu", what, path,
-                          i / a.shape[1], i % a.shape[1]);
-      break;
-    }
-    m->data[i] = v;
-  }
+  for (size_t i = 0; i < a.count; i++)
+    m->data[i] = element(&a, i);
   sdlab_array_release(&a);
-  if (status) {
-    gsl_matrix_free(m);
-    return status;
-  }
   *out = m;
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_npy_load_floats(const char *path, const char *what, float **out, size_t *rows, size_t *cols)
+{
+  *out = NULL;
+  sdlab_array a;
+  int status = read_float_matrix(path, what, &a);
+  if (status)
+    return status;
+  float *f = malloc(a.count * sizeof *f);
+  if (f == NULL) {
+    sdlab_array_release(&a);
+    return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
+  }
+  for (size_t i = 0; i < a.count; i++)
+    f[i] = (float)element(&a, i);
+  *rows = a.shape[0];
+  *cols = a.shape[1];
+  sdlab_array_release(&a);
+  *out = f;
   return SDLAB_SUCCESS;
 }
 

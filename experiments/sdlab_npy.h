@@ -44,9 +44,8 @@ void sdlab_array_release(sdlab_array *a);
  * ranks are rejected.  Non-finite values are rejected with SDLAB_ENONFINITE.  `what` names the array
  * in messages ("--truth", ...). */
 int sdlab_npy_load_matrix(const char *path, const char *what, gsl_matrix **out);
-/* The error for an array `what` (from `path`) that is not a non-empty 2-D float matrix: SDLAB_ESHAPE, naming the
- * reshape that would work for a 3-D [N, seq, d] array of activations. */
-int sdlab_npy_shape_error(const sdlab_array *a, const char *what, const char *path);
+/* The same matrix as row-major float32 (*out malloc'd, rows x cols), with the same checks and errors. */
+int sdlab_npy_load_floats(const char *path, const char *what, float **out, size_t *rows, size_t *cols);
 
 /* Read a 1-D array of non-negative integers (any of the four dtypes; floats must be whole numbers)
  * each below `limit`.  *idx is malloc'd. */
