@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sdlab_safetensors.h"
+#include "sdlab_blas.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
@@ -143,17 +144,19 @@ sdlab_safetensors_has(const sdlab_safetensors *st, const char *name)
   return json_object_get(st->header, name) != NULL;
 }
 
-/* bfloat16 and float64 widen or narrow to float32 (a float64 beyond float32's range is refused as non-finite) */
+/* A little-endian element of `size` bytes as float32: bfloat16 widens, float64 narrows (beyond float32's range it
+ * reads as infinity, refused as non-finite: C leaves that conversion undefined) */
 static float
 element(const unsigned char *b, int size)
 {
+  if (size == 2)
+    return sdlab_bf16_value((sdlab_bf16)(b[0] | b[1] << 8));
   if (size == 8) {
     double d;
     memcpy(&d, b, 8);
-    return fabs(d) > FLT_MAX ? INFINITY : (float)d; /* beyond float32 (C leaves that conversion undefined) */
+    return fabs(d) > FLT_MAX ? INFINITY : (float)d;
   }
-  uint32_t u = size == 4 ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
-                         : (uint32_t)b[0] << 16 | (uint32_t)b[1] << 24;
+  const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
   float f;
   memcpy(&f, &u, 4);
   return f;
@@ -215,8 +218,8 @@ sdlab_safetensors_tensor(sdlab_safetensors *st, const char *name, size_t *ndim, 
   return status;
 }
 
-/* A tensor of `st` as a gsl_matrix of rows x cols (transposed when `transpose`: the file holds cols x rows);
- * the expected extents are 0 when free.  SDLAB_ESHAPE naming the tensor when it is not 2-D. */
+/* A tensor of `st` as a gsl_matrix, transposed when `transpose` (the file holds it cols x rows).  SDLAB_ESHAPE
+ * naming the tensor when it is not a non-empty 2-D matrix. */
 static int
 tensor_matrix(sdlab_safetensors *st, const char *name, int transpose, gsl_matrix **out)
 {

@@ -190,11 +190,6 @@ def npy_finite(parsed):
 # ---------------------------------------------------------------------------------------------------------------
 # Running sdlab and judging one run
 
-class Result:
-    def __init__(self):
-        self.failures = []
-
-
 class Runner:
     def __init__(self, binary, shim, logroot):
         self.bin, self.shim, self.logroot = binary, shim, logroot
