@@ -154,7 +154,7 @@ bench-compare: $(BUILD)/sdlab-bench
 	  awk 'NR == FNR { y[$$1] = $$2; next } \
 	    /^  topk k=32 / { printf "sdlab TopK / PyTorch sparse-decoding TopK: %.2fx; / dense TopK: %.2fx\n", $$3 / y["topk-sparse"], $$3 / y["topk-dense"] } \
 	    /^  relu dense / { printf "sdlab ReLU (dense, as initialised) / PyTorch ReLU: %.2fx\n", $$5 / y["relu"] } \
-	    /^  relu at L0 / { printf "sdlab ReLU at L0 ~ 32 / PyTorch ReLU (dense at any L0): %.2fx\n", $$6 / y["relu"] }' \
+	    /^  relu at L0 ~ 32  / { printf "sdlab ReLU at L0 ~ 32 / PyTorch ReLU (dense at any L0): %.2fx\n", $$6 / y["relu"] }' \
 	    $(BUILD)/yardstick.txt $(BUILD)/roofline.txt; \
 	else echo "bench-compare: python3-torch is not installed (apt-get install python3-torch): no yardstick"; fi
 

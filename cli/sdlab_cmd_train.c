@@ -536,14 +536,14 @@ begin_staging(const char *staging, const char *out, int force)
 /* M_GT (tau = 0.95), M_IP and MCC of q learned directions (rows of D, q x dim: encoder rows or decoder
  * columns) against the ground truth's columns (excluded features skipped). */
 static void
-recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const unsigned char *exclude,
+recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const unsigned char *exclude, int threads,
          double *mgt, double *mip, double *mcc)
 {
   gsl_matrix *L = gsl_matrix_alloc(q, dim);
   for (size_t k = 0; k < q * dim; k++)
     L->data[k] = D[k];
   *mgt = *mip = NAN; /* left so when the similarity cannot be formed */
-  if (sdlab_metrics_recovery(L, truth, 1, exclude, 0.95, NULL, mgt, mip, mcc) && mcc)
+  if (sdlab_metrics_recovery(L, truth, 1, exclude, 0.95, threads, NULL, mgt, mip, mcc) && mcc)
     *mcc = NAN;
   gsl_matrix_free(L);
 }
@@ -1154,8 +1154,8 @@ sdlab_cmd_train(int argc, char **argv)
       epoch_point e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN, NAN, NAN};
       if (Wp) {
         const sdlab_train_state *cur = sdlab_trainer_state(t);
-        recovery(cur->WE, c.q, c.p, Wp, exclude, &e.mgt, &e.mip, NULL);
-        recovery(cur->WDt, c.q, c.r, Wr ? Wr : Wp, exclude, &e.dmgt, &e.dmip, NULL);
+        recovery(cur->WE, c.q, c.p, Wp, exclude, threads, &e.mgt, &e.mip, NULL);
+        recovery(cur->WDt, c.q, c.r, Wr ? Wr : Wp, exclude, threads, &e.dmgt, &e.dmip, NULL);
       }
       h.epochs[epoch] = e;
       h.nepochs = epoch + 1;
@@ -1310,8 +1310,8 @@ sdlab_cmd_train(int argc, char **argv)
         st2 = sdlab_fail(GSL_ENOMEM, "out of memory for the final statistics");
       double mgt = NAN, mip = NAN, mcc = NAN, dmgt = NAN, dmip = NAN, dmcc = NAN;
       if (Wp) {
-        recovery(s->WE, q, c.p, Wp, exclude, &mgt, &mip, &mcc);
-        recovery(s->WDt, q, c.r, Wr ? Wr : Wp, exclude, &dmgt, &dmip, &dmcc);
+        recovery(s->WE, q, c.p, Wp, exclude, threads, &mgt, &mip, &mcc);
+        recovery(s->WDt, q, c.r, Wr ? Wr : Wp, exclude, threads, &dmgt, &dmip, &dmcc);
       }
       sdlab_json j;
       sdlab_json_init(&j);

@@ -556,7 +556,7 @@ check_34(sdlab_check_report *r)
       gsl_matrix_set(tr.Wr, 0, d0, gsl_matrix_get(tr.Wr, 0, d0) - delta);
       gsl_matrix *S = gsl_matrix_alloc(nq, n);
       double s[16];
-      sdlab_metrics_similarity(m->WE, tr.Wp, 1, S);
+      sdlab_metrics_similarity(m->WE, tr.Wp, 1, 1, S);
       sdlab_metrics_best_match(S, s);
       double mgt = sdlab_metrics_mgt(s, n, NULL, 0.9), mip = sdlab_metrics_mip(s, n, NULL);
       record(cnon, mgt == 0, "%s: M_GT(0.9) = %g, M_IP = %g", desc, mgt, mip);

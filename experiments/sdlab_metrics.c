@@ -1,5 +1,6 @@
 #include "sdlab_metrics.h"
 #include "sdlab_assign.h"
+#include "sdlab_blas.h"
 #include "sdlab_errno.h"
 
 #include <math.h>
@@ -8,40 +9,45 @@
 #include <gsl/gsl_blas.h>
 
 int
-sdlab_metrics_similarity(const gsl_matrix *L, const gsl_matrix *W, int normalise, gsl_matrix *S)
+sdlab_metrics_similarity(const gsl_matrix *L, const gsl_matrix *W, int normalise, int threads, gsl_matrix *S)
 {
   if (L->size2 != W->size1 || S->size1 != L->size1 || S->size2 != W->size2)
     return sdlab_fail(SDLAB_ESHAPE, "similarity: learned directions of dimension %zu, ground truth of dimension "
                       "%zu", L->size2, W->size1);
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, L, W, 0.0, S);
-  if (normalise)
-    for (size_t i = 0; i < W->size2; i++) {
-      gsl_vector_const_view c = gsl_matrix_const_column(W, i);
-      double norm = gsl_blas_dnrm2(&c.vector);
-      gsl_vector_view sc = gsl_matrix_column(S, i);
-      gsl_vector_scale(&sc.vector, norm > 0 ? 1.0 / norm : 0.0);
-    }
-  for (size_t j = 0; j < L->size1; j++) {
+  const size_t n = W->size2;
+  double *cs = malloc(n * sizeof *cs); /* 1 / the columns' norms */
+  if (cs == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for %zu column norms", n);
+  for (size_t i = 0; i < n; i++) {
+    gsl_vector_const_view c = gsl_matrix_const_column(W, i);
+    const double norm = normalise ? gsl_blas_dnrm2(&c.vector) : 1.0;
+    cs[i] = norm > 0 ? 1.0 / norm : 0.0;
+  }
+  sdlab_blas_par_dgemm(threads, L->size1, n, L->size2, L->data, L->tda, W->data, W->tda, S->data, S->tda);
+  for (size_t j = 0; j < L->size1; j++) { /* |<l_j, w_i>| / ||w_i|| / ||l_j||, row by row */
     double scale = 1.0;
     if (normalise) {
       gsl_vector_const_view r = gsl_matrix_const_row(L, j);
       double norm = gsl_blas_dnrm2(&r.vector);
       scale = norm > 0 ? 1.0 / norm : 0.0;
     }
-    for (size_t i = 0; i < S->size2; i++)
-      gsl_matrix_set(S, j, i, fabs(gsl_matrix_get(S, j, i)) * scale);
+    double *sj = gsl_matrix_ptr(S, j, 0);
+    for (size_t i = 0; i < n; i++)
+      sj[i] = fabs(normalise ? sj[i] * cs[i] : sj[i]) * scale;
   }
+  free(cs);
   return SDLAB_SUCCESS;
 }
 
 void
 sdlab_metrics_best_match(const gsl_matrix *S, double *s)
 {
-  for (size_t i = 0; i < S->size2; i++) {
-    double best = 0.0;
-    for (size_t j = 0; j < S->size1; j++)
-      best = fmax(best, gsl_matrix_get(S, j, i));
-    s[i] = best;
+  for (size_t i = 0; i < S->size2; i++) /* row by row (the maximum does not depend on the order) */
+    s[i] = 0.0;
+  for (size_t j = 0; j < S->size1; j++) {
+    const double *sj = gsl_matrix_const_ptr(S, j, 0);
+    for (size_t i = 0; i < S->size2; i++)
+      s[i] = fmax(s[i], sj[i]);
   }
 }
 
@@ -216,7 +222,7 @@ sdlab_metrics_frobenius(const gsl_matrix *m)
 
 int
 sdlab_metrics_recovery(const gsl_matrix *L, const gsl_matrix *W, int normalise, const unsigned char *exclude,
-                       double tau, double *s, double *mgt, double *mip, double *mcc)
+                       double tau, int threads, double *s, double *mgt, double *mip, double *mcc)
 {
   const size_t q = L->size1, n = W->size2;
   gsl_matrix *S = gsl_matrix_alloc(q, n);
@@ -224,7 +230,7 @@ sdlab_metrics_recovery(const gsl_matrix *L, const gsl_matrix *W, int normalise, 
   int status = S && best ? SDLAB_SUCCESS
                : sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu similarity matrix", q, n);
   if (!status)
-    status = sdlab_metrics_similarity(L, W, normalise, S);
+    status = sdlab_metrics_similarity(L, W, normalise, threads, S);
   if (!status) {
     sdlab_metrics_best_match(S, best);
     *mgt = sdlab_metrics_mgt(best, n, exclude, tau);

@@ -19,11 +19,12 @@
 #include <stddef.h>
 #include <gsl/gsl_matrix.h>
 
-int sdlab_metrics_similarity(const gsl_matrix *L, const gsl_matrix *W, int normalise, gsl_matrix *S);
+int sdlab_metrics_similarity(const gsl_matrix *L, const gsl_matrix *W, int normalise, int threads, gsl_matrix *S);
 /* The three recovery metrics at once: S from L and W, the best-match scores into s (length n; NULL to
- * discard), M_GT(tau) and M_IP, and MCC unless mcc is NULL.  GSL_ENOMEM or the similarity's status. */
+ * discard), M_GT(tau) and M_IP, and MCC unless mcc is NULL.  GSL_ENOMEM or the similarity's status.  `threads`
+ * computes the similarity (the same bytes for any count). */
 int sdlab_metrics_recovery(const gsl_matrix *L, const gsl_matrix *W, int normalise, const unsigned char *exclude,
-                           double tau, double *s, double *mgt, double *mip, double *mcc);
+                           double tau, int threads, double *s, double *mgt, double *mip, double *mcc);
 /* The Frobenius norm sqrt(sum_ij m_ij^2). */
 double sdlab_metrics_frobenius(const gsl_matrix *m);
 void sdlab_metrics_best_match(const gsl_matrix *S, double *s);

@@ -56,6 +56,30 @@ sdlab_blas_single_threaded(void)
   omp_set_num_threads(1);
 }
 
+/* OpenBLAS's kernels take C's rows in tiles from the start of each call (2 to 24 rows, by CPU): blocks that
+ * start at multiples of 48 rows keep every tile of the whole product, so each element is summed as there */
+enum { DGEMM_ALIGN = 48 };
+
+void
+sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double *A, size_t lda, const double *B,
+                     size_t ldb, double *C, size_t ldc)
+{
+  if (rows == 0 || n == 0)
+    return;
+  if (threads < 1)
+    threads = 1;
+  const size_t tiles = (rows + DGEMM_ALIGN - 1) / DGEMM_ALIGN;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int blk = 0; blk < threads; blk++) {
+    size_t i0 = tiles * (size_t)blk / (size_t)threads * DGEMM_ALIGN,
+           i1 = tiles * (size_t)(blk + 1) / (size_t)threads * DGEMM_ALIGN;
+    i0 = i0 < rows ? i0 : rows, i1 = i1 < rows ? i1 : rows;
+    if (i1 > i0)
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)n, (int)k, 1.0, A + i0 * lda,
+                  (int)lda, B, (int)ldb, 0.0, C + i0 * ldc, (int)ldc);
+  }
+}
+
 /* ---- bfloat16 ---- */
 
 void

@@ -35,5 +35,12 @@ int sdlab_blas_par_bf16_gemm_nt(int threads, size_t rows, size_t n, size_t k, co
 /* OpenBLAS (GSL's products, cblas_sgemv) and oneDNN single-threaded from here on: the trainers' parallelism is
  * their own OpenMP blocks.  (Sets OpenMP's default team size to 1; sdlab's own regions name their size.) */
 void sdlab_blas_single_threaded(void);
+/* C (rows x n) = A (rows x k) B (k x n) in double, all row-major with leading dimensions lda, ldb, ldc, C's rows
+ * split over `threads` blocks, each an OpenBLAS call (to be single-threaded: sdlab_blas_single_threaded).  The
+ * blocks start at multiples of OpenBLAS's row tiles, so each element is summed over k as in one call over all
+ * rows and the result does not depend on the thread count (tests/test_metrics.c checks it; OpenBLAS's own
+ * threads do not promise this, and change small products). */
+void sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double *A, size_t lda, const double *B,
+                          size_t ldb, double *C, size_t ldc);
 
 #endif

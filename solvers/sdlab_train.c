@@ -395,6 +395,36 @@ coef_at(const sdlab_trainer *t, size_t step)
   return step < t->c.total_steps ? t->coef[step] : coef_of(&t->c, step);
 }
 
+/* An 8 x 8 block of floats transposed: o[u][j] = row j's element a + u (rows r[j] + a), in vector registers */
+typedef float sdlab_v8f __attribute__((vector_size(32)));
+typedef double sdlab_v8d __attribute__((vector_size(64)));
+typedef int sdlab_v8i __attribute__((vector_size(32)));
+
+static inline void
+transpose8(const float *const *r, size_t a, sdlab_v8f *o)
+{
+  sdlab_v8f x[8], t[8], s[8];
+  for (int j = 0; j < 8; j++)
+    memcpy(&x[j], r[j] + a, sizeof x[j]);
+  const sdlab_v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+  const sdlab_v8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const sdlab_v8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  for (int j = 0; j < 8; j += 2) {
+    t[j] = __builtin_shuffle(x[j], x[j + 1], lo);
+    t[j + 1] = __builtin_shuffle(x[j], x[j + 1], hi);
+  }
+  for (int j = 0; j < 8; j += 4) {
+    s[j] = __builtin_shuffle(t[j], t[j + 2], lo2);
+    s[j + 1] = __builtin_shuffle(t[j], t[j + 2], hi2);
+    s[j + 2] = __builtin_shuffle(t[j + 1], t[j + 3], lo2);
+    s[j + 3] = __builtin_shuffle(t[j + 1], t[j + 3], hi2);
+  }
+  for (int j = 0; j < 4; j++) {
+    o[j] = __builtin_shuffle(s[j], s[j + 4], lo4);
+    o[j + 4] = __builtin_shuffle(s[j], s[j + 4], hi4);
+  }
+}
+
 /* ---- the update ----
  *
  * A step's gradient reaches W_E and W_D only in the rows of the latents it touched (the selected entries,
@@ -426,41 +456,103 @@ row_update(const sdlab_train_config *c, float *w, float *m, float *v, const floa
   }
 }
 
-static void
-row_renormalise(float *w, size_t n)
+/* Unit-norm renormalisation of up to ROW_GROUP rows side by side.  Each row's squared norm is summed in order in
+ * double, as for one row alone (a float product is exact in double, so a sum's rounding is that of its additions
+ * only); a full group's 8 sums run in the lanes of one vector, over 8 x 8 blocks transposed, instead of one
+ * latency-bound chain after another. */
+enum { ROW_GROUP = 8 };
+
+__attribute__((target_clones("avx512f", "default"))) static void
+rows_renormalise(float *const *w, size_t m, size_t n)
 {
-  double nn = 0;
-  for (size_t a = 0; a < n; a++)
-    nn += (double)w[a] * w[a];
-  if (nn > 0) {
-    const float f = (float)(1.0 / sqrt(nn));
-    for (size_t a = 0; a < n; a++)
-      w[a] *= f;
+  double nn[ROW_GROUP] = {0};
+  size_t a0 = 0;
+  if (m == ROW_GROUP) { /* a full group: 8 x 8 blocks transposed, one lane a row */
+    sdlab_v8d acc = {0};
+    for (; a0 + 8 <= n; a0 += 8) {
+      sdlab_v8f o[8];
+      transpose8((const float *const *)w, a0, o);
+      for (int u = 0; u < 8; u++) {
+        const sdlab_v8d x = __builtin_convertvector(o[u], sdlab_v8d);
+        acc += x * x;
+      }
+    }
+    for (size_t j = 0; j < ROW_GROUP; j++)
+      nn[j] = acc[j];
   }
+  for (size_t a = a0; a < n; a++)
+    for (size_t j = 0; j < m; j++)
+      nn[j] += (double)w[j][a] * w[j][a];
+  for (size_t j = 0; j < m; j++)
+    if (nn[j] > 0) {
+      const float f = (float)(1.0 / sqrt(nn[j]));
+      for (size_t a = 0; a < n; a++)
+        w[j][a] *= f;
+    }
 }
 
-/* W_D^T row i: the zero-gradient updates of the steps it missed, up to (not including) step `upto` */
+/* W_D^T's rows rows[from..to) (rows NULL: the rows from..to) brought up to date: the zero-gradient updates of
+ * the steps each missed, up to (not including) step `upto`.  ROW_GROUP rows at a time, each at its own step, so
+ * that their renormalisations run side by side; each row sees the operations of its own catch-up alone. */
 static void
-decoder_row_sync(sdlab_trainer *t, size_t i, size_t upto)
+decoder_rows_sync(sdlab_trainer *t, const size_t *rows, size_t from, size_t to, size_t upto)
 {
   const sdlab_train_config *c = &t->c;
   const size_t r = c->r;
-  for (size_t step = t->wd_synced[i]; step < upto; step++) {
-    row_update(c, t->s.WDt + i * r, t->s.mWDt + i * r, t->s.vWDt + i * r, NULL, 1.0f, r, coef_at(t, step));
+  size_t row[ROW_GROUP], at[ROW_GROUP], live = 0, next = from;
+  for (;;) {
+    while (live < ROW_GROUP && next < to) { /* fill the free slots with rows behind */
+      const size_t i = rows ? rows[next] : next;
+      next++;
+      if (t->wd_synced[i] < upto) {
+        row[live] = i;
+        at[live] = t->wd_synced[i];
+        live++;
+      }
+    }
+    if (live == 0)
+      return;
+    float *w[ROW_GROUP];
+    for (size_t j = 0; j < live; j++) {
+      const size_t i = row[j];
+      row_update(c, t->s.WDt + i * r, t->s.mWDt + i * r, t->s.vWDt + i * r, NULL, 1.0f, r, coef_at(t, at[j]));
+      w[j] = t->s.WDt + i * r;
+    }
     if (c->unit_decoder)
-      row_renormalise(t->s.WDt + i * r, r);
+      rows_renormalise(w, live, r);
+    size_t kept = 0;
+    for (size_t j = 0; j < live; j++)
+      if (++at[j] < upto) {
+        row[kept] = row[j];
+        at[kept++] = at[j];
+      } else {
+        t->wd_synced[row[j]] = upto;
+      }
+    live = kept;
   }
-  if (t->wd_synced[i] < upto)
-    t->wd_synced[i] = upto;
+}
+
+/* one row of W_D^T brought up to date */
+static void
+decoder_row_sync(sdlab_trainer *t, size_t i, size_t upto)
+{
+  decoder_rows_sync(t, &i, 0, 1, upto);
+}
+
+/* the same over the threads, in chunks of rows */
+static void
+decoder_rows_sync_par(sdlab_trainer *t, const size_t *rows, size_t from, size_t to, size_t upto)
+{
+  enum { CHUNK = 16 * ROW_GROUP };
+#pragma omp parallel for schedule(dynamic, 1) num_threads(t->threads)
+  for (size_t g = from; g < to; g += CHUNK)
+    decoder_rows_sync(t, rows, g, to - g < CHUNK ? to : g + CHUNK, upto);
 }
 
 static void
 decoder_sync_all(sdlab_trainer *t)
 {
-  const size_t q = t->c.q, step = t->s.step;
-#pragma omp parallel for schedule(dynamic, 64) num_threads(t->threads)
-  for (size_t i = 0; i < q; i++)
-    decoder_row_sync(t, i, step);
+  decoder_rows_sync_par(t, NULL, 0, t->c.q, t->s.step);
 }
 
 /* every row taken as current at the present step (the caller had the state and may have replaced it) */
@@ -493,10 +585,7 @@ touch(sdlab_trainer *t, size_t i)
 static void
 touch_sync(sdlab_trainer *t, size_t from)
 {
-  const size_t step = t->s.step;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(t->threads)
-  for (size_t j = from; j < t->ntouched; j++)
-    decoder_row_sync(t, t->touched[j], step);
+  decoder_rows_sync_par(t, t->touched, from, t->ntouched, t->s.step);
 }
 
 /* the rows of the entries and the anchored latents */
@@ -730,6 +819,24 @@ dotf(const float *a, const float *b, size_t n)
   return t;
 }
 
+/* dotf(e, w[j], n) for four rows w[j] at once (each summed as dotf sums it) */
+static inline void
+dotf4(const float *e, const float *const *w, size_t n, float *out)
+{
+  float acc[4][8] = {{0}};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 4; j++)
+      for (size_t l = 0; l < 8; l++)
+        acc[j][l] += e[i + l] * w[j][i + l];
+  for (size_t j = 0; j < 4; j++) {
+    float t = ((acc[j][0] + acc[j][1]) + (acc[j][2] + acc[j][3])) + ((acc[j][4] + acc[j][5]) + (acc[j][6] + acc[j][7]));
+    for (size_t a = i; a < n; a++)
+      t += e[a] * w[j][a];
+    out[j] = t;
+  }
+}
+
 /* Xc = x_p (- b_D for an SAE), Z = Xc W_E^T + b_E, for B rows (the product in bfloat16 when c->bf16) */
 static int
 encode_pre(sdlab_trainer *t, const float *xp, size_t B)
@@ -846,13 +953,21 @@ entry_gradients(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
   const float scale = 2.0f / (float)B;
 #pragma omp parallel for schedule(static) num_threads(t->threads)
   for (size_t s = 0; s < B; s++)
-    for (size_t k = t->rowptr[s]; k < t->rowptr[s + 1]; k++) {
-      const float *w = t->s.WDt + t->col[k] * r;
-      double g = 0;
-      for (size_t l = 0; l < L; l++)
-        if (t->order[k] < T[l])
-          g += lam[l] * dotf(t->Elev + (l * B + s) * r, w, r);
-      t->gval[k] = scale * (float)g;
+    for (size_t k0 = t->rowptr[s]; k0 < t->rowptr[s + 1]; k0 += 4) { /* four entries' products side by side */
+      const size_t m = t->rowptr[s + 1] - k0 < 4 ? t->rowptr[s + 1] - k0 : 4;
+      const float *w[4];
+      double g[4] = {0};
+      for (size_t j = 0; j < 4; j++)
+        w[j] = t->s.WDt + t->col[k0 + (j < m ? j : 0)] * r;
+      for (size_t l = 0; l < L; l++) {
+        float d[4];
+        dotf4(t->Elev + (l * B + s) * r, w, r, d);
+        for (size_t j = 0; j < m; j++)
+          if (t->order[k0 + j] < T[l])
+            g[j] += lam[l] * d[j];
+      }
+      for (size_t j = 0; j < m; j++)
+        t->gval[k0 + j] = scale * (float)g[j];
     }
 }
 
@@ -1223,25 +1338,51 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   }
 }
 
+/* Unit-norm decoders: each gradient row g of W_D^T loses its component along its row w (g - <g, w> w).  Up to
+ * ROW_GROUP rows side by side, each dot product summed in order in double (as rows_renormalise). */
 __attribute__((target_clones("avx512f", "default"))) static void
+rows_project(float *const *g, const float *const *w, size_t m, size_t n)
+{
+  double d[ROW_GROUP] = {0};
+  size_t a0 = 0;
+  if (m == ROW_GROUP) { /* as rows_renormalise: 8 x 8 blocks transposed */
+    sdlab_v8d acc = {0};
+    for (; a0 + 8 <= n; a0 += 8) {
+      sdlab_v8f og[8], ow[8];
+      transpose8((const float *const *)g, a0, og);
+      transpose8(w, a0, ow);
+      for (int u = 0; u < 8; u++)
+        acc += __builtin_convertvector(og[u], sdlab_v8d) * __builtin_convertvector(ow[u], sdlab_v8d);
+    }
+    for (size_t j = 0; j < ROW_GROUP; j++)
+      d[j] = acc[j];
+  }
+  for (size_t a = a0; a < n; a++)
+    for (size_t j = 0; j < m; j++)
+      d[j] += (double)g[j][a] * w[j][a];
+  for (size_t j = 0; j < m; j++)
+    for (size_t a = 0; a < n; a++)
+      g[j][a] -= (float)d[j] * w[j][a];
+}
+
+/* the projection of every row with a gradient, before clipping reads them (without clipping, update_matrices
+ * projects each row as it updates it) */
+static void
 project_decoder_gradients(sdlab_trainer *t)
 {
-  const sdlab_train_config *c = &t->c;
-  const size_t r = c->r, n = t->all_touched ? c->q : t->ntouched;
-  const size_t *rows = t->touched;
-#define ROW(j) (t->all_touched ? (j) : rows[j])
-  if (c->unit_decoder) /* remove each gradient's component along its column */
+  const size_t r = t->c.r, n = t->all_touched ? t->c.q : t->ntouched;
 #pragma omp parallel for schedule(static) num_threads(t->threads)
-    for (size_t j = 0; j < n; j++) {
-      float *g = t->gWDt + ROW(j) * r;
-      const float *w = t->s.WDt + ROW(j) * r;
-      double d = 0;
-      for (size_t a = 0; a < r; a++)
-        d += (double)g[a] * w[a];
-      for (size_t a = 0; a < r; a++)
-        g[a] -= (float)d * w[a];
+  for (size_t j0 = 0; j0 < n; j0 += ROW_GROUP) {
+    const size_t m = n - j0 < ROW_GROUP ? n - j0 : ROW_GROUP;
+    float *g[ROW_GROUP] = {0};
+    const float *w[ROW_GROUP] = {0};
+    for (size_t j = 0; j < m; j++) {
+      const size_t i = t->all_touched ? j0 + j : t->touched[j0 + j];
+      g[j] = t->gWDt + i * r;
+      w[j] = t->s.WDt + i * r;
     }
-#undef ROW
+    rows_project(g, w, m, r);
+  }
 }
 
 /* Global-norm clipping's factor: the norm over every gradient (W_E, W_D^T, b_E, b_D, theta, r_mag, b_mag, in
@@ -1271,9 +1412,10 @@ clip_factor(const sdlab_trainer *t)
   return nn > c->clip ? (float)(c->clip / nn) : 1.0f;
 }
 
-/* W_E in full and W_D's touched rows (every row when eager), gradients times f, zeroed once read */
+/* W_E in full and W_D's touched rows (every row when eager), gradients times f, zeroed once read; `project`:
+ * W_D's gradients are projected here, row by row (unit-norm decoders without clipping) */
 static void
-update_matrices(sdlab_trainer *t, float f)
+update_matrices(sdlab_trainer *t, float f, int project)
 {
   const sdlab_train_config *c = &t->c;
   const size_t p = c->p, q = c->q, r = c->r, n = t->ntouched;
@@ -1289,17 +1431,37 @@ update_matrices(sdlab_trainer *t, float f)
       memset(g, 0, p * sizeof *g);
   }
   const int eager = t->all_touched || !c->lazy_decoder;
+  const size_t nrows = eager ? q : n;
 #pragma omp parallel for schedule(static) num_threads(t->threads)
-  for (size_t j = 0; j < (eager ? q : n); j++) {
-    const size_t i = eager ? j : rows[j];
-    float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWDt + i * r : NULL;
-    decoder_row_sync(t, i, t->s.step);
-    row_update(c, t->s.WDt + i * r, t->s.mWDt + i * r, t->s.vWDt + i * r, g, f, r, k);
+  for (size_t j0 = 0; j0 < nrows; j0 += ROW_GROUP) { /* groups of rows, for rows_renormalise */
+    size_t idx[ROW_GROUP];
+    float *w[ROW_GROUP];
+    const size_t m = nrows - j0 < ROW_GROUP ? nrows - j0 : ROW_GROUP;
+    for (size_t j = 0; j < m; j++)
+      idx[j] = eager ? j0 + j : rows[j0 + j];
+    decoder_rows_sync(t, idx, 0, m, t->s.step);
+    if (project) { /* the rows with a gradient */
+      float *g[ROW_GROUP] = {0};
+      const float *wg[ROW_GROUP] = {0};
+      size_t mg = 0;
+      for (size_t j = 0; j < m; j++)
+        if (t->all_touched || t->stamp[idx[j]] == t->cur) {
+          g[mg] = t->gWDt + idx[j] * r;
+          wg[mg++] = t->s.WDt + idx[j] * r;
+        }
+      rows_project(g, wg, mg, r);
+    }
+    for (size_t j = 0; j < m; j++) {
+      const size_t i = idx[j];
+      float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWDt + i * r : NULL;
+      row_update(c, t->s.WDt + i * r, t->s.mWDt + i * r, t->s.vWDt + i * r, g, f, r, k);
+      w[j] = t->s.WDt + i * r;
+      t->wd_synced[i] = t->s.step + 1;
+      if (g)
+        memset(g, 0, r * sizeof *g);
+    }
     if (c->unit_decoder)
-      row_renormalise(t->s.WDt + i * r, r);
-    t->wd_synced[i] = t->s.step + 1;
-    if (g)
-      memset(g, 0, r * sizeof *g);
+      rows_renormalise(w, m, r);
   }
 }
 
@@ -1413,9 +1575,11 @@ sdlab_trainer_step(sdlab_trainer *t, const float *xp, const float *xr, sdlab_tra
   int status = sdlab_trainer_gradient(t, xp, xr, st);
   if (status)
     return status;
-  project_decoder_gradients(t);
+  const int clipped = c->clip > 0;
+  if (c->unit_decoder && clipped)
+    project_decoder_gradients(t);
   const float f = clip_factor(t);
-  update_matrices(t, f);
+  update_matrices(t, f, c->unit_decoder && !clipped);
   t->grad_pending = 0;
   if (encoder_bias(c))
     update(t, t->s.bE, t->gbE, t->s.mbE, t->s.vbE, q, f);

@@ -4,6 +4,7 @@
 #include <glpk.h>
 #include <math.h>
 #include <string.h>
+#include <gsl/gsl_randist.h>
 
 #include "helpers.h"
 #include "sdlab_assign.h"
@@ -21,7 +22,7 @@ Test(metrics, hand_computed_case)
   gsl_matrix *S = gsl_matrix_alloc(2, 2);
   double s[2], mcc;
   size_t match[2];
-  cr_assert_eq(sdlab_metrics_similarity(&L.matrix, &W.matrix, 1, S), 0);
+  cr_assert_eq(sdlab_metrics_similarity(&L.matrix, &W.matrix, 1, 1, S), 0);
   sdlab_metrics_best_match(S, s);
   const double r = 1 / sqrt(2.0);
   cr_assert(s[0] == 1 && fabs(s[1] - r) <= 1e-15);
@@ -37,15 +38,77 @@ Test(metrics, hand_computed_case)
   unsigned char all[2] = {1, 1};
   cr_assert(isnan(sdlab_metrics_mip(s, 2, all)) && isnan(sdlab_metrics_mgt(s, 2, all, 0.5)));
   /* raw similarity: row (1, 1) has |<(1,1), e_2>| = 1 */
-  sdlab_metrics_similarity(&L.matrix, &W.matrix, 0, S);
+  sdlab_metrics_similarity(&L.matrix, &W.matrix, 0, 1, S);
   sdlab_metrics_best_match(S, s);
   cr_assert(s[0] == 1 && s[1] == 1);
   /* sign does not matter (absolute value), a zero row gives 0 */
   double l2[] = {-2, 0, 0, 0};
   gsl_matrix_view L2 = gsl_matrix_view_array(l2, 2, 2);
-  sdlab_metrics_similarity(&L2.matrix, &W.matrix, 1, S);
+  sdlab_metrics_similarity(&L2.matrix, &W.matrix, 1, 1, S);
   cr_assert(gsl_matrix_get(S, 0, 0) == 1 && gsl_matrix_get(S, 1, 0) == 0 && gsl_matrix_get(S, 1, 1) == 0);
   gsl_matrix_free(S);
+}
+
+/* The similarity as its definition states it, |<l_j, w_i>| / (||l_j|| ||w_i||) for every pair, in long double;
+ * and the same bytes whatever OpenBLAS's thread count (the trainer evaluates on its run's threads: its metrics
+ * must not depend on them). */
+Test(metrics, similarity_by_its_definition_and_independent_of_threads)
+{
+  const size_t q = 700, d = 96, n = 300;
+  gsl_rng *g = test_rng(17);
+  gsl_matrix *L = gsl_matrix_alloc(q, d), *W = gsl_matrix_alloc(d, n), *S1 = gsl_matrix_alloc(q, n),
+             *S2 = gsl_matrix_alloc(q, n);
+  for (size_t k = 0; k < q * d; k++)
+    L->data[k] = gsl_ran_gaussian(g, 1.0);
+  for (size_t k = 0; k < d * n; k++)
+    W->data[k] = gsl_ran_gaussian(g, 1.0);
+  for (size_t a = 0; a < d; a++) /* a zero row and a zero column */
+    gsl_matrix_set(L, 5, a, 0.0), gsl_matrix_set(W, a, 7, 0.0);
+  cr_assert_eq(sdlab_metrics_similarity(L, W, 1, 1, S1), 0);
+  for (int threads = 2; threads <= 3; threads++) {
+    cr_assert_eq(sdlab_metrics_similarity(L, W, 1, threads, S2), 0);
+    cr_assert(memcmp(S1->data, S2->data, q * n * sizeof(double)) == 0, "%d threads change the similarity", threads);
+  }
+  for (size_t j = 0; j < q; j++)
+    for (size_t i = 0; i < n; i++) {
+      long double dot = 0, nl = 0, nw = 0;
+      for (size_t a = 0; a < d; a++) {
+        dot += (long double)gsl_matrix_get(L, j, a) * gsl_matrix_get(W, a, i);
+        nl += (long double)gsl_matrix_get(L, j, a) * gsl_matrix_get(L, j, a);
+        nw += (long double)gsl_matrix_get(W, a, i) * gsl_matrix_get(W, a, i);
+      }
+      const double want = nl > 0 && nw > 0 ? (double)(fabsl(dot) / sqrtl(nl * nw)) : 0.0;
+      /* d-term sums in double, each relative error at most gamma_d; |cos| <= 1 */
+      const double u = 0x1p-53, tol = 4 * (double)d * u / (1 - 4 * (double)d * u);
+      cr_assert(fabs(gsl_matrix_get(S1, j, i) - want) <= tol, "S[%zu][%zu] = %.17g, by definition %.17g", j, i,
+                gsl_matrix_get(S1, j, i), want);
+    }
+  double s[300], sr[300];
+  sdlab_metrics_best_match(S1, s);
+  for (size_t i = 0; i < n; i++) { /* the column maxima */
+    sr[i] = 0;
+    for (size_t j = 0; j < q; j++)
+      sr[i] = gsl_matrix_get(S1, j, i) > sr[i] ? gsl_matrix_get(S1, j, i) : sr[i];
+    cr_assert(s[i] == sr[i]);
+  }
+  gsl_matrix_free(L), gsl_matrix_free(W), gsl_matrix_free(S1), gsl_matrix_free(S2);
+  const size_t sizes[][3] = {{1, 5, 3}, {47, 13, 9}, {97, 96, 31}, {1031, 200, 77}};
+  for (size_t z = 0; z < 4; z++) { /* thread counts against one call, odd sizes */
+    gsl_matrix *L2 = gsl_matrix_alloc(sizes[z][0], sizes[z][1]), *W2 = gsl_matrix_alloc(sizes[z][1], sizes[z][2]),
+               *A = gsl_matrix_alloc(sizes[z][0], sizes[z][2]), *B = gsl_matrix_alloc(sizes[z][0], sizes[z][2]);
+    for (size_t k = 0; k < L2->size1 * L2->size2; k++)
+      L2->data[k] = gsl_ran_gaussian(g, 1.0);
+    for (size_t k = 0; k < W2->size1 * W2->size2; k++)
+      W2->data[k] = gsl_ran_gaussian(g, 1.0);
+    cr_assert_eq(sdlab_metrics_similarity(L2, W2, 1, 1, A), 0);
+    for (int threads = 2; threads <= 5; threads++) {
+      cr_assert_eq(sdlab_metrics_similarity(L2, W2, 1, threads, B), 0);
+      cr_assert(memcmp(A->data, B->data, A->size1 * A->size2 * sizeof(double)) == 0, "%zu x %zu x %zu: %d threads "
+                "change the similarity", sizes[z][0], sizes[z][1], sizes[z][2], threads);
+    }
+    gsl_matrix_free(L2), gsl_matrix_free(W2), gsl_matrix_free(A), gsl_matrix_free(B);
+  }
+  gsl_rng_free(g);
 }
 
 /* best injective assignment of the smaller side by exhaustive search */

@@ -415,7 +415,7 @@ Test(theorems, thm34_zero_loss_without_recovery_on_bench_instances)
       cr_assert(sqrt(res[d]) <= tol);
     gsl_matrix *S = gsl_matrix_alloc(nq, p.n);
     double s[8];
-    sdlab_metrics_similarity(m->WE, t.Wp, 1, S);
+    sdlab_metrics_similarity(m->WE, t.Wp, 1, 1, S);
     sdlab_metrics_best_match(S, s);
     double mip = sdlab_metrics_mip(s, p.n, NULL), mgt = sdlab_metrics_mgt(s, p.n, NULL, 0.9);
     for (size_t d = 0; d < p.n; d++)

@@ -878,6 +878,27 @@ Test(train, relu_and_jumprelu_entry_and_dense_paths_match_float64)
       }
 }
 
+/* A fresh trainer holding a copy of t's state (an SAE's: n_p = n_r), as a checkpoint and --resume make one */
+static sdlab_trainer *
+clone_trainer(sdlab_trainer *t, int threads)
+{
+  const size_t p = sdlab_trainer_config(t)->p, q = sdlab_trainer_config(t)->q;
+  sdlab_trainer *n = sdlab_trainer_alloc(sdlab_trainer_config(t), threads);
+  cr_assert_not_null(n, "%s", sdlab_error_message(1));
+  sdlab_train_state *a = sdlab_trainer_state(t), *b = sdlab_trainer_state(n);
+  float *fa[] = {a->WE, a->WDt, a->bE, a->bD, a->theta, a->mWE, a->vWE, a->mWDt, a->vWDt, a->mbE, a->vbE, a->mbD,
+                 a->vbD, a->mth, a->vth};
+  float *fb[] = {b->WE, b->WDt, b->bE, b->bD, b->theta, b->mWE, b->vWE, b->mWDt, b->vWDt, b->mbE, b->vbE, b->mbD,
+                 b->vbD, b->mth, b->vth};
+  const size_t n_[] = {q * p, q * p, q, p, q, q * p, q * p, q * p, q * p, q, q, p, p, q, q};
+  for (size_t k = 0; k < 15; k++)
+    memcpy(fb[k], fa[k], n_[k] * sizeof(float));
+  memcpy(b->last_active, a->last_active, q * sizeof *a->last_active);
+  b->threshold = a->threshold;
+  b->step = a->step;
+  return n;
+}
+
 /* W_D's rows without a gradient are updated lazily, when next read; the bytes must be those of updating every
  * row every step (lazy_decoder = 0).  Every entry-path method, with anchors, biases, clipping, SGD and Adam,
  * resampling, the state read part-way (which brings every row up to date), and a run moved mid-way into a
@@ -928,19 +949,8 @@ lazy_case(sdlab_train_method m, int variant, uint64_t seed)
     if (s % 13 == 5)
       (void)sdlab_trainer_state(t[2]);
     if (s == 31) { /* move run 2 into a fresh trainer, as a checkpoint and --resume do */
-      sdlab_trainer *n = sdlab_trainer_alloc(sdlab_trainer_config(t[2]), 2);
+      sdlab_trainer *n = clone_trainer(t[2], 2);
       sdlab_trainer_set_pool(n, X, NULL, steps * B);
-      sdlab_train_state *a = sdlab_trainer_state(t[2]), *b = sdlab_trainer_state(n);
-      float *fa[] = {a->WE, a->WDt, a->bE, a->bD, a->theta, a->mWE, a->vWE, a->mWDt, a->vWDt, a->mbE, a->vbE, a->mbD,
-                     a->vbD, a->mth, a->vth};
-      float *fb[] = {b->WE, b->WDt, b->bE, b->bD, b->theta, b->mWE, b->vWE, b->mWDt, b->vWDt, b->mbE, b->vbE, b->mbD,
-                     b->vbD, b->mth, b->vth};
-      const size_t n_[] = {q * p, q * p, q, p, q, q * p, q * p, q * p, q * p, q, q, p, p, q, q};
-      for (size_t k = 0; k < 15; k++)
-        memcpy(fb[k], fa[k], n_[k] * sizeof(float));
-      memcpy(b->last_active, a->last_active, q * sizeof *a->last_active);
-      b->threshold = a->threshold;
-      b->step = a->step;
       sdlab_trainer_free(t[2]);
       t[2] = n;
     }
@@ -970,6 +980,116 @@ Test(train, lazy_decoder_rows_give_the_bytes_of_eager_updates)
       if (variant == 1 && ms[k] != SDLAB_TRAIN_MATRYOSHKA && ms[k] != SDLAB_TRAIN_TOPK)
         continue;
       lazy_case(ms[k], variant, 300 + k);
+    }
+}
+
+/* One step's update of W_E and W_D against Adam written out here row by row, in the trainer's float32 operations
+ * (no warm-up or decay, no clipping): m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+ * w -= (lr / c1) m / (sqrt(v / c2) + eps), with W_D's gradient first projected off its row (g - <g, w> w,
+ * <g, w> summed in order in double) and the row then scaled to unit norm (its squared norm summed in order in
+ * double).  Rows without a gradient take the zero-gradient update.  The trainer projects inside its update
+ * when it does not clip and in a pass of its own when it does (a clipping norm never reached: factor 1), groups
+ * rows for its sums and updates W_D's untouched rows lazily: every way must give these bytes. */
+static void
+update_case(sdlab_train_method m, double clip, int threads, uint64_t seed)
+{
+  const size_t p = 23, q = 61, B = 16, warm = 7;
+  sdlab_train_config c;
+  sdlab_train_config_default(&c);
+  c.method = m;
+  c.p = c.r = p;
+  c.q = q;
+  c.k = 3;
+  c.batch = B;
+  c.total_steps = 50;
+  c.seed = seed;
+  c.warmup = 0;
+  c.decay = SDLAB_DECAY_NONE;
+  c.clip = clip;
+  c.l1 = 0.01;
+  c.nks = 2, c.ks[0] = 2, c.ks[1] = 5, c.lambdas[0] = 1, c.lambdas[1] = 0.5;
+  c.sparse_below = 0; /* ReLU: the dense products, every row with a gradient */
+  sdlab_trainer *t = sdlab_trainer_alloc(&c, threads);
+  cr_assert_not_null(t, "%s", sdlab_error_message(1));
+  gsl_rng *g = test_rng(seed);
+  float *X = malloc((warm + 1) * B * p * sizeof *X);
+  for (size_t k = 0; k < (warm + 1) * B * p; k++)
+    X[k] = (float)(gsl_ran_exponential(g, 1.0) * (gsl_rng_uniform(g) < 0.3));
+  sdlab_train_stats st;
+  for (size_t s = 0; s < warm; s++) /* steps that leave W_D's rows at different steps */
+    cr_assert_eq(sdlab_trainer_step(t, X + s * B * p, NULL, &st), 0, "%s", sdlab_error_message(1));
+  sdlab_trainer *u = clone_trainer(t, threads); /* takes the step below */
+  const sdlab_train_state *s0 = sdlab_trainer_state(t);
+  const size_t n = q * p, step = s0->step;
+  float *w[2], *mo[2], *v[2], *gr[2];
+  const float *src[2][3] = {{s0->WE, s0->mWE, s0->vWE}, {s0->WDt, s0->mWDt, s0->vWDt}};
+  for (int j = 0; j < 2; j++) {
+    w[j] = malloc(n * sizeof(float)), mo[j] = malloc(n * sizeof(float)), v[j] = malloc(n * sizeof(float));
+    gr[j] = malloc(n * sizeof(float));
+    memcpy(w[j], src[j][0], n * sizeof(float));
+    memcpy(mo[j], src[j][1], n * sizeof(float));
+    memcpy(v[j], src[j][2], n * sizeof(float));
+  }
+  cr_assert_eq(sdlab_trainer_gradient(t, X + warm * B * p, NULL, &st), 0, "%s", sdlab_error_message(1));
+  float *gE, *gD, *gbE, *gbD, *gth;
+  sdlab_trainer_gradients(t, &gE, &gD, &gbE, &gbD, &gth);
+  memcpy(gr[0], gE, n * sizeof(float));
+  memcpy(gr[1], gD, n * sizeof(float));
+  const float b1 = (float)c.beta1, b2 = (float)c.beta2, eps = (float)c.eps;
+  const float ka = (float)(c.lr / (1 - pow(c.beta1, (double)(step + 1))));
+  const float ic2 = (float)(1.0 / (1 - pow(c.beta2, (double)(step + 1))));
+  for (int j = 0; j < 2; j++)
+    for (size_t i = 0; i < q; i++) {
+      float *wi = w[j] + i * p, *mi = mo[j] + i * p, *vi = v[j] + i * p, *gi = gr[j] + i * p;
+      if (j == 1) {
+        double d = 0;
+        for (size_t a = 0; a < p; a++)
+          d += (double)gi[a] * wi[a];
+        for (size_t a = 0; a < p; a++)
+          gi[a] -= (float)d * wi[a];
+      }
+      for (size_t a = 0; a < p; a++) {
+        mi[a] = b1 * mi[a] + (1 - b1) * gi[a];
+        vi[a] = b2 * vi[a] + (1 - b2) * gi[a] * gi[a];
+        wi[a] -= ka * mi[a] / (sqrtf(vi[a] * ic2) + eps);
+      }
+      if (j == 1) {
+        double nn = 0;
+        for (size_t a = 0; a < p; a++)
+          nn += (double)wi[a] * wi[a];
+        const float f = (float)(1.0 / sqrt(nn));
+        for (size_t a = 0; a < p; a++)
+          wi[a] *= f;
+      }
+    }
+  cr_assert_eq(sdlab_trainer_step(u, X + warm * B * p, NULL, &st), 0, "%s", sdlab_error_message(1));
+  const sdlab_train_state *s1 = sdlab_trainer_state(u);
+  const float *got[2][3] = {{s1->WE, s1->mWE, s1->vWE}, {s1->WDt, s1->mWDt, s1->vWDt}};
+  const char *name[2] = {"W_E", "W_D^T"};
+  for (int j = 0; j < 2; j++) {
+    cr_assert(memcmp(got[j][1], mo[j], n * sizeof(float)) == 0, "method %d clip %g: %s's first moment differs", (int)m,
+              clip, name[j]);
+    cr_assert(memcmp(got[j][2], v[j], n * sizeof(float)) == 0, "method %d clip %g: %s's second moment differs",
+              (int)m, clip, name[j]);
+    for (size_t k = 0; k < n; k++)
+      cr_assert(memcmp(got[j][0] + k, w[j] + k, sizeof(float)) == 0, "method %d clip %g threads %d: %s[%zu] = %.9g, "
+                "row-by-row Adam %.9g", (int)m, clip, threads, name[j], k, got[j][0][k], w[j][k]);
+  }
+  for (int j = 0; j < 2; j++)
+    free(w[j]), free(mo[j]), free(v[j]), free(gr[j]);
+  free(X);
+  gsl_rng_free(g);
+  sdlab_trainer_free(t);
+  sdlab_trainer_free(u);
+}
+
+Test(train, update_is_adam_with_projection_and_renormalisation_row_by_row)
+{
+  const sdlab_train_method ms[] = {SDLAB_TRAIN_TOPK, SDLAB_TRAIN_MATRYOSHKA, SDLAB_TRAIN_RELU};
+  for (size_t k = 0; k < 3; k++)
+    for (int threads = 1; threads <= 2; threads++) {
+      update_case(ms[k], 0, threads, 500 + k);
+      update_case(ms[k], 1e30, threads, 500 + k);
     }
 }
 
