@@ -60,5 +60,6 @@ int sdlab_cmd_landscape(int argc, char **argv);
 int sdlab_cmd_train(int argc, char **argv);
 int sdlab_cmd_mlp(int argc, char **argv);
 int sdlab_cmd_absorption(int argc, char **argv);
+int sdlab_cmd_export(int argc, char **argv);
 
 #endif

@@ -41,7 +41,8 @@ static const char *USAGE =
   "  (gated, whose b_E is the gate bias), anchors.npy (anchored\n"
   "  ground-truth features, to pass to sdlab eval --exclude), metrics.json (per epoch and final: loss, L0,\n"
   "  dead fraction, explained variance, and M_GT, M_IP, MCC when DIR holds the ground truth), curve.tsv (per\n"
-  "  step), sae.safetensors and cfg.json in the layout SAELens loads (W_enc d_in x d_sae, W_dec d_sae x d_in).\n"
+  "  step), run.json (method, target, sizes, inference k: what sdlab export reads), sae.safetensors and\n"
+  "  cfg.json in SAELens' pre-6 layout (W_enc d_in x d_sae, W_dec d_sae x d_in; sdlab export writes 6.x's).\n"
   "\n"
   "  --data DIR|FILE    a bench directory (x_p.npy, x_r.npy, W_p.npy, W_r.npy) or one .npy of activations\n"
   "  --method M         relu (L1 --l1), jumprelu (--theta, --bandwidth, --l0), topk (--k), batchtopk (--k),\n"
@@ -595,6 +596,51 @@ final_stats(sdlab_trainer *t, const float *xp, const float *xr, size_t rows, dou
   if (X) gsl_matrix_free(X);
   if (Xh) gsl_matrix_free(Xh);
   return status;
+}
+
+/* run.json: what sdlab export (and any reader) needs to know of the trained model beyond its arrays: the
+ * method, the target (sae, transcoder or crosscoder: the bench's meta.json says which; an x_r.npy without one
+ * is a transcoder), the sizes, the inference k and BatchTopK's threshold, the biases and the decoder's norm. */
+static int
+write_run_record(const sdlab_train_config *c, const char *method, const char *bench, double threshold,
+                 const char *staging)
+{
+  const char *target = c->sae ? "sae" : "transcoder";
+  json_t *meta = NULL;
+  char *mp = bench ? sdlab_path_join(bench, "meta.json") : NULL;
+  int status = bench && !mp ? sdlab_fail(GSL_ENOMEM, "out of memory") : SDLAB_SUCCESS;
+  if (!status && mp && exists_path(mp) && !(status = sdlab_json_load(mp, &meta))) {
+    json_t *tg = sdlab_json_at(meta, "parameters/target");
+    if (tg && json_is_string(tg) && strcmp(json_string_value(tg), "crosscoder") == 0 && !c->sae)
+      target = "crosscoder";
+  }
+  free(mp);
+  if (status) {
+    json_decref(meta);
+    return status;
+  }
+  const int topk_family = c->method == SDLAB_TRAIN_TOPK || c->method == SDLAB_TRAIN_TOPK_AUXK ||
+                          c->method == SDLAB_TRAIN_MATRYOSHKA || c->method == SDLAB_TRAIN_BATCHTOPK;
+  sdlab_json j;
+  sdlab_json_init(&j);
+  sdlab_json_object_begin(&j, NULL);
+  sdlab_json_string(&j, "format", "sdlab run");
+  sdlab_json_integer(&j, "format_version", 1);
+  sdlab_json_string(&j, "method", method);
+  sdlab_json_string(&j, "target", target);
+  sdlab_json_integer(&j, "d_in", (long long)c->p);
+  sdlab_json_integer(&j, "d_out", (long long)c->r);
+  sdlab_json_integer(&j, "latents", (long long)c->q);
+  if (topk_family) /* the k of the inference codes: Matryoshka's largest */
+    sdlab_json_integer(&j, "k", (long long)(c->method == SDLAB_TRAIN_MATRYOSHKA && c->nks ? c->ks[c->nks - 1] : c->k));
+  if (c->method == SDLAB_TRAIN_BATCHTOPK) /* inference: z > threshold (and z > 0) */
+    sdlab_json_number(&j, "threshold", (double)(float)threshold);
+  sdlab_json_bool(&j, "biases", c->biases);
+  sdlab_json_bool(&j, "input_minus_b_dec", c->sae); /* codes read x - b_D (b_D = 0 without --biases) */
+  sdlab_json_bool(&j, "unit_decoder", c->unit_decoder);
+  sdlab_json_object_end(&j);
+  json_decref(meta);
+  return sdlab_json_write(&j, staging, "run.json");
 }
 
 /* --top K: each latent's K most activating rows under the trained model's inference codes, as top.npy
@@ -1237,14 +1283,16 @@ sdlab_cmd_train(int argc, char **argv)
       float *thr = malloc(q * sizeof *thr);
       for (size_t i = 0; thr && i < q; i++)
         thr[i] = c.method == SDLAB_TRAIN_BATCHTOPK ? (float)s->threshold : s->theta[i];
-      sdlab_tensor ts[] = {{"W_enc", 2, {p, q}, Wenc}, {"W_dec", 2, {q, rr}, s->WDt}, {"b_enc", 1, {q}, s->bE},
-                           {"b_dec", 1, {rr}, s->bD}, {"threshold", 1, {q}, thr}};
+      const sdlab_st_dtype f32 = SDLAB_ST_F32;
+      sdlab_tensor ts[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
+                           {"b_enc", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32}, {"threshold", 1, {q}, thr, f32}};
       const char *meta[] = {"format", "pt", "producer", "sdlab"};
       path = sdlab_path_join(staging, "sae.safetensors");
       const int with_thr = c.method == SDLAB_TRAIN_JUMPRELU || c.method == SDLAB_TRAIN_BATCHTOPK;
       /* SAELens' gated layout: b_gate (our b_E), r_mag, b_mag in place of b_enc */
-      sdlab_tensor gated[] = {{"W_enc", 2, {p, q}, Wenc}, {"W_dec", 2, {q, rr}, s->WDt}, {"b_gate", 1, {q}, s->bE},
-                              {"b_dec", 1, {rr}, s->bD}, {"r_mag", 1, {q}, s->rmag}, {"b_mag", 1, {q}, s->bmag}};
+      sdlab_tensor gated[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
+                              {"b_gate", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32},
+                              {"r_mag", 1, {q}, s->rmag, f32}, {"b_mag", 1, {q}, s->bmag, f32}};
       st2 = !thr ? GSL_ENOMEM
             : c.method == SDLAB_TRAIN_GATED ? sdlab_safetensors_write(path, gated, 6, meta, 2)
             : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
@@ -1285,6 +1333,8 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_json_object_end(&j);
       st2 = sdlab_json_write(&j, staging, "cfg.json");
     }
+    if (!st2)
+      st2 = write_run_record(&c, o[O_METHOD].value, dir ? data : NULL, s->threshold, staging);
     if (!st2 && topk_rows)
       st2 = write_top(t, xp, N, topk_rows, staging);
     if (!st2 && o[O_CODES].value)

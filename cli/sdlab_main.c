@@ -17,7 +17,7 @@ static const struct {
 } COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
                 {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check},
                 {"landscape", sdlab_cmd_landscape}, {"train", sdlab_cmd_train}, {"mlp", sdlab_cmd_mlp},
-                {"absorption", sdlab_cmd_absorption}};
+                {"absorption", sdlab_cmd_absorption}, {"export", sdlab_cmd_export}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -38,6 +38,7 @@ static const char *USAGE =
   "             gated)\n"
   "  mlp        train a Fashion-MNIST MLP here, extract its activations, show top images (real representations)\n"
   "  absorption classify latents on a hierarchy bench (parent, absorbing, sub-concept) and measure absorption\n"
+  "  export     a trained run in the layout SAELens, sparsify or dictionary_learning loads\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";

@@ -103,6 +103,8 @@ sdlab_lrb_check(const sdlab_lrb_params *p)
       !isfinite(p->eta))
     return sdlab_fail(SDLAB_EPARAM, "the C.1 constants need --lrb-eps > 0, --lrb-lambda >= 0, --lrb-eta > 0 (got %g, "
                       "%g, %g)", p->eps, p->lambda, p->eta);
+  if (p->eps > 2) /* C.1 pushes cosines (in [-1, 1]) below M - eps: a margin beyond their range means nothing */
+    return sdlab_fail(SDLAB_EPARAM, "--lrb-eps %g is wider than the cosines' range [-1, 1] (at most 2)", p->eps);
   if (p->target == SDLAB_TARGET_CROSSCODER) {
     if (p->sources < 1 || p->dim % p->sources)
       return sdlab_fail(SDLAB_EPARAM, "a crosscoder with m = %zu sources needs m >= 1 dividing --dim = %zu",
@@ -196,7 +198,7 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
       break;
     if (it == p->max_iter) {
       status = sdlab_fail(SDLAB_EUNREACHED, "C.1 stopped after %zu iterations at max interference %.6g > M = %g "
-                          "(raise --interference or --lrb-iter, or lower --features or the step --lrb-eta)", it,
+                          "(raise --interference or --lrb-iter, or lower --features, --lrb-eps or the step --lrb-eta)", it,
                           maxoff, p->M);
       break;
     }

@@ -26,23 +26,26 @@ sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const
       sdlab_json_string(&j, meta[2 * m], meta[2 * m + 1]);
     sdlab_json_object_end(&j);
   }
+  static const char *const names[] = {"F32", "BF16", "I32", "I64"};
+  static const size_t widths[] = {4, 2, 4, 8};
   size_t off = 0;
   for (size_t i = 0; i < n; i++) {
     size_t count = 1;
     for (size_t d = 0; d < t[i].ndim; d++)
       count *= t[i].shape[d];
+    const size_t w = widths[t[i].dtype];
     sdlab_json_object_begin(&j, t[i].name);
-    sdlab_json_string(&j, "dtype", "F32");
+    sdlab_json_string(&j, "dtype", names[t[i].dtype]);
     sdlab_json_array_begin(&j, "shape");
     for (size_t d = 0; d < t[i].ndim; d++)
       sdlab_json_integer(&j, NULL, (long long)t[i].shape[d]);
     sdlab_json_array_end(&j);
     sdlab_json_array_begin(&j, "data_offsets");
     sdlab_json_integer(&j, NULL, (long long)off);
-    sdlab_json_integer(&j, NULL, (long long)(off + 4 * count));
+    sdlab_json_integer(&j, NULL, (long long)(off + w * count));
     sdlab_json_array_end(&j);
     sdlab_json_object_end(&j);
-    off += 4 * count;
+    off += w * count;
   }
   sdlab_json_object_end(&j);
   const char *text = sdlab_json_text(&j);
@@ -61,11 +64,20 @@ sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const
     fwrite(text, 1, hl, f.fp);
     for (size_t k = hl; k < padded; k++)
       fputc(' ', f.fp);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* little-endian host */
       size_t count = 1;
       for (size_t d = 0; d < t[i].ndim; d++)
         count *= t[i].shape[d];
-      fwrite(t[i].data, sizeof(float), count, f.fp); /* little-endian host */
+      if (t[i].dtype != SDLAB_ST_BF16) {
+        fwrite(t[i].data, widths[t[i].dtype], count, f.fp);
+        continue;
+      }
+      sdlab_bf16 buf[1024];
+      for (size_t k = 0; k < count; k += 1024) {
+        const size_t m = count - k < 1024 ? count - k : 1024;
+        sdlab_bf16_round(m, (const float *)t[i].data + k, buf);
+        fwrite(buf, sizeof *buf, m, f.fp);
+      }
     }
     status = sdlab_atomic_commit(&f);
   }
@@ -249,12 +261,13 @@ sdlab_safetensors_load_sae(const char *dir, gsl_matrix **WE, gsl_matrix **WD, co
   *WE = *WD = NULL;
   *layout = NULL;
   char *path = NULL;
+  size_t found = 0;
   for (size_t f = 0; f < 3 && path == NULL; f++) {
     char *p = sdlab_path_join(dir, files[f]);
     if (p == NULL)
       return sdlab_fail(GSL_ENOMEM, "out of memory");
     if (access(p, F_OK) == 0)
-      path = p;
+      path = p, found = f;
     else
       free(p);
   }
@@ -281,7 +294,7 @@ sdlab_safetensors_load_sae(const char *dir, gsl_matrix **WE, gsl_matrix **WD, co
     if (*WD) gsl_matrix_free(*WD);
     *WE = *WD = NULL;
   } else {
-    *layout = layouts[l].layout;
+    *layout = found == 2 ? "dictionary_learning" : layouts[l].layout; /* its JumpReluAutoEncoder: W_enc, W_dec */
   }
   sdlab_safetensors_free(st);
   free(path);

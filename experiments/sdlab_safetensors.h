@@ -1,19 +1,24 @@
 /* sdlab_safetensors.h: write and read the safetensors format (what SAELens loads): an 8-byte little-endian
  * header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [...], "data_offsets": [b, e]}, ...,
  * "__metadata__": {...}} padded with spaces to a multiple of 8, then the tensors' bytes, little-endian,
- * row-major.  Only float32 tensors are written; reading takes float32, float64 and bfloat16 and checks every
- * offset against the file's size. */
+ * row-major.  Writing takes float32, bfloat16, int32 and int64 tensors; reading takes float32, float64 and
+ * bfloat16 and checks every offset against the file's size. */
 #ifndef SDLAB_SAFETENSORS_H
 #define SDLAB_SAFETENSORS_H
 
 #include <gsl/gsl_matrix.h>
 #include <stddef.h>
 
+/* A tensor's element type when written: float32 (the default, 0), bfloat16 (from float data, rounded to
+ * nearest even), int32 or int64 (from int32_t or int64_t data). */
+typedef enum { SDLAB_ST_F32 = 0, SDLAB_ST_BF16, SDLAB_ST_I32, SDLAB_ST_I64 } sdlab_st_dtype;
+
 typedef struct {
   const char *name;
-  size_t ndim;
+  size_t ndim;      /* 0 for a scalar */
   size_t shape[4];
-  const float *data;
+  const void *data; /* float for F32 and BF16, int32_t, int64_t */
+  sdlab_st_dtype dtype;
 } sdlab_tensor;
 
 /* Write the tensors (and string metadata pairs key, value, ...; n_meta pairs) atomically. */
@@ -33,8 +38,8 @@ int sdlab_safetensors_tensor(sdlab_safetensors *st, const char *name, size_t *nd
 
 /* A dictionary saved by another tool in DIR: SAELens (sae_weights.safetensors: W_enc d_in x d_sae, W_dec
  * d_sae x d_in), sparsify (sae.safetensors: encoder.weight d_sae x d_in, W_dec d_sae x d_in) or
- * dictionary_learning (model.safetensors: encoder.weight d_sae x d_in, decoder.weight d_in x d_sae), detected
- * by its file and tensor names.  *WE is n_q x n_p (rows the encoder directions), *WD n_r x n_q (columns the
+ * dictionary_learning (model.safetensors: encoder.weight d_sae x d_in, decoder.weight d_in x d_sae; its
+ * JumpReluAutoEncoder's W_enc and W_dec as SAELens'), detected by its file and tensor names.  *WE is n_q x n_p (rows the encoder directions), *WD n_r x n_q (columns the
  * decoder directions), as sdlab's own W_E.npy and W_D.npy; *layout names the layout found. */
 int sdlab_safetensors_load_sae(const char *dir, gsl_matrix **WE, gsl_matrix **WD, const char **layout);
 

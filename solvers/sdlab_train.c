@@ -456,33 +456,41 @@ row_update(const sdlab_train_config *c, float *w, float *m, float *v, const floa
   }
 }
 
-/* Unit-norm renormalisation of up to ROW_GROUP rows side by side.  Each row's squared norm is summed in order in
- * double, as for one row alone (a float product is exact in double, so a sum's rounding is that of its additions
- * only); a full group's 8 sums run in the lanes of one vector, over 8 x 8 blocks transposed, instead of one
+/* d[j] = <g[j], w[j]> for up to ROW_GROUP pairs of rows of length n, each summed in order in double, as one pair
+ * alone would be (a float product is exact in double, so a sum's rounding is that of its additions only).  A
+ * full group's 8 sums run in the lanes of one vector over 8 x 8 blocks transposed, instead of one
  * latency-bound chain after another. */
 enum { ROW_GROUP = 8 };
 
 __attribute__((target_clones("avx512f", "default"))) static void
-rows_renormalise(float *const *w, size_t m, size_t n)
+rows_dots(const float *const *g, const float *const *w, size_t m, size_t n, double *d)
 {
-  double nn[ROW_GROUP] = {0};
   size_t a0 = 0;
-  if (m == ROW_GROUP) { /* a full group: 8 x 8 blocks transposed, one lane a row */
+  for (size_t j = 0; j < m; j++)
+    d[j] = 0;
+  if (m == ROW_GROUP) {
     sdlab_v8d acc = {0};
     for (; a0 + 8 <= n; a0 += 8) {
-      sdlab_v8f o[8];
-      transpose8((const float *const *)w, a0, o);
-      for (int u = 0; u < 8; u++) {
-        const sdlab_v8d x = __builtin_convertvector(o[u], sdlab_v8d);
-        acc += x * x;
-      }
+      sdlab_v8f og[8], ow[8];
+      transpose8(g, a0, og);
+      transpose8(w, a0, ow);
+      for (int u = 0; u < 8; u++)
+        acc += __builtin_convertvector(og[u], sdlab_v8d) * __builtin_convertvector(ow[u], sdlab_v8d);
     }
     for (size_t j = 0; j < ROW_GROUP; j++)
-      nn[j] = acc[j];
+      d[j] = acc[j];
   }
   for (size_t a = a0; a < n; a++)
     for (size_t j = 0; j < m; j++)
-      nn[j] += (double)w[j][a] * w[j][a];
+      d[j] += (double)g[j][a] * w[j][a];
+}
+
+/* Unit-norm renormalisation of up to ROW_GROUP rows side by side (their squared norms by rows_dots) */
+static void
+rows_renormalise(float *const *w, size_t m, size_t n)
+{
+  double nn[ROW_GROUP];
+  rows_dots((const float *const *)w, (const float *const *)w, m, n, nn);
   for (size_t j = 0; j < m; j++)
     if (nn[j] > 0) {
       const float f = (float)(1.0 / sqrt(nn[j]));
@@ -1066,12 +1074,17 @@ auxk(sdlab_trainer *t, size_t B)
       for (size_t a = 0; a < r; a++)
         sq += (double)h[a] * h[a];
       t->aux_sq[s] = sq;
-      for (size_t k = s * ka; k < s * ka + n; k++) {
-        const float *w = t->s.WDt + t->aux_lat[k] * r;
-        double d = 0;
-        for (size_t a = 0; a < r; a++)
-          d += (double)h[a] * w[a];
-        t->aux_gz[k] = scale * (float)d;
+      for (size_t k0 = s * ka; k0 < s * ka + n; k0 += ROW_GROUP) { /* <h, w_D^i>, ROW_GROUP entries at once */
+        const size_t m = s * ka + n - k0 < ROW_GROUP ? s * ka + n - k0 : ROW_GROUP;
+        const float *hs[ROW_GROUP], *ws[ROW_GROUP];
+        double d[ROW_GROUP];
+        for (size_t j = 0; j < m; j++) {
+          hs[j] = h;
+          ws[j] = t->s.WDt + t->aux_lat[k0 + j] * r;
+        }
+        rows_dots(hs, ws, m, r, d);
+        for (size_t j = 0; j < m; j++)
+          t->aux_gz[k0 + j] = scale * (float)d[j];
       }
     }
   }
@@ -1338,28 +1351,13 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
   }
 }
 
-/* Unit-norm decoders: each gradient row g of W_D^T loses its component along its row w (g - <g, w> w).  Up to
- * ROW_GROUP rows side by side, each dot product summed in order in double (as rows_renormalise). */
-__attribute__((target_clones("avx512f", "default"))) static void
+/* Unit-norm decoders: each gradient row g of W_D^T loses its component along its row w (g - <g, w> w), up to
+ * ROW_GROUP rows side by side (the dot products by rows_dots). */
+static void
 rows_project(float *const *g, const float *const *w, size_t m, size_t n)
 {
-  double d[ROW_GROUP] = {0};
-  size_t a0 = 0;
-  if (m == ROW_GROUP) { /* as rows_renormalise: 8 x 8 blocks transposed */
-    sdlab_v8d acc = {0};
-    for (; a0 + 8 <= n; a0 += 8) {
-      sdlab_v8f og[8], ow[8];
-      transpose8((const float *const *)g, a0, og);
-      transpose8(w, a0, ow);
-      for (int u = 0; u < 8; u++)
-        acc += __builtin_convertvector(og[u], sdlab_v8d) * __builtin_convertvector(ow[u], sdlab_v8d);
-    }
-    for (size_t j = 0; j < ROW_GROUP; j++)
-      d[j] = acc[j];
-  }
-  for (size_t a = a0; a < n; a++)
-    for (size_t j = 0; j < m; j++)
-      d[j] += (double)g[j][a] * w[j][a];
+  double d[ROW_GROUP];
+  rows_dots((const float *const *)g, w, m, n, d);
   for (size_t j = 0; j < m; j++)
     for (size_t a = 0; a < n; a++)
       g[j][a] -= (float)d[j] * w[j][a];

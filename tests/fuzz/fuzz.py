@@ -826,6 +826,8 @@ PARAM_COMMANDS = {
                    "--sgd-runs": "int", "--starts": "int", "--steps": "int", "--lr": "float", "--tol": "float",
                    "--md": "float", "--bnb-nodes": "int", "--interference": "float"}),
     "tsv": (["tsv", "bench/W_p.npy"], {"--rows": "int"}),
+    "export": (["export", "run", "--format", "saelens", "--out", "out"],
+               {"--format": "enum", "--dtype": "enum", "--hook-layer": "int"}),
     "absorption": (["absorption", "--bench", "hbench", "--hierarchy", "1:2", "--codes", "run/codes.npy"],
                    {"--tau": "float", "--hierarchy": "enum", "--codes": "path"}),
     "mlp": (["mlp", "train", "--data", "fm", "--hidden", "4", "--epochs", "1", "--batch", "16", "--out", "out",

@@ -1,0 +1,223 @@
+/* sdlab export (issue 20): every method and target in every layout, read back by tests/interop/read_export.py,
+ * a reader written from the safetensors specification and the SAELens, sparsify and dictionary_learning
+ * loaders' documented semantics, which recomputes the codes those libraries would produce from the exported
+ * tensors and compares them with sdlab's own codes.npy.  The models a layout cannot express are refused with
+ * exit 2 and one line; the reader is shown to fail on damaged exports. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+TestSuite(export, .init = test_dir_setup, .fini = test_dir_teardown, .timeout = 240);
+
+/* Run a shell command line with %S the binary and %D the test directory expanded; its exit status. */
+static int
+run(const char *fmt, char **err)
+{
+  char cmd[8192];
+  size_t k = 0;
+  for (const char *a = fmt; *a && k + 4200 < sizeof cmd; a++) {
+    if (a[0] == '%' && (a[1] == 'D' || a[1] == 'S')) {
+      k += (size_t)snprintf(cmd + k, sizeof cmd - k, "%s", a[1] == 'D' ? test_dir : test_sdlab_bin());
+      a++;
+    } else {
+      cmd[k++] = *a;
+    }
+  }
+  cmd[k] = '\0';
+  return test_run(cmd, NULL, err);
+}
+
+static const char *const METHODS[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk", "gated"};
+static const char *const ARGS[] = {"--l1 0.01", "--theta 0.05 --l0 0.001", "--k 3", "--k 3", "--ks 2,3 --lambdas 1,1",
+                                   "--k 3", "--l1 0.01"};
+static const char *const FORMATS[] = {"saelens", "saelens-compat", "sparsify", "dictionary-learning"};
+
+/* Whether a layout expresses a method on a target (0 SAE, 1 transcoder of width 6 from 8, 2 transcoder of equal
+ * widths, 3 crosscoder), as each library's classes allow */
+static int
+expressible(int target, int method, int format)
+{
+  const int topk = method == 2 || method == 4 || method == 5;
+  if (target == 3)
+    return 0;
+  switch (format) {
+  case 0: /* SAELens 6: every SAE; transcoders ReLU, JumpReLU (and BatchTopK as JumpReLU) */
+    return target == 0 || method == 0 || method == 1 || method == 3;
+  case 1: /* SAELens 5.x and 6.x: SAEs */
+    return target == 0;
+  case 2: /* sparsify: TopK of ReLU; transcoders of equal widths */
+    return topk && target != 1;
+  default: /* dictionary_learning: SAEs */
+    return target == 0;
+  }
+}
+
+static void
+benches(void)
+{
+  static const char *const opts[] = {"", "--target transcoder --target-dim 6", "--target transcoder",
+                                     "--target crosscoder"};
+  static const char *const name[] = {"sae", "tc6", "tc8", "cc"};
+  for (int b = 0; b < 4; b++) { /* two stacked sources need a looser interference bound */
+    char cmd[512];
+    char *err = NULL;
+    snprintf(cmd, sizeof cmd, "'%%S' lrb --features 12 --dim 8 --samples 512 --sparsity 0.8 --interference %s %s "
+             "--seed 1 --quiet --out '%%D/%s'", b == 3 ? "0.3" : "0.1", opts[b], name[b]);
+    cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+    free(err);
+  }
+}
+
+Test(export, every_method_and_target_in_every_layout_reads_back_independently)
+{
+  benches();
+  static const char *const name[] = {"sae", "tc6", "tc8", "cc"};
+  int accepted = 0, refused = 0;
+  for (int b = 0; b < 4; b++)
+    for (int m = 0; m < 7; m++) {
+      if (b == 3 && m != 2)
+        continue; /* a crosscoder is refused whatever its method: one suffices */
+      char cmd[1024];
+      char *err = NULL;
+      snprintf(cmd, sizeof cmd, "'%%S' train --data '%%D/%s' --method %s %s --latents 16 --epochs 3 --batch 64 --biases "
+               "--codes --quiet --out '%%D/%s-%s'", name[b], METHODS[m], ARGS[m], name[b], METHODS[m]);
+      cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+      free(err);
+      for (int f = 0; f < 4; f++) {
+        snprintf(cmd, sizeof cmd, "'%%S' export '%%D/%s-%s' --format %s --out '%%D/%s-%s-%s'", name[b], METHODS[m],
+                 FORMATS[f], name[b], METHODS[m], FORMATS[f]);
+        err = NULL;
+        const int st = run(cmd, &err);
+        if (!expressible(b, m, f)) {
+          cr_assert_eq(st, 2, "%s: exit %d, expected a refusal (2): %s", cmd, st, err);
+          cr_assert(err && test_lines(err) == 1 && strstr(err, "sdlab export: error: "), "%s: %s", cmd, err);
+          free(err);
+          refused++;
+          continue;
+        }
+        cr_assert_eq(st, 0, "%s: %s", cmd, err);
+        free(err);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/interop/read_export.py %s '%%D/%s-%s-%s' '%%D/%s/x_p.npy' "
+                 "'%%D/%s-%s/codes.npy'", FORMATS[f], name[b], METHODS[m], FORMATS[f], name[b], name[b], METHODS[m]);
+        err = NULL;
+        cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+        free(err);
+        if (b == 0) { /* read back by sdlab eval --sae: the run's own scores to the byte */
+          snprintf(cmd, sizeof cmd, "cd '%%D' && '%%S' eval --truth sae/W_p.npy --sae %s-%s-%s | grep -v sae_layout > a.json "
+                   "&& '%%S' eval --truth sae/W_p.npy --encoder %s-%s/W_E.npy --decoder %s-%s/W_D.npy > b.json && "
+                   "cmp a.json b.json", name[b], METHODS[m], FORMATS[f], name[b], METHODS[m], name[b], METHODS[m]);
+          err = NULL;
+          cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+          free(err);
+        }
+        accepted++;
+      }
+      if (b == 0 || (b == 1 && m == 0)) { /* bfloat16 tensors: within bf16's rounding of sdlab's codes */
+        const int f = m == 2 ? 2 : 0;
+        snprintf(cmd, sizeof cmd, "'%%S' export '%%D/%s-%s' --format %s --dtype bfloat16 --out '%%D/%s-%s-bf16' && "
+                 "/usr/bin/python3 tests/interop/read_export.py %s '%%D/%s-%s-bf16' '%%D/%s/x_p.npy' "
+                 "'%%D/%s-%s/codes.npy'", name[b], METHODS[m], FORMATS[f], name[b], METHODS[m], FORMATS[f], name[b],
+                 METHODS[m], name[b], name[b], METHODS[m]);
+        err = NULL;
+        cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+        free(err);
+      }
+    }
+  /* SAEs: 7 + 7 + 3 + 7; transcoders 8 -> 6: 3 (SAELens); 8 -> 8: 3 (SAELens) + 3 (sparsify) */
+  cr_assert(accepted == 33 && refused == 55, "%d accepted, %d refused", accepted, refused);
+}
+
+/* The reader must fail where a library would load something else: a weight changed beyond the rounding bound,
+ * a tensor renamed (a strict load), a different k, no sae_lens_version (SAELens' pre-6 conversion), a
+ * transcoder flag that drops the b_dec subtraction, the dictionary_learning k out of step with its config. */
+Test(export, the_independent_reader_fails_on_damaged_exports)
+{
+  benches();
+  char *err = NULL;
+  cr_assert_eq(run("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 3 --batch 64 --biases --codes "
+                   "--quiet --out '%D/r' && '%S' export '%D/r' --format saelens --out '%D/s' && "
+                   "'%S' export '%D/r' --format sparsify --out '%D/p' && "
+                   "'%S' export '%D/r' --format dictionary-learning --out '%D/l'", &err), 0, "%s", err);
+  free(err);
+  /* a helper that rewrites a safetensors file: python3 - FILE OLD NEW [SCALE] renames tensor OLD to NEW, or scales
+   * W's first element by SCALE */
+  static const char *py =
+    "import json,struct,sys\n"
+    "f,old,new=sys.argv[1:4]; b=open(f,'rb').read(); n=struct.unpack('<Q',b[:8])[0]; h=json.loads(b[8:8+n]); d=b[8+n:]\n"
+    "if len(sys.argv)>4:\n"
+    "  o=h[old]['data_offsets'][0]; v=struct.unpack('<f',d[o:o+4])[0]*float(sys.argv[4])+float(sys.argv[4])\n"
+    "  d=d[:o]+struct.pack('<f',v)+d[o+4:]\n"
+    "else:\n"
+    "  h[new]=h.pop(old)\n"
+    "t=json.dumps(h).encode(); t+=b' '*(-len(t)%8); open(f,'wb').write(struct.pack('<Q',len(t))+t+d)\n";
+  char path[4200];
+  snprintf(path, sizeof path, "%s/edit.py", test_dir);
+  FILE *fp = fopen(path, "w");
+  cr_assert_not_null(fp);
+  fputs(py, fp);
+  fclose(fp);
+  const char *reader = "/usr/bin/python3 tests/interop/read_export.py";
+  struct {
+    const char *edit, *format, *dir, *why;
+  } cases[] = {
+    {"/usr/bin/python3 '%D/edit.py' '%D/s2/sae_weights.safetensors' W_enc x 40", "saelens", "s2", "a weight"},
+    {"/usr/bin/python3 '%D/edit.py' '%D/s2/sae_weights.safetensors' b_enc b_encoder", "saelens", "s2", "a name"},
+    {"sed -i 's/\"k\": 3/\"k\": 4/' '%D/s2/cfg.json'", "saelens", "s2", "k"},
+    {"sed -i '/sae_lens_version/d' '%D/s2/cfg.json'", "saelens", "s2", "the version"},
+    {"sed -i 's/\"transcode\": false/\"transcode\": true/' '%D/s2/cfg.json'", "sparsify", "s2", "transcode"},
+    {"sed -i 's/\"k\": 3/\"k\": 2/' '%D/s2/config.json'", "dictionary-learning", "s2", "trainer.k"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    const char *src = strcmp(cases[c].format, "saelens") == 0 ? "s" : strcmp(cases[c].format, "sparsify") == 0 ? "p" : "l";
+    char cmd[4096], edit[1024];
+    snprintf(edit, sizeof edit, "%s", cases[c].edit);
+    snprintf(cmd, sizeof cmd, "rm -rf '%%D/s2' && cp -r '%%D/%s' '%%D/s2' && %s && %s %s '%%D/s2' '%%D/sae/x_p.npy' "
+             "'%%D/r/codes.npy'", src, edit, reader, cases[c].format);
+    err = NULL;
+    const int st = run(cmd, &err);
+    cr_assert_eq(st, 1, "the reader accepted a damaged export (%s): exit %d: %s", cases[c].why, st, err);
+    cr_assert(err && strstr(err, "read_export: "), "%s", err);
+    free(err);
+  }
+  /* and accepts the undamaged copies */
+  err = NULL;
+  cr_assert_eq(run("rm -rf '%D/s2' && cp -r '%D/s' '%D/s2' && /usr/bin/python3 tests/interop/read_export.py saelens "
+                   "'%D/s2' '%D/sae/x_p.npy' '%D/r/codes.npy'", &err), 0, "%s", err);
+  free(err);
+}
+
+Test(export, command_line_errors)
+{
+  benches();
+  char *err = NULL;
+  cr_assert_eq(run("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 1 --batch 64 --quiet "
+                   "--out '%D/r'", &err), 0, "%s", err);
+  free(err);
+  struct {
+    const char *args;
+    int status;
+    const char *says;
+  } cases[] = {
+    {"export '%D/r' --out '%D/o'", 2, "--format"},
+    {"export '%D/r' --format safetensors --out '%D/o'", 2, "--format safetensors"},
+    {"export '%D/r' --format saelens --out '%D/o' --dtype float16", 2, "--dtype float16"},
+    {"export '%D/r' --format sparsify --out '%D/o' --hook-name-out h", 2, "--hook-name-out"},
+    {"export '%D/r' --format saelens --out '%D/o' --hook-layer -1", 2, "--hook-layer"},
+    {"export '%D/nothing' --format saelens --out '%D/o'", 1, "nothing is not a directory"},
+    {"export '%D/sae' --format saelens --out '%D/o'", 1, "no run.json"},
+    {"export '%D/r' --format saelens --out '%D/sae'", 1, "already exists"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%%S' %s", cases[c].args);
+    err = NULL;
+    const int st = run(cmd, &err);
+    cr_assert_eq(st, cases[c].status, "%s: exit %d: %s", cases[c].args, st, err);
+    cr_assert(err && test_lines(err) == 1 && strstr(err, cases[c].says), "%s: %s", cases[c].args, err);
+    free(err);
+  }
+  cr_assert_eq(run("test ! -e '%D/o'", NULL), 0, "a refused export left its output");
+}
