@@ -1,7 +1,9 @@
 /* The landscape census: Example 3.5's instance, and invariants on random instances. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_linalg.h>
 
 #include "helpers.h"
 #include "sdlab_construct.h"
@@ -101,4 +103,181 @@ Test(landscape, bounds_bracket_every_piece_and_counts_match_the_enumeration)
     gsl_matrix_free(Wp);
   }
   gsl_rng_free(r);
+}
+
+/* An independent check of the census's certificates (issue 23, item 4), in the original space rather than
+ * through the pieces' relaxations: over a grid of encoder directions (n_p = 2: one angle a neuron), the
+ * minimum over W_D of L~ = sum_d M_d ||w_r^d - W_D a_d|| ^ 2 is the squared residual of the rows of W_r S
+ * (S = diag(sqrt(M_d))) off the row space of A S (A the codes), computed here by an SVD; the pattern of the
+ * grid point names its piece.  No grid point may fall below its piece's lower bound.  ReLU codes are
+ * a_d = max(<w, w_p^d>, 0) (the scale of w is absorbed by W_D); JumpReLU's regions at every scale are the
+ * prefixes of the features sorted by <w, w_p^d> (the largest first, positives only), each with codes
+ * <w, w_p^d> on the prefix, so every prefix of every neuron is a grid point.  Points whose codes are nearly
+ * dependent (condition number kappa above 1e6) are skipped; elsewhere the tolerance is
+ * gamma_{64} (1 + kappa) ||W_r S||^2 (the SVD's subspace is accurate to about u kappa). */
+typedef struct {
+  size_t n, nq;
+  const gsl_matrix *Wp, *Wr;
+  const gsl_vector *Md;
+  const sdlab_landscape *l;
+  double tol;   /* times (1 + the point's condition number) */
+  size_t points, skipped, below;
+  double worst; /* the largest (lower - value) / tolerance seen: below 1 when every point passes */
+} grid_check;
+
+/* the reduced loss of codes A (nq x n): min over W_D; NAN when the codes are too nearly dependent; *kappa the
+ * condition number of the codes kept (the SVD's subspace, hence the residual, is accurate to about u kappa) */
+static double
+reduced_loss(const grid_check *g, const gsl_matrix *A, double *kappa)
+{
+  const size_t n = g->n, nq = g->nq, nr = g->Wr->size1;
+  gsl_matrix *V = gsl_matrix_alloc(n, nq), *Q = gsl_matrix_alloc(nq, nq); /* (A S)^T = U Sigma Q^T */
+  gsl_vector *sv = gsl_vector_alloc(nq), *work = gsl_vector_alloc(nq);
+  for (size_t d = 0; d < n; d++)
+    for (size_t i = 0; i < nq; i++)
+      gsl_matrix_set(V, d, i, gsl_matrix_get(A, i, d) * sqrt(gsl_vector_get(g->Md, d)));
+  gsl_linalg_SV_decomp(V, Q, sv, work);
+  const double smax = gsl_vector_get(sv, 0);
+  size_t rank = 0;
+  double smin_kept = INFINITY;
+  for (size_t i = 0; i < nq; i++)
+    if (gsl_vector_get(sv, i) > 1e-12 * (smax > 0 ? smax : 1)) {
+      rank++;
+      smin_kept = fmin(smin_kept, gsl_vector_get(sv, i));
+    }
+  double value = NAN;
+  *kappa = rank ? smax / smin_kept : 1;
+  if (*kappa <= 1e6) {
+    value = 0;
+    for (size_t j = 0; j < nr; j++) { /* row j of W_r S minus its projection on span(U[:, 0..rank)) */
+      double nn = 0, pp = 0;
+      for (size_t d = 0; d < n; d++) {
+        const double y = gsl_matrix_get(g->Wr, j, d) * sqrt(gsl_vector_get(g->Md, d));
+        nn += y * y;
+      }
+      for (size_t i = 0; i < rank; i++) {
+        double c = 0;
+        for (size_t d = 0; d < n; d++)
+          c += gsl_matrix_get(g->Wr, j, d) * sqrt(gsl_vector_get(g->Md, d)) * gsl_matrix_get(V, d, i);
+        pp += c * c;
+      }
+      value += nn - pp;
+    }
+  }
+  gsl_matrix_free(V), gsl_matrix_free(Q);
+  gsl_vector_free(sv), gsl_vector_free(work);
+  return value;
+}
+
+static int
+mask_cmp(const void *a, const void *b)
+{
+  const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* one grid point: neuron i's direction angle[i] and prefix length pre[i] (ReLU: every positive feature) */
+static void
+grid_point(grid_check *g, const double *angle, const size_t *pre, int jump)
+{
+  const size_t n = g->n, nq = g->nq;
+  gsl_matrix *A = gsl_matrix_calloc(nq, n);
+  uint64_t F[16];
+  for (size_t i = 0; i < nq; i++) {
+    double z[64];
+    size_t order[64], npos = 0;
+    for (size_t d = 0; d < n; d++) {
+      z[d] = cos(angle[i]) * gsl_matrix_get(g->Wp, 0, d) + sin(angle[i]) * gsl_matrix_get(g->Wp, 1, d);
+      if (z[d] > 0)
+        order[npos++] = d;
+    }
+    for (size_t a = 1; a < npos; a++) /* positives by projection, the largest first */
+      for (size_t b = a; b > 0 && z[order[b]] > z[order[b - 1]]; b--) {
+        size_t t = order[b];
+        order[b] = order[b - 1];
+        order[b - 1] = t;
+      }
+    const size_t take = jump ? (pre[i] < npos ? pre[i] : npos) : npos;
+    F[i] = 0;
+    for (size_t a = 0; a < take; a++) {
+      F[i] |= (uint64_t)1 << order[a];
+      gsl_matrix_set(A, i, order[a], z[order[a]]);
+    }
+  }
+  double kappa;
+  const double v = reduced_loss(g, A, &kappa);
+  gsl_matrix_free(A);
+  if (isnan(v)) {
+    g->skipped++;
+    return;
+  }
+  qsort(F, nq, sizeof *F, mask_cmp);
+  for (size_t c = 0; c < g->l->count; c++)
+    if (memcmp(g->l->pieces[c].F, F, nq * sizeof *F) == 0) {
+      const double lower = g->l->pieces[c].lower;
+      g->points++;
+      const double tol = g->tol * (1 + kappa);
+      g->worst = fmax(g->worst, (lower - v) / tol);
+      if (v < lower - tol) {
+        g->below++;
+        cr_log_error("pattern piece %zu: grid value %.17g below its lower bound %.17g", c, v, lower);
+      }
+      return;
+    }
+  cr_assert_fail("a grid point's pattern is no piece of the census");
+}
+
+static void
+grid_census(uint64_t seed, size_t nq, int jump, size_t K)
+{
+  const size_t n = 4, np = 2;
+  gsl_rng *r = test_rng(seed);
+  gsl_matrix *Wp = gsl_matrix_alloc(np, n);
+  test_unit_columns(r, Wp);
+  gsl_vector *Md = gsl_vector_alloc(n);
+  for (size_t d = 0; d < n; d++)
+    gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
+  sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : SDLAB_ACT_RELU, .theta = jump ? 0.5 : 0};
+  sdlab_landscape_params p;
+  sdlab_landscape_params_default(&p);
+  p.sgd_runs = 0;
+  p.seed = seed;
+  p.bnb_nodes = 20000; /* the lower bounds are rigorous whether or not they meet the upper ones */
+  sdlab_landscape l;
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0, "%s", sdlab_error_message(1));
+  double scale = 0;
+  for (size_t d = 0; d < n; d++)
+    scale += gsl_vector_get(Md, d) * (pow(gsl_matrix_get(Wp, 0, d), 2) + pow(gsl_matrix_get(Wp, 1, d), 2));
+  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY};
+  const size_t P = jump ? n + 1 : 1; /* prefixes 0..n */
+  size_t total = 1;
+  for (size_t i = 0; i < nq; i++)
+    total *= K * P;
+  for (size_t idx = 0; idx < total; idx++) {
+    double angle[16];
+    size_t pre[16], rest = idx;
+    for (size_t i = 0; i < nq; i++) {
+      angle[i] = 2 * M_PI * ((double)(rest % K) + 0.5) / (double)K; /* off the grid's symmetric points */
+      rest /= K;
+      pre[i] = rest % P;
+      rest /= P;
+    }
+    grid_point(&g, angle, pre, jump);
+  }
+  cr_log_info("seed %llu, n_q %zu, %s: %zu grid points in %zu pieces' ranges, %zu skipped; the closest a point came "
+              "to its piece's lower bound, in tolerances: %.3g", (unsigned long long)seed, nq, jump ? "jumprelu" : "relu", g.points,
+              l.count, g.skipped, g.worst);
+  cr_assert_eq(g.below, 0, "%zu grid points below their pieces' certified lower bounds", g.below);
+  cr_assert(g.points > total / 2, "most grid points were compared (%zu of %zu)", g.points, total);
+  sdlab_landscape_free(&l);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+  gsl_rng_free(r);
+}
+
+Test(landscape, no_grid_point_of_the_original_space_falls_below_a_certified_bound, .timeout = 600)
+{
+  grid_census(2301, 2, 0, 360);
+  grid_census(2302, 3, 0, 48);
+  grid_census(2303, 2, 1, 90);
 }
