@@ -61,5 +61,6 @@ int sdlab_cmd_train(int argc, char **argv);
 int sdlab_cmd_mlp(int argc, char **argv);
 int sdlab_cmd_absorption(int argc, char **argv);
 int sdlab_cmd_export(int argc, char **argv);
+int sdlab_cmd_atlas(int argc, char **argv);
 
 #endif

@@ -17,7 +17,8 @@ static const struct {
 } COMMANDS[] = {{"lrb", sdlab_cmd_lrb}, {"eval", sdlab_cmd_eval}, {"construct", sdlab_cmd_construct}, {"tsv", sdlab_cmd_tsv},
                 {"patterns", sdlab_cmd_patterns}, {"check", sdlab_cmd_check},
                 {"landscape", sdlab_cmd_landscape}, {"train", sdlab_cmd_train}, {"mlp", sdlab_cmd_mlp},
-                {"absorption", sdlab_cmd_absorption}, {"export", sdlab_cmd_export}};
+                {"absorption", sdlab_cmd_absorption}, {"export", sdlab_cmd_export},
+                {"atlas", sdlab_cmd_atlas}};
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
 static const char *USAGE =
@@ -39,6 +40,7 @@ static const char *USAGE =
   "  mlp        train a Fashion-MNIST MLP here, extract its activations, show top images (real representations)\n"
   "  absorption classify latents on a hierarchy bench (parent, absorbing, sub-concept) and measure absorption\n"
   "  export     a trained run in the layout SAELens, sparsify or dictionary_learning loads\n"
+  "  atlas      how often gradient descent ends at a spurious partial minimum, over many certified instances\n"
   "\n"
   "  sdlab COMMAND --help   options of one command\n"
   "  sdlab --version        the version\n";
