@@ -8,6 +8,7 @@
 #   make bench-compare  the trainers beside PyTorch yardsticks (when python3-torch is installed)
 #   make paper    regenerate the paper's figures and tables into paper-repro/out/
 #   make study    the reproduction study behind Table 1 (paper-repro/study.mk), SCALE=quick|full|tiny
+#   make atlas    the atlas: how often gradient descent ends at a spurious partial minimum (paper-repro/atlas.mk)
 #   make row ROW=topk SCALE=full         one Table 1 row into paper-repro/results/SCALE/
 #   make verify-row ROW=topk SCALE=full  retrain it in a scratch directory; fail on any difference
 #   make deps     install the missing Debian packages (as root), or print the command
@@ -52,7 +53,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-build deps-test deps-paper deps-all test check fuzz bench bench-compare paper study row verify-row jobs clean FORCE
+.PHONY: all deps deps-build deps-test deps-paper deps-all test check fuzz bench bench-compare paper atlas study row verify-row jobs clean FORCE
 all: $(BUILD)/sdlab
 
 deps: deps-all
@@ -160,6 +161,10 @@ bench-compare: $(BUILD)/sdlab-bench
 
 paper: $(BUILD)/sdlab | deps-paper
 	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE)
+
+# The atlas (paper-repro/atlas.mk): how often gradient descent ends at a spurious partial minimum.
+atlas: $(BUILD)/sdlab | deps-paper
+	$(MAKE) --no-print-directory -j$(PAPER_JOBS) -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) atlas
 
 # The reproduction study behind Table 1 (paper-repro/study.mk): its runs, curves, recipe and figure.
 study: $(BUILD)/sdlab | deps-paper

@@ -29,9 +29,10 @@ static const char *USAGE =
   "topk-relu:K) as in sdlab landscape.\n"
   "Each instance writes DIR/instances/SEED.tsv (one line); seeds already there are skipped, so an interrupted\n"
   "cell resumes and machines sharing DIR can take disjoint seed ranges (DIR/cell.json must agree).  Then, and\n"
-  "with --gather alone, DIR/instances.tsv (every instance, by seed) and DIR/summary.json (each class's share\n"
+  "with --gather alone, DIR/instances.tsv (every instance, by seed), DIR/summary.json (each class's share\n"
   "of the runs with its Wilson 95% interval, runs taken as independent, and the share of instances with a\n"
-  "spurious run) are written from the instance files present, and the summary printed.\n";
+  "spurious run) and DIR/summary.tsv (the classes as a table) are written from the instance files present,\n"
+  "and the summary printed.\n";
 
 enum { O_FEATURES, O_DIM, O_LATENTS, O_ACT, O_INTERF, O_SEEDS, O_OUT, O_RUNS, O_STEPS, O_LR, O_TOL, O_BNB, O_QUIET,
        O_GATHER, O_COUNT };
@@ -200,6 +201,19 @@ gather(const char *dir)
     sdlab_json_object_end(&j);
     sdlab_json_object_end(&j);
     status = sdlab_json_write(&j, dir, "summary.json");
+  }
+  if (!status) { /* the same as a table, for gnuplot */
+    path = sdlab_path_join(dir, "summary.tsv");
+    if (path == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    if (!status && !(status = sdlab_atomic_open(&f, path))) {
+      fprintf(f.fp, "# class\truns\tfraction\twilson_lo\twilson_hi\n");
+      for (int k = 0; k < SDLAB_ATLAS_CLASSES; k++)
+        fprintf(f.fp, "%s\t%zu\t%.17g\t%.17g\t%.17g\n", sdlab_atlas_class_name(k), s.count[k], s.frac[k], s.lo[k],
+                s.hi[k]);
+      status = sdlab_atomic_commit(&f);
+    }
+    free(path);
   }
   if (!status) {
     printf("%zu instances (%zu with every piece certified), %zu runs\n", s.instances, s.certified_instances, s.runs);

@@ -155,8 +155,8 @@ sdlab_atlas_wilson(size_t k, size_t n, double *lo, double *hi)
   const double z = 1.959963984540054, p = (double)k / (double)n, z2n = z * z / (double)n;
   const double centre = (p + z2n / 2) / (1 + z2n);
   const double half = z * sqrt(p * (1 - p) / (double)n + z2n / (4 * (double)n)) / (1 + z2n);
-  *lo = fmax(0.0, centre - half);
-  *hi = fmin(1.0, centre + half);
+  *lo = k == 0 ? 0.0 : fmax(0.0, centre - half); /* exactly, where rounding would leave a few ulps */
+  *hi = k == n ? 1.0 : fmin(1.0, centre + half);
 }
 
 void

@@ -87,6 +87,7 @@ include paper-repro/fig5.mk
 include paper-repro/real.mk
 include paper-repro/ablations.mk
 include paper-repro/study.mk
+include paper-repro/atlas.mk
 
 # The grids' training runs (Tables 1 and 4-7) as a job list for a scheduler: `make jobs` generates every bench
 # first (on this host, so that hosts never race on them), then prints one self-contained shell command a line,
@@ -100,10 +101,10 @@ jobs:
 	@$(foreach j,$(T1_JOBS),printf '%s\n' '$(T1_JOB_$(j))';)
 	@$(foreach j,$(AB_JOBS),printf '%s\n' '$(AB_JOB_$(j))';)
 
-REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(AT_INPUTS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
-$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/table1.sh paper-repro/study.py paper-repro/fig4.sh paper-repro/fig5.sh paper-repro/real.sh paper-repro/ablations.sh paper-repro/lib.sh paper-repro/reference.tsv
-	OUT=$(OUT) SCALE=$(SCALE) T1=$(T1) T1_METHODS="$(T1_METHODS)" T1_FULL_METHODS="$(T1_FULL_METHODS)" AB=$(AB) AB_T4="$(AB_T4)" AB_T5="$(AB_T5)" \
+$(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/atlas.sh paper-repro/table1.sh paper-repro/study.py paper-repro/fig4.sh paper-repro/fig5.sh paper-repro/real.sh paper-repro/ablations.sh paper-repro/lib.sh paper-repro/reference.tsv
+	OUT=$(OUT) SCALE=$(SCALE) AT_RES=$(AT_RES) AT_CELLS="$(AT_CELLS)" AT_INSTANCES=$(AT_INSTANCES) AT_RUNS=$(AT_NRUNS) T1=$(T1) T1_METHODS="$(T1_METHODS)" T1_FULL_METHODS="$(T1_FULL_METHODS)" AB=$(AB) AB_T4="$(AB_T4)" AB_T5="$(AB_T5)" \
 	  AB_T6="$(AB_T6)" AB_T7="$(AB_T7)" AB_METHODS="$(AB_METHODS)" F5=$(F5) F5_SHOWN=$(F5_SHOWN) F5_HIER=$(F5_HIER) sh paper-repro/report.sh > $@.tmp && mv $@.tmp $@
 	@echo "make paper: wrote $@"

@@ -131,6 +131,8 @@ Pieces: $(val $OUT/landscape-jumprelu/landscape.json pieces), of which $(val $OU
     END { printf "Of the %d ReLU pieces, %d are JumpReLU pieces too, and on %d of those JumpReLU reaches a lower L~.", length(relu), both, lower }
   ' "$OUT/landscape/pieces.tsv" "$OUT/landscape-jumprelu/pieces.tsv") $(open_pieces "$OUT/landscape-jumprelu")
 
+$(sh "$(dirname "$0")/atlas.sh")
+
 $(sh "$(dirname "$0")/fig4.sh")
 
 $(sh "$(dirname "$0")/fig5.sh")

@@ -349,6 +349,33 @@ Test(paper, figure5_at_tiny_scale)
   free(t);
 }
 
+/* The atlas at tiny scale (4 instances of 4 runs a cell): its figure, its table, and the report's rows, which
+ * count what the instance files hold. */
+Test(paper, atlas_at_tiny_scale)
+{
+  char cmd[4096], path[4200];
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny atlas "
+           "> /dev/null && OUT='%s' AT_RES='%s/atlas-results' AT_CELLS='relu-n3-q2 topk-n4-q3' AT_INSTANCES=4 "
+           "AT_RUNS=4 sh paper-repro/atlas.sh > '%s/atlas.md'", test_sdlab_bin(), test_dir, test_dir, test_dir,
+           test_dir);
+  char *err = NULL;
+  cr_assert_eq(test_run(cmd, NULL, &err), 0, "make failed: %s", err ? err : "");
+  free(err);
+  snprintf(path, sizeof path, "%s/atlas.png", test_dir);
+  assert_png(path, 1350, 630); /* figures/atlas.gp: 9 x 4.2 inches at 150 pixels per inch */
+  size_t len = 0;
+  snprintf(path, sizeof path, "%s/atlas.tsv", test_dir);
+  char *t = test_slurp(path, &len);
+  cr_assert_not_null(t);
+  cr_expect_eq(test_lines(t), 9, "a header and a row a cell: %s", t);
+  free(t);
+  snprintf(path, sizeof path, "%s/atlas.md", test_dir);
+  char *md = test_slurp(path, &len);
+  cr_assert_not_null(md);
+  cr_expect(strstr(md, "| relu-n3-q2 | 4 (") && strstr(md, "| topk-n4-q3 | 4 ("), "%s", md);
+  free(md);
+}
+
 /* Figure 5's report section on fixed inputs: each verdict follows the numbers it is given. */
 Test(paper, figure5_report_from_fixed_inputs)
 {

@@ -1,0 +1,51 @@
+# The atlas (issue 23): how often full-batch Adam ends at a spurious partial minimum of L~, over many random
+# instances of small cells whose every piece the census certifies (n_p = 2: at n_p = 3 the branch and bound
+# leaves pieces open).  Cells fixed before any was run: ReLU at superposition n/n_p = 1.5 and 2 with n_q = 2,
+# n_q = 3 at n = 4, and a higher interference (M = 0.6) at n = 4; JumpReLU(0.5) and Top-k-ReLU at the same
+# sizes.  Each cell: seeds 1..AT_INSTANCES, 20 Adam runs each (sdlab atlas's defaults: 20,000 steps, lr 0.01).
+# At SCALE=quick and full the cells' results are committed in paper-repro/results/atlas/ (make paper reads them
+# without rerunning; remove them, or make atlas, to recompute: about 15 minutes on this 2-core machine); at
+# SCALE=tiny (the tests) 4 instances of 4 runs a cell into OUT.
+AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3
+AT_ARGS_relu-n3-q2 := --features 3 --latents 2 --activation relu
+AT_ARGS_relu-n4-q2 := --features 4 --latents 2 --activation relu
+AT_ARGS_relu-n4-q3 := --features 4 --latents 3 --activation relu
+AT_ARGS_relu-n4-q2-m06 := --features 4 --latents 2 --activation relu --interference 0.6
+AT_ARGS_jumprelu-n3-q2 := --features 3 --latents 2 --activation jumprelu:0.5
+AT_ARGS_jumprelu-n4-q2 := --features 4 --latents 2 --activation jumprelu:0.5
+AT_ARGS_topk-n3-q2 := --features 3 --latents 2 --activation topk-relu:1
+AT_ARGS_topk-n4-q3 := --features 4 --latents 3 --activation topk-relu:2
+ifeq ($(SCALE),tiny)
+AT_INSTANCES := 4
+AT_NRUNS := 4
+AT_RES := $(OUT)/atlas-results
+else
+AT_INSTANCES := 200
+AT_NRUNS := 20
+AT_RES := paper-repro/results/atlas
+endif
+AT := $(OUT)/atlas
+
+# a cell: its instances (resumed from what $(AT)/CELL holds), then its results
+define AT_CELL
+$(AT_RES)/$(1)/summary.tsv:
+	@mkdir -p $(AT) $(AT_RES)/$(1)
+	$(SDLAB) atlas --dim 2 $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds 1:$(AT_INSTANCES) --quiet --out $(AT)/$(1) > /dev/null
+	cp $(AT)/$(1)/cell.json $(AT)/$(1)/instances.tsv $(AT)/$(1)/summary.json $(AT_RES)/$(1)/
+	cp $(AT)/$(1)/summary.tsv $(AT_RES)/$(1)/summary.tsv
+endef
+$(foreach c,$(AT_CELLS),$(eval $(call AT_CELL,$(c))))
+AT_SUMMARIES := $(foreach c,$(AT_CELLS),$(AT_RES)/$(c)/summary.tsv)
+
+# one row a cell: the five classes' fractions and Wilson intervals, for the figure
+$(OUT)/atlas.tsv: $(AT_SUMMARIES)
+	@mkdir -p $(OUT)
+	{ printf '# cell'; for k in global spurious spurious_dead undecided unconverged; do printf '\t%s\t%s_lo\t%s_hi' $$k $$k $$k; \
+	  done; printf '\n'; for c in $(AT_CELLS); do printf '%s' $$c; awk -F'\t' '!/^#/ { printf "\t%s\t%s\t%s", $$3, $$4, $$5 }' \
+	  $(AT_RES)/$$c/summary.tsv; printf '\n'; done; } > $@.tmp && mv $@.tmp $@
+$(OUT)/atlas.png $(OUT)/atlas.pdf: $(OUT)/atlas%: $(OUT)/atlas.tsv figures/atlas.gp figures/style.gp
+	$(GNUPLOT) -e "data='$(OUT)/atlas.tsv'; instances=$(AT_INSTANCES); runs=$(AT_NRUNS); outfile='$@'" figures/atlas.gp
+
+.PHONY: atlas
+atlas: $(OUT)/atlas.png $(OUT)/atlas.pdf
+AT_INPUTS := $(AT_SUMMARIES) $(OUT)/atlas.tsv $(OUT)/atlas.png $(OUT)/atlas.pdf

@@ -1,0 +1,47 @@
+#!/bin/sh
+# The atlas's section of REPORT.md (paper-repro/atlas.mk): a row a cell from its committed results.
+# Environment: AT_RES (the results directory), AT_CELLS, OUT.
+set -eu
+cat <<MD
+## The atlas: how often gradient descent ends at a spurious partial minimum
+
+The paper's central empirical claim is that SGD lands in spurious partial minima of the piecewise biconvex
+loss; it shows single instances. For each cell below, ${AT_INSTANCES} random ground truths (C.1, n features in n_p = 2
+dimensions, interference at most M, unit second moments; seeds 1-${AT_INSTANCES}) each get the landscape census,
+which certifies the pieces of L~ (in brackets: the instances with every piece certified), and ${AT_RUNS} runs of
+full-batch Adam (20,000 steps, lr 0.01, Gaussian initialisation, tied decoder). Each end point is classified
+against the certificates: *global* (at the certified global minimum), *spurious* (a partial minimum, which
+alternating convex search from it does not improve, above a point the census found; *dead* when a neuron of
+its piece is dead), *undecided* (at the best point found, the global minimum uncertified), *unconverged* (Adam
+stopped short of a partial minimum). Shares of the runs with Wilson 95% intervals (runs taken as independent;
+runs of one instance share its landscape, so the intervals are optimistic), and the share of instances where
+at least one of the ${AT_RUNS} runs ended spurious. \`sdlab atlas --help\`; \`make atlas\` recomputes.
+
+![The atlas](atlas.png)
+
+| cell | instances (certified) | global | spurious | spurious, dead neuron | undecided | unconverged | instances with a spurious run |
+|---|---|---|---|---|---|---|---|
+MD
+for c in $AT_CELLS; do
+  d="$AT_RES/$c"
+  awk -F'\t' -v cell="$c" '
+    FNR == 1 && FILENAME ~ /summary.tsv$/ { next }
+    FILENAME ~ /summary.tsv$/ { cls[++nc] = sprintf("%.1f%% [%.1f, %.1f]", 100 * $3, 100 * $4, 100 * $5); next }
+    /^#/ { next }
+    { n++; if ($3 == $2) cert++; if ($8 + $9 > 0) sp++ }
+    END {
+      z = 1.959963984540054; p = sp / n; z2n = z * z / n
+      centre = (p + z2n / 2) / (1 + z2n); half = z * sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n)
+      lo = sp == 0 ? 0 : centre - half; hi = sp == n ? 1 : centre + half
+      printf "| %s | %d (%d) | %s | %s | %s | %s | %s | %.1f%% [%.1f, %.1f] |\n", cell, n, cert, cls[1], cls[2], cls[3],
+        cls[4], cls[5], 100 * p, 100 * lo, 100 * hi
+    }' "$d/summary.tsv" "$d/instances.tsv"
+done
+cat <<MD
+
+Cells: relu-n3-q2 is n = 3, n_q = 2 ReLU latents (superposition n/n_p = 1.5), relu-n4-q2 and relu-n4-q3 are
+n = 4 (n/n_p = 2) with 2 and 3 latents, relu-n4-q2-m06 the same with interference up to M = 0.6 (M = 0.3
+elsewhere); jumprelu-* use JumpReLU(0.5) latents, topk-n3-q2 Top-1-ReLU and topk-n4-q3 Top-2-ReLU. The cells
+were fixed before any was run. Not yet in the atlas: n_p = 3 (its censuses leave pieces uncertified), n up to
+6, and anchoring (the census's gradient descent has no anchoring term yet).
+MD
