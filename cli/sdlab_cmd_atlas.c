@@ -17,7 +17,7 @@
 
 static const char *USAGE =
   "usage: sdlab atlas --features N --dim D --latents Q --activation A [--interference M] --seeds S:T --out DIR\n"
-  "                   [--sgd-runs R] [--steps T] [--lr LR] [--tol T] [--bnb-nodes B] [--quiet]\n"
+  "                   [--sgd-runs R] [--steps T] [--lr LR] [--tol T] [--bnb-nodes B] [--threads N] [--quiet]\n"
   "       sdlab atlas --gather DIR\n"
   "\n"
   "One cell of the atlas: for each seed S..T a ground truth by C.1 (N features in D dimensions, interference\n"
@@ -26,7 +26,8 @@ static const char *USAGE =
   "classified against the certificates: global (at the certified global minimum), spurious (a converged\n"
   "partial minimum above a point the census found; spurious_dead when a neuron of its piece is dead),\n"
   "undecided (at the best point found, the global minimum uncertified), unconverged.  A (relu, jumprelu:T or\n"
-  "topk-relu:K) as in sdlab landscape.\n"
+  "topk-relu:K) as in sdlab landscape.  --threads N: the branch and bound's pieces over N threads (default 2;\n"
+  "the same bytes for any N).\n"
   "Each instance writes DIR/instances/SEED.tsv (one line); seeds already there are skipped, so an interrupted\n"
   "cell resumes and machines sharing DIR can take disjoint seed ranges (DIR/cell.json must agree).  Then, and\n"
   "with --gather alone, DIR/instances.tsv (every instance, by seed), DIR/summary.json (each class's share\n"
@@ -34,8 +35,8 @@ static const char *USAGE =
   "spurious run) and DIR/summary.tsv (the classes as a table) are written from the instance files present,\n"
   "and the summary printed.\n";
 
-enum { O_FEATURES, O_DIM, O_LATENTS, O_ACT, O_INTERF, O_SEEDS, O_OUT, O_RUNS, O_STEPS, O_LR, O_TOL, O_BNB, O_QUIET,
-       O_GATHER, O_COUNT };
+enum { O_FEATURES, O_DIM, O_LATENTS, O_ACT, O_INTERF, O_SEEDS, O_OUT, O_RUNS, O_STEPS, O_LR, O_TOL, O_BNB, O_THREADS,
+       O_QUIET, O_GATHER, O_COUNT };
 
 /* a small text file, whole (NULL when it cannot be read) */
 static char *
@@ -253,7 +254,7 @@ sdlab_cmd_atlas(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--features", "--dim", "--latents", "--activation", "--interference",
                                        "--seeds", "--out", "--sgd-runs", "--steps", "--lr", "--tol", "--bnb-nodes",
-                                       "--quiet", "--gather"};
+                                       "--threads", "--quiet", "--gather"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
@@ -282,6 +283,7 @@ sdlab_cmd_atlas(int argc, char **argv)
   sdlab_atlas_cell c;
   sdlab_atlas_cell_default(&c);
   uint64_t first, last;
+  size_t threads = 2;
   if (sdlab_cli_size("atlas", "--features", o[O_FEATURES].value, &c.n) ||
       sdlab_cli_size("atlas", "--dim", o[O_DIM].value, &c.np) ||
       sdlab_cli_size("atlas", "--latents", o[O_LATENTS].value, &c.nq) ||
@@ -291,8 +293,14 @@ sdlab_cmd_atlas(int argc, char **argv)
       (o[O_LR].value && sdlab_cli_double("atlas", "--lr", o[O_LR].value, &c.lr)) ||
       (o[O_TOL].value && sdlab_cli_double("atlas", "--tol", o[O_TOL].value, &c.tol)) ||
       (o[O_BNB].value && sdlab_cli_size("atlas", "--bnb-nodes", o[O_BNB].value, &c.bnb_nodes)) ||
+      (o[O_THREADS].value && sdlab_cli_size("atlas", "--threads", o[O_THREADS].value, &threads)) ||
       parse_seeds(o[O_SEEDS].value, &first, &last))
     return SDLAB_EXIT_USAGE;
+  if (threads < 1 || threads > 256) {
+    fprintf(stderr, "sdlab atlas: error: --threads %zu: 1 to 256\n", threads);
+    return SDLAB_EXIT_USAGE;
+  }
+  c.threads = (int)threads;
   int status = sdlab_activation_parse(o[O_ACT].value, &c.act);
   if (!status)
     status = sdlab_activation_check(&c.act, c.nq);

@@ -18,7 +18,7 @@ static const char *USAGE =
   "usage: sdlab landscape (--truth DIR | --features N --dim D --seed R [--interference M])\n"
   "                       --latents Q --activation relu|jumprelu:T|topk-relu:K --sgd-runs R --out DIR\n"
   "                       [--starts S] [--steps T] [--lr LR] [--tol TOL] [--md W] [--bnb-nodes B]\n"
-  "                       [--force] [--quiet]\n"
+  "                       [--threads T] [--force] [--quiet]\n"
   "\n"
   "The landscape of L~ (eq. 11): every piece (activation pattern, up to relabelling the neurons) enumerated\n"
   "exactly; on each, alternating convex search from S starts (partial optima: an upper bound with its point)\n"
@@ -37,10 +37,11 @@ static const char *USAGE =
   "  --sgd-runs R         Adam runs (lr 0.01 by default, at most T = 20000 steps, tied initialisation)\n"
   "  --starts S           starts per piece (default 4)   --tol TOL   default 1e-6   --md W  every M_d (default 1)\n"
   "  --bnb-nodes B        branch-and-bound boxes per open piece (default 1000000; 0: none)\n"
+  "  --threads T          the open pieces' branch and bound over T threads (default 2; the same bytes for any T)\n"
   "writes DIR/landscape.json, DIR/pieces.tsv (sorted by the best value found), DIR/sgd.tsv, and a summary.\n";
 
 enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,
-       O_MD, O_BNB, O_FORCE, O_QUIET, O_COUNT };
+       O_MD, O_BNB, O_THREADS, O_FORCE, O_QUIET, O_COUNT };
 
 static void
 write_F(FILE *fp, const uint64_t *F, size_t nq, size_t n)
@@ -73,7 +74,7 @@ sdlab_cmd_landscape(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--truth", "--features", "--dim", "--seed", "--interference", "--latents",
                                        "--activation", "--sgd-runs", "--out", "--starts", "--steps", "--lr", "--tol",
-                                       "--md", "--bnb-nodes", "--force", "--quiet"};
+                                       "--md", "--bnb-nodes", "--threads", "--force", "--quiet"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
@@ -99,7 +100,7 @@ sdlab_cmd_landscape(int argc, char **argv)
   }
   sdlab_landscape_params p;
   sdlab_landscape_params_default(&p);
-  size_t nq, n = 0, dim = 0;
+  size_t nq, n = 0, dim = 0, threads = 2;
   uint64_t seed = 1;
   double M = 0.3, md = 1.0;
   sdlab_activation act;
@@ -114,8 +115,14 @@ sdlab_cmd_landscape(int argc, char **argv)
       (o[O_LR].value && sdlab_cli_double("landscape", "--lr", o[O_LR].value, &p.lr)) ||
       (o[O_TOL].value && sdlab_cli_double("landscape", "--tol", o[O_TOL].value, &p.tol)) ||
       (o[O_MD].value && sdlab_cli_double("landscape", "--md", o[O_MD].value, &md)) ||
-      (o[O_BNB].value && sdlab_cli_size("landscape", "--bnb-nodes", o[O_BNB].value, &p.bnb_nodes)))
+      (o[O_BNB].value && sdlab_cli_size("landscape", "--bnb-nodes", o[O_BNB].value, &p.bnb_nodes)) ||
+      (o[O_THREADS].value && sdlab_cli_size("landscape", "--threads", o[O_THREADS].value, &threads)))
     return SDLAB_EXIT_USAGE;
+  if (threads < 1 || threads > 256) {
+    fprintf(stderr, "sdlab landscape: error: --threads %zu: 1 to 256\n", threads);
+    return SDLAB_EXIT_USAGE;
+  }
+  p.threads = (int)threads;
   if (!(md > 0) || !(p.tol > 0) || !(p.lr > 0) || p.starts == 0) {
     fprintf(stderr, "sdlab landscape: error: --md, --tol, --lr and --starts must be positive\n");
     return SDLAB_EXIT_USAGE;

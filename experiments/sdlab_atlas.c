@@ -33,6 +33,7 @@ sdlab_atlas_cell_default(sdlab_atlas_cell *c)
   c->lr = 0.01;
   c->tol = 1e-6;
   c->bnb_nodes = 100000;
+  c->threads = 1;
 }
 
 int
@@ -84,6 +85,7 @@ sdlab_atlas_instance_run(const sdlab_atlas_cell *c, uint64_t seed, sdlab_atlas_i
   p.tol = c->tol;
   p.seed = seed;
   p.bnb_nodes = c->bnb_nodes;
+  p.threads = c->threads;
   sdlab_landscape l;
   status = sdlab_landscape_run_census(t.Wp, t.Wp, Md, c->nq, &c->act, &p, &l, NULL, NULL);
   if (!status) {

@@ -28,6 +28,8 @@ typedef struct {
   size_t sgd_runs, sgd_steps;
   double lr, tol;        /* Adam's step; certification and classification tolerance (relative) */
   size_t bnb_nodes;      /* branch-and-bound boxes per uncertified piece */
+  int threads;           /* the census's branch and bound over this many threads (not part of the cell: any
+                          * count gives the same bytes) */
 } sdlab_atlas_cell;
 
 /* the default cell: n = 4, n_p = 2, n_q = 2, ReLU, M = 0.3, 20 runs of 20,000 steps, lr 0.01, tol 1e-6,

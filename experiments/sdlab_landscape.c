@@ -7,6 +7,7 @@
 #include "sdlab_piece.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_randist.h>
@@ -23,6 +24,7 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->seed = 1;
   p->max_pieces = 100000;
   p->bnb_nodes = 1000000;
+  p->threads = 1;
 }
 
 /* Its bounds meet at a point: upper finite and upper - lower <= tol max(1, upper). */
@@ -382,19 +384,48 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   l->seconds_sgd = sdlab_now() - t0;
   /* the branch and bound on the pieces the relaxation left open */
   t0 = sdlab_now();
+  /* the uncertified pieces are independent: over the threads, each piece's search alone (no shared state, no
+   * random numbers), so any thread count gives the same bytes */
   size_t open_count = 0, done = 0;
-  for (size_t c = 0; c < l->count; c++)
-    open_count += !certified(&l->pieces[c], p->tol);
-  for (size_t c = 0; !status && sdlab_bnb_accepts(act, nq) && p->bnb_nodes && c < l->count; c++) {
-    sdlab_landscape_piece *pc = &l->pieces[c];
-    if (certified(pc, p->tol))
+  size_t *todo = status ? NULL : malloc((l->count ? l->count : 1) * sizeof *todo);
+  int *st = status ? NULL : calloc(l->count ? l->count : 1, sizeof *st);
+  if (!status && (!todo || !st))
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t c = 0; !status && sdlab_bnb_accepts(act, nq) && p->bnb_nodes && c < l->count; c++)
+    if (!certified(&l->pieces[c], p->tol))
+      todo[open_count++] = c;
+  int failed = 0;
+  size_t first_failed = open_count;
+  char message[1024] = ""; /* a worker's message lives in its thread: the first failure's is raised again below */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->threads > 0 ? p->threads : 1)
+  for (size_t j = 0; j < open_count; j++) {
+    int stop;
+#pragma omp atomic read
+    stop = failed;
+    if (stop)
       continue;
-    status = close_piece(Wp, Wr, Md, act, p, pc, nq);
-    l->bnb_run++;
-    l->certified_bnb += certified(pc, p->tol);
+    st[j] = close_piece(Wp, Wr, Md, act, p, &l->pieces[todo[j]], nq);
+    if (st[j]) {
+#pragma omp critical(sdlab_landscape_failure)
+      if (j < first_failed) {
+        first_failed = j;
+        snprintf(message, sizeof message, "%s", sdlab_error_message(st[j]));
+      }
+#pragma omp atomic write
+      failed = 1;
+    }
+#pragma omp critical(sdlab_landscape_progress)
     if (progress)
       progress(ctx, "branch and bound", ++done, open_count, NAN);
   }
+  for (size_t j = 0; !status && j < open_count; j++) { /* the first failure in piece order */
+    if (j == first_failed)
+      status = sdlab_fail(st[j], "%s", message);
+    l->bnb_run++;
+    l->certified_bnb += certified(&l->pieces[todo[j]], p->tol);
+  }
+  free(todo);
+  free(st);
   l->seconds_bnb = sdlab_now() - t0;
   if (!status) {
     l->global_lower = INFINITY;

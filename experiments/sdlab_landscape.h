@@ -65,6 +65,7 @@ typedef struct {
   uint64_t seed;
   size_t max_pieces;
   size_t bnb_nodes;        /* branch-and-bound boxes per uncertified piece (0: no branch and bound) */
+  int threads;             /* the branch and bound's pieces over this many threads (the same bytes for any) */
 } sdlab_landscape_params;
 
 void sdlab_landscape_params_default(sdlab_landscape_params *p);

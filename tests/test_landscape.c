@@ -311,3 +311,46 @@ Test(landscape, topk_census_survives_a_start_on_a_dependent_ranking_row)
   gsl_vector_free(Md);
   sdlab_lrb_truth_free(&t);
 }
+
+/* The branch and bound's pieces run over threads: every piece's bounds, boxes and best point are the same bytes
+ * for 1, 2 and 3 threads. */
+Test(landscape, census_bytes_do_not_depend_on_the_thread_count)
+{
+  gsl_rng *r = test_rng(4401);
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 4);
+  test_unit_columns(r, Wp);
+  gsl_vector *Md = gsl_vector_alloc(4);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  sdlab_landscape l[3];
+  for (int t = 0; t < 3; t++) {
+    sdlab_landscape_params p;
+    sdlab_landscape_params_default(&p);
+    p.sgd_runs = 4;
+    p.bnb_nodes = 3000;
+    p.threads = t + 1;
+    cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, 3, &act, &p, &l[t], NULL, NULL), 0, "%s",
+                 sdlab_error_message(1));
+  }
+  cr_assert(l[0].bnb_run > 1, "several pieces went to the branch and bound (%zu)", l[0].bnb_run);
+  for (int t = 1; t < 3; t++) {
+    cr_assert_eq(l[t].count, l[0].count);
+    cr_assert(l[t].certified == l[0].certified && l[t].certified_bnb == l[0].certified_bnb &&
+              l[t].bnb_run == l[0].bnb_run);
+    for (size_t c = 0; c < l[0].count; c++) {
+      const sdlab_landscape_piece *a = &l[0].pieces[c], *b = &l[t].pieces[c];
+      cr_assert(memcmp(&a->lower, &b->lower, sizeof a->lower) == 0 && memcmp(&a->upper, &b->upper, sizeof a->upper) == 0,
+                "%d threads: piece %zu's bounds differ", t + 1, c);
+      cr_assert(a->bnb_nodes == b->bnb_nodes && a->bnb_degenerate == b->bnb_degenerate && a->bound_kind == b->bound_kind);
+      cr_assert(memcmp(a->WE, b->WE, 3 * 2 * sizeof *a->WE) == 0 && memcmp(a->WD, b->WD, 2 * 3 * sizeof *a->WD) == 0,
+                "%d threads: piece %zu's best point differs", t + 1, c);
+    }
+    for (size_t k = 0; k < l[0].runs_count; k++)
+      cr_assert(l[t].runs[k].cls == l[0].runs[k].cls && l[t].runs[k].piece == l[0].runs[k].piece);
+  }
+  for (int t = 0; t < 3; t++)
+    sdlab_landscape_free(&l[t]);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+  gsl_rng_free(r);
+}
