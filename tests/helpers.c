@@ -162,3 +162,20 @@ test_lines(const char *s)
     n += *s == '\n';
   return n;
 }
+
+int
+test_run_expanded(const char *fmt, char **err)
+{
+  char cmd[8192];
+  size_t k = 0;
+  for (const char *a = fmt; *a && k + 4200 < sizeof cmd; a++) {
+    if (a[0] == '%' && (a[1] == 'D' || a[1] == 'S')) {
+      k += (size_t)snprintf(cmd + k, sizeof cmd - k, "%s", a[1] == 'D' ? test_dir : test_sdlab_bin());
+      a++;
+    } else {
+      cmd[k++] = *a;
+    }
+  }
+  cmd[k] = '\0';
+  return test_run(cmd, NULL, err);
+}

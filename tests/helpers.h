@@ -40,6 +40,9 @@ void test_rmtree(const char *path);
  * strings when out/err are not NULL. */
 int test_run(const char *cmdline, char **out, char **err);
 
+/* test_run of a command line with %S expanded to the binary under test and %D to test_dir. */
+int test_run_expanded(const char *fmt, char **err);
+
 /* Count the lines of a string. */
 size_t test_lines(const char *s);
 

@@ -74,22 +74,6 @@ Test(atlas, instances_classify_every_run_and_read_back)
   cr_assert_eq(sdlab_atlas_instance_parse("1\t2\t3\t1\t0\t1\t1\t0\t0\t0\t0\t0\textra", "x", &bad), SDLAB_EBADFILE);
 }
 
-static int
-sh(const char *fmt)
-{
-  char cmd[4096];
-  size_t k = 0;
-  for (const char *a = fmt; *a && k + 1200 < sizeof cmd; a++) {
-    if (a[0] == '%' && (a[1] == 'D' || a[1] == 'S')) {
-      k += (size_t)snprintf(cmd + k, sizeof cmd - k, "%s", a[1] == 'D' ? test_dir : test_sdlab_bin());
-      a++;
-    } else {
-      cmd[k++] = *a;
-    }
-  }
-  cmd[k] = '\0';
-  return test_run(cmd, NULL, NULL);
-}
 
 /* One cell run whole, and the same cell as two disjoint seed ranges in two runs (two machines on a shared
  * directory) then gathered: the same bytes.  A rerun skips the instances done; another cell in the same
@@ -99,26 +83,26 @@ Test(atlas, split_resumed_and_gathered_runs_give_the_same_bytes)
   const char *cell = "--features 3 --dim 2 --latents 2 --activation relu --sgd-runs 6 --quiet";
   char cmd[2048];
   snprintf(cmd, sizeof cmd, "'%%S' atlas %s --seeds 1:8 --out '%%D/whole' > /dev/null", cell);
-  cr_assert_eq(sh(cmd), 0);
+  cr_assert_eq(test_run_expanded(cmd, NULL), 0);
   snprintf(cmd, sizeof cmd, "'%%S' atlas %s --seeds 5:8 --out '%%D/split' > /dev/null && '%%S' atlas %s --seeds 1:4 "
            "--out '%%D/split' > /dev/null && '%%S' atlas --gather '%%D/split' > '%%D/split.txt'", cell, cell);
-  cr_assert_eq(sh(cmd), 0);
-  cr_assert_eq(sh("cmp '%D/whole/instances.tsv' '%D/split/instances.tsv' && cmp '%D/whole/summary.json' "
-                  "'%D/split/summary.json' && cmp '%D/whole/cell.json' '%D/split/cell.json'"), 0);
+  cr_assert_eq(test_run_expanded(cmd, NULL), 0);
+  cr_assert_eq(test_run_expanded("cmp '%D/whole/instances.tsv' '%D/split/instances.tsv' && cmp '%D/whole/summary.json' "
+                  "'%D/split/summary.json' && cmp '%D/whole/cell.json' '%D/split/cell.json'", NULL), 0);
   /* a rerun over done seeds leaves their files as they are (a marker survives) */
-  cr_assert_eq(sh("echo '# kept' >> '%D/whole/instances/3.tsv'"), 0);
+  cr_assert_eq(test_run_expanded("echo '# kept' >> '%D/whole/instances/3.tsv'", NULL), 0);
   snprintf(cmd, sizeof cmd, "'%%S' atlas %s --seeds 1:9 --out '%%D/whole' > /dev/null && grep -q kept "
            "'%%D/whole/instances/3.tsv' && test -f '%%D/whole/instances/9.tsv'", cell);
-  cr_assert_eq(sh(cmd), 0);
+  cr_assert_eq(test_run_expanded(cmd, NULL), 0);
   /* another cell in the same directory */
-  cr_assert_eq(sh("'%S' atlas --features 3 --dim 2 --latents 2 --activation relu --sgd-runs 7 --quiet --seeds 1:1 "
-                  "--out '%D/whole' 2> '%D/err'; test $? = 2 && grep -q 'records another cell' '%D/err'"), 0);
+  cr_assert_eq(test_run_expanded("'%S' atlas --features 3 --dim 2 --latents 2 --activation relu --sgd-runs 7 --quiet --seeds 1:1 "
+                  "--out '%D/whole' 2> '%D/err'; test $? = 2 && grep -q 'records another cell' '%D/err'", NULL), 0);
   /* bad command lines */
-  cr_assert_eq(sh("'%S' atlas --features 3 --dim 2 --latents 2 --activation relu --seeds 4:1 --out '%D/x' 2>/dev/null; "
-                  "test $? = 2"), 0);
-  cr_assert_eq(sh("'%S' atlas --features 3 --dim 2 --latents 2 --activation topk:1 --seeds 1:1 --out '%D/x' "
-                  "2>/dev/null; test $? = 2"), 0);
-  cr_assert_eq(sh("'%S' atlas --gather '%D/nothing' 2>/dev/null; test $? = 1"), 0);
-  cr_assert_eq(sh("mkdir -p '%D/bad/instances' && echo junk > '%D/bad/instances/1.tsv' && '%S' atlas --gather "
-                  "'%D/bad' 2> '%D/err'; test $? = 1 && grep -q '1.tsv' '%D/err'"), 0);
+  cr_assert_eq(test_run_expanded("'%S' atlas --features 3 --dim 2 --latents 2 --activation relu --seeds 4:1 --out '%D/x' 2>/dev/null; "
+                  "test $? = 2", NULL), 0);
+  cr_assert_eq(test_run_expanded("'%S' atlas --features 3 --dim 2 --latents 2 --activation topk:1 --seeds 1:1 --out '%D/x' "
+                  "2>/dev/null; test $? = 2", NULL), 0);
+  cr_assert_eq(test_run_expanded("'%S' atlas --gather '%D/nothing' 2>/dev/null; test $? = 1", NULL), 0);
+  cr_assert_eq(test_run_expanded("mkdir -p '%D/bad/instances' && echo junk > '%D/bad/instances/1.tsv' && '%S' atlas --gather "
+                  "'%D/bad' 2> '%D/err'; test $? = 1 && grep -q '1.tsv' '%D/err'", NULL), 0);
 }

@@ -12,23 +12,6 @@
 
 TestSuite(export, .init = test_dir_setup, .fini = test_dir_teardown, .timeout = 240);
 
-/* Run a shell command line with %S the binary and %D the test directory expanded; its exit status. */
-static int
-run(const char *fmt, char **err)
-{
-  char cmd[8192];
-  size_t k = 0;
-  for (const char *a = fmt; *a && k + 4200 < sizeof cmd; a++) {
-    if (a[0] == '%' && (a[1] == 'D' || a[1] == 'S')) {
-      k += (size_t)snprintf(cmd + k, sizeof cmd - k, "%s", a[1] == 'D' ? test_dir : test_sdlab_bin());
-      a++;
-    } else {
-      cmd[k++] = *a;
-    }
-  }
-  cmd[k] = '\0';
-  return test_run(cmd, NULL, err);
-}
 
 static const char *const METHODS[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk", "gated"};
 static const char *const ARGS[] = {"--l1 0.01", "--theta 0.05 --l0 0.001", "--k 3", "--k 3", "--ks 2,3 --lambdas 1,1",
@@ -66,7 +49,7 @@ benches(void)
     char *err = NULL;
     snprintf(cmd, sizeof cmd, "'%%S' lrb --features 12 --dim 8 --samples 512 --sparsity 0.8 --interference %s %s "
              "--seed 1 --quiet --out '%%D/%s'", b == 3 ? "0.3" : "0.1", opts[b], name[b]);
-    cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+    cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
     free(err);
   }
 }
@@ -84,13 +67,13 @@ Test(export, every_method_and_target_in_every_layout_reads_back_independently)
       char *err = NULL;
       snprintf(cmd, sizeof cmd, "'%%S' train --data '%%D/%s' --method %s %s --latents 16 --epochs 3 --batch 64 --biases "
                "--codes --quiet --out '%%D/%s-%s'", name[b], METHODS[m], ARGS[m], name[b], METHODS[m]);
-      cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+      cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
       free(err);
       for (int f = 0; f < 4; f++) {
         snprintf(cmd, sizeof cmd, "'%%S' export '%%D/%s-%s' --format %s --out '%%D/%s-%s-%s'", name[b], METHODS[m],
                  FORMATS[f], name[b], METHODS[m], FORMATS[f]);
         err = NULL;
-        const int st = run(cmd, &err);
+        const int st = test_run_expanded(cmd, &err);
         if (!expressible(b, m, f)) {
           cr_assert_eq(st, 2, "%s: exit %d, expected a refusal (2): %s", cmd, st, err);
           cr_assert(err && test_lines(err) == 1 && strstr(err, "sdlab export: error: "), "%s: %s", cmd, err);
@@ -103,14 +86,14 @@ Test(export, every_method_and_target_in_every_layout_reads_back_independently)
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/interop/read_export.py %s '%%D/%s-%s-%s' '%%D/%s/x_p.npy' "
                  "'%%D/%s-%s/codes.npy'", FORMATS[f], name[b], METHODS[m], FORMATS[f], name[b], name[b], METHODS[m]);
         err = NULL;
-        cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+        cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
         free(err);
         if (b == 0) { /* read back by sdlab eval --sae: the run's own scores to the byte */
           snprintf(cmd, sizeof cmd, "cd '%%D' && '%%S' eval --truth sae/W_p.npy --sae %s-%s-%s | grep -v sae_layout > a.json "
                    "&& '%%S' eval --truth sae/W_p.npy --encoder %s-%s/W_E.npy --decoder %s-%s/W_D.npy > b.json && "
                    "cmp a.json b.json", name[b], METHODS[m], FORMATS[f], name[b], METHODS[m], name[b], METHODS[m]);
           err = NULL;
-          cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+          cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
           free(err);
         }
         accepted++;
@@ -122,7 +105,7 @@ Test(export, every_method_and_target_in_every_layout_reads_back_independently)
                  "'%%D/%s-%s/codes.npy'", name[b], METHODS[m], FORMATS[f], name[b], METHODS[m], FORMATS[f], name[b],
                  METHODS[m], name[b], name[b], METHODS[m]);
         err = NULL;
-        cr_assert_eq(run(cmd, &err), 0, "%s: %s", cmd, err);
+        cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
         free(err);
       }
     }
@@ -137,7 +120,7 @@ Test(export, the_independent_reader_fails_on_damaged_exports)
 {
   benches();
   char *err = NULL;
-  cr_assert_eq(run("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 3 --batch 64 --biases --codes "
+  cr_assert_eq(test_run_expanded("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 3 --batch 64 --biases --codes "
                    "--quiet --out '%D/r' && '%S' export '%D/r' --format saelens --out '%D/s' && "
                    "'%S' export '%D/r' --format sparsify --out '%D/p' && "
                    "'%S' export '%D/r' --format dictionary-learning --out '%D/l'", &err), 0, "%s", err);
@@ -177,14 +160,14 @@ Test(export, the_independent_reader_fails_on_damaged_exports)
     snprintf(cmd, sizeof cmd, "rm -rf '%%D/s2' && cp -r '%%D/%s' '%%D/s2' && %s && %s %s '%%D/s2' '%%D/sae/x_p.npy' "
              "'%%D/r/codes.npy'", src, edit, reader, cases[c].format);
     err = NULL;
-    const int st = run(cmd, &err);
+    const int st = test_run_expanded(cmd, &err);
     cr_assert_eq(st, 1, "the reader accepted a damaged export (%s): exit %d: %s", cases[c].why, st, err);
     cr_assert(err && strstr(err, "read_export: "), "%s", err);
     free(err);
   }
   /* and accepts the undamaged copies */
   err = NULL;
-  cr_assert_eq(run("rm -rf '%D/s2' && cp -r '%D/s' '%D/s2' && /usr/bin/python3 tests/interop/read_export.py saelens "
+  cr_assert_eq(test_run_expanded("rm -rf '%D/s2' && cp -r '%D/s' '%D/s2' && /usr/bin/python3 tests/interop/read_export.py saelens "
                    "'%D/s2' '%D/sae/x_p.npy' '%D/r/codes.npy'", &err), 0, "%s", err);
   free(err);
 }
@@ -193,7 +176,7 @@ Test(export, command_line_errors)
 {
   benches();
   char *err = NULL;
-  cr_assert_eq(run("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 1 --batch 64 --quiet "
+  cr_assert_eq(test_run_expanded("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 1 --batch 64 --quiet "
                    "--out '%D/r'", &err), 0, "%s", err);
   free(err);
   struct {
@@ -214,10 +197,10 @@ Test(export, command_line_errors)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%%S' %s", cases[c].args);
     err = NULL;
-    const int st = run(cmd, &err);
+    const int st = test_run_expanded(cmd, &err);
     cr_assert_eq(st, cases[c].status, "%s: exit %d: %s", cases[c].args, st, err);
     cr_assert(err && test_lines(err) == 1 && strstr(err, cases[c].says), "%s: %s", cases[c].args, err);
     free(err);
   }
-  cr_assert_eq(run("test ! -e '%D/o'", NULL), 0, "a refused export left its output");
+  cr_assert_eq(test_run_expanded("test ! -e '%D/o'", NULL), 0, "a refused export left its output");
 }
