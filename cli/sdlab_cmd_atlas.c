@@ -17,7 +17,8 @@
 
 static const char *USAGE =
   "usage: sdlab atlas --features N --dim D --latents Q --activation A [--interference M] --seeds S:T --out DIR\n"
-  "                   [--sgd-runs R] [--steps T] [--lr LR] [--tol T] [--bnb-nodes B] [--threads N] [--quiet]\n"
+  "                   [--sgd-runs R] [--steps T] [--lr LR] [--tol T] [--bnb-nodes B] [--anchors K]\n"
+  "                   [--anchor-weight W] [--basin] [--threads N] [--quiet]\n"
   "       sdlab atlas --gather DIR\n"
   "\n"
   "One cell of the atlas: for each seed S..T a ground truth by C.1 (N features in D dimensions, interference\n"
@@ -26,7 +27,10 @@ static const char *USAGE =
   "classified against the certificates: global (at the certified global minimum), spurious (a converged\n"
   "partial minimum above a point the census found; spurious_dead when a neuron of its piece is dead),\n"
   "undecided (at the best point found, the global minimum uncertified), unconverged.  A (relu, jumprelu:T or\n"
-  "topk-relu:K) as in sdlab landscape.  --threads N: the branch and bound's pieces over N threads (default 2;\n"
+  "topk-relu:K) as in sdlab landscape.  --anchors K: Adam with feature anchoring (eq. 26, weight W, default\n"
+  "0.1), latent j < K pulled to feature j; a run is then judged by the partial minimum of L~ that alternating\n"
+  "convex search reaches from its end point, and unconverged only when Adam used all its steps; --basin\n"
+  "judges runs without anchoring the same way, to compare like with like.  --threads N: the branch and bound's pieces over N threads (default 2;\n"
   "the same bytes for any N).\n"
   "Each instance writes DIR/instances/SEED.tsv (one line); seeds already there are skipped, so an interrupted\n"
   "cell resumes and machines sharing DIR can take disjoint seed ranges (DIR/cell.json must agree).  Then, and\n"
@@ -35,8 +39,8 @@ static const char *USAGE =
   "spurious run) and DIR/summary.tsv (the classes as a table) are written from the instance files present,\n"
   "and the summary printed.\n";
 
-enum { O_FEATURES, O_DIM, O_LATENTS, O_ACT, O_INTERF, O_SEEDS, O_OUT, O_RUNS, O_STEPS, O_LR, O_TOL, O_BNB, O_THREADS,
-       O_QUIET, O_GATHER, O_COUNT };
+enum { O_FEATURES, O_DIM, O_LATENTS, O_ACT, O_INTERF, O_SEEDS, O_OUT, O_RUNS, O_STEPS, O_LR, O_TOL, O_BNB, O_ANCHORS,
+       O_ANCHOR_W, O_BASIN, O_THREADS, O_QUIET, O_GATHER, O_COUNT };
 
 /* a small text file, whole (NULL when it cannot be read) */
 static char *
@@ -72,6 +76,12 @@ cell_text(sdlab_json *j, const sdlab_atlas_cell *c)
   sdlab_json_number(j, "lr", c->lr);
   sdlab_json_number(j, "tol", c->tol);
   sdlab_json_integer(j, "bnb_nodes", (long long)c->bnb_nodes);
+  if (c->anchors) { /* only when set: the records of cells without them stay as they were */
+    sdlab_json_integer(j, "anchors", (long long)c->anchors);
+    sdlab_json_number(j, "anchor_weight", c->anchor_weight);
+  }
+  if (c->basin || c->anchors)
+    sdlab_json_string(j, "judged_by", "basin");
   sdlab_json_object_end(j);
   return sdlab_json_text(j);
 }
@@ -254,11 +264,12 @@ sdlab_cmd_atlas(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--features", "--dim", "--latents", "--activation", "--interference",
                                        "--seeds", "--out", "--sgd-runs", "--steps", "--lr", "--tol", "--bnb-nodes",
-                                       "--threads", "--quiet", "--gather"};
+                                       "--anchors", "--anchor-weight", "--basin", "--threads", "--quiet",
+                                       "--gather"};
   sdlab_opt o[O_COUNT];
   for (int k = 0; k < O_COUNT; k++) {
     o[k].name = names[k];
-    o[k].takes_value = k != O_QUIET;
+    o[k].takes_value = k != O_QUIET && k != O_BASIN;
     o[k].value = NULL;
   }
   int h = sdlab_cli_parse("atlas", argc, argv, o, O_COUNT);
@@ -293,6 +304,8 @@ sdlab_cmd_atlas(int argc, char **argv)
       (o[O_LR].value && sdlab_cli_double("atlas", "--lr", o[O_LR].value, &c.lr)) ||
       (o[O_TOL].value && sdlab_cli_double("atlas", "--tol", o[O_TOL].value, &c.tol)) ||
       (o[O_BNB].value && sdlab_cli_size("atlas", "--bnb-nodes", o[O_BNB].value, &c.bnb_nodes)) ||
+      (o[O_ANCHORS].value && sdlab_cli_size("atlas", "--anchors", o[O_ANCHORS].value, &c.anchors)) ||
+      (o[O_ANCHOR_W].value && sdlab_cli_double("atlas", "--anchor-weight", o[O_ANCHOR_W].value, &c.anchor_weight)) ||
       (o[O_THREADS].value && sdlab_cli_size("atlas", "--threads", o[O_THREADS].value, &threads)) ||
       parse_seeds(o[O_SEEDS].value, &first, &last))
     return SDLAB_EXIT_USAGE;
@@ -301,6 +314,7 @@ sdlab_cmd_atlas(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   }
   c.threads = (int)threads;
+  c.basin = o[O_BASIN].value != NULL;
   int status = sdlab_activation_parse(o[O_ACT].value, &c.act);
   if (!status)
     status = sdlab_activation_check(&c.act, c.nq);

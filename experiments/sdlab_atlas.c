@@ -33,6 +33,7 @@ sdlab_atlas_cell_default(sdlab_atlas_cell *c)
   c->lr = 0.01;
   c->tol = 1e-6;
   c->bnb_nodes = 100000;
+  c->anchor_weight = 0.1;
   c->threads = 1;
 }
 
@@ -48,6 +49,9 @@ sdlab_atlas_cell_check(const sdlab_atlas_cell *c)
     return sdlab_fail(SDLAB_EPARAM, "topk-relu:%zu needs 1 <= k <= n_q = %zu", c->act.k, c->nq);
   if (c->sgd_runs == 0 || c->sgd_steps == 0 || !(c->lr > 0) || !(c->tol > 0) || !isfinite(c->lr))
     return sdlab_fail(SDLAB_EPARAM, "the atlas needs runs, steps, a learning rate and a tolerance above 0");
+  if (c->anchors > c->nq || c->anchors > c->n || !(c->anchor_weight > 0) || !isfinite(c->anchor_weight))
+    return sdlab_fail(SDLAB_EPARAM, "--anchors %zu needs at most min(n_q, n) = %zu latents and a positive finite "
+                      "--anchor-weight", c->anchors, c->nq < c->n ? c->nq : c->n);
   if (!(c->interference > -1) || !(c->interference < 1))
     return sdlab_fail(SDLAB_EPARAM, "--interference %g: C.1's M lies in (-1, 1)", c->interference);
   return SDLAB_SUCCESS;
@@ -86,6 +90,9 @@ sdlab_atlas_instance_run(const sdlab_atlas_cell *c, uint64_t seed, sdlab_atlas_i
   p.seed = seed;
   p.bnb_nodes = c->bnb_nodes;
   p.threads = c->threads;
+  p.anchors = c->anchors;
+  p.anchor_weight = c->anchor_weight;
+  p.basin = c->basin;
   sdlab_landscape l;
   status = sdlab_landscape_run_census(t.Wp, t.Wp, Md, c->nq, &c->act, &p, &l, NULL, NULL);
   if (!status) {

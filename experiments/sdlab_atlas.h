@@ -11,6 +11,9 @@
  *                certificates; split by whether a neuron of its piece is dead;
  *   undecided    at the best point found, but the global minimum is not certified;
  *   unconverged  Adam stopped short of a partial minimum.
+ * With feature anchoring, Adam minimises L~ plus the anchor term; a run is then judged by the partial minimum of
+ * L~ that alternating convex search reaches from its end point (the basin it ended in), and is unconverged only
+ * when Adam used all its steps (basin: the same rule without anchoring, to compare like with like).
  * Instances are independent jobs: each writes one line of its own file, so that interrupted runs resume and
  * machines sharing a directory can take disjoint seed ranges; the summary is gathered from the files present. */
 #ifndef SDLAB_ATLAS_H
@@ -28,6 +31,9 @@ typedef struct {
   size_t sgd_runs, sgd_steps;
   double lr, tol;        /* Adam's step; certification and classification tolerance (relative) */
   size_t bnb_nodes;      /* branch-and-bound boxes per uncertified piece */
+  size_t anchors;        /* Adam with feature anchoring: latent j < anchors pulled to feature j (0: none) */
+  double anchor_weight;  /* its weight (default 0.1, Table 1's) */
+  int basin;             /* judge every run by its basin, as anchored runs are (for comparisons with them) */
   int threads;           /* the census's branch and bound over this many threads (not part of the cell: any
                           * count gives the same bytes) */
 } sdlab_atlas_cell;

@@ -25,6 +25,9 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->max_pieces = 100000;
   p->bnb_nodes = 1000000;
   p->threads = 1;
+  p->anchors = 0;
+  p->anchor_weight = 0.1;
+  p->basin = 0;
 }
 
 /* Its bounds meet at a point: upper finite and upper - lower <= tol max(1, upper). */
@@ -339,6 +342,8 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
       status = GSL_ENOMEM;
       break;
     }
+    gd->anchors = p->anchors;
+    gd->anchor_weight = p->anchor_weight;
     for (size_t it = 0; it < p->sgd_steps && !status; it++) {
       status = sdlab_gd_iterate(gd);
       if (sdlab_gd_test(gd, 1e-10) == GSL_SUCCESS)
@@ -442,9 +447,13 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
     for (size_t r = 0; r < l->runs_count; r++) {
       sdlab_landscape_run *run = &l->runs[r];
       const double scale = p->tol * fmax(1.0, run->loss);
-      if (run->piece == (size_t)-1 || run->loss - ends[r] > scale)
+      /* an anchored run stops at a minimum of L~ plus the anchor term: it is judged by the partial optimum of L~
+       * reached from its end point, and unconverged only when Adam ran out of steps */
+      const int basin = p->anchors || p->basin;
+      const double v = basin ? ends[r] : run->loss;
+      if (run->piece == (size_t)-1 || (basin ? run->steps >= p->sgd_steps : run->loss - ends[r] > scale))
         run->cls = SDLAB_SGD_NOT_CONVERGED;
-      else if (run->loss <= l->global_upper + p->tol * fmax(1.0, l->global_upper))
+      else if (v <= l->global_upper + p->tol * fmax(1.0, l->global_upper))
         run->cls = SDLAB_SGD_GLOBAL;
       else if (l->pieces[run->piece].dead)
         run->cls = SDLAB_SGD_DEAD;

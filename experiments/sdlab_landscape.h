@@ -66,6 +66,11 @@ typedef struct {
   size_t max_pieces;
   size_t bnb_nodes;        /* branch-and-bound boxes per uncertified piece (0: no branch and bound) */
   int threads;             /* the branch and bound's pieces over this many threads (the same bytes for any) */
+  size_t anchors;          /* SGD with feature anchoring (sdlab_gd): latent j < anchors pulled to feature j; an
+                            * anchored run is classified by the partial optimum of L~ that alternating convex
+                            * search reaches from its end point (it minimised L~ plus the anchor term) */
+  double anchor_weight;
+  int basin;               /* judge every run as an anchored one is (by the partial optimum its end point leads to) */
 } sdlab_landscape_params;
 
 void sdlab_landscape_params_default(sdlab_landscape_params *p);

@@ -6,7 +6,7 @@
 if (!exists("data")) data = "atlas.tsv"
 if (!exists("instances")) instances = 200
 if (!exists("runs")) runs = 20
-width = 9.0; height = 4.2
+width = 11.0; height = 4.6
 load "figures/style.gp"
 set style data histogram
 set style histogram errorbars gap 1 lw 1

@@ -6,7 +6,8 @@
 # At SCALE=quick and full the cells' results are committed in paper-repro/results/atlas/ (make paper reads them
 # without rerunning; remove them, or make atlas, to recompute: about 15 minutes on this 2-core machine); at
 # SCALE=tiny (the tests) 4 instances of 4 runs a cell into OUT.
-AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3
+AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3 \
+  relu-n3-q2-basin relu-n3-q2-fa relu-n4-q2-basin relu-n4-q2-fa jumprelu-n4-q2-basin jumprelu-n4-q2-fa
 AT_ARGS_relu-n3-q2 := --features 3 --latents 2 --activation relu
 AT_ARGS_relu-n4-q2 := --features 4 --latents 2 --activation relu
 AT_ARGS_relu-n4-q3 := --features 4 --latents 3 --activation relu
@@ -15,6 +16,15 @@ AT_ARGS_jumprelu-n3-q2 := --features 3 --latents 2 --activation jumprelu:0.5
 AT_ARGS_jumprelu-n4-q2 := --features 4 --latents 2 --activation jumprelu:0.5
 AT_ARGS_topk-n3-q2 := --features 3 --latents 2 --activation topk-relu:1
 AT_ARGS_topk-n4-q3 := --features 4 --latents 3 --activation topk-relu:2
+# Does feature anchoring lower the spurious share, as the paper suggests?  Anchored Adam (one latent of two pulled
+# to feature 0, weight 0.1, eq. 26) is judged by the basin it ends in (the partial minimum of L~ reached from its
+# end point), so each anchored cell has a twin without anchoring judged the same way (-basin).
+AT_ARGS_relu-n3-q2-basin := $(AT_ARGS_relu-n3-q2) --basin
+AT_ARGS_relu-n3-q2-fa := $(AT_ARGS_relu-n3-q2) --anchors 1
+AT_ARGS_relu-n4-q2-basin := $(AT_ARGS_relu-n4-q2) --basin
+AT_ARGS_relu-n4-q2-fa := $(AT_ARGS_relu-n4-q2) --anchors 1
+AT_ARGS_jumprelu-n4-q2-basin := $(AT_ARGS_jumprelu-n4-q2) --basin
+AT_ARGS_jumprelu-n4-q2-fa := $(AT_ARGS_jumprelu-n4-q2) --anchors 1
 ifeq ($(SCALE),tiny)
 AT_INSTANCES := 4
 AT_NRUNS := 4

@@ -42,6 +42,9 @@ cat <<MD
 Cells: relu-n3-q2 is n = 3, n_q = 2 ReLU latents (superposition n/n_p = 1.5), relu-n4-q2 and relu-n4-q3 are
 n = 4 (n/n_p = 2) with 2 and 3 latents, relu-n4-q2-m06 the same with interference up to M = 0.6 (M = 0.3
 elsewhere); jumprelu-* use JumpReLU(0.5) latents, topk-n3-q2 Top-1-ReLU and topk-n4-q3 Top-2-ReLU. The cells
-were fixed before any was run. Not yet in the atlas: n_p = 3 (its censuses leave pieces uncertified), n up to
-6, and anchoring (the census's gradient descent has no anchoring term yet).
+were fixed before any was run. The cells ending in -fa train with feature anchoring (one latent of two pulled
+to feature 0, weight 0.1, eq. 26); an anchored run minimises L~ plus the anchor term, so it is judged by the
+basin it ends in (the partial minimum of L~ that alternating convex search reaches from its end point) and is
+unconverged only when Adam used all its steps; their twins ending in -basin train without anchoring and are
+judged the same way. Not yet in the atlas: n_p = 3 (its censuses leave pieces uncertified) and n up to 6.
 MD

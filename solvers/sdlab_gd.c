@@ -70,6 +70,16 @@ sdlab_gd_iterate(sdlab_gd *g)
   int status = sdlab_loss_tilde(g->m, g->Wp, g->Wr, g->Md, &g->loss, g->gE, g->gD, g->w);
   if (status)
     return status;
+  size_t K = g->anchors < g->m->nq ? g->anchors : g->m->nq;
+  K = K < g->Wp->size2 ? K : g->Wp->size2;
+  for (size_t j = 0; j < K; j++) {
+    for (size_t a = 0; a < g->m->np; a++)
+      gsl_matrix_set(g->gE, j, a, gsl_matrix_get(g->gE, j, a) + 2 * g->anchor_weight *
+                     (gsl_matrix_get(g->m->WE, j, a) - gsl_matrix_get(g->Wp, a, j)));
+    for (size_t a = 0; a < g->m->nr; a++)
+      gsl_matrix_set(g->gD, a, j, gsl_matrix_get(g->gD, a, j) + 2 * g->anchor_weight *
+                     (gsl_matrix_get(g->m->WD, a, j) - gsl_matrix_get(g->Wr, a, j)));
+  }
   double gn = 0;
   for (size_t k = 0; k < g->gE->size1 * g->gE->size2; k++)
     gn = fmax(gn, fabs(g->gE->data[k]));

@@ -21,6 +21,10 @@ typedef struct {
   double grad_norm;           /* max-norm of the gradient before the last step */
   gsl_matrix *gE, *gD, *mE, *vE, *mD, *vD;
   sdlab_loss_workspace *w;
+  /* feature anchoring (eq. 26; 0 by default): latent j < anchors is pulled towards feature j, the gradient of
+   * anchor_weight (||W_E[j] - w_p^j||^2 + ||W_D[:, j] - w_r^j||^2) added to L~'s; loss stays L~ */
+  size_t anchors;
+  double anchor_weight;
 } sdlab_gd;
 
 /* Adam with the usual bias corrections; lr > 0, 0 <= beta1, beta2 < 1, eps > 0. */

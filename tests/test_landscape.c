@@ -8,6 +8,7 @@
 #include "helpers.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
+#include "sdlab_gd.h"
 #include "sdlab_landscape.h"
 #include "sdlab_lrb.h"
 #include "sdlab_patterns.h"
@@ -352,5 +353,52 @@ Test(landscape, census_bytes_do_not_depend_on_the_thread_count)
     sdlab_landscape_free(&l[t]);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
+  gsl_rng_free(r);
+}
+
+/* Feature anchoring in the census's gradient descent (eq. 26): the gradient is L~'s plus
+ * 2 lambda (W_E[j] - w_p^j) and 2 lambda (W_D[:, j] - w_r^j) for the anchored latents j < K, exactly, and the
+ * loss reported stays L~. */
+Test(landscape, anchored_descent_adds_the_anchor_gradient)
+{
+  gsl_rng *r = test_rng(5501);
+  const size_t n = 4, np = 2, nq = 3;
+  gsl_matrix *Wp = gsl_matrix_alloc(np, n);
+  test_unit_columns(r, Wp);
+  gsl_vector *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  sdlab_model *m[2];
+  sdlab_gd *g[2];
+  for (int v = 0; v < 2; v++) {
+    m[v] = sdlab_model_alloc(SDLAB_SAE, np, nq, np, 1, &act);
+    gsl_rng_set(r, 77);
+    test_gaussian(r, m[v]->WE, 1.0);
+    test_gaussian(r, m[v]->WD, 1.0);
+    g[v] = sdlab_gd_alloc(m[v], Wp, Wp, Md, 0.01, 0.9, 0.999, 1e-12);
+    g[v]->anchors = v ? 2 : 0;
+    g[v]->anchor_weight = 0.3;
+  }
+  gsl_matrix *E = gsl_matrix_alloc(nq, np), *D = gsl_matrix_alloc(np, nq);
+  gsl_matrix_memcpy(E, m[0]->WE);
+  gsl_matrix_memcpy(D, m[0]->WD);
+  for (int v = 0; v < 2; v++)
+    cr_assert_eq(sdlab_gd_iterate(g[v]), 0);
+  cr_assert_eq(g[0]->loss, g[1]->loss, "the loss reported is L~ alone");
+  for (size_t i = 0; i < nq; i++)
+    for (size_t a = 0; a < np; a++) {
+      const double want = gsl_matrix_get(g[0]->gE, i, a) +
+                          (i < 2 ? 2 * 0.3 * (gsl_matrix_get(E, i, a) - gsl_matrix_get(Wp, a, i)) : 0.0);
+      cr_assert(fabs(gsl_matrix_get(g[1]->gE, i, a) - want) <= 4e-16 * (1 + fabs(want)), "W_E[%zu][%zu]", i, a);
+      const double wantd = gsl_matrix_get(g[0]->gD, a, i) +
+                           (i < 2 ? 2 * 0.3 * (gsl_matrix_get(D, a, i) - gsl_matrix_get(Wp, a, i)) : 0.0);
+      cr_assert(fabs(gsl_matrix_get(g[1]->gD, a, i) - wantd) <= 4e-16 * (1 + fabs(wantd)), "W_D[%zu][%zu]", a, i);
+    }
+  for (int v = 0; v < 2; v++) {
+    sdlab_gd_free(g[v]);
+    sdlab_model_free(m[v]);
+  }
+  gsl_matrix_free(E), gsl_matrix_free(D), gsl_matrix_free(Wp);
+  gsl_vector_free(Md);
   gsl_rng_free(r);
 }

@@ -362,12 +362,12 @@ Test(paper, atlas_at_tiny_scale)
   cr_assert_eq(test_run(cmd, NULL, &err), 0, "make failed: %s", err ? err : "");
   free(err);
   snprintf(path, sizeof path, "%s/atlas.png", test_dir);
-  assert_png(path, 1350, 630); /* figures/atlas.gp: 9 x 4.2 inches at 150 pixels per inch */
+  assert_png(path, 1650, 690); /* figures/atlas.gp: 11 x 4.6 inches at 150 pixels per inch */
   size_t len = 0;
   snprintf(path, sizeof path, "%s/atlas.tsv", test_dir);
   char *t = test_slurp(path, &len);
   cr_assert_not_null(t);
-  cr_expect_eq(test_lines(t), 9, "a header and a row a cell: %s", t);
+  cr_expect_eq(test_lines(t), 15, "a header and a row a cell: %s", t);
   free(t);
   snprintf(path, sizeof path, "%s/atlas.md", test_dir);
   char *md = test_slurp(path, &len);
