@@ -31,7 +31,8 @@ static const char *USAGE =
   "                   [--epochs E] [--converge TOL] [--batch B] [--lr LR] [--warmup S]\n"
   "                   [--decay none|linear|cosine] [--clip C]\n"
   "                   [--optimizer adam|sgd] [--biases] [--no-unit-decoder] [--no-tied-init] [--seed R]\n"
-  "                   [--threads T] [--precision fp32|bf16] [--checkpoint-every S] [--stop-after S] [--top K]\n"
+  "                   [--threads T] [--precision fp32|bf16] [--init DIR] [--checkpoint-every S] [--stop-after S]\n"
+  "                   [--top K]\n"
   "                   [--codes] [--force] [--quiet]\n"
   "       sdlab train --resume RUN\n"
   "\n"
@@ -63,6 +64,10 @@ static const char *USAGE =
   "  --seed R --threads T   the same seed and thread count give the same bytes\n"
   "  --precision P      fp32 (default) or bf16: the encoder's product in bfloat16 (inputs rounded, float32\n"
   "                     accumulation, float32 weights and optimiser), on a CPU with bf16 instructions\n"
+  "  --init DIR         start from a trained model instead of the random initialisation: an sdlab run\n"
+  "                     (W_E.npy, W_D.npy; b_E.npy, b_D.npy with --biases, theta.npy for jumprelu) or a\n"
+  "                     dictionary SAELens, sparsify or dictionary_learning saved (its W_E and W_D; biases\n"
+  "                     and thresholds start as usual); with the unit-norm decoder its columns are normalised\n"
   "  --checkpoint-every S   write RUN.partial/checkpoint.bin every S steps (and on SIGINT or SIGTERM);\n"
   "                     sdlab train --resume RUN continues to exactly the uninterrupted result\n"
   "  --stop-after S     stop at step S as an interruption would (checkpoint written), e.g. for time limits\n"
@@ -82,14 +87,14 @@ enum {
   O_DATA, O_METHOD, O_LATENTS, O_OUT, O_K, O_L1, O_THETA, O_BW, O_L0, O_KS, O_LAMBDAS, O_PREFIXES, O_KAUX, O_AUXW,
   O_DEADW, O_ANCHORS, O_ANCHORW, O_ANCHORF, O_RESAT, O_RESEV, O_EPOCHS, O_BATCH, O_LR, O_WARMUP, O_DECAY, O_CLIP,
   O_OPT, O_BIASES, O_NOUNIT, O_NOTIED, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_FORCE, O_QUIET, O_STOP, O_TOP, O_CODES,
-  O_CONVERGE, O_PRECISION, O_COUNT
+  O_CONVERGE, O_PRECISION, O_INIT, O_COUNT
 };
 static const char *NAMES[O_COUNT] = {
   "--data", "--method", "--latents", "--out", "--k", "--l1", "--theta", "--bandwidth", "--l0", "--ks", "--lambdas",
   "--prefixes", "--k-aux", "--aux-weight", "--dead-window", "--anchors", "--anchor-weight", "--anchor-file",
   "--resample-at", "--resample-every", "--epochs", "--batch", "--lr", "--warmup", "--decay", "--clip", "--optimizer",
   "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
-  "--force", "--quiet", "--stop-after", "--top", "--codes", "--converge", "--precision"};
+  "--force", "--quiet", "--stop-after", "--top", "--codes", "--converge", "--precision", "--init"};
 
 static int
 is_flag(int k)
@@ -643,6 +648,93 @@ write_run_record(const sdlab_train_config *c, const char *method, const char *be
   return sdlab_json_write(&j, staging, "run.json");
 }
 
+/* --init DIR: the state from a trained model (an sdlab run's arrays, or another tool's W_E and W_D), checked
+ * against the run's sizes; the unit-norm decoder's columns normalised as every step leaves them. */
+static int
+init_from(sdlab_trainer *t, const char *dir, const sdlab_train_config *c)
+{
+  sdlab_train_state *s = sdlab_trainer_state(t);
+  const size_t p = c->p, q = c->q, r = c->r;
+  char *path = sdlab_path_join(dir, "W_E.npy");
+  if (path == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  float *WE = NULL, *WD = NULL;
+  size_t er = 0, ec = 0, dr = 0, dc = 0;
+  int status = SDLAB_SUCCESS;
+  const char *layout = "sdlab";
+  if (exists_path(path)) { /* an sdlab run */
+    status = sdlab_npy_load_floats(path, "--init W_E", &WE, &er, &ec);
+    free(path);
+    path = sdlab_path_join(dir, "W_D.npy");
+    if (!status)
+      status = path ? sdlab_npy_load_floats(path, "--init W_D", &WD, &dr, &dc) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  } else { /* another tool's layout */
+    gsl_matrix *E = NULL, *D = NULL;
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+      status = sdlab_fail(SDLAB_EIO, "--init %s is not a directory", dir);
+    if (!status && (status = sdlab_safetensors_load_sae(dir, &E, &D, &layout)))
+      status = sdlab_fail(status, "--init: %s", sdlab_error_message(status));
+    if (!status && (!(WE = malloc(E->size1 * E->size2 * sizeof *WE)) || !(WD = malloc(D->size1 * D->size2 * sizeof *WD))))
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    if (!status) {
+      er = E->size1, ec = E->size2, dr = D->size1, dc = D->size2;
+      for (size_t k = 0; k < er * ec; k++)
+        WE[k] = (float)E->data[k];
+      for (size_t k = 0; k < dr * dc; k++)
+        WD[k] = (float)D->data[k];
+    }
+    if (E) gsl_matrix_free(E);
+    if (D) gsl_matrix_free(D);
+  }
+  free(path);
+  if (!status && (er != q || ec != p || dr != r || dc != q))
+    status = sdlab_fail(SDLAB_ESHAPE, "--init %s (%s): W_E is %zu x %zu and W_D %zu x %zu; this run needs %zu x %zu "
+                        "and %zu x %zu (--latents %zu, the data's %zu and %zu columns)", dir, layout, er, ec, dr, dc,
+                        q, p, r, q, q, p, r);
+  if (!status) {
+    memcpy(s->WE, WE, q * p * sizeof *WE);
+    for (size_t i = 0; i < q; i++) {
+      double nn = 0;
+      for (size_t a = 0; a < r; a++) {
+        s->WDt[i * r + a] = WD[a * q + i];
+        nn += (double)WD[a * q + i] * WD[a * q + i];
+      }
+      if (c->unit_decoder && nn > 0) {
+        const float f = (float)(1.0 / sqrt(nn));
+        for (size_t a = 0; a < r; a++)
+          s->WDt[i * r + a] *= f;
+      }
+    }
+  }
+  free(WE);
+  free(WD);
+  /* an sdlab run's biases and thresholds, where this run trains them */
+  static const struct { const char *name; int which; } vecs[] = {{"b_E.npy", 0}, {"b_D.npy", 1}, {"theta.npy", 2}};
+  for (size_t v = 0; !status && strcmp(layout, "sdlab") == 0 && v < 3; v++) {
+    const int want = vecs[v].which == 2 ? c->method == SDLAB_TRAIN_JUMPRELU : c->biases;
+    char *vp = want ? sdlab_path_join(dir, vecs[v].name) : NULL;
+    if (vp && exists_path(vp)) {
+      float *x = NULL;
+      size_t n = 0, one = 0;
+      sdlab_array a;
+      if (!(status = sdlab_npy_read(vp, &a))) {
+        n = a.ndim == 1 ? a.shape[0] : 0;
+        one = vecs[v].which == 1 ? r : q;
+        if (a.ndim != 1 || n != one || a.dtype != SDLAB_F32)
+          status = sdlab_fail(SDLAB_ESHAPE, "--init %s: expected %zu float32 values", vp, one);
+        else
+          x = a.data;
+        if (!status)
+          memcpy(vecs[v].which == 0 ? s->bE : vecs[v].which == 1 ? s->bD : s->theta, x, n * sizeof *x);
+        sdlab_array_release(&a);
+      }
+    }
+    free(vp);
+  }
+  return status;
+}
+
 /* --top K: each latent's K most activating rows under the trained model's inference codes, as top.npy
  * (q x K int64 row indices, by activation descending, the lower row first on ties, -1 where fewer rows
  * activate the latent) and top_values.npy (q x K float32). */
@@ -1137,7 +1229,10 @@ sdlab_cmd_train(int argc, char **argv)
     if (!status)
       status = clean_staging(staging);
   } else if (!status) {
-    status = begin_staging(staging, out, force);
+    if (o[O_INIT].value) /* before RUN.partial exists: a refused --init leaves nothing */
+      status = init_from(t, o[O_INIT].value, &c);
+    if (!status)
+      status = begin_staging(staging, out, force);
   }
   const int own_staging = !status; /* RUN.partial is this run's from here on */
   if (ckfp)

@@ -204,3 +204,45 @@ Test(export, command_line_errors)
   }
   cr_assert_eq(test_run_expanded("test ! -e '%D/o'", NULL), 0, "a refused export left its output");
 }
+
+/* train --init DIR starts from a trained model: from an sdlab run or from any of its exports (SAELens, sparsify,
+ * dictionary_learning), the same bytes; sizes that do not fit are refused naming --init, leaving nothing. */
+Test(export, train_init_from_a_run_or_its_exports_gives_the_same_bytes)
+{
+  benches();
+  char *err = NULL;
+  cr_assert_eq(test_run_expanded("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 4 --batch 64 "
+                                 "--quiet --out '%D/a' && '%S' export '%D/a' --format saelens --out '%D/a-s' "
+                                 "&& '%S' export '%D/a' --format sparsify --out '%D/a-p' && '%S' export '%D/a' "
+                                 "--format dictionary-learning --out '%D/a-l'", &err), 0, "%s", err);
+  free(err);
+  static const char *const src[] = {"a", "a-s", "a-p", "a-l"};
+  for (int k = 0; k < 4; k++) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%%S' train --data '%%D/sae' --method topk --k 3 --latents 16 --epochs 1 --batch 64 "
+             "--quiet --init '%%D/%s' --out '%%D/b-%s'", src[k], src[k]);
+    err = NULL;
+    cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
+    free(err);
+    if (k > 0) {
+      snprintf(cmd, sizeof cmd, "cmp '%%D/b-a/W_E.npy' '%%D/b-%s/W_E.npy' && cmp '%%D/b-a/W_D.npy' '%%D/b-%s/W_D.npy' && "
+               "cmp '%%D/b-a/metrics.json' '%%D/b-%s/metrics.json'", src[k], src[k], src[k]);
+      cr_assert_eq(test_run_expanded(cmd, NULL), 0, "--init from %s differs from --init from the run", src[k]);
+    }
+  }
+  /* the init is the trained model: with a negligible learning rate (8 steps of Adam at 1e-9, each moving a
+   * weight by at most about 1e-9) the weights stay the trained run's within that and their float32 rounding */
+  cr_assert_eq(test_run_expanded("'%S' train --data '%D/sae' --method topk --k 3 --latents 16 --epochs 1 --batch 64 "
+                                 "--lr 1e-9 --quiet --init '%D/a-s' --out '%D/d' && /usr/bin/python3 -c \"import numpy as n\n"
+                                 "for m in ('W_E', 'W_D'):\n"
+                                 "  a = n.load('%D/a/' + m + '.npy').astype(float); b = n.load('%D/d/' + m + '.npy')\n"
+                                 "  assert abs(a - b).max() <= 8 * 10 * 1e-9 + 4 * 2.0 ** -24 * abs(a).max(), m\"", NULL),
+               0, "a run from --init starts at the trained weights");
+  err = NULL;
+  cr_assert_eq(test_run_expanded("'%S' train --data '%D/sae' --method topk --k 3 --latents 12 --epochs 1 --batch 64 "
+                                 "--quiet --init '%D/a-s' --out '%D/bad'", &err), 1);
+  cr_assert(err && test_lines(err) == 1 && strstr(err, "--init") && strstr(err, "--latents 12"), "%s", err);
+  free(err);
+  cr_assert_eq(test_run_expanded("test ! -e '%D/bad' && test ! -e '%D/bad.partial'", NULL), 0, "a refused --init left "
+               "its output");
+}
