@@ -158,6 +158,11 @@ read_instances(const char *dir, sdlab_atlas_instance **out, size_t *count)
   free(idir);
   if (!status)
     qsort(*out, *count, sizeof **out, by_seed);
+  else { /* nothing half-read goes back */
+    free(*out);
+    *out = NULL;
+    *count = 0;
+  }
   return status;
 }
 
