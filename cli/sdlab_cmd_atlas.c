@@ -347,8 +347,13 @@ sdlab_cmd_atlas(int argc, char **argv)
     else if (stat(path, &st) != 0) { /* not done yet */
       sdlab_atlas_instance in;
       char line[512];
-      if (!(status = sdlab_atlas_instance_run(&c, seed, &in)) &&
-          !(status = sdlab_atlas_instance_format(&in, line, sizeof line))) {
+      if ((status = sdlab_atlas_instance_run(&c, seed, &in))) { /* name the instance: it can be rerun alone */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", sdlab_error_message(status));
+        status = sdlab_fail(status, "seed %" PRIu64 ": %s (rerun it alone with --seeds %" PRIu64 ":%" PRIu64 ")", seed,
+                            why, seed, seed);
+      }
+      if (!status && !(status = sdlab_atlas_instance_format(&in, line, sizeof line))) {
         char *text = malloc(strlen(line) + strlen(sdlab_atlas_instance_header()) + 3);
         if (text == NULL)
           status = sdlab_fail(GSL_ENOMEM, "out of memory");
