@@ -127,6 +127,10 @@ sdlab_cmd_landscape(int argc, char **argv)
     fprintf(stderr, "sdlab landscape: error: --md, --tol, --lr and --starts must be positive\n");
     return SDLAB_EXIT_USAGE;
   }
+  if (md > 1e100) { /* L~ sums M_d times squares of the directions and codes: keep them within double's range */
+    fprintf(stderr, "sdlab landscape: error: --md %g: at most 1e100, so that L~ and its squares stay finite\n", md);
+    return SDLAB_EXIT_USAGE;
+  }
   p.seed = seed;
   int act_status = sdlab_activation_parse(o[O_ACT].value, &act);
   if (act_status)
