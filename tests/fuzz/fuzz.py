@@ -838,6 +838,7 @@ PARAM_COMMANDS = {
              "--quiet"], {"--hidden": "enum", "--epochs": "int", "--batch": "int", "--lr": "float", "--seed": "int",
                           "--threads": "int"}),
 }
+ENUM_OK = {"--seeds": ("0:0",)}  # members of ENUM_BAD that an option accepts
 ENUM_BAD = ["", "bogus", "relu:", "topk:", "topk:-1", "topk:abc", "1:", ":2", "0:0", "1,,2", "nan", "jumprelu:nan",
             "4:4:4", ",", "1,x"]
 
@@ -868,6 +869,8 @@ def param_cases(fx, g, n, start):
             argv = set_option(base, opt, value)
             if t == "path":
                 allowed, names_ = {1, 2}, (opt, value) if value else (opt,)
+            elif t == "enum" and value in ENUM_OK.get(opt, ()):
+                allowed = {0, 1, 2}  # legal for this option (atlas --seeds 0:0 is seed 0 alone)
             elif t == "enum" and value in ("0:0",):
                 allowed = {1, 2}
         elif kind == "maybe":
