@@ -1017,6 +1017,10 @@ class Harness:
         before = listing(d)
         env = {"LD_PRELOAD": self.runner.shim, "KILLSHIM_AT": str(n)} if n is not None else None
         rc, err, reports, hung = self.runner.run(cname, argv, d, env, kill_after=delay)
+        # a kill that lands in LeakSanitizer's own exit-time check leaves only its tracer's complaint about the dying
+        # threads (seen once in 600 kills on a loaded machine): that is the harness's kill, not sdlab
+        reports = [r for r in reports
+                   if not all("Unable to get registers from thread" in ln for ln in r.strip().splitlines())]
         if reports:
             fail("sanitizer", reports[0][:2000])
         elif hung:
