@@ -347,12 +347,9 @@ sdlab_cmd_atlas(int argc, char **argv)
     else if (stat(path, &st) != 0) { /* not done yet */
       sdlab_atlas_instance in;
       char line[512];
-      if ((status = sdlab_atlas_instance_run(&c, seed, &in))) { /* name the instance: it can be rerun alone */
-        char why[1024];
-        snprintf(why, sizeof why, "%s", sdlab_error_message(status));
+      if ((status = sdlab_atlas_instance_run(&c, seed, &in))) /* name the instance: it can be rerun alone */
         status = sdlab_fail(status, "seed %" PRIu64 ": %s (rerun it alone with --seeds %" PRIu64 ":%" PRIu64 ")", seed,
-                            why, seed, seed);
-      }
+                            sdlab_error_message(status), seed, seed);
       if (!status && !(status = sdlab_atlas_instance_format(&in, line, sizeof line))) {
         char *text = malloc(strlen(line) + strlen(sdlab_atlas_instance_header()) + 3);
         if (text == NULL)

@@ -315,12 +315,9 @@ sdlab_cmd_lrb(int argc, char **argv)
   const char *out = o[O_OUT].value;
   const int force = o[O_FORCE].value != NULL;
   char *staging = NULL;
-  if ((status = sdlab_space_check(out, output_bytes(&p, dtype)))) { /* say which sizes ask for it */
-    char why[1024];
-    snprintf(why, sizeof why, "%s", sdlab_error_message(status));
-    return sdlab_cli_fail("lrb", sdlab_fail(status, "%s (--features %zu, --dim %zu, --samples %zu)", why, p.n, p.dim,
-                                             p.samples));
-  }
+  if ((status = sdlab_space_check(out, output_bytes(&p, dtype)))) /* say which sizes ask for it */
+    return sdlab_cli_fail("lrb", sdlab_fail(status, "%s (--features %zu, --dim %zu, --samples %zu)",
+                                             sdlab_error_message(status), p.n, p.dim, p.samples));
   if ((status = sdlab_outdir_begin(out, force, &staging)))
     return sdlab_cli_fail("lrb", status);
   sdlab_progress prog;

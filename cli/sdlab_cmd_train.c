@@ -1536,12 +1536,11 @@ sdlab_cmd_train(int argc, char **argv)
     status = st2;
   }
   if (status > 0 && own_staging) { /* a failure (a full disk, a diverged run): RUN.partial stays only to resume */
-    char cp[4300], why[1024];
+    char cp[4300];
     snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
-    snprintf(why, sizeof why, "%s", sdlab_error_message(status));
     if (access(cp, F_OK) == 0)
-      sdlab_fail(status, "%s; the run is kept in %s: sdlab train --resume %s continues from its last checkpoint", why,
-                 staging, out);
+      sdlab_fail(status, "%s; the run is kept in %s: sdlab train --resume %s continues from its last checkpoint",
+                 sdlab_error_message(status), staging, out);
     else
       sdlab_outdir_abort(strdup(staging));
   }

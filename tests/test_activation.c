@@ -220,3 +220,13 @@ Test(activation, errors_are_reported)
   gsl_matrix_free(Z);
   gsl_matrix_free(A);
 }
+
+/* sdlab_fail may take the message it replaces as an argument (a caller adding its context): the result is the
+ * new text around the old one, not an overlapping copy. */
+Test(activation, a_failure_message_can_wrap_the_previous_one)
+{
+  sdlab_fail(GSL_EINVAL, "inner %d", 7);
+  sdlab_fail(GSL_EINVAL, "outer: %s (%s)", sdlab_error_message(GSL_EINVAL), "more");
+  cr_assert_str_eq(sdlab_error_message(GSL_EINVAL), "outer: inner 7 (more)");
+  sdlab_error_clear();
+}

@@ -2,16 +2,19 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_message[1024];
 
 int
 sdlab_fail(int status, const char *fmt, ...)
 {
+  char text[sizeof last_message]; /* formatted apart, so that the arguments may hold the message it replaces */
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_message, sizeof last_message, fmt, ap);
+  vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  memcpy(last_message, text, sizeof text);
   return status;
 }
 

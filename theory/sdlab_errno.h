@@ -25,7 +25,8 @@ enum {
 };
 
 /* Record a formatted message for the calling thread and return `status` (so that a function can write
- * `return sdlab_fail(GSL_EINVAL, "...", ...);`). */
+ * `return sdlab_fail(GSL_EINVAL, "...", ...);`).  The arguments may include sdlab_error_message(): a caller
+ * adds its context to the message it received with sdlab_fail(status, "context: %s", sdlab_error_message(status)). */
 int sdlab_fail(int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
