@@ -710,26 +710,16 @@ init_from(sdlab_trainer *t, const char *dir, const sdlab_train_config *c)
   free(WE);
   free(WD);
   /* an sdlab run's biases and thresholds, where this run trains them */
-  static const struct { const char *name; int which; } vecs[] = {{"b_E.npy", 0}, {"b_D.npy", 1}, {"theta.npy", 2}};
+  static const char *const vecs[] = {"b_E.npy", "b_D.npy", "theta.npy"};
+  float *const into[] = {s->bE, s->bD, s->theta};
+  const size_t lens[] = {q, r, q};
+  const int want[] = {c->biases, c->biases, c->method == SDLAB_TRAIN_JUMPRELU};
   for (size_t v = 0; !status && strcmp(layout, "sdlab") == 0 && v < 3; v++) {
-    const int want = vecs[v].which == 2 ? c->method == SDLAB_TRAIN_JUMPRELU : c->biases;
-    char *vp = want ? sdlab_path_join(dir, vecs[v].name) : NULL;
-    if (vp && exists_path(vp)) {
-      float *x = NULL;
-      size_t n = 0, one = 0;
-      sdlab_array a;
-      if (!(status = sdlab_npy_read(vp, &a))) {
-        n = a.ndim == 1 ? a.shape[0] : 0;
-        one = vecs[v].which == 1 ? r : q;
-        if (a.ndim != 1 || n != one || a.dtype != SDLAB_F32)
-          status = sdlab_fail(SDLAB_ESHAPE, "--init %s: expected %zu float32 values", vp, one);
-        else
-          x = a.data;
-        if (!status)
-          memcpy(vecs[v].which == 0 ? s->bE : vecs[v].which == 1 ? s->bD : s->theta, x, n * sizeof *x);
-        sdlab_array_release(&a);
-      }
-    }
+    char *vp = want[v] ? sdlab_path_join(dir, vecs[v]) : NULL;
+    float *x = NULL;
+    if (vp && exists_path(vp) && !(status = sdlab_npy_load_vector(vp, "--init", lens[v], &x)))
+      memcpy(into[v], x, lens[v] * sizeof *x);
+    free(x);
     free(vp);
   }
   return status;

@@ -59,22 +59,7 @@ static int
 load_vector(const char *run, const char *name, size_t n, float **out)
 {
   char *path = sdlab_path_join(run, name);
-  if (path == NULL)
-    return sdlab_fail(GSL_ENOMEM, "out of memory");
-  sdlab_array a;
-  const int read = sdlab_npy_read(path, &a);
-  int status = read;
-  if (!status && (a.ndim != 1 || a.shape[0] != n || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64)))
-    status = sdlab_fail(SDLAB_EBADFILE, "%s: expected %zu float values", path, n);
-  if (!status && (*out = malloc((n ? n : 1) * sizeof **out)) == NULL)
-    status = sdlab_fail(GSL_ENOMEM, "out of memory");
-  for (size_t i = 0; !status && i < n; i++) {
-    (*out)[i] = a.dtype == SDLAB_F32 ? ((const float *)a.data)[i] : (float)((const double *)a.data)[i];
-    if (!isfinite((*out)[i]))
-      status = sdlab_fail(SDLAB_ENONFINITE, "%s: value %zu is not finite", path, i);
-  }
-  if (!read)
-    sdlab_array_release(&a);
+  int status = path ? sdlab_npy_load_vector(path, name, n, out) : sdlab_fail(GSL_ENOMEM, "out of memory");
   free(path);
   return status;
 }

@@ -393,6 +393,29 @@ sdlab_npy_load_floats(const char *path, const char *what, float **out, size_t *r
 }
 
 int
+sdlab_npy_load_vector(const char *path, const char *what, size_t n, float **out)
+{
+  *out = NULL;
+  sdlab_array a;
+  int status = sdlab_npy_read(path, &a);
+  if (status)
+    return status;
+  if (a.ndim != 1 || a.shape[0] != n || (a.dtype != SDLAB_F32 && a.dtype != SDLAB_F64))
+    status = sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a 1-D float32 or float64 array of %zu values", what, path, n);
+  for (size_t i = 0; !status && i < n; i++)
+    if (!isfinite(element(&a, i)))
+      status = sdlab_fail(SDLAB_ENONFINITE, "%s (%s) has a non-finite value at %zu", what, path, i);
+  float *f = status ? NULL : malloc((n ? n : 1) * sizeof *f);
+  if (!status && f == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
+  for (size_t i = 0; !status && i < n; i++)
+    f[i] = (float)element(&a, i);
+  sdlab_array_release(&a);
+  *out = f;
+  return status;
+}
+
+int
 sdlab_npy_load_indices(const char *path, const char *what, size_t limit, size_t **idx, size_t *count)
 {
   *idx = NULL;

@@ -47,6 +47,10 @@ int sdlab_npy_load_matrix(const char *path, const char *what, gsl_matrix **out);
 /* The same matrix as row-major float32 (*out malloc'd, rows x cols), with the same checks and errors. */
 int sdlab_npy_load_floats(const char *path, const char *what, float **out, size_t *rows, size_t *cols);
 
+/* Read a 1-D float32/float64 array of exactly n values as float32 (*out malloc'd), non-finite values rejected
+ * with SDLAB_ENONFINITE; `what` names it in messages. */
+int sdlab_npy_load_vector(const char *path, const char *what, size_t n, float **out);
+
 /* Read a 1-D array of non-negative integers (any of the four dtypes; floats must be whole numbers)
  * each below `limit`.  *idx is malloc'd. */
 int sdlab_npy_load_indices(const char *path, const char *what, size_t limit, size_t **idx, size_t *count);

@@ -277,3 +277,35 @@ Test(npy, huge_shapes_are_refused_without_overflow)
     cr_assert_null(a.data);
   }
 }
+
+/* A 1-D float vector of a given length: float32 and float64 read to the same floats; another length, rank or an
+ * integer dtype is a shape error, a NaN a non-finite one, each naming the file. */
+Test(npy, float_vectors_of_a_given_length)
+{
+  const double d[3] = {0.5, -2, 3.25};
+  const float f[3] = {0.5f, -2, 3.25f};
+  const int32_t k[3] = {1, 2, 3};
+  const size_t s3[1] = {3}, s13[2] = {1, 3};
+  cr_assert_eq(sdlab_npy_write(path("d.npy"), SDLAB_F64, 1, s3, d), 0);
+  cr_assert_eq(sdlab_npy_write(path("f.npy"), SDLAB_F32, 1, s3, f), 0);
+  cr_assert_eq(sdlab_npy_write(path("k.npy"), SDLAB_I32, 1, s3, k), 0);
+  cr_assert_eq(sdlab_npy_write(path("m.npy"), SDLAB_F64, 2, s13, d), 0);
+  const double nan[3] = {1, NAN, 2};
+  cr_assert_eq(sdlab_npy_write(path("n.npy"), SDLAB_F64, 1, s3, nan), 0);
+  float *x = NULL;
+  cr_assert_eq(sdlab_npy_load_vector(path("d.npy"), "v", 3, &x), 0);
+  cr_assert(memcmp(x, f, sizeof f) == 0);
+  free(x);
+  cr_assert_eq(sdlab_npy_load_vector(path("f.npy"), "v", 3, &x), 0);
+  cr_assert(memcmp(x, f, sizeof f) == 0);
+  free(x);
+  const char *bad[] = {"f.npy", "k.npy", "m.npy"};
+  const size_t len[] = {4, 3, 3};
+  for (int b = 0; b < 3; b++) {
+    cr_assert_eq(sdlab_npy_load_vector(path(bad[b]), "v", len[b], &x), SDLAB_ESHAPE, "%s", bad[b]);
+    cr_assert_null(x);
+    cr_assert(strstr(sdlab_error_message(SDLAB_ESHAPE), bad[b]));
+  }
+  cr_assert_eq(sdlab_npy_load_vector(path("n.npy"), "v", 3, &x), SDLAB_ENONFINITE);
+  cr_assert_null(x);
+}
