@@ -22,20 +22,16 @@ at least one of the ${AT_RUNS} runs ended spurious. \`sdlab atlas --help\`; \`ma
 | cell | instances (certified) | global | spurious | spurious, dead neuron | undecided | unconverged | instances with a spurious run |
 |---|---|---|---|---|---|---|---|
 MD
-for c in $AT_CELLS; do
-  d="$AT_RES/$c"
-  awk -F'\t' -v cell="$c" '
-    FNR == 1 && FILENAME ~ /summary.tsv$/ { next }
-    FILENAME ~ /summary.tsv$/ { cls[++nc] = sprintf("%.1f%% [%.1f, %.1f]", 100 * $3, 100 * $4, 100 * $5); next }
-    /^#/ { next }
-    { n++; if ($3 == $2) cert++; if ($8 + $9 > 0) sp++ }
-    END {
-      z = 1.959963984540054; p = sp / n; z2n = z * z / n
-      centre = (p + z2n / 2) / (1 + z2n); half = z * sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n)
-      lo = sp == 0 ? 0 : centre - half; hi = sp == n ? 1 : centre + half
-      printf "| %s | %d (%d) | %s | %s | %s | %s | %s | %.1f%% [%.1f, %.1f] |\n", cell, n, cert, cls[1], cls[2], cls[3],
-        cls[4], cls[5], 100 * p, 100 * lo, 100 * hi
-    }' "$d/summary.tsv" "$d/instances.tsv"
+for c in $AT_CELLS; do # every number from the cell's summary.json (sdlab atlas --gather wrote it)
+  python3 - "$c" "$AT_RES/$c/summary.json" <<'PY'
+import json, sys
+cell, path = sys.argv[1], sys.argv[2]
+s = json.load(open(path))
+share = lambda x: "%.1f%% [%.1f, %.1f]" % (100 * x["fraction"], 100 * x["wilson95"][0], 100 * x["wilson95"][1])
+classes = ["global", "spurious", "spurious_dead", "undecided", "unconverged"]
+print("| %s | %d (%d) | %s | %s |" % (cell, s["instances"], s["instances_fully_certified"],
+                                     " | ".join(share(s[k]) for k in classes), share(s["instances_with_a_spurious_run"])))
+PY
 done
 cat <<MD
 
