@@ -150,6 +150,20 @@ sdlab_cli_hierarchy(const char *cmd, const char *opt, const char *text, size_t *
   return 0;
 }
 
+void
+sdlab_cli_options(sdlab_opt *opts, const char **names, size_t n, const char *flags)
+{
+  for (size_t k = 0; k < n; k++) {
+    const size_t len = strlen(names[k]);
+    int flag = 0;
+    for (const char *f = flags ? strstr(flags, names[k]) : NULL; f && !flag; f = strstr(f + 1, names[k]))
+      flag = (f == flags || f[-1] == ' ') && (f[len] == '\0' || f[len] == ' '); /* a whole word */
+    opts[k].name = names[k];
+    opts[k].takes_value = !flag;
+    opts[k].value = NULL;
+  }
+}
+
 int
 sdlab_cli_fail(const char *cmd, int status)
 {

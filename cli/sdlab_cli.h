@@ -16,6 +16,10 @@ typedef struct {
   const char *value;  /* set when seen (a flag gets "1") */
 } sdlab_opt;
 
+/* The option table of a command: opts[k] named names[k], none seen yet; those named in `flags` (a
+ * space-separated list, NULL for none) take no value. */
+void sdlab_cli_options(sdlab_opt *opts, const char **names, size_t n, const char *flags);
+
 /* Parse argv[1..argc) against opts.  Returns 0; 1 when --help/-h was given (the caller prints help and
  * exits 0); SDLAB_EUSAGE after printing "sdlab CMD: error: ..." for an unknown option, a missing value,
  * a repeated option or a stray argument. */

@@ -224,11 +224,7 @@ sdlab_cmd_absorption(int argc, char **argv)
   static const char *names[O_COUNT] = {"--bench", "--hierarchy", "--codes", "--decoder", "--tau", "--out", "--rates",
                                        "--construct", "--parent", "--encoder-out", "--repair"};
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_CONSTRUCT && k != O_REPAIR;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--construct --repair");
   int r = sdlab_cli_parse("absorption", argc, argv, o, O_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);

@@ -272,11 +272,7 @@ sdlab_cmd_atlas(int argc, char **argv)
                                        "--anchors", "--anchor-weight", "--basin", "--threads", "--quiet",
                                        "--gather"};
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_QUIET && k != O_BASIN;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--quiet --basin");
   int h = sdlab_cli_parse("atlas", argc, argv, o, O_COUNT);
   if (h == 1) {
     fputs(USAGE, stdout);

@@ -36,11 +36,7 @@ sdlab_cmd_check(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--trials", "--seed", "--report", "--quiet"};
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_QUIET;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--quiet");
   int r = sdlab_cli_parse("check", argc, argv, o, O_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);

@@ -95,11 +95,7 @@ sdlab_cmd_construct(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   }
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_FORCE;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--force");
   int r = sdlab_cli_parse("construct", argc - 1, argv + 1, o, O_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);

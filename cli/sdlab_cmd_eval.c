@@ -181,11 +181,7 @@ sdlab_cmd_eval(int argc, char **argv)
                                        "--raw", "--out", "--data", "--activation", "--data-target",
                                        "--sweep", "--sae"};
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_RAW;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--raw");
   int r = sdlab_cli_parse("eval", argc, argv, o, O_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);

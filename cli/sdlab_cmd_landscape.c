@@ -76,11 +76,7 @@ sdlab_cmd_landscape(int argc, char **argv)
                                        "--activation", "--sgd-runs", "--out", "--starts", "--steps", "--lr", "--tol",
                                        "--md", "--bnb-nodes", "--threads", "--force", "--quiet"};
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_FORCE && k != O_QUIET;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--force --quiet");
   int r = sdlab_cli_parse("landscape", argc, argv, o, O_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);

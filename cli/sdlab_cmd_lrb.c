@@ -57,11 +57,7 @@ parse_params(int argc, char **argv, sdlab_lrb_params *p, sdlab_opt *o, sdlab_dty
                                        "--seed", "--out", "--cmin", "--beta", "--cmax", "--target", "--sources",
                                        "--target-dim", "--hierarchy", "--dtype", "--lrb-eps", "--lrb-lambda",
                                        "--lrb-eta", "--lrb-iter", "--force", "--quiet"};
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_FORCE && k != O_QUIET;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--force --quiet");
   int r = sdlab_cli_parse("lrb", argc, argv, o, O_COUNT);
   if (r)
     return r;

@@ -203,11 +203,7 @@ mlp_train(int argc, char **argv)
   static const char *names[T_COUNT] = {"--out", "--data", "--hidden", "--epochs", "--batch", "--lr", "--seed",
                                        "--threads", "--force", "--quiet"};
   sdlab_opt o[T_COUNT];
-  for (int k = 0; k < T_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != T_FORCE && k != T_QUIET;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, T_COUNT, "--force --quiet");
   int r = sdlab_cli_parse("mlp train", argc, argv, o, T_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);
@@ -438,11 +434,7 @@ mlp_extract(int argc, char **argv)
 {
   static const char *names[E_COUNT] = {"--model", "--out", "--data", "--force", "--quiet"};
   sdlab_opt o[E_COUNT];
-  for (int k = 0; k < E_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k < E_FORCE;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, E_COUNT, "--force --quiet");
   int r = sdlab_cli_parse("mlp extract", argc, argv, o, E_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);
@@ -629,11 +621,7 @@ mlp_grid(int argc, char **argv)
 {
   static const char *names[G_N] = {"--run", "--truth", "--features", "--count", "--data", "--out"};
   sdlab_opt o[G_N];
-  for (int k = 0; k < G_N; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = 1;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, G_N, NULL);
   int r = sdlab_cli_parse("mlp grid", argc, argv, o, G_N);
   if (r == 1) {
     fputs(USAGE, stdout);

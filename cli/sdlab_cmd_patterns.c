@@ -55,11 +55,7 @@ sdlab_cmd_patterns(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--truth", "--latents", "--activation", "--out", "--max"};
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = 1;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, NULL);
   int r = sdlab_cli_parse("patterns", argc, argv, o, O_COUNT);
   if (r == 1) {
     fputs(USAGE, stdout);

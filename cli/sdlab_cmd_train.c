@@ -96,12 +96,6 @@ static const char *NAMES[O_COUNT] = {
   "--biases", "--no-unit-decoder", "--no-tied-init", "--seed", "--threads", "--checkpoint-every", "--resume",
   "--force", "--quiet", "--stop-after", "--top", "--codes", "--converge", "--precision", "--init"};
 
-static int
-is_flag(int k)
-{
-  return k == O_BIASES || k == O_NOUNIT || k == O_NOTIED || k == O_FORCE || k == O_QUIET || k == O_CODES;
-}
-
 /* a comma list of sizes or numbers */
 static int
 parse_list(const char *opt, const char *text, double *out, size_t max, size_t *n, int whole)
@@ -1016,11 +1010,7 @@ sdlab_cmd_train(int argc, char **argv)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = NAMES[k];
-    o[k].takes_value = !is_flag(k);
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, NAMES, O_COUNT, "--biases --no-unit-decoder --no-tied-init --force --quiet --codes");
   int pr = sdlab_cli_parse("train", argc, argv, o, O_COUNT);
   if (pr == 1) {
     fputs(USAGE, stdout);

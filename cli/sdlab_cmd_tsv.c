@@ -29,11 +29,7 @@ sdlab_cmd_tsv(int argc, char **argv)
     return argc < 2 ? SDLAB_EXIT_USAGE : SDLAB_EXIT_OK;
   }
   sdlab_opt o[O_COUNT];
-  for (int k = 0; k < O_COUNT; k++) {
-    o[k].name = names[k];
-    o[k].takes_value = k != O_TRANSPOSE;
-    o[k].value = NULL;
-  }
+  sdlab_cli_options(o, names, O_COUNT, "--transpose");
   if (sdlab_cli_parse("tsv", argc - 1, argv + 1, o, O_COUNT))
     return SDLAB_EXIT_USAGE;
   if (argv[1][0] == '\0') {
