@@ -249,7 +249,7 @@ bench_batches(void)
 typedef struct {
   const char *name;
   sdlab_train_method method;
-  double density;      /* relu, jumprelu: the active fraction the encoder bias is set to (0: as initialised) */
+  double density;      /* relu, jumprelu, gated: the active fraction the encoder bias is set to (0: as initialised) */
   double sparse_below; /* relu, jumprelu: the entry path's crossover (< 0: the default) */
   int bf16;            /* the encoder's product in bfloat16 (--precision bf16) */
 } train_case;
@@ -341,7 +341,7 @@ bench_train(const train_case *tc, int threads, size_t steps, const float *X, dou
 
 /* The roofline: every method's samples/s beside the two floors measured in the same run.  GEMM floor: the
  * encoder product (one per step on the entry path; five on the dense path: codes, reconstruction, code
- * gradients, both weight gradients) at the trainer's GEMM rate.  Memory floor: one fused Adam pass over W_E
+ * gradients, both weight gradients; Gated's seven add its gate's reconstruction and code gradients) at the trainer's GEMM rate.  Memory floor: one fused Adam pass over W_E
  * and W_D (read parameter, both moments and the gradient, write three: 28 bytes a parameter) at the copy
  * bandwidth.  Ratio: the larger floor's time over the step's time. */
 static int
@@ -368,6 +368,7 @@ bench_roofline(int quick)
     {"matryoshka k=16,32,64", SDLAB_TRAIN_MATRYOSHKA, 0, -1, 0}, {"topk-auxk k=32", SDLAB_TRAIN_TOPK_AUXK, 0, -1, 0},
     {"relu at L0 ~ 32", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 0},
     {"jumprelu at L0 ~ 32", SDLAB_TRAIN_JUMPRELU, 32.0 / TQ, -1, 0},
+    {"gated at L0 ~ 32", SDLAB_TRAIN_GATED, 32.0 / TQ, -1, 0},
     {"relu dense (as initialised)", SDLAB_TRAIN_RELU, 0, -1, 0}, {"gated (dense)", SDLAB_TRAIN_GATED, 0, -1, 0},
     {"topk k=32, bf16 encoder", SDLAB_TRAIN_TOPK, 0, -1, 1},
     {"relu at L0 ~ 32, bf16 encoder", SDLAB_TRAIN_RELU, 32.0 / TQ, -1, 1}};
@@ -383,8 +384,9 @@ bench_roofline(int quick)
       free(X);
       return status;
     }
-    const int dense = (cases[k].method == SDLAB_TRAIN_RELU && cases[k].density == 0) || cases[k].method == SDLAB_TRAIN_GATED;
-    const double tg = (dense ? 5 : 1) * t_gemm, floor_t = fmax(tg, t_mem), step = TB / rate;
+    const int dense = (cases[k].method == SDLAB_TRAIN_RELU || cases[k].method == SDLAB_TRAIN_GATED) &&
+                      cases[k].density == 0;
+    const double tg = (dense ? (cases[k].method == SDLAB_TRAIN_GATED ? 7 : 5) : 1) * t_gemm, floor_t = fmax(tg, t_mem), step = TB / rate;
     if (k == 0)
       topk_step = step;
     printf("  %-30s %10.0f %8.1f %10.0f %10.0f %7.0f%%   %.2fx TopK's step\n", cases[k].name, rate, l0, TB / tg,

@@ -153,6 +153,7 @@ struct sdlab_trainer {
   float *Elev;                   /* levels x B x r residuals (matryoshka), suffix-weighted */
   size_t *rowptr, *col;          /* CSR of the selected entries */
   float *val, *gval;
+  float *mval, *gmval;           /* gated on the entry path: per entry, its magnitude code and that code's gradient */
   uint32_t *order;               /* per entry: its level key (rank or latent index) */
   size_t *cscptr, *cscent;       /* per latent: its entries (for latent-owned accumulation) */
   uint32_t *sample;              /* per entry: its sample */
@@ -203,7 +204,8 @@ sdlab_trainer_free(sdlab_trainer *t)
   float *fs[] = {t->s.WE, t->s.WDt, t->s.bE, t->s.bD, t->s.theta, t->s.mWE, t->s.vWE, t->s.mWDt, t->s.vWDt,
                  t->s.mbE, t->s.vbE, t->s.mbD, t->s.vbD, t->s.mth, t->s.vth, t->anchor_p, t->anchor_r, t->Xc, t->Z,
                  t->A, t->E, t->GA, t->Elev, t->val, t->gval, t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->aux_z,
-                 t->Ehat, t->s.rmag, t->s.bmag, t->s.mrm, t->s.vrm, t->s.mbm, t->s.vbm, t->grm, t->gbm, t->PM, t->GM};
+                 t->Ehat, t->s.rmag, t->s.bmag, t->s.mrm, t->s.vrm, t->s.mbm, t->s.vbm, t->grm, t->gbm, t->PM, t->GM,
+                 t->mval, t->gmval};
   for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
     free(fs[i]);
   free(t->s.last_active);
@@ -286,9 +288,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
   const size_t p = c->p, q = c->q, r = c->r, B = c->batch, L = levels(c);
   t->B = B;
   t->kcap = max_k(c);
-  t->nnzcap = c->method == SDLAB_TRAIN_GATED ? 1
-              : dense_method(c) ? (size_t)(c->sparse_below * (double)B * (double)q) + 1
-              : B * t->kcap;
+  t->nnzcap = dense_method(c) ? (size_t)(c->sparse_below * (double)B * (double)q) + 1 : B * t->kcap;
   sdlab_train_state *s = &t->s;
 #define ALLOC(ptr, count) ((ptr) = zalloc((count), sizeof *(ptr)))
   int ok = ALLOC(s->WE, q * p) && ALLOC(s->WDt, q * r) && ALLOC(s->bE, q) && ALLOC(s->bD, r) && ALLOC(s->theta, q) &&
@@ -308,7 +308,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
     ok = ALLOC(s->rmag, q) && ALLOC(s->bmag, q) && ALLOC(s->mrm, q) && ALLOC(s->vrm, q) && ALLOC(s->mbm, q) &&
          ALLOC(s->vbm, q) && ALLOC(t->grm, q) && ALLOC(t->gbm, q);
   if (ok && c->method == SDLAB_TRAIN_GATED)
-    ok = ALLOC(t->PM, B * q) && ALLOC(t->GM, B * q);
+    ok = ALLOC(t->PM, B * q) && ALLOC(t->GM, B * q) && ALLOC(t->mval, t->nnzcap) && ALLOC(t->gmval, t->nnzcap);
   if (ok && c->anchors)
     ok = ALLOC(t->anchor_p, c->anchors * p) && ALLOC(t->anchor_r, c->anchors * r);
   if (ok)
@@ -635,9 +635,12 @@ batch_threshold(sdlab_trainer *t, size_t total, size_t kk, float *v, size_t *cut
 #pragma omp parallel for schedule(static) num_threads(T)
   for (int th = 0; th < T; th++) {
     uint32_t *h = hist + (size_t)th * SDLAB_BATCH_BINS;
-    for (size_t j = total * (size_t)th / (size_t)T; j < total * (size_t)(th + 1) / (size_t)T; j++)
-      if (t->Z[j] > 0)
-        h[float_bits(t->Z[j]) >> 16]++;
+    for (size_t j = total * (size_t)th / (size_t)T; j < total * (size_t)(th + 1) / (size_t)T; j++) {
+      /* z > 0 read from the bits (0 < bits <= those of +inf), without a branch: about half the codes are
+       * positive, in no order, and a branch on it mispredicts half the time */
+      const uint32_t u = float_bits(t->Z[j]), pos = (uint32_t)((int32_t)u > 0) & (uint32_t)(u <= 0x7f800000u);
+      h[(u >> 16) & (0u - pos)] += pos;
+    }
   }
   size_t above = 0, bin = SDLAB_BATCH_BINS, inbin = 0;
   while (bin > 0) { /* from the largest values down to the bin where the count reaches kk */
@@ -662,7 +665,7 @@ batch_threshold(sdlab_trainer *t, size_t total, size_t kk, float *v, size_t *cut
     for (int u = 0; u < th; u++)
       at += hist[(size_t)u * SDLAB_BATCH_BINS + bin];
     for (size_t j = total * (size_t)th / (size_t)T; j < total * (size_t)(th + 1) / (size_t)T; j++)
-      if (t->Z[j] > 0 && float_bits(t->Z[j]) >> 16 == bin)
+      if ((t->Z[j] > 0) & (float_bits(t->Z[j]) >> 16 == bin)) /* one rarely taken branch, not two */
         cand[at++] = (uint32_t)j;
     n += hist[(size_t)th * SDLAB_BATCH_BINS + bin];
   }
@@ -902,9 +905,11 @@ level_table(const sdlab_train_config *c, uint32_t *T, double *lam)
   return 1;
 }
 
-/* sparse forward: residuals per level E^l (levels x B x r), returns sum_l lam_l mean ||E^l||^2 */
+/* sparse forward: the residuals per level E^l (levels x B x r, into Eout) of the entries' codes val, returns
+ * sum_l lam_l mean ||E^l||^2 */
 __attribute__((target_clones("avx512f", "default"))) static double
-sparse_forward(sdlab_trainer *t, const float *xr, size_t B, const uint32_t *T, const double *lam, size_t L)
+sparse_forward(sdlab_trainer *t, const float *xr, size_t B, const float *val, float *Eout, const uint32_t *T,
+               const double *lam, size_t L)
 {
   const size_t r = t->c.r;
   const float *bD = t->s.bD;
@@ -912,13 +917,13 @@ sparse_forward(sdlab_trainer *t, const float *xr, size_t B, const uint32_t *T, c
 #pragma omp parallel for schedule(static) num_threads(t->threads) reduction(+ : mse)
   for (size_t s = 0; s < B; s++) {
     for (size_t l = 0; l < L; l++) {
-      float *e = t->Elev + (l * B + s) * r;
+      float *e = Eout + (l * B + s) * r;
       for (size_t a = 0; a < r; a++)
         e[a] = (t->c.biases ? bD[a] : 0.0f) - xr[s * r + a];
       for (size_t k = t->rowptr[s]; k < t->rowptr[s + 1]; k++) {
         if (t->order[k] >= T[l])
           continue;
-        const float v = t->val[k], *w = t->s.WDt + t->col[k] * r;
+        const float v = val[k], *w = t->s.WDt + t->col[k] * r;
         for (size_t a = 0; a < r; a++)
           e[a] += v * w[a];
       }
@@ -953,9 +958,11 @@ entry_samples(sdlab_trainer *t, size_t B)
       t->sample[k] = (uint32_t)s;
 }
 
-/* d loss / d a_k = (2/B) sum_l lam_l [order_k < T_l] <E^l_s, w_D^{col_k}> for every entry, into gval */
+/* d loss / d a_k = (2/B) sum_l lam_l [order_k < T_l] <E^l_s, w_D^{col_k}> for every entry, E^l from Ein
+ * (levels x B x r), into out */
 __attribute__((target_clones("avx512f", "default"))) static void
-entry_gradients(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
+entry_gradients(sdlab_trainer *t, size_t B, const float *Ein, float *out, const uint32_t *T, const double *lam,
+                size_t L)
 {
   const size_t r = t->c.r;
   const float scale = 2.0f / (float)B;
@@ -969,19 +976,21 @@ entry_gradients(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
         w[j] = t->s.WDt + t->col[k0 + (j < m ? j : 0)] * r;
       for (size_t l = 0; l < L; l++) {
         float d[4];
-        dotf4(t->Elev + (l * B + s) * r, w, r, d);
+        dotf4(Ein + (l * B + s) * r, w, r, d);
         for (size_t j = 0; j < m; j++)
           if (t->order[k0 + j] < T[l])
             g[j] += lam[l] * d[j];
       }
       for (size_t j = 0; j < m; j++)
-        t->gval[k0 + j] = scale * (float)g[j];
+        out[k0 + j] = scale * (float)g[j];
     }
 }
 
-/* The parameters' gradients from the entries' code gradients gval (d loss / d z_k, penalties included). */
+/* The parameters' gradients from the entries' codes val and the code gradients gval (d loss / d z_k, penalties
+ * included), the residuals in Elev; b_E's too unless `gate` (Gated adds its gate's gradient itself). */
 __attribute__((target_clones("avx512f", "default"))) static void
-sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam, size_t L)
+sparse_backward(sdlab_trainer *t, size_t B, const float *val, const uint32_t *T, const double *lam, size_t L,
+                int gate)
 {
   const sdlab_train_config *c = &t->c;
   const size_t p = c->p, q = c->q, r = c->r, nnz = t->rowptr[B];
@@ -994,7 +1003,7 @@ sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
     float *gD = t->gWDt + i * r, *gE = t->gWE + i * p;
     for (size_t e = t->cscptr[i]; e < t->cscptr[i + 1]; e++) {
       const size_t k = t->cscent[e], s = t->sample[k];
-      const float v = t->val[k], gz = t->gval[k], *x = t->Xc + s * p;
+      const float v = val[k], gz = t->gval[k], *x = t->Xc + s * p;
       for (size_t l = 0; l < L; l++) {
         if (t->order[k] >= T[l])
           continue;
@@ -1004,7 +1013,8 @@ sparse_backward(sdlab_trainer *t, size_t B, const uint32_t *T, const double *lam
       }
       for (size_t a = 0; a < p; a++)
         gE[a] += gz * x[a];
-      t->gbE[i] += gz;
+      if (!gate)
+        t->gbE[i] += gz;
     }
   }
   if (c->biases) {
@@ -1275,8 +1285,8 @@ threshold_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double 
   for (size_t k = 0; k < nnz; k++)
     penalty += jump ? 1.0 : t->val[k];
   *pen = (jump ? c->l0 : c->l1) * penalty / (double)B;
-  *mse = sparse_forward(t, xr, B, T, lam, 1);
-  entry_gradients(t, B, T, lam, 1);
+  *mse = sparse_forward(t, xr, B, t->val, t->Elev, T, lam, 1);
+  entry_gradients(t, B, t->Elev, t->gval, T, lam, 1);
   if (jump) {
     jump_theta_gradient(t, B);
   } else {
@@ -1284,7 +1294,7 @@ threshold_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double 
     for (size_t k = 0; k < nnz; k++)
       t->gval[k] += l1;
   }
-  sparse_backward(t, B, T, lam, 1);
+  sparse_backward(t, B, t->val, T, lam, 1, 0);
 }
 
 /* Gated (Rajamanoharan et al. 2024): dense products like ReLU, plus the gate's auxiliary reconstruction */
@@ -1349,6 +1359,49 @@ gated_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen
     if (c->sae) /* both pre-activations read x - b_D */
       cblas_sgemv(CblasRowMajor, CblasTrans, (int)q, (int)p, -1.0f, t->s.WE, (int)p, colsum, 1, 1.0f, t->gbD, 1);
   }
+}
+
+/* Gated on the entry path: the entries are the open gates (pi_gate > 0), their codes the gate's ReLU (val, the
+ * auxiliary reconstruction's) and the magnitude codes 1[pi_mag > 0] pi_mag (mval, the reconstruction's; zero
+ * where the magnitude is closed, so those entries add nothing to x_hat or to W_D's gradient).  The same sums
+ * as gated_step, in the dense path's order, up to float rounding. */
+static void
+gated_entry_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double *pen, double *aux, size_t *active)
+{
+  const sdlab_train_config *c = &t->c;
+  const float *bE = t->s.bE, *rm = t->s.rmag, *bm = t->s.bmag;
+  uint32_t T[1];
+  double lam[1];
+  level_table(c, T, lam);
+  threshold_entries(t, B);
+  touch_entries(t, B);
+  const size_t nnz = t->rowptr[B];
+  size_t act = 0;
+  double penalty = 0;
+  for (size_t k = 0; k < nnz; k++) {
+    const size_t i = t->col[k];
+    const float z = t->val[k], pm = expf(rm[i]) * (z - bE[i]) + bm[i];
+    t->mval[k] = pm > 0 ? pm : 0.0f;
+    act += pm > 0;
+    penalty += z;
+  }
+  *active = act;
+  *pen = c->l1 * penalty / (double)B;
+  *mse = sparse_forward(t, xr, B, t->mval, t->Elev, T, lam, 1);
+  *aux = sparse_forward(t, xr, B, t->val, t->Ehat, T, lam, 1);
+  entry_gradients(t, B, t->Elev, t->gmval, T, lam, 1);
+  entry_gradients(t, B, t->Ehat, t->gval, T, lam, 1); /* W_D held constant: only the codes' gradients */
+  /* W_E x's gradient g_gate + exp(r) g_mag into gval; b_E takes g_gate, r_mag g_mag (pi_mag - b_mag), b_mag g_mag */
+  const float l1 = (float)(c->l1 / (double)B);
+  for (size_t k = 0; k < nnz; k++) {
+    const size_t i = t->col[k];
+    const float gmag = t->mval[k] > 0 ? t->gmval[k] : 0.0f, ggate = t->gval[k] + l1;
+    t->grm[i] += gmag * (t->mval[k] - bm[i]);
+    t->gbm[i] += gmag;
+    t->gbE[i] += ggate;
+    t->gval[k] = ggate + expf(rm[i]) * gmag;
+  }
+  sparse_backward(t, B, t->mval, T, lam, 1, 1);
 }
 
 /* Unit-norm decoders: each gradient row g of W_D^T loses its component along its row w (g - <g, w> w), up to
@@ -1504,13 +1557,17 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     return status;
   double mse = 0, pen = 0, aux = 0;
   size_t active = 0;
-  const size_t nactive = dense_method(c) && c->method != SDLAB_TRAIN_GATED ? count_active(t, B) : 0;
-  if (dense_method(c) && c->method != SDLAB_TRAIN_GATED && (double)nactive <= c->sparse_below * (double)(B * q) &&
-      nactive <= t->nnzcap) {
-    threshold_step(t, xr, B, &mse, &pen);
-    active = nactive;
+  const size_t nactive = dense_method(c) ? count_active(t, B) : 0; /* Gated: its open gates */
+  if (dense_method(c) && (double)nactive <= c->sparse_below * (double)(B * q) && nactive <= t->nnzcap) {
+    if (c->method == SDLAB_TRAIN_GATED)
+      gated_entry_step(t, xr, B, &mse, &pen, &aux, &active);
+    else
+      threshold_step(t, xr, B, &mse, &pen);
+    if (c->method != SDLAB_TRAIN_GATED)
+      active = nactive;
     for (size_t k = 0; k < nactive; k++)
-      t->s.last_active[t->col[k]] = t->s.step + 1;
+      if (c->method != SDLAB_TRAIN_GATED || t->mval[k] > 0)
+        t->s.last_active[t->col[k]] = t->s.step + 1;
   } else if (dense_method(c)) {
     decoder_sync_all(t);
     t->all_touched = 1;
@@ -1527,9 +1584,9 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     const size_t L = level_table(c, T, lam);
     select_entries(t, B);
     touch_entries(t, B);
-    mse = sparse_forward(t, xr, B, T, lam, L);
-    entry_gradients(t, B, T, lam, L);
-    sparse_backward(t, B, T, lam, L);
+    mse = sparse_forward(t, xr, B, t->val, t->Elev, T, lam, L);
+    entry_gradients(t, B, t->Elev, t->gval, T, lam, L);
+    sparse_backward(t, B, t->val, T, lam, L, 0);
     if (c->method == SDLAB_TRAIN_TOPK_AUXK)
       aux = auxk(t, B);
     active = t->rowptr[B];

@@ -26,8 +26,9 @@
  * columns renormalised after); anchoring (eqs. 25-26): lambda (||W_E[:k] - A_p^T||^2 + ||W_D[:, :k] - A_r||^2);
  * dead-latent resampling (Bricken et al. 2023).
  * Top-k codes have at most k nonzeros a sample: the decoder, its gradient and the encoder's gradient touch only
- * the selected entries (O(k (2 r + p)) a sample); ReLU and JumpReLU take the same entry path for batches whose
- * active codes are at most sparse_below of B q, and four dense products otherwise.  The encoder's product is
+ * the selected entries (O(k (2 r + p)) a sample); ReLU, JumpReLU and Gated (its open gates) take the same entry
+ * path for batches whose active codes are at most sparse_below of B q, and four dense products (Gated: six)
+ * otherwise.  The encoder's product is
  * always dense (sdlab_blas_par_sgemm).
  * The hot path allocates nothing; the same seed and thread count give the same bytes. */
 #ifndef SDLAB_TRAIN_H
@@ -46,8 +47,10 @@ typedef enum { SDLAB_DECAY_NONE, SDLAB_DECAY_LINEAR, SDLAB_DECAY_COSINE } sdlab_
 
 #define SDLAB_TRAIN_MAX_KS 8
 #define SDLAB_TRAIN_THRESHOLD_RATE 0.01 /* batchtopk: the inference threshold's moving-average rate */
-/* relu, jumprelu: the active fraction of a batch's codes at or below which a step takes the entry path; `make
- * bench` times both paths at n_p = 768, n_q = 16,000, batch 256 and found them equal between 1% and 2% */
+/* relu, jumprelu, gated: the active fraction of a batch's codes at or below which a step takes the entry path;
+ * `make bench` timed both paths at n_p = 768, n_q = 16,000, batch 256 and found them equal between 1% and 2%
+ * when this was set.  The entry path has since become faster (it now wins up to about 3.5%), but the switch
+ * stays here: moving it changes the bytes of the committed ReLU and JumpReLU runs. */
 #define SDLAB_TRAIN_SPARSE_BELOW 0.015
 
 typedef struct {
@@ -81,7 +84,7 @@ typedef struct {
   size_t resample_every;    /* then every this many steps; 0: once */
   size_t batch;
   size_t total_steps;       /* for the decay schedule */
-  double sparse_below;      /* relu, jumprelu: a batch whose active codes are at most this fraction of its B q
+  double sparse_below;      /* relu, jumprelu, gated: a batch whose active codes are at most this fraction of its B q
                              * takes the entry path (default SDLAB_TRAIN_SPARSE_BELOW); 0: always dense unless
                              * nothing fires, 1: always entries */
   int lazy_decoder;         /* 1 (default): W_D's rows without a gradient catch up when next read, with the

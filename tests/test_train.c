@@ -140,6 +140,7 @@ row_margin(fd_case *f, size_t s, size_t i)
 }
 
 static int use_prefixes; /* matryoshka's nested-prefix form instead of eq. 9's sum over k */
+static int entry_path;   /* relu, jumprelu, gated: sparse_below = 1, every batch on the entry path */
 
 static void
 check_gradients(sdlab_train_method m, size_t p, size_t r, int biases, size_t anchors, uint64_t seed)
@@ -147,6 +148,8 @@ check_gradients(sdlab_train_method m, size_t p, size_t r, int biases, size_t anc
   fd_case f;
   make_case(&f, m, p, r, seed);
   f.c.biases = biases;
+  if (entry_path)
+    f.c.sparse_below = 1;
   if (use_prefixes) {
     f.c.nks = 0;
     f.c.nprefixes = 3;
@@ -293,14 +296,17 @@ Test(train, matryoshka_prefix_groups_and_jumprelu_gradients)
 }
 
 /* Gated (Rajamanoharan et al. 2024): W_E, the gate bias, r_mag and b_mag are exact gradients of the whole
- * loss; W_D's is that of the loss without the auxiliary term, which holds the decoder constant. */
+ * loss; W_D's is that of the loss without the auxiliary term, which holds the decoder constant.  On the dense
+ * path (these batches have more open gates than the default crossover) and on the entry path. */
 Test(train, gated_gradients)
 {
-  for (uint64_t seed = 1; seed <= 3; seed++) {
-    check_gradients(SDLAB_TRAIN_GATED, 6, 6, 0, 0, seed);
-    check_gradients(SDLAB_TRAIN_GATED, 6, 6, 1, 0, seed);
-    check_gradients(SDLAB_TRAIN_GATED, 6, 5, 1, 2, seed);
-  }
+  for (entry_path = 0; entry_path <= 1; entry_path++)
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+      check_gradients(SDLAB_TRAIN_GATED, 6, 6, 0, 0, seed);
+      check_gradients(SDLAB_TRAIN_GATED, 6, 6, 1, 0, seed);
+      check_gradients(SDLAB_TRAIN_GATED, 6, 5, 1, 2, seed);
+    }
+  entry_path = 0;
 }
 
 /* A fresh trainer for f->c on fresh data (seed), at step 100 with latents 0..9 alive and 10..15 dead. */
