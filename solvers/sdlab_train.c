@@ -1244,26 +1244,35 @@ threshold_entries(sdlab_trainer *t, size_t B)
 
 /* JumpReLU's threshold gradient (straight-through, rectangle kernel of width h): every code within h/2 of its
  * threshold, active or not, contributes (d loss / d a) (-theta / h) - (l0 / B) / h; an inactive one's
- * d loss / d a is (2/B) <E_s, w_D^i>, computed here.  Samples in order, as the dense path adds them. */
+ * d loss / d a is (2/B) <E_s, w_D^i>, computed here.  Each thread owns a block of latents and adds their terms
+ * in sample order, as the dense path does (a row it brings up to date is its own). */
 static void
 jump_theta_gradient(sdlab_trainer *t, size_t B)
 {
   const sdlab_train_config *c = &t->c;
   const size_t q = c->q, r = c->r;
   const float h = (float)c->bandwidth, l0 = (float)(c->l0 / (double)B), scale = 2.0f / (float)B;
-  for (size_t s = 0; s < B; s++) {
-    size_t e = t->rowptr[s];
-    for (size_t i = 0; i < q; i++) {
-      const float z = t->Z[s * q + i], th = t->s.theta[i];
-      while (e < t->rowptr[s + 1] && t->col[e] < i)
+#pragma omp parallel num_threads(t->threads)
+  {
+    const size_t nt = (size_t)omp_get_num_threads(), th_ = (size_t)omp_get_thread_num();
+    const size_t i0 = q * th_ / nt, i1 = q * (th_ + 1) / nt;
+    for (size_t s = 0; s < B; s++) {
+      size_t e = t->rowptr[s];
+      const size_t end = t->rowptr[s + 1];
+      while (e < end && t->col[e] < i0)
         e++;
-      if (!(fabsf(z - th) < 0.5f * h))
-        continue;
-      const int on = e < t->rowptr[s + 1] && t->col[e] == i;
-      if (!on)
-        decoder_row_sync(t, i, t->s.step);
-      const float ga = on ? t->gval[e] : scale * dotf(t->Elev + s * r, t->s.WDt + i * r, r);
-      t->gth[i] += ga * (-th / h) + l0 * (-1.0f / h);
+      for (size_t i = i0; i < i1; i++) {
+        const float z = t->Z[s * q + i], th = t->s.theta[i];
+        if (!(fabsf(z - th) < 0.5f * h))
+          continue;
+        while (e < end && t->col[e] < i)
+          e++;
+        const int on = e < end && t->col[e] == i;
+        if (!on)
+          decoder_row_sync(t, i, t->s.step);
+        const float ga = on ? t->gval[e] : scale * dotf(t->Elev + s * r, t->s.WDt + i * r, r);
+        t->gth[i] += ga * (-th / h) + l0 * (-1.0f / h);
+      }
     }
   }
 }
