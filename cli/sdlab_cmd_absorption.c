@@ -9,6 +9,7 @@
 #include "sdlab_lp.h"
 #include "sdlab_lrb.h"
 #include "sdlab_npy.h"
+#include "sdlab_sae.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,8 +20,8 @@
 #include <unistd.h>
 
 static const char *USAGE =
-  "usage: sdlab absorption --bench DIR [--hierarchy P:K] --codes CODES.npy [--decoder W_D.npy] [--tau T]\n"
-  "                        [--out FILE.json] [--rates FILE.tsv]\n"
+  "usage: sdlab absorption --bench DIR [--hierarchy P:K] (--codes CODES.npy | --sae DIR) [--decoder W_D.npy]\n"
+  "                        [--tau T] [--out FILE.json] [--rates FILE.tsv]\n"
   "       sdlab absorption --bench DIR [--hierarchy P:K] --construct [--parent I] [--repair]\n"
   "                        [--encoder-out W_E.npy] [--out FILE.json] [--rates FILE.tsv]\n"
   "\n"
@@ -40,6 +41,10 @@ static const char *USAGE =
   "                     default the one its meta.json records, which a given one must agree with\n"
   "  --codes CODES.npy  N x n_q latent codes of the same N samples (sdlab train --codes writes them; any\n"
   "                     dictionary's codes will do)\n"
+  "  --sae DIR          instead of --codes: another tool's dictionary (SAELens, sparsify or dictionary_learning\n"
+  "                     layout, as sdlab export writes them), its codes of the bench's x_p.npy computed as that\n"
+  "                     library does (its architecture, k, thresholds and b_dec subtraction from its\n"
+  "                     configuration), and its decoder used as --decoder\n"
   "  --decoder W_D.npy  n_p x n_q decoder: also report the cosine of each latent's decoder column with its\n"
   "                     family's parent direction (an absorbing latent carries the parent's direction)\n"
   "  --tau T            reliability level of the activation sets, in (1/2, 1] (default 0.9)\n"
@@ -57,7 +62,8 @@ static const char *USAGE =
   "                     (c, c''], which sdlab check reports as a failed step)\n"
   "  --encoder-out F    write the construction's encoder W_E' ((P + 1) x n_p, float64; threshold c'' in the JSON)\n";
 
-enum { O_BENCH, O_HIER, O_CODES, O_DECODER, O_TAU, O_OUT, O_RATES, O_CONSTRUCT, O_PARENT, O_ENCOUT, O_REPAIR, O_COUNT };
+enum { O_BENCH, O_HIER, O_CODES, O_DECODER, O_TAU, O_OUT, O_RATES, O_CONSTRUCT, O_PARENT, O_ENCOUT, O_REPAIR, O_SAE,
+       O_COUNT };
 
 /* Theorem 3.8's construction on Wp for the hierarchy parent_of with P parents: the realized pattern of the
  * expanded encoder into pat ((P + 1) x n bytes), the construction's quantities into j, the encoder into
@@ -158,6 +164,34 @@ construct_thm38(const gsl_matrix *Wp, const long *parent_of, size_t P, size_t is
   return status;
 }
 
+/* --sae DIR: the dictionary in DIR and its codes of the bench's inputs x_p.npy into *Z (N x n_q), as its library
+ * computes them (two threads: the same bytes on every machine) */
+static int
+sae_codes(const char *dir, const char *bench, sdlab_sae **sae, gsl_matrix **Z)
+{
+  char *path = sdlab_path_join(bench, "x_p.npy");
+  float *X = NULL, *A = NULL;
+  size_t N = 0, p = 0;
+  int status = path ? sdlab_npy_load_floats(path, "the bench's x_p.npy", &X, &N, &p)
+                    : sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status && (status = sdlab_sae_load(dir, 1, sae)))
+    status = sdlab_fail(status, "--sae: %s", sdlab_error_message(status));
+  if (!status && (*sae)->p != p)
+    status = sdlab_fail(SDLAB_ESHAPE, "--sae %s reads %zu-dimensional inputs but the bench's x_p.npy has %zu columns",
+                        dir, (*sae)->p, p);
+  const size_t q = status ? 0 : (*sae)->q;
+  if (!status && ((A = malloc(N * q * sizeof *A + 1)) == NULL || (*Z = gsl_matrix_alloc(N, q)) == NULL))
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for %zu x %zu codes", N, q);
+  if (!status)
+    status = sdlab_sae_encode(*sae, X, N, A, 2);
+  for (size_t k = 0; !status && k < N * q; k++)
+    (*Z)->data[k] = A[k];
+  free(path);
+  free(X);
+  free(A);
+  return status;
+}
+
 /* The hierarchy into p: the bench's record (meta.json, written by sdlab lrb) when it has one, which a given
  * --hierarchy must then agree with; else the flag, which is then needed.  *meta is the parsed record (or NULL). */
 static int
@@ -222,7 +256,7 @@ int
 sdlab_cmd_absorption(int argc, char **argv)
 {
   static const char *names[O_COUNT] = {"--bench", "--hierarchy", "--codes", "--decoder", "--tau", "--out", "--rates",
-                                       "--construct", "--parent", "--encoder-out", "--repair"};
+                                       "--construct", "--parent", "--encoder-out", "--repair", "--sae"};
   sdlab_opt o[O_COUNT];
   sdlab_cli_options(o, names, O_COUNT, "--construct --repair");
   int r = sdlab_cli_parse("absorption", argc, argv, o, O_COUNT);
@@ -233,9 +267,9 @@ sdlab_cmd_absorption(int argc, char **argv)
   const int construct = o[O_CONSTRUCT].value != NULL;
   if (r || sdlab_cli_require("absorption", o, O_COUNT, names, 1))
     return SDLAB_EXIT_USAGE;
-  if (construct == (o[O_CODES].value != NULL)) {
-    fprintf(stderr, "sdlab absorption: error: give exactly one of --codes (a dictionary's codes) and --construct "
-            "(Theorem 3.8's construction)\n");
+  if (construct + (o[O_CODES].value != NULL) + (o[O_SAE].value != NULL) != 1) {
+    fprintf(stderr, "sdlab absorption: error: give exactly one of --codes (a dictionary's codes), --sae (another "
+            "tool's dictionary) and --construct (Theorem 3.8's construction)\n");
     return SDLAB_EXIT_USAGE;
   }
   if (!construct && (o[O_PARENT].value || o[O_ENCOUT].value || o[O_REPAIR].value)) {
@@ -268,8 +302,11 @@ sdlab_cmd_absorption(int argc, char **argv)
     status = sdlab_npy_load_matrix(xpath, "the bench's x.npy", &X);
   if (!status)
     status = sdlab_npy_load_matrix(wpath, "the bench's W_p.npy", &Wp);
-  if (!status && !construct)
+  if (!status && o[O_CODES].value)
     status = sdlab_npy_load_matrix(o[O_CODES].value, "--codes", &Z);
+  sdlab_sae *sae = NULL;
+  if (!status && o[O_SAE].value)
+    status = sae_codes(o[O_SAE].value, o[O_BENCH].value, &sae, &Z);
   const size_t N = X ? X->size1 : 0, n = X ? X->size2 : 0;
   if (!status && Wp->size2 != n)
     status = sdlab_fail(SDLAB_ESHAPE, "the bench's W_p.npy has %zu features but x.npy has %zu", Wp->size2, n);
@@ -279,6 +316,10 @@ sdlab_cmd_absorption(int argc, char **argv)
   if (!status && p.parents * (p.children + 1) > n)
     status = sdlab_fail(SDLAB_EPARAM, "--hierarchy %zu:%zu needs %zu features but the bench has %zu", p.parents,
                         p.children, p.parents * (p.children + 1), n);
+  if (!status && !o[O_DECODER].value && sae && sae->r == Wp->size1) { /* its decoder, unless given one */
+    WD = sae->WD;
+    sae->WD = NULL;
+  }
   if (!status && o[O_DECODER].value) {
     status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
     if (!status && (WD->size1 != Wp->size1 || WD->size2 != Z->size2))
@@ -302,7 +343,11 @@ sdlab_cmd_absorption(int argc, char **argv)
     status = GSL_ENOMEM;
   if (!status) {
     sdlab_json_object_begin(&j, NULL);
-    sdlab_json_string(&j, "source", construct ? "Theorem 3.8 construction" : o[O_CODES].value);
+    sdlab_json_string(&j, "source", construct ? "Theorem 3.8 construction" : sae ? o[O_SAE].value : o[O_CODES].value);
+    if (sae) {
+      sdlab_json_string(&j, "sae_layout", sae->layout);
+      sdlab_json_string(&j, "sae_kind", sae->kind);
+    }
     sdlab_json_integer(&j, "samples", construct ? 0 : (long long)N);
     sdlab_json_integer(&j, "parents", (long long)p.parents);
     sdlab_json_integer(&j, "children", (long long)p.children);
@@ -374,5 +419,6 @@ sdlab_cmd_absorption(int argc, char **argv)
   if (Wp) gsl_matrix_free(Wp);
   if (Z) gsl_matrix_free(Z);
   if (WD) gsl_matrix_free(WD);
+  sdlab_sae_free(sae);
   return status ? sdlab_cli_fail("absorption", status) : SDLAB_EXIT_OK;
 }

@@ -7,7 +7,7 @@
 #include "sdlab_metrics.h"
 #include "sdlab_model.h"
 #include "sdlab_npy.h"
-#include "sdlab_safetensors.h"
+#include "sdlab_sae.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -228,7 +228,7 @@ sdlab_cmd_eval(int argc, char **argv)
   const char *layout = NULL;
   int status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &W);
   if (!status)
-    status = o[O_SAE].value ? sdlab_safetensors_load_sae(o[O_SAE].value, &WE, &WD, &layout)
+    status = o[O_SAE].value ? sdlab_sae_load_matrices(o[O_SAE].value, &WE, &WD, &layout)
                             : sdlab_npy_load_matrix(o[O_ENCODER].value, "--encoder", &WE);
   if (!status && WE->size2 != W->size1)
     status = sdlab_fail(SDLAB_ESHAPE, "--encoder is %zu x %zu but --truth has n_p = %zu rows: the encoder must be "

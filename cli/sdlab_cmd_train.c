@@ -7,6 +7,7 @@
 #include "sdlab_metrics.h"
 #include "sdlab_npy.h"
 #include "sdlab_safetensors.h"
+#include "sdlab_sae.h"
 #include "sdlab_train.h"
 
 #include <dirent.h>
@@ -667,7 +668,7 @@ init_from(sdlab_trainer *t, const char *dir, const sdlab_train_config *c)
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
       status = sdlab_fail(SDLAB_EIO, "--init %s is not a directory", dir);
-    if (!status && (status = sdlab_safetensors_load_sae(dir, &E, &D, &layout)))
+    if (!status && (status = sdlab_sae_load_matrices(dir, &E, &D, &layout)))
       status = sdlab_fail(status, "--init: %s", sdlab_error_message(status));
     if (!status && (!(WE = malloc(E->size1 * E->size2 * sizeof *WE)) || !(WD = malloc(D->size1 * D->size2 * sizeof *WD))))
       status = sdlab_fail(GSL_ENOMEM, "out of memory");

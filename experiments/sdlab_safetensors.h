@@ -36,11 +36,4 @@ int sdlab_safetensors_has(const sdlab_safetensors *st, const char *name);
  * SDLAB_ENONFINITE for a NaN or infinity (or a float64 beyond float32's range). */
 int sdlab_safetensors_tensor(sdlab_safetensors *st, const char *name, size_t *ndim, size_t *shape, float **data);
 
-/* A dictionary saved by another tool in DIR: SAELens (sae_weights.safetensors: W_enc d_in x d_sae, W_dec
- * d_sae x d_in), sparsify (sae.safetensors: encoder.weight d_sae x d_in, W_dec d_sae x d_in) or
- * dictionary_learning (model.safetensors: encoder.weight d_sae x d_in, decoder.weight d_in x d_sae; its
- * JumpReluAutoEncoder's W_enc and W_dec as SAELens'), detected by its file and tensor names.  *WE is n_q x n_p (rows the encoder directions), *WD n_r x n_q (columns the
- * decoder directions), as sdlab's own W_E.npy and W_D.npy; *layout names the layout found. */
-int sdlab_safetensors_load_sae(const char *dir, gsl_matrix **WE, gsl_matrix **WD, const char **layout);
-
 #endif

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "sdlab_errno.h"
+#include "sdlab_npy.h"
+#include "sdlab_sae.h"
 
 TestSuite(export, .init = test_dir_setup, .fini = test_dir_teardown, .timeout = 240);
 
@@ -245,4 +248,89 @@ Test(export, train_init_from_a_run_or_its_exports_gives_the_same_bytes)
   free(err);
   cr_assert_eq(test_run_expanded("test ! -e '%D/bad' && test ! -e '%D/bad.partial'", NULL), 0, "a refused --init left "
                "its output");
+}
+
+/* sdlab absorption --sae DIR reads every layout's dictionary and computes its codes as that library does: the
+ * codes sdlab_sae_encode gives on the bench's inputs pass the independent reader (which recomputes them from the
+ * library's documented inference and the exported tensors) against the export itself, and the absorption report
+ * is the one the run's own codes and decoder give, line for line.  Directories a library could not load, or whose
+ * codes sdlab does not compute, are refused with one line naming what is missing. */
+Test(export, absorption_reads_every_layout_and_computes_its_codes_as_its_library)
+{
+  char *err = NULL;
+  cr_assert_eq(test_run_expanded("'%S' lrb --features 12 --dim 8 --samples 2000 --sparsity 0.8 --interference 0.1 "
+                                 "--hierarchy 2:3 --seed 1 --quiet --out '%D/h'", &err), 0, "%s", err);
+  free(err);
+  size_t N = 0, p = 0;
+  float *X = NULL;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/h/x_p.npy", test_dir);
+  cr_assert_eq(sdlab_npy_load_floats(path, "x_p", &X, &N, &p), 0);
+  int checked = 0;
+  for (int m = 0; m < 7; m++) {
+    if (m == 5)
+      continue; /* topk-auxk infers as topk */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%%S' train --data '%%D/h' --method %s %s --latents 16 --epochs 3 --batch 64 --biases "
+             "--codes --quiet --out '%%D/h-%s' && '%%S' absorption --bench '%%D/h' --codes '%%D/h-%s/codes.npy' "
+             "--decoder '%%D/h-%s/W_D.npy' | grep -v '\"source\"' > '%%D/ref-%s.json'", METHODS[m], ARGS[m], METHODS[m],
+             METHODS[m], METHODS[m], METHODS[m]);
+    err = NULL;
+    cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
+    free(err);
+    for (int f = 0; f < 4; f++) {
+      if (!expressible(0, m, f))
+        continue;
+      snprintf(cmd, sizeof cmd, "'%%S' export '%%D/h-%s' --format %s --out '%%D/e-%s-%s' && '%%S' absorption --bench "
+               "'%%D/h' --sae '%%D/e-%s-%s' | grep -v '\"source\"\\|\"sae_' > '%%D/got.json' && cmp '%%D/got.json' "
+               "'%%D/ref-%s.json'", METHODS[m], FORMATS[f], METHODS[m], FORMATS[f], METHODS[m], FORMATS[f], METHODS[m]);
+      err = NULL;
+      cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
+      free(err);
+      snprintf(path, sizeof path, "%s/e-%s-%s", test_dir, METHODS[m], FORMATS[f]);
+      sdlab_sae *s = NULL;
+      cr_assert_eq(sdlab_sae_load(path, 1, &s), 0, "%s: %s", path, sdlab_error_message(1));
+      cr_assert_eq(s->p, p);
+      float *A = malloc(N * s->q * sizeof *A);
+      cr_assert_eq(sdlab_sae_encode(s, X, N, A, 2), 0);
+      snprintf(path, sizeof path, "%s/c.npy", test_dir);
+      const size_t shape[2] = {N, s->q};
+      cr_assert_eq(sdlab_npy_write(path, SDLAB_F32, 2, shape, A), 0);
+      sdlab_sae_free(s);
+      free(A);
+      snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/interop/read_export.py %s '%%D/e-%s-%s' '%%D/h/x_p.npy' "
+               "'%%D/c.npy'", FORMATS[f], METHODS[m], FORMATS[f]);
+      err = NULL;
+      cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
+      free(err);
+      checked++;
+    }
+  }
+  free(X);
+  cr_assert_eq(checked, 20, "%d exports checked", checked); /* relu, jumprelu, batchtopk, gated 3 each; topk, matryoshka 4 */
+  static const struct {
+    const char *setup, *args;
+    int status;
+    const char *says;
+  } cases[] = {
+    {"", "--sae '%D/e-topk-saelens' --codes '%D/h-topk/codes.npy'", 2, "exactly one of"},
+    {"", "--sae '%D/h'", 1, "holds no SAE weights"},
+    {"cp -r '%D/e-topk-saelens' '%D/x1' && rm '%D/x1/cfg.json'", "--sae '%D/x1'", 1, "no cfg.json"},
+    {"cp -r '%D/e-topk-saelens' '%D/x2' && sed -i 's/\"architecture\": \"topk\"/\"architecture\": \"matryoshka\"/' "
+     "'%D/x2/cfg.json'", "--sae '%D/x2'", 1, "architecture 'matryoshka'"},
+    {"cp -r '%D/e-relu-saelens' '%D/x3' && sed -i 's/\"normalize_activations\": \"none\"/\"normalize_activations\": "
+     "\"expected_average_only_in\"/' '%D/x3/cfg.json'", "--sae '%D/x3'", 1, "normalize_activations"},
+    {"cp -r '%D/e-topk-dictionary-learning' '%D/x4' && sed -i 's/\"AutoEncoderTopK\"/\"CrossCoder\"/' "
+     "'%D/x4/config.json'", "--sae '%D/x4'", 1, "dict_class 'CrossCoder'"}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char cmd[1024];
+    if (cases[c].setup[0])
+      cr_assert_eq(test_run_expanded(cases[c].setup, NULL), 0, "%s", cases[c].setup);
+    snprintf(cmd, sizeof cmd, "'%%S' absorption --bench '%%D/h' %s", cases[c].args);
+    err = NULL;
+    const int st = test_run_expanded(cmd, &err);
+    cr_assert_eq(st, cases[c].status, "%s: exit %d: %s", cases[c].args, st, err);
+    cr_assert(err && test_lines(err) == 1 && strstr(err, cases[c].says), "%s: %s", cases[c].args, err);
+    free(err);
+  }
 }
