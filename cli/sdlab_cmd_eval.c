@@ -40,7 +40,8 @@ static const char *USAGE =
   "  --sweep FILE.tsv       also write the tau sweep as text: tau, encoder M_GT [, decoder M_GT]\n"
   "  --data X.npy           N x n_p inputs: also report the model's L0 (mean active latents per sample),\n"
   "                         dead fraction (latents that never fire) and explained variance (relative to\n"
-  "                         the mean); needs --decoder and --activation\n"
+  "                         the mean); needs --decoder and --activation, or --sae (without --activation:\n"
+  "                         the dictionary's own inference, biases, thresholds and k from its configuration)\n"
   "  --activation A         sigma of the model: relu, jumprelu:T, topk:K, topk-relu:K, batchtopk:K; with\n"
   "                         --decoder, also report L_tilde, eq. 11 on the ground truth with every M_d = 1\n"
   "  --data-target X_r.npy  N x n_r targets (default: X.npy, an SAE)\n";
@@ -48,11 +49,36 @@ static const char *USAGE =
 enum { O_TRUTH, O_ENCODER, O_DECODER, O_TRUTH_TARGET, O_TAU, O_EXCLUDE, O_RAW, O_OUT, O_DATA, O_ACT, O_DATA_TARGET,
        O_SWEEP, O_SAE, O_COUNT };
 
-/* L0, dead fraction and explained variance of the model (W_E, W_D, sigma) on data X (targets Y),
- * in batches of 4096 samples (batchtopk's batch). */
+/* One batch's codes A and reconstructions Xhat by another tool's dictionary, as its library computes them
+ * (float32, two threads). */
+static int
+sae_batch(const sdlab_sae *sae, const gsl_matrix *X, gsl_matrix *A, gsl_matrix *Xhat)
+{
+  const size_t b = X->size1, p = sae->p, q = sae->q, r = sae->r;
+  float *x = malloc(b * p * sizeof *x), *a = malloc(b * q * sizeof *a), *h = malloc(b * r * sizeof *h);
+  int status = x && a && h ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t s = 0; !status && s < b; s++)
+    for (size_t k = 0; k < p; k++)
+      x[s * p + k] = (float)gsl_matrix_get(X, s, k);
+  if (!status)
+    status = sdlab_sae_encode(sae, x, b, a, 2);
+  if (!status)
+    status = sdlab_sae_decode(sae, a, b, h, 2);
+  for (size_t s = 0; !status && s < b; s++) {
+    for (size_t i = 0; i < q; i++)
+      gsl_matrix_set(A, s, i, a[s * q + i]);
+    for (size_t k = 0; k < r; k++)
+      gsl_matrix_set(Xhat, s, k, h[s * r + k]);
+  }
+  free(x), free(a), free(h);
+  return status;
+}
+
+/* L0, dead fraction and explained variance of the model (W_E, W_D, sigma), or of another tool's dictionary `sae`
+ * with its own inference, on data X (targets Y), in batches of 4096 samples (batchtopk's batch). */
 static int
 model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, const sdlab_activation *act,
-                 const gsl_matrix *X, const gsl_matrix *Y)
+                 const sdlab_sae *sae, const gsl_matrix *X, const gsl_matrix *Y)
 {
   const size_t nq = WE->size1, np = WE->size2, nr = WD->size1, N = X->size1, B = 4096;
   if (X->size2 != np)
@@ -60,11 +86,13 @@ model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, cons
   if (Y->size1 != N || Y->size2 != nr)
     return sdlab_fail(SDLAB_ESHAPE, "the targets are %zu x %zu, expected %zu x %zu (N x n_r)%s", Y->size1, Y->size2,
                       N, nr, Y == X ? "; give --data-target for a transcoder" : "");
-  sdlab_model *m = sdlab_model_alloc(nr == np ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act);
-  if (m == NULL)
+  sdlab_model *m = sae ? NULL : sdlab_model_alloc(nr == np ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act);
+  if (!sae && m == NULL)
     return GSL_EINVAL;
-  gsl_matrix_memcpy(m->WE, WE);
-  gsl_matrix_memcpy(m->WD, WD);
+  if (m) {
+    gsl_matrix_memcpy(m->WE, WE);
+    gsl_matrix_memcpy(m->WD, WD);
+  }
   gsl_matrix *A = gsl_matrix_alloc(B, nq), *Xhat = gsl_matrix_alloc(B, nr);
   sdlab_activation_workspace *w = sdlab_activation_workspace_alloc(B, nq);
   sdlab_metrics_stats st;
@@ -74,9 +102,13 @@ model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, cons
     size_t b = N - s0 < B ? N - s0 : B;
     gsl_matrix_const_view xb = gsl_matrix_const_submatrix(X, s0, 0, b, np), yb = gsl_matrix_const_submatrix(Y, s0, 0, b, nr);
     gsl_matrix_view ab = gsl_matrix_submatrix(A, 0, 0, b, nq), hb = gsl_matrix_submatrix(Xhat, 0, 0, b, nr);
-    status = sdlab_model_encode(m, &xb.matrix, NULL, &ab.matrix, NULL, w);
-    if (!status)
-      status = sdlab_model_decode(m, &ab.matrix, &hb.matrix);
+    if (sae) {
+      status = sae_batch(sae, &xb.matrix, &ab.matrix, &hb.matrix);
+    } else {
+      status = sdlab_model_encode(m, &xb.matrix, NULL, &ab.matrix, NULL, w);
+      if (!status)
+        status = sdlab_model_decode(m, &ab.matrix, &hb.matrix);
+    }
     if (!status)
       status = sdlab_metrics_stats_add(&st, &ab.matrix, &yb.matrix, &hb.matrix);
   }
@@ -85,6 +117,8 @@ model_statistics(sdlab_json *j, const gsl_matrix *WE, const gsl_matrix *WD, cons
     sdlab_metrics_stats_result(&st, &l0, &dead, &ev);
     sdlab_json_object_begin(j, "model");
     sdlab_json_integer(j, "samples", (long long)N);
+    if (sae)
+      sdlab_json_string(j, "inference", sae->kind);
     sdlab_json_number(j, "L0", l0);
     sdlab_json_number(j, "dead_fraction", dead);
     sdlab_json_number(j, "explained_variance", ev);
@@ -207,8 +241,9 @@ sdlab_cmd_eval(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   }
   sdlab_activation act;
-  if (o[O_DATA].value && (!has_decoder || !o[O_ACT].value)) {
-    fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance)\n");
+  if (o[O_DATA].value && !o[O_SAE].value && (!has_decoder || !o[O_ACT].value)) {
+    fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance), "
+            "or --sae\n");
     return SDLAB_EXIT_USAGE;
   }
   if (!o[O_DATA].value && o[O_DATA_TARGET].value) {
@@ -294,8 +329,12 @@ sdlab_cmd_eval(int argc, char **argv)
     status = sdlab_npy_load_matrix(o[O_DATA].value, "--data", &X);
     if (!status && o[O_DATA_TARGET].value)
       status = sdlab_npy_load_matrix(o[O_DATA_TARGET].value, "--data-target", &Y);
+    sdlab_sae *sae = NULL; /* --sae without --activation: the dictionary's own inference, biases included */
+    if (!status && o[O_SAE].value && !o[O_ACT].value && (status = sdlab_sae_load(o[O_SAE].value, 1, &sae)))
+      status = sdlab_fail(status, "--sae with --data: %s", sdlab_error_message(status));
     if (!status)
-      status = model_statistics(&j, WE, WD, &act, X, Y ? Y : X);
+      status = model_statistics(&j, WE, WD, &act, sae, X, Y ? Y : X);
+    sdlab_sae_free(sae);
   }
   const char *text = NULL;
   if (!status) {

@@ -139,12 +139,11 @@ saelens_codes(sdlab_sae *s, sdlab_safetensors *st, const char *wpath, json_t *cf
   const int apply = config_bool(cfg, "apply_b_dec_to_input", 1);
   if (apply < 0)
     return sdlab_fail(SDLAB_EBADFILE, "%s: apply_b_dec_to_input is not a boolean", cpath);
-  int status = SDLAB_SUCCESS;
-  if (apply) {
-    if (s->r != s->p)
-      return sdlab_fail(SDLAB_ESHAPE, "%s: apply_b_dec_to_input with d_out %zu != d_in %zu", cpath, s->r, s->p);
+  if (apply && s->r != s->p)
+    return sdlab_fail(SDLAB_ESHAPE, "%s: apply_b_dec_to_input with d_out %zu != d_in %zu", cpath, s->r, s->p);
+  int status = tensor_vector(st, wpath, "b_dec", s->r, 0, &s->b_out);
+  if (!status && apply)
     status = tensor_vector(st, wpath, "b_dec", s->p, 0, &s->b_in);
-  }
   if (!status && strcmp(s->kind, "gated") == 0) {
     s->act = SDLAB_SAE_GATED;
     status = tensor_vector(st, wpath, "b_gate", s->q, 0, &s->b_enc);
@@ -181,6 +180,8 @@ sparsify_codes(sdlab_sae *s, sdlab_safetensors *st, const char *wpath, json_t *c
   int status = config_size(cfg, cpath, "k", 32, &s->k);
   if (!status)
     status = tensor_vector(st, wpath, "encoder.bias", s->q, 0, &s->b_enc);
+  if (!status)
+    status = tensor_vector(st, wpath, "b_dec", s->r, 0, &s->b_out);
   if (!status && !transcode)
     status = tensor_vector(st, wpath, "b_dec", s->p, 0, &s->b_in);
   return status;
@@ -206,12 +207,16 @@ dictionary_learning_codes(sdlab_sae *s, sdlab_safetensors *st, const char *wpath
     s->act = SDLAB_SAE_RELU;
     status = tensor_vector(st, wpath, "bias", s->p, 0, &s->b_in);
     if (!status)
+      status = tensor_vector(st, wpath, "bias", s->r, 0, &s->b_out);
+    if (!status)
       status = tensor_vector(st, wpath, "encoder.bias", s->q, 0, &s->b_enc);
     break;
   case 1:
   case 2: /* BatchTopKSAE infers with its one threshold (use_threshold), not its k */
     s->act = a == 1 ? SDLAB_SAE_TOPK : SDLAB_SAE_JUMPRELU;
     status = tensor_vector(st, wpath, "b_dec", s->p, 0, &s->b_in);
+    if (!status)
+      status = tensor_vector(st, wpath, "b_dec", s->r, 0, &s->b_out);
     if (!status)
       status = tensor_vector(st, wpath, "encoder.bias", s->q, 0, &s->b_enc);
     if (!status && a == 1)
@@ -227,10 +232,14 @@ dictionary_learning_codes(sdlab_sae *s, sdlab_safetensors *st, const char *wpath
     status = tensor_vector(st, wpath, "b_enc", s->q, 0, &s->b_enc);
     if (!status)
       status = tensor_vector(st, wpath, "threshold", s->q, 0, &s->threshold);
+    if (!status)
+      status = tensor_vector(st, wpath, "b_dec", s->r, 0, &s->b_out);
     break;
   default:
     s->act = SDLAB_SAE_GATED;
     status = tensor_vector(st, wpath, "decoder_bias", s->p, 0, &s->b_in);
+    if (!status)
+      status = tensor_vector(st, wpath, "decoder_bias", s->r, 0, &s->b_out);
     if (!status)
       status = tensor_vector(st, wpath, "gate_bias", s->q, 0, &s->b_enc);
     if (!status)
@@ -319,6 +328,7 @@ sdlab_sae_free(sdlab_sae *s)
   if (s->WD)
     gsl_matrix_free(s->WD);
   free(s->b_in);
+  free(s->b_out);
   free(s->b_enc);
   free(s->threshold);
   free(s->r_mag);
@@ -396,5 +406,24 @@ sdlab_sae_encode(const sdlab_sae *s, const float *X, size_t N, float *A, int thr
   free(Xc);
   free(keep);
   free(idx);
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_sae_decode(const sdlab_sae *s, const float *A, size_t N, float *Xhat, int threads)
+{
+  const size_t q = s->q, r = s->r;
+  if (s->b_out == NULL)
+    return sdlab_fail(GSL_EINVAL, "the dictionary was read without what its codes need (sdlab_sae_load codes = 0)");
+  float *D = malloc(r * q * sizeof *D); /* W_D^T, q x r */
+  if (D == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the reconstruction of a %zu x %zu dictionary", r, q);
+  for (size_t i = 0; i < q; i++)
+    for (size_t a = 0; a < r; a++)
+      D[i * r + a] = (float)gsl_matrix_get(s->WD, a, i);
+  for (size_t t = 0; t < N; t++)
+    memcpy(Xhat + t * r, s->b_out, r * sizeof *Xhat);
+  sdlab_blas_par_sgemm(threads, CblasNoTrans, CblasNoTrans, N, r, q, 1.0f, A, q, D, r, 1.0f, Xhat, r);
+  free(D);
   return SDLAB_SUCCESS;
 }

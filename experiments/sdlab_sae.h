@@ -43,6 +43,7 @@ typedef struct {
   size_t k;                     /* topk */
   float *b_in;                  /* p: subtracted from the input (NULL: nothing) */
   float *b_enc;                 /* q: the encoder's bias (gated: the gate's) */
+  float *b_out;                 /* r: added to the reconstruction W_D a */
   float *threshold;             /* q: jumprelu */
   float *r_mag, *b_mag;         /* q: gated */
 } sdlab_sae;
@@ -60,5 +61,7 @@ int sdlab_sae_load_matrices(const char *dir, gsl_matrix **WE, gsl_matrix **WD, c
 
 /* Codes of N input rows X (N x p, row-major float32) into A (N x q float32), on `threads` threads. */
 int sdlab_sae_encode(const sdlab_sae *s, const float *X, size_t N, float *A, int threads);
+/* The reconstructions W_D a + b_dec of N code rows A (N x q) into Xhat (N x r float32). */
+int sdlab_sae_decode(const sdlab_sae *s, const float *A, size_t N, float *Xhat, int threads);
 
 #endif

@@ -270,7 +270,7 @@ Test(export, absorption_reads_every_layout_and_computes_its_codes_as_its_library
   for (int m = 0; m < 7; m++) {
     if (m == 5)
       continue; /* topk-auxk infers as topk */
-    char cmd[1024];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%%S' train --data '%%D/h' --method %s %s --latents 16 --epochs 3 --batch 64 --biases "
              "--codes --quiet --out '%%D/h-%s' && '%%S' absorption --bench '%%D/h' --codes '%%D/h-%s/codes.npy' "
              "--decoder '%%D/h-%s/W_D.npy' | grep -v '\"source\"' > '%%D/ref-%s.json'", METHODS[m], ARGS[m], METHODS[m],
@@ -300,6 +300,28 @@ Test(export, absorption_reads_every_layout_and_computes_its_codes_as_its_library
       free(A);
       snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/interop/read_export.py %s '%%D/e-%s-%s' '%%D/h/x_p.npy' "
                "'%%D/c.npy'", FORMATS[f], METHODS[m], FORMATS[f]);
+      err = NULL;
+      cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
+      free(err);
+      /* eval --sae --data: the dictionary's own inference gives the run's L0 and dead fraction, and its explained
+       * variance within the two float32 reconstructions' rounding (envelopes gamma_{p+8} of the codes' sums,
+       * exp's and the subtractions' ulps included, carried through W_D, plus gamma_{q+2} of the decoder's sums) */
+      snprintf(cmd, sizeof cmd, "'%%S' eval --truth '%%D/h/W_p.npy' --sae '%%D/e-%s-%s' --data '%%D/h/x_p.npy' > "
+               "'%%D/ev.json' && /usr/bin/python3 -c \"import json, numpy as n\n"
+               "R = '%%D/h-%s/'; g = lambda k: k * 2.0 ** -24 / (1 - k * 2.0 ** -24)\n"
+               "e = json.load(open('%%D/ev.json'))['model']; f = json.load(open(R + 'metrics.json'))['final']\n"
+               "assert f['evaluated_rows'] == e['samples'] and f['L0'] == e['L0'] and "
+               "f['dead_fraction'] == e['dead_fraction'], (f, e)\n"
+               "x = n.load('%%D/h/x_p.npy').astype(float); WE = n.abs(n.load(R + 'W_E.npy')); "
+               "WD = n.load(R + 'W_D.npy').astype(float); bD = n.load(R + 'b_D.npy').astype(float)\n"
+               "a = n.load(R + 'codes.npy').astype(float); p, q = x.shape[1], a.shape[1]\n"
+               "S = n.abs(x - bD) @ WE.T + n.abs(n.load(R + 'b_E.npy'))\n"
+               "if '%s' == 'gated': S = n.exp(n.load(R + 'r_mag.npy')) * 2 * S + n.abs(n.load(R + 'b_mag.npy'))\n"
+               "env = g(q + 2) * (n.abs(a) @ n.abs(WD).T + n.abs(bD)) + g(p + 8) * S @ n.abs(WD).T\n"
+               "E = n.abs(x - (a @ WD.T + bD)); sst = ((x - x.mean(0)) ** 2).sum()\n"
+               "tol = (2 * E * 2 * env + (2 * env) ** 2).sum() / sst + 1e-12\n"
+               "assert abs(f['explained_variance'] - e['explained_variance']) <= tol, (f, e, tol)\"", METHODS[m],
+               FORMATS[f], METHODS[m], METHODS[m]);
       err = NULL;
       cr_assert_eq(test_run_expanded(cmd, &err), 0, "%s: %s", cmd, err);
       free(err);
