@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
@@ -40,6 +41,10 @@
 struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
+  /* per live neuron: simplicial cones covering its code cone (bit masks over its generators), tri[toff[i]..
+   * toff[i + 1]); a neuron whose generators are independent has one, all of them (see triangulate) */
+  size_t *toff;
+  uint64_t *tri, *held_mask;    /* held_mask: per live neuron, the simplex of the box being made */
   /* charts: per column cst, sgn, held (q each); per two-generator coordinate fac (MAXFAC) and scale */
   size_t *cst, *held, nchart, chartcap;
   size_t nb, *bslot, *bcoord;   /* two-generator coordinates: a coordinate's index among them, and back */
@@ -94,6 +99,9 @@ sdlab_bnb_free(sdlab_bnb *b)
   struct sdlab_bnb_workspace *w = b->w;
   if (w) {
     free(w->neuron);
+    free(w->toff);
+    free(w->tri);
+    free(w->held_mask);
     free(w->off);
     free(w->count);
     free(w->cst);
@@ -488,6 +496,132 @@ jump_range(const gsl_matrix *Wp, uint64_t F, const double *u, double *lo, double
   }
 }
 
+/* Simplicial cones covering neuron i's code cone, as bit masks over its generators, into masks (at most 64);
+ * returns their count.  The generators are unit codes g_j, nonnegative, so the cone is pointed.  Where they are
+ * linearly independent the box parametrisation is already one-to-one (one mask, all of them).  Where they are
+ * not (n_p >= 3: a cone in R^{n_p} with more extreme rays than n_p, or a code map of lower rank), the
+ * coordinates l_ij are redundant and the boxes' bounds cannot close along the redundant directions; the cone
+ * is then covered by simplicial cones of d = rank generators each (a cover suffices for a lower bound: every
+ * point of the cone lies in one of them, and the boxes of each take its generators alone):
+ *   d = 2  the two generators of least and greatest angle in their plane (the others lie between them);
+ *   d = 3  the central projection of the generators onto the plane <x, c> = 1, c their mean, and the fan
+ *          (v_0, v_t, v_t+1) over the vertices of its convex hull (Andrew's monotone chain; a point within
+ *          the turn test's rounding of an edge counts as on it, so the fan covers every generator up to that
+ *          rounding and has no flat triangles).
+ * Ranks above 3 keep the redundant parametrisation (one mask, all generators). */
+static size_t
+triangulate(const struct sdlab_bnb_workspace *w, size_t i, uint64_t *masks)
+{
+  const size_t n = w->n, off = w->off[i], r = w->count[i];
+  masks[0] = r >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << r) - 1;
+  if (r <= 2 || r > 64)
+    return 1;
+  size_t idx[64];
+  for (size_t j = 0; j < r; j++)
+    idx[j] = off + j;
+  const size_t d = rank_of(w, idx, r);
+  if (d >= r || d > 3 || d < 2)
+    return 1;
+  const double *g = w->gen + off * n;
+  double c[64], e[2][64] = {{0}}, px[64], py[64];
+  /* c: the generators' mean direction; e_0, e_1: an orthonormal basis of the span's part orthogonal to c
+   * (d = 3), or e_0 alone with c in the plane (d = 2) */
+  double cn = 0;
+  for (size_t a = 0; a < n; a++) {
+    c[a] = 0;
+    for (size_t j = 0; j < r; j++)
+      c[a] += g[j * n + a];
+    cn += c[a] * c[a];
+  }
+  cn = sqrt(cn);
+  if (!(cn > 0) || n > 64)
+    return 1;
+  for (size_t a = 0; a < n; a++)
+    c[a] /= cn;
+  for (size_t b = 0; b + 1 < d; b++) { /* the generator with the largest part off c (and e_0) */
+    double best = 0, v[64];
+    for (size_t j = 0; j < r; j++) {
+      double t[64], nn = 0, pc = 0, p0 = 0;
+      for (size_t a = 0; a < n; a++) {
+        pc += g[j * n + a] * c[a];
+        p0 += g[j * n + a] * e[0][a];
+      }
+      for (size_t a = 0; a < n; a++) {
+        t[a] = g[j * n + a] - pc * c[a] - (b ? p0 * e[0][a] : 0.0);
+        nn += t[a] * t[a];
+      }
+      if (nn > best) {
+        best = nn;
+        memcpy(v, t, n * sizeof *v);
+      }
+    }
+    if (!(best > 1e-20))
+      return 1;
+    for (size_t a = 0; a < n; a++)
+      e[b][a] = v[a] / sqrt(best);
+  }
+  for (size_t j = 0; j < r; j++) { /* central projection: coordinates in (e_0, e_1) of g_j / <g_j, c> */
+    double pc = 0, p0 = 0, p1 = 0;
+    for (size_t a = 0; a < n; a++) {
+      pc += g[j * n + a] * c[a];
+      p0 += g[j * n + a] * e[0][a];
+      p1 += g[j * n + a] * e[1][a];
+    }
+    if (!(pc > 0))
+      return 1;
+    px[j] = p0 / pc;
+    py[j] = p1 / pc;
+  }
+  if (d == 2) { /* the extreme points of a segment */
+    size_t lo = 0, hi = 0;
+    for (size_t j = 1; j < r; j++) {
+      if (px[j] < px[lo])
+        lo = j;
+      if (px[j] > px[hi])
+        hi = j;
+    }
+    masks[0] = ((uint64_t)1 << lo) | ((uint64_t)1 << hi);
+    return 1;
+  }
+  /* d = 3: the convex hull's vertices, counter-clockwise, by Andrew's monotone chain over the points sorted by
+   * x then y; a turn counts as counter-clockwise only beyond its rounding */
+  size_t ord[64], hull[130], h = 0;
+  for (size_t j = 0; j < r; j++)
+    ord[j] = j;
+  for (size_t a = 1; a < r; a++) /* insertion sort: r is small */
+    for (size_t b = a; b > 0 && (px[ord[b]] < px[ord[b - 1]] ||
+                                 (px[ord[b]] == px[ord[b - 1]] && py[ord[b]] < py[ord[b - 1]])); b--) {
+      const size_t t = ord[b];
+      ord[b] = ord[b - 1];
+      ord[b - 1] = t;
+    }
+  double scale = 0;
+  for (size_t j = 0; j < r; j++)
+    scale = fmax(scale, fmax(fabs(px[j]), fabs(py[j])));
+  const double tol = 64 * DBL_EPSILON * scale * scale;
+#define CROSS(o, a, b) ((px[a] - px[o]) * (py[b] - py[o]) - (py[a] - py[o]) * (px[b] - px[o]))
+  for (size_t pass = 0; pass < 2; pass++) { /* lower hull, then upper */
+    const size_t start = h;
+    for (size_t t = 0; t < r; t++) {
+      const size_t j = pass ? ord[r - 1 - t] : ord[t];
+      while (h >= start + 2 && CROSS(hull[h - 2], hull[h - 1], j) <= tol)
+        h--;
+      hull[h++] = j;
+    }
+    h--; /* the last point starts the other chain */
+  }
+#undef CROSS
+  uint64_t seen = 0;
+  for (size_t t = 0; t < h; t++)
+    seen |= (uint64_t)1 << hull[t];
+  if (h < 3 || h > r || (size_t)__builtin_popcountll(seen) != h)
+    return 1;
+  size_t m = 0;
+  for (size_t t = 1; t + 1 < h; t++)
+    masks[m++] = ((uint64_t)1 << hull[0]) | ((uint64_t)1 << hull[t]) | ((uint64_t)1 << hull[t + 1]);
+  return m;
+}
+
 int
 sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
 {
@@ -674,10 +808,30 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     status = reduce(w);
   if (!status && w->coupled)
     status = coupling_setup(w, P, Wp, full);
-  for (size_t i = 0; !status && i < w->q; i++)
-    if ((boxes *= w->count[i]) > ((size_t)1 << 20))
-      status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product of the "
-                          "neurons' ray counts)");
+  /* the simplicial cones covering each neuron's code cone; the initial boxes are one per simplex and held
+   * generator of every neuron */
+  w->toff = malloc((w->q + 1) * sizeof *w->toff);
+  w->tri = malloc((w->q ? w->q : 1) * 64 * sizeof *w->tri);
+  w->held_mask = malloc((w->q ? w->q : 1) * sizeof *w->held_mask);
+  if (!status && (!w->toff || !w->tri || !w->held_mask))
+    status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  size_t dims = 0;
+  if (!status)
+    w->toff[0] = 0;
+  for (size_t i = 0; !status && i < w->q; i++) {
+    w->toff[i + 1] = w->toff[i] + triangulate(w, i, w->tri + w->toff[i]);
+    size_t pairs = 0, widest = 0;
+    for (size_t t = w->toff[i]; t < w->toff[i + 1]; t++) {
+      const size_t m = (size_t)__builtin_popcountll(w->tri[t]);
+      pairs += m;
+      widest = m > widest ? m : widest;
+    }
+    dims += widest - 1;
+    b->triangulated += w->toff[i + 1] - w->toff[i] > 1 || widest < w->count[i];
+    if ((boxes *= pairs) > ((size_t)1 << 20))
+      status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product over the "
+                          "neurons of their simplices' generators)");
+  }
   if (!status) {
     const size_t q = w->q ? w->q : 1, K = w->K ? w->K : 1, big = n > q ? n : q;
     w->C = gsl_matrix_alloc(n, q);
@@ -728,7 +882,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     return NULL;
   }
   b->live = w->q;
-  b->dims = w->K - w->q;
+  b->dims = dims;
   return b;
 }
 
@@ -1478,6 +1632,9 @@ push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
   for (size_t i = 0; i < w->q; i++) {
     const size_t held = w->off[i] + choice[i];
     rec[HEAD + held] = rec[HEAD + w->K + held] = ch == 0 ? 1 : 0;
+    for (size_t j = 0; j < w->count[i] && j < 64; j++) /* generators outside the box's simplex stay at 0 */
+      if (!(w->held_mask[i] >> j & 1))
+        rec[HEAD + w->off[i] + j] = rec[HEAD + w->K + w->off[i] + j] = 0;
   }
   int status = bound(b, rec, 0.0);
   if (!status)
@@ -1697,17 +1854,34 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     b->open = 0;
     return SDLAB_SUCCESS;
   }
-  /* one box per choice of the generator held at 1 in every live neuron, blown up into charts where neurons
-   * hold the same generator */
-  size_t choice[64] = {0};
+  /* one box per choice, in every live neuron, of a simplex of its cover and the generator held at 1 in it,
+   * blown up into charts where neurons hold the same generator */
+  size_t choice[64] = {0}, simplex[64];
   w->nchart = 1; /* chart 0, the plain parametrisation, stays */
+  for (size_t i = 0; i < w->q; i++) { /* the first simplex, its first generator */
+    simplex[i] = w->toff[i];
+    choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
+  }
   for (;;) {
+    for (size_t i = 0; i < w->q; i++)
+      w->held_mask[i] = w->tri[simplex[i]];
     int status = choice_boxes(b, choice);
     if (status)
       return status;
-    size_t i = 0;
-    while (i < w->q && ++choice[i] == w->count[i])
-      choice[i++] = 0;
+    size_t i = 0; /* the next (simplex, generator) of neuron 0, carrying into the next neurons */
+    for (; i < w->q; i++) {
+      const uint64_t rest = choice[i] + 1 < 64 ? w->tri[simplex[i]] >> (choice[i] + 1) : 0;
+      if (rest) {
+        choice[i] += 1 + (size_t)__builtin_ctzll(rest);
+        break;
+      }
+      if (++simplex[i] < w->toff[i + 1]) {
+        choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
+        break;
+      }
+      simplex[i] = w->toff[i];
+      choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
+    }
     if (i == w->q)
       break;
   }

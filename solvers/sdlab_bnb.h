@@ -87,6 +87,14 @@
  * the threshold, so K_i is wider than the ReLU cone and codes of two neurons meet at a ray interior to one
  * of the cones, not only at shared rays: such pieces may stay open.
  *
+ * Cones with more generators than dimensions.  At n_p >= 3 a neuron's cone may have more extreme rays than the
+ * rank d of its codes; the coordinates l_ij are then redundant (many l give the same codes), and the bounds
+ * cannot close along the redundant directions.  Such a cone is covered by simplicial cones of d generators
+ * (d = 2: the two extreme ones; d = 3: a fan over the convex hull of the generators' central projection), and
+ * the initial boxes are one per simplex and held generator of every neuron, the generators outside the
+ * simplex held at 0: the union covers the piece, so the bound stays rigorous, with d - 1 free coordinates per
+ * neuron.
+ *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
  * bisected), test. */
 #ifndef SDLAB_BNB_H
@@ -109,7 +117,8 @@ typedef struct {
   gsl_matrix *WE, *WD;    /* the best point found (in the closure of the piece, up to rounding) */
   double violation;       /* the point's largest violation of the closure's rows (<= 0 up to rounding) */
   size_t live;            /* neurons with nonzero codes on the piece */
-  size_t dims;            /* free box coordinates (sum over live neurons of generators - 1) */
+  size_t dims;            /* free box coordinates (sum over live neurons of their simplices' generators - 1) */
+  size_t triangulated;    /* live neurons whose code cone is covered by several simplicial cones */
   size_t nodes;           /* boxes bounded so far */
   size_t open;            /* boxes left in the queue */
   size_t degenerate;      /* boxes on which the smooth bound did not apply (codes of rank < q possible) */

@@ -204,6 +204,76 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
   gsl_rng_free(r);
 }
 
+/* At n_p = 3 with five features a neuron's cone has up to five extreme rays in R^3: its codes are covered by
+ * simplicial cones (sdlab_bnb.h).  On random instances, every point of the piece (a drawn W_E, perturbations
+ * keeping its pattern) and alternating convex search from each stay above the lower bound, which a cover
+ * missing part of a cone would break where the minimum lies in the missing part; the incumbent is a point of
+ * the piece with the value reported. */
+Test(bnb, simplicial_covers_bracket_points_of_pieces_with_many_rays)
+{
+  const uint64_t seed = 3321;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  size_t pieces = 0, covered = 0, certified = 0, points = 0;
+  for (int inst = 0; inst < 3; inst++) {
+    const size_t n = 5, np = 3, nq = 2, nr = 3;
+    gsl_matrix *Wp = gsl_matrix_alloc(np, n), *Wr = gsl_matrix_alloc(nr, n), *WE = gsl_matrix_alloc(nq, np),
+               *E = gsl_matrix_alloc(nq, np);
+    gsl_vector *Md = gsl_vector_alloc(n);
+    const double round = random_instance(r, Wp, Wr, Md, nq);
+    uint64_t seen[32][2];
+    size_t nseen = 0;
+    for (int draw = 0; draw < 200 && nseen < 32; draw++) {
+      test_gaussian(r, WE, 1.0);
+      uint64_t F[2];
+      sdlab_piece_pattern_of(Wp, &act, WE, F);
+      int dup = 0;
+      for (size_t k = 0; k < nseen && !dup; k++)
+        dup = memcmp(seen[k], F, sizeof F) == 0;
+      if (dup)
+        continue;
+      memcpy(seen[nseen++], F, sizeof F);
+      sdlab_piece *P = sdlab_piece_alloc(Wp, nr, &act, nq, F);
+      sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wr, Md, 64);
+      cr_assert_not_null(b, "%s", sdlab_error_message(1));
+      cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+      run(b, 3000, 1e-9);
+      pieces++;
+      covered += b->triangulated > 0;
+      certified += sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS;
+      cr_assert(b->lower <= b->upper, "lower %.17g above upper %.17g", b->lower, b->upper);
+      incumbent_is_a_point(b);
+      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
+      for (int k = 0; k < 40; k++) {
+        gsl_matrix_memcpy(E, WE);
+        for (size_t t = 0; t < nq * np && k > 0; t++)
+          E->data[t] += gsl_ran_gaussian(r, 0.5 / (1 + k % 5));
+        uint64_t G[2];
+        sdlab_piece_pattern_of(Wp, &act, E, G);
+        if (memcmp(G, F, sizeof F) != 0)
+          continue;
+        const double fp = loss_at(P, Wp, Wr, Md, E);
+        cr_assert(fp >= b->lower - round, "piece %zu: point at %.17g below the lower bound %.17g", nseen, fp, b->lower);
+        acs_stays_above(a, E, b->lower, round);
+        points++;
+      }
+      sdlab_acs_free(a);
+      sdlab_bnb_free(b);
+      sdlab_piece_free(P);
+    }
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(Wr);
+    gsl_matrix_free(WE);
+    gsl_matrix_free(E);
+    gsl_vector_free(Md);
+  }
+  cr_log_info("%zu pieces (%zu with covered cones), %zu certified to 1e-9 within 3000 boxes, %zu points", pieces,
+              covered, certified, points);
+  cr_assert(covered >= 10 && points >= 200, "%zu pieces with covered cones, %zu points", covered, points);
+  gsl_rng_free(r);
+}
+
 /* Top-k-ReLU pieces couple the neurons through the ranking rows; the branch and bound relaxes them per neuron
  * and drops boxes where no scaling meets them.  Independently of it: the witness of every joint pattern,
  * perturbations and positive rescalings of its rows that keep the Top-k pattern (recomputed by the activation
