@@ -1806,13 +1806,51 @@ choice_boxes(sdlab_bnb *b, const size_t *choice)
   return resolve(b, choice, c, 0);
 }
 
+/* Boxes a neuron of three or more generators spends holding a generator u in the span of the one-generator
+ * neurons' codes T (u a shared ray's codes, say) add nothing: for a > 0, span(T, u + sum_j a_j p_j) = span(T,
+ * sum_j t_j p_j) with t = a / max a, the span of the boxes holding a p_j with u's coordinate at 0, the other
+ * neurons as they are; at a = 0 the span is span(T) plus the others, inside those spans, so L~ is no lower
+ * there (the simplex must have a generator off that span, whose boxes those are).  The infimum over the piece
+ * is therefore the one over the other boxes, whose smooth bounds apply
+ * where these, degenerate at a = 0, would leave only the span bound.  (Uncoupled pieces only: for Top-k's
+ * ranking rows the boxes differ in which scalings they admit.  Two-generator neurons keep the charts.)
+ * *in_t (K flags, malloc'd): coordinate k's generator lies in the span of the other neurons' single ones. */
+static int
+constant_span(const struct sdlab_bnb_workspace *w, unsigned char **in_t)
+{
+  *in_t = calloc(w->K ? w->K : 1, 1);
+  size_t *idx = malloc((w->q + 1) * sizeof *idx);
+  if (*in_t == NULL || idx == NULL) {
+    free(*in_t), free(idx);
+    *in_t = NULL;
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  }
+  for (size_t x = 0; !w->coupled && x < w->q; x++) {
+    if (w->count[x] < 3)
+      continue;
+    size_t nt = 0;
+    for (size_t m = 0; m < w->q; m++)
+      if (m != x && w->count[m] == 1)
+        idx[nt++] = w->off[m];
+    if (nt == 0)
+      continue;
+    const size_t rank = rank_of(w, idx, nt);
+    for (size_t j = 0; j < w->count[x]; j++) {
+      idx[nt] = w->off[x] + j;
+      (*in_t)[w->off[x] + j] = rank_of(w, idx, nt + 1) == rank;
+    }
+  }
+  free(idx);
+  return SDLAB_SUCCESS;
+}
+
 int
 sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
 {
   struct sdlab_bnb_workspace *w = b->w;
   w->used = w->heaped = w->nfreed = 0;
   w->span_kept = 0;
-  b->nodes = b->degenerate = b->charts = b->infeasible = 0;
+  b->nodes = b->degenerate = b->charts = b->infeasible = b->spanned = 0;
   b->upper = INFINITY;
   b->violation = 0;
   if (WE) {
@@ -1858,16 +1896,29 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];
   w->nchart = 1; /* chart 0, the plain parametrisation, stays */
+  unsigned char *in_t = NULL;
+  int status = constant_span(w, &in_t);
+  if (status)
+    return status;
   for (size_t i = 0; i < w->q; i++) { /* the first simplex, its first generator */
     simplex[i] = w->toff[i];
     choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
   }
   for (;;) {
-    for (size_t i = 0; i < w->q; i++)
+    int skip = 0;
+    for (size_t i = 0; i < w->q; i++) {
       w->held_mask[i] = w->tri[simplex[i]];
-    int status = choice_boxes(b, choice);
-    if (status)
+      int other = 0; /* a generator of the simplex off T, whose boxes cover this one's */
+      for (size_t j = 0; j < w->count[i] && j < 64; j++)
+        other |= (w->held_mask[i] >> j & 1) && !in_t[w->off[i] + j];
+      skip |= __builtin_popcountll(w->held_mask[i]) >= 3 && in_t[w->off[i] + choice[i]] && other;
+    }
+    b->spanned += skip != 0;
+    status = skip ? SDLAB_SUCCESS : choice_boxes(b, choice);
+    if (status) {
+      free(in_t);
       return status;
+    }
     size_t i = 0; /* the next (simplex, generator) of neuron 0, carrying into the next neurons */
     for (; i < w->q; i++) {
       const uint64_t rest = choice[i] + 1 < 64 ? w->tri[simplex[i]] >> (choice[i] + 1) : 0;
@@ -1885,6 +1936,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     if (i == w->q)
       break;
   }
+  free(in_t);
   /* drop what the incumbent already beats */
   size_t kept = 0;
   for (size_t k = 0; k < w->heaped; k++)

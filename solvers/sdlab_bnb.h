@@ -119,6 +119,8 @@ typedef struct {
   size_t live;            /* neurons with nonzero codes on the piece */
   size_t dims;            /* free box coordinates (sum over live neurons of their simplices' generators - 1) */
   size_t triangulated;    /* live neurons whose code cone is covered by several simplicial cones */
+  size_t spanned;         /* initial boxes left out: a neuron holding a generator in the span of the single-
+                           * generator neurons' codes (see constant_span in sdlab_bnb.c) */
   size_t nodes;           /* boxes bounded so far */
   size_t open;            /* boxes left in the queue */
   size_t degenerate;      /* boxes on which the smooth bound did not apply (codes of rank < q possible) */
