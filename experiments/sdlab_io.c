@@ -25,6 +25,13 @@ sdlab_input_check(const char *path)
   return SDLAB_SUCCESS;
 }
 
+int
+sdlab_path_exists(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
 char *
 sdlab_path_join(const char *dir, const char *name)
 {

@@ -59,5 +59,7 @@ int sdlab_input_check(const char *path);
 
 /* path = dir + "/" + name, malloc'd (NULL when out of memory). */
 char *sdlab_path_join(const char *dir, const char *name);
+/* Whether something exists at path (stat succeeds). */
+int sdlab_path_exists(const char *path);
 
 #endif
