@@ -289,6 +289,60 @@ configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epoch
   return 0;
 }
 
+/* --resume: the options replaced by those the checkpoint at ckpath recorded (argv malloc'd, the file left open
+ * at its input record), less --quiet, --stop-after and --threads, which a resume may give; the exit code when
+ * it cannot go on, else -1. */
+static int
+resume_options(sdlab_opt *o, const char *ckpath, int *sargc, char ***sargv, FILE **ckfp)
+{
+  for (int k = 0; k < O_COUNT; k++)
+    if (o[k].value && k != O_RESUME && k != O_QUIET && k != O_STOP && k != O_THREADS) {
+      fprintf(stderr, "sdlab train: error: --resume takes no other options (%s): they come from the checkpoint\n",
+              NAMES[k]);
+      return SDLAB_EXIT_USAGE;
+    }
+  int status = sdlab_run_checkpoint_args(ckpath, sargc, sargv, ckfp);
+  if (status)
+    return sdlab_cli_fail("train", status);
+  const char *stop = o[O_STOP].value, *quiet = o[O_QUIET].value;
+  for (int k = 0; k < O_COUNT; k++)
+    o[k].value = NULL;
+  if (sdlab_cli_parse("train", *sargc, *sargv, o, O_COUNT)) {
+    fclose(*ckfp);
+    return SDLAB_EXIT_USAGE;
+  }
+  if (quiet)
+    o[O_QUIET].value = "1";
+  o[O_STOP].value = stop;
+  return -1;
+}
+
+/* The loop's progress on stderr: a line rewritten in place on a terminal (5 times a second), else a line every
+ * 5 seconds. */
+typedef struct {
+  int quiet, tty;
+  double t0, last;
+  size_t start, batch;
+} progress;
+
+static void
+show_progress(void *ctx, size_t step, size_t total, const sdlab_train_stats *st)
+{
+  progress *pr = ctx;
+  const double now = sdlab_now();
+  if (pr->quiet || (pr->tty ? now - pr->last <= 0.2 : now - pr->last <= 5.0))
+    return;
+  const double rate = (double)((step - pr->start) * pr->batch) / (now - pr->t0);
+  const double left = (double)((total - step) * pr->batch) / rate;
+  fprintf(stderr, "%sstep %zu/%zu  loss %.5g  L0 %.1f  dead %.1f%%  %.0f samples/s  %.0f s left%s",
+          pr->tty ? "\r\033[K" : "sdlab train: ", step, total, st->loss, st->l0, 100 * st->dead_fraction, rate, left,
+          pr->tty ? "" : "\n");
+  pr->last = now;
+}
+
+/* One sequence of set-up steps (options, data, anchors, trainer, staging), the loop and the outputs, each step
+ * guarded by the status of the ones before, so that every exit path shares the one clean-up at the end: split
+ * further, each part would carry that clean-up with it.  The work is in experiments/sdlab_run.c. */
 int
 sdlab_cmd_train(int argc, char **argv)
 {
@@ -314,26 +368,10 @@ sdlab_cmd_train(int argc, char **argv)
   const char *resume = o[O_RESUME].value;
   char ckpath[4200];
   if (resume) {
-    for (int k = 0; k < O_COUNT; k++)
-      if (o[k].value && k != O_RESUME && k != O_QUIET && k != O_STOP && k != O_THREADS) {
-        fprintf(stderr, "sdlab train: error: --resume takes no other options (%s): they come from the checkpoint\n",
-                NAMES[k]);
-        return SDLAB_EXIT_USAGE;
-      }
     snprintf(ckpath, sizeof ckpath, "%s.partial/checkpoint.bin", resume);
-    int status = sdlab_run_checkpoint_args(ckpath, &sargc, &sargv, &ckfp);
-    if (status)
-      return sdlab_cli_fail("train", status);
-    const char *stop = o[O_STOP].value;
-    for (int k = 0; k < O_COUNT; k++)
-      o[k].value = NULL;
-    if (sdlab_cli_parse("train", sargc, sargv, o, O_COUNT)) {
-      fclose(ckfp);
-      return SDLAB_EXIT_USAGE;
-    }
-    if (quiet)
-      o[O_QUIET].value = "1";
-    o[O_STOP].value = stop;
+    const int r = resume_options(o, ckpath, &sargc, &sargv, &ckfp);
+    if (r >= 0)
+      return r;
   }
   static const char *need[] = {"--data", "--method", "--latents", "--out"};
   if (sdlab_cli_require("train", o, O_COUNT, need, 4))
@@ -356,46 +394,17 @@ sdlab_cmd_train(int argc, char **argv)
     return SDLAB_EXIT_USAGE;
   /* data */
   const char *data = o[O_DATA].value;
-  struct stat st;
-  if (stat(data, &st) != 0) /* a missing input is the data's fault (exit 1), as in every command */
-    return sdlab_cli_fail("train", sdlab_fail(SDLAB_EIO, "--data %s does not exist", data));
-  const int dir = S_ISDIR(st.st_mode);
-  float *xp = NULL, *xr = NULL;
-  size_t N = 0, p = 0, Nr = 0, r = 0;
-  gsl_matrix *Wp = NULL, *Wr = NULL;
+  sdlab_run_data d = {0};
   sdlab_run_inputs in = {0};
-  char *f = dir ? sdlab_path_join(data, "x_p.npy") : strdup(data);
-  int status = f ? sdlab_npy_load_floats(f, "--data x_p", &xp, &N, &p) : sdlab_fail(GSL_ENOMEM, "out of memory");
-  if (!status)
-    sdlab_run_inputs_set(&in, SDLAB_RUN_XP, f, xp, NULL, N, p);
-  else
-    free(f);
-  if (!status && dir) {
-    f = sdlab_path_join(data, "x_r.npy");
-    if (f && sdlab_path_exists(f) && !(status = sdlab_npy_load_floats(f, "--data x_r", &xr, &Nr, &r)))
-      sdlab_run_inputs_set(&in, SDLAB_RUN_XR, f, xr, NULL, Nr, r);
-    else
-      free(f);
-    f = sdlab_path_join(data, "W_p.npy");
-    if (!status && f && sdlab_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_p", &Wp)))
-      sdlab_run_inputs_set(&in, SDLAB_RUN_WP, f, NULL, Wp, Wp->size1, Wp->size2);
-    else
-      free(f);
-    f = sdlab_path_join(data, "W_r.npy");
-    if (!status && f && sdlab_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_r", &Wr)))
-      sdlab_run_inputs_set(&in, SDLAB_RUN_WR, f, NULL, Wr, Wr->size1, Wr->size2);
-    else
-      free(f);
-  }
-  if (!status && xr && Nr != N)
-    status = sdlab_fail(SDLAB_ESHAPE, "x_r.npy has %zu rows, x_p.npy %zu", Nr, N);
-  if (!status && Wp && Wp->size1 != p)
-    status = sdlab_fail(SDLAB_ESHAPE, "W_p.npy has %zu rows, the data %zu columns", Wp->size1, p);
-  if (!status && Wr && (!xr || Wr->size1 != r || !Wp || Wr->size2 != Wp->size2))
-    status = sdlab_fail(SDLAB_ESHAPE, "W_r.npy is %zu x %zu; it needs x_r.npy's %zu columns and W_p.npy's features",
-                        Wr->size1, Wr->size2, xr ? r : 0);
+  int status = sdlab_run_data_load(data, &d, &in);
+  if (status == SDLAB_EIO && !d.xp) /* a missing input is the data's fault (exit 1), as in every command */
+    return sdlab_cli_fail("train", status);
+  float *xp = d.xp, *xr = d.xr;
+  const size_t N = d.N, p = d.p;
+  const gsl_matrix *Wp = d.Wp, *Wr = d.Wr;
+  const int dir = d.dir;
   c.p = p;
-  c.r = xr ? r : p;
+  c.r = xr ? d.r : p;
   c.sae = xr == NULL;
   if (!status && N < c.batch)
     status = sdlab_fail(SDLAB_ESHAPE, "%s holds %zu samples, fewer than the batch size %zu", in.path[SDLAB_RUN_XP], N,
@@ -403,59 +412,12 @@ sdlab_cmd_train(int argc, char **argv)
   if (!status && o[O_TOP].value && (topk_rows == 0 || topk_rows > N))
     status = sdlab_fail(SDLAB_EPARAM, "--top needs 1 to %zu rows per latent", N);
   /* anchors: random ground-truth features, or a file */
-  uint64_t *anchor_ids = NULL;
-  float *ap = NULL, *ar = NULL;
-  if (!status && o[O_ANCHORF].value) {
-    size_t ar_rows, ar_cols;
-    status = sdlab_npy_load_floats(o[O_ANCHORF].value, "--anchor-file", &ap, &ar_rows, &ar_cols);
-    if (!status && ar_cols != p)
-      status = sdlab_fail(SDLAB_ESHAPE, "--anchor-file has %zu columns, the data %zu", ar_cols, p);
-    if (!status && !c.sae)
-      status = sdlab_fail(SDLAB_EPARAM, "--anchor-file anchors an SAE's directions; a transcoder needs bench anchors");
-    if (!status && nanch && nanch != ar_rows)
-      status = sdlab_fail(SDLAB_EPARAM, "--anchors %zu but --anchor-file has %zu rows", nanch, ar_rows);
-    if (!status) {
-      nanch = ar_rows;
-      for (size_t j = 0; j < nanch; j++) { /* unit rows (eq. 24) */
-        double nn = 0;
-        for (size_t a = 0; a < p; a++)
-          nn += (double)ap[j * p + a] * ap[j * p + a];
-        for (size_t a = 0; a < p && nn > 0; a++)
-          ap[j * p + a] = (float)(ap[j * p + a] / sqrt(nn));
-      }
-      ar = malloc(nanch * p * sizeof *ar);
-      if (ar)
-        memcpy(ar, ap, nanch * p * sizeof *ar);
-      sdlab_run_inputs_set(&in, SDLAB_RUN_ANCHORS, strdup(o[O_ANCHORF].value), ap, NULL, nanch, p);
-    }
-  } else if (!status && nanch) {
-    if (Wp == NULL)
-      status = sdlab_fail(SDLAB_EPARAM, "--anchors without --anchor-file needs the ground truth W_p.npy in --data");
-    else if (nanch > Wp->size2)
-      status = sdlab_fail(SDLAB_EPARAM, "--anchors %zu exceeds the %zu ground-truth features", nanch, Wp->size2);
-    else {
-      /* a random subset K of the features (eq. 22), seeded */
-      const size_t n = Wp->size2;
-      size_t *perm = malloc(n * sizeof *perm);
-      anchor_ids = malloc(nanch * sizeof *anchor_ids);
-      ap = malloc(nanch * p * sizeof *ap);
-      ar = malloc(nanch * c.r * sizeof *ar);
-      gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-      gsl_rng_set(g, (unsigned long)((c.seed ^ 0xa9c4) & 0xffffffffu));
-      for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-      gsl_ran_shuffle(g, perm, n, sizeof *perm);
-      for (size_t j = 0; j < nanch; j++) {
-        anchor_ids[j] = perm[j];
-        for (size_t a = 0; a < p; a++)
-          ap[j * p + a] = (float)gsl_matrix_get(Wp, a, perm[j]);
-        for (size_t a = 0; a < c.r; a++)
-          ar[j * c.r + a] = (float)(Wr ? gsl_matrix_get(Wr, a, perm[j]) : gsl_matrix_get(Wp, a, perm[j]));
-      }
-      gsl_rng_free(g);
-      free(perm);
-    }
-  }
+  sdlab_run_anchors an = {0};
+  if (!status && (o[O_ANCHORF].value || nanch))
+    status = sdlab_run_anchors_make(&d, o[O_ANCHORF].value, nanch, c.seed, c.r, &an, &in);
+  nanch = an.count;
+  const uint64_t *anchor_ids = an.ids;
+  float *ap = an.p, *ar = an.r;
   c.anchors = nanch;
   c.anchor_p = ap;
   c.anchor_r = ar;
@@ -506,16 +468,6 @@ sdlab_cmd_train(int argc, char **argv)
   const int own_staging = !status; /* RUN.partial is this run's from here on */
   if (ckfp)
     fclose(ckfp);
-  float *bp = NULL, *br = NULL;
-  size_t *perm = NULL;
-  if (!status) {
-    bp = malloc(c.batch * p * sizeof *bp);
-    br = xr ? malloc(c.batch * c.r * sizeof *br) : NULL;
-    perm = malloc(N * sizeof *perm);
-    if (!bp || (xr && !br) || !perm)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory");
-    sdlab_trainer_set_pool(t, xp, xr, N);
-  }
   unsigned char *exclude = NULL;
   if (!status && Wp && nanch && anchor_ids) {
     exclude = calloc(Wp->size2, 1);
@@ -524,91 +476,30 @@ sdlab_cmd_train(int argc, char **argv)
   }
   /* the loop */
   const int tty = !quiet && isatty(STDERR_FILENO);
-  double t0 = sdlab_now(), last_print = t0;
   sdlab_train_state *s = t ? sdlab_trainer_state(t) : NULL;
   const size_t start = s ? s->step : 0;
-  size_t perm_epoch = (size_t)-1;
-  int stopped_converged = 0;
-  double ep_loss = 0, ep_l0 = 0;
-  for (size_t step = start; !status && step < total; step++) {
-    const size_t epoch = step / spe, pos = step % spe;
-    if (epoch != perm_epoch) { /* the epoch's shuffle depends only on (seed, epoch) */
-      gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-      gsl_rng_set(g, (unsigned long)((c.seed * 1000003ULL + epoch + 1) & 0xffffffffu));
-      for (size_t i = 0; i < N; i++)
-        perm[i] = i;
-      gsl_ran_shuffle(g, perm, N, sizeof *perm);
-      gsl_rng_free(g);
-      perm_epoch = epoch;
-      ep_loss = ep_l0 = 0;
-      for (size_t k = epoch * spe; k < step; k++) { /* a resumed epoch: its earlier steps */
-        ep_loss += h.curve[k].loss;
-        ep_l0 += h.curve[k].l0;
-      }
-    }
-    for (size_t b = 0; b < c.batch; b++) {
-      const size_t row = perm[pos * c.batch + b];
-      memcpy(bp + b * p, xp + row * p, p * sizeof *bp);
-      if (xr)
-        memcpy(br + b * c.r, xr + row * c.r, c.r * sizeof *br);
-    }
-    sdlab_train_stats stt;
-    if ((status = sdlab_trainer_step(t, bp, br, &stt)))
-      break;
-    h.curve[step] = (sdlab_run_point){stt.loss, stt.mse, stt.l0, stt.dead_fraction, 0};
-    h.ncurve = step + 1;
-    ep_loss += stt.loss;
-    ep_l0 += stt.l0;
-    int converged = 0;
-    if (pos + 1 == spe) {
-      sdlab_run_epoch e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN, NAN, NAN};
-      if (Wp) {
-        const sdlab_train_state *cur = sdlab_trainer_state(t);
-        sdlab_run_recovery(cur->WE, c.q, c.p, Wp, exclude, threads, &e.mgt, &e.mip, NULL);
-        sdlab_run_recovery(cur->WDt, c.q, c.r, Wr ? Wr : Wp, exclude, threads, &e.dmgt, &e.dmip, NULL);
-      }
-      h.epochs[epoch] = e;
-      h.nepochs = epoch + 1;
-      /* R1 compares two whole epochs after the warm-up */
-      converged = converge > 0 && epoch > 0 && (epoch - 1) * spe >= c.warmup &&
-                  h.epochs[epoch - 1].loss - e.loss < converge * h.epochs[epoch - 1].loss;
-    }
-    const double now = sdlab_now();
-    if (!quiet && (tty ? now - last_print > 0.2 : now - last_print > 5.0)) {
-      const double rate = (double)((step + 1 - start) * c.batch) / (now - t0);
-      const double left = (double)((total - step - 1) * c.batch) / rate;
-      fprintf(stderr, "%sstep %zu/%zu  loss %.5g  L0 %.1f  dead %.1f%%  %.0f samples/s  %.0f s left%s",
-              tty ? "\r\033[K" : "sdlab train: ", step + 1, total, stt.loss, stt.l0, 100 * stt.dead_fraction, rate,
-              left, tty ? "" : "\n");
-      last_print = now;
-    }
-    if (converged) { /* the rule is met: this is the run's last step */
-      total = step + 1;
-      stopped_converged = 1;
-      break;
-    }
-    const int stop = stop_after && step + 1 == stop_after && step + 1 < total;
-    const int sig = interrupted ? interrupted : stop ? -1 : 0;
-    if ((ckpt_every && (step + 1) % ckpt_every == 0) || sig) {
-      char cp[4300];
-      snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
-      int ca = resume ? sargc : argc;
-      char **cv = resume ? sargv : argv;
-      if ((status = sdlab_run_checkpoint_write(cp, ca, cv, t, &h, &in)))
-        break;
-      if (sig) {
-        if (tty)
-          fprintf(stderr, "\r\033[K");
-        fprintf(stderr, "sdlab train: %s at step %zu of %zu; checkpoint written; continue with "
-                "sdlab train --resume %s\n", sig > 0 ? "interrupted" : "stopped", step + 1, total, out);
-        status = sig > 0 ? -sig : -256;
-        break;
-      }
-    }
+  progress prog = {quiet, tty, sdlab_now(), 0, start, c.batch};
+  prog.last = prog.t0;
+  sdlab_run_end end = SDLAB_RUN_DONE;
+  int sig = 0;
+  if (!status) {
+    char cp[4300];
+    snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+    const sdlab_run_loop loop = {xp, xr, N, Wp, Wr, exclude, threads, total, spe, converge, ckpt_every, stop_after, cp,
+                                 resume ? sargc : argc, resume ? sargv : argv, &in, &interrupted, show_progress, &prog};
+    status = sdlab_run_train(t, &h, &loop, &total, &end, &sig);
+  }
+  const int stopped_converged = end == SDLAB_RUN_CONVERGED;
+  if (!status && (end == SDLAB_RUN_STOPPED || end == SDLAB_RUN_INTERRUPTED)) {
+    if (tty)
+      fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "sdlab train: %s at step %zu of %zu; checkpoint written; continue with sdlab train --resume %s\n",
+            end == SDLAB_RUN_INTERRUPTED ? "interrupted" : "stopped", h.ncurve, total, out);
+    status = end == SDLAB_RUN_INTERRUPTED ? -sig : -256;
   }
   if (tty && !quiet)
     fprintf(stderr, "\r\033[K");
-  const double seconds = sdlab_now() - t0;
+  const double seconds = sdlab_now() - prog.t0;
   if (t)
     s = sdlab_trainer_state(t); /* every decoder row up to date (rows are updated when read, see sdlab_train.h) */
   /* outputs */
@@ -642,20 +533,12 @@ sdlab_cmd_train(int argc, char **argv)
       sdlab_outdir_abort(strdup(staging));
   }
   sdlab_trainer_free(t);
-  free(xp);
-  free(xr);
-  free(bp);
-  free(br);
-  free(perm);
-  free(ap);
-  free(ar);
-  free(anchor_ids);
+  sdlab_run_anchors_free(&an);
   free(exclude);
   free(h.curve);
   free(h.epochs);
   sdlab_run_inputs_free(&in);
-  if (Wp) gsl_matrix_free(Wp);
-  if (Wr) gsl_matrix_free(Wr);
+  sdlab_run_data_free(&d);
   for (int i = 0; sargv && i < sargc; i++)
     free(sargv[i]);
   free(sargv);

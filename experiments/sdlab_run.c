@@ -9,6 +9,9 @@
 #include "sdlab_safetensors.h"
 #include "sdlab_sae.h"
 
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -877,4 +880,216 @@ sdlab_run_write(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_in
   free(WD);
   free(Wenc);
   return st2;
+}
+
+int
+sdlab_run_train(sdlab_trainer *t, sdlab_run_history *h, const sdlab_run_loop *L, size_t *steps, sdlab_run_end *end,
+                int *signal)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  const size_t p = c->p, N = L->N, spe = L->steps_per_epoch;
+  size_t total = L->steps;
+  *end = SDLAB_RUN_DONE;
+  *signal = 0;
+  float *bp = malloc(c->batch * p * sizeof *bp), *br = L->xr ? malloc(c->batch * c->r * sizeof *br) : NULL;
+  size_t *perm = malloc(N * sizeof *perm);
+  int status = !bp || (L->xr && !br) || !perm ? sdlab_fail(GSL_ENOMEM, "out of memory") : SDLAB_SUCCESS;
+  if (!status)
+    sdlab_trainer_set_pool(t, L->xp, L->xr, N);
+  const size_t start = sdlab_trainer_state(t)->step;
+  size_t perm_epoch = (size_t)-1;
+  double ep_loss = 0, ep_l0 = 0;
+  for (size_t step = start; !status && step < total; step++) {
+    const size_t epoch = step / spe, pos = step % spe;
+    if (epoch != perm_epoch) { /* the epoch's shuffle depends only on (seed, epoch) */
+      gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+      gsl_rng_set(g, (unsigned long)((c->seed * 1000003ULL + epoch + 1) & 0xffffffffu));
+      for (size_t i = 0; i < N; i++)
+        perm[i] = i;
+      gsl_ran_shuffle(g, perm, N, sizeof *perm);
+      gsl_rng_free(g);
+      perm_epoch = epoch;
+      ep_loss = ep_l0 = 0;
+      for (size_t k = epoch * spe; k < step; k++) { /* a resumed epoch: its earlier steps */
+        ep_loss += h->curve[k].loss;
+        ep_l0 += h->curve[k].l0;
+      }
+    }
+    for (size_t b = 0; b < c->batch; b++) {
+      const size_t row = perm[pos * c->batch + b];
+      memcpy(bp + b * p, L->xp + row * p, p * sizeof *bp);
+      if (L->xr)
+        memcpy(br + b * c->r, L->xr + row * c->r, c->r * sizeof *br);
+    }
+    sdlab_train_stats stt;
+    if ((status = sdlab_trainer_step(t, bp, br, &stt)))
+      break;
+    h->curve[step] = (sdlab_run_point){stt.loss, stt.mse, stt.l0, stt.dead_fraction, 0};
+    h->ncurve = step + 1;
+    ep_loss += stt.loss;
+    ep_l0 += stt.l0;
+    int converged = 0;
+    if (pos + 1 == spe) {
+      sdlab_run_epoch e = {ep_loss / (double)spe, ep_l0 / (double)spe, stt.dead_fraction, NAN, NAN, NAN, NAN};
+      if (L->Wp) {
+        const sdlab_train_state *cur = sdlab_trainer_state(t);
+        sdlab_run_recovery(cur->WE, c->q, c->p, L->Wp, L->exclude, L->threads, &e.mgt, &e.mip, NULL);
+        sdlab_run_recovery(cur->WDt, c->q, c->r, L->Wr ? L->Wr : L->Wp, L->exclude, L->threads, &e.dmgt, &e.dmip,
+                           NULL);
+      }
+      h->epochs[epoch] = e;
+      h->nepochs = epoch + 1;
+      /* R1 compares two whole epochs after the warm-up */
+      converged = L->converge > 0 && epoch > 0 && (epoch - 1) * spe >= c->warmup &&
+                  h->epochs[epoch - 1].loss - e.loss < L->converge * h->epochs[epoch - 1].loss;
+    }
+    if (L->progress)
+      L->progress(L->ctx, step + 1, total, &stt);
+    if (converged) { /* the rule is met: this is the run's last step */
+      total = step + 1;
+      *end = SDLAB_RUN_CONVERGED;
+      break;
+    }
+    const int stop = L->stop_after && step + 1 == L->stop_after && step + 1 < total;
+    const int sig = L->interrupted && *L->interrupted ? *L->interrupted : 0;
+    if ((L->checkpoint_every && (step + 1) % L->checkpoint_every == 0) || sig || stop) {
+      if ((status = sdlab_run_checkpoint_write(L->checkpoint, L->argc, L->argv, t, h, L->in)))
+        break;
+      if (sig || stop) {
+        *end = sig ? SDLAB_RUN_INTERRUPTED : SDLAB_RUN_STOPPED;
+        *signal = sig;
+        break;
+      }
+    }
+  }
+  *steps = total;
+  free(bp);
+  free(br);
+  free(perm);
+  return status;
+}
+
+int
+sdlab_run_data_load(const char *data, sdlab_run_data *d, sdlab_run_inputs *in)
+{
+  memset(d, 0, sizeof *d);
+  struct stat st;
+  if (stat(data, &st) != 0)
+    return sdlab_fail(SDLAB_EIO, "--data %s does not exist", data);
+  d->dir = S_ISDIR(st.st_mode);
+  size_t Nr = 0;
+  char *f = d->dir ? sdlab_path_join(data, "x_p.npy") : strdup(data);
+  int status = f ? sdlab_npy_load_floats(f, "--data x_p", &d->xp, &d->N, &d->p) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status)
+    sdlab_run_inputs_set(in, SDLAB_RUN_XP, f, d->xp, NULL, d->N, d->p);
+  else
+    free(f);
+  if (!status && d->dir) {
+    f = sdlab_path_join(data, "x_r.npy");
+    if (f && sdlab_path_exists(f) && !(status = sdlab_npy_load_floats(f, "--data x_r", &d->xr, &Nr, &d->r)))
+      sdlab_run_inputs_set(in, SDLAB_RUN_XR, f, d->xr, NULL, Nr, d->r);
+    else
+      free(f);
+    f = sdlab_path_join(data, "W_p.npy");
+    if (!status && f && sdlab_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_p", &d->Wp)))
+      sdlab_run_inputs_set(in, SDLAB_RUN_WP, f, NULL, d->Wp, d->Wp->size1, d->Wp->size2);
+    else
+      free(f);
+    f = sdlab_path_join(data, "W_r.npy");
+    if (!status && f && sdlab_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_r", &d->Wr)))
+      sdlab_run_inputs_set(in, SDLAB_RUN_WR, f, NULL, d->Wr, d->Wr->size1, d->Wr->size2);
+    else
+      free(f);
+  }
+  if (!d->xr)
+    d->r = d->p;
+  if (!status && d->xr && Nr != d->N)
+    status = sdlab_fail(SDLAB_ESHAPE, "x_r.npy has %zu rows, x_p.npy %zu", Nr, d->N);
+  if (!status && d->Wp && d->Wp->size1 != d->p)
+    status = sdlab_fail(SDLAB_ESHAPE, "W_p.npy has %zu rows, the data %zu columns", d->Wp->size1, d->p);
+  if (!status && d->Wr && (!d->xr || d->Wr->size1 != d->r || !d->Wp || d->Wr->size2 != d->Wp->size2))
+    status = sdlab_fail(SDLAB_ESHAPE, "W_r.npy is %zu x %zu; it needs x_r.npy's %zu columns and W_p.npy's features",
+                        d->Wr->size1, d->Wr->size2, d->xr ? d->r : 0);
+  return status;
+}
+
+void
+sdlab_run_data_free(sdlab_run_data *d)
+{
+  free(d->xp);
+  free(d->xr);
+  if (d->Wp)
+    gsl_matrix_free(d->Wp);
+  if (d->Wr)
+    gsl_matrix_free(d->Wr);
+  memset(d, 0, sizeof *d);
+}
+
+int
+sdlab_run_anchors_make(const sdlab_run_data *d, const char *file, size_t count, uint64_t seed, size_t r,
+                       sdlab_run_anchors *an, sdlab_run_inputs *in)
+{
+  const size_t p = d->p;
+  memset(an, 0, sizeof *an);
+  int status = SDLAB_SUCCESS;
+  if (file) {
+    size_t rows, cols;
+    status = sdlab_npy_load_floats(file, "--anchor-file", &an->p, &rows, &cols);
+    if (!status && cols != p)
+      status = sdlab_fail(SDLAB_ESHAPE, "--anchor-file has %zu columns, the data %zu", cols, p);
+    if (!status && d->xr)
+      status = sdlab_fail(SDLAB_EPARAM, "--anchor-file anchors an SAE's directions; a transcoder needs bench anchors");
+    if (!status && count && count != rows)
+      status = sdlab_fail(SDLAB_EPARAM, "--anchors %zu but --anchor-file has %zu rows", count, rows);
+    if (!status) {
+      an->count = rows;
+      for (size_t j = 0; j < rows; j++) { /* unit rows (eq. 24) */
+        double nn = 0;
+        for (size_t a = 0; a < p; a++)
+          nn += (double)an->p[j * p + a] * an->p[j * p + a];
+        for (size_t a = 0; a < p && nn > 0; a++)
+          an->p[j * p + a] = (float)(an->p[j * p + a] / sqrt(nn));
+      }
+      an->r = malloc(rows * p * sizeof *an->r);
+      if (an->r)
+        memcpy(an->r, an->p, rows * p * sizeof *an->r);
+      sdlab_run_inputs_set(in, SDLAB_RUN_ANCHORS, strdup(file), an->p, NULL, rows, p);
+    }
+    return status;
+  }
+  if (d->Wp == NULL)
+    return sdlab_fail(SDLAB_EPARAM, "--anchors without --anchor-file needs the ground truth W_p.npy in --data");
+  if (count > d->Wp->size2)
+    return sdlab_fail(SDLAB_EPARAM, "--anchors %zu exceeds the %zu ground-truth features", count, d->Wp->size2);
+  /* a random subset K of the features (eq. 22), seeded */
+  const size_t n = d->Wp->size2;
+  size_t *perm = malloc(n * sizeof *perm);
+  an->count = count;
+  an->ids = malloc(count * sizeof *an->ids);
+  an->p = malloc(count * p * sizeof *an->p);
+  an->r = malloc(count * r * sizeof *an->r);
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, (unsigned long)((seed ^ 0xa9c4) & 0xffffffffu));
+  for (size_t i = 0; i < n; i++)
+    perm[i] = i;
+  gsl_ran_shuffle(g, perm, n, sizeof *perm);
+  for (size_t j = 0; j < count; j++) {
+    an->ids[j] = perm[j];
+    for (size_t a = 0; a < p; a++)
+      an->p[j * p + a] = (float)gsl_matrix_get(d->Wp, a, perm[j]);
+    for (size_t a = 0; a < r; a++)
+      an->r[j * r + a] = (float)(d->Wr ? gsl_matrix_get(d->Wr, a, perm[j]) : gsl_matrix_get(d->Wp, a, perm[j]));
+  }
+  gsl_rng_free(g);
+  free(perm);
+  return SDLAB_SUCCESS;
+}
+
+void
+sdlab_run_anchors_free(sdlab_run_anchors *an)
+{
+  free(an->p);
+  free(an->r);
+  free(an->ids);
+  memset(an, 0, sizeof *an);
 }

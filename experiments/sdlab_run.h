@@ -12,6 +12,7 @@
 #ifndef SDLAB_RUN_H
 #define SDLAB_RUN_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <gsl/gsl_matrix.h>
@@ -69,6 +70,29 @@ int sdlab_run_checkpoint_inputs(FILE *fp, const char *path, sdlab_run_inputs *in
 int sdlab_run_checkpoint_state(FILE *fp, const char *path, sdlab_trainer *t, sdlab_run_history *h, size_t total,
                                size_t spe);
 
+/* --data: a bench directory (x_p.npy; x_r.npy, W_p.npy and W_r.npy when present) or one .npy file of inputs,
+ * its arrays recorded in `in` and checked against each other.  SDLAB_EIO with nothing loaded when data does not
+ * exist. */
+typedef struct {
+  float *xp, *xr;                /* N x p inputs; N x r targets (NULL: an SAE, r = p) */
+  size_t N, p, r;
+  gsl_matrix *Wp, *Wr;           /* the truth, when the bench has it */
+  int dir;                       /* data is a bench directory */
+} sdlab_run_data;
+int sdlab_run_data_load(const char *data, sdlab_run_data *d, sdlab_run_inputs *in);
+void sdlab_run_data_free(sdlab_run_data *d);
+
+/* Anchors (eqs. 22-26): the rows of `file` (an SAE's directions, made unit; recorded in `in`), or `count` features
+ * of the truth drawn from the seed (their W_p and W_r columns, r entries each). */
+typedef struct {
+  float *p, *r;                  /* count x p and count x r */
+  uint64_t *ids;                 /* the truth's features (NULL for a file) */
+  size_t count;
+} sdlab_run_anchors;
+int sdlab_run_anchors_make(const sdlab_run_data *d, const char *file, size_t count, uint64_t seed, size_t r,
+                           sdlab_run_anchors *an, sdlab_run_inputs *in);
+void sdlab_run_anchors_free(sdlab_run_anchors *an);
+
 /* A resumed run's RUN.partial emptied of everything but its checkpoint; a new run's RUN.partial made (--force:
  * over a leftover; without it a leftover is refused naming what to do). */
 int sdlab_run_staging_clean(const char *staging);
@@ -81,6 +105,37 @@ int sdlab_run_init(sdlab_trainer *t, const char *dir, const sdlab_train_config *
 /* M_GT (tau = 0.95), M_IP and MCC of q learned directions (rows of D, q x dim) against the truth's columns. */
 void sdlab_run_recovery(const float *D, size_t q, size_t dim, const gsl_matrix *truth, const unsigned char *exclude,
                         int threads, double *mgt, double *mip, double *mcc);
+
+/* The epoch loop: each epoch's shuffle (from the seed and the epoch alone, so a resumed run takes the same
+ * batches), a step per batch into the history, the per-epoch scores against the truth, the convergence rule R1
+ * (two whole epochs after the warm-up, the loss improving by less than converge of the earlier), checkpoints
+ * every checkpoint_every steps and when stopped or interrupted. */
+typedef struct {
+  const float *xp, *xr;          /* the N inputs (and targets, NULL for an SAE) */
+  size_t N;
+  const gsl_matrix *Wp, *Wr;     /* the truth for the per-epoch scores (Wp NULL: none) */
+  const unsigned char *exclude;  /* features left out of the scores, or NULL */
+  int threads;
+  size_t steps, steps_per_epoch; /* the cap on the steps, and an epoch's */
+  double converge;               /* R1's tolerance (0: run to the cap) */
+  size_t checkpoint_every;       /* 0: only when stopped or interrupted */
+  size_t stop_after;             /* stop (with a checkpoint) after this step (0: never) */
+  const char *checkpoint;        /* the checkpoint's path, and what it records */
+  int argc;
+  char **argv;
+  sdlab_run_inputs *in;
+  volatile sig_atomic_t *interrupted; /* a signal's number, set by a handler, read after each step (NULL: none) */
+  void (*progress)(void *ctx, size_t step, size_t steps, const sdlab_train_stats *st); /* after each step */
+  void *ctx;
+} sdlab_run_loop;
+
+typedef enum { SDLAB_RUN_DONE, SDLAB_RUN_CONVERGED, SDLAB_RUN_STOPPED, SDLAB_RUN_INTERRUPTED } sdlab_run_end;
+
+/* Train from the trainer's step to the cap (or the rule); *steps the run's steps (the cap, or where the rule
+ * stopped it), *end how it ended, *signal the signal that interrupted it.  The history's buffers hold the cap's
+ * steps and epochs. */
+int sdlab_run_train(sdlab_trainer *t, sdlab_run_history *h, const sdlab_run_loop *L, size_t *steps, sdlab_run_end *end,
+                    int *signal);
 
 /* What the outputs record beyond the trainer and its history. */
 typedef struct {
