@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sdlab_cli.h"
+#include "sdlab_lrb.h"
 #include "sdlab_errno.h"
 
 #include <errno.h>
@@ -129,22 +130,9 @@ sdlab_cli_double(const char *cmd, const char *opt, const char *text, double *out
 int
 sdlab_cli_hierarchy(const char *cmd, const char *opt, const char *text, size_t *parents, size_t *children)
 {
-  const char *colon = strchr(text, ':');
-  char buf[64];
-  if (colon == NULL || (size_t)(colon - text) >= sizeof buf) {
-    fprintf(stderr, "sdlab %s: error: %s takes P:K, for example 10:4 (got '%s')\n", cmd, opt, text);
-    return SDLAB_EUSAGE;
-  }
-  memcpy(buf, text, (size_t)(colon - text));
-  buf[colon - text] = '\0';
-  int r;
-  char what[2][96];
-  snprintf(what[0], sizeof what[0], "P of %s P:K", opt);
-  snprintf(what[1], sizeof what[1], "K of %s P:K", opt);
-  if ((r = sdlab_cli_size(cmd, what[0], buf, parents)) || (r = sdlab_cli_size(cmd, what[1], colon + 1, children)))
-    return r;
-  if (*parents == 0 || *children == 0) {
-    fprintf(stderr, "sdlab %s: error: %s needs P >= 1 and K >= 1 (got '%s')\n", cmd, opt, text);
+  if (sdlab_lrb_hierarchy_parse(text, parents, children)) {
+    fprintf(stderr, "sdlab %s: error: %s takes P:K, two whole numbers >= 1, for example 10:4 (got '%s')\n", cmd, opt,
+            text);
     return SDLAB_EUSAGE;
   }
   return 0;

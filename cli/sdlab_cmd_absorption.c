@@ -11,8 +11,6 @@
 #include "sdlab_npy.h"
 #include "sdlab_sae.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <gsl/gsl_blas.h>
 #include <stdio.h>
@@ -205,16 +203,10 @@ bench_hierarchy(const char *mpath, const char *flag, sdlab_lrb_params *p, json_t
   if (status)
     return status;
   json_t *h = sdlab_json_at(*meta, "parameters/hierarchy"), *f = sdlab_json_at(*meta, "parameters/features");
-  unsigned long long P = 0, K = 0;
+  size_t P = 0, K = 0;
   if (h && json_is_string(h)) { /* P:K, two whole numbers whose hierarchy fits the recorded features */
-    const char *t = json_string_value(h);
-    char *end = NULL;
-    errno = 0;
-    P = isdigit((unsigned char)t[0]) ? strtoull(t, &end, 10) : 0;
-    if (end && *end == ':' && isdigit((unsigned char)end[1]))
-      K = strtoull(end + 1, &end, 10);
-    if (errno || !end || *end != '\0' || !json_is_integer(f) || P == 0 || K == 0 ||
-        P > (unsigned long long)json_integer_value(f) / (K + 1))
+    if (sdlab_lrb_hierarchy_parse(json_string_value(h), &P, &K) || !json_is_integer(f) ||
+        P > (size_t)json_integer_value(f) / (K + 1))
       P = K = 0, h = NULL;
   } else if (h && !json_is_null(h)) {
     h = NULL;
@@ -227,9 +219,9 @@ bench_hierarchy(const char *mpath, const char *flag, sdlab_lrb_params *p, json_t
                 : sdlab_fail(SDLAB_EBADFILE, "the bench was made without a hierarchy (%s); sdlab lrb --hierarchy P:K "
                              "makes one", mpath);
   if (flag && (P != p->parents || K != p->children))
-    return sdlab_fail(SDLAB_EPARAM, "--hierarchy %s contradicts the bench's %llu:%llu (%s)", flag, P, K, mpath);
-  p->parents = (size_t)P;
-  p->children = (size_t)K;
+    return sdlab_fail(SDLAB_EPARAM, "--hierarchy %s contradicts the bench's %zu:%zu (%s)", flag, P, K, mpath);
+  p->parents = P;
+  p->children = K;
   return SDLAB_SUCCESS;
 }
 

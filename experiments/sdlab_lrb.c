@@ -2,6 +2,8 @@
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -437,6 +439,26 @@ sdlab_lrb_active_probability(const sdlab_lrb_params *p, size_t d)
   if (d < P * (K + 1))
     return (1.0 - p->S) / (double)K;
   return 1.0 - p->S;
+}
+
+int
+sdlab_lrb_hierarchy_parse(const char *text, size_t *parents, size_t *children)
+{
+  unsigned long long v[2] = {0, 0};
+  const char *t = text;
+  for (int k = 0; k < 2; k++) {
+    if (!isdigit((unsigned char)*t))
+      return GSL_EINVAL;
+    char *end;
+    errno = 0;
+    v[k] = strtoull(t, &end, 10);
+    if (errno || v[k] == 0 || v[k] > SIZE_MAX || *end != (k ? '\0' : ':'))
+      return GSL_EINVAL;
+    t = end + 1;
+  }
+  *parents = (size_t)v[0];
+  *children = (size_t)v[1];
+  return SDLAB_SUCCESS;
 }
 
 long

@@ -112,6 +112,10 @@ int sdlab_lrb_md(const sdlab_lrb_params *p, double *Md);
  * sub-concepts). */
 double sdlab_lrb_active_probability(const sdlab_lrb_params *p, size_t d);
 
+/* A hierarchy written "P:K" (two whole numbers >= 1, digits only): SDLAB_SUCCESS with *parents, *children set,
+ * else GSL_EINVAL (nothing set). */
+int sdlab_lrb_hierarchy_parse(const char *text, size_t *parents, size_t *children);
+
 /* The parent of feature d under the hierarchy, or -1. */
 long sdlab_lrb_parent_of(const sdlab_lrb_params *p, size_t d);
 

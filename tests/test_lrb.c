@@ -310,3 +310,25 @@ Test(lrb, transcoder_and_crosscoder_targets)
   p.sources = 5; /* does not divide 24 */
   cr_assert_eq(sdlab_lrb_check(&p), SDLAB_EPARAM);
 }
+
+/* "P:K" as every command and meta.json reader takes it: two whole numbers >= 1 (digits only), one colon. */
+Test(lrb, hierarchy_text_is_two_whole_numbers_at_least_one)
+{
+  static const struct {
+    const char *text;
+    size_t P, K; /* 0: refused */
+  } cases[] = {{"4:4", 4, 4},  {"10:3", 10, 3}, {"1:1", 1, 1}, {"007:2", 7, 2}, {"4", 0, 0},   {"4:", 0, 0},
+               {":4", 0, 0},   {"0:3", 0, 0},   {"3:0", 0, 0}, {"4:4x", 0, 0},  {"+4:4", 0, 0}, {"4:-1", 0, 0},
+               {" 4:4", 0, 0}, {"4: 4", 0, 0},  {"4:4:4", 0, 0}, {"", 0, 0},    {"99999999999999999999:1", 0, 0}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    size_t P = 77, K = 77;
+    const int st = sdlab_lrb_hierarchy_parse(cases[c].text, &P, &K);
+    if (cases[c].P) {
+      cr_assert_eq(st, 0, "'%s' refused", cases[c].text);
+      cr_assert(P == cases[c].P && K == cases[c].K, "'%s' read as %zu:%zu", cases[c].text, P, K);
+    } else {
+      cr_assert_neq(st, 0, "'%s' accepted", cases[c].text);
+      cr_assert(P == 77 && K == 77, "'%s': a refusal set the outputs", cases[c].text);
+    }
+  }
+}
