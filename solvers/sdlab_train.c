@@ -1277,6 +1277,17 @@ jump_theta_gradient(sdlab_trainer *t, size_t B)
   }
 }
 
+/* ReLU, JumpReLU and Gated on the entry path: one level, the active codes as entries (count_active's counts),
+ * their decoder rows brought up to date; the number of entries. */
+static size_t
+threshold_begin(sdlab_trainer *t, size_t B, uint32_t *T, double *lam)
+{
+  level_table(&t->c, T, lam);
+  threshold_entries(t, B);
+  touch_entries(t, B);
+  return t->rowptr[B];
+}
+
 /* ReLU and JumpReLU on the entry path: the penalty in the dense path's order, L1's gradient added to the
  * entries' code gradients, JumpReLU's threshold gradient, then the parameters' gradients */
 static void
@@ -1286,10 +1297,7 @@ threshold_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, double 
   const int jump = c->method == SDLAB_TRAIN_JUMPRELU;
   uint32_t T[1];
   double lam[1];
-  level_table(c, T, lam);
-  threshold_entries(t, B);
-  touch_entries(t, B);
-  const size_t nnz = t->rowptr[B];
+  const size_t nnz = threshold_begin(t, B, T, lam);
   double penalty = 0;
   for (size_t k = 0; k < nnz; k++)
     penalty += jump ? 1.0 : t->val[k];
@@ -1381,10 +1389,7 @@ gated_entry_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, doubl
   const float *bE = t->s.bE, *rm = t->s.rmag, *bm = t->s.bmag;
   uint32_t T[1];
   double lam[1];
-  level_table(c, T, lam);
-  threshold_entries(t, B);
-  touch_entries(t, B);
-  const size_t nnz = t->rowptr[B];
+  const size_t nnz = threshold_begin(t, B, T, lam);
   size_t act = 0;
   double penalty = 0;
   for (size_t k = 0; k < nnz; k++) {

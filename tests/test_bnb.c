@@ -128,6 +128,33 @@ acs_stays_above(sdlab_acs *a, const gsl_matrix *E, double lower, double round)
   cr_assert(a->loss >= lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, lower);
 }
 
+/* Points of b's piece, W_E and `draws - 1` perturbations of it (E: scratch) that keep its pattern F, and
+ * alternating convex search from each, stay at or above the lower bound (within round); the points checked. */
+static size_t
+points_stay_above(gsl_rng *r, const sdlab_bnb *b, const sdlab_activation *act, const gsl_matrix *WE, gsl_matrix *E,
+                  const uint64_t *F, int draws, double round, size_t piece)
+{
+  const sdlab_piece *P = b->P;
+  const size_t nq = WE->size1, np = WE->size2;
+  sdlab_acs *a = sdlab_acs_alloc(P, b->Wp, b->Wr, b->Md);
+  size_t points = 0;
+  for (int k = 0; k < draws; k++) {
+    gsl_matrix_memcpy(E, WE);
+    for (size_t t = 0; t < nq * np && k > 0; t++)
+      E->data[t] += gsl_ran_gaussian(r, 0.5 / (1 + k % 5));
+    uint64_t G[64];
+    sdlab_piece_pattern_of(b->Wp, act, E, G);
+    if (memcmp(G, F, nq * sizeof *F) != 0)
+      continue;
+    const double fp = loss_at(P, b->Wp, b->Wr, b->Md, E);
+    cr_assert(fp >= b->lower - round, "piece %zu: point at %.17g below the lower bound %.17g", piece, fp, b->lower);
+    acs_stays_above(a, E, b->lower, round);
+    points++;
+  }
+  sdlab_acs_free(a);
+  return points;
+}
+
 Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
 {
   const uint64_t seed = 3301;
@@ -174,20 +201,7 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
                 "violation %g", b->violation);
       /* every point of the piece (the drawn W_E and perturbations that keep its pattern), and alternating
        * convex search from each, stay above the lower bound */
-      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
-      for (int k = 0; k < 30; k++) {
-        gsl_matrix_memcpy(E, WE);
-        for (size_t t = 0; t < nq * np && k > 0; t++)
-          E->data[t] += gsl_ran_gaussian(r, 0.5 / (1 + k % 5));
-        uint64_t G[4];
-        sdlab_piece_pattern_of(Wp, &act, E, G);
-        if (memcmp(G, F, nq * sizeof *F) != 0)
-          continue;
-        double fp = loss_at(P, Wp, Wr, Md, E);
-        cr_assert(fp >= b->lower - round, "piece %zu: point at %.17g below the lower bound %.17g", nseen, fp, b->lower);
-        acs_stays_above(a, E, b->lower, round);
-      }
-      sdlab_acs_free(a);
+      points_stay_above(r, b, &act, WE, E, F, 30, round, nseen);
       sdlab_bnb_free(b);
       sdlab_piece_free(P);
     }
@@ -251,21 +265,7 @@ Test(bnb, simplicial_covers_bracket_points_of_pieces_with_many_rays)
       certified += sdlab_bnb_test(b, 1e-9) == GSL_SUCCESS;
       cr_assert(b->lower <= b->upper, "lower %.17g above upper %.17g", b->lower, b->upper);
       incumbent_is_a_point(b);
-      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
-      for (int k = 0; k < 40; k++) {
-        gsl_matrix_memcpy(E, WE);
-        for (size_t t = 0; t < nq * np && k > 0; t++)
-          E->data[t] += gsl_ran_gaussian(r, 0.5 / (1 + k % 5));
-        uint64_t G[2];
-        sdlab_piece_pattern_of(Wp, &act, E, G);
-        if (memcmp(G, F, sizeof F) != 0)
-          continue;
-        const double fp = loss_at(P, Wp, Wr, Md, E);
-        cr_assert(fp >= b->lower - round, "piece %zu: point at %.17g below the lower bound %.17g", nseen, fp, b->lower);
-        acs_stays_above(a, E, b->lower, round);
-        points++;
-      }
-      sdlab_acs_free(a);
+      points += points_stay_above(r, b, &act, WE, E, F, 40, round, nseen);
       sdlab_bnb_free(b);
       sdlab_piece_free(P);
     }
