@@ -1,4 +1,5 @@
 #include "sdlab_bnb.h"
+#include "sdlab_cone.h"
 #include "sdlab_errno.h"
 
 #include <float.h>
@@ -42,7 +43,7 @@ struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
   /* per live neuron: simplicial cones covering its code cone (bit masks over its generators), tri[toff[i]..
-   * toff[i + 1]); a neuron whose generators are independent has one, all of them (see triangulate) */
+   * toff[i + 1]); a neuron whose generators are independent has one, all of them (see sdlab_cone_cover) */
   size_t *toff;
   uint64_t *tri, *held_mask;    /* held_mask: per live neuron, the simplex of the box being made */
   /* charts: per column cst, sgn, held (q each); per two-generator coordinate fac (MAXFAC) and scale */
@@ -159,140 +160,7 @@ sdlab_bnb_free(sdlab_bnb *b)
   free(b);
 }
 
-/* The extreme rays of the pointed cone {w in R^np : s_d <w, x_d> >= 0}, rows A (m x np, row d = s_d x_d):
- * each is the null vector of n_p - 1 independent rows, with the sign that satisfies all rows.  Unit
- * vectors, duplicates removed; up to max rays into out (max x np).  Returns the count, or (size_t)-1 when
- * there are more than max. */
 static size_t chart_new(struct sdlab_bnb_workspace *w, size_t from);
-
-static size_t
-cone_rays(const double *A, size_t m, size_t np, double *out, size_t max)
-{
-  size_t count = 0;
-  size_t sub[64];
-  const size_t s = np - 1;
-  for (size_t k = 0; k < s; k++)
-    sub[k] = k;
-  if (s > m)
-    return 0;
-  gsl_matrix *M = gsl_matrix_alloc(np, np), *V = gsl_matrix_alloc(np, np);
-  gsl_vector *sv = gsl_vector_alloc(np), *work = gsl_vector_alloc(np);
-  double scale = 0;
-  for (size_t k = 0; k < m * np; k++)
-    scale = fmax(scale, fabs(A[k]));
-  for (;;) {
-    /* the null space of the chosen rows: the right singular vector of the smallest singular value, when the
-     * other n_p - 1 are clear of zero */
-    gsl_matrix_set_zero(M);
-    for (size_t k = 0; k < s; k++)
-      for (size_t a = 0; a < np; a++)
-        gsl_matrix_set(M, k, a, A[sub[k] * np + a]);
-    gsl_linalg_SV_decomp(M, V, sv, work);
-    const double cut = (double)(4 * np) * DBL_EPSILON * scale * sqrt((double)np);
-    if (np == 1 || gsl_vector_get(sv, np - 2) > cut) {
-      double r[64];
-      for (size_t a = 0; a < np; a++)
-        r[a] = gsl_matrix_get(V, a, np - 1);
-      for (int sign = 1; sign >= -1; sign -= 2) {
-        int ok = 1;
-        for (size_t d = 0; d < m && ok; d++) {
-          double v = 0, nrm = 0;
-          for (size_t a = 0; a < np; a++) {
-            v += sign * r[a] * A[d * np + a];
-            nrm += A[d * np + a] * A[d * np + a];
-          }
-          ok = v >= -(double)(8 * np) * DBL_EPSILON * sqrt(nrm);
-        }
-        int dup = 0;
-        for (size_t c = 0; c < count && ok && !dup; c++) {
-          double e = 0;
-          for (size_t a = 0; a < np; a++)
-            e = fmax(e, fabs(out[c * np + a] - sign * r[a]));
-          dup = e <= 1e-9;
-        }
-        if (ok && !dup) {
-          if (count == max) {
-            count = (size_t)-1;
-            goto done;
-          }
-          for (size_t a = 0; a < np; a++)
-            out[count * np + a] = sign * r[a];
-          count++;
-        }
-      }
-    }
-    /* the next subset of size s in lexicographic order */
-    size_t k = s;
-    while (k > 0 && sub[k - 1] == m - s + k - 1)
-      k--;
-    if (k == 0)
-      break;
-    sub[k - 1]++;
-    for (size_t t = k; t < s; t++)
-      sub[t] = sub[t - 1] + 1;
-  }
-done:
-  gsl_matrix_free(M);
-  gsl_matrix_free(V);
-  gsl_vector_free(sv);
-  gsl_vector_free(work);
-  return count;
-}
-
-/* The extreme rays of the cone {w : <w, a_d> >= 0} of the m rows A (m x n_p) modulo its lineality space L (the
- * orthogonal complement of the rows' span): the rays of the pointed cone it cuts from L's complement, as
- * unit vectors of R^{n_p} into out (max x n_p).  *lineal says whether L is nontrivial.  The count, or
- * (size_t)-1 when there are more than max, (size_t)-2 when out of memory. */
-static size_t
-cone_rays_modulo(const double *A, size_t m, size_t np, double *out, size_t max, int *lineal)
-{
-  *lineal = 0;
-  if (m == 0) {
-    *lineal = 1;
-    return 0;
-  }
-  gsl_matrix *M = gsl_matrix_alloc(np, m), *Q = gsl_matrix_alloc(np, np);
-  double *Ar = malloc(m * np * sizeof *Ar), *u = malloc(max * np * sizeof *u);
-  size_t count = 0;
-  if (!M || !Q || !Ar || !u) {
-    count = (size_t)-2;
-    goto done;
-  }
-  for (size_t d = 0; d < m; d++)
-    for (size_t a = 0; a < np; a++)
-      gsl_matrix_set(M, a, d, A[d * np + a]);
-  const size_t r = sdlab_piece_span_basis(M, Q);
-  if (r == np) {
-    count = cone_rays(A, m, np, out, max);
-    goto done;
-  }
-  *lineal = 1;
-  if (r == 0)
-    goto done;
-  for (size_t d = 0; d < m; d++) /* the rows in the basis Q of their span */
-    for (size_t t = 0; t < r; t++) {
-      double c = 0;
-      for (size_t a = 0; a < np; a++)
-        c += A[d * np + a] * gsl_matrix_get(Q, a, t);
-      Ar[d * r + t] = c;
-    }
-  count = cone_rays(Ar, m, r, u, max);
-  for (size_t c = 0; count < (size_t)-2 && c < count; c++)
-    for (size_t a = 0; a < np; a++) {
-      double v = 0;
-      for (size_t t = 0; t < r; t++)
-        v += gsl_matrix_get(Q, a, t) * u[c * r + t];
-      out[c * np + a] = v;
-    }
-done:
-  if (M)
-    gsl_matrix_free(M);
-  if (Q)
-    gsl_matrix_free(Q);
-  free(Ar);
-  free(u);
-  return count;
-}
 
 /* the first of the count unit vectors at list (n each) equal to the unit vector g up to rounding, or NONE */
 static size_t
@@ -496,132 +364,6 @@ jump_range(const gsl_matrix *Wp, uint64_t F, const double *u, double *lo, double
   }
 }
 
-/* Simplicial cones covering neuron i's code cone, as bit masks over its generators, into masks (at most 64);
- * returns their count.  The generators are unit codes g_j, nonnegative, so the cone is pointed.  Where they are
- * linearly independent the box parametrisation is already one-to-one (one mask, all of them).  Where they are
- * not (n_p >= 3: a cone in R^{n_p} with more extreme rays than n_p, or a code map of lower rank), the
- * coordinates l_ij are redundant and the boxes' bounds cannot close along the redundant directions; the cone
- * is then covered by simplicial cones of d = rank generators each (a cover suffices for a lower bound: every
- * point of the cone lies in one of them, and the boxes of each take its generators alone):
- *   d = 2  the two generators of least and greatest angle in their plane (the others lie between them);
- *   d = 3  the central projection of the generators onto the plane <x, c> = 1, c their mean, and the fan
- *          (v_0, v_t, v_t+1) over the vertices of its convex hull (Andrew's monotone chain; a point within
- *          the turn test's rounding of an edge counts as on it, so the fan covers every generator up to that
- *          rounding and has no flat triangles).
- * Ranks above 3 keep the redundant parametrisation (one mask, all generators). */
-static size_t
-triangulate(const struct sdlab_bnb_workspace *w, size_t i, uint64_t *masks)
-{
-  const size_t n = w->n, off = w->off[i], r = w->count[i];
-  masks[0] = r >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << r) - 1;
-  if (r <= 2 || r > 64)
-    return 1;
-  size_t idx[64];
-  for (size_t j = 0; j < r; j++)
-    idx[j] = off + j;
-  const size_t d = rank_of(w, idx, r);
-  if (d >= r || d > 3 || d < 2)
-    return 1;
-  const double *g = w->gen + off * n;
-  double c[64], e[2][64] = {{0}}, px[64], py[64];
-  /* c: the generators' mean direction; e_0, e_1: an orthonormal basis of the span's part orthogonal to c
-   * (d = 3), or e_0 alone with c in the plane (d = 2) */
-  double cn = 0;
-  for (size_t a = 0; a < n; a++) {
-    c[a] = 0;
-    for (size_t j = 0; j < r; j++)
-      c[a] += g[j * n + a];
-    cn += c[a] * c[a];
-  }
-  cn = sqrt(cn);
-  if (!(cn > 0) || n > 64)
-    return 1;
-  for (size_t a = 0; a < n; a++)
-    c[a] /= cn;
-  for (size_t b = 0; b + 1 < d; b++) { /* the generator with the largest part off c (and e_0) */
-    double best = 0, v[64];
-    for (size_t j = 0; j < r; j++) {
-      double t[64], nn = 0, pc = 0, p0 = 0;
-      for (size_t a = 0; a < n; a++) {
-        pc += g[j * n + a] * c[a];
-        p0 += g[j * n + a] * e[0][a];
-      }
-      for (size_t a = 0; a < n; a++) {
-        t[a] = g[j * n + a] - pc * c[a] - (b ? p0 * e[0][a] : 0.0);
-        nn += t[a] * t[a];
-      }
-      if (nn > best) {
-        best = nn;
-        memcpy(v, t, n * sizeof *v);
-      }
-    }
-    if (!(best > 1e-20))
-      return 1;
-    for (size_t a = 0; a < n; a++)
-      e[b][a] = v[a] / sqrt(best);
-  }
-  for (size_t j = 0; j < r; j++) { /* central projection: coordinates in (e_0, e_1) of g_j / <g_j, c> */
-    double pc = 0, p0 = 0, p1 = 0;
-    for (size_t a = 0; a < n; a++) {
-      pc += g[j * n + a] * c[a];
-      p0 += g[j * n + a] * e[0][a];
-      p1 += g[j * n + a] * e[1][a];
-    }
-    if (!(pc > 0))
-      return 1;
-    px[j] = p0 / pc;
-    py[j] = p1 / pc;
-  }
-  if (d == 2) { /* the extreme points of a segment */
-    size_t lo = 0, hi = 0;
-    for (size_t j = 1; j < r; j++) {
-      if (px[j] < px[lo])
-        lo = j;
-      if (px[j] > px[hi])
-        hi = j;
-    }
-    masks[0] = ((uint64_t)1 << lo) | ((uint64_t)1 << hi);
-    return 1;
-  }
-  /* d = 3: the convex hull's vertices, counter-clockwise, by Andrew's monotone chain over the points sorted by
-   * x then y; a turn counts as counter-clockwise only beyond its rounding */
-  size_t ord[64], hull[130], h = 0;
-  for (size_t j = 0; j < r; j++)
-    ord[j] = j;
-  for (size_t a = 1; a < r; a++) /* insertion sort: r is small */
-    for (size_t b = a; b > 0 && (px[ord[b]] < px[ord[b - 1]] ||
-                                 (px[ord[b]] == px[ord[b - 1]] && py[ord[b]] < py[ord[b - 1]])); b--) {
-      const size_t t = ord[b];
-      ord[b] = ord[b - 1];
-      ord[b - 1] = t;
-    }
-  double scale = 0;
-  for (size_t j = 0; j < r; j++)
-    scale = fmax(scale, fmax(fabs(px[j]), fabs(py[j])));
-  const double tol = 64 * DBL_EPSILON * scale * scale;
-#define CROSS(o, a, b) ((px[a] - px[o]) * (py[b] - py[o]) - (py[a] - py[o]) * (px[b] - px[o]))
-  for (size_t pass = 0; pass < 2; pass++) { /* lower hull, then upper */
-    const size_t start = h;
-    for (size_t t = 0; t < r; t++) {
-      const size_t j = pass ? ord[r - 1 - t] : ord[t];
-      while (h >= start + 2 && CROSS(hull[h - 2], hull[h - 1], j) <= tol)
-        h--;
-      hull[h++] = j;
-    }
-    h--; /* the last point starts the other chain */
-  }
-#undef CROSS
-  uint64_t seen = 0;
-  for (size_t t = 0; t < h; t++)
-    seen |= (uint64_t)1 << hull[t];
-  if (h < 3 || h > r || (size_t)__builtin_popcountll(seen) != h)
-    return 1;
-  size_t m = 0;
-  for (size_t t = 1; t + 1 < h; t++)
-    masks[m++] = ((uint64_t)1 << hull[0]) | ((uint64_t)1 << hull[t]) | ((uint64_t)1 << hull[t + 1]);
-  return m;
-}
-
 int
 sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
 {
@@ -735,7 +477,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       m++;
     }
     int lineal;
-    size_t r = cone_rays_modulo(A, m, np, rays, max_rays, &lineal);
+    size_t r = sdlab_cone_rays_modulo(A, m, np, rays, max_rays, &lineal);
     if (r == (size_t)-2) {
       status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
       break;
@@ -819,7 +561,12 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   if (!status)
     w->toff[0] = 0;
   for (size_t i = 0; !status && i < w->q; i++) {
-    w->toff[i + 1] = w->toff[i] + triangulate(w, i, w->tri + w->toff[i]);
+    size_t idx[64];
+    for (size_t j = 0; j < w->count[i] && j < 64; j++)
+      idx[j] = w->off[i] + j;
+    const size_t rank = w->count[i] > 2 && w->count[i] <= 64 ? rank_of(w, idx, w->count[i]) : w->count[i];
+    w->toff[i + 1] = w->toff[i] + sdlab_cone_cover(w->gen + w->off[i] * w->n, w->count[i], w->n, rank,
+                                                   w->tri + w->toff[i]);
     size_t pairs = 0, widest = 0;
     for (size_t t = w->toff[i]; t < w->toff[i + 1]; t++) {
       const size_t m = (size_t)__builtin_popcountll(w->tri[t]);
