@@ -24,8 +24,9 @@ static const char *USAGE =
 enum { O_TRIALS, O_SEED, O_REPORT, O_QUIET, O_COUNT };
 
 static void
-progress(void *ctx, const char *group)
+progress(void *ctx, const char *group, size_t done, size_t total, double value)
 {
+  (void)done, (void)total, (void)value;
   sdlab_progress *p = ctx;
   if (p->enabled)
     fprintf(stderr, "\r\033[Ksdlab check: %s done", group);

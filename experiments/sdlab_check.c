@@ -1079,7 +1079,7 @@ check_38(sdlab_check_report *r)
 /* ---------------------------------------------------------------------------------------------- */
 
 int
-sdlab_check_run(sdlab_check_report *r, void (*progress)(void *ctx, const char *group), void *ctx)
+sdlab_check_run(sdlab_check_report *r, sdlab_progress_fn progress, void *ctx)
 {
   struct {
     const char *name;
@@ -1090,7 +1090,7 @@ sdlab_check_run(sdlab_check_report *r, void (*progress)(void *ctx, const char *g
   for (size_t k = 0; k < sizeof groups / sizeof *groups; k++) {
     groups[k].fn(r);
     if (progress)
-      progress(ctx, groups[k].name);
+      progress(ctx, groups[k].name, k + 1, sizeof groups / sizeof *groups, NAN);
   }
   return SDLAB_SUCCESS;
 }

@@ -14,6 +14,7 @@
 #include "sdlab_loss.h"
 #include "sdlab_lrb.h"
 #include "sdlab_model.h"
+#include "sdlab_progress.h"
 
 typedef struct {
   const char *id;         /* "Theorem 3.6, step 4 (65)" */
@@ -34,9 +35,9 @@ typedef struct {
 void sdlab_check_report_init(sdlab_check_report *r, uint64_t seed, size_t trials);
 void sdlab_check_report_free(sdlab_check_report *r);
 
-/* Run every check; progress (optional) is called after each group.  Returns 0 or an error status (a
+/* Run every check; progress (optional) is called after each group (stage: its name).  Returns 0 or an error status (a
  * failing claim is not an error). */
-int sdlab_check_run(sdlab_check_report *r, void (*progress)(void *ctx, const char *group), void *ctx);
+int sdlab_check_run(sdlab_check_report *r, sdlab_progress_fn progress, void *ctx);
 
 /* Theorem 3.1's Monte Carlo side: over N samples of the bench p (drawn in chunks of 1024; N a multiple of
  * 1024, x_p = W_p x, an SAE), the sampled loss L (eq. 3) of model m, its part from samples with exactly one

@@ -10,8 +10,8 @@
 #include <stddef.h>
 
 #include "sdlab_idx.h"
-#include "sdlab_lrb.h"
 #include "sdlab_mlp.h"
+#include "sdlab_progress.h"
 
 #define SDLAB_FASHION_DIR "/usr/share/datasets/fashion-mnist"
 

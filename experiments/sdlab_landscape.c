@@ -279,7 +279,7 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
 int
 sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
                            const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *l,
-                           void (*progress)(void *ctx, const char *stage, size_t done, size_t total, double value),
+                           sdlab_progress_fn progress,
                            void *ctx)
 {
   memset(l, 0, sizeof *l);

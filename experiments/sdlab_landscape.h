@@ -17,6 +17,7 @@
 #include <gsl/gsl_vector.h>
 
 #include "sdlab_activation.h"
+#include "sdlab_progress.h"
 
 typedef struct {
   uint64_t F[16];          /* the pattern, F_1 <= ... <= F_{n_q} (canonical order) */
@@ -78,7 +79,7 @@ void sdlab_landscape_params_default(sdlab_landscape_params *p);
 /* Wp: n_p x n, Wr: n_r x n, Md: n; act: relu, topk-relu or topk with k = n_q. */
 int sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
                                const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *out,
-                               void (*progress)(void *ctx, const char *stage, size_t done, size_t total, double value),
+                               sdlab_progress_fn progress,
                                void *ctx);
 void sdlab_landscape_free(sdlab_landscape *l);
 const char *sdlab_sgd_class_name(sdlab_sgd_class c);

@@ -34,6 +34,8 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
 
+#include "sdlab_progress.h"
+
 typedef enum { SDLAB_TARGET_SAE, SDLAB_TARGET_TRANSCODER, SDLAB_TARGET_CROSSCODER } sdlab_lrb_target;
 
 typedef struct {
@@ -71,8 +73,6 @@ int sdlab_lrb_check(const sdlab_lrb_params *p);
 /* n_p and n_r of the bench described by p. */
 size_t sdlab_lrb_input_dim(const sdlab_lrb_params *p);
 size_t sdlab_lrb_target_dim(const sdlab_lrb_params *p);
-
-typedef void (*sdlab_progress_fn)(void *ctx, const char *stage, size_t done, size_t total, double value);
 
 typedef struct {
   size_t iterations;  /* projected-gradient steps taken */
