@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static const char *USAGE =
@@ -38,7 +39,10 @@ static const char *USAGE =
   "  --starts S           starts per piece (default 4)   --tol TOL   default 1e-6   --md W  every M_d (default 1)\n"
   "  --bnb-nodes B        branch-and-bound boxes per open piece (default 1000000; 0: none)\n"
   "  --threads T          the open pieces' branch and bound over T threads (default 2; the same bytes for any T)\n"
-  "writes DIR/landscape.json, DIR/pieces.tsv (sorted by the best value found), DIR/sgd.tsv, and a summary.\n";
+  "writes DIR/landscape.json, DIR/pieces.tsv (sorted by the best value found), DIR/sgd.tsv, and a summary.\n"
+  "The branch and bound's results go to DIR.journal as each piece finishes: the same command, run again after\n"
+  "an interruption, takes them from there and gives the same files (DIR.journal is removed once DIR is\n"
+  "written; one left by another census is refused).\n";
 
 enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,
        O_MD, O_BNB, O_THREADS, O_FORCE, O_QUIET, O_COUNT };
@@ -178,8 +182,13 @@ sdlab_cmd_landscape(int argc, char **argv)
   }
   sdlab_progress prog;
   sdlab_progress_init(&prog, o[O_QUIET].value != NULL);
+  char *journal = malloc(strlen(o[O_OUT].value) + 9);
+  if (journal)
+    sprintf(journal, "%s.journal", o[O_OUT].value);
+  p.journal = journal;
   sdlab_landscape l;
-  status = sdlab_landscape_run_census(Wp, Wr, Md, nq, &act, &p, &l, sdlab_progress_update, &prog);
+  status = journal ? sdlab_landscape_run_census(Wp, Wr, Md, nq, &act, &p, &l, sdlab_progress_update, &prog)
+                   : sdlab_fail(GSL_ENOMEM, "out of memory");
   sdlab_progress_done(&prog);
   size_t *order = NULL, *rank = NULL;
   if (!status) {
@@ -285,6 +294,9 @@ sdlab_cmd_landscape(int argc, char **argv)
     status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
   else
     sdlab_outdir_abort(staging);
+  if (!status && journal) /* the census is written: its journal has served */
+    unlink(journal);
+  free(journal);
   if (!status) {
     printf("sdlab landscape: %zu pieces (%zu open, %zu with dead neurons, %zu polysemantic); %zu certified\n", l.count,
            open, dead, poly, l.certified);
@@ -293,7 +305,10 @@ sdlab_cmd_landscape(int argc, char **argv)
     printf("  %-28s %6s\n", "SGD end points", "runs");
     for (int c = 0; c < 4; c++)
       printf("  %-28s %6zu\n", sdlab_sgd_class_name((sdlab_sgd_class)c), classes[c]);
-    printf("  branch and bound on %zu open pieces: %zu certified\n", l.bnb_run, l.certified_bnb);
+    printf("  branch and bound on %zu open pieces: %zu certified", l.bnb_run, l.certified_bnb);
+    if (l.bnb_resumed)
+      printf(" (%zu taken from %s.journal)", l.bnb_resumed, o[O_OUT].value);
+    printf("\n");
     printf("  %.1f s for the pieces, %.1f s for SGD, %.1f s for the branch and bound\n", l.seconds_pieces,
            l.seconds_sgd, l.seconds_bnb);
   }

@@ -6,10 +6,13 @@
 #include "sdlab_patterns.h"
 #include "sdlab_piece.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
@@ -28,6 +31,7 @@ sdlab_landscape_params_default(sdlab_landscape_params *p)
   p->anchors = 0;
   p->anchor_weight = 0.1;
   p->basin = 0;
+  p->journal = NULL;
 }
 
 /* Its bounds meet at a point: upper finite and upper - lower <= tol max(1, upper). */
@@ -276,6 +280,159 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
   return status;
 }
 
+/* ---- the branch and bound's journal (sdlab_landscape_params.journal) ----
+ * A header line naming the census by a CRC-32 of its parameters and data, then a line a piece as its branch and
+ * bound finishes (in any order): its index and pattern, and what the branch and bound set (lower bound and its
+ * kind, boxes, degenerate boxes, upper bound, whether the point is inside, the point), the reals in C99
+ * hexadecimal, which read back to the same bits. */
+#define JOURNAL_MAGIC "sdlab landscape journal 1"
+
+static uint32_t
+crc_of(uint32_t c, const void *p, size_t n)
+{
+  return (uint32_t)crc32(c, (const Bytef *)p, (uInt)n);
+}
+
+static uint32_t
+census_print(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq, const sdlab_activation *act,
+             const sdlab_landscape_params *p)
+{
+  const uint64_t u[] = {Wp->size1, Wp->size2, Wr->size1, nq, (uint64_t)act->kind, act->k, p->starts, p->sgd_runs,
+                        p->sgd_steps, p->seed, p->max_pieces, p->bnb_nodes, p->anchors, (uint64_t)p->basin};
+  const double d[] = {act->theta, p->lr, p->tol, p->anchor_weight};
+  uint32_t c = crc_of(crc_of(crc_of(0, NULL, 0), u, sizeof u), d, sizeof d);
+  for (size_t i = 0; i < Wp->size1; i++)
+    c = crc_of(c, gsl_matrix_const_ptr(Wp, i, 0), Wp->size2 * sizeof(double));
+  for (size_t i = 0; i < Wr->size1; i++)
+    c = crc_of(c, gsl_matrix_const_ptr(Wr, i, 0), Wr->size2 * sizeof(double));
+  for (size_t i = 0; i < Md->size; i++)
+    c = crc_of(c, gsl_vector_const_ptr(Md, i), sizeof(double));
+  return c;
+}
+
+static void
+journal_put(FILE *fp, const sdlab_landscape *l, size_t c)
+{
+  const sdlab_landscape_piece *pc = &l->pieces[c];
+  fprintf(fp, "%zu", c);
+  for (size_t i = 0; i < l->nq; i++)
+    fprintf(fp, " %llx", (unsigned long long)pc->F[i]);
+  fprintf(fp, " %a %d %zu %zu %a %d", pc->lower, pc->bound_kind, pc->bnb_nodes, pc->bnb_degenerate, pc->upper,
+          pc->upper_inside);
+  for (size_t k = 0; k < l->nq * l->np; k++)
+    fprintf(fp, " %a", pc->WE[k]);
+  for (size_t k = 0; k < l->nr * l->nq; k++)
+    fprintf(fp, " %a", pc->WD[k]);
+  fputc('\n', fp);
+  fflush(fp);
+}
+
+/* One journal line into its piece (done[c] set); 0 when it does not parse or names no piece of this census */
+static int
+journal_get(char *line, sdlab_landscape *l, unsigned char *done)
+{
+  char *e;
+  const unsigned long long c = strtoull(line, &e, 10);
+  if (e == line || c >= l->count || done[c])
+    return 0;
+  sdlab_landscape_piece *pc = &l->pieces[c], v = *pc;
+  for (size_t i = 0; i < l->nq; i++) {
+    char *t;
+    if (strtoull(e, &t, 16) != pc->F[i] || t == e)
+      return 0;
+    e = t;
+  }
+  long kind, inside;
+  unsigned long long nodes, degen;
+  char *t;
+  v.lower = strtod(e, &t);
+  if (t == e)
+    return 0;
+  kind = strtol(e = t, &t, 10);
+  nodes = strtoull(e = t, &t, 10);
+  degen = strtoull(e = t, &t, 10);
+  v.upper = strtod(e = t, &t);
+  inside = strtol(e = t, &t, 10);
+  if (t == e)
+    return 0;
+  double *x = malloc((l->nq * l->np + l->nr * l->nq) * sizeof *x);
+  size_t k = 0;
+  for (e = t; x && k < l->nq * l->np + l->nr * l->nq; k++, e = t)
+    if ((x[k] = strtod(e, &t)), t == e)
+      break;
+  const int ok = x && k == l->nq * l->np + l->nr * l->nq && *e == '\0';
+  if (ok) {
+    pc->lower = v.lower;
+    pc->bound_kind = (int)kind;
+    pc->bnb_nodes = (size_t)nodes;
+    pc->bnb_degenerate = (size_t)degen;
+    pc->upper = v.upper;
+    pc->upper_inside = (int)inside;
+    memcpy(pc->WE, x, l->nq * l->np * sizeof *x);
+    memcpy(pc->WD, x + l->nq * l->np, l->nr * l->nq * sizeof *x);
+    done[c] = 1;
+  }
+  free(x);
+  return ok;
+}
+
+/* Open the journal: read back the pieces it holds (done), cut a line a killed run left half-written, and leave
+ * it open for appending (*fp); a new one gets its header.  SDLAB_EBADFILE naming it when it names another
+ * census or holds a line that does not read. */
+static int
+journal_open(const char *path, uint32_t print, sdlab_landscape *l, unsigned char *done, FILE **fp)
+{
+  char header[128];
+  snprintf(header, sizeof header, JOURNAL_MAGIC " census %08lx pieces %zu\n", (unsigned long)print, l->count);
+  *fp = NULL;
+  FILE *in = fopen(path, "rb");
+  if (in == NULL && errno != ENOENT)
+    return sdlab_fail(SDLAB_EIO, "cannot read %s: %s", path, strerror(errno));
+  long keep = 0;
+  int status = SDLAB_SUCCESS;
+  if (in) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int ch;
+    while (mem && (ch = fgetc(in)) != EOF)
+      fputc(ch, mem);
+    fclose(in);
+    if (mem == NULL || fclose(mem) != 0)
+      return sdlab_fail(GSL_ENOMEM, "out of memory for %s", path);
+    const size_t hl = strlen(header);
+    if (len < hl || memcmp(text, header, hl) != 0) {
+      free(text);
+      return sdlab_fail(SDLAB_EBADFILE, "%s is the journal of another census (other parameters or data): remove it "
+                        "to start this one over", path);
+    }
+    keep = (long)hl;
+    size_t lines = 1;
+    for (char *line = text + hl; !status;) {
+      char *nl = memchr(line, '\n', len - (size_t)(line - text));
+      if (nl == NULL)
+        break; /* a half-written last line: cut below */
+      *nl = '\0';
+      lines++;
+      if (!journal_get(line, l, done))
+        status = sdlab_fail(SDLAB_EBADFILE, "%s: line %zu does not read as a piece of this census (the file was "
+                            "altered): remove it to start over", path, lines);
+      keep = (long)(nl + 1 - text);
+      line = nl + 1;
+    }
+    free(text);
+    if (!status && truncate(path, keep) != 0)
+      status = sdlab_fail(SDLAB_EIO, "cannot cut %s's last line: %s", path, strerror(errno));
+  }
+  if (!status && (*fp = fopen(path, "ab")) == NULL)
+    status = sdlab_fail(SDLAB_EIO, "cannot write %s: %s", path, strerror(errno));
+  if (!status && keep == 0) {
+    fputs(header, *fp);
+    fflush(*fp);
+  }
+  return status;
+}
+
 int
 sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
                            const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *l,
@@ -399,6 +556,13 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   for (size_t c = 0; !status && sdlab_bnb_accepts(act, nq) && p->bnb_nodes && c < l->count; c++)
     if (!certified(&l->pieces[c], p->tol))
       todo[open_count++] = c;
+  /* the journal: pieces it holds are done; the others are appended as they finish */
+  unsigned char *done_before = status ? NULL : calloc(l->count ? l->count : 1, 1);
+  FILE *journal = NULL;
+  if (!status && !done_before)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status && p->journal && open_count)
+    status = journal_open(p->journal, census_print(Wp, Wr, Md, nq, act, p), l, done_before, &journal);
   int failed = 0;
   size_t first_failed = open_count;
   char message[1024] = ""; /* a worker's message lives in its thread: the first failure's is raised again below */
@@ -407,9 +571,13 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
     int stop;
 #pragma omp atomic read
     stop = failed;
-    if (stop)
+    if (stop || done_before[todo[j]])
       continue;
     st[j] = close_piece(Wp, Wr, Md, act, p, &l->pieces[todo[j]], nq);
+    if (!st[j] && journal) {
+#pragma omp critical(sdlab_landscape_journal)
+      journal_put(journal, l, todo[j]);
+    }
     if (st[j]) {
 #pragma omp critical(sdlab_landscape_failure)
       if (j < first_failed) {
@@ -427,10 +595,14 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
     if (j == first_failed)
       status = sdlab_fail(st[j], "%s", message);
     l->bnb_run++;
+    l->bnb_resumed += done_before[todo[j]];
     l->certified_bnb += certified(&l->pieces[todo[j]], p->tol);
   }
+  if (journal && fclose(journal) != 0 && !status)
+    status = sdlab_fail(SDLAB_EIO, "cannot write %s", p->journal);
   free(todo);
   free(st);
+  free(done_before);
   l->seconds_bnb = sdlab_now() - t0;
   if (!status) {
     l->global_lower = INFINITY;

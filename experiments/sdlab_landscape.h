@@ -54,6 +54,7 @@ typedef struct {
   size_t certified;        /* pieces whose bounds meet (upper - lower <= tol max(1, upper)) */
   size_t certified_bnb;    /* of them, certified by the branch and bound */
   size_t bnb_run;          /* pieces the branch and bound was run on */
+  size_t bnb_resumed;      /* of them, pieces whose results the journal held */
   size_t runs_count;
   sdlab_landscape_run *runs;
   double seconds_pieces, seconds_sgd, seconds_bnb;
@@ -72,6 +73,9 @@ typedef struct {
                             * search reaches from its end point (it minimised L~ plus the anchor term) */
   double anchor_weight;
   int basin;               /* judge every run as an anchored one is (by the partial optimum its end point leads to) */
+  const char *journal;     /* the branch and bound's results appended to this file as each piece finishes, and
+                            * taken from it when it exists, so that an interrupted census resumes there with the
+                            * same results; refused when it names another census.  NULL: none */
 } sdlab_landscape_params;
 
 void sdlab_landscape_params_default(sdlab_landscape_params *p);

@@ -356,6 +356,83 @@ Test(landscape, census_bytes_do_not_depend_on_the_thread_count)
   gsl_rng_free(r);
 }
 
+/* Every piece of census l equals piece for piece the one of m, to the bit (bounds, boxes, best point). */
+static void
+same_census(const sdlab_landscape *l, const sdlab_landscape *m, const char *what)
+{
+  cr_assert(l->count == m->count && l->certified == m->certified && l->certified_bnb == m->certified_bnb &&
+            l->bnb_run == m->bnb_run, "%s: the counts differ", what);
+  for (size_t c = 0; c < l->count; c++) {
+    const sdlab_landscape_piece *a = &l->pieces[c], *b = &m->pieces[c];
+    cr_assert(memcmp(&a->lower, &b->lower, sizeof a->lower) == 0 && memcmp(&a->upper, &b->upper, sizeof a->upper) == 0,
+              "%s: piece %zu's bounds differ", what, c);
+    cr_assert(a->bnb_nodes == b->bnb_nodes && a->bnb_degenerate == b->bnb_degenerate &&
+              a->bound_kind == b->bound_kind && a->upper_inside == b->upper_inside, "%s: piece %zu", what, c);
+    cr_assert(memcmp(a->WE, b->WE, l->nq * l->np * sizeof *a->WE) == 0 &&
+              memcmp(a->WD, b->WD, l->nr * l->nq * sizeof *a->WD) == 0, "%s: piece %zu's best point differs", what, c);
+  }
+}
+
+/* The branch and bound's journal: a census resumed from the journal of an interrupted one (all its pieces but
+ * two, and half of the next line, as a kill leaves it) takes those from it and ends with the same bits as one run
+ * without a journal; a journal of another census (another seed), or one altered, is refused naming it. */
+Test(landscape, a_census_resumed_from_its_journal_gives_the_same_bits)
+{
+  gsl_rng *r = test_rng(4411);
+  gsl_matrix *Wp = gsl_matrix_alloc(3, 5);
+  test_unit_columns(r, Wp);
+  gsl_vector *Md = gsl_vector_alloc(5);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  sdlab_landscape_params p;
+  sdlab_landscape_params_default(&p);
+  p.sgd_runs = 3;
+  p.bnb_nodes = 400;
+  p.threads = 2;
+  char *dir = test_tmpdir(), path[4096], cmd[6 * 4096 + 128];
+  snprintf(path, sizeof path, "%s/census.journal", dir);
+  sdlab_landscape plain, full, resumed;
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, 2, &act, &p, &plain, NULL, NULL), 0, "%s",
+               sdlab_error_message(1));
+  p.journal = path;
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, 2, &act, &p, &full, NULL, NULL), 0, "%s", sdlab_error_message(1));
+  cr_assert(full.bnb_run > 20 && full.bnb_resumed == 0, "%zu pieces to the branch and bound", full.bnb_run);
+  same_census(&full, &plain, "with a journal");
+  /* interrupted: the header, all pieces but the last two, and half a line */
+  const size_t keep = full.bnb_run - 2;
+  snprintf(cmd, sizeof cmd, "head -n %zu '%s' > '%s.cut' && sed -n %zup '%s' | head -c 40 >> '%s.cut' && "
+           "mv '%s.cut' '%s'", keep + 1, path, path, keep + 2, path, path, path, path);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, 2, &act, &p, &resumed, NULL, NULL), 0, "%s",
+               sdlab_error_message(1));
+  cr_assert_eq(resumed.bnb_resumed, keep, "%zu pieces taken from the journal", resumed.bnb_resumed);
+  same_census(&resumed, &plain, "resumed");
+  char *out = NULL; /* the journal holds every piece once: the resumed ones were not searched again */
+  snprintf(cmd, sizeof cmd, "wc -l < '%s'", path);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert_eq(strtoul(out, NULL, 10), full.bnb_run + 1, "the journal has %s lines for %zu pieces", out, full.bnb_run);
+  free(out);
+  sdlab_landscape_free(&resumed);
+  /* another census's journal, and an altered line */
+  sdlab_landscape other;
+  p.seed = 2;
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, 2, &act, &p, &other, NULL, NULL), SDLAB_EBADFILE);
+  cr_assert(strstr(sdlab_error_message(1), "another census") && strstr(sdlab_error_message(1), path), "%s",
+            sdlab_error_message(1));
+  p.seed = 1;
+  snprintf(cmd, sizeof cmd, "sed -i '3s/^[0-9]*/99999/' '%s'", path);
+  cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, 2, &act, &p, &other, NULL, NULL), SDLAB_EBADFILE);
+  cr_assert(strstr(sdlab_error_message(1), "line 3") != NULL, "%s", sdlab_error_message(1)); /* the header is 1 */
+  sdlab_landscape_free(&full);
+  sdlab_landscape_free(&plain);
+  test_rmtree(dir);
+  free(dir);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+  gsl_rng_free(r);
+}
+
 /* Feature anchoring in the census's gradient descent (eq. 26): the gradient is L~'s plus
  * 2 lambda (W_E[j] - w_p^j) and 2 lambda (W_D[:, j] - w_r^j) for the anchored latents j < K, exactly, and the
  * loss reported stays L~. */
