@@ -1,5 +1,6 @@
 /* sdlab train: train an SDL model on a bench directory or on activations a user brings. */
 #define _POSIX_C_SOURCE 200809L
+#include "sdlab_activation.h"
 #include "sdlab_cli.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
@@ -45,7 +46,10 @@ static const char *USAGE =
   "  --method M         relu (L1 --l1), jumprelu (--theta, --bandwidth, --l0), topk (--k), batchtopk (--k),\n"
   "                     matryoshka (--ks with --lambdas: eq. 9's sum over several k; or --prefixes with --k:\n"
   "                     nested prefix groups), topk-auxk (--k, --k-aux, --aux-weight), gated (--l1:\n"
-  "                     Rajamanoharan et al. 2024, gate and magnitude biases always trained)\n"
+  "                     Rajamanoharan et al. 2024, gate and magnitude biases always trained); or the\n"
+  "                     activation as the other commands spell it: jumprelu:T (= jumprelu --theta T),\n"
+  "                     topk-relu:K (= topk --k K: the trainer's TopK keeps the positive codes among the k\n"
+  "                     largest), batchtopk:K (= batchtopk --k K)\n"
   "  --latents Q        dictionary size n_q\n"
   "  --anchors K        anchor the first K latents to K random ground-truth features (bench), weight\n"
   "                     --anchor-weight (default 0.1); or to the rows of --anchor-file F (K x n_p .npy)\n"
@@ -151,6 +155,37 @@ options_apply(const sdlab_opt *o, sdlab_train_method m)
               o[O_METHOD].value, rule[i].to);
       return SDLAB_EUSAGE;
     }
+  return 0;
+}
+
+/* --method in the activation spelling every other command takes (sdlab_activation_parse): relu, jumprelu:T
+ * (the threshold --theta), topk-relu:K and batchtopk:K (--k), rewritten as the trainer's method and its option
+ * (pointing into the argument), so that what follows, run.json and the checkpoint's resume read the same
+ * options.  Pure topk:K (negative codes kept) is not a trainer; an option the spelling already gives is refused. */
+static int
+method_alias(sdlab_opt *o)
+{
+  const char *m = o[O_METHOD].value, *colon = strchr(m, ':');
+  if (colon == NULL)
+    return 0; /* the trainer's own names (relu, jumprelu, topk, batchtopk, matryoshka, topk-auxk, gated) */
+  sdlab_activation act;
+  const int st = sdlab_activation_parse(m, &act);
+  if (st) {
+    sdlab_cli_fail("train", st);
+    return SDLAB_EUSAGE;
+  }
+  const int opt = act.kind == SDLAB_ACT_JUMPRELU ? O_THETA : O_K;
+  if (act.kind == SDLAB_ACT_TOPK) {
+    fprintf(stderr, "sdlab train: error: --method %s: the trainer's TopK keeps the positive codes among the k largest "
+            "(topk-relu:K); pure top-k is not trained\n", m);
+    return SDLAB_EUSAGE;
+  }
+  if (o[opt].value) {
+    fprintf(stderr, "sdlab train: error: --method %s gives %s already\n", m, NAMES[opt]);
+    return SDLAB_EUSAGE;
+  }
+  o[O_METHOD].value = act.kind == SDLAB_ACT_JUMPRELU ? "jumprelu" : act.kind == SDLAB_ACT_BATCHTOPK ? "batchtopk" : "topk";
+  o[opt].value = colon + 1;
   return 0;
 }
 
@@ -384,7 +419,7 @@ sdlab_cmd_train(int argc, char **argv)
   int threads = 2;
   size_t epochs = 1, ckpt_every = 0, stop_after = 0;
   double converge = 0;
-  if (configure(o, &c, &threads, &epochs, &ckpt_every, &converge))
+  if (method_alias(o) || configure(o, &c, &threads, &epochs, &ckpt_every, &converge))
     return SDLAB_EXIT_USAGE;
   if (o[O_STOP].value && sdlab_cli_size("train", "--stop-after", o[O_STOP].value, &stop_after))
     return SDLAB_EXIT_USAGE;

@@ -733,6 +733,49 @@ Test(cli, train_interrupted_or_stopped_resumes_to_the_same_bytes)
   assert_same_run("a", "i");
 }
 
+/* --method in the other commands' activation spelling is the trainer's method with its option: the same bytes
+ * (run.json included, which names the trainer's method), through a stop and a resume too; spellings the trainer
+ * cannot honour, or that repeat an option, are usage errors with one line. */
+Test(cli, train_takes_the_activation_spelling_of_the_other_commands)
+{
+  cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
+  static const char *const pairs[][2] = {{"topk-relu:3", "topk --k 3"}, {"batchtopk:3", "batchtopk --k 3"},
+                                         {"jumprelu:0.05 --l0 0.01", "jumprelu --theta 0.05 --l0 0.01"}};
+  for (int k = 0; k < 3; k++) {
+    char args[512];
+    snprintf(args, sizeof args, "train --data %%D/b --method %s --latents 32 --epochs 3 --batch 128 --quiet "
+             "--out %%D/x%d", pairs[k][0], k);
+    cr_assert_eq(sdlab(args, NULL, NULL), 0, "%s", args);
+    snprintf(args, sizeof args, "train --data %%D/b --method %s --latents 32 --epochs 3 --batch 128 --quiet "
+             "--out %%D/y%d", pairs[k][1], k);
+    cr_assert_eq(sdlab(args, NULL, NULL), 0, "%s", args);
+    char a[16], b[16];
+    snprintf(a, sizeof a, "x%d", k);
+    snprintf(b, sizeof b, "y%d", k);
+    assert_same_run(a, b);
+    snprintf(a, sizeof a, "x%d/run.json", k);
+    snprintf(b, sizeof b, "y%d/run.json", k);
+    size_t la, lb;
+    char *A = slurp_rel(a, &la), *B = slurp_rel(b, &lb);
+    cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "%s and %s differ", a, b);
+    free(A);
+    free(B);
+  }
+  cr_assert_eq(sdlab("train --data %D/b --method topk-relu:3 --latents 32 --epochs 3 --batch 128 --quiet "
+                     "--checkpoint-every 2 --stop-after 3 --out %D/s", NULL, NULL), 0);
+  cr_assert_eq(sdlab("train --resume %D/s --quiet", NULL, NULL), 0);
+  assert_same_run("y0", "s");
+  static const char *const bad[] = {"topk:3", "topk-relu:3 --k 3", "jumprelu:0.1 --theta 0.1", "topk-relu:x",
+                                    "relu:2"};
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    char args[512], *err = NULL;
+    snprintf(args, sizeof args, "train --data %%D/b --method %s --latents 32 --quiet --out %%D/bad", bad[k]);
+    cr_assert_eq(sdlab(args, NULL, &err), 2, "%s", args);
+    cr_assert(err && test_lines(err) == 1 && strstr(err, "sdlab train: error: "), "%s: %s", args, err);
+    free(err);
+  }
+}
+
 Test(cli, train_rejects_bad_input)
 {
   cr_assert_eq(sdlab(TRAIN_BENCH, NULL, NULL), 0);
