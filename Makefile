@@ -85,8 +85,9 @@ $(BUILD)/.srclist: FORCE
 	@echo '$(SRC_LIST)' | cmp -s - $@ || echo '$(SRC_LIST)' > $@
 FORCE:
 
-# The trainer's elementwise loops vectorise at -O3 (no reductions are reassociated: results do not change).
-$(BUILD)/obj/solvers/sdlab_train.o: CFLAGS += -O3 -fno-math-errno
+# The trainer's and Adam's elementwise loops vectorise at -O3 (no reductions are reassociated: results do not
+# change; sqrtf of a non-negative value needs no errno).
+$(BUILD)/obj/solvers/sdlab_train.o $(BUILD)/obj/solvers/sdlab_adam.o: CFLAGS += -O3 -fno-math-errno
 
 $(BUILD)/libsdlab.a: $(LIB_OBJ) $(BUILD)/.srclist
 	@rm -f $@

@@ -1,4 +1,5 @@
 #include "sdlab_mlp.h"
+#include "sdlab_adam.h"
 #include "sdlab_blas.h"
 #include "sdlab_errno.h"
 
@@ -184,16 +185,16 @@ sdlab_mlp_gradient(sdlab_mlp *m, const float *X, const unsigned char *y, size_t 
   return SDLAB_SUCCESS;
 }
 
+/* Adam on n parameters, a block of them a thread (elementwise: the same bytes for any thread count) */
 static void
-adam(const sdlab_mlp *m, float *w, const float *g, float *mo, float *v, size_t n, double c1, double c2)
+adam(const sdlab_mlp *m, float *w, const float *g, float *mo, float *v, size_t n, sdlab_adam_coef k)
 {
-  const float b1 = (float)m->c.beta1, b2 = (float)m->c.beta2, a = (float)(m->c.lr / c1), ic2 = (float)(1.0 / c2),
-              eps = (float)m->c.eps;
-#pragma omp parallel for schedule(static) num_threads(m->threads)
-  for (size_t k = 0; k < n; k++) {
-    mo[k] = b1 * mo[k] + (1 - b1) * g[k];
-    v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k];
-    w[k] -= a * mo[k] / (sqrtf(v[k] * ic2) + eps);
+  const int T = m->threads;
+#pragma omp parallel for schedule(static) num_threads(T)
+  for (int t = 0; t < T; t++) {
+    const size_t i0 = n * (size_t)t / (size_t)T, i1 = n * (size_t)(t + 1) / (size_t)T;
+    sdlab_adam_update(w + i0, mo + i0, v + i0, g + i0, 1.0f, i1 - i0, (float)m->c.beta1, (float)m->c.beta2,
+                      (float)m->c.eps, k);
   }
 }
 
@@ -205,10 +206,10 @@ sdlab_mlp_step(sdlab_mlp *m, const float *X, const unsigned char *y, size_t B, d
     return status;
   const sdlab_mlp_config *c = &m->c;
   m->step++;
-  const double c1 = 1 - pow(c->beta1, (double)m->step), c2 = 1 - pow(c->beta2, (double)m->step);
+  const sdlab_adam_coef k = sdlab_adam_coef_of(c->lr, c->beta1, c->beta2, m->step);
   for (size_t l = 1; l <= c->nlayers; l++) {
-    adam(m, m->W[l], m->gW[l], m->mW[l], m->vW[l], c->sizes[l] * c->sizes[l - 1], c1, c2);
-    adam(m, m->b[l], m->gb[l], m->mb[l], m->vb[l], c->sizes[l], c1, c2);
+    adam(m, m->W[l], m->gW[l], m->mW[l], m->vW[l], c->sizes[l] * c->sizes[l - 1], k);
+    adam(m, m->b[l], m->gb[l], m->mb[l], m->vb[l], c->sizes[l], k);
   }
   return SDLAB_SUCCESS;
 }

@@ -1,5 +1,6 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "sdlab_train.h"
+#include "sdlab_adam.h"
 #include "sdlab_blas.h"
 #include "sdlab_errno.h"
 #include "sdlab_activation.h"
@@ -127,10 +128,8 @@ sdlab_train_config_check(const sdlab_train_config *c)
 }
 
 /* the learning-rate schedule's and Adam's bias corrections' scalars of one step (see "the update") */
-struct adam_coef {
-  float a, ic2, lr; /* lr / (1 - beta1^(step+1)), 1 / (1 - beta2^(step+1)), lr */
-};
-static struct adam_coef coef_of(const sdlab_train_config *c, size_t step);
+typedef sdlab_adam_coef adam_coef; /* of step + 1: lr / (1 - beta1^(step+1)), 1 / (1 - beta2^(step+1)), lr */
+static adam_coef coef_of(const sdlab_train_config *c, size_t step);
 struct sdlab_trainer;
 static void decoder_sync_all(struct sdlab_trainer *t);
 static void state_is_current(struct sdlab_trainer *t);
@@ -175,7 +174,7 @@ struct sdlab_trainer {
   int grad_pending;              /* gWE, gWDt hold a gradient no step has consumed (and zeroed) */
   uint64_t *wd_synced;           /* W_D^T row i (and its moments) has had the updates of steps < wd_synced[i] */
   int exposed;                   /* the state was handed out: take it as current at the next step */
-  struct adam_coef *coef;        /* per step: the schedule's scalars (steps < total_steps) */
+  adam_coef *coef;        /* per step: the schedule's scalars (steps < total_steps) */
 };
 
 sdlab_train_state *
@@ -381,15 +380,13 @@ learning_rate(const sdlab_train_config *c, size_t step)
   return lr;
 }
 
-static struct adam_coef
+static adam_coef
 coef_of(const sdlab_train_config *c, size_t step)
 {
-  const double lr = learning_rate(c, step);
-  const double c1 = 1 - pow(c->beta1, (double)(step + 1)), c2 = 1 - pow(c->beta2, (double)(step + 1));
-  return (struct adam_coef){(float)(lr / c1), (float)(1.0 / c2), (float)lr};
+  return sdlab_adam_coef_of(learning_rate(c, step), c->beta1, c->beta2, step + 1);
 }
 
-static struct adam_coef
+static adam_coef
 coef_at(const sdlab_trainer *t, size_t step)
 {
   return step < t->c.total_steps ? t->coef[step] : coef_of(&t->c, step);
@@ -440,20 +437,14 @@ transpose8(const float *const *r, size_t a, sdlab_v8f *o)
  * for the baseline and chosen at load time: the same bytes either way (no contraction, no reassociation). */
 __attribute__((target_clones("avx512f", "default"))) static void
 row_update(const sdlab_train_config *c, float *w, float *m, float *v, const float *g, float f, size_t n,
-           struct adam_coef k)
+           adam_coef k)
 {
   if (c->opt == SDLAB_OPT_SGD) {
     for (size_t a = 0; g && a < n; a++) /* w - lr 0 = w exactly */
       w[a] -= k.lr * (f == 1.0f ? g[a] : g[a] * f);
     return;
   }
-  const float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps;
-  for (size_t a = 0; a < n; a++) {
-    const float ga = g == NULL ? 0.0f : f == 1.0f ? g[a] : g[a] * f;
-    m[a] = b1 * m[a] + (1 - b1) * ga;
-    v[a] = b2 * v[a] + (1 - b2) * ga * ga;
-    w[a] -= k.a * m[a] / (sqrtf(v[a] * k.ic2) + eps);
-  }
+  sdlab_adam_update(w, m, v, g, f, n, (float)c->beta1, (float)c->beta2, (float)c->eps, k);
 }
 
 /* d[j] = <g[j], w[j]> for up to ROW_GROUP pairs of rows of length n, each summed in order in double, as one pair
@@ -1485,7 +1476,7 @@ update_matrices(sdlab_trainer *t, float f, int project)
   const sdlab_train_config *c = &t->c;
   const size_t p = c->p, q = c->q, r = c->r, n = t->ntouched;
   const size_t *rows = t->touched;
-  const struct adam_coef k = coef_at(t, t->s.step);
+  const adam_coef k = coef_at(t, t->s.step);
 #pragma omp parallel for schedule(static) num_threads(t->threads)
   for (size_t i = 0; i < q; i++) {
     float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWE + i * p : NULL;
@@ -1534,7 +1525,7 @@ update_matrices(sdlab_trainer *t, float f, int project)
 static void
 update(const sdlab_trainer *t, float *w, float *g, float *m, float *v, size_t n, float f)
 {
-  const struct adam_coef k = coef_at(t, t->s.step);
+  const adam_coef k = coef_at(t, t->s.step);
   row_update(&t->c, w, m, v, g, f, n, k);
 }
 
