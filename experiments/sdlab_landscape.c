@@ -225,7 +225,8 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
 
 static int
 search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
-             const sdlab_landscape_params *p, gsl_rng *g, sdlab_landscape_piece *pc, const double *wit, size_t nq)
+             const sdlab_landscape_params *p, const double *noise, sdlab_landscape_piece *pc, const double *wit,
+             size_t nq)
 {
   const size_t np = Wp->size1, nr = Wr->size1;
   sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, pc->F);
@@ -245,7 +246,7 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
     memcpy(E0->data, wit, nq * np * sizeof *wit);
     if (s > 0) /* a perturbation of the witness, kept only if it stays in the piece's closure */
       for (size_t k = 0; k < nq * np; k++)
-        E0->data[k] += gsl_ran_gaussian(g, 0.1);
+        E0->data[k] += noise[(s - 1) * nq * np + k];
     double sm, vi;
     sdlab_piece_margin(P, E0, &sm, &vi);
     if (vi > 0)
@@ -462,17 +463,52 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   gsl_rng_set(g, (unsigned long)(p->seed & 0xffffffffu));
   double t0 = sdlab_now();
   status = enumerate(Wp, nq, act, p->max_pieces, l, &wit, &open);
-  for (size_t c = 0; !status && c < l->count; c++) {
+  /* the starts' perturbations (N(0, 0.1^2) entries), drawn from the one stream in piece order before the pieces
+   * are searched side by side: the numbers a sequential loop would draw, so any thread count gives the same bytes
+   * and leaves the stream where the loop would */
+  const size_t per = p->starts > 1 ? (p->starts - 1) * nq * np : 0;
+  double *noise = status ? NULL : malloc((l->count * per != 0 ? l->count * per : 1) * sizeof *noise);
+  if (!status && noise == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t k = 0; !status && k < l->count * per; k++)
+    noise[k] = gsl_ran_gaussian(g, 0.1);
+  int *pst = status ? NULL : calloc(l->count ? l->count : 1, sizeof *pst);
+  if (!status && pst == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  int pfailed = 0;
+  size_t pfirst = l->count, pdone = 0;
+  char pmessage[1024] = ""; /* the first failure in piece order, raised again below */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->threads > 0 ? p->threads : 1) if (!status)
+  for (size_t c = 0; c < (status ? 0 : l->count); c++) {
+    int stop;
+#pragma omp atomic read
+    stop = pfailed;
+    if (stop)
+      continue;
     sdlab_landscape_piece *pc = &l->pieces[c];
     pc->open = open[c];
     for (size_t i = 0; i < nq; i++) {
       pc->dead += pc->F[i] == 0;
       pc->polysemantic |= __builtin_popcountll(pc->F[i]) >= 2;
     }
-    status = search_piece(Wp, Wr, Md, act, p, g, pc, wit + c * nq * np, nq);
+    pst[c] = search_piece(Wp, Wr, Md, act, p, noise + c * per, pc, wit + c * nq * np, nq);
+    if (pst[c]) {
+#pragma omp critical(sdlab_landscape_failure)
+      if (c < pfirst) {
+        pfirst = c;
+        snprintf(pmessage, sizeof pmessage, "%s", sdlab_error_message(pst[c]));
+      }
+#pragma omp atomic write
+      pfailed = 1;
+    }
+#pragma omp critical(sdlab_landscape_progress)
     if (progress)
-      progress(ctx, "pieces", c + 1, l->count, NAN);
+      progress(ctx, "pieces", ++pdone, l->count, NAN);
   }
+  if (!status && pfailed)
+    status = sdlab_fail(pst[pfirst], "%s", pmessage);
+  free(pst);
+  free(noise);
   l->seconds_pieces = sdlab_now() - t0;
   /* SGD: full-batch Adam on L~ from random initialisations */
   t0 = sdlab_now();
