@@ -281,6 +281,29 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
   return status;
 }
 
+/* ---- the two stages over the threads: pieces are independent, so each is worked alone, and what the workers
+ * share is a failure (the first in piece order is raised, its message recorded in its worker's thread) and the
+ * progress count ---- */
+static void
+note_failure(int status, size_t j, size_t *first, char *message, size_t len, int *failed)
+{
+#pragma omp critical(sdlab_landscape_failure)
+  if (j < *first) {
+    *first = j;
+    snprintf(message, len, "%s", sdlab_error_message(status));
+  }
+#pragma omp atomic write
+  *failed = 1;
+}
+
+static void
+note_progress(sdlab_progress_fn progress, void *ctx, const char *stage, size_t *done, size_t total)
+{
+#pragma omp critical(sdlab_landscape_progress)
+  if (progress)
+    progress(ctx, stage, ++*done, total, NAN);
+}
+
 /* ---- the branch and bound's journal (sdlab_landscape_params.journal) ----
  * A header line naming the census by a CRC-32 of its parameters and data, then a line a piece as its branch and
  * bound finishes (in any order): its index and pattern, and what the branch and bound set (lower bound and its
@@ -492,18 +515,9 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
       pc->polysemantic |= __builtin_popcountll(pc->F[i]) >= 2;
     }
     pst[c] = search_piece(Wp, Wr, Md, act, p, noise + c * per, pc, wit + c * nq * np, nq);
-    if (pst[c]) {
-#pragma omp critical(sdlab_landscape_failure)
-      if (c < pfirst) {
-        pfirst = c;
-        snprintf(pmessage, sizeof pmessage, "%s", sdlab_error_message(pst[c]));
-      }
-#pragma omp atomic write
-      pfailed = 1;
-    }
-#pragma omp critical(sdlab_landscape_progress)
-    if (progress)
-      progress(ctx, "pieces", ++pdone, l->count, NAN);
+    if (pst[c])
+      note_failure(pst[c], c, &pfirst, pmessage, sizeof pmessage, &pfailed);
+    note_progress(progress, ctx, "pieces", &pdone, l->count);
   }
   if (!status && pfailed)
     status = sdlab_fail(pst[pfirst], "%s", pmessage);
@@ -614,18 +628,9 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
 #pragma omp critical(sdlab_landscape_journal)
       journal_put(journal, l, todo[j]);
     }
-    if (st[j]) {
-#pragma omp critical(sdlab_landscape_failure)
-      if (j < first_failed) {
-        first_failed = j;
-        snprintf(message, sizeof message, "%s", sdlab_error_message(st[j]));
-      }
-#pragma omp atomic write
-      failed = 1;
-    }
-#pragma omp critical(sdlab_landscape_progress)
-    if (progress)
-      progress(ctx, "branch and bound", ++done, open_count, NAN);
+    if (st[j])
+      note_failure(st[j], j, &first_failed, message, sizeof message, &failed);
+    note_progress(progress, ctx, "branch and bound", &done, open_count);
   }
   for (size_t j = 0; !status && j < open_count; j++) { /* the first failure in piece order */
     if (j == first_failed)
