@@ -172,7 +172,7 @@ evaluate(sdlab_json *j, const char *key, const gsl_matrix *L, const gsl_matrix *
   double *s = malloc(n * sizeof *s);
   if (s == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
-  int status = sdlab_metrics_recovery(L, W, normalise, exclude, tau, 1, s, mgt, mip, mcc);
+  int status = sdlab_metrics_recovery(L, W, normalise, exclude, tau, 2, s, mgt, mip, mcc);
   if (!status) {
     sdlab_json_object_begin(j, key);
     sdlab_json_number(j, "M_GT", *mgt);

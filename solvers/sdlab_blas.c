@@ -7,6 +7,7 @@
 #include <string.h>
 
 void openblas_set_num_threads(int n);
+int openblas_get_num_threads(void);
 
 static char
 trans_flag(enum CBLAS_TRANSPOSE t)
@@ -69,6 +70,10 @@ sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double 
   if (threads < 1)
     threads = 1;
   const size_t tiles = (rows + DGEMM_ALIGN - 1) / DGEMM_ALIGN;
+  /* OpenBLAS single-threaded inside the blocks (its own threads change some products' sums), then as it was */
+  const int saved = openblas_get_num_threads();
+  if (saved != 1)
+    openblas_set_num_threads(1);
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int blk = 0; blk < threads; blk++) {
     size_t i0 = tiles * (size_t)blk / (size_t)threads * DGEMM_ALIGN,
@@ -78,6 +83,8 @@ sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double 
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)n, (int)k, 1.0, A + i0 * lda,
                   (int)lda, B, (int)ldb, 0.0, C + i0 * ldc, (int)ldc);
   }
+  if (saved != 1)
+    openblas_set_num_threads(saved);
 }
 
 /* ---- bfloat16 ---- */

@@ -36,7 +36,8 @@ int sdlab_blas_par_bf16_gemm_nt(int threads, size_t rows, size_t n, size_t k, co
  * their own OpenMP blocks.  (Sets OpenMP's default team size to 1; sdlab's own regions name their size.) */
 void sdlab_blas_single_threaded(void);
 /* C (rows x n) = A (rows x k) B (k x n) in double, all row-major with leading dimensions lda, ldb, ldc, C's rows
- * split over `threads` blocks, each an OpenBLAS call (to be single-threaded: sdlab_blas_single_threaded).  The
+ * split over `threads` blocks, each a single-threaded OpenBLAS call (OpenBLAS's own thread count is set to 1
+ * for the call and restored).  The
  * blocks start at multiples of OpenBLAS's row tiles, so each element is summed over k as in one call over all
  * rows and the result does not depend on the thread count (tests/test_metrics.c checks it; OpenBLAS's own
  * threads do not promise this, and change small products). */
