@@ -464,6 +464,8 @@ sdlab_cmd_train(int argc, char **argv)
   sdlab_trainer *t = NULL;
   if (!status)
     status = sdlab_train_config_check(&c);
+  if (!status) /* the memory first: a trainer that cannot be held is refused whatever the disk */
+    status = sdlab_memory_check("the trainer", sdlab_trainer_bytes(&c));
   if (!status && !resume) {
     /* the disk the outputs need, estimated before training (a gross shortfall is refused here; a near one meets
      * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors,
@@ -474,8 +476,6 @@ sdlab_cmd_train(int argc, char **argv)
                           (o[O_CODES].value ? 4 * (uint64_t)N * c.q : 0) + 16 * (uint64_t)c.q * topk_rows + 65536;
     status = sdlab_space_check(out, disk);
   }
-  if (!status)
-    status = sdlab_memory_check("the trainer", sdlab_trainer_bytes(&c));
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
     status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
   /* the output: a persistent staging directory RUN.partial */

@@ -24,7 +24,8 @@
 
 /* The inputs' names in messages */
 static const char *const IN_NAMES[SDLAB_RUN_NINPUTS] = {"the data x_p", "the targets x_r", "the ground truth W_p",
-                                               "the target directions W_r", "the anchor file"};
+                                                        "the target directions W_r", "the anchor file"};
+
 /* Record input k (taking ownership of path). */
 void
 sdlab_run_inputs_set(sdlab_run_inputs *in, int k, char *path, const float *f, const gsl_matrix *m, size_t rows,
