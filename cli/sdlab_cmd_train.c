@@ -171,7 +171,7 @@ method_alias(sdlab_opt *o)
   sdlab_activation act;
   const int st = sdlab_activation_parse(m, &act);
   if (st) {
-    sdlab_cli_fail("train", st);
+    fprintf(stderr, "sdlab train: error: --method: %s\n", sdlab_error_message(st));
     return SDLAB_EUSAGE;
   }
   const int opt = act.kind == SDLAB_ACT_JUMPRELU ? O_THETA : O_K;
