@@ -262,9 +262,16 @@ sdlab_cmd_eval(int argc, char **argv)
   size_t *idx = NULL, nidx = 0;
   const char *layout = NULL;
   int status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &W);
-  if (!status)
-    status = o[O_SAE].value ? sdlab_sae_load_matrices(o[O_SAE].value, &WE, &WD, &layout)
-                            : sdlab_npy_load_matrix(o[O_ENCODER].value, "--encoder", &WE);
+  /* --sae: another tool's dictionary, read once; what its own inference needs too when --data asks for the
+   * model's statistics without --activation */
+  sdlab_sae *sae = NULL;
+  if (!status && o[O_SAE].value && !(status = sdlab_sae_load(o[O_SAE].value, o[O_DATA].value && !o[O_ACT].value,
+                                                             &sae))) {
+    WE = sae->WE, WD = sae->WD, layout = sae->layout;
+    sae->WE = sae->WD = NULL;
+  }
+  if (!status && !o[O_SAE].value)
+    status = sdlab_npy_load_matrix(o[O_ENCODER].value, "--encoder", &WE);
   if (!status && WE->size2 != W->size1)
     status = sdlab_fail(SDLAB_ESHAPE, "--encoder is %zu x %zu but --truth has n_p = %zu rows: the encoder must be "
                         "n_q x n_p (rows are encoder directions)%s", WE->size1, WE->size2, W->size1,
@@ -329,12 +336,8 @@ sdlab_cmd_eval(int argc, char **argv)
     status = sdlab_npy_load_matrix(o[O_DATA].value, "--data", &X);
     if (!status && o[O_DATA_TARGET].value)
       status = sdlab_npy_load_matrix(o[O_DATA_TARGET].value, "--data-target", &Y);
-    sdlab_sae *sae = NULL; /* --sae without --activation: the dictionary's own inference, biases included */
-    if (!status && o[O_SAE].value && !o[O_ACT].value && (status = sdlab_sae_load(o[O_SAE].value, 1, &sae)))
-      status = sdlab_fail(status, "--sae with --data: %s", sdlab_error_message(status));
-    if (!status)
-      status = model_statistics(&j, WE, WD, &act, sae, X, Y ? Y : X);
-    sdlab_sae_free(sae);
+    if (!status) /* with --sae and no --activation, the dictionary's own inference, biases included */
+      status = model_statistics(&j, WE, WD, &act, o[O_ACT].value ? NULL : sae, X, Y ? Y : X);
   }
   const char *text = NULL;
   if (!status) {
@@ -362,6 +365,7 @@ sdlab_cmd_eval(int argc, char **argv)
   if (W) gsl_matrix_free(W);
   if (WE) gsl_matrix_free(WE);
   if (WD) gsl_matrix_free(WD);
+  sdlab_sae_free(sae);
   if (WR) gsl_matrix_free(WR);
   if (DT) gsl_matrix_free(DT);
   if (X) gsl_matrix_free(X);

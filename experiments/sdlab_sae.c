@@ -306,6 +306,18 @@ sdlab_sae_load(const char *dir, int codes, sdlab_sae **out)
              : dictionary_learning_codes(s, st, wpath, cfg, cpath);
   if (!status && codes && s->act == SDLAB_SAE_TOPK && s->k > s->q)
     status = sdlab_fail(SDLAB_EBADFILE, "%s: k = %zu exceeds the %zu latents", cpath, s->k, s->q);
+  if (!status && codes) { /* the float32 matrices the products read, made once */
+    s->we = malloc(s->q * s->p * sizeof *s->we);
+    s->wdt = malloc(s->q * s->r * sizeof *s->wdt);
+    if (!s->we || !s->wdt)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for a %zu x %zu dictionary", s->q, s->p);
+    for (size_t i = 0; !status && i < s->q; i++) {
+      for (size_t a = 0; a < s->p; a++)
+        s->we[i * s->p + a] = (float)gsl_matrix_get(s->WE, i, a);
+      for (size_t a = 0; a < s->r; a++)
+        s->wdt[i * s->r + a] = (float)gsl_matrix_get(s->WD, a, i);
+    }
+  }
   if (status) {
     sdlab_sae_free(s);
     s = NULL;
@@ -327,6 +339,8 @@ sdlab_sae_free(sdlab_sae *s)
     gsl_matrix_free(s->WE);
   if (s->WD)
     gsl_matrix_free(s->WD);
+  free(s->we);
+  free(s->wdt);
   free(s->b_in);
   free(s->b_out);
   free(s->b_enc);
@@ -356,17 +370,15 @@ sdlab_sae_encode(const sdlab_sae *s, const float *X, size_t N, float *A, int thr
 {
   enum { CHUNK = 1024 };
   const size_t p = s->p, q = s->q;
-  if (s->b_enc == NULL)
+  if (s->we == NULL)
     return sdlab_fail(GSL_EINVAL, "the dictionary was read without what its codes need (sdlab_sae_load codes = 0)");
-  float *W = malloc(q * p * sizeof *W), *Xc = malloc(CHUNK * p * sizeof *Xc), *keep = malloc(q * sizeof *keep);
+  const float *W = s->we;
+  float *Xc = malloc(CHUNK * p * sizeof *Xc), *keep = malloc(q * sizeof *keep);
   uint32_t *idx = malloc(q * sizeof *idx);
-  if (W == NULL || Xc == NULL || keep == NULL || idx == NULL) {
-    free(W), free(Xc), free(keep), free(idx);
+  if (Xc == NULL || keep == NULL || idx == NULL) {
+    free(Xc), free(keep), free(idx);
     return sdlab_fail(GSL_ENOMEM, "out of memory for the codes of a %zu x %zu dictionary", q, p);
   }
-  for (size_t i = 0; i < q; i++) /* the stored float32 values, exactly */
-    for (size_t a = 0; a < p; a++)
-      W[i * p + a] = (float)gsl_matrix_get(s->WE, i, a);
   for (size_t s0 = 0; s0 < N; s0 += CHUNK) {
     const size_t rows = N - s0 < CHUNK ? N - s0 : CHUNK;
     for (size_t t = 0; t < rows; t++)
@@ -402,7 +414,6 @@ sdlab_sae_encode(const sdlab_sae *s, const float *X, size_t N, float *A, int thr
       }
     }
   }
-  free(W);
   free(Xc);
   free(keep);
   free(idx);
@@ -413,17 +424,10 @@ int
 sdlab_sae_decode(const sdlab_sae *s, const float *A, size_t N, float *Xhat, int threads)
 {
   const size_t q = s->q, r = s->r;
-  if (s->b_out == NULL)
+  if (s->wdt == NULL)
     return sdlab_fail(GSL_EINVAL, "the dictionary was read without what its codes need (sdlab_sae_load codes = 0)");
-  float *D = malloc(r * q * sizeof *D); /* W_D^T, q x r */
-  if (D == NULL)
-    return sdlab_fail(GSL_ENOMEM, "out of memory for the reconstruction of a %zu x %zu dictionary", r, q);
-  for (size_t i = 0; i < q; i++)
-    for (size_t a = 0; a < r; a++)
-      D[i * r + a] = (float)gsl_matrix_get(s->WD, a, i);
   for (size_t t = 0; t < N; t++)
     memcpy(Xhat + t * r, s->b_out, r * sizeof *Xhat);
-  sdlab_blas_par_sgemm(threads, CblasNoTrans, CblasNoTrans, N, r, q, 1.0f, A, q, D, r, 1.0f, Xhat, r);
-  free(D);
+  sdlab_blas_par_sgemm(threads, CblasNoTrans, CblasNoTrans, N, r, q, 1.0f, A, q, s->wdt, r, 1.0f, Xhat, r);
   return SDLAB_SUCCESS;
 }

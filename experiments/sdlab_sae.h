@@ -39,6 +39,7 @@ typedef struct {
   gsl_matrix *WE;               /* q x p, rows the encoder directions (as sdlab's W_E.npy) */
   gsl_matrix *WD;               /* r x q, columns the decoder directions (as sdlab's W_D.npy) */
   /* inference (sdlab_sae_load with codes = 1): */
+  float *we, *wdt;              /* W_E (q x p) and W_D^T (q x r) in float32, the values the file stored */
   sdlab_sae_activation act;
   size_t k;                     /* topk */
   float *b_in;                  /* p: subtracted from the input (NULL: nothing) */
