@@ -144,6 +144,9 @@ $(if [ "${SCALE:-quick}" != full ] && [ -n "${T1_FULL_METHODS:-}" ]; then
 
 $(ST=${ST_RESULTS:-paper-repro/results/study-${SCALE:-quick}} SCALE=${SCALE:-quick} python3 "$(dirname "$0")/study.py" report)
 
+$(if [ "${SCALE:-quick}" != full ] && [ -z "${ST_RESULTS:-}" ] && [ -f paper-repro/results/study-full/summary.tsv ]; then
+  ST=paper-repro/results/study-full SCALE=full python3 "$(dirname "$0")/study.py" report; fi)
+
 $(sh "$(dirname "$0")/ablations.sh")
 
 $(sh "$(dirname "$0")/real.sh")

@@ -115,26 +115,40 @@ ST_NAMES := $(ST_TRAINED) sched-linear sched-cosine
 ST_RUNS := $(foreach n,$(ST_NAMES),$(ST)/runs/$(n)/metrics.json) $(addprefix $(ST)/refined-,$(ST_SWEEPS))
 
 # the per-epoch curves, the summary and the recipe the rules choose, into paper-repro/results/study-SCALE/ (to be
-# committed: Table 1 reads its recipe.mk, the report its tables), with every run's metrics.json
+# committed: Table 1 reads its recipe.mk, the report its tables), with every finished run's metrics.json.  The
+# recipe needs only the runs rules R2 and R5 read (the learning-rate runs, the sweeps and R5b's added runs), so
+# Table 1 can train before the study's other runs end; the summary is written again once they have.
 ST_RES := paper-repro/results/study-$(SCALE)
-$(ST_RES)/recipe.tsv: $(ST_RUNS) paper-repro/study.py
-	@mkdir -p $(ST_RES)
-	for d in $(ST)/runs/*/; do n=$$(basename $$d); [ -f $$d/metrics.json ] || continue; \
-	  mkdir -p $(ST_RES)/runs/$$n && cp $(ST)/runs/$$n/metrics.json $(ST_RES)/runs/$$n/ || exit 1; done
-	ST=$(ST_RES) K=$(T1_K) LRS="$(ST_LRS)" L1S="$(ST_L1S)" L0S="$(ST_L0S)" ST_CAP=$(ST_CAP) \
-	  python3 paper-repro/study.py tables > $@.tmp && mv $@.tmp $@
-# the figure reads the committed curves only, so that make paper draws it without the study's runs
-$(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf: $(OUT)/study-$(SCALE)%: $(ST_RES)/curves/r1.tsv figures/study.gp \
-  figures/style.gp
+ST_RECIPE_RUNS := $(foreach n,$(addprefix lr-,$(ST_LRS)) $(ST_R5),$(ST)/runs/$(n)/metrics.json) \
+  $(addprefix $(ST)/refined-,$(ST_SWEEPS))
+st_tables = mkdir -p $(ST_RES) && \
+  for d in $(ST)/runs/*/; do n=$$(basename $$d); [ -f $$d/metrics.json ] || continue; \
+    mkdir -p $(ST_RES)/runs/$$n && cp $(ST)/runs/$$n/metrics.json $(ST_RES)/runs/$$n/ || exit 1; done && \
+  ST=$(ST_RES) K=$(T1_K) LRS="$(ST_LRS)" L1S="$(ST_L1S)" L0S="$(ST_L0S)" ST_CAP=$(ST_CAP) \
+    python3 paper-repro/study.py tables > $(ST_RES)/recipe.tsv.tmp && mv $(ST_RES)/recipe.tsv.tmp $(ST_RES)/recipe.tsv
+$(ST_RES)/recipe.tsv: $(ST_RECIPE_RUNS) paper-repro/study.py
+	$(st_tables)
+$(ST_RES)/summary.tsv: $(ST_RUNS) $(ST_RES)/recipe.tsv
+	$(st_tables)
+# the figure reads the committed curves only, so that make paper draws it without the study's runs (k from the
+# recipe's R3 line, written with the curves; not a prerequisite, whose rule would run the study); make paper draws this scale's and, below the paper's scale, the paper's scale's when committed
+define ST_FIG
+$(OUT)/study-$(1).png $(OUT)/study-$(1).pdf: $(OUT)/study-$(1)%: paper-repro/results/study-$(1)/curves/r1.tsv \
+  figures/study.gp figures/style.gp
 	@mkdir -p $(OUT)
-	$(GNUPLOT) -e "dir='$(ST_RES)/curves'; k=$(T1_K); outfile='$@'" figures/study.gp
+	$(GNUPLOT) -e "dir='paper-repro/results/study-$(1)/curves'; \
+	  k=$$$$(awk -F'\t' '$$$$1 == "R3" { print $$$$3 }' paper-repro/results/study-$(1)/recipe.tsv); outfile='$$@'" \
+	  figures/study.gp
+endef
+ST_FIG_SCALES := $(sort $(SCALE) $(if $(filter-out full,$(SCALE)),full))
+$(foreach s,$(ST_FIG_SCALES),$(eval $(call ST_FIG,$(s))))
 
-.PHONY: study
-study: $(ST_RES)/recipe.tsv
+.PHONY: study study-recipe
+study-recipe: $(ST_RES)/recipe.tsv
+study: $(ST_RES)/summary.tsv
 	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(SDLAB) SCALE=$(SCALE) OUT=$(OUT) \
 	  $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
 
-# make paper draws the committed study's figure without rerunning it
-ifneq ($(wildcard $(ST_RES)/curves/r1.tsv),)
-ST_FIGS := $(OUT)/study-$(SCALE).png $(OUT)/study-$(SCALE).pdf
-endif
+# make paper draws the committed studies' figures without rerunning them
+ST_FIGS := $(foreach s,$(ST_FIG_SCALES),$(if $(wildcard paper-repro/results/study-$(s)/curves/r1.tsv),\
+  $(OUT)/study-$(s).png $(OUT)/study-$(s).pdf))

@@ -224,7 +224,11 @@ def report():
     # what the long runs say about the two readings, measured
     print()
     for n in ("long-topk", "long-batchtopk", "long-matryoshka"):
-        m = load(os.path.join(st, "runs", n, "metrics.json"))
+        path = os.path.join(st, "runs", n, "metrics.json")
+        if not os.path.exists(path):
+            print("- %s: not run yet at this scale." % n[5:])
+            continue
+        m = load(path)
         ep = m["epochs"]
         best_enc = max(range(len(ep)), key=lambda e: ep[e]["M_IP"])
         r1 = r1_stop(m)

@@ -16,6 +16,11 @@ struct sdlab_qp_workspace {
   gsl_matrix *AT, *QR, *Qfull, *R, *Z, *QZ, *H, *evec;
   gsl_vector *tau, *g, *p, *u, *rhs, *eval, *lam;
   gsl_eigen_symmv_workspace **eig; /* eig[r - 1] for an r x r reduced Hessian, r = 1..n */
+  /* what the factors and the reduced Hessian's eigenpairs were computed for: an iteration whose working set is
+   * the last factored one (after a full step, or after a blocking row joined through its independence test)
+   * reuses them, the same numbers a recomputation would give */
+  size_t *fact_set, fact_k;
+  int fact_valid, eig_valid;
 };
 
 sdlab_qp_workspace *
@@ -33,6 +38,7 @@ sdlab_qp_workspace_alloc(size_t n, size_t m)
   w->n = n;
   w->m = m;
   w->work_set = malloc((n + 1) * sizeof *w->work_set);
+  w->fact_set = malloc((n + 1) * sizeof *w->fact_set);
   w->in_set = calloc(m ? m : 1, 1);
   w->AT = gsl_matrix_alloc(n, n);
   w->QR = gsl_matrix_alloc(n, n);
@@ -53,7 +59,7 @@ sdlab_qp_workspace_alloc(size_t n, size_t m)
   for (size_t r = 1; w->eig && r <= n; r++)
     if ((w->eig[r - 1] = gsl_eigen_symmv_alloc(r)) == NULL)
       break;
-  if (!w->eig || !w->eig[n - 1] ||!w->work_set || !w->in_set || !w->AT || !w->QR || !w->Qfull || !w->R || !w->Z || !w->QZ || !w->H || !w->evec ||
+  if (!w->eig || !w->eig[n - 1] || !w->work_set || !w->fact_set || !w->in_set || !w->AT || !w->QR || !w->Qfull || !w->R || !w->Z || !w->QZ || !w->H || !w->evec ||
       !w->tau || !w->g || !w->p || !w->u || !w->rhs || !w->eval || !w->lam || !w->eig) {
     sdlab_qp_workspace_free(w);
     sdlab_fail(GSL_ENOMEM, "out of memory for a QP of %zu variables", n);
@@ -68,6 +74,7 @@ sdlab_qp_workspace_free(sdlab_qp_workspace *w)
   if (w == NULL)
     return;
   free(w->work_set);
+  free(w->fact_set);
   free(w->in_set);
   gsl_matrix *ms[] = {w->AT, w->QR, w->Qfull, w->R, w->Z, w->QZ, w->H, w->evec};
   for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
@@ -106,6 +113,12 @@ gradient(const double *Q, const double *q, const double *x, size_t n, gsl_vector
 static void
 factor(const double *C, size_t n, size_t k, sdlab_qp_workspace *w)
 {
+  if (w->fact_valid && w->fact_k == k && memcmp(w->fact_set, w->work_set, k * sizeof *w->work_set) == 0)
+    return;
+  w->fact_valid = 1;
+  w->eig_valid = 0;
+  w->fact_k = k;
+  memcpy(w->fact_set, w->work_set, k * sizeof *w->work_set);
   gsl_matrix_view AT = gsl_matrix_submatrix(w->QR, 0, 0, n, k > 0 ? k : 1);
   for (size_t j = 0; j < k; j++)
     for (size_t i = 0; i < n; i++)
@@ -155,10 +168,13 @@ null_space_step(const double *Q, size_t n, size_t k, sdlab_qp_workspace *w)
   gsl_vector_view ev = gsl_vector_subvector(w->eval, 0, r);
   gsl_vector_view rhs = gsl_vector_subvector(w->rhs, 0, r);
   gsl_vector_view u = gsl_vector_subvector(w->u, 0, r);
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qm.matrix, &Z.matrix, 0.0, &QZ.matrix);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Z.matrix, &QZ.matrix, 0.0, &H.matrix);
   gsl_blas_dgemv(CblasTrans, -1.0, &Z.matrix, w->g, 0.0, &rhs.vector);
-  gsl_eigen_symmv(&H.matrix, &ev.vector, &V.matrix, w->eig[r - 1]);
+  if (!w->eig_valid) { /* Q is fixed within a solve: the eigenpairs change with the working set only */
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qm.matrix, &Z.matrix, 0.0, &QZ.matrix);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Z.matrix, &QZ.matrix, 0.0, &H.matrix);
+    gsl_eigen_symmv(&H.matrix, &ev.vector, &V.matrix, w->eig[r - 1]);
+    w->eig_valid = 1;
+  }
   double lmax = 0;
   for (size_t i = 0; i < r; i++)
     lmax = fmax(lmax, fabs(gsl_vector_get(&ev.vector, i)));
@@ -232,6 +248,7 @@ sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *
   memset(kkt, 0, sizeof *kkt);
   if (w == NULL || w->n != n || w->m < m)
     return sdlab_fail(GSL_EINVAL, "QP workspace made for other sizes");
+  w->fact_valid = 0; /* C and Q are this call's */
   /* the start must be feasible up to the rounding of its products */
   size_t k = 0;
   memset(w->in_set, 0, m ? m : 1);

@@ -135,6 +135,53 @@ Test(solvers, qp_matches_brute_force_on_strictly_convex_problems)
   gsl_rng_free(r);
 }
 
+/* The workspace keeps the last factorisation and the reduced Hessian's eigenpairs for the next iteration on the
+ * same working set: a workspace reused for another problem (the same rows and start, another Q and q, as an
+ * alternating search poses them) must give the bits a fresh workspace gives. */
+Test(solvers, qp_reused_workspace_gives_a_fresh_ones_bits)
+{
+  const uint64_t seed = 1103;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  const size_t n = 5, m = 7;
+  sdlab_qp_workspace *reused = sdlab_qp_workspace_alloc(n, m);
+  double C[7 * 5], b[7];
+  for (size_t k = 0; k < m * n; k++)
+    C[k] = gsl_ran_gaussian(r, 1.0);
+  for (size_t i = 0; i < m; i++)
+    b[i] = i % 2 ? 0.0 : -gsl_rng_uniform(r);
+  double start[5] = {0};
+  for (int trial = 0; trial < 100; trial++) {
+    double Q[25], q[5], A[25], x1[5], x2[5], l1[7], l2[7];
+    for (size_t k = 0; k < n * n; k++)
+      A[k] = gsl_ran_gaussian(r, 1.0);
+    const size_t rank = 1 + (size_t)trial % n; /* singular Hessians too: the eigenpairs' rank cut */
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        double v = 0;
+        for (size_t t = 0; t < rank; t++)
+          v += A[i * n + t] * A[j * n + t];
+        Q[i * n + j] = v;
+      }
+    for (size_t i = 0; i < n; i++)
+      q[i] = gsl_ran_gaussian(r, 2.0);
+    sdlab_qp_workspace *fresh = sdlab_qp_workspace_alloc(n, m);
+    sdlab_qp_kkt k1, k2;
+    memcpy(x1, start, sizeof x1); /* where the previous problem's solution ended, as in alternating search */
+    memcpy(x2, start, sizeof x2);
+    int s1 = sdlab_qp_solve(Q, q, C, b, n, m, x1, l1, 1000, &k1, reused);
+    int s2 = sdlab_qp_solve(Q, q, C, b, n, m, x2, l2, 1000, &k2, fresh);
+    if (s1 == 0)
+      memcpy(start, x1, sizeof start);
+    cr_assert_eq(s1, s2, "trial %d: status %d vs %d", trial, s1, s2);
+    cr_assert(memcmp(x1, x2, sizeof x1) == 0 && memcmp(l1, l2, sizeof l1) == 0 && k1.iterations == k2.iterations,
+              "trial %d: a reused workspace's solution differs from a fresh one's", trial);
+    sdlab_qp_workspace_free(fresh);
+  }
+  sdlab_qp_workspace_free(reused);
+  gsl_rng_free(r);
+}
+
 Test(solvers, qp_handles_flat_directions)
 {
   /* f = (x0 + x1 - 1)^2 / 2 is flat along (1, -1); minimise over x0 >= 0, x1 >= 0: the minimum 0 is a
