@@ -19,7 +19,7 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
 OMP      = -fopenmp
 # always applied, even when CFLAGS is given on the command line (make check does)
-SDLAB_CFLAGS = $(CSTD) -ffp-contract=off $(WARN) $(OMP)
+SDLAB_CFLAGS = $(CSTD) -ffp-contract=off -DHAVE_INLINE $(WARN) $(OMP)
 GSL_LIBS = $(shell pkg-config --define-variable=GSL_CBLAS_LIB=-lopenblas --libs gsl 2>/dev/null || echo -lgsl -lopenblas -lm)
 LDLIBS   = $(GSL_LIBS) -ldnnl -lglpk -lgmp -ljansson -lz -lm -fopenmp
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
