@@ -2,7 +2,6 @@
 #include "sdlab_cli.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
-#include "sdlab_json.h"
 #include "sdlab_landscape.h"
 #include "sdlab_lrb.h"
 #include "sdlab_npy.h"
@@ -47,30 +46,51 @@ static const char *USAGE =
 enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,
        O_MD, O_BNB, O_THREADS, O_FORCE, O_QUIET, O_COUNT };
 
-static void
-write_F(FILE *fp, const uint64_t *F, size_t nq, size_t n)
-{
-  for (size_t i = 0; i < nq; i++) {
-    fputc('\t', fp);
-    int any = 0;
-    for (size_t d = 0; d < n; d++)
-      if (F[i] >> d & 1) {
-        fprintf(fp, "%s%zu", any ? "," : "", d);
-        any = 1;
-      }
-    if (!any)
-      fputc('-', fp);
-  }
-}
-
-static const sdlab_landscape *sort_l;
+/* The ground truth: W_p.npy (and W_r.npy when present) of the bench directory dir, else C.1's directions for
+ * n features in dim dimensions at interference M from seed; W_r = W_p for an SAE. */
 static int
-by_upper(const void *a, const void *b)
+truth_of(const char *dir, size_t n, size_t dim, double M, uint64_t seed, size_t nq, const sdlab_activation *act,
+         gsl_matrix **Wp, gsl_matrix **Wr)
 {
-  const sdlab_landscape_piece *p = &sort_l->pieces[*(const size_t *)a], *q = &sort_l->pieces[*(const size_t *)b];
-  if (p->upper != q->upper)
-    return p->upper < q->upper ? -1 : 1;
-  return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+  int status = SDLAB_SUCCESS;
+  if (dir) {
+    char *f = sdlab_path_join(dir, "W_p.npy");
+    status = sdlab_npy_load_matrix(f, "--truth W_p.npy", Wp);
+    if (!status) /* the census enumerates the pieces by LP: values GLPK cannot take are refused here, with the file */
+      status = sdlab_patterns_check_range(*Wp, nq, act->kind == SDLAB_ACT_TOPK || act->kind == SDLAB_ACT_TOPK_RELU, f);
+    free(f);
+    f = sdlab_path_join(dir, "W_r.npy");
+    struct stat st;
+    if (!status && stat(f, &st) == 0)
+      status = sdlab_npy_load_matrix(f, "--truth W_r.npy", Wr);
+    free(f);
+  } else {
+    sdlab_lrb_params lp;
+    sdlab_lrb_params_default(&lp);
+    lp.n = n;
+    lp.dim = dim;
+    lp.M = M;
+    lp.samples = 1;
+    lp.seed = seed;
+    sdlab_lrb_truth t;
+    status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL);
+    if (!status) {
+      *Wp = t.Wp;
+      gsl_matrix_free(t.Wr);
+    }
+  }
+  if (!status && *Wr == NULL) {
+    if ((*Wr = gsl_matrix_alloc((*Wp)->size1, (*Wp)->size2)) != NULL)
+      gsl_matrix_memcpy(*Wr, *Wp);
+    else
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  if (status) {
+    if (*Wp) gsl_matrix_free(*Wp);
+    if (*Wr) gsl_matrix_free(*Wr);
+    *Wp = *Wr = NULL;
+  }
+  return status;
 }
 
 int
@@ -136,41 +156,15 @@ sdlab_cmd_landscape(int argc, char **argv)
   if (act_status)
     return sdlab_cli_fail("landscape", act_status);
   gsl_matrix *Wp = NULL, *Wr = NULL;
-  int status = SDLAB_SUCCESS;
-  if (from_dir) {
-    char *f = sdlab_path_join(o[O_TRUTH].value, "W_p.npy");
-    status = sdlab_npy_load_matrix(f, "--truth W_p.npy", &Wp);
-    if (!status) /* the census enumerates the pieces by LP: values GLPK cannot take are refused here, with the file */
-      status = sdlab_patterns_check_range(Wp, nq, act.kind == SDLAB_ACT_TOPK || act.kind == SDLAB_ACT_TOPK_RELU, f);
-    free(f);
-    f = sdlab_path_join(o[O_TRUTH].value, "W_r.npy");
-    struct stat st;
-    if (!status && stat(f, &st) == 0)
-      status = sdlab_npy_load_matrix(f, "--truth W_r.npy", &Wr);
-    free(f);
-  } else {
-    sdlab_lrb_params lp;
-    sdlab_lrb_params_default(&lp);
-    lp.n = n;
-    lp.dim = dim;
-    lp.M = M;
-    lp.samples = 1;
-    lp.seed = seed;
-    sdlab_lrb_truth t;
-    status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL);
-    if (!status) {
-      Wp = t.Wp;
-      gsl_matrix_free(t.Wr);
-    }
-  }
-  if (!status && Wr == NULL && (Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
-    gsl_matrix_memcpy(Wr, Wp);
-  if (status) {
-    if (Wp) gsl_matrix_free(Wp);
-    if (Wr) gsl_matrix_free(Wr);
+  int status = truth_of(o[O_TRUTH].value, n, dim, M, seed, nq, &act, &Wp, &Wr);
+  if (status)
     return sdlab_cli_fail("landscape", status);
-  }
   gsl_vector *Md = gsl_vector_alloc(Wp->size2);
+  if (Md == NULL) {
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(Wr);
+    return sdlab_cli_fail("landscape", sdlab_fail(GSL_ENOMEM, "out of memory"));
+  }
   gsl_vector_set_all(Md, md);
   char *staging = NULL;
   const int force = o[O_FORCE].value != NULL;
@@ -190,106 +184,11 @@ sdlab_cmd_landscape(int argc, char **argv)
   status = journal ? sdlab_landscape_run_census(Wp, Wr, Md, nq, &act, &p, &l, sdlab_progress_update, &prog)
                    : sdlab_fail(GSL_ENOMEM, "out of memory");
   sdlab_progress_done(&prog);
-  size_t *order = NULL, *rank = NULL;
+  sdlab_landscape_counts cnt;
   if (!status) {
-    order = malloc(l.count * sizeof *order);
-    rank = malloc(l.count * sizeof *rank);
-    if (!order || !rank)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    sdlab_landscape_count(&l, &cnt);
+    status = sdlab_landscape_write(&l, &p, md, staging);
   }
-  size_t classes[4] = {0}, open = 0, dead = 0, poly = 0, exact_kind = 0;
-  if (!status) {
-    for (size_t c = 0; c < l.count; c++) {
-      order[c] = c;
-      open += l.pieces[c].open;
-      dead += l.pieces[c].dead > 0;
-      poly += l.pieces[c].polysemantic != 0;
-      exact_kind += l.pieces[c].bound_kind == 1;
-    }
-    sort_l = &l;
-    qsort(order, l.count, sizeof *order, by_upper);
-    for (size_t k = 0; k < l.count; k++)
-      rank[order[k]] = k;
-    for (size_t k = 0; k < l.runs_count; k++)
-      classes[l.runs[k].cls]++;
-    /* pieces.tsv */
-    sdlab_atomic_file f;
-    char *path = sdlab_path_join(staging, "pieces.tsv");
-    if (!(status = sdlab_atomic_open(&f, path))) {
-      fprintf(f.fp, "# rank\tpiece");
-      for (size_t i = 0; i < nq; i++)
-        fprintf(f.fp, "\tF_%zu", i + 1);
-      fprintf(f.fp, "\topen\tdead\tpolysemantic\tlower\tupper\tgap\tbound\tinside\tpartial_optima\tsgd_ends\tbnb_boxes"
-              "\tbnb_degenerate\n");
-      for (size_t k = 0; k < l.count; k++) {
-        const sdlab_landscape_piece *pc = &l.pieces[order[k]];
-        fprintf(f.fp, "%zu\t%zu", k, order[k]);
-        write_F(f.fp, pc->F, nq, l.n);
-        static const char *kinds[] = {"subspace", "exact-relaxed", "branch-and-bound"};
-        fprintf(f.fp, "\t%d\t%zu\t%d\t%.17g\t%.17g\t%.17g\t%s\t%d\t%zu\t%zu\t%zu\t%zu\n", pc->open, pc->dead,
-                pc->polysemantic, pc->lower, pc->upper, pc->upper - pc->lower, kinds[pc->bound_kind],
-                pc->upper_inside, pc->partial_optima, pc->sgd_ends, pc->bnb_nodes, pc->bnb_degenerate);
-      }
-      status = sdlab_atomic_commit(&f);
-    }
-    free(path);
-  }
-  if (!status) {
-    sdlab_atomic_file f;
-    char *path = sdlab_path_join(staging, "sgd.tsv");
-    if (!(status = sdlab_atomic_open(&f, path))) {
-      fprintf(f.fp, "# run\tseed\tloss\tpiece_rank\tclass\tsteps\n");
-      for (size_t k = 0; k < l.runs_count; k++) {
-        const sdlab_landscape_run *run = &l.runs[k];
-        fprintf(f.fp, "%zu\t%llu\t%.17g\t%zd\t%s\t%zu\n", k, (unsigned long long)run->seed, run->loss,
-                run->piece == (size_t)-1 ? (ssize_t)-1 : (ssize_t)rank[run->piece], sdlab_sgd_class_name(run->cls),
-                run->steps);
-      }
-      status = sdlab_atomic_commit(&f);
-    }
-    free(path);
-  }
-  sdlab_json j;
-  sdlab_json_init(&j);
-  if (!status) {
-    char an[64];
-    sdlab_activation_format(&act, an, sizeof an);
-    sdlab_json_object_begin(&j, NULL);
-    sdlab_json_string(&j, "activation", an);
-    sdlab_json_integer(&j, "n", (long long)l.n);
-    sdlab_json_integer(&j, "n_p", (long long)l.np);
-    sdlab_json_integer(&j, "n_q", (long long)nq);
-    sdlab_json_integer(&j, "n_r", (long long)l.nr);
-    sdlab_json_number(&j, "M_d", md);
-    sdlab_json_integer(&j, "pieces", (long long)l.count);
-    sdlab_json_integer(&j, "open_pieces", (long long)open);
-    sdlab_json_integer(&j, "pieces_with_dead_neurons", (long long)dead);
-    sdlab_json_integer(&j, "polysemantic_pieces", (long long)poly);
-    sdlab_json_integer(&j, "certified_pieces", (long long)l.certified);
-    sdlab_json_integer(&j, "pieces_with_exact_relaxed_bound", (long long)exact_kind);
-    sdlab_json_integer(&j, "branch_and_bound_pieces", (long long)l.bnb_run);
-    sdlab_json_integer(&j, "certified_by_branch_and_bound", (long long)l.certified_bnb);
-    sdlab_json_integer(&j, "bnb_nodes", (long long)p.bnb_nodes);
-    sdlab_json_number(&j, "global_lower", l.global_lower);
-    sdlab_json_number(&j, "global_upper", l.global_upper);
-    sdlab_json_bool(&j, "global_certified", l.global_upper - l.global_lower <= p.tol * fmax(1.0, l.global_upper));
-    sdlab_json_integer(&j, "global_piece_rank", (long long)rank[l.global_piece]);
-    sdlab_json_object_begin(&j, "sgd");
-    sdlab_json_integer(&j, "runs", (long long)l.runs_count);
-    sdlab_json_integer(&j, "global", (long long)classes[SDLAB_SGD_GLOBAL]);
-    sdlab_json_integer(&j, "spurious_partial_optimum", (long long)classes[SDLAB_SGD_SPURIOUS]);
-    sdlab_json_integer(&j, "dead_neuron_piece", (long long)classes[SDLAB_SGD_DEAD]);
-    sdlab_json_integer(&j, "not_converged", (long long)classes[SDLAB_SGD_NOT_CONVERGED]);
-    sdlab_json_number(&j, "lr", p.lr);
-    sdlab_json_integer(&j, "max_steps", (long long)p.sgd_steps);
-    sdlab_json_integer(&j, "seed", (long long)p.seed);
-    sdlab_json_object_end(&j);
-    sdlab_json_number(&j, "tol", p.tol);
-    sdlab_json_integer(&j, "starts", (long long)p.starts);
-    sdlab_json_object_end(&j);
-    status = sdlab_json_write(&j, staging, "landscape.json");
-  }
-  sdlab_json_free(&j); /* when the census failed before the document was written (a second free is a no-op) */
   if (!status)
     status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
   else
@@ -299,12 +198,12 @@ sdlab_cmd_landscape(int argc, char **argv)
   free(journal);
   if (!status) {
     printf("sdlab landscape: %zu pieces (%zu open, %zu with dead neurons, %zu polysemantic); %zu certified\n", l.count,
-           open, dead, poly, l.certified);
+           cnt.open, cnt.dead, cnt.polysemantic, l.certified);
     printf("  global minimum of L~ in [%.6g, %.6g]%s\n", l.global_lower, l.global_upper,
            l.global_upper - l.global_lower <= p.tol * fmax(1.0, l.global_upper) ? " (certified)" : "");
     printf("  %-28s %6s\n", "SGD end points", "runs");
     for (int c = 0; c < 4; c++)
-      printf("  %-28s %6zu\n", sdlab_sgd_class_name((sdlab_sgd_class)c), classes[c]);
+      printf("  %-28s %6zu\n", sdlab_sgd_class_name((sdlab_sgd_class)c), cnt.classes[c]);
     printf("  branch and bound on %zu open pieces: %zu certified", l.bnb_run, l.certified_bnb);
     if (l.bnb_resumed)
       printf(" (%zu taken from %s.journal)", l.bnb_resumed, o[O_OUT].value);
@@ -312,8 +211,6 @@ sdlab_cmd_landscape(int argc, char **argv)
     printf("  %.1f s for the pieces, %.1f s for SGD, %.1f s for the branch and bound\n", l.seconds_pieces,
            l.seconds_sgd, l.seconds_bnb);
   }
-  free(order);
-  free(rank);
   sdlab_landscape_free(&l);
   gsl_matrix_free(Wp);
   gsl_matrix_free(Wr);

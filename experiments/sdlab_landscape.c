@@ -3,6 +3,8 @@
 #include "sdlab_clock.h"
 #include "sdlab_errno.h"
 #include "sdlab_gd.h"
+#include "sdlab_io.h"
+#include "sdlab_json.h"
 #include "sdlab_patterns.h"
 #include "sdlab_piece.h"
 
@@ -680,5 +682,171 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   gsl_rng_free(g);
   if (status)
     sdlab_landscape_free(l);
+  return status;
+}
+
+/* ---- the census's files ---- */
+
+void
+sdlab_landscape_count(const sdlab_landscape *l, sdlab_landscape_counts *c)
+{
+  memset(c, 0, sizeof *c);
+  for (size_t k = 0; k < l->count; k++) {
+    c->open += l->pieces[k].open;
+    c->dead += l->pieces[k].dead > 0;
+    c->polysemantic += l->pieces[k].polysemantic != 0;
+    c->exact_relaxed += l->pieces[k].bound_kind == 1;
+  }
+  for (size_t k = 0; k < l->runs_count; k++)
+    c->classes[l->runs[k].cls]++;
+}
+
+/* a piece's place in pieces.tsv: its best value, then its index */
+typedef struct {
+  double upper;
+  size_t piece;
+} ranked;
+
+static int
+by_upper(const void *a, const void *b)
+{
+  const ranked *p = a, *q = b;
+  if (p->upper != q->upper)
+    return p->upper < q->upper ? -1 : 1;
+  return p->piece < q->piece ? -1 : 1;
+}
+
+/* each neuron's set F_i as a tab, then its features (comma-separated; '-' when empty) */
+static void
+write_F(FILE *fp, const uint64_t *F, size_t nq, size_t n)
+{
+  for (size_t i = 0; i < nq; i++) {
+    fputc('\t', fp);
+    int any = 0;
+    for (size_t d = 0; d < n; d++)
+      if (F[i] >> d & 1) {
+        fprintf(fp, "%s%zu", any ? "," : "", d);
+        any = 1;
+      }
+    if (!any)
+      fputc('-', fp);
+  }
+}
+
+static int
+write_pieces(const sdlab_landscape *l, const ranked *order, const char *dir)
+{
+  static const char *kinds[] = {"subspace", "exact-relaxed", "branch-and-bound"};
+  sdlab_atomic_file f;
+  char *path = sdlab_path_join(dir, "pieces.tsv");
+  int status = path ? sdlab_atomic_open(&f, path) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status) {
+    fprintf(f.fp, "# rank\tpiece");
+    for (size_t i = 0; i < l->nq; i++)
+      fprintf(f.fp, "\tF_%zu", i + 1);
+    fprintf(f.fp, "\topen\tdead\tpolysemantic\tlower\tupper\tgap\tbound\tinside\tpartial_optima\tsgd_ends\tbnb_boxes"
+            "\tbnb_degenerate\n");
+    for (size_t k = 0; k < l->count; k++) {
+      const sdlab_landscape_piece *pc = &l->pieces[order[k].piece];
+      fprintf(f.fp, "%zu\t%zu", k, order[k].piece);
+      write_F(f.fp, pc->F, l->nq, l->n);
+      fprintf(f.fp, "\t%d\t%zu\t%d\t%.17g\t%.17g\t%.17g\t%s\t%d\t%zu\t%zu\t%zu\t%zu\n", pc->open, pc->dead,
+              pc->polysemantic, pc->lower, pc->upper, pc->upper - pc->lower, kinds[pc->bound_kind],
+              pc->upper_inside, pc->partial_optima, pc->sgd_ends, pc->bnb_nodes, pc->bnb_degenerate);
+    }
+    status = sdlab_atomic_commit(&f);
+  }
+  free(path);
+  return status;
+}
+
+static int
+write_runs(const sdlab_landscape *l, const size_t *rank, const char *dir)
+{
+  sdlab_atomic_file f;
+  char *path = sdlab_path_join(dir, "sgd.tsv");
+  int status = path ? sdlab_atomic_open(&f, path) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status) {
+    fprintf(f.fp, "# run\tseed\tloss\tpiece_rank\tclass\tsteps\n");
+    for (size_t k = 0; k < l->runs_count; k++) {
+      const sdlab_landscape_run *run = &l->runs[k];
+      fprintf(f.fp, "%zu\t%llu\t%.17g\t%zd\t%s\t%zu\n", k, (unsigned long long)run->seed, run->loss,
+              run->piece == (size_t)-1 ? (ssize_t)-1 : (ssize_t)rank[run->piece], sdlab_sgd_class_name(run->cls),
+              run->steps);
+    }
+    status = sdlab_atomic_commit(&f);
+  }
+  free(path);
+  return status;
+}
+
+static int
+write_summary(const sdlab_landscape *l, const sdlab_landscape_params *p, double md, size_t global_rank,
+              const char *dir)
+{
+  sdlab_landscape_counts c;
+  sdlab_landscape_count(l, &c);
+  char an[64];
+  sdlab_activation_format(&l->act, an, sizeof an);
+  sdlab_json j;
+  sdlab_json_init(&j);
+  sdlab_json_object_begin(&j, NULL);
+  sdlab_json_string(&j, "activation", an);
+  sdlab_json_integer(&j, "n", (long long)l->n);
+  sdlab_json_integer(&j, "n_p", (long long)l->np);
+  sdlab_json_integer(&j, "n_q", (long long)l->nq);
+  sdlab_json_integer(&j, "n_r", (long long)l->nr);
+  sdlab_json_number(&j, "M_d", md);
+  sdlab_json_integer(&j, "pieces", (long long)l->count);
+  sdlab_json_integer(&j, "open_pieces", (long long)c.open);
+  sdlab_json_integer(&j, "pieces_with_dead_neurons", (long long)c.dead);
+  sdlab_json_integer(&j, "polysemantic_pieces", (long long)c.polysemantic);
+  sdlab_json_integer(&j, "certified_pieces", (long long)l->certified);
+  sdlab_json_integer(&j, "pieces_with_exact_relaxed_bound", (long long)c.exact_relaxed);
+  sdlab_json_integer(&j, "branch_and_bound_pieces", (long long)l->bnb_run);
+  sdlab_json_integer(&j, "certified_by_branch_and_bound", (long long)l->certified_bnb);
+  sdlab_json_integer(&j, "bnb_nodes", (long long)p->bnb_nodes);
+  sdlab_json_number(&j, "global_lower", l->global_lower);
+  sdlab_json_number(&j, "global_upper", l->global_upper);
+  sdlab_json_bool(&j, "global_certified", l->global_upper - l->global_lower <= p->tol * fmax(1.0, l->global_upper));
+  sdlab_json_integer(&j, "global_piece_rank", (long long)global_rank);
+  sdlab_json_object_begin(&j, "sgd");
+  sdlab_json_integer(&j, "runs", (long long)l->runs_count);
+  sdlab_json_integer(&j, "global", (long long)c.classes[SDLAB_SGD_GLOBAL]);
+  sdlab_json_integer(&j, "spurious_partial_optimum", (long long)c.classes[SDLAB_SGD_SPURIOUS]);
+  sdlab_json_integer(&j, "dead_neuron_piece", (long long)c.classes[SDLAB_SGD_DEAD]);
+  sdlab_json_integer(&j, "not_converged", (long long)c.classes[SDLAB_SGD_NOT_CONVERGED]);
+  sdlab_json_number(&j, "lr", p->lr);
+  sdlab_json_integer(&j, "max_steps", (long long)p->sgd_steps);
+  sdlab_json_integer(&j, "seed", (long long)p->seed);
+  sdlab_json_object_end(&j);
+  sdlab_json_number(&j, "tol", p->tol);
+  sdlab_json_integer(&j, "starts", (long long)p->starts);
+  sdlab_json_object_end(&j);
+  int status = sdlab_json_write(&j, dir, "landscape.json");
+  sdlab_json_free(&j); /* when writing failed before the document was freed (a second free is a no-op) */
+  return status;
+}
+
+int
+sdlab_landscape_write(const sdlab_landscape *l, const sdlab_landscape_params *p, double md, const char *dir)
+{
+  ranked *order = malloc((l->count ? l->count : 1) * sizeof *order);
+  size_t *rank = malloc((l->count ? l->count : 1) * sizeof *rank);
+  int status = order && rank ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for %zu pieces", l->count);
+  if (!status) {
+    for (size_t k = 0; k < l->count; k++)
+      order[k] = (ranked){l->pieces[k].upper, k};
+    qsort(order, l->count, sizeof *order, by_upper);
+    for (size_t k = 0; k < l->count; k++)
+      rank[order[k].piece] = k;
+    status = write_pieces(l, order, dir);
+  }
+  if (!status)
+    status = write_runs(l, rank, dir);
+  if (!status)
+    status = write_summary(l, p, md, rank[l->global_piece], dir);
+  free(order);
+  free(rank);
   return status;
 }

@@ -86,6 +86,20 @@ int sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const
                                sdlab_progress_fn progress,
                                void *ctx);
 void sdlab_landscape_free(sdlab_landscape *l);
+
+/* What a census's summary counts: pieces with an interior, with dead neurons, polysemantic, with the exact
+ * relaxed bound; SGD end points by class (sdlab_sgd_class). */
+typedef struct {
+  size_t open, dead, polysemantic, exact_relaxed;
+  size_t classes[4];
+} sdlab_landscape_counts;
+
+void sdlab_landscape_count(const sdlab_landscape *l, sdlab_landscape_counts *c);
+
+/* The census's files in the existing directory dir: pieces.tsv (sorted by the best value found, ties by piece),
+ * sgd.tsv (each run's piece by that rank) and landscape.json (p: the census's parameters, md: every M_d), each
+ * written under a temporary name and renamed. */
+int sdlab_landscape_write(const sdlab_landscape *l, const sdlab_landscape_params *p, double md, const char *dir);
 const char *sdlab_sgd_class_name(sdlab_sgd_class c);
 
 #endif

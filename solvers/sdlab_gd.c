@@ -1,4 +1,5 @@
 #include "sdlab_gd.h"
+#include "sdlab_adam.h"
 #include "sdlab_errno.h"
 
 #include <math.h>
@@ -53,15 +54,12 @@ sdlab_gd_free(sdlab_gd *g)
   free(g);
 }
 
+/* Adam on one matrix (its gradient, moments: same shape, contiguous) */
 static void
 adam(gsl_matrix *W, const gsl_matrix *G, gsl_matrix *M, gsl_matrix *V, const sdlab_gd *g, double c1, double c2)
 {
-  for (size_t k = 0; k < W->size1 * W->size2; k++) {
-    double gr = G->data[k];
-    M->data[k] = g->beta1 * M->data[k] + (1 - g->beta1) * gr;
-    V->data[k] = g->beta2 * V->data[k] + (1 - g->beta2) * gr * gr;
-    W->data[k] -= g->lr * (M->data[k] / c1) / (sqrt(V->data[k] / c2) + g->eps);
-  }
+  sdlab_adam_update_double(W->data, M->data, V->data, G->data, W->size1 * W->size2, g->lr, g->beta1, g->beta2, g->eps,
+                           c1, c2);
 }
 
 int
@@ -87,7 +85,8 @@ sdlab_gd_iterate(sdlab_gd *g)
     gn = fmax(gn, fabs(g->gD->data[k]));
   g->grad_norm = gn;
   g->t++;
-  const double c1 = 1 - pow(g->beta1, (double)g->t), c2 = 1 - pow(g->beta2, (double)g->t);
+  double c1, c2;
+  sdlab_adam_bias(g->beta1, g->beta2, g->t, &c1, &c2);
   adam(g->m->WE, g->gE, g->mE, g->vE, g, c1, c2);
   adam(g->m->WD, g->gD, g->mD, g->vD, g, c1, c2);
   return SDLAB_SUCCESS;
