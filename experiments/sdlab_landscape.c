@@ -459,52 +459,32 @@ journal_open(const char *path, uint32_t print, sdlab_landscape *l, unsigned char
   return status;
 }
 
-int
-sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
-                           const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *l,
-                           sdlab_progress_fn progress,
-                           void *ctx)
+/* The pieces stage: each piece's lower bound and alternating search from the starts (the witness, then the
+ * perturbations drawn from g); the pieces over the threads. */
+static int
+census_pieces(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
+              const sdlab_landscape_params *p, sdlab_landscape *l, gsl_rng *g, const double *wit,
+              const unsigned char *open, sdlab_progress_fn progress, void *ctx)
 {
-  memset(l, 0, sizeof *l);
-  const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1;
-  if (nq == 0 || nq > 16)
-    return sdlab_fail(SDLAB_EPARAM, "the landscape census handles 1 to 16 latents (got %zu)", nq);
-  if (Wr->size2 != n || Md->size != n)
-    return sdlab_fail(SDLAB_ESHAPE, "targets or weights do not match %zu features", n);
-  if (act->kind == SDLAB_ACT_BATCHTOPK || (act->kind == SDLAB_ACT_TOPK && act->k < nq))
-    return sdlab_fail(SDLAB_EPARAM, "the landscape census takes relu, jumprelu:T or topk-relu:K (batchtopk and pure "
-                      "topk are not piecewise quadratic per pattern)");
-  int status = sdlab_activation_check(act, nq);
-  if (status)
-    return status;
-  l->n = n;
-  l->np = np;
-  l->nq = nq;
-  l->nr = nr;
-  l->act = *act;
-  double *wit = NULL;
-  unsigned char *open = NULL;
-  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(g, (unsigned long)(p->seed & 0xffffffffu));
-  double t0 = sdlab_now();
-  status = enumerate(Wp, nq, act, p->max_pieces, l, &wit, &open);
+  const size_t np = l->np, nq = l->nq;
   /* the starts' perturbations (N(0, 0.1^2) entries), drawn from the one stream in piece order before the pieces
    * are searched side by side: the numbers a sequential loop would draw, so any thread count gives the same bytes
    * and leaves the stream where the loop would */
   const size_t per = p->starts > 1 ? (p->starts - 1) * nq * np : 0;
-  double *noise = status ? NULL : malloc((l->count * per != 0 ? l->count * per : 1) * sizeof *noise);
-  if (!status && noise == NULL)
-    status = sdlab_fail(GSL_ENOMEM, "out of memory");
-  for (size_t k = 0; !status && k < l->count * per; k++)
+  double *noise = malloc((l->count * per != 0 ? l->count * per : 1) * sizeof *noise);
+  int *pst = calloc(l->count ? l->count : 1, sizeof *pst);
+  if (!noise || !pst) {
+    free(noise);
+    free(pst);
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  for (size_t k = 0; k < l->count * per; k++)
     noise[k] = gsl_ran_gaussian(g, 0.1);
-  int *pst = status ? NULL : calloc(l->count ? l->count : 1, sizeof *pst);
-  if (!status && pst == NULL)
-    status = sdlab_fail(GSL_ENOMEM, "out of memory");
-  int pfailed = 0;
+  int status = SDLAB_SUCCESS, pfailed = 0;
   size_t pfirst = l->count, pdone = 0;
   char pmessage[1024] = ""; /* the first failure in piece order, raised again below */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(p->threads > 0 ? p->threads : 1) if (!status)
-  for (size_t c = 0; c < (status ? 0 : l->count); c++) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->threads > 0 ? p->threads : 1)
+  for (size_t c = 0; c < l->count; c++) {
     int stop;
 #pragma omp atomic read
     stop = pfailed;
@@ -521,20 +501,80 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
       note_failure(pst[c], c, &pfirst, pmessage, sizeof pmessage, &pfailed);
     note_progress(progress, ctx, "pieces", &pdone, l->count);
   }
-  if (!status && pfailed)
+  if (pfailed)
     status = sdlab_fail(pst[pfirst], "%s", pmessage);
   free(pst);
   free(noise);
-  l->seconds_pieces = sdlab_now() - t0;
-  /* SGD: full-batch Adam on L~ from random initialisations */
-  t0 = sdlab_now();
-  if (!status && p->sgd_runs) {
-    l->runs = calloc(p->sgd_runs, sizeof *l->runs);
-    if (l->runs == NULL)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  return status;
+}
+
+/* One SGD run: full-batch Adam on L~ from the model's initialisation, its end point mapped to its piece; ACS from
+ * there (into *end) says how far the end point is from a partial optimum, and may improve the piece's best. */
+static int
+census_run(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
+           const sdlab_landscape_params *p, sdlab_landscape *l, sdlab_model *m, sdlab_landscape_run *run, double *end)
+{
+  const size_t np = l->np, nq = l->nq, nr = l->nr;
+  sdlab_gd *gd = sdlab_gd_alloc(m, Wp, Wr, Md, p->lr, 0.9, 0.999, 1e-12);
+  if (gd == NULL)
+    return GSL_ENOMEM;
+  gd->anchors = p->anchors;
+  gd->anchor_weight = p->anchor_weight;
+  int status = SDLAB_SUCCESS;
+  for (size_t it = 0; it < p->sgd_steps && !status; it++) {
+    status = sdlab_gd_iterate(gd);
+    if (sdlab_gd_test(gd, 1e-10) == GSL_SUCCESS)
+      break;
   }
-  sdlab_model *m = status ? NULL : sdlab_model_alloc(nr == np ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act);
-  double *ends = p->sgd_runs ? calloc(p->sgd_runs, sizeof *ends) : NULL;
+  run->steps = gd->t;
+  sdlab_gd_free(gd);
+  sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(l->n, m);
+  if (w == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  sdlab_loss_tilde(m, Wp, Wr, Md, &run->loss, NULL, NULL, w);
+  sdlab_loss_workspace_free(w);
+  uint64_t F[16];
+  sdlab_piece_pattern_of(Wp, act, m->WE, F);
+  double Wc[16 * 64];
+  memcpy(Wc, m->WE->data, nq * np * sizeof *Wc);
+  canonical(F, Wc, nq, np);
+  run->piece = find_piece(l, F);
+  *end = run->loss;
+  if (run->piece != (size_t)-1) {
+    sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, F);
+    sdlab_acs *a = P ? sdlab_acs_alloc(P, Wp, Wr, Md) : NULL;
+    gsl_matrix_view E = gsl_matrix_view_array(Wc, nq, np);
+    if (a && sdlab_acs_set(a, &E.matrix) == 0) {
+      for (int it = 0; it < 500; it++) {
+        if (sdlab_acs_iterate(a))
+          break;
+        if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
+          break;
+      }
+      *end = a->loss;
+      sdlab_landscape_piece *pc = &l->pieces[run->piece];
+      pc->sgd_ends++;
+      keep_best(pc, P, a->loss, a->WE, a->WD); /* a better point of this piece */
+    }
+    sdlab_acs_free(a);
+    sdlab_piece_free(P);
+  }
+  return status;
+}
+
+/* The SGD stage: p->sgd_runs runs from random initialisations (tied for an SAE), each seeded from the census's
+ * seed and its index; ends[r] the value ACS reaches from run r's end point. */
+static int
+census_sgd(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
+           const sdlab_landscape_params *p, sdlab_landscape *l, gsl_rng *g, double *ends, sdlab_progress_fn progress,
+           void *ctx)
+{
+  const size_t np = l->np, nq = l->nq, nr = l->nr;
+  if (p->sgd_runs == 0)
+    return SDLAB_SUCCESS;
+  l->runs = calloc(p->sgd_runs, sizeof *l->runs);
+  sdlab_model *m = l->runs ? sdlab_model_alloc(nr == np ? SDLAB_SAE : SDLAB_TRANSCODER, np, nq, nr, 1, act) : NULL;
+  int status = m ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   for (size_t r = 0; !status && r < p->sgd_runs; r++) {
     sdlab_landscape_run *run = &l->runs[r];
     run->seed = p->seed * 1000003ULL + r;
@@ -546,80 +586,39 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
     else
       for (size_t k = 0; k < nr * nq; k++)
         m->WD->data[k] = gsl_ran_gaussian(g, 1.0 / sqrt((double)nq));
-    sdlab_gd *gd = sdlab_gd_alloc(m, Wp, Wr, Md, p->lr, 0.9, 0.999, 1e-12);
-    if (gd == NULL) {
-      status = GSL_ENOMEM;
-      break;
-    }
-    gd->anchors = p->anchors;
-    gd->anchor_weight = p->anchor_weight;
-    for (size_t it = 0; it < p->sgd_steps && !status; it++) {
-      status = sdlab_gd_iterate(gd);
-      if (sdlab_gd_test(gd, 1e-10) == GSL_SUCCESS)
-        break;
-    }
-    run->steps = gd->t;
-    sdlab_gd_free(gd);
-    sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
-    sdlab_loss_tilde(m, Wp, Wr, Md, &run->loss, NULL, NULL, w);
-    sdlab_loss_workspace_free(w);
-    uint64_t F[16];
-    sdlab_piece_pattern_of(Wp, act, m->WE, F);
-    double Wc[16 * 64];
-    memcpy(Wc, m->WE->data, nq * np * sizeof *Wc);
-    canonical(F, Wc, nq, np);
-    run->piece = find_piece(l, F);
-    /* how far the end point is from a partial optimum of its piece: ACS from it */
-    ends[r] = run->loss;
-    if (run->piece != (size_t)-1) {
-      sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, F);
-      sdlab_acs *a = P ? sdlab_acs_alloc(P, Wp, Wr, Md) : NULL;
-      gsl_matrix_view E = gsl_matrix_view_array(Wc, nq, np);
-      if (a && sdlab_acs_set(a, &E.matrix) == 0) {
-        for (int it = 0; it < 500; it++) {
-          if (sdlab_acs_iterate(a))
-            break;
-          if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
-            break;
-        }
-        ends[r] = a->loss;
-        sdlab_landscape_piece *pc = &l->pieces[run->piece];
-        pc->sgd_ends++;
-        keep_best(pc, P, a->loss, a->WE, a->WD); /* a better point of this piece */
-      }
-      sdlab_acs_free(a);
-      sdlab_piece_free(P);
-    }
+    status = census_run(Wp, Wr, Md, act, p, l, m, run, &ends[r]);
     if (progress)
       progress(ctx, "SGD runs", r + 1, p->sgd_runs, NAN);
   }
   sdlab_model_free(m);
   l->runs_count = status ? 0 : p->sgd_runs;
-  l->seconds_sgd = sdlab_now() - t0;
-  /* the branch and bound on the pieces the relaxation left open */
-  t0 = sdlab_now();
-  /* the uncertified pieces are independent: over the threads, each piece's search alone (no shared state, no
-   * random numbers), so any thread count gives the same bytes */
+  return status;
+}
+
+/* The branch-and-bound stage on the pieces the relaxation left open.  They are independent: over the threads, each
+ * piece's search alone (no shared state, no random numbers), so any thread count gives the same bytes.  The
+ * journal's pieces are done; the others are appended to it as they finish. */
+static int
+census_bnb(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const sdlab_activation *act,
+           const sdlab_landscape_params *p, sdlab_landscape *l, sdlab_progress_fn progress, void *ctx)
+{
+  const size_t nq = l->nq;
   size_t open_count = 0, done = 0;
-  size_t *todo = status ? NULL : malloc((l->count ? l->count : 1) * sizeof *todo);
-  int *st = status ? NULL : calloc(l->count ? l->count : 1, sizeof *st);
-  if (!status && (!todo || !st))
-    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  size_t *todo = malloc((l->count ? l->count : 1) * sizeof *todo);
+  int *st = calloc(l->count ? l->count : 1, sizeof *st);
+  unsigned char *done_before = calloc(l->count ? l->count : 1, 1);
+  int status = todo && st && done_before ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   for (size_t c = 0; !status && sdlab_bnb_accepts(act, nq) && p->bnb_nodes && c < l->count; c++)
     if (!certified(&l->pieces[c], p->tol))
       todo[open_count++] = c;
-  /* the journal: pieces it holds are done; the others are appended as they finish */
-  unsigned char *done_before = status ? NULL : calloc(l->count ? l->count : 1, 1);
   FILE *journal = NULL;
-  if (!status && !done_before)
-    status = sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status && p->journal && open_count)
     status = journal_open(p->journal, census_print(Wp, Wr, Md, nq, act, p), l, done_before, &journal);
   int failed = 0;
   size_t first_failed = open_count;
   char message[1024] = ""; /* a worker's message lives in its thread: the first failure's is raised again below */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(p->threads > 0 ? p->threads : 1)
-  for (size_t j = 0; j < open_count; j++) {
+  for (size_t j = 0; j < (status ? 0 : open_count); j++) {
     int stop;
 #pragma omp atomic read
     stop = failed;
@@ -646,40 +645,93 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   free(todo);
   free(st);
   free(done_before);
-  l->seconds_bnb = sdlab_now() - t0;
-  if (!status) {
-    l->global_lower = INFINITY;
-    l->global_upper = INFINITY;
-    for (size_t c = 0; c < l->count; c++) {
-      const sdlab_landscape_piece *pc = &l->pieces[c];
-      l->global_lower = fmin(l->global_lower, pc->lower);
-      if (pc->upper < l->global_upper) {
-        l->global_upper = pc->upper;
-        l->global_piece = c;
-      }
-      l->certified += certified(pc, p->tol);
+  return status;
+}
+
+/* The global bounds, the certified count, and each SGD run's class against them (ends: ACS's values from the runs'
+ * end points). */
+static void
+census_classify(const sdlab_landscape_params *p, sdlab_landscape *l, const double *ends)
+{
+  l->global_lower = INFINITY;
+  l->global_upper = INFINITY;
+  for (size_t c = 0; c < l->count; c++) {
+    const sdlab_landscape_piece *pc = &l->pieces[c];
+    l->global_lower = fmin(l->global_lower, pc->lower);
+    if (pc->upper < l->global_upper) {
+      l->global_upper = pc->upper;
+      l->global_piece = c;
     }
-    for (size_t r = 0; r < l->runs_count; r++) {
-      sdlab_landscape_run *run = &l->runs[r];
-      const double scale = p->tol * fmax(1.0, run->loss);
-      /* an anchored run stops at a minimum of L~ plus the anchor term: it is judged by the partial optimum of L~
-       * reached from its end point, and unconverged only when Adam ran out of steps */
-      const int basin = p->anchors || p->basin;
-      const double v = basin ? ends[r] : run->loss;
-      if (run->piece == (size_t)-1 || (basin ? run->steps >= p->sgd_steps : run->loss - ends[r] > scale))
-        run->cls = SDLAB_SGD_NOT_CONVERGED;
-      else if (v <= l->global_upper + p->tol * fmax(1.0, l->global_upper))
-        run->cls = SDLAB_SGD_GLOBAL;
-      else if (l->pieces[run->piece].dead)
-        run->cls = SDLAB_SGD_DEAD;
-      else
-        run->cls = SDLAB_SGD_SPURIOUS;
-    }
+    l->certified += certified(pc, p->tol);
   }
+  for (size_t r = 0; r < l->runs_count; r++) {
+    sdlab_landscape_run *run = &l->runs[r];
+    const double scale = p->tol * fmax(1.0, run->loss);
+    /* an anchored run stops at a minimum of L~ plus the anchor term: it is judged by the partial optimum of L~
+     * reached from its end point, and unconverged only when Adam ran out of steps */
+    const int basin = p->anchors || p->basin;
+    const double v = basin ? ends[r] : run->loss;
+    if (run->piece == (size_t)-1 || (basin ? run->steps >= p->sgd_steps : run->loss - ends[r] > scale))
+      run->cls = SDLAB_SGD_NOT_CONVERGED;
+    else if (v <= l->global_upper + p->tol * fmax(1.0, l->global_upper))
+      run->cls = SDLAB_SGD_GLOBAL;
+    else if (l->pieces[run->piece].dead)
+      run->cls = SDLAB_SGD_DEAD;
+    else
+      run->cls = SDLAB_SGD_SPURIOUS;
+  }
+}
+
+int
+sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t nq,
+                           const sdlab_activation *act, const sdlab_landscape_params *p, sdlab_landscape *l,
+                           sdlab_progress_fn progress, void *ctx)
+{
+  memset(l, 0, sizeof *l);
+  const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1;
+  if (nq == 0 || nq > 16)
+    return sdlab_fail(SDLAB_EPARAM, "the landscape census handles 1 to 16 latents (got %zu)", nq);
+  if (Wr->size2 != n || Md->size != n)
+    return sdlab_fail(SDLAB_ESHAPE, "targets or weights do not match %zu features", n);
+  if (act->kind == SDLAB_ACT_BATCHTOPK || (act->kind == SDLAB_ACT_TOPK && act->k < nq))
+    return sdlab_fail(SDLAB_EPARAM, "the landscape census takes relu, jumprelu:T or topk-relu:K (batchtopk and pure "
+                      "topk are not piecewise quadratic per pattern)");
+  int status = sdlab_activation_check(act, nq);
+  if (status)
+    return status;
+  l->n = n;
+  l->np = np;
+  l->nq = nq;
+  l->nr = nr;
+  l->act = *act;
+  double *wit = NULL, *ends = calloc(p->sgd_runs ? p->sgd_runs : 1, sizeof *ends);
+  unsigned char *open = NULL;
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!g || !ends)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  else
+    gsl_rng_set(g, (unsigned long)(p->seed & 0xffffffffu));
+  double t0 = sdlab_now();
+  if (!status)
+    status = enumerate(Wp, nq, act, p->max_pieces, l, &wit, &open);
+  if (!status)
+    status = census_pieces(Wp, Wr, Md, act, p, l, g, wit, open, progress, ctx);
+  l->seconds_pieces = sdlab_now() - t0;
+  t0 = sdlab_now();
+  if (!status)
+    status = census_sgd(Wp, Wr, Md, act, p, l, g, ends, progress, ctx);
+  l->seconds_sgd = sdlab_now() - t0;
+  t0 = sdlab_now();
+  if (!status)
+    status = census_bnb(Wp, Wr, Md, act, p, l, progress, ctx);
+  l->seconds_bnb = sdlab_now() - t0;
+  if (!status)
+    census_classify(p, l, ends);
   free(ends);
   free(wit);
   free(open);
-  gsl_rng_free(g);
+  if (g)
+    gsl_rng_free(g);
   if (status)
     sdlab_landscape_free(l);
   return status;
