@@ -371,111 +371,141 @@ sdlab_bnb_accepts(const sdlab_activation *act, size_t nq)
          act->kind == SDLAB_ACT_JUMPRELU;
 }
 
-sdlab_bnb *
-sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
-                size_t max_rays)
+/* ---- the workspace, stage by stage: inputs, weighted targets, each neuron's generators, the simplicial covers
+ * and the first boxes' count, the evaluation scratch ---- */
+
+/* The shapes, the activation, the sizes, and W_p of full row rank (else the cones contain lines) */
+static int
+alloc_check(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, size_t max_rays)
 {
   const size_t n = P->n, np = P->np, nq = P->nq, nr = P->nr;
-  if (Wp->size1 != np || Wp->size2 != n || Wr->size1 != nr || Wr->size2 != n || Md->size != n) {
-    sdlab_fail(SDLAB_ESHAPE, "branch and bound: the matrices do not fit the piece (n %zu, n_p %zu, n_r %zu)", n, np, nr);
-    return NULL;
-  }
-  if (!sdlab_bnb_accepts(&P->act, nq)) {
-    sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU, JumpReLU and Top-k-ReLU pieces");
-    return NULL;
-  }
-  if (np > 64 || max_rays == 0 || max_rays > 4096) {
-    sdlab_fail(GSL_EINVAL, "branch and bound: n_p %zu (at most 64) and max_rays %zu (1 to 4096)", np, max_rays);
-    return NULL;
-  }
-  {
-    gsl_matrix *Q = gsl_matrix_alloc(np, n > np ? n : np);
-    const size_t rank = sdlab_piece_span_basis(Wp, Q); /* the rank of W_p: its columns span R^{n_p}? */
-    gsl_matrix_free(Q);
-    if (rank < np) {
-      sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: W_p has rank below n_p = %zu, so the encoder cones contain "
-                 "lines (the codes do not see that part of W_E: project it out first)", np);
-      return NULL;
-    }
-  }
-  sdlab_bnb *b = calloc(1, sizeof *b);
-  struct sdlab_bnb_workspace *w = b ? calloc(1, sizeof *w) : NULL;
-  if (w == NULL) {
-    free(b);
-    sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-    return NULL;
-  }
-  b->w = w;
-  b->P = P;
-  b->Wp = Wp;
-  b->Wr = Wr;
-  b->Md = Md;
-  w->n = n;
-  w->nr = nr;
-  w->np = np;
-  w->nq = nq;
-  double *A = malloc(n * (n + 1) * np * sizeof *A), *rays = malloc(max_rays * np * sizeof *rays);
-  w->neuron = malloc(nq * sizeof *w->neuron);
-  w->off = malloc(nq * sizeof *w->off);
-  w->count = malloc(nq * sizeof *w->count);
-  w->gen = malloc(nq * max_rays * n * sizeof *w->gen);
-  w->ray = malloc(nq * max_rays * np * sizeof *w->ray);
-  w->R = gsl_matrix_alloc(n, nr);
-  b->WE = gsl_matrix_calloc(nq, np);
-  b->WD = gsl_matrix_calloc(nr, nq);
-  int status = (!A || !rays || !w->neuron || !w->off || !w->count || !w->gen || !w->ray || !w->R || !b->WE || !b->WD)
-                 ? sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound")
-                 : SDLAB_SUCCESS;
-  for (size_t d = 0; !status && d < n; d++)
-    for (size_t a = 0; a < nr; a++) {
-      double v = sqrt(gsl_vector_get(Md, d)) * gsl_matrix_get(Wr, a, d);
-      gsl_matrix_set(w->R, d, a, v);
-      w->energy += v * v;
-    }
-  /* Top-k: the features whose active set is full (k < n_q neurons) rank the others below it */
+  if (Wp->size1 != np || Wp->size2 != n || Wr->size1 != nr || Wr->size2 != n || Md->size != n)
+    return sdlab_fail(SDLAB_ESHAPE, "branch and bound: the matrices do not fit the piece (n %zu, n_p %zu, n_r %zu)", n,
+                      np, nr);
+  if (!sdlab_bnb_accepts(&P->act, nq))
+    return sdlab_fail(GSL_EINVAL, "the certified branch and bound takes ReLU, JumpReLU and Top-k-ReLU pieces");
+  if (np > 64 || max_rays == 0 || max_rays > 4096)
+    return sdlab_fail(GSL_EINVAL, "branch and bound: n_p %zu (at most 64) and max_rays %zu (1 to 4096)", np, max_rays);
+  gsl_matrix *Q = gsl_matrix_alloc(np, n > np ? n : np);
+  if (Q == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  const size_t rank = sdlab_piece_span_basis(Wp, Q); /* the rank of W_p: its columns span R^{n_p}? */
+  gsl_matrix_free(Q);
+  if (rank < np)
+    return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: W_p has rank below n_p = %zu, so the encoder cones "
+                      "contain lines (the codes do not see that part of W_E: project it out first)", np);
+  return SDLAB_SUCCESS;
+}
+
+/* Top-k: the features whose active set is full (k < n_q neurons) rank the others below it */
+static uint64_t
+full_features(const sdlab_piece *P)
+{
   uint64_t full = 0;
-  if ((P->act.kind == SDLAB_ACT_TOPK_RELU || P->act.kind == SDLAB_ACT_TOPK) && P->act.k < nq)
-    for (size_t d = 0; d < n; d++) {
+  if ((P->act.kind == SDLAB_ACT_TOPK_RELU || P->act.kind == SDLAB_ACT_TOPK) && P->act.k < P->nq)
+    for (size_t d = 0; d < P->n; d++) {
       size_t size = 0;
-      for (size_t i = 0; i < nq; i++)
+      for (size_t i = 0; i < P->nq; i++)
         size += P->F[i] >> d & 1;
       if (size == P->act.k)
         full |= (uint64_t)1 << d;
     }
-  w->coupled = full != 0;
-  w->jump = P->act.kind == SDLAB_ACT_JUMPRELU && P->act.theta > 0; /* theta = 0: ReLU */
-  w->loose = calloc(nq, 1);
-  w->row0 = calloc(nq * np, sizeof *w->row0);
-  w->ctr = calloc(nq * np, sizeof *w->ctr);
-  w->cmin = calloc(nq, sizeof *w->cmin);
-  if (!status && (!w->loose || !w->row0 || !w->ctr || !w->cmin))
-    status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-  /* the generators of every neuron's code cone (for coupled pieces, of the cone its own rows cut: the
-   * ranking rows are kept aside and checked per box) */
-  size_t boxes = 1;
+  return full;
+}
+
+/* Neuron i's cone as rows A w >= 0 (m returned; A holds n (n + 1) rows of n_p): JumpReLU's homogenised region
+ * <w, w_p^d> >= 0 and >= <w, w_p^e> for d in F_i, e not; else the sign of each feature's pre-activation, the
+ * features whose active set is full left out when i is not in it (their ranking rows are kept aside) */
+static size_t
+cone_rows(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, size_t i, uint64_t full,
+          double *A)
+{
+  const size_t n = w->n, np = w->np;
+  size_t m = 0;
+  for (size_t d = 0; d < n; d++) {
+    if (w->jump) {
+      if (!(P->F[i] >> d & 1))
+        continue;
+      for (size_t e = 0; e <= n; e++) {
+        if (e < n && (P->F[i] >> e & 1))
+          continue;
+        for (size_t a = 0; a < np; a++)
+          A[m * np + a] = gsl_matrix_get(Wp, a, d) - (e < n ? gsl_matrix_get(Wp, a, e) : 0.0);
+        m++;
+      }
+      continue;
+    }
+    if (!(P->F[i] >> d & 1) && (full >> d & 1))
+      continue;
+    for (size_t a = 0; a < np; a++)
+      A[m * np + a] = (P->F[i] >> d & 1 ? 1.0 : -1.0) * gsl_matrix_get(Wp, a, d);
+    m++;
+  }
+  return m;
+}
+
+/* Neuron i's r rays as generators (weighted codes, unit) appended at w->gen + w->K: rays whose codes vanish or
+ * are parallel to a kept one's are dropped (*dropped counts them); the kept count returned */
+static size_t
+keep_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *Md,
+                size_t i, const double *rays, size_t r, size_t *dropped)
+{
+  const size_t n = w->n, np = w->np;
+  size_t kept = 0;
+  *dropped = 0;
+  for (size_t j = 0; j < r; j++) {
+    double *g = w->gen + (w->K + kept) * n, norm = 0;
+    for (size_t d = 0; d < n; d++) {
+      double z = 0, xn = 0;
+      if (P->F[i] >> d & 1)
+        for (size_t a = 0; a < np; a++) {
+          z += rays[j * np + a] * gsl_matrix_get(Wp, a, d);
+          xn += gsl_matrix_get(Wp, a, d) * gsl_matrix_get(Wp, a, d);
+        }
+      /* a code on the ray's own boundary row <w, w_p^d> = 0 is 0 in exact arithmetic: made exactly 0, so
+       * that the dependencies this support structure forces between constants hold in floating point */
+      if (fabs(z) <= (double)(8 * np) * DBL_EPSILON * sqrt(xn))
+        z = 0;
+      g[d] = sqrt(gsl_vector_get(Md, d)) * z;
+      norm += g[d] * g[d];
+    }
+    norm = sqrt(norm);
+    if (!(norm > (double)(8 * n * np) * DBL_EPSILON)) { /* a ray whose codes vanish adds nothing to V */
+      (*dropped)++;
+      continue;
+    }
+    for (size_t d = 0; d < n; d++)
+      g[d] /= norm;
+    /* rays with parallel codes give the same generator (a coordinate along which V cannot move) */
+    if (parallel_to(g, w->gen + w->K * n, kept, n) != NONE) {
+      (*dropped)++;
+      continue;
+    }
+    /* a generator another neuron has too (a shared ray: the same feature boundary) is made bitwise the same,
+     * so that the charts below treat them as the parallel vectors they are */
+    const size_t twin = parallel_to(g, w->gen, w->K, n);
+    if (twin != NONE)
+      memcpy(g, w->gen + twin * n, n * sizeof *g);
+    for (size_t a = 0; a < np; a++)
+      w->ray[(w->K + kept) * np + a] = rays[j * np + a] / norm;
+    kept++;
+  }
+  return kept;
+}
+
+/* The generators of every neuron's code cone (for coupled pieces, of the cone its own rows cut: the ranking rows
+ * are kept aside and checked per box); the live neurons numbered */
+static int
+alloc_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *Md,
+                 uint64_t full, size_t max_rays)
+{
+  const size_t n = w->n, np = w->np, nq = w->nq;
+  double *A = malloc(n * (n + 1) * np * sizeof *A), *rays = malloc(max_rays * np * sizeof *rays);
+  int status = A && rays ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t i = 0; !status && i < nq; i++) {
     if (P->F[i] == 0)
       continue;
-    size_t m = 0;
-    for (size_t d = 0; d < n; d++) {
-      if (w->jump) { /* <w, w_p^d> >= 0 and >= <w, w_p^e> for d in F_i, e not */
-        if (!(P->F[i] >> d & 1))
-          continue;
-        for (size_t e = 0; e <= n; e++) {
-          if (e < n && (P->F[i] >> e & 1))
-            continue;
-          for (size_t a = 0; a < np; a++)
-            A[m * np + a] = gsl_matrix_get(Wp, a, d) - (e < n ? gsl_matrix_get(Wp, a, e) : 0.0);
-          m++;
-        }
-        continue;
-      }
-      if (!(P->F[i] >> d & 1) && (full >> d & 1))
-        continue;
-      for (size_t a = 0; a < np; a++)
-        A[m * np + a] = (P->F[i] >> d & 1 ? 1.0 : -1.0) * gsl_matrix_get(Wp, a, d);
-      m++;
-    }
+    const size_t m = cone_rows(w, P, Wp, i, full, A);
     int lineal;
     size_t r = sdlab_cone_rays_modulo(A, m, np, rays, max_rays, &lineal);
     if (r == (size_t)-2) {
@@ -496,71 +526,36 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
           w->ctr[i * np + a] += rays[j * np + a];
       jump_range(Wp, P->F[i], w->ctr + i * np, w->cmin + i, &hi);
     }
-    size_t kept = 0, dropped = 0;
-    for (size_t j = 0; j < r; j++) {
-      double *g = w->gen + (w->K + kept) * n, norm = 0;
-      for (size_t d = 0; d < n; d++) {
-        double z = 0, xn = 0;
-        if (P->F[i] >> d & 1)
-          for (size_t a = 0; a < np; a++) {
-            z += rays[j * np + a] * gsl_matrix_get(Wp, a, d);
-            xn += gsl_matrix_get(Wp, a, d) * gsl_matrix_get(Wp, a, d);
-          }
-        /* a code on the ray's own boundary row <w, w_p^d> = 0 is 0 in exact arithmetic: made exactly 0, so
-         * that the dependencies this support structure forces between constants hold in floating point */
-        if (fabs(z) <= (double)(8 * np) * DBL_EPSILON * sqrt(xn))
-          z = 0;
-        g[d] = sqrt(gsl_vector_get(Md, d)) * z;
-        norm += g[d] * g[d];
-      }
-      norm = sqrt(norm);
-      if (!(norm > (double)(8 * n * np) * DBL_EPSILON)) { /* a ray whose codes vanish adds nothing to V */
-        dropped++;
-        continue;
-      }
-      for (size_t d = 0; d < n; d++)
-        g[d] /= norm;
-      /* rays with parallel codes give the same generator (a coordinate along which V cannot move) */
-      if (parallel_to(g, w->gen + w->K * n, kept, n) != NONE) {
-        dropped++;
-        continue;
-      }
-      /* a generator another neuron has too (a shared ray: the same feature boundary) is made bitwise the same,
-       * so that the charts below treat them as the parallel vectors they are */
-      const size_t twin = parallel_to(g, w->gen, w->K, n);
-      if (twin != NONE)
-        memcpy(g, w->gen + twin * n, n * sizeof *g);
-      for (size_t a = 0; a < np; a++)
-        w->ray[(w->K + kept) * np + a] = rays[j * np + a] / norm;
-      kept++;
-    }
+    size_t dropped;
+    const size_t kept = keep_generators(w, P, Wp, Md, i, rays, r, &dropped);
     if (kept == 0)
       continue; /* codes identically zero on the closure: the neuron is dead here */
     w->neuron[w->q] = i;
     w->off[w->q] = w->K;
     w->count[w->q] = kept;
     w->loose[w->q] = lineal || dropped ? LOOSE_LOSER : 0;
-
     w->q++;
     w->K += kept;
   }
   free(A);
   free(rays);
-  if (!status) /* for coupled pieces the neurons it fixes leave the ranking test (a relaxation) */
-    status = reduce(w);
-  if (!status && w->coupled)
-    status = coupling_setup(w, P, Wp, full);
-  /* the simplicial cones covering each neuron's code cone; the initial boxes are one per simplex and held
-   * generator of every neuron */
+  return status;
+}
+
+/* The simplicial cones covering each neuron's code cone; the initial boxes are one per simplex and held generator
+ * of every neuron (their count bounded); the box dimensions summed into *dims */
+static int
+alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
+{
   w->toff = malloc((w->q + 1) * sizeof *w->toff);
   w->tri = malloc((w->q ? w->q : 1) * 64 * sizeof *w->tri);
   w->held_mask = malloc((w->q ? w->q : 1) * sizeof *w->held_mask);
-  if (!status && (!w->toff || !w->tri || !w->held_mask))
-    status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-  size_t dims = 0;
-  if (!status)
-    w->toff[0] = 0;
-  for (size_t i = 0; !status && i < w->q; i++) {
+  if (!w->toff || !w->tri || !w->held_mask)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  size_t boxes = 1;
+  *dims = 0;
+  w->toff[0] = 0;
+  for (size_t i = 0; i < w->q; i++) {
     size_t idx[64];
     for (size_t j = 0; j < w->count[i] && j < 64; j++)
       idx[j] = w->off[i] + j;
@@ -573,57 +568,124 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       pairs += m;
       widest = m > widest ? m : widest;
     }
-    dims += widest - 1;
+    *dims += widest - 1;
     b->triangulated += w->toff[i + 1] - w->toff[i] > 1 || widest < w->count[i];
     if ((boxes *= pairs) > ((size_t)1 << 20))
-      status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product over the "
-                          "neurons of their simplices' generators)");
+      return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product over the "
+                        "neurons of their simplices' generators)");
   }
-  if (!status) {
-    const size_t q = w->q ? w->q : 1, K = w->K ? w->K : 1, big = n > q ? n : q;
-    w->C = gsl_matrix_alloc(n, q);
-    w->U = gsl_matrix_alloc(big, big);
-    w->V = gsl_matrix_alloc(big, big);
-    w->W = gsl_matrix_alloc(q, nr);
-    w->Res = gsl_matrix_alloc(n, nr);
-    w->B = gsl_matrix_alloc(n, K);
-    w->Q = gsl_matrix_alloc(n, n > K ? n : K);
-    w->sv = gsl_vector_alloc(big);
-    w->work = gsl_vector_alloc(big);
-    w->l = malloc(K * sizeof *w->l);
-    w->lp = malloc(K * sizeof *w->lp);
-    w->grad = malloc((K + 2 * q) * sizeof *w->grad);
-    w->cperp = malloc(K * sizeof *w->cperp);
-    w->cpar = malloc(K * sizeof *w->cpar);
-    w->fa = malloc(17 * q * sizeof *w->fa);
-    w->fp = malloc(17 * n * sizeof *w->fp);
-    w->fh = malloc(16 * sizeof *w->fh);
-    w->fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->fg);
-    w->gs = malloc(2 * q * n * sizeof *w->gs);
-    w->M1 = gsl_matrix_alloc(n, nr);
-    w->A = gsl_matrix_alloc(n, nr);
-    w->R1 = gsl_matrix_alloc(n, nr);
-    w->G0 = gsl_matrix_alloc(nr, nr);
-    w->G = gsl_matrix_alloc(nr, nr);
-    w->eval = gsl_vector_alloc(nr);
-    w->eig = gsl_eigen_symm_alloc(nr);
-    w->bslot = malloc(K * sizeof *w->bslot);
-    w->bcoord = malloc(K * sizeof *w->bcoord);
-    if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp ||
-        !w->grad || !w->cperp || !w->cpar || !w->fa || !w->fp || !w->fh || !w->fg || !w->gs ||
-        !w->bslot || !w->bcoord || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-    for (size_t k = 0; !status && k < K; k++)
-      w->bslot[k] = NONE;
-    for (size_t i = 0; !status && i < w->q; i++)
-      if (w->count[i] == 2)
-        for (size_t k = w->off[i]; k < w->off[i] + 2; k++) {
-          w->bcoord[w->nb] = k;
-          w->bslot[k] = w->nb++;
-        }
-    if (!status && chart_new(w, NONE) == NONE)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  return SDLAB_SUCCESS;
+}
+
+/* The evaluation scratch, the two-generator coordinates' numbering, and chart 0 (the plain parametrisation) */
+static int
+alloc_scratch(struct sdlab_bnb_workspace *w)
+{
+  const size_t n = w->n, nr = w->nr, q = w->q ? w->q : 1, K = w->K ? w->K : 1, big = n > q ? n : q;
+  w->C = gsl_matrix_alloc(n, q);
+  w->U = gsl_matrix_alloc(big, big);
+  w->V = gsl_matrix_alloc(big, big);
+  w->W = gsl_matrix_alloc(q, nr);
+  w->Res = gsl_matrix_alloc(n, nr);
+  w->B = gsl_matrix_alloc(n, K);
+  w->Q = gsl_matrix_alloc(n, n > K ? n : K);
+  w->sv = gsl_vector_alloc(big);
+  w->work = gsl_vector_alloc(big);
+  w->l = malloc(K * sizeof *w->l);
+  w->lp = malloc(K * sizeof *w->lp);
+  w->grad = malloc((K + 2 * q) * sizeof *w->grad);
+  w->cperp = malloc(K * sizeof *w->cperp);
+  w->cpar = malloc(K * sizeof *w->cpar);
+  w->fa = malloc(17 * q * sizeof *w->fa);
+  w->fp = malloc(17 * n * sizeof *w->fp);
+  w->fh = malloc(16 * sizeof *w->fh);
+  w->fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->fg);
+  w->gs = malloc(2 * q * n * sizeof *w->gs);
+  w->M1 = gsl_matrix_alloc(n, nr);
+  w->A = gsl_matrix_alloc(n, nr);
+  w->R1 = gsl_matrix_alloc(n, nr);
+  w->G0 = gsl_matrix_alloc(nr, nr);
+  w->G = gsl_matrix_alloc(nr, nr);
+  w->eval = gsl_vector_alloc(nr);
+  w->eig = gsl_eigen_symm_alloc(nr);
+  w->bslot = malloc(K * sizeof *w->bslot);
+  w->bcoord = malloc(K * sizeof *w->bcoord);
+  if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp ||
+      !w->grad || !w->cperp || !w->cpar || !w->fa || !w->fp || !w->fh || !w->fg || !w->gs ||
+      !w->bslot || !w->bcoord || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  for (size_t k = 0; k < K; k++)
+    w->bslot[k] = NONE;
+  for (size_t i = 0; i < w->q; i++)
+    if (w->count[i] == 2)
+      for (size_t k = w->off[i]; k < w->off[i] + 2; k++) {
+        w->bcoord[w->nb] = k;
+        w->bslot[k] = w->nb++;
+      }
+  if (chart_new(w, NONE) == NONE)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  return SDLAB_SUCCESS;
+}
+
+sdlab_bnb *
+sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                size_t max_rays)
+{
+  if (alloc_check(P, Wp, Wr, Md, max_rays))
+    return NULL;
+  const size_t n = P->n, np = P->np, nq = P->nq, nr = P->nr;
+  sdlab_bnb *b = calloc(1, sizeof *b);
+  struct sdlab_bnb_workspace *w = b ? calloc(1, sizeof *w) : NULL;
+  if (w == NULL) {
+    free(b);
+    sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+    return NULL;
   }
+  b->w = w;
+  b->P = P;
+  b->Wp = Wp;
+  b->Wr = Wr;
+  b->Md = Md;
+  w->n = n;
+  w->nr = nr;
+  w->np = np;
+  w->nq = nq;
+  w->neuron = malloc(nq * sizeof *w->neuron);
+  w->off = malloc(nq * sizeof *w->off);
+  w->count = malloc(nq * sizeof *w->count);
+  w->gen = malloc(nq * max_rays * n * sizeof *w->gen);
+  w->ray = malloc(nq * max_rays * np * sizeof *w->ray);
+  w->R = gsl_matrix_alloc(n, nr);
+  b->WE = gsl_matrix_calloc(nq, np);
+  b->WD = gsl_matrix_calloc(nr, nq);
+  w->loose = calloc(nq, 1);
+  w->row0 = calloc(nq * np, sizeof *w->row0);
+  w->ctr = calloc(nq * np, sizeof *w->ctr);
+  w->cmin = calloc(nq, sizeof *w->cmin);
+  int status = (!w->neuron || !w->off || !w->count || !w->gen || !w->ray || !w->R || !b->WE || !b->WD || !w->loose ||
+                !w->row0 || !w->ctr || !w->cmin)
+                 ? sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound")
+                 : SDLAB_SUCCESS;
+  for (size_t d = 0; !status && d < n; d++) /* the weighted targets R = diag(sqrt M) W_r^T and ||R||^2 */
+    for (size_t a = 0; a < nr; a++) {
+      double v = sqrt(gsl_vector_get(Md, d)) * gsl_matrix_get(Wr, a, d);
+      gsl_matrix_set(w->R, d, a, v);
+      w->energy += v * v;
+    }
+  const uint64_t full = full_features(P);
+  w->coupled = full != 0;
+  w->jump = P->act.kind == SDLAB_ACT_JUMPRELU && P->act.theta > 0; /* theta = 0: ReLU */
+  if (!status)
+    status = alloc_generators(w, P, Wp, Md, full, max_rays);
+  if (!status) /* for coupled pieces the neurons it fixes leave the ranking test (a relaxation) */
+    status = reduce(w);
+  if (!status && w->coupled)
+    status = coupling_setup(w, P, Wp, full);
+  size_t dims = 0;
+  if (!status)
+    status = alloc_covers(b, w, &dims);
+  if (!status)
+    status = alloc_scratch(w);
   if (status) {
     sdlab_bnb_free(b);
     return NULL;
