@@ -667,6 +667,105 @@ polysemantic_partition(gsl_rng *g, const gsl_matrix *Wp, size_t nq, int pairs_on
   return found;
 }
 
+/* Interior partial minima.  For a pair F_1 = {d1, d2} with independent directions: an interior stationary point
+ * needs c_d1 = c_d2 = 0 (c_d = <w_D^1, w_r^d - w_D^1 z_d>), which with the normal equations leaves one equation in
+ * t = z_d1 / z_d2:
+ *   a12 M1 t^2 - (M1 a11 - M2 a22) t - a12 M2 = 0,   a_jk = <w_r^dj, w_r^dk>,
+ * with exactly one positive root t*; so an interior one exists iff some w has <w, w_p^d1> = t* <w, w_p^d2> > 0 and
+ * <w, w_p^e> < 0 off the pair (an LP).  A partial minimum can also sit where some <w, w_p^e> = 0 (still the same
+ * pattern, since sigma(0) = 0): the statement then rests on acs_partial_minimum.  1 or 0 when decided (why says
+ * how), -1 when F1 is not a pair or the LP's certificate did not verify. */
+static int
+interior_pair(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, uint64_t F1, char *why, size_t len)
+{
+  const size_t n = Wp->size2, np = Wp->size1;
+  if (__builtin_popcountll(F1) != 2)
+    return -1;
+  const size_t d1 = (size_t)__builtin_ctzll(F1), d2 = (size_t)__builtin_ctzll(F1 & (F1 - 1));
+  int interior = -1;
+  gsl_vector_const_view r1 = gsl_matrix_const_column(Wr, d1), r2 = gsl_matrix_const_column(Wr, d2);
+  double a11, a22, a12, m1 = gsl_vector_get(Md, d1), m2 = gsl_vector_get(Md, d2);
+  gsl_blas_ddot(&r1.vector, &r1.vector, &a11);
+  gsl_blas_ddot(&r2.vector, &r2.vector, &a22);
+  gsl_blas_ddot(&r1.vector, &r2.vector, &a12);
+  double B = m1 * a11 - m2 * a22, tstar = NAN;
+  if (a12 != 0) {
+    double disc = sqrt(B * B + 4 * a12 * a12 * m1 * m2);
+    double ra = (B + disc) / (2 * a12 * m1), rb = (B - disc) / (2 * a12 * m1);
+    tstar = ra > 0 ? ra : rb;
+  }
+  if (isfinite(tstar)) {
+    double G[64 * 8];
+    unsigned char strict[64];
+    size_t rows = 0;
+    for (size_t a = 0; a < np; a++) {
+      double v = gsl_matrix_get(Wp, a, d1) - tstar * gsl_matrix_get(Wp, a, d2);
+      G[0 * np + a] = v;
+      G[1 * np + a] = -v;
+      G[2 * np + a] = gsl_matrix_get(Wp, a, d2);
+    }
+    strict[0] = strict[1] = 0;
+    strict[2] = 1;
+    rows = 3;
+    for (size_t e = 0; e < n; e++)
+      if (e != d1 && e != d2) {
+        for (size_t a = 0; a < np; a++)
+          G[rows * np + a] = -gsl_matrix_get(Wp, a, e);
+        strict[rows++] = 1;
+      }
+    double x[8];
+    int feasible, verified;
+    if (sdlab_lp_homogeneous(G, strict, rows, np, x, &feasible, &verified) == 0 && verified) {
+      interior = feasible;
+      snprintf(why, len, "the stationary ratio z_d1/z_d2 = t* = %.6g (features %zu, %zu) lies outside the "
+               "pattern's open region (LP infeasible, Farkas certificate verified): no encoder strictly inside "
+               "the region has a zero gradient", tstar, d1, d2);
+    }
+  } else if (a12 == 0) {
+    interior = B == 0 ? 1 : 0;
+    snprintf(why, len, "orthogonal targets with M_d1 a11 != M_d2 a22: no stationary ratio exists");
+  }
+  return interior;
+}
+
+/* Alternating convex search on piece P from WE, then a partial-optimum certificate at its final point: neither
+ * block's exact minimisation lowers L~ by more than sqrt(eps) L~, L~ > 0, and the point is in the pattern's region
+ * (strict rows positive).  1 when certified, -1 (undecided) otherwise. */
+static int
+acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                    const gsl_matrix *WE)
+{
+  const size_t nq = P->nq, np = P->np;
+  int verdict = -1;
+  sdlab_acs *acs = sdlab_acs_alloc(P, Wp, Wr, Md);
+  if (acs && sdlab_acs_set(acs, WE) == 0) {
+    for (int it = 0; it < 3000; it++) {
+      if (sdlab_acs_iterate(acs))
+        break;
+      if (sdlab_acs_test(acs, 1e-15, 0) == GSL_SUCCESS)
+        break;
+    }
+    double sm, vi, La, Le, Ld, gd;
+    sdlab_piece_margin(P, acs->WE, &sm, &vi);
+    sdlab_piece_loss(P, Wp, Wr, Md, acs->WE, acs->WD, &La, NULL, NULL);
+    gsl_matrix *E2 = gsl_matrix_alloc(nq, np), *D2 = gsl_matrix_alloc(np, nq);
+    gsl_matrix_memcpy(E2, acs->WE);
+    sdlab_qp_kkt kk;
+    sdlab_piece_workspace *pw = sdlab_piece_workspace_alloc(P);
+    int qs = pw ? sdlab_piece_encoder_step(P, Wp, Wr, Md, acs->WD, E2, &kk, pw) : GSL_ENOMEM;
+    sdlab_piece_loss(P, Wp, Wr, Md, E2, acs->WD, &Le, NULL, NULL);
+    sdlab_piece_decoder_step(P, Wp, Wr, Md, acs->WE, D2, &gd);
+    sdlab_piece_loss(P, Wp, Wr, Md, acs->WE, D2, &Ld, NULL, NULL);
+    if (qs == 0 && sm > 0 && La > 0 && La - Le <= sqrt(DBL_EPSILON) * La && La - Ld <= sqrt(DBL_EPSILON) * La)
+      verdict = 1;
+    sdlab_piece_workspace_free(pw);
+    gsl_matrix_free(E2);
+    gsl_matrix_free(D2);
+  }
+  sdlab_acs_free(acs);
+  return verdict;
+}
+
 static void
 check_36(sdlab_check_report *r)
 {
@@ -767,93 +866,12 @@ check_36(sdlab_check_report *r)
      * with exactly one positive root t*; so an interior one exists iff some w has <w, w_p^d1> = t* <w, w_p^d2>
      * > 0 and <w, w_p^e> < 0 off the pair (an LP).  A partial minimum can also sit where some <w, w_p^e> = 0
      * (still the same pattern, since sigma(0) = 0): the statement then rests on the search below. */
-    int interior = -1, verdict = -1;
     char why[256] = "";
-    size_t d1 = 64, d2 = 64;
-    if (__builtin_popcountll(F[0]) == 2) {
-      d1 = (size_t)__builtin_ctzll(F[0]);
-      d2 = (size_t)__builtin_ctzll(F[0] & (F[0] - 1));
-    }
-    if (d2 < 64) {
-      gsl_vector_const_view r1 = gsl_matrix_const_column(tr.Wr, d1), r2 = gsl_matrix_const_column(tr.Wr, d2);
-      double a11, a22, a12, m1 = gsl_vector_get(Md, d1), m2 = gsl_vector_get(Md, d2);
-      gsl_blas_ddot(&r1.vector, &r1.vector, &a11);
-      gsl_blas_ddot(&r2.vector, &r2.vector, &a22);
-      gsl_blas_ddot(&r1.vector, &r2.vector, &a12);
-      double B = m1 * a11 - m2 * a22, tstar = NAN;
-      if (a12 != 0) {
-        double disc = sqrt(B * B + 4 * a12 * a12 * m1 * m2);
-        double ra = (B + disc) / (2 * a12 * m1), rb = (B - disc) / (2 * a12 * m1);
-        tstar = ra > 0 ? ra : rb;
-      }
-      if (isfinite(tstar)) {
-        double G[64 * 8];
-        unsigned char strict[64];
-        size_t rows = 0;
-        for (size_t a = 0; a < np; a++) {
-          double v = gsl_matrix_get(tr.Wp, a, d1) - tstar * gsl_matrix_get(tr.Wp, a, d2);
-          G[0 * np + a] = v;
-          G[1 * np + a] = -v;
-          G[2 * np + a] = gsl_matrix_get(tr.Wp, a, d2);
-        }
-        strict[0] = strict[1] = 0;
-        strict[2] = 1;
-        rows = 3;
-        for (size_t e = 0; e < n; e++)
-          if (e != d1 && e != d2) {
-            for (size_t a = 0; a < np; a++)
-              G[rows * np + a] = -gsl_matrix_get(tr.Wp, a, e);
-            strict[rows++] = 1;
-          }
-        double x[8];
-        int feasible, verified;
-        if (sdlab_lp_homogeneous(G, strict, rows, np, x, &feasible, &verified) == 0 && verified) {
-          interior = feasible;
-          snprintf(why, sizeof why, "the stationary ratio z_d1/z_d2 = t* = %.6g (features %zu, %zu) lies outside the "
-                   "pattern's open region (LP infeasible, Farkas certificate verified): no encoder strictly inside "
-                   "the region has a zero gradient", tstar, d1, d2);
-        }
-      } else if (a12 == 0) {
-        interior = B == 0 ? 1 : 0;
-        snprintf(why, sizeof why, "orthogonal targets with M_d1 a11 != M_d2 a22: no stationary ratio exists");
-      }
-      if (interior >= 0)
-        record(ci, interior, "%s: %s", desc, why);
-      if (interior == 1)
-        verdict = 1;
-    }
-    sdlab_acs *acs = NULL;
-    if (verdict < 0) {
-      acs = sdlab_acs_alloc(P, tr.Wp, tr.Wr, Md);
-      if (acs && sdlab_acs_set(acs, WE) == 0) {
-        for (int it = 0; it < 3000; it++) {
-          if (sdlab_acs_iterate(acs))
-            break;
-          if (sdlab_acs_test(acs, 1e-15, 0) == GSL_SUCCESS)
-            break;
-        }
-        /* a partial-optimum certificate at the final point: neither block's exact minimisation lowers L~
-         * by more than sqrt(eps) L~, and the point is in the pattern's region (strict rows positive) */
-        double sm, vi, La, Le, Ld, gd;
-        sdlab_piece_margin(P, acs->WE, &sm, &vi);
-        sdlab_piece_loss(P, tr.Wp, tr.Wr, Md, acs->WE, acs->WD, &La, NULL, NULL);
-        gsl_matrix *E2 = gsl_matrix_alloc(nq, np), *D2 = gsl_matrix_alloc(np, nq);
-        gsl_matrix_memcpy(E2, acs->WE);
-        sdlab_qp_kkt kk;
-        sdlab_piece_workspace *pw = sdlab_piece_workspace_alloc(P);
-        int qs = pw ? sdlab_piece_encoder_step(P, tr.Wp, tr.Wr, Md, acs->WD, E2, &kk, pw) : GSL_ENOMEM;
-        sdlab_piece_loss(P, tr.Wp, tr.Wr, Md, E2, acs->WD, &Le, NULL, NULL);
-        sdlab_piece_decoder_step(P, tr.Wp, tr.Wr, Md, acs->WE, D2, &gd);
-        sdlab_piece_loss(P, tr.Wp, tr.Wr, Md, acs->WE, D2, &Ld, NULL, NULL);
-        if (qs == 0 && sm > 0 && La > 0 && La - Le <= sqrt(DBL_EPSILON) * La && La - Ld <= sqrt(DBL_EPSILON) * La)
-          verdict = 1;
-        sdlab_piece_workspace_free(pw);
-        gsl_matrix_free(E2);
-        gsl_matrix_free(D2);
-      }
-    }
+    const int interior = interior_pair(tr.Wp, tr.Wr, Md, F[0], why, sizeof why);
+    if (interior >= 0)
+      record(ci, interior, "%s: %s", desc, why);
+    const int verdict = interior == 1 ? 1 : acs_partial_minimum(P, tr.Wp, tr.Wr, Md, WE);
     record(cs, verdict, "%s", desc);
-    sdlab_acs_free(acs);
     sdlab_loss_workspace_free(w);
     gsl_matrix_free(gE);
     gsl_matrix_free(gD);
@@ -872,6 +890,82 @@ check_36(sdlab_check_report *r)
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Theorem 3.8 */
+
+/* Theorem 3.8's hypothesis: each of the Mp parents' patterns F_i realizable by ReLU (exactly, strictly); the rows
+ * of WE a generic encoder of the region: the witness has margins >= 1 on every feature, so a random perturbation of
+ * norm 1/2 (drawn from g) keeps the pattern and breaks the LP vertex's ties.  Whether all were realizable. */
+static int
+generic_encoder(sdlab_halfspace *h, gsl_rng *g, const uint64_t *F, size_t Mp, size_t n, size_t np, gsl_matrix *WE)
+{
+  int realizable = 1;
+  for (size_t i = 0; i < Mp && realizable; i++) {
+    unsigned char want[64];
+    double x[64];
+    for (size_t d = 0; d < n; d++)
+      want[d] = F[i] >> d & 1 ? SDLAB_IN : SDLAB_OUT;
+    sdlab_realize_info info;
+    sdlab_halfspace_realize(h, want, x, &info);
+    realizable = info.realizable && info.verified && info.strict;
+    double dn = 0, dv[64];
+    for (size_t a = 0; a < np; a++) {
+      dv[a] = gsl_ran_gaussian(g, 1.0);
+      dn += dv[a] * dv[a];
+    }
+    for (size_t a = 0; a < np; a++)
+      gsl_matrix_set(WE, i, a, x[a] + 0.5 * dv[a] / sqrt(dn));
+  }
+  return realizable;
+}
+
+/* The (neuron, feature) pairs of the first rows neurons of WE whose pre-activation above threshold c disagrees with
+ * pattern P */
+static size_t
+threshold_mismatches(const gsl_matrix *WE, const gsl_matrix *Wp, const uint64_t *P, size_t rows, double c)
+{
+  const size_t n = Wp->size2, np = Wp->size1;
+  size_t lost = 0;
+  for (size_t i = 0; i < rows; i++)
+    for (size_t d = 0; d < n; d++) {
+      double v = 0;
+      for (size_t a = 0; a < np; a++)
+        v += gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
+      int on = v > c;
+      if (on != (int)(P[i] >> d & 1))
+        lost++;
+    }
+  return lost;
+}
+
+/* Theorem 3.8's statement for parent is: whether SOME sub-concept j of F_is makes the absorbing pattern P' (j moved
+ * from the parent to a new neuron Mp) realizable by the half-spaces of hv, neuron by neuron; *ver whether every
+ * LP's certificate verified. */
+static int
+some_absorption_realizable(sdlab_halfspace *hv, const uint64_t *F, size_t Mp, size_t n, size_t is, int *ver)
+{
+  int any = 0;
+  *ver = 1;
+  for (size_t j = 0; j < n && !any; j++) {
+    if (!(F[is] >> j & 1))
+      continue;
+    uint64_t Q[4];
+    memcpy(Q, F, sizeof Q);
+    Q[is] &= ~((uint64_t)1 << j);
+    Q[Mp] = (uint64_t)1 << j;
+    int st = 1;
+    for (size_t i = 0; i <= Mp && st; i++) {
+      unsigned char want[64];
+      double x[64];
+      for (size_t d = 0; d < n; d++)
+        want[d] = Q[i] >> d & 1 ? SDLAB_IN : SDLAB_OUT;
+      sdlab_realize_info info;
+      sdlab_halfspace_realize(hv, want, x, &info);
+      st = info.realizable;
+      *ver &= info.verified;
+    }
+    any = st;
+  }
+  return any;
+}
 
 static void
 check_38(sdlab_check_report *r)
@@ -915,26 +1009,7 @@ check_38(sdlab_check_report *r)
     sdlab_halfspace *h = sdlab_halfspace_alloc(tr.Wp, 0);
     gsl_matrix *WE = gsl_matrix_alloc(Mp + 1, np);
     gsl_matrix_set_zero(WE);
-    int realizable = 1;
-    for (size_t i = 0; i < Mp && realizable; i++) {
-      unsigned char want[64];
-      double x[64];
-      for (size_t d = 0; d < n; d++)
-        want[d] = F[i] >> d & 1 ? SDLAB_IN : SDLAB_OUT;
-      sdlab_realize_info info;
-      sdlab_halfspace_realize(h, want, x, &info);
-      realizable = info.realizable && info.verified && info.strict;
-      /* a generic encoder of the region: the witness has margins >= 1 on every feature, so a random
-       * perturbation of norm 1/2 keeps the pattern and breaks the LP vertex's ties */
-      double dn = 0, dv[64];
-      for (size_t a = 0; a < np; a++) {
-        dv[a] = gsl_ran_gaussian(g, 1.0);
-        dn += dv[a] * dv[a];
-      }
-      for (size_t a = 0; a < np; a++)
-        gsl_matrix_set(WE, i, a, x[a] + 0.5 * dv[a] / sqrt(dn));
-    }
-    if (!realizable) {
+    if (!generic_encoder(h, g, F, Mp, n, np, WE)) {
       sdlab_halfspace_free(h);
       gsl_matrix_free(WE);
       sdlab_lrb_truth_free(&tr);
@@ -1021,47 +1096,16 @@ check_38(sdlab_check_report *r)
     memcpy(Pp, F, sizeof Pp);
     Pp[is] &= ~((uint64_t)1 << js);
     Pp[Mp] = (uint64_t)1 << js;
-    int ok87 = 1;
-    size_t lost = 0;
-    for (size_t i = 0; i <= Mp; i++)
-      for (size_t d = 0; d < n; d++) {
-        double v = 0;
-        for (size_t a = 0; a < np; a++)
-          v += gsl_matrix_get(WE, i, a) * gsl_matrix_get(tr.Wp, a, d);
-        int on = v > c2;
-        if (on != (int)(Pp[i] >> d & 1)) {
-          ok87 = 0;
-          lost++;
-        }
-      }
-    record(s87, ok87, "%s: under the single threshold c'' = %.4g > c = %.4g, %zu (neuron, feature) pairs differ from P': "
+    const size_t lost = threshold_mismatches(WE, tr.Wp, Pp, Mp + 1, c2);
+    record(s87, lost == 0, "%s: under the single threshold c'' = %.4g > c = %.4g, %zu (neuron, feature) pairs differ from P': "
            "raising the threshold silences features of the other neurons whose values lie in (c, c'']", desc, c2, c,
            lost);
     /* the statement: for the chosen parent i*, SOME sub-concept j* gives a realizable P' (checked for every
      * j in F_i*, neuron by neuron), with a threshold and with ReLU */
     for (int variant = 0; variant < 2; variant++) {
       sdlab_halfspace *hv = variant ? sdlab_halfspace_alloc(tr.Wp, 1) : h;
-      int any = 0, ver = 1;
-      for (size_t j = 0; j < n && !any; j++) {
-        if (!(F[is] >> j & 1))
-          continue;
-        uint64_t Q[4];
-        memcpy(Q, F, sizeof Q);
-        Q[is] &= ~((uint64_t)1 << j);
-        Q[Mp] = (uint64_t)1 << j;
-        int st = 1;
-        for (size_t i = 0; i <= Mp && st; i++) {
-          unsigned char want[64];
-          double x[64];
-          for (size_t d = 0; d < n; d++)
-            want[d] = Q[i] >> d & 1 ? SDLAB_IN : SDLAB_OUT;
-          sdlab_realize_info info;
-          sdlab_halfspace_realize(hv, want, x, &info);
-          st = info.realizable;
-          ver &= info.verified;
-        }
-        any = st;
-      }
+      int ver;
+      const int any = some_absorption_realizable(hv, F, Mp, n, is, &ver);
       record(variant ? sst : ssr, any ? 1 : ver ? 0 : -1,
              "%s, parent %zu (sub-concepts %llx): for no sub-concept j* is P' realizable%s (Farkas certificates "
              "verified); the proof's construction needs a threshold c'' > 0", desc, is, (unsigned long long)F[is],
