@@ -6,7 +6,6 @@
 #include <gsl/gsl_errno.h>
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,159 +14,99 @@ void
 sdlab_json_init(sdlab_json *j)
 {
   memset(j, 0, sizeof *j);
-  j->first[0] = 1;
 }
 
 void
 sdlab_json_free(sdlab_json *j)
 {
-  free(j->buf);
+  json_decref(j->root);
+  free(j->text);
   memset(j, 0, sizeof *j);
 }
 
+/* v added under key to the innermost open container (appended in an array), or as the outermost value; the
+ * reference to v is taken over */
 static void
-put(sdlab_json *j, const char *fmt, ...)
+add(sdlab_json *j, const char *key, json_t *v)
 {
-  if (j->oom)
-    return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = j->cap - j->len;
-    int n = vsnprintf(j->buf ? j->buf + j->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      j->oom = 1;
-      return;
-    }
-    if ((size_t)n < room) {
-      j->len += (size_t)n;
-      return;
-    }
-    size_t cap = (j->cap ? j->cap * 2 : 256) + (size_t)n;
-    char *b = realloc(j->buf, cap);
-    if (b == NULL) {
-      j->oom = 1;
-      return;
-    }
-    j->buf = b;
-    j->cap = cap;
-  }
-}
-
-static void
-put_string(sdlab_json *j, const char *s)
-{
-  put(j, "\"");
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      put(j, "\\%c", c);
-    else if (c == '\n')
-      put(j, "\\n");
-    else if (c == '\t')
-      put(j, "\\t");
-    else if (c < 0x20)
-      put(j, "\\u%04x", c);
-    else
-      put(j, "%c", c);
-  }
-  put(j, "\"");
-}
-
-/* separator, indentation and key before a value */
-static void
-lead(sdlab_json *j, const char *key)
-{
-  int d = j->depth;
-  if (!j->first[d])
-    put(j, ",");
-  j->first[d] = 0;
-  if (d > 0 && !j->inline_[d])
-    put(j, "\n%*s", 2 * d, "");
-  else if (d > 0 && j->inline_[d] && j->len && j->buf[j->len - 1] == ',')
-    put(j, " ");
-  if (key) {
-    put_string(j, key);
-    put(j, ": ");
-  }
-}
-
-static void
-open_level(sdlab_json *j, const char *key, char ch, int inline_array)
-{
-  lead(j, key);
-  put(j, "%c", ch);
-  if (j->depth + 1 < 32) {
-    j->depth++;
-    j->first[j->depth] = 1;
-    j->inline_[j->depth] = inline_array;
-  } else {
+  if (v == NULL || j->oom) {
     j->oom = 1;
+    json_decref(v);
+    return;
   }
+  if (j->depth == 0) {
+    if (j->root)
+      j->oom = 1; /* a second outermost value */
+    else
+      j->root = json_incref(v);
+  } else {
+    json_t *c = j->open[j->depth - 1];
+    if (json_is_array(c) ? json_array_append(c, v) : key ? json_object_set(c, key, v) : -1)
+      j->oom = 1;
+  }
+  json_decref(v);
 }
 
 static void
-close_level(sdlab_json *j, char ch)
+begin(sdlab_json *j, const char *key, json_t *c)
 {
-  int empty = j->first[j->depth], inl = j->inline_[j->depth];
-  j->depth--;
-  if (!empty && !inl)
-    put(j, "\n%*s", 2 * j->depth, "");
-  put(j, "%c", ch);
-  if (j->depth == 0)
-    put(j, "\n");
+  if (c && !j->oom && j->depth == 32) {
+    json_decref(c);
+    c = NULL;
+  }
+  add(j, key, c ? json_incref(c) : NULL);
+  if (!j->oom)
+    j->open[j->depth++] = c;
+  json_decref(c);
 }
 
-void sdlab_json_object_begin(sdlab_json *j, const char *key) { open_level(j, key, '{', 0); }
-void sdlab_json_object_end(sdlab_json *j) { close_level(j, '}'); }
-void sdlab_json_array_begin(sdlab_json *j, const char *key) { open_level(j, key, '[', 1); }
-void sdlab_json_array_end(sdlab_json *j) { close_level(j, ']'); }
-
 static void
-put_number(sdlab_json *j, double v)
+end(sdlab_json *j)
 {
-  if (!isfinite(v))
-    put(j, "null");
-  else if (v == floor(v) && fabs(v) < 1e15)
-    put(j, "%.0f", v);
+  if (j->depth > 0)
+    j->depth--;
   else
-    put(j, "%.17g", v);
+    j->oom = 1;
 }
+
+void sdlab_json_object_begin(sdlab_json *j, const char *key) { begin(j, key, json_object()); }
+void sdlab_json_object_end(sdlab_json *j) { end(j); }
+void sdlab_json_array_begin(sdlab_json *j, const char *key) { begin(j, key, json_array()); }
+void sdlab_json_array_end(sdlab_json *j) { end(j); }
 
 void
 sdlab_json_number(sdlab_json *j, const char *key, double v)
 {
-  lead(j, key);
-  put_number(j, v);
+  if (!isfinite(v))
+    add(j, key, json_null());
+  else if (v == floor(v) && fabs(v) < 1e17)
+    add(j, key, json_integer((json_int_t)v));
+  else
+    add(j, key, json_real(v));
 }
 
 void
 sdlab_json_integer(sdlab_json *j, const char *key, long long v)
 {
-  lead(j, key);
-  put(j, "%lld", v);
+  add(j, key, json_integer((json_int_t)v));
 }
 
 void
 sdlab_json_string(sdlab_json *j, const char *key, const char *v)
 {
-  lead(j, key);
-  put_string(j, v);
+  add(j, key, json_string(v));
 }
 
 void
 sdlab_json_bool(sdlab_json *j, const char *key, int v)
 {
-  lead(j, key);
-  put(j, v ? "true" : "false");
+  add(j, key, json_boolean(v));
 }
 
 void
 sdlab_json_null(sdlab_json *j, const char *key)
 {
-  lead(j, key);
-  put(j, "null");
+  add(j, key, json_null());
 }
 
 void
@@ -179,14 +118,36 @@ sdlab_json_numbers(sdlab_json *j, const char *key, const double *v, size_t n)
   sdlab_json_array_end(j);
 }
 
+static const char *
+text_of(sdlab_json *j, size_t flags, const char *tail)
+{
+  free(j->text);
+  j->text = NULL;
+  if (j->oom || j->root == NULL)
+    return NULL;
+  char *t = json_dumps(j->root, flags | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
+  if (t == NULL)
+    return NULL;
+  const size_t len = strlen(t), tl = strlen(tail);
+  j->text = malloc(len + tl + 1);
+  if (j->text) {
+    memcpy(j->text, t, len);
+    memcpy(j->text + len, tail, tl + 1);
+  }
+  free(t);
+  return j->text;
+}
+
 const char *
 sdlab_json_text(sdlab_json *j)
 {
-  if (j->oom)
-    return NULL;
-  if (j->buf == NULL)
-    put(j, "");
-  return j->oom ? NULL : j->buf;
+  return text_of(j, JSON_INDENT(2), "\n");
+}
+
+const char *
+sdlab_json_text_compact(sdlab_json *j)
+{
+  return text_of(j, JSON_COMPACT, "");
 }
 
 int

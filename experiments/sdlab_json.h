@@ -1,7 +1,9 @@
-/* sdlab_json.h: a small JSON writer for meta.json, metrics and the command line's answers, and a reader (Jansson,
- * Debian's libjansson) for the files sdlab reads back.
- * Objects are indented one member per line; arrays of numbers stay on one line.  Numbers are written
- * with 17 significant digits (they read back to the same double); NaN and infinities become null. */
+/* sdlab_json.h: JSON through Jansson (Debian's libjansson): a builder for meta.json, metrics and the command
+ * line's answers, and a reader for the files sdlab reads back.
+ * The builder adds values in document order (keys are kept in the order added) and Jansson writes the text:
+ * two spaces of indentation a level, one member or element a line.  A double that is an integer below 1e17 in
+ * magnitude is written as that integer; any other finite double with 17 significant digits (it reads back to
+ * the same double; Jansson drops an exponent's '+' and leading zeros); NaN and infinities become null. */
 #ifndef SDLAB_JSON_H
 #define SDLAB_JSON_H
 
@@ -15,12 +17,11 @@ int sdlab_json_load(const char *path, json_t **out);
 json_t *sdlab_json_at(json_t *root, const char *keys);
 
 typedef struct {
-  char *buf;
-  size_t len, cap;
+  json_t *root;      /* the outermost value, once begun */
+  json_t *open[32];  /* the containers begun and not ended, outermost first */
   int depth;
-  int first[32];   /* no member written yet at this depth */
-  int inline_[32]; /* this level is an inline array */
-  int oom;
+  char *text;        /* the last text made */
+  int oom;           /* an allocation failed, or the nesting went deeper than 32 */
 } sdlab_json;
 
 void sdlab_json_init(sdlab_json *j);
@@ -36,8 +37,11 @@ void sdlab_json_string(sdlab_json *j, const char *key, const char *v);
 void sdlab_json_bool(sdlab_json *j, const char *key, int v);
 void sdlab_json_null(sdlab_json *j, const char *key);
 void sdlab_json_numbers(sdlab_json *j, const char *key, const double *v, size_t n);
-/* The text (NUL-terminated, ending in a newline when complete), or NULL after an allocation failure. */
+/* The text (NUL-terminated, ending in a newline), or NULL after an allocation failure or before a value was
+ * added; valid until the next call on j.  _compact: on one line, without spaces or the newline (a safetensors
+ * header). */
 const char *sdlab_json_text(sdlab_json *j);
+const char *sdlab_json_text_compact(sdlab_json *j);
 /* Write the finished document to dir/name atomically, then free it (also on failure). */
 int sdlab_json_write(sdlab_json *j, const char *dir, const char *name);
 

@@ -48,7 +48,7 @@ sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const
     off += w * count;
   }
   sdlab_json_object_end(&j);
-  const char *text = sdlab_json_text(&j);
+  const char *text = sdlab_json_text_compact(&j);
   if (text == NULL) {
     sdlab_json_free(&j);
     return sdlab_fail(GSL_ENOMEM, "out of memory for a safetensors header");
