@@ -696,24 +696,14 @@ write_top(sdlab_trainer *t, const float *xp, size_t N, size_t K, const char *sta
 
 /* Every output of a trained run (sdlab_run.h); the caller publishes staging.  The writes' failures are recorded
  * and the first returned: RUN.partial then holds what was written, which the caller removes or keeps. */
-int
-sdlab_run_write(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_info *info, const char *staging,
-                sdlab_run_final *fin)
+/* The arrays (W_E n_q x n_p, W_D n_r x n_q, biases; theta for JumpReLU, r_mag and b_mag for Gated; the anchors'
+ * feature ids) as .npy; WD is W_D in that layout */
+static int
+write_arrays(const sdlab_train_config *c, const sdlab_train_state *s, const float *WD, const sdlab_run_info *info,
+             const char *staging)
 {
-  const sdlab_train_config *c = sdlab_trainer_config(t);
-  const sdlab_train_state *s = sdlab_trainer_state(t);
   const size_t p = c->p, q = c->q, rr = c->r;
-  char *path;
-  int st2 = 0;
-  float *WD = malloc(rr * q * sizeof *WD), *Wenc = malloc(p * q * sizeof *Wenc);
-  if (!WD || !Wenc)
-    st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
-  for (size_t i = 0; !st2 && i < q; i++) {
-    for (size_t a = 0; a < rr; a++)
-      WD[a * q + i] = s->WDt[i * rr + a];
-    for (size_t a = 0; a < p; a++)
-      Wenc[a * q + i] = s->WE[i * p + a];
-  }
+  int st2 = SDLAB_SUCCESS;
   struct { const char *name; size_t nd, s0, s1; const float *d; } outs[] = {
     {"W_E.npy", 2, q, p, s->WE}, {"W_D.npy", 2, rr, q, WD}, {"b_E.npy", 1, q, 0, s->bE}, {"b_D.npy", 1, rr, 0, s->bD},
     {"theta.npy", 1, q, 0, s->theta}, {"r_mag.npy", 1, q, 0, s->rmag}, {"b_mag.npy", 1, q, 0, s->bmag}};
@@ -721,163 +711,217 @@ sdlab_run_write(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_in
     if ((k == 4 && c->method != SDLAB_TRAIN_JUMPRELU) || (k >= 5 && c->method != SDLAB_TRAIN_GATED))
       continue;
     size_t shape[2] = {outs[k].s0, outs[k].s1};
-    path = sdlab_path_join(staging, outs[k].name);
+    char *path = sdlab_path_join(staging, outs[k].name);
     st2 = sdlab_npy_write(path, SDLAB_F32, outs[k].nd, shape, outs[k].d);
     free(path);
   }
   if (!st2 && info->anchor_ids) {
     size_t shape[1] = {info->anchors};
-    path = sdlab_path_join(staging, "anchors.npy");
+    char *path = sdlab_path_join(staging, "anchors.npy");
     st2 = sdlab_npy_write(path, SDLAB_I64, 1, shape, info->anchor_ids);
     free(path);
   }
-  /* safetensors in SAELens' layout: W_enc d_in x d_sae, W_dec d_sae x d_in */
+  return st2;
+}
+
+/* sae.safetensors in SAELens' layout (W_enc d_in x d_sae: Wenc; W_dec d_sae x d_in; the threshold for JumpReLU and
+ * BatchTopK; Gated's b_gate, r_mag, b_mag), and the same file linked as sae_weights.safetensors, the name SAELens
+ * stores its weights under beside cfg.json */
+static int
+write_safetensors(const sdlab_train_config *c, const sdlab_train_state *s, const float *Wenc, const char *staging)
+{
+  const size_t p = c->p, q = c->q, rr = c->r;
+  float *thr = malloc(q * sizeof *thr);
+  for (size_t i = 0; thr && i < q; i++)
+    thr[i] = c->method == SDLAB_TRAIN_BATCHTOPK ? (float)s->threshold : s->theta[i];
+  const sdlab_st_dtype f32 = SDLAB_ST_F32;
+  sdlab_tensor ts[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
+                       {"b_enc", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32}, {"threshold", 1, {q}, thr, f32}};
+  const char *meta[] = {"format", "pt", "producer", "sdlab"};
+  char *path = sdlab_path_join(staging, "sae.safetensors");
+  const int with_thr = c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_BATCHTOPK;
+  /* SAELens' gated layout: b_gate (our b_E), r_mag, b_mag in place of b_enc */
+  sdlab_tensor gated[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
+                          {"b_gate", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32},
+                          {"r_mag", 1, {q}, s->rmag, f32}, {"b_mag", 1, {q}, s->bmag, f32}};
+  int st2 = !thr ? GSL_ENOMEM
+            : c->method == SDLAB_TRAIN_GATED ? sdlab_safetensors_write(path, gated, 6, meta, 2)
+            : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
+  char *alias = sdlab_path_join(staging, "sae_weights.safetensors");
+  if (!st2 && !alias)
+    st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!st2 && unlink(alias) != 0 && errno != ENOENT) /* a killed run's link */
+    st2 = sdlab_fail(SDLAB_EIO, "cannot replace %s: %s", alias, strerror(errno));
+  if (!st2 && link(path, alias) != 0)
+    st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s: %s", alias, path, strerror(errno));
+  free(alias);
+  free(path);
+  free(thr);
+  return st2;
+}
+
+/* cfg.json beside sae_weights.safetensors: SAELens' pre-6 configuration (`sdlab export` writes the current one) */
+static int
+write_saelens_cfg(const sdlab_train_config *c, const sdlab_run_info *info, const char *staging)
+{
+  static const char *arch[] = {"standard", "jumprelu", "topk", "batchtopk", "matryoshka", "topk", "gated"};
+  sdlab_json j;
+  sdlab_json_init(&j);
+  sdlab_json_object_begin(&j, NULL);
+  sdlab_json_string(&j, "architecture", arch[c->method]);
+  sdlab_json_integer(&j, "d_in", (long long)c->p);
+  sdlab_json_integer(&j, "d_sae", (long long)c->q);
+  sdlab_json_string(&j, "dtype", "float32");
+  sdlab_json_string(&j, "device", "cpu");
+  sdlab_json_string(&j, "model_name", "sdlab");
+  sdlab_json_string(&j, "hook_name", info->bench ? "linear-representation-bench" : "activations");
+  sdlab_json_integer(&j, "hook_layer", 0);
+  sdlab_json_bool(&j, "apply_b_dec_to_input", c->sae && c->biases);
+  sdlab_json_string(&j, "normalize_activations", "none");
+  sdlab_json_string(&j, "activation_fn_str", c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_GATED ? "relu"
+                    : c->method == SDLAB_TRAIN_JUMPRELU ? "jumprelu" : "topk");
+  sdlab_json_object_begin(&j, "activation_fn_kwargs");
+  if (c->method != SDLAB_TRAIN_RELU && c->method != SDLAB_TRAIN_JUMPRELU && c->method != SDLAB_TRAIN_GATED)
+    sdlab_json_integer(&j, "k", (long long)(c->method == SDLAB_TRAIN_MATRYOSHKA && c->nks ? c->ks[c->nks - 1] : c->k));
+  sdlab_json_object_end(&j);
+  sdlab_json_bool(&j, "finetuning_scaling_factor", 0);
+  sdlab_json_object_end(&j);
+  return sdlab_json_write(&j, staging, "cfg.json");
+}
+
+/* curve.tsv: each step's loss, reconstruction error, L0 and dead fraction */
+static int
+write_curve(const sdlab_run_history *h, const char *staging)
+{
+  sdlab_atomic_file cf;
+  char *path = sdlab_path_join(staging, "curve.tsv");
+  int st2 = sdlab_atomic_open(&cf, path);
   if (!st2) {
-    float *thr = malloc(q * sizeof *thr);
-    for (size_t i = 0; thr && i < q; i++)
-      thr[i] = c->method == SDLAB_TRAIN_BATCHTOPK ? (float)s->threshold : s->theta[i];
-    const sdlab_st_dtype f32 = SDLAB_ST_F32;
-    sdlab_tensor ts[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
-                         {"b_enc", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32}, {"threshold", 1, {q}, thr, f32}};
-    const char *meta[] = {"format", "pt", "producer", "sdlab"};
-    path = sdlab_path_join(staging, "sae.safetensors");
-    const int with_thr = c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_BATCHTOPK;
-    /* SAELens' gated layout: b_gate (our b_E), r_mag, b_mag in place of b_enc */
-    sdlab_tensor gated[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
-                            {"b_gate", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32},
-                            {"r_mag", 1, {q}, s->rmag, f32}, {"b_mag", 1, {q}, s->bmag, f32}};
-    st2 = !thr ? GSL_ENOMEM
-          : c->method == SDLAB_TRAIN_GATED ? sdlab_safetensors_write(path, gated, 6, meta, 2)
-          : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
-    /* the same file under the name SAELens stores its weights with, beside cfg.json */
-    char *alias = sdlab_path_join(staging, "sae_weights.safetensors");
-    if (!st2 && !alias)
-      st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
-    if (!st2 && unlink(alias) != 0 && errno != ENOENT) /* a killed run's link */
-      st2 = sdlab_fail(SDLAB_EIO, "cannot replace %s: %s", alias, strerror(errno));
-    if (!st2 && link(path, alias) != 0)
-      st2 = sdlab_fail(SDLAB_EIO, "cannot link %s to %s: %s", alias, path, strerror(errno));
-    free(alias);
-    free(path);
-    free(thr);
+    fprintf(cf.fp, "# step\tloss\tmse\tL0\tdead_fraction\n");
+    for (size_t k = 0; k < h->ncurve; k++)
+      fprintf(cf.fp, "%zu\t%.9g\t%.9g\t%.6g\t%.6g\n", k + 1, h->curve[k].loss, h->curve[k].mse, h->curve[k].l0,
+              h->curve[k].dead);
+    st2 = sdlab_atomic_commit(&cf);
   }
-  if (!st2) {
-    static const char *arch[] = {"standard", "jumprelu", "topk", "batchtopk", "matryoshka", "topk", "gated"};
-    sdlab_json j;
-    sdlab_json_init(&j);
+  free(path);
+  return st2;
+}
+
+/* metrics.json: the run's sizes and settings, its final statistics on the first rows and recovery against the
+ * truth (encoder rows and decoder columns), and each epoch's; the final numbers into *fin when fin */
+static int
+write_metrics(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_info *info, const char *staging,
+              sdlab_run_final *fin)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  const sdlab_train_state *s = sdlab_trainer_state(t);
+  const size_t q = c->q;
+  const size_t rows = info->N < 8192 ? info->N : 8192;
+  double l0 = NAN, dead = NAN, ev = NAN;
+  if (final_stats(t, info->xp, info->xr, rows, &l0, &dead, &ev))
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the final statistics");
+  double mgt = NAN, mip = NAN, mcc = NAN, dmgt = NAN, dmip = NAN, dmcc = NAN;
+  if (info->Wp) {
+    sdlab_run_recovery(s->WE, q, c->p, info->Wp, info->exclude, info->threads, &mgt, &mip, &mcc);
+    sdlab_run_recovery(s->WDt, q, c->r, info->Wr ? info->Wr : info->Wp, info->exclude, info->threads, &dmgt, &dmip, &dmcc);
+  }
+  sdlab_json j;
+  sdlab_json_init(&j);
+  sdlab_json_object_begin(&j, NULL);
+  sdlab_json_string(&j, "method", info->method);
+  sdlab_json_integer(&j, "latents", (long long)q);
+  sdlab_json_integer(&j, "samples", (long long)info->N);
+  sdlab_json_integer(&j, "steps", (long long)info->steps);
+  sdlab_json_integer(&j, "epochs_run", (long long)h->nepochs);
+  sdlab_json_integer(&j, "steps_per_epoch", (long long)info->steps_per_epoch);
+  sdlab_json_integer(&j, "warmup", (long long)c->warmup);
+  if (info->converge > 0) {
+    sdlab_json_number(&j, "converge_tol", info->converge);
+    sdlab_json_bool(&j, "converged", info->converged);
+  }
+  sdlab_json_integer(&j, "batch", (long long)c->batch);
+  sdlab_json_integer(&j, "seed", (long long)c->seed);
+  sdlab_json_integer(&j, "threads", info->threads);
+  if (c->bf16) /* float32 runs keep the bytes they had before the option existed */
+    sdlab_json_string(&j, "precision", "bf16");
+  sdlab_json_integer(&j, "anchors", (long long)info->anchors);
+  if (c->method == SDLAB_TRAIN_BATCHTOPK)
+    sdlab_json_number(&j, "inference_threshold", s->threshold);
+  sdlab_json_object_begin(&j, "final");
+  sdlab_json_number(&j, "loss", h->ncurve ? h->curve[h->ncurve - 1].loss : NAN);
+  sdlab_json_number(&j, "L0", l0);
+  sdlab_json_number(&j, "dead_fraction", dead);
+  sdlab_json_number(&j, "explained_variance", ev);
+  sdlab_json_integer(&j, "evaluated_rows", (long long)rows);
+  if (info->Wp) {
+    sdlab_json_number(&j, "M_GT", mgt);
+    sdlab_json_number(&j, "M_IP", mip);
+    sdlab_json_number(&j, "MCC", mcc);
+    sdlab_json_number(&j, "tau", 0.95);
+    sdlab_json_object_begin(&j, "decoder");
+    sdlab_json_number(&j, "M_GT", dmgt);
+    sdlab_json_number(&j, "M_IP", dmip);
+    sdlab_json_number(&j, "MCC", dmcc);
+    sdlab_json_object_end(&j);
+  }
+  sdlab_json_object_end(&j);
+  sdlab_json_array_begin(&j, "epochs");
+  for (size_t e = 0; e < h->nepochs; e++) {
     sdlab_json_object_begin(&j, NULL);
-    sdlab_json_string(&j, "architecture", arch[c->method]);
-    sdlab_json_integer(&j, "d_in", (long long)p);
-    sdlab_json_integer(&j, "d_sae", (long long)q);
-    sdlab_json_string(&j, "dtype", "float32");
-    sdlab_json_string(&j, "device", "cpu");
-    sdlab_json_string(&j, "model_name", "sdlab");
-    sdlab_json_string(&j, "hook_name", info->bench ? "linear-representation-bench" : "activations");
-    sdlab_json_integer(&j, "hook_layer", 0);
-    sdlab_json_bool(&j, "apply_b_dec_to_input", c->sae && c->biases);
-    sdlab_json_string(&j, "normalize_activations", "none");
-    sdlab_json_string(&j, "activation_fn_str", c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_GATED ? "relu"
-                      : c->method == SDLAB_TRAIN_JUMPRELU ? "jumprelu" : "topk");
-    sdlab_json_object_begin(&j, "activation_fn_kwargs");
-    if (c->method != SDLAB_TRAIN_RELU && c->method != SDLAB_TRAIN_JUMPRELU && c->method != SDLAB_TRAIN_GATED)
-      sdlab_json_integer(&j, "k", (long long)(c->method == SDLAB_TRAIN_MATRYOSHKA && c->nks ? c->ks[c->nks - 1] : c->k));
+    sdlab_json_number(&j, "loss", h->epochs[e].loss);
+    sdlab_json_number(&j, "L0", h->epochs[e].l0);
+    sdlab_json_number(&j, "dead_fraction", h->epochs[e].dead);
+    if (info->Wp) {
+      sdlab_json_number(&j, "M_GT", h->epochs[e].mgt);
+      sdlab_json_number(&j, "M_IP", h->epochs[e].mip);
+      sdlab_json_object_begin(&j, "decoder");
+      sdlab_json_number(&j, "M_GT", h->epochs[e].dmgt);
+      sdlab_json_number(&j, "M_IP", h->epochs[e].dmip);
+      sdlab_json_object_end(&j);
+    }
     sdlab_json_object_end(&j);
-    sdlab_json_bool(&j, "finetuning_scaling_factor", 0);
-    sdlab_json_object_end(&j);
-    st2 = sdlab_json_write(&j, staging, "cfg.json");
   }
+  sdlab_json_array_end(&j);
+  sdlab_json_object_end(&j);
+  int st2 = sdlab_json_write(&j, staging, "metrics.json");
+  if (fin)
+    *fin = (sdlab_run_final){l0, dead, ev, mgt, mip};
+  return st2;
+}
+
+int
+sdlab_run_write(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_info *info, const char *staging,
+                sdlab_run_final *fin)
+{
+  const sdlab_train_config *c = sdlab_trainer_config(t);
+  const sdlab_train_state *s = sdlab_trainer_state(t);
+  const size_t p = c->p, q = c->q, rr = c->r;
+  int st2 = 0;
+  float *WD = malloc(rr * q * sizeof *WD), *Wenc = malloc(p * q * sizeof *Wenc);
+  if (!WD || !Wenc)
+    st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t i = 0; !st2 && i < q; i++) { /* W_D (n_r x n_q) and W_E^T (n_p x n_q) from the state's rows */
+    for (size_t a = 0; a < rr; a++)
+      WD[a * q + i] = s->WDt[i * rr + a];
+    for (size_t a = 0; a < p; a++)
+      Wenc[a * q + i] = s->WE[i * p + a];
+  }
+  if (!st2)
+    st2 = write_arrays(c, s, WD, info, staging);
+  if (!st2)
+    st2 = write_safetensors(c, s, Wenc, staging);
+  if (!st2)
+    st2 = write_saelens_cfg(c, info, staging);
   if (!st2)
     st2 = write_record(c, info->method, info->bench, s->threshold, staging);
   if (!st2 && info->top)
     st2 = write_top(t, info->xp, info->N, info->top, staging);
   if (!st2 && info->codes)
     st2 = write_codes(t, info->xp, info->N, staging);
-  /* curve.tsv */
-  if (!st2) {
-    sdlab_atomic_file cf;
-    path = sdlab_path_join(staging, "curve.tsv");
-    if (!(st2 = sdlab_atomic_open(&cf, path))) {
-      fprintf(cf.fp, "# step\tloss\tmse\tL0\tdead_fraction\n");
-      for (size_t k = 0; k < h->ncurve; k++)
-        fprintf(cf.fp, "%zu\t%.9g\t%.9g\t%.6g\t%.6g\n", k + 1, h->curve[k].loss, h->curve[k].mse, h->curve[k].l0,
-                h->curve[k].dead);
-      st2 = sdlab_atomic_commit(&cf);
-    }
-    free(path);
-  }
-  /* metrics.json: final statistics on the first rows, recovery against the truth */
-  if (!st2) {
-    const size_t rows = info->N < 8192 ? info->N : 8192;
-    double l0 = NAN, dead = NAN, ev = NAN;
-    if (final_stats(t, info->xp, info->xr, rows, &l0, &dead, &ev))
-      st2 = sdlab_fail(GSL_ENOMEM, "out of memory for the final statistics");
-    double mgt = NAN, mip = NAN, mcc = NAN, dmgt = NAN, dmip = NAN, dmcc = NAN;
-    if (info->Wp) {
-      sdlab_run_recovery(s->WE, q, c->p, info->Wp, info->exclude, info->threads, &mgt, &mip, &mcc);
-      sdlab_run_recovery(s->WDt, q, c->r, info->Wr ? info->Wr : info->Wp, info->exclude, info->threads, &dmgt, &dmip, &dmcc);
-    }
-    sdlab_json j;
-    sdlab_json_init(&j);
-    sdlab_json_object_begin(&j, NULL);
-    sdlab_json_string(&j, "method", info->method);
-    sdlab_json_integer(&j, "latents", (long long)q);
-    sdlab_json_integer(&j, "samples", (long long)info->N);
-    sdlab_json_integer(&j, "steps", (long long)info->steps);
-    sdlab_json_integer(&j, "epochs_run", (long long)h->nepochs);
-    sdlab_json_integer(&j, "steps_per_epoch", (long long)info->steps_per_epoch);
-    sdlab_json_integer(&j, "warmup", (long long)c->warmup);
-    if (info->converge > 0) {
-      sdlab_json_number(&j, "converge_tol", info->converge);
-      sdlab_json_bool(&j, "converged", info->converged);
-    }
-    sdlab_json_integer(&j, "batch", (long long)c->batch);
-    sdlab_json_integer(&j, "seed", (long long)c->seed);
-    sdlab_json_integer(&j, "threads", info->threads);
-    if (c->bf16) /* float32 runs keep the bytes they had before the option existed */
-      sdlab_json_string(&j, "precision", "bf16");
-    sdlab_json_integer(&j, "anchors", (long long)info->anchors);
-    if (c->method == SDLAB_TRAIN_BATCHTOPK)
-      sdlab_json_number(&j, "inference_threshold", s->threshold);
-    sdlab_json_object_begin(&j, "final");
-    sdlab_json_number(&j, "loss", h->ncurve ? h->curve[h->ncurve - 1].loss : NAN);
-    sdlab_json_number(&j, "L0", l0);
-    sdlab_json_number(&j, "dead_fraction", dead);
-    sdlab_json_number(&j, "explained_variance", ev);
-    sdlab_json_integer(&j, "evaluated_rows", (long long)rows);
-    if (info->Wp) {
-      sdlab_json_number(&j, "M_GT", mgt);
-      sdlab_json_number(&j, "M_IP", mip);
-      sdlab_json_number(&j, "MCC", mcc);
-      sdlab_json_number(&j, "tau", 0.95);
-      sdlab_json_object_begin(&j, "decoder");
-      sdlab_json_number(&j, "M_GT", dmgt);
-      sdlab_json_number(&j, "M_IP", dmip);
-      sdlab_json_number(&j, "MCC", dmcc);
-      sdlab_json_object_end(&j);
-    }
-    sdlab_json_object_end(&j);
-    sdlab_json_array_begin(&j, "epochs");
-    for (size_t e = 0; e < h->nepochs; e++) {
-      sdlab_json_object_begin(&j, NULL);
-      sdlab_json_number(&j, "loss", h->epochs[e].loss);
-      sdlab_json_number(&j, "L0", h->epochs[e].l0);
-      sdlab_json_number(&j, "dead_fraction", h->epochs[e].dead);
-      if (info->Wp) {
-        sdlab_json_number(&j, "M_GT", h->epochs[e].mgt);
-        sdlab_json_number(&j, "M_IP", h->epochs[e].mip);
-        sdlab_json_object_begin(&j, "decoder");
-        sdlab_json_number(&j, "M_GT", h->epochs[e].dmgt);
-        sdlab_json_number(&j, "M_IP", h->epochs[e].dmip);
-        sdlab_json_object_end(&j);
-      }
-      sdlab_json_object_end(&j);
-    }
-    sdlab_json_array_end(&j);
-    sdlab_json_object_end(&j);
-    st2 = sdlab_json_write(&j, staging, "metrics.json");
-    if (fin)
-      *fin = (sdlab_run_final){l0, dead, ev, mgt, mip};
-  }
+  if (!st2)
+    st2 = write_curve(h, staging);
+  if (!st2)
+    st2 = write_metrics(t, h, info, staging, fin);
   free(WD);
   free(Wenc);
   return st2;
