@@ -378,6 +378,55 @@ show_progress(void *ctx, size_t step, size_t total, const sdlab_train_stats *st)
 /* One sequence of set-up steps (options, data, anchors, trainer, staging), the loop and the outputs, each step
  * guarded by the status of the ones before, so that every exit path shares the one clean-up at the end: split
  * further, each part would carry that clean-up with it.  The work is in experiments/sdlab_run.c. */
+/* The disk a run's outputs need, estimated before training (a gross shortfall is refused then; a near one meets
+ * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors, the
+ * per-step curve, a checkpoint (parameters, Adam's two moments, the curve), codes and top rows when asked for, and
+ * a block's slack for each of about 16 files */
+static uint64_t
+disk_needed(const sdlab_train_config *c, size_t total, size_t ckpt_every, int codes, size_t N, size_t topk_rows)
+{
+  const uint64_t params = (uint64_t)c->q * c->p + (uint64_t)c->r * c->q;
+  return 8 * params + 128 * (uint64_t)total + (ckpt_every ? 12 * params + 64 * (uint64_t)total : 0) +
+         (codes ? 4 * (uint64_t)N * c->q : 0) + 16 * (uint64_t)c->q * topk_rows + 65536;
+}
+
+/* A finished run: its outputs into staging, the summary line unless quiet, then the checkpoint dropped and
+ * staging published as out (replacing an existing out when replace) */
+static int
+publish(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_info *info, const char *staging,
+        const char *out, int replace, int quiet, size_t steps, double seconds, double rate)
+{
+  sdlab_run_final fin;
+  int st2 = sdlab_run_write(t, h, info, staging, &fin);
+  if (!quiet && !st2)
+    fprintf(stderr, "sdlab train: %s: %zu steps in %.1f s (%.0f samples/s); L0 %.1f, dead %.1f%%, explained "
+            "variance %.4f%s", out, steps, seconds, rate, fin.l0, 100 * fin.dead, fin.ev, info->Wp ? "" : "\n");
+  if (!quiet && !st2 && info->Wp)
+    fprintf(stderr, "; M_GT %.4f, M_IP %.4f\n", fin.mgt, fin.mip);
+  if (!st2) { /* the run is complete: drop the checkpoint, publish RUN */
+    char cp[4300];
+    snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+    unlink(cp);
+    char *sdir = strdup(staging);
+    st2 = sdir ? sdlab_outdir_commit(sdir, out, replace) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  }
+  return st2;
+}
+
+/* After a failure (a full disk, a diverged run): RUN.partial stays only to resume, with the error saying so;
+ * without a checkpoint it is removed */
+static void
+keep_or_abort(int status, const char *staging, const char *out)
+{
+  char cp[4300];
+  snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
+  if (access(cp, F_OK) == 0)
+    sdlab_fail(status, "%s; the run is kept in %s: sdlab train --resume %s continues from its last checkpoint",
+               sdlab_error_message(status), staging, out);
+  else
+    sdlab_outdir_abort(strdup(staging));
+}
+
 int
 sdlab_cmd_train(int argc, char **argv)
 {
@@ -471,10 +520,7 @@ sdlab_cmd_train(int argc, char **argv)
      * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors,
      * the per-step curve, a checkpoint (parameters, Adam's two moments, the curve), codes and top rows when
      * asked for, and a block's slack for each of about 16 files */
-    const uint64_t params = (uint64_t)c.q * c.p + (uint64_t)c.r * c.q;
-    const uint64_t disk = 8 * params + 128 * (uint64_t)total + (ckpt_every ? 12 * params + 64 * (uint64_t)total : 0) +
-                          (o[O_CODES].value ? 4 * (uint64_t)N * c.q : 0) + 16 * (uint64_t)c.q * topk_rows + 65536;
-    status = sdlab_space_check(out, disk);
+    status = sdlab_space_check(out, disk_needed(&c, total, ckpt_every, o[O_CODES].value != NULL, N, topk_rows));
   }
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
     status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
@@ -541,32 +587,11 @@ sdlab_cmd_train(int argc, char **argv)
   if (!status) {
     const sdlab_run_info info = {o[O_METHOD].value, dir ? data : NULL, xp, xr, N, Wp, Wr, exclude, anchor_ids, nanch,
                                  threads, topk_rows, o[O_CODES].value != NULL, total, spe, converge, stopped_converged};
-    sdlab_run_final fin;
-    int st2 = sdlab_run_write(t, &h, &info, staging, &fin);
-    if (!quiet && !st2)
-      fprintf(stderr, "sdlab train: %s: %zu steps in %.1f s (%.0f samples/s); L0 %.1f, dead %.1f%%, explained "
-              "variance %.4f%s", out, total - start, seconds, (double)((total - start) * c.batch) / seconds, fin.l0,
-              100 * fin.dead, fin.ev, Wp ? "" : "\n");
-    if (!quiet && !st2 && Wp)
-      fprintf(stderr, "; M_GT %.4f, M_IP %.4f\n", fin.mgt, fin.mip);
-    if (!st2) { /* the run is complete: drop the checkpoint, publish RUN */
-      char cp[4300];
-      snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
-      unlink(cp);
-      char *sdir = strdup(staging);
-      st2 = sdir ? sdlab_outdir_commit(sdir, out, force || resume) : sdlab_fail(GSL_ENOMEM, "out of memory");
-    }
-    status = st2;
+    const double rate = (double)((total - start) * c.batch) / seconds;
+    status = publish(t, &h, &info, staging, out, force || resume, quiet, total - start, seconds, rate);
   }
-  if (status > 0 && own_staging) { /* a failure (a full disk, a diverged run): RUN.partial stays only to resume */
-    char cp[4300];
-    snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
-    if (access(cp, F_OK) == 0)
-      sdlab_fail(status, "%s; the run is kept in %s: sdlab train --resume %s continues from its last checkpoint",
-                 sdlab_error_message(status), staging, out);
-    else
-      sdlab_outdir_abort(strdup(staging));
-  }
+  if (status > 0 && own_staging)
+    keep_or_abort(status, staging, out);
   sdlab_trainer_free(t);
   sdlab_run_anchors_free(&an);
   free(exclude);
