@@ -55,11 +55,13 @@ ST_L0S := 0.001 0.003 0.01 0.03 0.1 0.3
 st_train = if [ -f $(1).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(1) --quiet; \
   else $(SDLAB) train --data $(ST_DATA) $(2) $(ST_BASE) --out $(1); fi
 
-# name: one study run, with the arguments in ST_ARGS_name (commas cannot pass through $(call))
+# name: one study run, with the arguments in ST_ARGS_name.  They reach st_train as a variable reference, expanded
+# after $(call) has split its arguments at the commas: Matryoshka's "--ks 16,32,64 --lambdas 1,1,1" expanded first
+# was cut at its first comma (the run then trained with --ks 16 and the defaults)
 define ST_RUN
 $(ST)/runs/$(1)/metrics.json: $(ST_DATA)/meta.json
 	@mkdir -p $(ST)/runs
-	$$(call st_train,$(ST)/runs/$(1),$(ST_ARGS_$(1)))
+	$$(call st_train,$(ST)/runs/$(1),$$(ST_ARGS_$(1)))
 endef
 
 # budget: each TopK-family method for ST_LONG epochs at a constant rate (R1's stopping point is read off its
