@@ -559,3 +559,19 @@ Test(paper, study_r5b_refines_the_sweep_nearest_k)
   cr_assert_str_eq(c, "", "R5b adds a fifth run: %s", c);
   free(c);
 }
+
+/* Every study run's training command carries its whole argument list: the rule that passes the arguments on once
+ * expanded them inside $(call), which cut Matryoshka's "--ks 1,2,4 --lambdas 1,1,1" at its first comma (the run
+ * then trained one epoch with --ks 1).  The dry run prints the commands the study would run at the tiny scale. */
+Test(paper, study_runs_keep_their_whole_arguments)
+{
+  char cmd[8192], *out = NULL;
+  snprintf(cmd, sizeof cmd, "MAKEFLAGS= make -n --no-print-directory -f paper-repro/paper.mk SDLAB=sdlab OUT='%s' "
+           "SCALE=tiny '%s/study-tiny/runs/long-matryoshka/metrics.json' '%s/study-tiny/runs/long-topk/metrics.json' "
+           "2>/dev/null | grep ' train --data'", test_dir, test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert(strstr(out, "--method matryoshka --ks 1,2,4 --lambdas 1,1,1 --epochs 6 --decay none --lr 1e-3 "),
+            "the long Matryoshka run's command: %s", out);
+  cr_assert(strstr(out, "--method topk --k 2 --epochs 6 --decay none --lr 1e-3 "), "the long TopK run's: %s", out);
+  free(out);
+}
