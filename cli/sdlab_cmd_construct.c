@@ -80,6 +80,109 @@ pattern_json(sdlab_json *j, const sdlab_activation *act, const gsl_matrix *WE, c
   sdlab_pattern_free(P);
 }
 
+/* Example 3.5's instance (n = n_p = n_q = 2) and its configuration */
+static int
+example35(sdlab_activation *act, gsl_matrix **Wp, gsl_matrix **Wr, gsl_matrix **WE, gsl_matrix **WD, gsl_vector **Md)
+{
+  *Wp = gsl_matrix_alloc(2, 2);
+  *Wr = gsl_matrix_alloc(2, 2);
+  *WE = gsl_matrix_alloc(2, 2);
+  *WD = gsl_matrix_alloc(2, 2);
+  *Md = gsl_vector_alloc(2);
+  return *Wp && *Wr && *WE && *WD && *Md ? sdlab_construct_example35(*Wp, *Wr, *Md, *WE, *WD, act)
+                                         : sdlab_fail(GSL_ENOMEM, "out of memory");
+}
+
+/* The truth (and target: the truth's copy when absent) from their files, every M_d = md, and eq. 15's (thm33)
+ * or the zero-loss configuration with nq latents */
+static int
+instance_of(const char *truth, const char *target, int k33, size_t nq, double md, const sdlab_activation *act,
+            gsl_matrix **Wp, gsl_matrix **Wr, gsl_matrix **WE, gsl_matrix **WD, gsl_vector **Md)
+{
+  int status = sdlab_npy_load_matrix(truth, "--truth", Wp);
+  if (!status && target)
+    status = sdlab_npy_load_matrix(target, "--target", Wr);
+  if (!status && *Wr && (*Wr)->size2 != (*Wp)->size2)
+    status = sdlab_fail(SDLAB_ESHAPE, "--target has %zu features, --truth %zu", (*Wr)->size2, (*Wp)->size2);
+  if (!status && *Wr == NULL) {
+    if ((*Wr = gsl_matrix_alloc((*Wp)->size1, (*Wp)->size2)) != NULL)
+      gsl_matrix_memcpy(*Wr, *Wp);
+    else
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for a copy of --truth");
+  }
+  if (!status)
+    status = sdlab_activation_check(act, nq);
+  if (!status) { /* n_q is the user's: the matrices may not fit in memory */
+    *WE = matrix_alloc(nq, (*Wp)->size1);
+    *WD = matrix_alloc((*Wr)->size1, nq);
+    *Md = gsl_vector_alloc((*Wp)->size2);
+    if (!*WE || !*WD || !*Md)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory for W_E (%zu x %zu) and W_D (%zu x %zu) with --latents %zu",
+                          nq, (*Wp)->size1, (*Wr)->size1, nq, nq);
+  }
+  if (!status) {
+    gsl_vector_set_all(*Md, md);
+    status = k33 ? sdlab_construct_thm33(*Wp, *Wr, *WE, *WD) : sdlab_construct_zero_loss(*Wp, *Wr, NULL, act, *WE, *WD,
+                                                                                       NULL);
+  }
+  return status;
+}
+
+/* The configuration's record into j: sizes, L~ and its gradients' norms through the model, the activation pattern,
+ * and for thm33 Theorem 3.3's bound terms */
+static int
+result_of(sdlab_json *j, const char *kind, int k33, const sdlab_activation *act, const gsl_matrix *Wp,
+          const gsl_matrix *Wr, const gsl_matrix *WE, const gsl_matrix *WD, const gsl_vector *Md, size_t nq)
+{
+  sdlab_model *m = sdlab_model_alloc(Wr->size1 == Wp->size1 ? SDLAB_SAE : SDLAB_TRANSCODER, Wp->size1, nq, Wr->size1,
+                                     1, act);
+  sdlab_loss_workspace *w = m ? sdlab_loss_workspace_alloc(Wp->size2, m) : NULL;
+  gsl_matrix *gE = gsl_matrix_alloc(nq, Wp->size1), *gD = gsl_matrix_alloc(Wr->size1, nq);
+  double L = NAN;
+  int status = w && gE && gD ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory evaluating L~ with %zu latents",
+                                                          nq);
+  if (!status) {
+    gsl_matrix_memcpy(m->WE, WE);
+    gsl_matrix_memcpy(m->WD, WD);
+    status = sdlab_loss_tilde(m, Wp, Wr, Md, &L, gE, gD, w);
+  }
+  if (!status) {
+    char an[64];
+    sdlab_activation_format(act, an, sizeof an);
+    sdlab_json_object_begin(j, NULL);
+    sdlab_json_string(j, "construction", kind);
+    sdlab_json_string(j, "activation", an);
+    sdlab_json_integer(j, "n", (long long)Wp->size2);
+    sdlab_json_integer(j, "n_p", (long long)Wp->size1);
+    sdlab_json_integer(j, "n_q", (long long)nq);
+    sdlab_json_integer(j, "n_r", (long long)Wr->size1);
+    sdlab_json_number(j, "L_tilde", L);
+    sdlab_json_number(j, "grad_W_E_norm", sdlab_metrics_frobenius(gE));
+    sdlab_json_number(j, "grad_W_D_norm", sdlab_metrics_frobenius(gD));
+    pattern_json(j, act, WE, Wp);
+    if (k33) {
+      sdlab_thm33_values v;
+      status = sdlab_claim_thm33(Wp, Wr, Md, act, nq, &v);
+      if (!status) {
+        sdlab_json_object_begin(j, "theorem_3_3");
+        sdlab_json_number(j, "M", v.M);
+        sdlab_json_number(j, "middle", v.middle);
+        sdlab_json_number(j, "bound", v.bound);
+        sdlab_json_integer(j, "nonpositive_codes_selected", (long long)v.nonpositive_selected);
+        sdlab_json_bool(j, "L_tilde_le_middle", L <= v.middle);
+        sdlab_json_bool(j, "L_tilde_le_bound", L <= v.bound);
+        sdlab_json_object_end(j);
+      }
+    }
+    sdlab_json_object_end(j);
+  }
+  if (gE) gsl_matrix_free(gE);
+  if (gD) gsl_matrix_free(gD);
+  sdlab_loss_workspace_free(w);
+  sdlab_model_free(m);
+  return status;
+}
+
 int
 sdlab_cmd_construct(int argc, char **argv)
 {
@@ -135,94 +238,16 @@ sdlab_cmd_construct(int argc, char **argv)
   gsl_vector *Md = NULL;
   char *staging = NULL, *f = NULL;
   const int force = o[O_FORCE].value != NULL;
-  int status = SDLAB_SUCCESS;
-  if (k35) {
-    Wp = gsl_matrix_alloc(2, 2);
-    Wr = gsl_matrix_alloc(2, 2);
-    WE = gsl_matrix_alloc(2, 2);
-    WD = gsl_matrix_alloc(2, 2);
-    Md = gsl_vector_alloc(2);
-    status = Wp && Wr && WE && WD && Md ? sdlab_construct_example35(Wp, Wr, Md, WE, WD, &act)
-                                        : sdlab_fail(GSL_ENOMEM, "out of memory");
+  int status = k35 ? example35(&act, &Wp, &Wr, &WE, &WD, &Md)
+                   : instance_of(o[O_TRUTH].value, o[O_TARGET].value, k33, nq, md, &act, &Wp, &Wr, &WE, &WD, &Md);
+  if (k35)
     nq = 2;
-  } else {
-    status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &Wp);
-    if (!status && o[O_TARGET].value)
-      status = sdlab_npy_load_matrix(o[O_TARGET].value, "--target", &Wr);
-    if (!status && Wr && Wr->size2 != Wp->size2)
-      status = sdlab_fail(SDLAB_ESHAPE, "--target has %zu features, --truth %zu", Wr->size2, Wp->size2);
-    if (!status && Wr == NULL) {
-      if ((Wr = gsl_matrix_alloc(Wp->size1, Wp->size2)) != NULL)
-        gsl_matrix_memcpy(Wr, Wp);
-      else
-        status = sdlab_fail(GSL_ENOMEM, "out of memory for a copy of --truth");
-    }
-    if (!status)
-      status = sdlab_activation_check(&act, nq);
-    if (!status) { /* n_q is the user's: the matrices may not fit in memory */
-      WE = matrix_alloc(nq, Wp->size1);
-      WD = matrix_alloc(Wr->size1, nq);
-      Md = gsl_vector_alloc(Wp->size2);
-      if (!WE || !WD || !Md)
-        status = sdlab_fail(GSL_ENOMEM, "out of memory for W_E (%zu x %zu) and W_D (%zu x %zu) with --latents %zu",
-                            nq, Wp->size1, Wr->size1, nq, nq);
-    }
-    if (!status) {
-      gsl_vector_set_all(Md, md);
-      status = k33 ? sdlab_construct_thm33(Wp, Wr, WE, WD) : sdlab_construct_zero_loss(Wp, Wr, NULL, &act, WE, WD, NULL);
-    }
-  }
   sdlab_json j;
   sdlab_json_init(&j);
   if (!status)
     status = sdlab_outdir_begin(o[O_OUT].value, force, &staging);
-  if (!status) {
-    sdlab_model *m = sdlab_model_alloc(Wr->size1 == Wp->size1 ? SDLAB_SAE : SDLAB_TRANSCODER, Wp->size1, nq, Wr->size1,
-                                       1, &act);
-    sdlab_loss_workspace *w = m ? sdlab_loss_workspace_alloc(Wp->size2, m) : NULL;
-    gsl_matrix *gE = gsl_matrix_alloc(nq, Wp->size1), *gD = gsl_matrix_alloc(Wr->size1, nq);
-    double L = NAN;
-    status = w && gE && gD ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory evaluating L~ with %zu latents", nq);
-    if (!status) {
-      gsl_matrix_memcpy(m->WE, WE);
-      gsl_matrix_memcpy(m->WD, WD);
-      status = sdlab_loss_tilde(m, Wp, Wr, Md, &L, gE, gD, w);
-    }
-    if (!status) {
-      char an[64];
-      sdlab_activation_format(&act, an, sizeof an);
-      sdlab_json_object_begin(&j, NULL);
-      sdlab_json_string(&j, "construction", kind);
-      sdlab_json_string(&j, "activation", an);
-      sdlab_json_integer(&j, "n", (long long)Wp->size2);
-      sdlab_json_integer(&j, "n_p", (long long)Wp->size1);
-      sdlab_json_integer(&j, "n_q", (long long)nq);
-      sdlab_json_integer(&j, "n_r", (long long)Wr->size1);
-      sdlab_json_number(&j, "L_tilde", L);
-      sdlab_json_number(&j, "grad_W_E_norm", sdlab_metrics_frobenius(gE));
-      sdlab_json_number(&j, "grad_W_D_norm", sdlab_metrics_frobenius(gD));
-      pattern_json(&j, &act, WE, Wp);
-      if (k33) {
-        sdlab_thm33_values v;
-        status = sdlab_claim_thm33(Wp, Wr, Md, &act, nq, &v);
-        if (!status) {
-          sdlab_json_object_begin(&j, "theorem_3_3");
-          sdlab_json_number(&j, "M", v.M);
-          sdlab_json_number(&j, "middle", v.middle);
-          sdlab_json_number(&j, "bound", v.bound);
-          sdlab_json_integer(&j, "nonpositive_codes_selected", (long long)v.nonpositive_selected);
-          sdlab_json_bool(&j, "L_tilde_le_middle", L <= v.middle);
-          sdlab_json_bool(&j, "L_tilde_le_bound", L <= v.bound);
-          sdlab_json_object_end(&j);
-        }
-      }
-      sdlab_json_object_end(&j);
-    }
-    if (gE) gsl_matrix_free(gE);
-    if (gD) gsl_matrix_free(gD);
-    sdlab_loss_workspace_free(w);
-    sdlab_model_free(m);
-  }
+  if (!status)
+    status = result_of(&j, kind, k33, &act, Wp, Wr, WE, WD, Md, nq);
   const char *files[4] = {"W_E.npy", "W_D.npy", "W_p.npy", "W_r.npy"};
   const gsl_matrix *mats[4] = {WE, WD, Wp, Wr};
   for (int k = 0; !status && k < (k35 ? 4 : 2); k++) {

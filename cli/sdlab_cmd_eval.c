@@ -208,6 +208,42 @@ sweep_text(const double *enc, const double *dec)
   return text;
 }
 
+/* The flags' combinations and --tau (into *tau), in the order they are reported: one line and nonzero on the first
+ * that does not hold */
+static int
+check_flags(const sdlab_opt *o, double *tau)
+{
+  if (!o[O_ENCODER].value && !o[O_SAE].value) {
+    fprintf(stderr, "sdlab eval: error: --encoder is required (or --sae DIR: another tool's dictionary)\n");
+    return 1;
+  }
+  if (o[O_SAE].value && (o[O_ENCODER].value || o[O_DECODER].value)) {
+    fprintf(stderr, "sdlab eval: error: --sae DIR replaces --encoder and --decoder: give one or the other\n");
+    return 1;
+  }
+  const int has_decoder = o[O_DECODER].value || o[O_SAE].value;
+  if (o[O_TAU].value && sdlab_cli_double("eval", "--tau", o[O_TAU].value, tau))
+    return 1;
+  if (o[O_RAW].value == NULL && !(*tau >= 0 && *tau <= 1)) {
+    fprintf(stderr, "sdlab eval: error: --tau %g: a cosine similarity threshold lies in [0, 1] (or give --raw)\n", *tau);
+    return 1;
+  }
+  if (o[O_DATA].value && !o[O_SAE].value && (!has_decoder || !o[O_ACT].value)) {
+    fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance), "
+            "or --sae\n");
+    return 1;
+  }
+  if (!o[O_DATA].value && o[O_DATA_TARGET].value) {
+    fprintf(stderr, "sdlab eval: error: --data-target goes with --data\n");
+    return 1;
+  }
+  if (o[O_ACT].value && !has_decoder) {
+    fprintf(stderr, "sdlab eval: error: --activation needs --decoder (the model's L~ and statistics)\n");
+    return 1;
+  }
+  return 0;
+}
+
 int
 sdlab_cmd_eval(int argc, char **argv)
 {
@@ -223,37 +259,12 @@ sdlab_cmd_eval(int argc, char **argv)
   }
   if (r || (r = sdlab_cli_require("eval", o, O_COUNT, names, 1)))
     return SDLAB_EXIT_USAGE;
-  if (!o[O_ENCODER].value && !o[O_SAE].value) {
-    fprintf(stderr, "sdlab eval: error: --encoder is required (or --sae DIR: another tool's dictionary)\n");
-    return SDLAB_EXIT_USAGE;
-  }
-  if (o[O_SAE].value && (o[O_ENCODER].value || o[O_DECODER].value)) {
-    fprintf(stderr, "sdlab eval: error: --sae DIR replaces --encoder and --decoder: give one or the other\n");
-    return SDLAB_EXIT_USAGE;
-  }
   const int has_decoder = o[O_DECODER].value || o[O_SAE].value;
   double tau = 0.95;
-  if (o[O_TAU].value && sdlab_cli_double("eval", "--tau", o[O_TAU].value, &tau))
-    return SDLAB_EXIT_USAGE;
   const int normalise = o[O_RAW].value == NULL;
-  if (normalise && !(tau >= 0 && tau <= 1)) {
-    fprintf(stderr, "sdlab eval: error: --tau %g: a cosine similarity threshold lies in [0, 1] (or give --raw)\n", tau);
+  if (check_flags(o, &tau))
     return SDLAB_EXIT_USAGE;
-  }
   sdlab_activation act;
-  if (o[O_DATA].value && !o[O_SAE].value && (!has_decoder || !o[O_ACT].value)) {
-    fprintf(stderr, "sdlab eval: error: --data needs --decoder and --activation (the model's L0 and explained variance), "
-            "or --sae\n");
-    return SDLAB_EXIT_USAGE;
-  }
-  if (!o[O_DATA].value && o[O_DATA_TARGET].value) {
-    fprintf(stderr, "sdlab eval: error: --data-target goes with --data\n");
-    return SDLAB_EXIT_USAGE;
-  }
-  if (o[O_ACT].value && !has_decoder) {
-    fprintf(stderr, "sdlab eval: error: --activation needs --decoder (the model's L~ and statistics)\n");
-    return SDLAB_EXIT_USAGE;
-  }
   int act_status = o[O_ACT].value ? sdlab_activation_parse(o[O_ACT].value, &act) : SDLAB_SUCCESS;
   if (act_status)
     return sdlab_cli_fail("eval", act_status);
