@@ -241,6 +241,9 @@ residuals(const double *C, const double *b, size_t n, size_t m, const double *x,
   kkt->active = k;
 }
 
+/* One active-set method in one function (about 140 lines): the start's working set, the stationarity test, the
+ * multiplier drop (with Bland's rule against cycling), the ratio test and the final polish share the working set
+ * and its factors, and their invariants are checked most easily where they are all in view. */
 int
 sdlab_qp_solve(const double *Q, const double *q, const double *C, const double *b, size_t n, size_t m, double *x,
                double *lambda, size_t max_iter, sdlab_qp_kkt *kkt, sdlab_qp_workspace *w)

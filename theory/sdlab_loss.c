@@ -57,6 +57,45 @@ sdlab_loss_workspace_free(sdlab_loss_workspace *w)
   free(w);
 }
 
+/* The sparse path's gradients for one chunk of b samples, with R holding c_s r_s: dL/dW_D[:, i] = -2 sum_s c_s r_s
+ * a_si into w->gDt's rows (when gD), and dL/dz_si = -2 <c_s r_s, W_D[:, i]> on the selection, then
+ * dL/dW_E[i, :] = sum_s dL/dz_si x_p(s) into gE (when gE).  Every access is to a contiguous row. */
+static void
+sparse_gradients(const sdlab_model *m, sdlab_loss_workspace *w, const gsl_matrix *R, const gsl_matrix *A,
+                 const gsl_matrix *xp, int columns, size_t b, gsl_matrix *gE, int gD)
+{
+  for (size_t s = 0; s < b; s++) {
+    const double *r = gsl_matrix_const_ptr(R, s, 0);
+    const double *x = w->xrow;
+    if (gE) {
+      if (columns)
+        for (size_t j = 0; j < m->np; j++)
+          w->xrow[j] = gsl_matrix_get(xp, j, s);
+      else
+        x = gsl_matrix_const_ptr(xp, s, 0);
+    }
+    for (size_t t = 0; t < w->act_count[s]; t++) {
+      size_t i = w->act_idx[s * m->nq + t];
+      if (gD) {
+        double a2 = -2.0 * gsl_matrix_get(A, s, i);
+        double *g = gsl_matrix_ptr(w->gDt, i, 0);
+        for (size_t j = 0; j < m->nr; j++)
+          g[j] += a2 * r[j];
+      }
+      if (gE) {
+        const double *col = gsl_matrix_const_ptr(w->WDt, i, 0);
+        double dz = 0.0;
+        for (size_t j = 0; j < m->nr; j++)
+          dz += r[j] * col[j];
+        dz *= -2.0;
+        double *ge = gsl_matrix_ptr(gE, i, 0);
+        for (size_t j = 0; j < m->np; j++)
+          ge[j] += dz * x[j];
+      }
+    }
+  }
+}
+
 int
 sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix *Xr, int columns,
                     const double *weights, double scale, double *loss, double *terms, gsl_matrix *gE,
@@ -148,38 +187,7 @@ sdlab_loss_weighted(const sdlab_model *m, const gsl_matrix *Xp, const gsl_matrix
         gsl_vector_scale(&r.vector, c); /* R now holds c_s r_s */
     }
     if (sparse) {
-      /* dL/dW_D[:, i] = -2 sum_s c_s r_s a_si and dL/dz_si = -2 <c_s r_s, W_D[:, i]> on the selection;
-       * then dL/dW_E[i, :] = sum_s dL/dz_si x_p(s).  Every access is to a contiguous row. */
-      for (size_t s = 0; s < b; s++) {
-        const double *r = gsl_matrix_const_ptr(&R.matrix, s, 0);
-        const double *x = w->xrow;
-        if (gE) {
-          if (columns)
-            for (size_t j = 0; j < m->np; j++)
-              w->xrow[j] = gsl_matrix_get(&xp.matrix, j, s);
-          else
-            x = gsl_matrix_const_ptr(&xp.matrix, s, 0);
-        }
-        for (size_t t = 0; t < w->act_count[s]; t++) {
-          size_t i = w->act_idx[s * m->nq + t];
-          if (gD) {
-            double a2 = -2.0 * gsl_matrix_get(&A.matrix, s, i);
-            double *g = gsl_matrix_ptr(w->gDt, i, 0);
-            for (size_t j = 0; j < m->nr; j++)
-              g[j] += a2 * r[j];
-          }
-          if (gE) {
-            const double *col = gsl_matrix_const_ptr(w->WDt, i, 0);
-            double dz = 0.0;
-            for (size_t j = 0; j < m->nr; j++)
-              dz += r[j] * col[j];
-            dz *= -2.0;
-            double *ge = gsl_matrix_ptr(gE, i, 0);
-            for (size_t j = 0; j < m->np; j++)
-              ge[j] += dz * x[j];
-          }
-        }
-      }
+      sparse_gradients(m, w, &R.matrix, &A.matrix, &xp.matrix, columns, b, gE, gD != NULL);
       continue;
     }
     if (gD)
