@@ -244,6 +244,60 @@ bench_record_agrees(json_t *meta, const char *mpath, size_t n, const long *paren
   return SDLAB_SUCCESS;
 }
 
+/* The flags' combinations: one line and nonzero on the first that does not hold */
+static int
+check_flags(const sdlab_opt *o)
+{
+  const int construct = o[O_CONSTRUCT].value != NULL;
+  if (construct + (o[O_CODES].value != NULL) + (o[O_SAE].value != NULL) != 1) {
+    fprintf(stderr, "sdlab absorption: error: give exactly one of --codes (a dictionary's codes), --sae (another "
+            "tool's dictionary) and --construct (Theorem 3.8's construction)\n");
+    return 1;
+  }
+  if (!construct && (o[O_PARENT].value || o[O_ENCOUT].value || o[O_REPAIR].value)) {
+    fprintf(stderr, "sdlab absorption: error: --parent, --repair and --encoder-out go with --construct\n");
+    return 1;
+  }
+  if (construct && o[O_DECODER].value) {
+    fprintf(stderr, "sdlab absorption: error: --decoder goes with --codes (the construction has no decoder)\n");
+    return 1;
+  }
+  return 0;
+}
+
+/* The dictionary whose absorption is measured, checked against the bench (X, W_p) and its hierarchy p: --codes (with
+ * --decoder), or --sae's codes of the bench's samples (and its decoder unless --decoder gives one) */
+static int
+dictionary_of(const sdlab_opt *o, const sdlab_lrb_params *p, const gsl_matrix *X, const gsl_matrix *Wp,
+              sdlab_sae **sae, gsl_matrix **Z, gsl_matrix **WD)
+{
+  int status = SDLAB_SUCCESS;
+  if (o[O_CODES].value)
+    status = sdlab_npy_load_matrix(o[O_CODES].value, "--codes", Z);
+  if (!status && o[O_SAE].value)
+    status = sae_codes(o[O_SAE].value, o[O_BENCH].value, sae, Z);
+  const size_t N = X->size1, n = X->size2;
+  if (!status && Wp->size2 != n)
+    status = sdlab_fail(SDLAB_ESHAPE, "the bench's W_p.npy has %zu features but x.npy has %zu", Wp->size2, n);
+  if (!status && *Z && (*Z)->size1 != N)
+    status = sdlab_fail(SDLAB_ESHAPE, "--codes has %zu rows but the bench has %zu samples: give the codes of the "
+                        "bench's own samples, in order", (*Z)->size1, N);
+  if (!status && p->parents * (p->children + 1) > n)
+    status = sdlab_fail(SDLAB_EPARAM, "--hierarchy %zu:%zu needs %zu features but the bench has %zu", p->parents,
+                        p->children, p->parents * (p->children + 1), n);
+  if (!status && !o[O_DECODER].value && *sae && (*sae)->r == Wp->size1) { /* its decoder, unless given one */
+    *WD = (*sae)->WD;
+    (*sae)->WD = NULL;
+  }
+  if (!status && o[O_DECODER].value) {
+    status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", WD);
+    if (!status && ((*WD)->size1 != Wp->size1 || (*WD)->size2 != (*Z)->size2))
+      status = sdlab_fail(SDLAB_ESHAPE, "--decoder is %zu x %zu but must be n_p x n_q = %zu x %zu (columns are the "
+                          "decoder directions)", (*WD)->size1, (*WD)->size2, Wp->size1, (*Z)->size2);
+  }
+  return status;
+}
+
 int
 sdlab_cmd_absorption(int argc, char **argv)
 {
@@ -259,19 +313,8 @@ sdlab_cmd_absorption(int argc, char **argv)
   const int construct = o[O_CONSTRUCT].value != NULL;
   if (r || sdlab_cli_require("absorption", o, O_COUNT, names, 1))
     return SDLAB_EXIT_USAGE;
-  if (construct + (o[O_CODES].value != NULL) + (o[O_SAE].value != NULL) != 1) {
-    fprintf(stderr, "sdlab absorption: error: give exactly one of --codes (a dictionary's codes), --sae (another "
-            "tool's dictionary) and --construct (Theorem 3.8's construction)\n");
+  if (check_flags(o))
     return SDLAB_EXIT_USAGE;
-  }
-  if (!construct && (o[O_PARENT].value || o[O_ENCOUT].value || o[O_REPAIR].value)) {
-    fprintf(stderr, "sdlab absorption: error: --parent, --repair and --encoder-out go with --construct\n");
-    return SDLAB_EXIT_USAGE;
-  }
-  if (construct && o[O_DECODER].value) {
-    fprintf(stderr, "sdlab absorption: error: --decoder goes with --codes (the construction has no decoder)\n");
-    return SDLAB_EXIT_USAGE;
-  }
   sdlab_lrb_params p;
   sdlab_lrb_params_default(&p);
   double tau = 0.9;
@@ -294,30 +337,10 @@ sdlab_cmd_absorption(int argc, char **argv)
     status = sdlab_npy_load_matrix(xpath, "the bench's x.npy", &X);
   if (!status)
     status = sdlab_npy_load_matrix(wpath, "the bench's W_p.npy", &Wp);
-  if (!status && o[O_CODES].value)
-    status = sdlab_npy_load_matrix(o[O_CODES].value, "--codes", &Z);
   sdlab_sae *sae = NULL;
-  if (!status && o[O_SAE].value)
-    status = sae_codes(o[O_SAE].value, o[O_BENCH].value, &sae, &Z);
+  if (!status)
+    status = dictionary_of(o, &p, X, Wp, &sae, &Z, &WD);
   const size_t N = X ? X->size1 : 0, n = X ? X->size2 : 0;
-  if (!status && Wp->size2 != n)
-    status = sdlab_fail(SDLAB_ESHAPE, "the bench's W_p.npy has %zu features but x.npy has %zu", Wp->size2, n);
-  if (!status && Z && Z->size1 != N)
-    status = sdlab_fail(SDLAB_ESHAPE, "--codes has %zu rows but the bench has %zu samples: give the codes of the "
-                        "bench's own samples, in order", Z->size1, N);
-  if (!status && p.parents * (p.children + 1) > n)
-    status = sdlab_fail(SDLAB_EPARAM, "--hierarchy %zu:%zu needs %zu features but the bench has %zu", p.parents,
-                        p.children, p.parents * (p.children + 1), n);
-  if (!status && !o[O_DECODER].value && sae && sae->r == Wp->size1) { /* its decoder, unless given one */
-    WD = sae->WD;
-    sae->WD = NULL;
-  }
-  if (!status && o[O_DECODER].value) {
-    status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
-    if (!status && (WD->size1 != Wp->size1 || WD->size2 != Z->size2))
-      status = sdlab_fail(SDLAB_ESHAPE, "--decoder is %zu x %zu but must be n_p x n_q = %zu x %zu (columns are the "
-                          "decoder directions)", WD->size1, WD->size2, Wp->size1, Z->size2);
-  }
   long *parent_of = NULL;
   sdlab_absorption *a = NULL;
   unsigned char *pat = NULL;
