@@ -967,6 +967,8 @@ some_absorption_realizable(sdlab_halfspace *hv, const uint64_t *F, size_t Mp, si
   return any;
 }
 
+/* Theorem 3.8, step by step in the proof's order (about 150 lines: the steps share the instance's quantities, and
+ * each claim is recorded where the proof makes it). */
 static void
 check_38(sdlab_check_report *r)
 {
