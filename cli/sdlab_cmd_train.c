@@ -428,6 +428,32 @@ keep_or_abort(int status, const char *staging, const char *out)
     sdlab_outdir_abort(strdup(staging));
 }
 
+/* A resumed run: the checkpoint's inputs checked against the files, the trainer and history restored, the staging
+ * directory cleared of a killed run's partial outputs */
+static int
+resume_run(FILE *ckfp, const char *ckpath, sdlab_run_inputs *in, sdlab_trainer *t, sdlab_run_history *h, size_t total,
+           size_t spe, const char *staging)
+{
+  int status = sdlab_run_checkpoint_inputs(ckfp, ckpath, in);
+  if (!status)
+    status = sdlab_run_checkpoint_state(ckfp, ckpath, t, h, total, spe);
+  if (!status)
+    status = sdlab_run_staging_clean(staging);
+  return status;
+}
+
+/* A new run: the initial model from init (before RUN.partial exists: a refused --init leaves nothing), then the
+ * staging directory begun */
+static int
+start_run(sdlab_trainer *t, const char *init, const sdlab_train_config *c, const char *staging, const char *out,
+          int force)
+{
+  int status = init ? sdlab_run_init(t, init, c) : SDLAB_SUCCESS;
+  if (!status)
+    status = sdlab_run_staging_begin(staging, out, force);
+  return status;
+}
+
 int
 sdlab_cmd_train(int argc, char **argv)
 {
@@ -535,18 +561,9 @@ sdlab_cmd_train(int argc, char **argv)
     if (!h.curve || !h.epochs)
       status = sdlab_fail(GSL_ENOMEM, "out of memory");
   }
-  if (!status && resume) {
-    status = sdlab_run_checkpoint_inputs(ckfp, ckpath, &in);
-    if (!status)
-      status = sdlab_run_checkpoint_state(ckfp, ckpath, t, &h, total, spe);
-    if (!status)
-      status = sdlab_run_staging_clean(staging);
-  } else if (!status) {
-    if (o[O_INIT].value) /* before RUN.partial exists: a refused --init leaves nothing */
-      status = sdlab_run_init(t, o[O_INIT].value, &c);
-    if (!status)
-      status = sdlab_run_staging_begin(staging, out, force);
-  }
+  if (!status)
+    status = resume ? resume_run(ckfp, ckpath, &in, t, &h, total, spe, staging)
+                    : start_run(t, o[O_INIT].value, &c, staging, out, force);
   const int own_staging = !status; /* RUN.partial is this run's from here on */
   if (ckfp)
     fclose(ckfp);
