@@ -891,6 +891,16 @@ check_36(sdlab_check_report *r)
 /* ---------------------------------------------------------------------------------------------- */
 /* Theorem 3.8 */
 
+/* Whether one neuron realizes the activation set `set` over the n features of h (witness into x) */
+static void
+realize_set(sdlab_halfspace *h, uint64_t set, size_t n, double *x, sdlab_realize_info *info)
+{
+  unsigned char want[64];
+  for (size_t d = 0; d < n; d++)
+    want[d] = set >> d & 1 ? SDLAB_IN : SDLAB_OUT;
+  sdlab_halfspace_realize(h, want, x, info);
+}
+
 /* Theorem 3.8's hypothesis: each of the Mp parents' patterns F_i realizable by ReLU (exactly, strictly); the rows
  * of WE a generic encoder of the region: the witness has margins >= 1 on every feature, so a random perturbation of
  * norm 1/2 (drawn from g) keeps the pattern and breaks the LP vertex's ties.  Whether all were realizable. */
@@ -899,12 +909,9 @@ generic_encoder(sdlab_halfspace *h, gsl_rng *g, const uint64_t *F, size_t Mp, si
 {
   int realizable = 1;
   for (size_t i = 0; i < Mp && realizable; i++) {
-    unsigned char want[64];
     double x[64];
-    for (size_t d = 0; d < n; d++)
-      want[d] = F[i] >> d & 1 ? SDLAB_IN : SDLAB_OUT;
     sdlab_realize_info info;
-    sdlab_halfspace_realize(h, want, x, &info);
+    realize_set(h, F[i], n, x, &info);
     realizable = info.realizable && info.verified && info.strict;
     double dn = 0, dv[64];
     for (size_t a = 0; a < np; a++) {
@@ -953,12 +960,9 @@ some_absorption_realizable(sdlab_halfspace *hv, const uint64_t *F, size_t Mp, si
     Q[Mp] = (uint64_t)1 << j;
     int st = 1;
     for (size_t i = 0; i <= Mp && st; i++) {
-      unsigned char want[64];
       double x[64];
-      for (size_t d = 0; d < n; d++)
-        want[d] = Q[i] >> d & 1 ? SDLAB_IN : SDLAB_OUT;
       sdlab_realize_info info;
-      sdlab_halfspace_realize(hv, want, x, &info);
+      realize_set(hv, Q[i], n, x, &info);
       st = info.realizable;
       *ver &= info.verified;
     }
