@@ -107,10 +107,10 @@ sdlab_cmd_patterns(int argc, char **argv)
     if (single) {
       sdlab_json_integer(&j, "single", (long long)single->count);
       sdlab_json_integer(&j, "single_open", (long long)single->open_count);
-      sdlab_json_number(&j, "cover", threshold ? sdlab_threshold_count(n, np) : sdlab_cover_count(n, np));
-      sdlab_json_number(&j, "joint", sdlab_joint_count(single->count, nq));
-      sdlab_json_number(&j, "joint_up_to_permutation", sdlab_joint_count_unordered(single->count, nq));
-      sdlab_json_number(&j, "joint_open", sdlab_joint_count(single->open_count, nq));
+      sdlab_json_number(&j, "cover", threshold ? sdlab_patterns_threshold_count(n, np) : sdlab_patterns_cover_count(n, np));
+      sdlab_json_number(&j, "joint", sdlab_patterns_joint_count(single->count, nq));
+      sdlab_json_number(&j, "joint_up_to_permutation", sdlab_patterns_joint_count_unordered(single->count, nq));
+      sdlab_json_number(&j, "joint_open", sdlab_patterns_joint_count(single->open_count, nq));
       sdlab_json_bool(&j, "exact", single->exact);
       sdlab_json_integer(&j, "lp_calls", (long long)single->lp_calls);
     } else {
@@ -161,8 +161,8 @@ sdlab_cmd_patterns(int argc, char **argv)
   if (!status)
     fputs(text, stdout);
   sdlab_json_free(&j);
-  sdlab_pattern_list_free(single);
-  sdlab_joint_list_free(joint);
+  sdlab_patterns_list_free(single);
+  sdlab_patterns_joint_list_free(joint);
   gsl_matrix_free(Wp);
   return status ? sdlab_cli_fail("patterns", status) : SDLAB_EXIT_OK;
 }

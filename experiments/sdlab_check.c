@@ -638,7 +638,7 @@ polysemantic_partition(gsl_rng *g, const gsl_matrix *Wp, size_t nq, int pairs_on
       int ok = 1;
       for (size_t d = 0; d < n && ok; d++)
         if (!(l->masks[c] >> d & 1)) {
-          size_t s = sdlab_pattern_list_find(l, (uint64_t)1 << d);
+          size_t s = sdlab_patterns_list_find(l, (uint64_t)1 << d);
           ok = s != (size_t)-1 && l->open[s];
         }
       if (ok)
@@ -656,14 +656,14 @@ polysemantic_partition(gsl_rng *g, const gsl_matrix *Wp, size_t nq, int pairs_on
     i++;
     for (size_t d = 0; d < n; d++)
       if (!(l->masks[c] >> d & 1)) {
-        size_t s = sdlab_pattern_list_find(l, (uint64_t)1 << d);
+        size_t s = sdlab_patterns_list_find(l, (uint64_t)1 << d);
         F[i] = (uint64_t)1 << d;
         for (size_t a = 0; a < np; a++)
           gsl_matrix_set(WE, i, a, l->witness[s * l->wsize + a]);
         i++;
       }
   }
-  sdlab_pattern_list_free(l);
+  sdlab_patterns_list_free(l);
   return found;
 }
 
@@ -737,12 +737,12 @@ acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix
 {
   const size_t nq = P->nq, np = P->np;
   int verdict = -1;
-  sdlab_acs *acs = sdlab_acs_alloc(P, Wp, Wr, Md);
-  if (acs && sdlab_acs_set(acs, WE) == 0) {
+  sdlab_piece_acs *acs = sdlab_piece_acs_alloc(P, Wp, Wr, Md);
+  if (acs && sdlab_piece_acs_set(acs, WE) == 0) {
     for (int it = 0; it < 3000; it++) {
-      if (sdlab_acs_iterate(acs))
+      if (sdlab_piece_acs_iterate(acs))
         break;
-      if (sdlab_acs_test(acs, 1e-15, 0) == GSL_SUCCESS)
+      if (sdlab_piece_acs_test(acs, 1e-15, 0) == GSL_SUCCESS)
         break;
     }
     double sm, vi, La, Le, Ld, gd;
@@ -762,7 +762,7 @@ acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix
     gsl_matrix_free(E2);
     gsl_matrix_free(D2);
   }
-  sdlab_acs_free(acs);
+  sdlab_piece_acs_free(acs);
   return verdict;
 }
 

@@ -151,9 +151,9 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
     int status = sdlab_patterns_single(Wp, threshold, 1000000, &s);
     if (status)
       return status;
-    double total = sdlab_joint_count_unordered(s->count, nq);
+    double total = sdlab_patterns_joint_count_unordered(s->count, nq);
     if (total > (double)max_pieces) {
-      sdlab_pattern_list_free(s);
+      sdlab_patterns_list_free(s);
       return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu single-neuron patterns give %.4g pieces for %zu latents, more than "
                         "the limit %zu", s->count, total, nq, max_pieces);
     }
@@ -162,7 +162,7 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
     *wit = malloc(l->count * nq * np * sizeof **wit);
     *open = malloc(l->count);
     if (!l->pieces || !*wit || !*open) {
-      sdlab_pattern_list_free(s);
+      sdlab_patterns_list_free(s);
       return sdlab_fail(GSL_ENOMEM, "out of memory for %zu pieces", l->count);
     }
     size_t idx[16] = {0}, c = 0;
@@ -185,7 +185,7 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
       for (size_t j = k; j < nq; j++)
         idx[j] = idx[k - 1];
     }
-    sdlab_pattern_list_free(s);
+    sdlab_patterns_list_free(s);
     return SDLAB_SUCCESS;
   }
   sdlab_joint_list *j;
@@ -196,7 +196,7 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
   *wit = malloc((j->count ? j->count : 1) * nq * np * sizeof **wit);
   *open = malloc(j->count ? j->count : 1);
   if (!l->pieces || !*wit || !*open) {
-    sdlab_joint_list_free(j);
+    sdlab_patterns_joint_list_free(j);
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   }
   l->count = 0;
@@ -219,7 +219,7 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
       memcpy(*wit + at * nq * np, W, nq * np * sizeof *W);
     }
   }
-  sdlab_joint_list_free(j);
+  sdlab_patterns_joint_list_free(j);
   if (l->count > max_pieces)
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu pieces, more than the limit %zu", l->count, max_pieces);
   return SDLAB_SUCCESS;
@@ -235,7 +235,7 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
   if (P == NULL)
     return GSL_EINVAL;
   int status = sdlab_piece_lower_bound(P, Wp, Wr, Md, &pc->lower, &pc->bound_kind);
-  sdlab_acs *a = status ? NULL : sdlab_acs_alloc(P, Wp, Wr, Md);
+  sdlab_piece_acs *a = status ? NULL : sdlab_piece_acs_alloc(P, Wp, Wr, Md);
   gsl_matrix *E0 = gsl_matrix_alloc(nq, np);
   double found[64];
   size_t nfound = 0;
@@ -253,15 +253,15 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
     sdlab_piece_margin(P, E0, &sm, &vi);
     if (vi > 0)
       continue;
-    if ((status = sdlab_acs_set(a, E0)))
+    if ((status = sdlab_piece_acs_set(a, E0)))
       break;
     for (int it = 0; it < 500; it++) {
-      int st = sdlab_acs_iterate(a);
+      int st = sdlab_piece_acs_iterate(a);
       if (st && st != SDLAB_EUNREACHED) {
         status = st;
         break;
       }
-      if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
+      if (sdlab_piece_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
         break;
     }
     if (!status && !isfinite(a->loss))
@@ -276,7 +276,7 @@ search_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, c
     keep_best(pc, P, a->loss, a->WE, a->WD);
   }
   pc->partial_optima = nfound;
-  sdlab_acs_free(a);
+  sdlab_piece_acs_free(a);
   if (E0)
     gsl_matrix_free(E0);
   sdlab_piece_free(P);
@@ -542,13 +542,13 @@ census_run(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, con
   *end = run->loss;
   if (run->piece != (size_t)-1) {
     sdlab_piece *P = sdlab_piece_alloc(Wp, nr, act, nq, F);
-    sdlab_acs *a = P ? sdlab_acs_alloc(P, Wp, Wr, Md) : NULL;
+    sdlab_piece_acs *a = P ? sdlab_piece_acs_alloc(P, Wp, Wr, Md) : NULL;
     gsl_matrix_view E = gsl_matrix_view_array(Wc, nq, np);
-    if (a && sdlab_acs_set(a, &E.matrix) == 0) {
+    if (a && sdlab_piece_acs_set(a, &E.matrix) == 0) {
       for (int it = 0; it < 500; it++) {
-        if (sdlab_acs_iterate(a))
+        if (sdlab_piece_acs_iterate(a))
           break;
-        if (sdlab_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
+        if (sdlab_piece_acs_test(a, 1e-12, 0) == GSL_SUCCESS)
           break;
       }
       *end = a->loss;
@@ -556,7 +556,7 @@ census_run(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, con
       pc->sgd_ends++;
       keep_best(pc, P, a->loss, a->WE, a->WD); /* a better point of this piece */
     }
-    sdlab_acs_free(a);
+    sdlab_piece_acs_free(a);
     sdlab_piece_free(P);
   }
   return status;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 double
-sdlab_cover_count(size_t n, size_t p)
+sdlab_patterns_cover_count(size_t n, size_t p)
 {
   if (n == 0)
     return 1;
@@ -21,19 +21,19 @@ sdlab_cover_count(size_t n, size_t p)
 }
 
 double
-sdlab_threshold_count(size_t n, size_t p)
+sdlab_patterns_threshold_count(size_t n, size_t p)
 {
-  return sdlab_cover_count(n + 1, p + 1) / 2;
+  return sdlab_patterns_cover_count(n + 1, p + 1) / 2;
 }
 
 double
-sdlab_joint_count(size_t P, size_t nq)
+sdlab_patterns_joint_count(size_t P, size_t nq)
 {
   return pow((double)P, (double)nq);
 }
 
 double
-sdlab_joint_count_unordered(size_t P, size_t nq)
+sdlab_patterns_joint_count_unordered(size_t P, size_t nq)
 {
   /* binom(P + nq - 1, nq) */
   double c = 1;
@@ -43,7 +43,7 @@ sdlab_joint_count_unordered(size_t P, size_t nq)
 }
 
 void
-sdlab_pattern_list_free(sdlab_pattern_list *l)
+sdlab_patterns_list_free(sdlab_pattern_list *l)
 {
   if (l == NULL)
     return;
@@ -180,7 +180,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
   int status = sdlab_patterns_check_range(Wp, 1, 0, "W_p");
   if (status)
     return status;
-  double predicted = threshold ? sdlab_threshold_count(n, np) : sdlab_cover_count(n, np) + 1;
+  double predicted = threshold ? sdlab_patterns_threshold_count(n, np) : sdlab_patterns_cover_count(n, np) + 1;
   if (predicted > (double)max_patterns)
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu directions in %zu dimensions can have up to %.4g single-neuron "
                       "patterns (Cover's count), more than the limit %zu", n, np, predicted, max_patterns);
@@ -256,7 +256,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
       l->exact &= l->verified[i];
     *out = l;
   } else {
-    sdlab_pattern_list_free(l);
+    sdlab_patterns_list_free(l);
   }
   free(s.want);
   free(s.stack);
@@ -265,7 +265,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
 }
 
 size_t
-sdlab_pattern_list_find(const sdlab_pattern_list *l, uint64_t mask)
+sdlab_patterns_list_find(const sdlab_pattern_list *l, uint64_t mask)
 {
   size_t lo = 0, hi = l->count;
   while (lo < hi) {
@@ -283,7 +283,7 @@ sdlab_pattern_list_find(const sdlab_pattern_list *l, uint64_t mask)
 /* ---- joint Top-k patterns ---- */
 
 void
-sdlab_joint_list_free(sdlab_joint_list *l)
+sdlab_patterns_joint_list_free(sdlab_joint_list *l)
 {
   if (l == NULL)
     return;
@@ -533,7 +533,7 @@ sdlab_patterns_topk(const gsl_matrix *Wp, size_t nq, size_t k, size_t max_nodes,
   free(s.A);
   free(s.stack);
   if (status) {
-    sdlab_joint_list_free(l);
+    sdlab_patterns_joint_list_free(l);
     return status;
   }
   *out = l;

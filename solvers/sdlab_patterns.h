@@ -43,7 +43,7 @@ typedef struct {
 /* Enumerate every single-neuron pattern.  Refuses (SDLAB_EIMPOSSIBLE, with the numbers) when n > 64 or
  * when Cover's count for n directions in general position exceeds max_patterns.  *out is allocated. */
 int sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, sdlab_pattern_list **out);
-void sdlab_pattern_list_free(sdlab_pattern_list *l);
+void sdlab_patterns_list_free(sdlab_pattern_list *l);
 
 /* W_p's entries against sdlab_lp_coefficient_limit for the largest LP an enumeration forms: single-neuron
  * (joint = 0: n rows, n_p + 1 columns, and the Farkas LP's n_p + 2 rows) or joint Top-k of n_q latents
@@ -53,14 +53,14 @@ void sdlab_pattern_list_free(sdlab_pattern_list *l);
 int sdlab_patterns_check_range(const gsl_matrix *Wp, size_t nq, int joint, const char *what);
 
 /* Cover's count C(n, p) = 2 sum_{k=0}^{p-1} binom(n-1, k) (a double: it may be huge). */
-double sdlab_cover_count(size_t n, size_t p);
+double sdlab_patterns_cover_count(size_t n, size_t p);
 /* The threshold patterns' count sum_{k=0}^{p} binom(n, k) = C(n + 1, p + 1) / 2. */
-double sdlab_threshold_count(size_t n, size_t p);
+double sdlab_patterns_threshold_count(size_t n, size_t p);
 
 /* Joint ReLU/JumpReLU patterns of n_q neurons from P single-neuron patterns: P^n_q, and up to
  * permutation binom(P + n_q - 1, n_q) (doubles). */
-double sdlab_joint_count(size_t P, size_t nq);
-double sdlab_joint_count_unordered(size_t P, size_t nq);
+double sdlab_patterns_joint_count(size_t P, size_t nq);
+double sdlab_patterns_joint_count_unordered(size_t P, size_t nq);
 
 /* Joint Top-k patterns.  With sigma = Top-k (eq. 7) or Top-k . ReLU (both activate neuron i for feature d
  * exactly when i is selected and z_di > 0), the joint pattern is realizable iff one W_E satisfies, for
@@ -87,9 +87,9 @@ typedef struct {
 /* Enumerate every realizable joint Top-k pattern of n_q neurons (n <= 64, n_q <= 16).  Refuses with
  * SDLAB_EIMPOSSIBLE when the search would visit more than max_nodes nodes. */
 int sdlab_patterns_topk(const gsl_matrix *Wp, size_t nq, size_t k, size_t max_nodes, sdlab_joint_list **out);
-void sdlab_joint_list_free(sdlab_joint_list *l);
+void sdlab_patterns_joint_list_free(sdlab_joint_list *l);
 
 /* Index of mask in the list (the list is sorted), or (size_t)-1. */
-size_t sdlab_pattern_list_find(const sdlab_pattern_list *l, uint64_t mask);
+size_t sdlab_patterns_list_find(const sdlab_pattern_list *l, uint64_t mask);
 
 #endif

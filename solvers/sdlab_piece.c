@@ -437,12 +437,12 @@ sdlab_piece_encoder_step(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_m
   return status;
 }
 
-sdlab_acs *
-sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md)
+sdlab_piece_acs *
+sdlab_piece_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md)
 {
   if (check_shapes(P, Wp, Wr, Md, NULL, NULL))
     return NULL;
-  sdlab_acs *a = calloc(1, sizeof *a);
+  sdlab_piece_acs *a = calloc(1, sizeof *a);
   if (a == NULL) {
     sdlab_fail(GSL_ENOMEM, "out of memory for alternating convex search");
     return NULL;
@@ -455,7 +455,7 @@ sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   a->WD = gsl_matrix_alloc(P->nr, P->nq);
   a->w = sdlab_piece_workspace_alloc(P);
   if (!a->WE || !a->WD || !a->w) {
-    sdlab_acs_free(a);
+    sdlab_piece_acs_free(a);
     sdlab_fail(GSL_ENOMEM, "out of memory for alternating convex search");
     return NULL;
   }
@@ -463,7 +463,7 @@ sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
 }
 
 void
-sdlab_acs_free(sdlab_acs *a)
+sdlab_piece_acs_free(sdlab_piece_acs *a)
 {
   if (a == NULL)
     return;
@@ -474,7 +474,7 @@ sdlab_acs_free(sdlab_acs *a)
 }
 
 int
-sdlab_acs_set(sdlab_acs *a, const gsl_matrix *WE0)
+sdlab_piece_acs_set(sdlab_piece_acs *a, const gsl_matrix *WE0)
 {
   gsl_matrix_memcpy(a->WE, WE0);
   a->iterations = 0;
@@ -486,7 +486,7 @@ sdlab_acs_set(sdlab_acs *a, const gsl_matrix *WE0)
 }
 
 int
-sdlab_acs_iterate(sdlab_acs *a)
+sdlab_piece_acs_iterate(sdlab_piece_acs *a)
 {
   int status = sdlab_piece_encoder_step(a->P, a->Wp, a->Wr, a->Md, a->WD, a->WE, &a->kkt_E, a->w);
   if (status && status != SDLAB_EUNREACHED)
@@ -501,7 +501,7 @@ sdlab_acs_iterate(sdlab_acs *a)
 }
 
 int
-sdlab_acs_test(const sdlab_acs *a, double rtol, double abstol)
+sdlab_piece_acs_test(const sdlab_piece_acs *a, double rtol, double abstol)
 {
   if (!isfinite(a->previous))
     return GSL_CONTINUE;

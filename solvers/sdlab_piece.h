@@ -99,15 +99,15 @@ typedef struct {
   sdlab_qp_kkt kkt_E;     /* the last encoder step's KKT residuals */
   size_t iterations;
   sdlab_piece_workspace *w;
-} sdlab_acs;
+} sdlab_piece_acs;
 
-sdlab_acs *sdlab_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md);
-void sdlab_acs_free(sdlab_acs *a);
+sdlab_piece_acs *sdlab_piece_acs_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md);
+void sdlab_piece_acs_free(sdlab_piece_acs *a);
 /* Start from WE0 (in the closure); W_D is set by a decoder step. */
-int sdlab_acs_set(sdlab_acs *a, const gsl_matrix *WE0);
+int sdlab_piece_acs_set(sdlab_piece_acs *a, const gsl_matrix *WE0);
 /* One decoder step and one encoder step. */
-int sdlab_acs_iterate(sdlab_acs *a);
+int sdlab_piece_acs_iterate(sdlab_piece_acs *a);
 /* GSL_SUCCESS when the last iteration lowered L~ by at most rtol * L~ (+ abstol), GSL_CONTINUE otherwise. */
-int sdlab_acs_test(const sdlab_acs *a, double rtol, double abstol);
+int sdlab_piece_acs_test(const sdlab_piece_acs *a, double rtol, double abstol);
 
 #endif

@@ -118,11 +118,11 @@ run(sdlab_bnb *b, size_t nodes, double rtol)
 
 /* 50 steps of alternating convex search from E end at or above lower, within round */
 static void
-acs_stays_above(sdlab_acs *a, const gsl_matrix *E, double lower, double round)
+acs_stays_above(sdlab_piece_acs *a, const gsl_matrix *E, double lower, double round)
 {
-  cr_assert_eq(sdlab_acs_set(a, E), 0);
+  cr_assert_eq(sdlab_piece_acs_set(a, E), 0);
   for (int it = 0; it < 50; it++) {
-    int st = sdlab_acs_iterate(a);
+    int st = sdlab_piece_acs_iterate(a);
     cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
   }
   cr_assert(a->loss >= lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, lower);
@@ -136,7 +136,7 @@ points_stay_above(gsl_rng *r, const sdlab_bnb *b, const sdlab_activation *act, c
 {
   const sdlab_piece *P = b->P;
   const size_t nq = WE->size1, np = WE->size2;
-  sdlab_acs *a = sdlab_acs_alloc(P, b->Wp, b->Wr, b->Md);
+  sdlab_piece_acs *a = sdlab_piece_acs_alloc(P, b->Wp, b->Wr, b->Md);
   size_t points = 0;
   for (int k = 0; k < draws; k++) {
     gsl_matrix_memcpy(E, WE);
@@ -151,7 +151,7 @@ points_stay_above(gsl_rng *r, const sdlab_bnb *b, const sdlab_activation *act, c
     acs_stays_above(a, E, b->lower, round);
     points++;
   }
-  sdlab_acs_free(a);
+  sdlab_piece_acs_free(a);
   return points;
 }
 
@@ -324,7 +324,7 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
       cr_assert(b->lower >= first && b->lower <= b->upper, "lower %.17g, upper %.17g", b->lower, b->upper);
       if (isfinite(b->upper))
         incumbent_is_a_point(b);
-      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
+      sdlab_piece_acs *a = sdlab_piece_acs_alloc(P, Wp, Wr, Md);
       gsl_matrix_const_view W0 = gsl_matrix_const_view_array(j->witness + c * nq * np, nq, np);
       for (int k = 0; k < 40; k++) {
         gsl_matrix_memcpy(E, &W0.matrix);
@@ -351,11 +351,11 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
         cr_assert(fp >= b->lower - round, "pattern %zu: point at %.17g below the lower bound %.17g", c, fp, b->lower);
         acs_stays_above(a, E, b->lower, round);
       }
-      sdlab_acs_free(a);
+      sdlab_piece_acs_free(a);
       sdlab_bnb_free(b);
       sdlab_piece_free(P);
     }
-    sdlab_joint_list_free(j);
+    sdlab_patterns_joint_list_free(j);
     gsl_matrix_free(Wp);
     gsl_matrix_free(Wr);
     gsl_matrix_free(E);
@@ -409,7 +409,7 @@ Test(bnb, jumprelu_bounds_bracket_points_of_threshold_pieces)
       cr_assert(b->lower >= first && b->lower <= b->upper, "lower %.17g, upper %.17g", b->lower, b->upper);
       cr_assert(isfinite(b->upper), "every piece has a point");
       incumbent_is_a_point(b);
-      sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
+      sdlab_piece_acs *a = sdlab_piece_acs_alloc(P, Wp, Wr, Md);
       for (int k = 0; k < 30; k++) {
         gsl_matrix_memcpy(E, W0);
         for (size_t i = 0; i < nq && k > 0; i++) {
@@ -431,11 +431,11 @@ Test(bnb, jumprelu_bounds_bracket_points_of_threshold_pieces)
         cr_assert(fp >= b->lower - round, "a point at %.17g below the lower bound %.17g", fp, b->lower);
         acs_stays_above(a, E, b->lower, round);
       }
-      sdlab_acs_free(a);
+      sdlab_piece_acs_free(a);
       sdlab_bnb_free(b);
       sdlab_piece_free(P);
     }
-    sdlab_pattern_list_free(s);
+    sdlab_patterns_list_free(s);
     gsl_matrix_free(Wp);
     gsl_matrix_free(Wr);
     gsl_matrix_free(W0);

@@ -75,7 +75,7 @@ Test(landscape, bounds_bracket_every_piece_and_counts_match_the_enumeration)
     cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0, "%s", sdlab_error_message(1));
     sdlab_pattern_list *s;
     sdlab_patterns_single(Wp, jump, 10000, &s);
-    cr_assert_eq((double)l.count, sdlab_joint_count_unordered(s->count, nq));
+    cr_assert_eq((double)l.count, sdlab_patterns_joint_count_unordered(s->count, nq));
     if (jump) { /* a ReLU piece is a JumpReLU piece with a smaller region: its points bound the JumpReLU infimum */
       const sdlab_activation relu = {.kind = SDLAB_ACT_RELU};
       sdlab_landscape lr;
@@ -99,7 +99,7 @@ Test(landscape, bounds_bracket_every_piece_and_counts_match_the_enumeration)
     for (size_t k = 0; k < l.runs_count; k++)
       cr_assert(l.runs[k].loss >= l.pieces[l.runs[k].piece].upper - 1e-9 * (1 + l.runs[k].loss));
     cr_assert(l.global_lower <= l.global_upper);
-    sdlab_pattern_list_free(s);
+    sdlab_patterns_list_free(s);
     sdlab_landscape_free(&l);
     gsl_vector_free(Md);
     gsl_matrix_free(Wp);

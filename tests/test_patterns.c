@@ -44,15 +44,15 @@ Test(patterns, counts_equal_covers_theorem_on_random_instances)
     for (int th = 0; th <= 1; th++) {
       sdlab_pattern_list *l;
       cr_assert_eq(sdlab_patterns_single(W, th, 1000000, &l), 0, "%s", sdlab_error_message(1));
-      double expect = th ? sdlab_threshold_count(n, np) : sdlab_cover_count(n, np) + !in_open_halfspace(W);
+      double expect = th ? sdlab_patterns_threshold_count(n, np) : sdlab_patterns_cover_count(n, np) + !in_open_halfspace(W);
       cr_assert_eq((double)l->count, expect, "trial %d (n %zu, n_p %zu, %s): %zu patterns, Cover %g", trial, n, np,
                    th ? "threshold" : "homogeneous", l->count, expect);
       cr_assert(l->exact, "every witness and pruning certificate is verified exactly");
       /* masks are distinct and sorted; the dead pattern is always there */
       for (size_t i = 1; i < l->count; i++)
         cr_assert(l->masks[i - 1] < l->masks[i]);
-      cr_assert_neq(sdlab_pattern_list_find(l, 0), (size_t)-1);
-      sdlab_pattern_list_free(l);
+      cr_assert_neq(sdlab_patterns_list_find(l, 0), (size_t)-1);
+      sdlab_patterns_list_free(l);
     }
     gsl_matrix_free(W);
   }
@@ -84,7 +84,7 @@ Test(patterns, every_sampled_pattern_is_enumerated_and_witnesses_realize_their_p
           if (v > s)
             mask |= (uint64_t)1 << d;
         }
-        cr_assert_neq(sdlab_pattern_list_find(l, mask), (size_t)-1, "sampled pattern %llx missing (trial %d)",
+        cr_assert_neq(sdlab_patterns_list_find(l, mask), (size_t)-1, "sampled pattern %llx missing (trial %d)",
                       (unsigned long long)mask, trial);
       }
       /* each witness realizes its pattern, checked in floating point with Higham's bound: IN values exceed
@@ -107,7 +107,7 @@ Test(patterns, every_sampled_pattern_is_enumerated_and_witnesses_realize_their_p
             cr_assert(v - s <= err, "pattern %zu feature %zu: %g", i, d, v - s);
         }
       }
-      sdlab_pattern_list_free(l);
+      sdlab_patterns_list_free(l);
     }
     gsl_matrix_free(W);
   }
@@ -130,7 +130,7 @@ Test(patterns, degenerate_directions_duplicates_and_antipodes)
   /* by hand: half-planes through 0 in R^2 over {e1 (x2), -e1, e2}: {}, {e2}, {e1,e1}, {e1,e1,e2},
    * {-e1}, {-e1,e2}, and {e1,e1} or {-e1} with e2 on the boundary... the listed sets are exactly these six */
   cr_assert_eq(l->count, 6, "%zu patterns", l->count);
-  sdlab_pattern_list_free(l);
+  sdlab_patterns_list_free(l);
 }
 
 Test(patterns, refuses_what_exact_enumeration_cannot_do)
@@ -145,9 +145,9 @@ Test(patterns, refuses_what_exact_enumeration_cannot_do)
   cr_assert_eq(sdlab_patterns_single(W, 0, 1000000, &l), SDLAB_EIMPOSSIBLE);
   cr_assert(strstr(sdlab_error_message(SDLAB_EIMPOSSIBLE), "Cover") != NULL);
   gsl_matrix_free(W);
-  cr_assert_eq(sdlab_joint_count(3, 2), 9);
-  cr_assert_eq(sdlab_joint_count_unordered(3, 2), 6);
-  cr_assert_eq(sdlab_joint_count_unordered(243, 4), 148897035.0); /* binom(246, 4) */
+  cr_assert_eq(sdlab_patterns_joint_count(3, 2), 9);
+  cr_assert_eq(sdlab_patterns_joint_count_unordered(3, 2), 6);
+  cr_assert_eq(sdlab_patterns_joint_count_unordered(243, 4), 148897035.0); /* binom(246, 4) */
 }
 
 Test(patterns, farkas_certificates_of_infeasible_patterns_are_exact)
@@ -217,9 +217,9 @@ Test(patterns, topk_joint_enumeration_matches_sampling_and_the_relu_product)
       cr_assert_eq(sdlab_patterns_topk(W, nq, k, 10000000, &l), 0, "%s", sdlab_error_message(1));
       cr_assert(l->exact, "trial %d k %zu: not every certificate verified", trial, k);
       if (k == nq) { /* every latent selected: Top-k activates exactly the positive codes, as ReLU */
-        cr_assert_eq((double)l->count, sdlab_joint_count(single->count, nq));
-        cr_assert_eq((double)l->unordered, sdlab_joint_count_unordered(single->count, nq));
-        cr_assert_eq((double)l->open_count, sdlab_joint_count(single->open_count, nq));
+        cr_assert_eq((double)l->count, sdlab_patterns_joint_count(single->count, nq));
+        cr_assert_eq((double)l->unordered, sdlab_patterns_joint_count_unordered(single->count, nq));
+        cr_assert_eq((double)l->open_count, sdlab_patterns_joint_count(single->open_count, nq));
       }
       cr_assert(l->open_count > 0 && l->open_count <= l->count);
       /* each witness of an open pattern has that pattern in floating point too (a boundary-only pattern,
@@ -240,9 +240,9 @@ Test(patterns, topk_joint_enumeration_matches_sampling_and_the_relu_product)
         topk_pattern(W, WE, nq, k, F);
         cr_assert(contains(l, F), "trial %d k %zu: a sampled pattern is missing", trial, k);
       }
-      sdlab_joint_list_free(l);
+      sdlab_patterns_joint_list_free(l);
     }
-    sdlab_pattern_list_free(single);
+    sdlab_patterns_list_free(single);
     gsl_matrix_free(W);
   }
   gsl_rng_free(r);
@@ -283,7 +283,7 @@ Test(patterns, lp_coefficient_limit_is_the_first_pivots_overflow_bound)
     cr_assert(strstr(sdlab_error_message(GSL_EOVRFLW), "entry (0, 0)"), "%s", sdlab_error_message(GSL_EOVRFLW));
     gsl_matrix_set(Wp, 0, 0, 0.9999 * lim);
     int status = sdlab_patterns_single(Wp, thr, 100000, &l); /* may fail cleanly; must not abort */
-    sdlab_pattern_list_free(status ? NULL : l);
+    sdlab_patterns_list_free(status ? NULL : l);
   }
   sdlab_joint_list *j = NULL;
   gsl_matrix_set(Wp, 0, 0, 1e200);

@@ -339,11 +339,11 @@ Test(solvers, block_steps_are_exact_and_acs_never_increases_the_loss)
     }
     gsl_matrix_free(D2);
     /* ACS: monotone, and every encoder step meets its KKT conditions */
-    sdlab_acs *a = sdlab_acs_alloc(c.P, c.Wp, c.Wr, c.Md);
-    cr_assert_eq(sdlab_acs_set(a, c.WE), 0);
+    sdlab_piece_acs *a = sdlab_piece_acs_alloc(c.P, c.Wp, c.Wr, c.Md);
+    cr_assert_eq(sdlab_piece_acs_set(a, c.WE), 0);
     double prev = a->loss;
     for (int it = 0; it < 30; it++) {
-      int st = sdlab_acs_iterate(a);
+      int st = sdlab_piece_acs_iterate(a);
       cr_assert_eq(st, 0, "trial %d it %d: %s", trial, it, sdlab_error_message(st));
       cr_assert(a->loss <= prev + test_gamma(256) * (1 + prev), "trial %d: L~ rose from %.17g to %.17g", trial, prev,
                 a->loss);
@@ -354,10 +354,10 @@ Test(solvers, block_steps_are_exact_and_acs_never_increases_the_loss)
       sdlab_piece_margin(c.P, a->WE, &sm, &vi);
       cr_assert(vi <= 1e-9 * scale, "the iterate left the piece's closure by %g", vi);
       prev = a->loss;
-      if (sdlab_acs_test(a, 1e-14, 0) == GSL_SUCCESS)
+      if (sdlab_piece_acs_test(a, 1e-14, 0) == GSL_SUCCESS)
         break;
     }
-    sdlab_acs_free(a);
+    sdlab_piece_acs_free(a);
     free_case(&c);
   }
   gsl_rng_free(r);
@@ -392,11 +392,11 @@ Test(solvers, acs_on_a_ranked_piece_with_a_dead_row_stays_finite)
   const sdlab_activation act = {.kind = SDLAB_ACT_TOPK_RELU, .k = 2};
   sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 3, F);
   cr_assert_not_null(P);
-  sdlab_acs *a = sdlab_acs_alloc(P, Wp, Wr, Md);
-  cr_assert_eq(sdlab_acs_set(a, E), 0, "%s", sdlab_error_message(1));
+  sdlab_piece_acs *a = sdlab_piece_acs_alloc(P, Wp, Wr, Md);
+  cr_assert_eq(sdlab_piece_acs_set(a, E), 0, "%s", sdlab_error_message(1));
   double last = a->loss;
   for (int it = 0; it < 20; it++) {
-    cr_assert_eq(sdlab_acs_iterate(a), 0, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_piece_acs_iterate(a), 0, "%s", sdlab_error_message(1));
     cr_assert(isfinite(a->loss) && a->loss <= last * (1 + test_gamma(64)), "iteration %d: L~ %.17g after %.17g", it,
               a->loss, last);
     const double scale = 1 + gsl_matrix_max(a->WE) - gsl_matrix_min(a->WE);
@@ -404,7 +404,7 @@ Test(solvers, acs_on_a_ranked_piece_with_a_dead_row_stays_finite)
               "iteration %d: violation %g, multiplier %g", it, a->kkt_E.max_violation, a->kkt_E.min_multiplier);
     last = a->loss;
   }
-  sdlab_acs_free(a);
+  sdlab_piece_acs_free(a);
   sdlab_piece_free(P);
   gsl_matrix_free(Wp);
   gsl_matrix_free(Wr);
