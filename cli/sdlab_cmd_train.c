@@ -379,6 +379,31 @@ show_progress(void *ctx, size_t step, size_t total, const sdlab_train_stats *st)
 /* One sequence of set-up steps (options, data, anchors, trainer, staging), the loop and the outputs, each step
  * guarded by the status of the ones before, so that every exit path shares the one clean-up at the end: split
  * further, each part would carry that clean-up with it.  The work is in experiments/sdlab_run.c. */
+/* The configuration fitted to the data d: sizes and target, the batch and --top checked against the samples, the
+ * anchors (random ground-truth features, or a file; into an) */
+static int
+fit_to_data(const sdlab_opt *o, sdlab_run_data *d, sdlab_run_inputs *in, size_t topk_rows, size_t nanch,
+            sdlab_train_config *c, sdlab_run_anchors *an)
+{
+  c->p = d->p;
+  c->r = d->xr ? d->r : d->p;
+  c->sae = d->xr == NULL;
+  int status = SDLAB_SUCCESS;
+  if (d->N < c->batch)
+    status = sdlab_fail(SDLAB_ESHAPE, "%s holds %zu samples, fewer than the batch size %zu", in->path[SDLAB_RUN_XP],
+                        d->N, c->batch);
+  if (!status && o[O_TOP].value && (topk_rows == 0 || topk_rows > d->N))
+    status = sdlab_fail(SDLAB_EPARAM, "--top needs 1 to %zu rows per latent", d->N);
+  if (!status && (o[O_ANCHORF].value || nanch))
+    status = sdlab_run_anchors_make(d, o[O_ANCHORF].value, nanch, c->seed, c->r, an, in);
+  c->anchors = an->count;
+  c->anchor_p = an->p;
+  c->anchor_r = an->r;
+  if (!status && !d->dir && o[O_ANCHORS].value && !o[O_ANCHORF].value)
+    status = sdlab_fail(SDLAB_EPARAM, "--anchors needs a bench directory or --anchor-file");
+  return status;
+}
+
 /* The disk a run's outputs need, estimated before training (a gross shortfall is refused then; a near one meets
  * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors, the
  * per-step curve, a checkpoint (parameters, Adam's two moments, the curve), codes and top rows when asked for, and
@@ -511,44 +536,24 @@ sdlab_cmd_train(int argc, char **argv)
   if (status == SDLAB_EIO && !d.xp) /* a missing input is the data's fault (exit 1), as in every command */
     return sdlab_cli_fail("train", status);
   float *xp = d.xp, *xr = d.xr;
-  const size_t N = d.N, p = d.p;
+  const size_t N = d.N;
   const gsl_matrix *Wp = d.Wp, *Wr = d.Wr;
   const int dir = d.dir;
-  c.p = p;
-  c.r = xr ? d.r : p;
-  c.sae = xr == NULL;
-  if (!status && N < c.batch)
-    status = sdlab_fail(SDLAB_ESHAPE, "%s holds %zu samples, fewer than the batch size %zu", in.path[SDLAB_RUN_XP], N,
-                        c.batch);
-  if (!status && o[O_TOP].value && (topk_rows == 0 || topk_rows > N))
-    status = sdlab_fail(SDLAB_EPARAM, "--top needs 1 to %zu rows per latent", N);
-  /* anchors: random ground-truth features, or a file */
   sdlab_run_anchors an = {0};
-  if (!status && (o[O_ANCHORF].value || nanch))
-    status = sdlab_run_anchors_make(&d, o[O_ANCHORF].value, nanch, c.seed, c.r, &an, &in);
+  if (!status)
+    status = fit_to_data(o, &d, &in, topk_rows, nanch, &c, &an);
   nanch = an.count;
   const uint64_t *anchor_ids = an.ids;
-  float *ap = an.p, *ar = an.r;
-  c.anchors = nanch;
-  c.anchor_p = ap;
-  c.anchor_r = ar;
   const size_t spe = N / (c.batch ? c.batch : 1);
   size_t total = epochs * spe; /* the cap; with --converge the run may end sooner */
   c.total_steps = total;
-  if (!status && !dir && o[O_ANCHORS].value && !o[O_ANCHORF].value)
-    status = sdlab_fail(SDLAB_EPARAM, "--anchors needs a bench directory or --anchor-file");
   sdlab_trainer *t = NULL;
   if (!status)
     status = sdlab_train_config_check(&c);
   if (!status) /* the memory first: a trainer that cannot be held is refused whatever the disk */
     status = sdlab_memory_check("the trainer", sdlab_trainer_bytes(&c));
-  if (!status && !resume) {
-    /* the disk the outputs need, estimated before training (a gross shortfall is refused here; a near one meets
-     * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors,
-     * the per-step curve, a checkpoint (parameters, Adam's two moments, the curve), codes and top rows when
-     * asked for, and a block's slack for each of about 16 files */
+  if (!status && !resume)
     status = sdlab_space_check(out, disk_needed(&c, total, ckpt_every, o[O_CODES].value != NULL, N, topk_rows));
-  }
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
     status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
   /* the output: a persistent staging directory RUN.partial */
