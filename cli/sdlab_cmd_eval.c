@@ -208,6 +208,33 @@ sweep_text(const double *enc, const double *dec)
   return text;
 }
 
+/* The decoder (--decoder's file unless *WD already holds --sae's), the target truth (--truth-target, else the truth
+ * W), their sizes checked against the encoder WE, and W_D^T into *DT (its columns scored against the target) */
+static int
+decoder_of(const sdlab_opt *o, const gsl_matrix *W, const gsl_matrix *WE, gsl_matrix **WD, gsl_matrix **WR,
+           gsl_matrix **DT)
+{
+  int status = SDLAB_SUCCESS;
+  if (o[O_DECODER].value)
+    status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", WD);
+  if (!status && o[O_TRUTH_TARGET].value)
+    status = sdlab_npy_load_matrix(o[O_TRUTH_TARGET].value, "--truth-target", WR);
+  const gsl_matrix *target = *WR ? *WR : W;
+  if (!status && (*WD)->size2 != WE->size1)
+    status = sdlab_fail(SDLAB_ESHAPE, "--decoder is %zu x %zu but the encoder has n_q = %zu latents: the decoder "
+                        "must be n_r x n_q", (*WD)->size1, (*WD)->size2, WE->size1);
+  if (!status && target->size2 != W->size2)
+    status = sdlab_fail(SDLAB_ESHAPE, "--truth-target has %zu features, --truth %zu", target->size2, W->size2);
+  if (!status && (*WD)->size1 != target->size1)
+    status = sdlab_fail(SDLAB_ESHAPE, "--decoder has n_r = %zu rows but the target truth has %zu%s", (*WD)->size1,
+                        target->size1, *WR ? "" : " (give --truth-target W_r.npy for a transcoder)");
+  if (!status && (*DT = gsl_matrix_alloc((*WD)->size2, (*WD)->size1)) == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status)
+    gsl_matrix_transpose_memcpy(*DT, *WD);
+  return status;
+}
+
 /* The flags' combinations and --tau (into *tau), in the order they are reported: one line and nonzero on the first
  * that does not hold */
 static int
@@ -289,27 +316,10 @@ sdlab_cmd_eval(int argc, char **argv)
                         WE->size1 == W->size1 ? "; it looks transposed (SAELens' W_enc is d_in x d_sae)" : "");
   if (!status && o[O_ACT].value)
     status = sdlab_activation_check(&act, WE->size1); /* K against the encoder's n_q: a wrong --activation */
-  if (!status && has_decoder) {
-    if (o[O_DECODER].value)
-      status = sdlab_npy_load_matrix(o[O_DECODER].value, "--decoder", &WD);
-    if (!status && o[O_TRUTH_TARGET].value)
-      status = sdlab_npy_load_matrix(o[O_TRUTH_TARGET].value, "--truth-target", &WR);
-    const gsl_matrix *target = WR ? WR : W;
-    if (!status && WD->size2 != WE->size1)
-      status = sdlab_fail(SDLAB_ESHAPE, "--decoder is %zu x %zu but the encoder has n_q = %zu latents: the decoder "
-                          "must be n_r x n_q", WD->size1, WD->size2, WE->size1);
-    if (!status && target->size2 != W->size2)
-      status = sdlab_fail(SDLAB_ESHAPE, "--truth-target has %zu features, --truth %zu", target->size2, W->size2);
-    if (!status && WD->size1 != target->size1)
-      status = sdlab_fail(SDLAB_ESHAPE, "--decoder has n_r = %zu rows but the target truth has %zu%s", WD->size1,
-                          target->size1, WR ? "" : " (give --truth-target W_r.npy for a transcoder)");
-    if (!status && (DT = gsl_matrix_alloc(WD->size2, WD->size1)) == NULL)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory");
-    if (!status)
-      gsl_matrix_transpose_memcpy(DT, WD);
-  } else if (!status && o[O_TRUTH_TARGET].value) {
+  if (!status && has_decoder)
+    status = decoder_of(o, W, WE, &WD, &WR, &DT);
+  else if (!status && o[O_TRUTH_TARGET].value)
     status = sdlab_fail(SDLAB_EPARAM, "--truth-target needs --decoder");
-  }
   if (!status && o[O_EXCLUDE].value) {
     status = sdlab_npy_load_indices(o[O_EXCLUDE].value, "--exclude", W->size2, &idx, &nidx);
     if (!status && (exclude = calloc(W->size2, 1)) == NULL)
