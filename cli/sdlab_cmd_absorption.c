@@ -244,6 +244,31 @@ bench_record_agrees(json_t *meta, const char *mpath, size_t n, const long *paren
   return SDLAB_SUCCESS;
 }
 
+/* Each classified latent's decoder column against its parent feature's direction (cosine; 0 for a zero vector and
+ * for latents without a parent), into a new array *cosv of nq */
+static int
+decoder_cosines(const sdlab_absorption *a, const long *parent_of, const gsl_matrix *WD, const gsl_matrix *Wp,
+                size_t nq, double **cosv)
+{
+  if ((*cosv = calloc(nq, sizeof **cosv)) == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t i = 0; i < nq; i++) {
+    long f = a->cls[i] == SDLAB_LATENT_PARENT ? a->owner[i]
+           : a->cls[i] == SDLAB_LATENT_ABSORBING || a->cls[i] == SDLAB_LATENT_SUBCONCEPT ? parent_of[a->owner[i]] : -1;
+    if (f < 0)
+      continue;
+    double dot = 0, nd = 0, nw = 0;
+    for (size_t k = 0; k < Wp->size1; k++) {
+      const double u = gsl_matrix_get(WD, k, i), w = gsl_matrix_get(Wp, k, (size_t)f);
+      dot += u * w;
+      nd += u * u;
+      nw += w * w;
+    }
+    (*cosv)[i] = nd > 0 && nw > 0 ? dot / sqrt(nd * nw) : 0;
+  }
+  return SDLAB_SUCCESS;
+}
+
 /* The flags' combinations: one line and nonzero on the first that does not hold */
 static int
 check_flags(const sdlab_opt *o)
@@ -378,24 +403,8 @@ sdlab_cmd_absorption(int argc, char **argv)
     status = sdlab_absorption_measure(a, Z->data, X->data, N, parent_of, tau);
   }
   double *cosv = NULL;
-  if (!status && WD) {
-    if ((cosv = calloc(nq, sizeof *cosv)) == NULL)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory");
-    for (size_t i = 0; !status && i < nq; i++) {
-      long f = a->cls[i] == SDLAB_LATENT_PARENT ? a->owner[i]
-             : a->cls[i] == SDLAB_LATENT_ABSORBING || a->cls[i] == SDLAB_LATENT_SUBCONCEPT ? parent_of[a->owner[i]] : -1;
-      if (f < 0)
-        continue;
-      double dot = 0, nd = 0, nw = 0;
-      for (size_t k = 0; k < Wp->size1; k++) {
-        const double u = gsl_matrix_get(WD, k, i), w = gsl_matrix_get(Wp, k, (size_t)f);
-        dot += u * w;
-        nd += u * u;
-        nw += w * w;
-      }
-      cosv[i] = nd > 0 && nw > 0 ? dot / sqrt(nd * nw) : 0;
-    }
-  }
+  if (!status && WD)
+    status = decoder_cosines(a, parent_of, WD, Wp, nq, &cosv);
   const char *text = NULL;
   if (!status) {
     sdlab_absorption_json(a, &j, cosv);
