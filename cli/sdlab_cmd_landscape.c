@@ -46,6 +46,25 @@ static const char *USAGE =
 enum { O_TRUTH, O_FEATURES, O_DIM, O_SEED, O_INTERF, O_LATENTS, O_ACT, O_RUNS, O_OUT, O_STARTS, O_STEPS, O_LR, O_TOL,
        O_MD, O_BNB, O_THREADS, O_FORCE, O_QUIET, O_COUNT };
 
+/* The values' ranges, in the order they are reported: one line and nonzero on the first out of range */
+static int
+check_values(size_t threads, double md, const sdlab_landscape_params *p)
+{
+  if (threads < 1 || threads > 256) {
+    fprintf(stderr, "sdlab landscape: error: --threads %zu: 1 to 256\n", threads);
+    return 1;
+  }
+  if (!(md > 0) || !(p->tol > 0) || !(p->lr > 0) || p->starts == 0) {
+    fprintf(stderr, "sdlab landscape: error: --md, --tol, --lr and --starts must be positive\n");
+    return 1;
+  }
+  if (md > 1e100) { /* L~ sums M_d times squares of the directions and codes: keep them within double's range */
+    fprintf(stderr, "sdlab landscape: error: --md %g: at most 1e100, so that L~ and its squares stay finite\n", md);
+    return 1;
+  }
+  return 0;
+}
+
 /* The ground truth: W_p.npy (and W_r.npy when present) of the bench directory dir, else C.1's directions for
  * n features in dim dimensions at interference M from seed; W_r = W_p for an SAE. */
 static int
@@ -138,19 +157,9 @@ sdlab_cmd_landscape(int argc, char **argv)
       (o[O_BNB].value && sdlab_cli_size("landscape", "--bnb-nodes", o[O_BNB].value, &p.bnb_nodes)) ||
       (o[O_THREADS].value && sdlab_cli_size("landscape", "--threads", o[O_THREADS].value, &threads)))
     return SDLAB_EXIT_USAGE;
-  if (threads < 1 || threads > 256) {
-    fprintf(stderr, "sdlab landscape: error: --threads %zu: 1 to 256\n", threads);
+  if (check_values(threads, md, &p))
     return SDLAB_EXIT_USAGE;
-  }
   p.threads = (int)threads;
-  if (!(md > 0) || !(p.tol > 0) || !(p.lr > 0) || p.starts == 0) {
-    fprintf(stderr, "sdlab landscape: error: --md, --tol, --lr and --starts must be positive\n");
-    return SDLAB_EXIT_USAGE;
-  }
-  if (md > 1e100) { /* L~ sums M_d times squares of the directions and codes: keep them within double's range */
-    fprintf(stderr, "sdlab landscape: error: --md %g: at most 1e100, so that L~ and its squares stay finite\n", md);
-    return SDLAB_EXIT_USAGE;
-  }
   p.seed = seed;
   int act_status = sdlab_activation_parse(o[O_ACT].value, &act);
   if (act_status)
