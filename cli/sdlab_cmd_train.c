@@ -404,6 +404,18 @@ fit_to_data(const sdlab_opt *o, sdlab_run_data *d, sdlab_run_inputs *in, size_t 
   return status;
 }
 
+/* A run stopped (--stop-after) or interrupted (a signal) with its checkpoint written: says so, and returns -256 or
+ * minus the signal's number (the exit statuses 0 and 128 + the number) */
+static int
+report_stop(sdlab_run_end end, int sig, int tty, size_t step, size_t total, const char *out)
+{
+  if (tty)
+    fprintf(stderr, "\r\033[K");
+  fprintf(stderr, "sdlab train: %s at step %zu of %zu; checkpoint written; continue with sdlab train --resume %s\n",
+          end == SDLAB_RUN_INTERRUPTED ? "interrupted" : "stopped", step, total, out);
+  return end == SDLAB_RUN_INTERRUPTED ? -sig : -256;
+}
+
 /* The disk a run's outputs need, estimated before training (a gross shortfall is refused then; a near one meets
  * the write that fails, with the run kept when it has a checkpoint): W_E and W_D as .npy and safetensors, the
  * per-step curve, a checkpoint (parameters, Adam's two moments, the curve), codes and top rows when asked for, and
@@ -572,10 +584,11 @@ sdlab_cmd_train(int argc, char **argv)
   const int own_staging = !status; /* RUN.partial is this run's from here on */
   if (ckfp)
     fclose(ckfp);
-  unsigned char *exclude = NULL;
+  unsigned char *exclude = NULL; /* the anchored features, left out of the scores */
   if (!status && Wp && nanch && anchor_ids) {
-    exclude = calloc(Wp->size2, 1);
-    for (size_t j = 0; j < nanch; j++)
+    if ((exclude = calloc(Wp->size2, 1)) == NULL)
+      status = sdlab_fail(GSL_ENOMEM, "out of memory");
+    for (size_t j = 0; exclude && j < nanch; j++)
       exclude[anchor_ids[j]] = 1;
   }
   /* the loop */
@@ -594,13 +607,8 @@ sdlab_cmd_train(int argc, char **argv)
     status = sdlab_run_train(t, &h, &loop, &total, &end, &sig);
   }
   const int stopped_converged = end == SDLAB_RUN_CONVERGED;
-  if (!status && (end == SDLAB_RUN_STOPPED || end == SDLAB_RUN_INTERRUPTED)) {
-    if (tty)
-      fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "sdlab train: %s at step %zu of %zu; checkpoint written; continue with sdlab train --resume %s\n",
-            end == SDLAB_RUN_INTERRUPTED ? "interrupted" : "stopped", h.ncurve, total, out);
-    status = end == SDLAB_RUN_INTERRUPTED ? -sig : -256;
-  }
+  if (!status && (end == SDLAB_RUN_STOPPED || end == SDLAB_RUN_INTERRUPTED))
+    status = report_stop(end, sig, tty, h.ncurve, total, out);
   if (tty && !quiet)
     fprintf(stderr, "\r\033[K");
   const double seconds = sdlab_now() - prog.t0;
