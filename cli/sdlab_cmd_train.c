@@ -491,6 +491,9 @@ start_run(sdlab_trainer *t, const char *init, const sdlab_train_config *c, const
   return status;
 }
 
+/* The command from its options to its exit status (about 145 lines): each step is one call (method_alias and
+ * configure, fit_to_data, disk_needed, start_run or resume_run, sdlab_run_train, report_stop, publish,
+ * keep_or_abort); what stays here is their order, the state they pass on and the cleanup they share. */
 int
 sdlab_cmd_train(int argc, char **argv)
 {
