@@ -91,10 +91,50 @@ sdlab_json_integer(sdlab_json *j, const char *key, long long v)
   add(j, key, json_integer((json_int_t)v));
 }
 
+/* A copy of s in which each byte that does not begin a valid UTF-8 sequence is U+FFFD (NULL: out of memory).  JSON
+ * text is UTF-8, and a path (a file name's bytes) need not be: such a path is written recognisably, not refused. */
+static char *
+utf8_valid(const char *s)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  const size_t n = strlen(s);
+  char *out = malloc(3 * n + 1), *o = out;
+  for (size_t i = 0; out && i < n;) {
+    const unsigned char c = u[i];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 2 : (c & 0xf0) == 0xe0 ? 3
+               : (c & 0xf8) == 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (size_t k = 1; k < len; k++)
+      if (i + k >= n || (u[i + k] & 0xc0) != 0x80)
+        len = 0;
+    if (len == 3 && ((c == 0xe0 && u[i + 1] < 0xa0) || (c == 0xed && u[i + 1] >= 0xa0))) /* overlong, surrogate */
+      len = 0;
+    if (len == 4 && ((c == 0xf0 && u[i + 1] < 0x90) || (c == 0xf4 && u[i + 1] >= 0x90))) /* overlong, > U+10FFFF */
+      len = 0;
+    if (len == 0) {
+      memcpy(o, "\xef\xbf\xbd", 3);
+      o += 3;
+      i++;
+    } else {
+      memcpy(o, s + i, len);
+      o += len;
+      i += len;
+    }
+  }
+  if (out)
+    *o = '\0';
+  return out;
+}
+
 void
 sdlab_json_string(sdlab_json *j, const char *key, const char *v)
 {
-  add(j, key, json_string(v));
+  json_t *t = json_string(v);
+  if (t == NULL && !j->oom) { /* not UTF-8 (or out of memory, which the copy meets too) */
+    char *valid = utf8_valid(v);
+    t = valid ? json_string(valid) : NULL;
+    free(valid);
+  }
+  add(j, key, t);
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include "helpers.h"
 #include "sdlab_errno.h"
+#include "sdlab_json.h"
 #include "sdlab_npy.h"
 
 TestSuite(npy, .init = test_dir_setup, .fini = test_dir_teardown);
@@ -308,4 +309,34 @@ Test(npy, float_vectors_of_a_given_length)
   }
   cr_assert_eq(sdlab_npy_load_vector(path("n.npy"), "v", 3, &x), SDLAB_ENONFINITE);
   cr_assert_null(x);
+}
+
+/* The JSON writer (Jansson underneath) takes any string: a path need not be UTF-8, and each byte that does not begin a
+ * valid UTF-8 sequence (a stray byte, a cut sequence, an overlong form, a surrogate) is written as U+FFFD; valid
+ * text, multibyte included, passes unchanged.  The text is read back by Jansson's own parser. */
+Test(npy, json_strings_that_are_not_utf8_are_written_as_replacement_characters)
+{
+  static const struct { const char *in, *out; } cases[] = {
+    {"plain/path.npy", "plain/path.npy"},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+    {"/tmp/u\xffx", "/tmp/u\xef\xbf\xbdx"},
+    {"cut \xe2\x82", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+    {"overlong \xc0\xaf", "overlong \xef\xbf\xbd\xef\xbf\xbd"},
+    {"surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    sdlab_json j;
+    sdlab_json_init(&j);
+    sdlab_json_object_begin(&j, NULL);
+    sdlab_json_string(&j, "s", cases[c].in);
+    sdlab_json_object_end(&j);
+    const char *text = sdlab_json_text(&j);
+    cr_assert(text, "case %zu: no text", c);
+    json_error_t e;
+    json_t *root = json_loads(text, 0, &e);
+    cr_assert(root, "case %zu: %s", c, e.text);
+    cr_assert_str_eq(json_string_value(json_object_get(root, "s")), cases[c].out, "case %zu", c);
+    json_decref(root);
+    sdlab_json_free(&j);
+  }
 }
