@@ -140,21 +140,13 @@ bench_mcc(size_t n, size_t q, double *seconds)
 static int
 bench_census(int threads, size_t *pieces, double *seconds)
 {
-  sdlab_lrb_params lp;
-  sdlab_lrb_params_default(&lp);
-  lp.n = 5;
-  lp.dim = 3;
-  lp.M = 0.3;
-  lp.samples = 1;
-  lp.seed = 1;
-  sdlab_lrb_truth t;
-  int status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL);
+  gsl_matrix *Wp;
+  int status = sdlab_lrb_directions(5, 3, 0.3, 1, &Wp);
   if (status)
     return status;
-  gsl_vector *Md = gsl_vector_alloc(lp.n);
+  gsl_vector *Md = gsl_vector_alloc(Wp->size2);
   if (Md == NULL) {
-    gsl_matrix_free(t.Wp);
-    gsl_matrix_free(t.Wr);
+    gsl_matrix_free(Wp);
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   }
   gsl_vector_set_all(Md, 1.0);
@@ -168,15 +160,14 @@ bench_census(int threads, size_t *pieces, double *seconds)
   const int blas_threads = openblas_get_num_threads();
   openblas_set_num_threads(1); /* its products are small: as `sdlab landscape` runs them */
   if (!(status = sdlab_activation_parse("relu", &act)) &&
-      !(status = sdlab_landscape_run_census(t.Wp, t.Wp, Md, 3, &act, &p, &l, NULL, NULL))) {
+      !(status = sdlab_landscape_run_census(Wp, Wp, Md, 3, &act, &p, &l, NULL, NULL))) {
     *pieces = l.count;
     *seconds = l.seconds_pieces;
     sdlab_landscape_free(&l);
   }
   openblas_set_num_threads(blas_threads);
   gsl_vector_free(Md);
-  gsl_matrix_free(t.Wp);
-  gsl_matrix_free(t.Wr);
+  gsl_matrix_free(Wp);
   return status;
 }
 

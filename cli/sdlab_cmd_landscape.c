@@ -84,19 +84,7 @@ truth_of(const char *dir, size_t n, size_t dim, double M, uint64_t seed, size_t 
       status = sdlab_npy_load_matrix(f, "--truth W_r.npy", Wr);
     free(f);
   } else {
-    sdlab_lrb_params lp;
-    sdlab_lrb_params_default(&lp);
-    lp.n = n;
-    lp.dim = dim;
-    lp.M = M;
-    lp.samples = 1;
-    lp.seed = seed;
-    sdlab_lrb_truth t;
-    status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL);
-    if (!status) {
-      *Wp = t.Wp;
-      gsl_matrix_free(t.Wr);
-    }
+    status = sdlab_lrb_directions(n, dim, M, seed, Wp);
   }
   if (!status && *Wr == NULL) {
     if ((*Wr = gsl_matrix_alloc((*Wp)->size1, (*Wp)->size2)) != NULL)

@@ -65,19 +65,12 @@ sdlab_atlas_instance_run(const sdlab_atlas_cell *c, uint64_t seed, sdlab_atlas_i
     return status;
   memset(out, 0, sizeof *out);
   out->seed = seed;
-  sdlab_lrb_params lp;
-  sdlab_lrb_params_default(&lp);
-  lp.n = c->n;
-  lp.dim = c->np;
-  lp.M = c->interference;
-  lp.samples = 1;
-  lp.seed = seed;
-  sdlab_lrb_truth t;
-  if ((status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL)))
+  gsl_matrix *Wp;
+  if ((status = sdlab_lrb_directions(c->n, c->np, c->interference, seed, &Wp)))
     return status;
   gsl_vector *Md = gsl_vector_alloc(c->n);
   if (Md == NULL) {
-    sdlab_lrb_truth_free(&t);
+    gsl_matrix_free(Wp);
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   }
   gsl_vector_set_all(Md, 1.0);
@@ -94,7 +87,7 @@ sdlab_atlas_instance_run(const sdlab_atlas_cell *c, uint64_t seed, sdlab_atlas_i
   p.anchor_weight = c->anchor_weight;
   p.basin = c->basin;
   sdlab_landscape l;
-  status = sdlab_landscape_run_census(t.Wp, t.Wp, Md, c->nq, &c->act, &p, &l, NULL, NULL);
+  status = sdlab_landscape_run_census(Wp, Wp, Md, c->nq, &c->act, &p, &l, NULL, NULL);
   if (!status) {
     out->pieces = l.count;
     out->certified = l.certified;
@@ -118,7 +111,7 @@ sdlab_atlas_instance_run(const sdlab_atlas_cell *c, uint64_t seed, sdlab_atlas_i
     sdlab_landscape_free(&l);
   }
   gsl_vector_free(Md);
-  sdlab_lrb_truth_free(&t);
+  gsl_matrix_free(Wp);
   return status;
 }
 

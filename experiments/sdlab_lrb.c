@@ -232,6 +232,24 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
   return status;
 }
 
+int
+sdlab_lrb_directions(size_t n, size_t dim, double M, uint64_t seed, gsl_matrix **Wp)
+{
+  sdlab_lrb_params lp;
+  sdlab_lrb_params_default(&lp);
+  lp.n = n;
+  lp.dim = dim;
+  lp.M = M;
+  lp.samples = 1;
+  lp.seed = seed;
+  sdlab_lrb_truth t;
+  int status = sdlab_lrb_truth_make(&lp, &t, NULL, NULL);
+  *Wp = status ? NULL : t.Wp;
+  if (!status)
+    gsl_matrix_free(t.Wr);
+  return status;
+}
+
 void
 sdlab_lrb_truth_free(sdlab_lrb_truth *t)
 {

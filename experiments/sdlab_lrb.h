@@ -93,6 +93,9 @@ typedef struct {
 
 int sdlab_lrb_truth_make(const sdlab_lrb_params *p, sdlab_lrb_truth *t, sdlab_progress_fn progress, void *ctx);
 void sdlab_lrb_truth_free(sdlab_lrb_truth *t);
+/* C.1's directions alone, for an SAE's small instances (the landscape census, the atlas): n unit vectors in dim
+ * dimensions at interference M from seed, the bench's other parameters at their defaults; *Wp is dim x n. */
+int sdlab_lrb_directions(size_t n, size_t dim, double M, uint64_t seed, gsl_matrix **Wp);
 
 /* C.2: a stream of ground-truth code vectors.  Deterministic: the k-th sample depends only on the seed
  * and k, whatever the chunk sizes asked for. */
