@@ -159,6 +159,8 @@ struct sdlab_trainer {
   uint32_t *idx;                 /* selection scratch */
   uint32_t *hist;                /* batchtopk: threads x SDLAB_BATCH_BINS histograms */
   float *gWE, *gWDt, *gbE, *gbD, *gth;
+  int gE_deferred;               /* W_E's gradient from the entries not in gWE yet: the update sums it row by row */
+  float *grow;                   /* threads x p: that row's sum */
   float *grm, *gbm;              /* gated: r_mag and b_mag gradients */
   float *PM, *GM;                /* gated: B x q magnitude pre-activations, then their gradient */
   float *aux_z; size_t *aux_i;   /* auxk: threads x q codes of the dead latents, the dead latents */
@@ -203,7 +205,7 @@ sdlab_trainer_free(sdlab_trainer *t)
   float *fs[] = {t->s.WE, t->s.WDt, t->s.bE, t->s.bD, t->s.theta, t->s.mWE, t->s.vWE, t->s.mWDt, t->s.vWDt,
                  t->s.mbE, t->s.vbE, t->s.mbD, t->s.vbD, t->s.mth, t->s.vth, t->anchor_p, t->anchor_r, t->Xc, t->Z,
                  t->A, t->E, t->GA, t->Elev, t->val, t->gval, t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->aux_z,
-                 t->Ehat, t->s.rmag, t->s.bmag, t->s.mrm, t->s.vrm, t->s.mbm, t->s.vbm, t->grm, t->gbm, t->PM, t->GM,
+                 t->grow, t->Ehat, t->s.rmag, t->s.bmag, t->s.mrm, t->s.vrm, t->s.mbm, t->s.vbm, t->grm, t->gbm, t->PM, t->GM,
                  t->mval, t->gmval};
   for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
     free(fs[i]);
@@ -298,6 +300,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
            ALLOC(t->val, t->nnzcap) && ALLOC(t->gval, t->nnzcap) && ALLOC(t->order, t->nnzcap) &&
            ALLOC(t->cscptr, q + 1) && ALLOC(t->cscent, t->nnzcap) && ALLOC(t->sample, t->nnzcap) && ALLOC(t->idx, B * q) && ALLOC(t->gWE, q * p) &&
            ALLOC(t->gWDt, q * r) && ALLOC(t->gbE, q) && ALLOC(t->gbD, r) && ALLOC(t->gth, q) && ALLOC(t->aux_z, (size_t)t->threads * q) &&
+           ALLOC(t->grow, (size_t)t->threads * p) &&
            ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->hist, c->method == SDLAB_TRAIN_BATCHTOPK ? (size_t)t->threads * SDLAB_BATCH_BINS : 1);
   if (ok && dense_method(c))
     ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
@@ -461,6 +464,15 @@ rows_dots(const float *const *g, const float *const *w, size_t m, size_t n, doub
     d[j] = 0;
   if (m == ROW_GROUP) {
     sdlab_v8d acc = {0};
+    if (g == w) /* squared norms: one transpose */
+      for (; a0 + 8 <= n; a0 += 8) {
+        sdlab_v8f ow[8];
+        transpose8(w, a0, ow);
+        for (int u = 0; u < 8; u++) {
+          const sdlab_v8d x = __builtin_convertvector(ow[u], sdlab_v8d);
+          acc += x * x;
+        }
+      }
     for (; a0 + 8 <= n; a0 += 8) {
       sdlab_v8f og[8], ow[8];
       transpose8(g, a0, og);
@@ -734,15 +746,38 @@ heap_down(const float *v, uint32_t *h, size_t k, size_t i)
   }
 }
 
-static void
+/* Once the heap is full, few positions displace its root (about k ln(len / k) of len): the scan tests
+ * SCAN_BLOCK positions at a time against the root's value (one vector compare, no branch inside a block) and
+ * visits a block one position at a time, in order, only when one of them passes, so the heap sees the same
+ * sequence of replacements as the one-position loop. */
+enum { SCAN_BLOCK = 16 };
+typedef float sdlab_v16f __attribute__((vector_size(SCAN_BLOCK * sizeof(float))));
+typedef int32_t sdlab_v16i __attribute__((vector_size(SCAN_BLOCK * sizeof(int32_t))));
+
+__attribute__((target_clones("avx512f", "default"))) static void
 select_top_heap(const float *v, uint32_t *idx, size_t len, size_t k)
 {
   for (size_t i = 0; i < k; i++)
     idx[i] = (uint32_t)i;
   for (size_t i = k / 2; i-- > 0;)
     heap_down(v, idx, k, i);
-  for (size_t i = k; i < len; i++)
-    if (v[i] > v[idx[0]]) { /* strictly better than the worst kept (an equal value has a higher index) */
+  size_t i = k;
+  for (; i + SCAN_BLOCK <= len; i += SCAN_BLOCK) {
+    sdlab_v16f x;
+    memcpy(&x, v + i, sizeof x);
+    const sdlab_v16i pass = x > v[idx[0]];
+    uint64_t any[SCAN_BLOCK / 2];
+    memcpy(any, &pass, sizeof any);
+    if (!(any[0] | any[1] | any[2] | any[3] | any[4] | any[5] | any[6] | any[7]))
+      continue;
+    for (size_t u = i; u < i + SCAN_BLOCK; u++)
+      if (v[u] > v[idx[0]]) { /* strictly better than the worst kept (an equal value has a higher index) */
+        idx[0] = (uint32_t)u;
+        heap_down(v, idx, k, 0);
+      }
+  }
+  for (; i < len; i++)
+    if (v[i] > v[idx[0]]) {
       idx[0] = (uint32_t)i;
       heap_down(v, idx, k, 0);
     }
@@ -988,6 +1023,9 @@ sparse_backward(sdlab_trainer *t, size_t B, const float *val, const uint32_t *T,
   const float scale = 2.0f / (float)B;
   build_csc(t, nnz);
   entry_samples(t, B);
+  /* W_E's rows are summed by the update, as it reads them, unless clipping needs the gradient's norm first or
+   * AuxK adds its own terms after these */
+  t->gE_deferred = !(c->clip > 0) && c->method != SDLAB_TRAIN_TOPK_AUXK;
   /* latent-owned accumulation: each latent's rows are written by one thread, in sample order */
 #pragma omp parallel for schedule(static) num_threads(t->threads)
   for (size_t i = 0; i < q; i++) {
@@ -1002,8 +1040,9 @@ sparse_backward(sdlab_trainer *t, size_t B, const float *val, const uint32_t *T,
         for (size_t a = 0; a < r; a++)
           gD[a] += f * er[a];
       }
-      for (size_t a = 0; a < p; a++)
-        gE[a] += gz * x[a];
+      if (!t->gE_deferred) /* else the update sums it (encoder_row_gradient) */
+        for (size_t a = 0; a < p; a++)
+          gE[a] += gz * x[a];
       if (!gate)
         t->gbE[i] += gz;
     }
@@ -1468,6 +1507,43 @@ clip_factor(const sdlab_trainer *t)
   return nn > c->clip ? (float)(c->clip / nn) : 1.0f;
 }
 
+/* W_E's gradient row i when the entries' terms were deferred (gE_deferred), into g: the terms summed from zero in
+ * sparse_backward's order, then what the step wrote into the row after them (anchoring's term): the bytes
+ * sparse_backward's accumulation into the zeroed row followed by those writes gives, without writing the
+ * row out and reading it back. */
+__attribute__((target_clones("avx512f", "default"))) static const float *
+encoder_row_gradient(const sdlab_trainer *t, size_t i, float *g)
+{
+  const size_t p = t->c.p;
+  memset(g, 0, p * sizeof *g);
+  for (size_t e = t->cscptr[i]; e < t->cscptr[i + 1]; e++) {
+    const size_t k = t->cscent[e];
+    const float gz = t->gval[k], *x = t->Xc + t->sample[k] * p;
+    for (size_t a = 0; a < p; a++)
+      g[a] += gz * x[a];
+  }
+  if (i < t->c.anchors)
+    for (size_t a = 0; a < p; a++)
+      g[a] += t->gWE[i * p + a];
+  return g;
+}
+
+/* gWE made whole when its entries' terms were deferred (for a caller reading the gradient) */
+static void
+encoder_gradient_write(sdlab_trainer *t)
+{
+  const size_t p = t->c.p, q = t->c.q;
+  if (!t->gE_deferred)
+    return;
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+  for (size_t i = 0; i < q; i++)
+    if (t->cscptr[i + 1] > t->cscptr[i] || i < t->c.anchors) {
+      float *g = t->grow + (size_t)omp_get_thread_num() * p;
+      memcpy(t->gWE + i * p, encoder_row_gradient(t, i, g), p * sizeof *g);
+    }
+  t->gE_deferred = 0;
+}
+
 /* W_E in full and W_D's touched rows (every row when eager), gradients times f, zeroed once read; `project`:
  * W_D's gradients are projected here, row by row (unit-norm decoders without clipping) */
 static void
@@ -1480,12 +1556,14 @@ update_matrices(sdlab_trainer *t, float f, int project)
 #pragma omp parallel for schedule(static) num_threads(t->threads)
   for (size_t i = 0; i < q; i++) {
     float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWE + i * p : NULL;
-    row_update(c, t->s.WE + i * p, t->s.mWE + i * p, t->s.vWE + i * p, g, f, p, k);
+    const float *gi = g && t->gE_deferred ? encoder_row_gradient(t, i, t->grow + (size_t)omp_get_thread_num() * p) : g;
+    row_update(c, t->s.WE + i * p, t->s.mWE + i * p, t->s.vWE + i * p, gi, f, p, k);
     if (t->Wb) /* the next step's bf16 encoder, while the row is in cache */
       sdlab_bf16_round(p, t->s.WE + i * p, t->Wb + i * p);
-    if (g)
+    if (g && (!t->gE_deferred || i < c->anchors)) /* a deferred row's gWE holds only anchoring's term */
       memset(g, 0, p * sizeof *g);
   }
+  t->gE_deferred = 0;
   const int eager = t->all_touched || !c->lazy_decoder;
   const size_t nrows = eager ? q : n;
 #pragma omp parallel for schedule(static) num_threads(t->threads)
@@ -1547,6 +1625,7 @@ sdlab_trainer_gradient(sdlab_trainer *t, const float *xp, const float *xr, sdlab
     memset(t->gWDt, 0, q * r * sizeof(float));
   }
   t->grad_pending = 1;
+  t->gE_deferred = 0;
   if (t->exposed) { /* the state was handed out (and may have been written): it is current as it is */
     state_is_current(t);
     t->exposed = 0;
@@ -1831,6 +1910,7 @@ resample(sdlab_trainer *t, size_t *count)
 void
 sdlab_trainer_gradients(sdlab_trainer *t, float **gWE, float **gWDt, float **gbE, float **gbD, float **gtheta)
 {
+  encoder_gradient_write(t);
   *gWE = t->gWE;
   *gWDt = t->gWDt;
   *gbE = t->gbE;

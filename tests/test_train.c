@@ -884,25 +884,32 @@ Test(train, relu_and_jumprelu_entry_and_dense_paths_match_float64)
       }
 }
 
-/* A fresh trainer holding a copy of t's state (an SAE's: n_p = n_r), as a checkpoint and --resume make one */
+/* A fresh trainer of configuration c holding a copy of t's state (an SAE's: n_p = n_r), as a checkpoint and
+ * --resume make one */
 static sdlab_trainer *
-clone_trainer(sdlab_trainer *t, int threads)
+clone_trainer_as(sdlab_trainer *t, const sdlab_train_config *c, int threads)
 {
   const size_t p = sdlab_trainer_config(t)->p, q = sdlab_trainer_config(t)->q;
-  sdlab_trainer *n = sdlab_trainer_alloc(sdlab_trainer_config(t), threads);
+  sdlab_trainer *n = sdlab_trainer_alloc(c, threads);
   cr_assert_not_null(n, "%s", sdlab_error_message(1));
   sdlab_train_state *a = sdlab_trainer_state(t), *b = sdlab_trainer_state(n);
   float *fa[] = {a->WE, a->WDt, a->bE, a->bD, a->theta, a->mWE, a->vWE, a->mWDt, a->vWDt, a->mbE, a->vbE, a->mbD,
-                 a->vbD, a->mth, a->vth};
+                 a->vbD, a->mth, a->vth, a->rmag, a->bmag, a->mrm, a->vrm, a->mbm, a->vbm};
   float *fb[] = {b->WE, b->WDt, b->bE, b->bD, b->theta, b->mWE, b->vWE, b->mWDt, b->vWDt, b->mbE, b->vbE, b->mbD,
-                 b->vbD, b->mth, b->vth};
-  const size_t n_[] = {q * p, q * p, q, p, q, q * p, q * p, q * p, q * p, q, q, p, p, q, q};
-  for (size_t k = 0; k < 15; k++)
+                 b->vbD, b->mth, b->vth, b->rmag, b->bmag, b->mrm, b->vrm, b->mbm, b->vbm};
+  const size_t n_[] = {q * p, q * p, q, p, q, q * p, q * p, q * p, q * p, q, q, p, p, q, q, q, q, q, q, q, q};
+  for (size_t k = 0; k < sizeof n_ / sizeof *n_; k++)
     memcpy(fb[k], fa[k], n_[k] * sizeof(float));
   memcpy(b->last_active, a->last_active, q * sizeof *a->last_active);
   b->threshold = a->threshold;
   b->step = a->step;
   return n;
+}
+
+static sdlab_trainer *
+clone_trainer(sdlab_trainer *t, int threads)
+{
+  return clone_trainer_as(t, sdlab_trainer_config(t), threads);
 }
 
 /* W_D's rows without a gradient are updated lazily, when next read; the bytes must be those of updating every
@@ -995,13 +1002,19 @@ Test(train, lazy_decoder_rows_give_the_bytes_of_eager_updates)
  * <g, w> summed in order in double) and the row then scaled to unit norm (its squared norm summed in order in
  * double).  Rows without a gradient take the zero-gradient update.  The trainer projects inside its update
  * when it does not clip and in a pass of its own when it does (a clipping norm never reached: factor 1), groups
- * rows for its sums and updates W_D's untouched rows lazily: every way must give these bytes. */
+ * rows for its sums and updates W_D's untouched rows lazily; without clipping it sums W_E's rows from the
+ * entries as it updates them instead of reading a gradient written out (the reference reads it through
+ * sdlab_trainer_gradients), anchoring's term added after: every way must give these bytes. */
 static void
-update_case(sdlab_train_method m, double clip, int threads, uint64_t seed)
+update_case(sdlab_train_method m, double clip, size_t anchors, int threads, uint64_t seed)
 {
   const size_t p = 23, q = 61, B = 16, warm = 7;
+  float ap[3 * 23], ar[3 * 23];
+  for (size_t k = 0; k < sizeof ap / sizeof *ap; k++)
+    ap[k] = (float)sin((double)k), ar[k] = (float)cos((double)k);
   sdlab_train_config c;
   sdlab_train_config_default(&c);
+  c.anchors = anchors, c.anchor_p = ap, c.anchor_r = ar;
   c.method = m;
   c.p = c.r = p;
   c.q = q;
@@ -1011,10 +1024,12 @@ update_case(sdlab_train_method m, double clip, int threads, uint64_t seed)
   c.seed = seed;
   c.warmup = 0;
   c.decay = SDLAB_DECAY_NONE;
-  c.clip = clip;
+  c.clip = clip > 0 ? clip : 1e30; /* t writes its gradient out (below); u takes the step with `clip` */
   c.l1 = 0.01;
   c.nks = 2, c.ks[0] = 2, c.ks[1] = 5, c.lambdas[0] = 1, c.lambdas[1] = 0.5;
-  c.sparse_below = 0; /* ReLU: the dense products, every row with a gradient */
+  /* ReLU: the dense products, every row with a gradient; JumpReLU and Gated on the entry path */
+  c.sparse_below = m == SDLAB_TRAIN_RELU ? 0 : 1;
+  c.theta0 = 0.4, c.bandwidth = 0.2, c.l0 = 0.1;
   sdlab_trainer *t = sdlab_trainer_alloc(&c, threads);
   cr_assert_not_null(t, "%s", sdlab_error_message(1));
   gsl_rng *g = test_rng(seed);
@@ -1024,7 +1039,9 @@ update_case(sdlab_train_method m, double clip, int threads, uint64_t seed)
   sdlab_train_stats st;
   for (size_t s = 0; s < warm; s++) /* steps that leave W_D's rows at different steps */
     cr_assert_eq(sdlab_trainer_step(t, X + s * B * p, NULL, &st), 0, "%s", sdlab_error_message(1));
-  sdlab_trainer *u = clone_trainer(t, threads); /* takes the step below */
+  sdlab_train_config cu = c;
+  cu.clip = clip;
+  sdlab_trainer *u = clone_trainer_as(t, &cu, threads); /* takes the step below */
   const sdlab_train_state *s0 = sdlab_trainer_state(t);
   const size_t n = q * p, step = s0->step;
   float *w[2], *mo[2], *v[2], *gr[2];
@@ -1091,11 +1108,14 @@ update_case(sdlab_train_method m, double clip, int threads, uint64_t seed)
 
 Test(train, update_is_adam_with_projection_and_renormalisation_row_by_row)
 {
-  const sdlab_train_method ms[] = {SDLAB_TRAIN_TOPK, SDLAB_TRAIN_MATRYOSHKA, SDLAB_TRAIN_RELU};
-  for (size_t k = 0; k < 3; k++)
+  const sdlab_train_method ms[] = {SDLAB_TRAIN_TOPK, SDLAB_TRAIN_MATRYOSHKA, SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU,
+                                   SDLAB_TRAIN_GATED};
+  for (size_t k = 0; k < sizeof ms / sizeof *ms; k++)
     for (int threads = 1; threads <= 2; threads++) {
-      update_case(ms[k], 0, threads, 500 + k);
-      update_case(ms[k], 1e30, threads, 500 + k);
+      for (size_t anchors = 0; anchors <= 3; anchors += 3) {
+        update_case(ms[k], 0, anchors, threads, 500 + k);
+        update_case(ms[k], 1e30, anchors, threads, 500 + k);
+      }
     }
 }
 
