@@ -240,8 +240,8 @@ encoder_gflops_bf16(int threads)
       Af[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)TQ * TP; i++)
       Wf[i] = (float)(i % 5) * 0.1f;
-    sdlab_bf16_round((size_t)TB * TP, Af, A);
-    sdlab_bf16_round((size_t)TQ * TP, Wf, W);
+    sdlab_blas_bf16_round((size_t)TB * TP, Af, A);
+    sdlab_blas_bf16_round((size_t)TQ * TP, Wf, W);
     for (int r = 0; r < 6; r++) {
       double t0 = sdlab_now();
       if (sdlab_blas_par_bf16_gemm_nt(threads, TB, TQ, TP, A, TP, W, TP, C, TQ))

@@ -167,16 +167,16 @@ sdlab_cli_invalid(const char *cmd, int status)
 }
 
 void
-sdlab_progress_init(sdlab_progress *p, int quiet)
+sdlab_cli_progress_init(sdlab_cli_progress *p, int quiet)
 {
   p->enabled = !quiet && isatty(STDERR_FILENO);
   p->last = 0;
 }
 
 void
-sdlab_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value)
+sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value)
 {
-  sdlab_progress *p = ctx;
+  sdlab_cli_progress *p = ctx;
   if (p == NULL || !p->enabled)
     return;
   double t = sdlab_now();
@@ -191,7 +191,7 @@ sdlab_progress_update(void *ctx, const char *stage, size_t done, size_t total, d
 }
 
 void
-sdlab_progress_done(sdlab_progress *p)
+sdlab_cli_progress_done(sdlab_cli_progress *p)
 {
   if (p->enabled)
     fprintf(stderr, "\r\033[K");

@@ -48,23 +48,10 @@ int sdlab_cli_require(const char *cmd, const sdlab_opt *opts, size_t nopts, cons
 typedef struct {
   int enabled;
   double last;
-} sdlab_progress;
+} sdlab_cli_progress;
 
-void sdlab_progress_init(sdlab_progress *p, int quiet);
-void sdlab_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value);
-void sdlab_progress_done(sdlab_progress *p);
-
-int sdlab_cmd_lrb(int argc, char **argv);
-int sdlab_cmd_eval(int argc, char **argv);
-int sdlab_cmd_construct(int argc, char **argv);
-int sdlab_cmd_tsv(int argc, char **argv);
-int sdlab_cmd_patterns(int argc, char **argv);
-int sdlab_cmd_check(int argc, char **argv);
-int sdlab_cmd_landscape(int argc, char **argv);
-int sdlab_cmd_train(int argc, char **argv);
-int sdlab_cmd_mlp(int argc, char **argv);
-int sdlab_cmd_absorption(int argc, char **argv);
-int sdlab_cmd_export(int argc, char **argv);
-int sdlab_cmd_atlas(int argc, char **argv);
+void sdlab_cli_progress_init(sdlab_cli_progress *p, int quiet);
+void sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value);
+void sdlab_cli_progress_done(sdlab_cli_progress *p);
 
 #endif

@@ -2,6 +2,7 @@
  * (parent, absorbing, sub-concept, feature, other, dead) and measure the absorption rate. */
 #include "sdlab_absorption.h"
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
@@ -74,7 +75,7 @@ construct_thm38(const gsl_matrix *Wp, const long *parent_of, size_t P, size_t is
   unsigned char *F = calloc(P * n, 1), *want = malloc(n);
   double *x = malloc(np * sizeof *x);
   gsl_matrix *WE = gsl_matrix_alloc(P, np);
-  sdlab_halfspace *h = sdlab_halfspace_alloc(Wp, 0);
+  sdlab_lp_halfspace *h = sdlab_lp_halfspace_alloc(Wp, 0);
   *WEout = gsl_matrix_alloc(P + 1, np);
   int status = F && want && x && WE && h && *WEout ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   for (size_t d = 0; !status && d < n; d++)
@@ -85,8 +86,8 @@ construct_thm38(const gsl_matrix *Wp, const long *parent_of, size_t P, size_t is
   for (size_t i = 0; !status && i < P; i++) {
     for (size_t d = 0; d < n; d++)
       want[d] = F[i * n + d] ? SDLAB_IN : SDLAB_OUT;
-    sdlab_realize_info info;
-    status = sdlab_halfspace_realize(h, want, x, &info);
+    sdlab_lp_realize_info info;
+    status = sdlab_lp_halfspace_realize(h, want, x, &info);
     if (!status && !(info.realizable && info.verified))
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "Theorem 3.8's hypothesis fails on this W_p: no ReLU neuron fires on "
                           "exactly the sub-concepts of parent %zu (%s)", i,
@@ -158,7 +159,7 @@ construct_thm38(const gsl_matrix *Wp, const long *parent_of, size_t P, size_t is
   free(want);
   free(x);
   if (WE) gsl_matrix_free(WE);
-  sdlab_halfspace_free(h);
+  sdlab_lp_halfspace_free(h);
   return status;
 }
 
@@ -167,7 +168,7 @@ construct_thm38(const gsl_matrix *Wp, const long *parent_of, size_t P, size_t is
 static int
 sae_codes(const char *dir, const char *bench, sdlab_sae **sae, gsl_matrix **Z)
 {
-  char *path = sdlab_path_join(bench, "x_p.npy");
+  char *path = sdlab_io_path_join(bench, "x_p.npy");
   float *X = NULL, *A = NULL;
   size_t N = 0, p = 0;
   int status = path ? sdlab_npy_load_floats(path, "the bench's x_p.npy", &X, &N, &p)
@@ -350,8 +351,8 @@ sdlab_cmd_absorption(int argc, char **argv)
       (o[O_PARENT].value && sdlab_cli_size("absorption", "--parent", o[O_PARENT].value, &istar)))
     return SDLAB_EXIT_USAGE;
   gsl_matrix *X = NULL, *Wp = NULL, *Z = NULL, *WD = NULL;
-  char *xpath = sdlab_path_join(o[O_BENCH].value, "x.npy"), *wpath = sdlab_path_join(o[O_BENCH].value, "W_p.npy");
-  char *mpath = sdlab_path_join(o[O_BENCH].value, "meta.json");
+  char *xpath = sdlab_io_path_join(o[O_BENCH].value, "x.npy"), *wpath = sdlab_io_path_join(o[O_BENCH].value, "W_p.npy");
+  char *mpath = sdlab_io_path_join(o[O_BENCH].value, "meta.json");
   int status = xpath && wpath && mpath ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   json_t *meta = NULL;
   if (!status)
@@ -422,7 +423,7 @@ sdlab_cmd_absorption(int argc, char **argv)
   if (!status) {
     const char *paths[2] = {o[O_RATES].value, o[O_OUT].value};
     const void *texts[2] = {rates, text};
-    status = sdlab_atomic_write_all(2, paths, texts, NULL);
+    status = sdlab_io_atomic_write_all(2, paths, texts, NULL);
   }
   free(rates);
   if (status && enc)

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sdlab_atlas.h"
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
@@ -92,14 +93,14 @@ cell_record(const char *dir, const sdlab_atlas_cell *c)
 {
   sdlab_json j;
   const char *text = cell_text(&j, c);
-  char *path = sdlab_path_join(dir, "cell.json");
+  char *path = sdlab_io_path_join(dir, "cell.json");
   int status = text && path ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status) {
     char *have = read_small(path);
     if (have && strcmp(have, text) != 0)
       status = sdlab_fail(SDLAB_EUSAGE, "%s records another cell: give its parameters or another --out", path);
     else if (have == NULL)
-      status = sdlab_atomic_write_text(path, text);
+      status = sdlab_io_atomic_write_text(path, text);
     free(have);
   }
   free(path);
@@ -120,7 +121,7 @@ read_instances(const char *dir, sdlab_atlas_instance **out, size_t *count)
 {
   *out = NULL;
   *count = 0;
-  char *idir = sdlab_path_join(dir, "instances");
+  char *idir = sdlab_io_path_join(dir, "instances");
   DIR *d = idir ? opendir(idir) : NULL;
   if (d == NULL) {
     int status = idir ? sdlab_fail(SDLAB_EIO, "%s: %s", idir, strerror(errno)) : sdlab_fail(GSL_ENOMEM, "out of memory");
@@ -134,7 +135,7 @@ read_instances(const char *dir, sdlab_atlas_instance **out, size_t *count)
     const size_t len = strlen(e->d_name);
     if (len < 5 || strcmp(e->d_name + len - 4, ".tsv") != 0)
       continue; /* ., .. and the temporary files of a writer */
-    char *path = sdlab_path_join(idir, e->d_name);
+    char *path = sdlab_io_path_join(idir, e->d_name);
     char *text = path ? read_small(path) : NULL;
     if (*count == cap) {
       cap = cap ? 2 * cap : 64;
@@ -177,11 +178,11 @@ gather(const char *dir)
     return status;
   sdlab_atlas_summary s;
   sdlab_atlas_summarise(in, count, &s);
-  char *path = sdlab_path_join(dir, "instances.tsv");
-  sdlab_atomic_file f;
+  char *path = sdlab_io_path_join(dir, "instances.tsv");
+  sdlab_io_atomic_file f;
   if (path == NULL)
     status = sdlab_fail(GSL_ENOMEM, "out of memory");
-  if (!status && !(status = sdlab_atomic_open(&f, path))) {
+  if (!status && !(status = sdlab_io_atomic_open(&f, path))) {
     fprintf(f.fp, "%s\n", sdlab_atlas_instance_header());
     for (size_t i = 0; !status && i < count; i++) {
       char line[512];
@@ -189,9 +190,9 @@ gather(const char *dir)
         fprintf(f.fp, "%s\n", line);
     }
     if (status)
-      sdlab_atomic_abort(&f);
+      sdlab_io_atomic_abort(&f);
     else
-      status = sdlab_atomic_commit(&f);
+      status = sdlab_io_atomic_commit(&f);
   }
   free(path);
   if (!status) {
@@ -219,15 +220,15 @@ gather(const char *dir)
     status = sdlab_json_write(&j, dir, "summary.json");
   }
   if (!status) { /* the same as a table, for gnuplot */
-    path = sdlab_path_join(dir, "summary.tsv");
+    path = sdlab_io_path_join(dir, "summary.tsv");
     if (path == NULL)
       status = sdlab_fail(GSL_ENOMEM, "out of memory");
-    if (!status && !(status = sdlab_atomic_open(&f, path))) {
+    if (!status && !(status = sdlab_io_atomic_open(&f, path))) {
       fprintf(f.fp, "# class\truns\tfraction\twilson_lo\twilson_hi\n");
       for (int k = 0; k < SDLAB_ATLAS_CLASSES; k++)
         fprintf(f.fp, "%s\t%zu\t%.17g\t%.17g\t%.17g\n", sdlab_atlas_class_name(k), s.count[k], s.frac[k], s.lo[k],
                 s.hi[k]);
-      status = sdlab_atomic_commit(&f);
+      status = sdlab_io_atomic_commit(&f);
     }
     free(path);
   }
@@ -324,19 +325,19 @@ sdlab_cmd_atlas(int argc, char **argv)
   if (status)
     return sdlab_cli_invalid("atlas", status);
   const char *dir = o[O_OUT].value;
-  char *idir = sdlab_path_join(dir, "instances");
+  char *idir = sdlab_io_path_join(dir, "instances");
   if (idir == NULL)
     return sdlab_cli_fail("atlas", sdlab_fail(GSL_ENOMEM, "out of memory"));
   if ((mkdir(dir, 0777) != 0 && errno != EEXIST) || (mkdir(idir, 0777) != 0 && errno != EEXIST))
     status = sdlab_fail(SDLAB_EIO, "cannot create %s: %s", idir, strerror(errno));
   if (!status)
     status = cell_record(dir, &c);
-  sdlab_progress prog;
-  sdlab_progress_init(&prog, o[O_QUIET].value != NULL);
+  sdlab_cli_progress prog;
+  sdlab_cli_progress_init(&prog, o[O_QUIET].value != NULL);
   for (uint64_t seed = first; !status; seed++) {
     char name[32];
     snprintf(name, sizeof name, "%" PRIu64 ".tsv", seed);
-    char *path = sdlab_path_join(idir, name);
+    char *path = sdlab_io_path_join(idir, name);
     struct stat st;
     if (path == NULL)
       status = sdlab_fail(GSL_ENOMEM, "out of memory");
@@ -352,17 +353,17 @@ sdlab_cmd_atlas(int argc, char **argv)
           status = sdlab_fail(GSL_ENOMEM, "out of memory");
         else {
           sprintf(text, "%s\n%s\n", sdlab_atlas_instance_header(), line);
-          status = sdlab_atomic_write_text(path, text);
+          status = sdlab_io_atomic_write_text(path, text);
           free(text);
         }
       }
     }
     free(path);
-    sdlab_progress_update(&prog, "instances", (size_t)(seed - first + 1), (size_t)(last - first + 1), NAN);
+    sdlab_cli_progress_update(&prog, "instances", (size_t)(seed - first + 1), (size_t)(last - first + 1), NAN);
     if (seed == last)
       break;
   }
-  sdlab_progress_done(&prog);
+  sdlab_cli_progress_done(&prog);
   free(idir);
   if (!status)
     status = gather(dir);

@@ -1,6 +1,7 @@
 /* sdlab check: the proof checker. */
 #include "sdlab_check.h"
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 
@@ -27,7 +28,7 @@ static void
 progress(void *ctx, const char *group, size_t done, size_t total, double value)
 {
   (void)done, (void)total, (void)value;
-  sdlab_progress *p = ctx;
+  sdlab_cli_progress *p = ctx;
   if (p->enabled)
     fprintf(stderr, "\r\033[Ksdlab check: %s done", group);
 }
@@ -54,20 +55,20 @@ sdlab_cmd_check(int argc, char **argv)
     fprintf(stderr, "sdlab check: error: --trials must be positive\n");
     return SDLAB_EXIT_USAGE;
   }
-  sdlab_progress prog;
-  sdlab_progress_init(&prog, o[O_QUIET].value != NULL);
+  sdlab_cli_progress prog;
+  sdlab_cli_progress_init(&prog, o[O_QUIET].value != NULL);
   sdlab_check_report rep;
   sdlab_check_report_init(&rep, seed, trials);
   double t0 = sdlab_now();
   int status = sdlab_check_run(&rep, progress, &prog);
-  sdlab_progress_done(&prog);
+  sdlab_cli_progress_done(&prog);
   char *md = status ? NULL : sdlab_check_markdown(&rep);
   if (!status && o[O_QUIET].value == NULL)
     fprintf(stderr, "sdlab check: %.1f s\n", sdlab_now() - t0);
   if (!status && md == NULL)
     status = sdlab_fail(GSL_ENOMEM, "out of memory for the report");
   if (!status && o[O_REPORT].value)
-    status = sdlab_atomic_write_text(o[O_REPORT].value, md);
+    status = sdlab_io_atomic_write_text(o[O_REPORT].value, md);
   if (!status)
     fputs(md, stdout);
   free(md);

@@ -2,6 +2,7 @@
  * quantities evaluated on them (result.json). */
 #include "sdlab_claims.h"
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
@@ -162,7 +163,7 @@ result_of(sdlab_json *j, const char *kind, int k33, const sdlab_activation *act,
     pattern_json(j, act, WE, Wp);
     if (k33) {
       sdlab_thm33_values v;
-      status = sdlab_claim_thm33(Wp, Wr, Md, act, nq, &v);
+      status = sdlab_claims_thm33(Wp, Wr, Md, act, nq, &v);
       if (!status) {
         sdlab_json_object_begin(j, "theorem_3_3");
         sdlab_json_number(j, "M", v.M);
@@ -245,26 +246,26 @@ sdlab_cmd_construct(int argc, char **argv)
   sdlab_json j;
   sdlab_json_init(&j);
   if (!status)
-    status = sdlab_outdir_begin(o[O_OUT].value, force, &staging);
+    status = sdlab_io_outdir_begin(o[O_OUT].value, force, &staging);
   if (!status)
     status = result_of(&j, kind, k33, &act, Wp, Wr, WE, WD, Md, nq);
   const char *files[4] = {"W_E.npy", "W_D.npy", "W_p.npy", "W_r.npy"};
   const gsl_matrix *mats[4] = {WE, WD, Wp, Wr};
   for (int k = 0; !status && k < (k35 ? 4 : 2); k++) {
-    f = sdlab_path_join(staging, files[k]);
+    f = sdlab_io_path_join(staging, files[k]);
     status = sdlab_npy_write_matrix(f, mats[k], SDLAB_F64);
     free(f);
   }
   const char *text = status ? NULL : sdlab_json_text(&j);
   if (!status) {
-    f = sdlab_path_join(staging, "result.json");
-    status = text && f ? sdlab_atomic_write_text(f, text) : sdlab_fail(GSL_ENOMEM, "out of memory");
+    f = sdlab_io_path_join(staging, "result.json");
+    status = text && f ? sdlab_io_atomic_write_text(f, text) : sdlab_fail(GSL_ENOMEM, "out of memory");
     free(f);
   }
   if (!status)
-    status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
+    status = sdlab_io_outdir_commit(staging, o[O_OUT].value, force);
   else
-    sdlab_outdir_abort(staging);
+    sdlab_io_outdir_abort(staging);
   if (!status)
     fputs(text, stdout);
   sdlab_json_free(&j);

@@ -1,5 +1,6 @@
 /* sdlab eval: the recovery metrics of §5.1 for a learned dictionary against a known ground truth. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
@@ -377,7 +378,7 @@ sdlab_cmd_eval(int argc, char **argv)
   if (!status) {
     const char *paths[2] = {o[O_OUT].value, o[O_SWEEP].value};
     const void *texts[2] = {text, sweep};
-    status = sdlab_atomic_write_all(2, paths, texts, NULL);
+    status = sdlab_io_atomic_write_all(2, paths, texts, NULL);
   }
   free(sweep);
   if (!status)

@@ -1,5 +1,6 @@
 /* sdlab export: a trained run in the layout SAELens, sparsify or dictionary_learning loads. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_export.h"
 

@@ -1,5 +1,6 @@
 /* sdlab landscape: every piece of L~, certified bounds on each, and where SGD ends. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_landscape.h"
@@ -73,12 +74,12 @@ truth_of(const char *dir, size_t n, size_t dim, double M, uint64_t seed, size_t 
 {
   int status = SDLAB_SUCCESS;
   if (dir) {
-    char *f = sdlab_path_join(dir, "W_p.npy");
+    char *f = sdlab_io_path_join(dir, "W_p.npy");
     status = sdlab_npy_load_matrix(f, "--truth W_p.npy", Wp);
     if (!status) /* the census enumerates the pieces by LP: values GLPK cannot take are refused here, with the file */
       status = sdlab_patterns_check_range(*Wp, nq, act->kind == SDLAB_ACT_TOPK || act->kind == SDLAB_ACT_TOPK_RELU, f);
     free(f);
-    f = sdlab_path_join(dir, "W_r.npy");
+    f = sdlab_io_path_join(dir, "W_r.npy");
     struct stat st;
     if (!status && stat(f, &st) == 0)
       status = sdlab_npy_load_matrix(f, "--truth W_r.npy", Wr);
@@ -165,31 +166,31 @@ sdlab_cmd_landscape(int argc, char **argv)
   gsl_vector_set_all(Md, md);
   char *staging = NULL;
   const int force = o[O_FORCE].value != NULL;
-  if ((status = sdlab_outdir_begin(o[O_OUT].value, force, &staging))) {
+  if ((status = sdlab_io_outdir_begin(o[O_OUT].value, force, &staging))) {
     gsl_matrix_free(Wp);
     gsl_matrix_free(Wr);
     gsl_vector_free(Md);
     return sdlab_cli_fail("landscape", status);
   }
-  sdlab_progress prog;
-  sdlab_progress_init(&prog, o[O_QUIET].value != NULL);
+  sdlab_cli_progress prog;
+  sdlab_cli_progress_init(&prog, o[O_QUIET].value != NULL);
   char *journal = malloc(strlen(o[O_OUT].value) + 9);
   if (journal)
     sprintf(journal, "%s.journal", o[O_OUT].value);
   p.journal = journal;
   sdlab_landscape l;
-  status = journal ? sdlab_landscape_run_census(Wp, Wr, Md, nq, &act, &p, &l, sdlab_progress_update, &prog)
+  status = journal ? sdlab_landscape_run_census(Wp, Wr, Md, nq, &act, &p, &l, sdlab_cli_progress_update, &prog)
                    : sdlab_fail(GSL_ENOMEM, "out of memory");
-  sdlab_progress_done(&prog);
+  sdlab_cli_progress_done(&prog);
   sdlab_landscape_counts cnt;
   if (!status) {
     sdlab_landscape_count(&l, &cnt);
     status = sdlab_landscape_write(&l, &p, md, staging);
   }
   if (!status)
-    status = sdlab_outdir_commit(staging, o[O_OUT].value, force);
+    status = sdlab_io_outdir_commit(staging, o[O_OUT].value, force);
   else
-    sdlab_outdir_abort(staging);
+    sdlab_io_outdir_abort(staging);
   if (!status && journal) /* the census is written: its journal has served */
     unlink(journal);
   free(journal);
@@ -200,7 +201,7 @@ sdlab_cmd_landscape(int argc, char **argv)
            l.global_upper - l.global_lower <= p.tol * fmax(1.0, l.global_upper) ? " (certified)" : "");
     printf("  %-28s %6s\n", "SGD end points", "runs");
     for (int c = 0; c < 4; c++)
-      printf("  %-28s %6zu\n", sdlab_sgd_class_name((sdlab_sgd_class)c), cnt.classes[c]);
+      printf("  %-28s %6zu\n", sdlab_landscape_sgd_class_name((sdlab_sgd_class)c), cnt.classes[c]);
     printf("  branch and bound on %zu open pieces: %zu certified", l.bnb_run, l.certified_bnb);
     if (l.bnb_resumed)
       printf(" (%zu taken from %s.journal)", l.bnb_resumed, o[O_OUT].value);

@@ -1,5 +1,6 @@
 /* sdlab lrb: generate a Linear Representation Bench data set (Appendix C) into a directory. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
@@ -178,13 +179,13 @@ write_meta(sdlab_json *j, const sdlab_lrb_params *p, const sdlab_lrb_truth *t, s
 /* Write x, x_p (and x_r) in chunks of samples. */
 static int
 write_samples(const char *dir, const sdlab_lrb_params *p, const sdlab_lrb_truth *t, sdlab_dtype dtype,
-              sdlab_progress *prog, size_t *active, size_t *alone)
+              sdlab_cli_progress *prog, size_t *active, size_t *alone)
 {
   const size_t n = p->n, np = t->Wp->size1, nr = t->Wr->size1, K = p->samples, chunk = 4096;
   const int has_r = p->target != SDLAB_TARGET_SAE;
   sdlab_npy_writer wx, wp, wr;
   memset(&wr, 0, sizeof wr);
-  char *fx = sdlab_path_join(dir, "x.npy"), *fp = sdlab_path_join(dir, "x_p.npy"), *fr = sdlab_path_join(dir, "x_r.npy");
+  char *fx = sdlab_io_path_join(dir, "x.npy"), *fp = sdlab_io_path_join(dir, "x_p.npy"), *fr = sdlab_io_path_join(dir, "x_r.npy");
   double *X = malloc(chunk * n * sizeof *X), *Xp = malloc(chunk * np * sizeof *Xp);
   double *Xr = has_r ? malloc(chunk * nr * sizeof *Xr) : NULL;
   gsl_matrix *WpT = gsl_matrix_alloc(n, np), *WrT = gsl_matrix_alloc(n, nr);
@@ -237,7 +238,7 @@ write_samples(const char *dir, const sdlab_lrb_params *p, const sdlab_lrb_truth 
       status = sdlab_npy_writer_append(&wp, Xp, b);
     if (!status && has_r)
       status = sdlab_npy_writer_append(&wr, Xr, b);
-    sdlab_progress_update(prog, "C.2-C.3 samples", s0 + b, K, NAN);
+    sdlab_cli_progress_update(prog, "C.2-C.3 samples", s0 + b, K, NAN);
   }
   /* a writer is finished by close whether it succeeds or not */
   if (!status) {
@@ -311,16 +312,16 @@ sdlab_cmd_lrb(int argc, char **argv)
   const char *out = o[O_OUT].value;
   const int force = o[O_FORCE].value != NULL;
   char *staging = NULL;
-  if ((status = sdlab_space_check(out, output_bytes(&p, dtype)))) /* say which sizes ask for it */
+  if ((status = sdlab_io_space_check(out, output_bytes(&p, dtype)))) /* say which sizes ask for it */
     return sdlab_cli_fail("lrb", sdlab_fail(status, "%s (--features %zu, --dim %zu, --samples %zu)",
                                              sdlab_error_message(status), p.n, p.dim, p.samples));
-  if ((status = sdlab_outdir_begin(out, force, &staging)))
+  if ((status = sdlab_io_outdir_begin(out, force, &staging)))
     return sdlab_cli_fail("lrb", status);
-  sdlab_progress prog;
-  sdlab_progress_init(&prog, o[O_QUIET].value != NULL);
+  sdlab_cli_progress prog;
+  sdlab_cli_progress_init(&prog, o[O_QUIET].value != NULL);
   sdlab_lrb_truth t;
   double t0 = sdlab_now();
-  status = sdlab_lrb_truth_make(&p, &t, sdlab_progress_update, &prog);
+  status = sdlab_lrb_truth_make(&p, &t, sdlab_cli_progress_update, &prog);
   double t1 = sdlab_now();
   size_t active = 0, alone = 0;
   double *Md = malloc(p.n * sizeof *Md);
@@ -330,12 +331,12 @@ sdlab_cmd_lrb(int argc, char **argv)
   if (!status)
     status = sdlab_lrb_md(&p, Md);
   if (!status) {
-    f = sdlab_path_join(staging, "W_p.npy");
+    f = sdlab_io_path_join(staging, "W_p.npy");
     status = sdlab_npy_write_matrix(f, t.Wp, SDLAB_F64);
     free(f);
   }
   if (!status && p.target != SDLAB_TARGET_SAE) {
-    f = sdlab_path_join(staging, "W_r.npy");
+    f = sdlab_io_path_join(staging, "W_r.npy");
     status = sdlab_npy_write_matrix(f, t.Wr, SDLAB_F64);
     free(f);
   }
@@ -348,11 +349,11 @@ sdlab_cmd_lrb(int argc, char **argv)
     write_meta(&j, &p, &t, dtype, Md, active, alone);
     status = sdlab_json_write(&j, staging, "meta.json");
   }
-  sdlab_progress_done(&prog);
+  sdlab_cli_progress_done(&prog);
   if (!status)
-    status = sdlab_outdir_commit(staging, out, force);
+    status = sdlab_io_outdir_commit(staging, out, force);
   else
-    sdlab_outdir_abort(staging);
+    sdlab_io_outdir_abort(staging);
   free(Md);
   sdlab_lrb_features_info info = t.info_p;
   sdlab_lrb_truth_free(&t);

@@ -2,6 +2,7 @@
  * (Debian's dataset-fashion-mnist); `extract` writes its hidden activations for all 70,000 images in the
  * layout `sdlab train --data DIR` reads, with the normalised class means (eqs. 23-24) as ground-truth proxy. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_fashion.h"
 #include "sdlab_io.h"
@@ -64,7 +65,7 @@ enum { T_OUT, T_DATA, T_HIDDEN, T_EPOCHS, T_BATCH, T_LR, T_SEED, T_THREADS, T_FO
 
 /* mlp train's report: progress on a terminal, a line after each epoch */
 typedef struct {
-  sdlab_progress prog; /* first: sdlab_progress_update takes the report as its sdlab_progress */
+  sdlab_cli_progress prog; /* first: sdlab_cli_progress_update takes the report as its sdlab_cli_progress */
   int quiet;
   double t0;
 } mlp_report;
@@ -75,7 +76,7 @@ epoch_report(void *ctx, size_t epoch, double loss, double train_acc, double test
   mlp_report *r = ctx;
   if (r->quiet)
     return;
-  sdlab_progress_done(&r->prog);
+  sdlab_cli_progress_done(&r->prog);
   fprintf(stderr, "sdlab mlp train: epoch %zu: loss %.4f, train accuracy %.4f, test accuracy %.4f (%.0f s)\n", epoch,
           loss, train_acc, test_acc, sdlab_now() - r->t0);
 }
@@ -111,11 +112,11 @@ mlp_train(int argc, char **argv)
   const char *out = o[T_OUT].value, *data = o[T_DATA].value ? o[T_DATA].value : SDLAB_FASHION_DIR;
   const int force = o[T_FORCE].value != NULL, quiet = o[T_QUIET].value != NULL;
   mlp_report rep = {{0, 0}, quiet, sdlab_now()};
-  sdlab_progress_init(&rep.prog, quiet);
+  sdlab_cli_progress_init(&rep.prog, quiet);
   double acc = NAN;
-  int status = sdlab_fashion_train(&c, epochs, (int)threads, data, out, force, sdlab_progress_update, epoch_report,
+  int status = sdlab_fashion_train(&c, epochs, (int)threads, data, out, force, sdlab_cli_progress_update, epoch_report,
                                    &rep, &acc);
-  sdlab_progress_done(&rep.prog);
+  sdlab_cli_progress_done(&rep.prog);
   if (!status && !quiet)
     fprintf(stderr, "sdlab mlp train: wrote %s (test accuracy %.4f, %.1f s)\n", out, acc, sdlab_now() - rep.t0);
   return status ? sdlab_cli_fail("mlp train", status) : SDLAB_EXIT_OK;
@@ -139,12 +140,12 @@ mlp_extract(int argc, char **argv)
   const char *model = o[E_MODEL].value, *out = o[E_OUT].value;
   const char *data = o[E_DATA].value ? o[E_DATA].value : SDLAB_FASHION_DIR;
   const int force = o[E_FORCE].value != NULL, quiet = o[E_QUIET].value != NULL;
-  sdlab_progress prog;
-  sdlab_progress_init(&prog, quiet);
+  sdlab_cli_progress prog;
+  sdlab_cli_progress_init(&prog, quiet);
   size_t N = 0;
   double acc = NAN;
-  int status = sdlab_fashion_extract(model, data, out, force, sdlab_progress_update, &prog, &N, &acc);
-  sdlab_progress_done(&prog);
+  int status = sdlab_fashion_extract(model, data, out, force, sdlab_cli_progress_update, &prog, &N, &acc);
+  sdlab_cli_progress_done(&prog);
   if (!status && !quiet)
     fprintf(stderr, "sdlab mlp extract: wrote %s (%zu images; test accuracy %.4f)\n", out, N, acc);
   return status ? sdlab_cli_fail("mlp extract", status) : SDLAB_EXIT_OK;

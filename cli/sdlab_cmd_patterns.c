@@ -2,6 +2,7 @@
  * directions, enumerated exactly, with counts. */
 #include "sdlab_activation.h"
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
@@ -125,8 +126,8 @@ sdlab_cmd_patterns(int argc, char **argv)
       fprintf(stderr, "sdlab patterns: %.1f s\n", seconds);
   }
   if (!status && o[O_OUT].value) {
-    sdlab_atomic_file f;
-    if (!(status = sdlab_atomic_open(&f, o[O_OUT].value))) {
+    sdlab_io_atomic_file f;
+    if (!(status = sdlab_io_atomic_open(&f, o[O_OUT].value))) {
       if (single) {
         fprintf(f.fp, "# index\tF\topen\tverified\twitness (w%s)\n", threshold ? ", s" : "");
         for (size_t c = 0; c < single->count; c++) {
@@ -154,7 +155,7 @@ sdlab_cmd_patterns(int argc, char **argv)
           fputc('\n', f.fp);
         }
       }
-      status = sdlab_atomic_commit(&f);
+      status = sdlab_io_atomic_commit(&f);
     }
   }
   const char *text = status ? NULL : sdlab_json_text(&j);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sdlab_activation.h"
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_npy.h"
@@ -446,7 +447,7 @@ publish(sdlab_trainer *t, const sdlab_run_history *h, const sdlab_run_info *info
     snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
     unlink(cp);
     char *sdir = strdup(staging);
-    st2 = sdir ? sdlab_outdir_commit(sdir, out, replace) : sdlab_fail(GSL_ENOMEM, "out of memory");
+    st2 = sdir ? sdlab_io_outdir_commit(sdir, out, replace) : sdlab_fail(GSL_ENOMEM, "out of memory");
   }
   return st2;
 }
@@ -462,7 +463,7 @@ keep_or_abort(int status, const char *staging, const char *out)
     sdlab_fail(status, "%s; the run is kept in %s: sdlab train --resume %s continues from its last checkpoint",
                sdlab_error_message(status), staging, out);
   else
-    sdlab_outdir_abort(strdup(staging));
+    sdlab_io_outdir_abort(strdup(staging));
 }
 
 /* A resumed run: the checkpoint's inputs checked against the files, the trainer and history restored, the staging
@@ -566,9 +567,9 @@ sdlab_cmd_train(int argc, char **argv)
   if (!status)
     status = sdlab_train_config_check(&c);
   if (!status) /* the memory first: a trainer that cannot be held is refused whatever the disk */
-    status = sdlab_memory_check("the trainer", sdlab_trainer_bytes(&c));
+    status = sdlab_io_memory_check("the trainer", sdlab_trainer_bytes(&c));
   if (!status && !resume)
-    status = sdlab_space_check(out, disk_needed(&c, total, ckpt_every, o[O_CODES].value != NULL, N, topk_rows));
+    status = sdlab_io_space_check(out, disk_needed(&c, total, ckpt_every, o[O_CODES].value != NULL, N, topk_rows));
   if (!status && (t = sdlab_trainer_alloc(&c, threads)) == NULL)
     status = GSL_ENOMEM; /* the configuration passed its check: the allocation failed (its message is recorded) */
   /* the output: a persistent staging directory RUN.partial */

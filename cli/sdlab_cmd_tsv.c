@@ -1,5 +1,6 @@
 /* sdlab tsv: a .npy array as a tab-separated table with a '#' header line, for gnuplot and spreadsheets. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 #include "sdlab_errno.h"
 #include "sdlab_io.h"
 #include "sdlab_npy.h"
@@ -43,7 +44,7 @@ sdlab_cmd_tsv(int argc, char **argv)
   sdlab_array a;
   int status = sdlab_npy_read(argv[1], &a), empty = 0;
   if (!status && a.ndim == 1) { /* a vector: one column; an empty one prints the header alone */
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     status = sdlab_npy_read(argv[1], &a);
     if (!status) {
       size_t n = a.shape[0];
@@ -56,10 +57,10 @@ sdlab_cmd_tsv(int argc, char **argv)
                                 : a.dtype == SDLAB_F64 ? ((double *)a.data)[i]
                                 : a.dtype == SDLAB_I32 ? ((int32_t *)a.data)[i]
                                                        : (double)((int64_t *)a.data)[i]);
-      sdlab_array_release(&a);
+      sdlab_npy_array_release(&a);
     }
   } else if (!status) {
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     status = sdlab_npy_load_matrix(argv[1], "IN.npy", &m);
   }
   if (status)
@@ -74,10 +75,10 @@ sdlab_cmd_tsv(int argc, char **argv)
     gsl_matrix_free(m);
     m = t;
   }
-  sdlab_atomic_file af;
+  sdlab_io_atomic_file af;
   FILE *fp = stdout;
   if (o[O_OUT].value) {
-    if ((status = sdlab_atomic_open(&af, o[O_OUT].value))) {
+    if ((status = sdlab_io_atomic_open(&af, o[O_OUT].value))) {
       gsl_matrix_free(m);
       return sdlab_cli_fail("tsv", status);
     }
@@ -96,7 +97,7 @@ sdlab_cmd_tsv(int argc, char **argv)
     for (size_t j = 0; j < m->size2; j++)
       fprintf(fp, "%.17g%c", gsl_matrix_get(m, i, j), j + 1 < m->size2 ? '\t' : '\n');
   gsl_matrix_free(m);
-  if (o[O_OUT].value && (status = sdlab_atomic_commit(&af)))
+  if (o[O_OUT].value && (status = sdlab_io_atomic_commit(&af)))
     return sdlab_cli_fail("tsv", status);
   return SDLAB_EXIT_OK;
 }

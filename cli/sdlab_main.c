@@ -1,5 +1,6 @@
 /* sdlab: the command line. */
 #include "sdlab_cli.h"
+#include "sdlab_cmd.h"
 
 #include <stdio.h>
 #include <string.h>

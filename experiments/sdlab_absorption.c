@@ -54,7 +54,7 @@ sdlab_absorption_free(sdlab_absorption *a)
 }
 
 const char *
-sdlab_latent_class_name(sdlab_latent_class c)
+sdlab_absorption_latent_class_name(sdlab_latent_class c)
 {
   static const char *names[SDLAB_LATENT_CLASSES] = {"dead", "other", "parent", "absorbing", "sub-concept", "feature"};
   return (unsigned)c < SDLAB_LATENT_CLASSES ? names[c] : "?";
@@ -341,7 +341,7 @@ sdlab_absorption_rates_text(const sdlab_absorption *a)
     const size_t i = order[r];
     for (size_t d = 0; d < a->n; d++)
       len += (size_t)snprintf(text + len, cap - len, "%zu\t%zu\t%zu\t%.6f\t%s\n", r, i, d, a->rate[i * a->n + d],
-                              sdlab_latent_class_name(a->cls[i]));
+                              sdlab_absorption_latent_class_name(a->cls[i]));
     len += (size_t)snprintf(text + len, cap - len, "\n"); /* gnuplot: one block per row */
   }
   free(order);
@@ -356,7 +356,7 @@ sdlab_absorption_json(const sdlab_absorption *a, sdlab_json *j, const double *de
   sdlab_json_integer(j, "n_q", (long long)a->nq);
   sdlab_json_object_begin(j, "classes");
   for (int c = 0; c < SDLAB_LATENT_CLASSES; c++)
-    sdlab_json_integer(j, sdlab_latent_class_name((sdlab_latent_class)c), (long long)a->counts[c]);
+    sdlab_json_integer(j, sdlab_absorption_latent_class_name((sdlab_latent_class)c), (long long)a->counts[c]);
   sdlab_json_object_end(j);
   sdlab_json_integer(j, "sub_concepts", (long long)a->children);
   sdlab_json_integer(j, "covered", (long long)a->covered);
@@ -374,9 +374,9 @@ sdlab_absorption_json(const sdlab_absorption *a, sdlab_json *j, const double *de
           m++;
         }
       if (m)
-        sdlab_json_number(j, sdlab_latent_class_name((sdlab_latent_class)c), s / (double)m);
+        sdlab_json_number(j, sdlab_absorption_latent_class_name((sdlab_latent_class)c), s / (double)m);
       else
-        sdlab_json_null(j, sdlab_latent_class_name((sdlab_latent_class)c));
+        sdlab_json_null(j, sdlab_absorption_latent_class_name((sdlab_latent_class)c));
     }
     sdlab_json_object_end(j);
   }
@@ -395,7 +395,7 @@ sdlab_absorption_json(const sdlab_absorption *a, sdlab_json *j, const double *de
   for (size_t i = 0; i < a->nq; i++) {
     sdlab_json_object_begin(j, NULL);
     sdlab_json_integer(j, "latent", (long long)i);
-    sdlab_json_string(j, "class", sdlab_latent_class_name(a->cls[i]));
+    sdlab_json_string(j, "class", sdlab_absorption_latent_class_name(a->cls[i]));
     if (a->owner[i] >= 0)
       sdlab_json_integer(j, a->cls[i] == SDLAB_LATENT_PARENT ? "parent" : "feature", a->owner[i]);
     sdlab_json_array_begin(j, "set");

@@ -64,7 +64,7 @@ sdlab_absorption *sdlab_absorption_alloc(size_t nq, size_t n);
 void sdlab_absorption_free(sdlab_absorption *a);
 
 /* The name of a class ("dead", "other", "parent", "absorbing", "sub-concept", "feature"). */
-const char *sdlab_latent_class_name(sdlab_latent_class c);
+const char *sdlab_absorption_latent_class_name(sdlab_latent_class c);
 
 /* Fill rate, false_rate and fired from N samples: codes (N x nq, row-major: a latent fires where
  * its code is > 0) and the ground-truth codes x (N x n: feature d is active where x > 0), then

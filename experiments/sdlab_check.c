@@ -148,7 +148,7 @@ gradient_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *
 }
 
 int
-sdlab_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, const gsl_matrix *Wp, size_t N,
+sdlab_check_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, const gsl_matrix *Wp, size_t N,
                         sdlab_loss_workspace *w, sdlab_thm31_sample *e)
 {
   const size_t chunk = 1024, n = p->n, np = Wp->size1;
@@ -240,10 +240,10 @@ check_31(sdlab_check_report *r)
     sdlab_loss_tilde(m, tr.Wp, tr.Wr, Md, &lt, NULL, NULL, w);
     const size_t N = 64 * 1024;
     sdlab_thm31_sample e;
-    sdlab_thm31_sample_loss(m, &p, tr.Wp, N, w, &e);
+    sdlab_check_thm31_sample_loss(m, &p, tr.Wp, N, w, &e);
     const double Nd = (double)N, z = 5, q = 1 - p.S, nn = (double)n;
     const double L = e.L, seL = e.se_L, T1 = e.T1, seT1 = e.se_T1;
-    double pm = sdlab_thm31_prob_multi(n, p.S), fm = e.multi, sem = sqrt(pm * (1 - pm) / Nd);
+    double pm = sdlab_claims_thm31_prob_multi(n, p.S), fm = e.multi, sem = sqrt(pm * (1 - pm) / Nd);
     double cf = sdlab_metrics_frobenius(tr.Wr) + sdlab_metrics_frobenius(m->WD) * sdlab_metrics_frobenius(m->WE) * sdlab_metrics_frobenius(tr.Wp), Cub = cf * cf * nn * p.cmax * p.cmax;
     double bound = nn * nn * Cub * q * q;
     const char *an = acts[t % 4];
@@ -275,7 +275,7 @@ check_31(sdlab_check_report *r)
     double above = 0, abserr = 0;
     gsl_integration_qags(&f, 1.0, 3.0, 0, 1e-12, 100, iw, &above, &abserr);
     gsl_integration_workspace_free(iw);
-    double lower = 2 * (1 - S) * S * (above - abserr) - C * sdlab_thm31_prob_multi(2, S);
+    double lower = 2 * (1 - S) * S * (above - abserr) - C * sdlab_claims_thm31_prob_multi(2, S);
     double bound = 4 * C * (1 - S) * (1 - S);
     record(cj, lower <= bound,
            "pinned: n = n_p = n_q = 2, w_p^d = w_r^d = e_d, W_E = W_D = I, theta = 1, magnitudes Exp(1) truncated at 3 "
@@ -481,7 +481,7 @@ check_33(sdlab_check_report *r)
       sdlab_activation act;
       sdlab_activation_parse(an, &act);
       sdlab_thm33_values v;
-      if (sdlab_claim_thm33(tr.Wp, tr.Wr, Md, &act, nq, &v) == 0) {
+      if (sdlab_claims_thm33(tr.Wp, tr.Wr, Md, &act, nq, &v) == 0) {
         double sum = 0;
         for (size_t d = 0; d < n; d++)
           sum += gsl_vector_get(Md, d);
@@ -504,7 +504,7 @@ check_33(sdlab_check_report *r)
   gsl_vector_set_all(Md, 1.0);
   sdlab_activation act = {.kind = SDLAB_ACT_TOPK, .k = 4};
   sdlab_thm33_values v;
-  sdlab_claim_thm33(&W.matrix, &W.matrix, Md, &act, 4, &v);
+  sdlab_claims_thm33(&W.matrix, &W.matrix, Md, &act, 4, &v);
   record(c, v.ltilde <= v.bound, "pinned: the orthoplex +-e1, +-e2 in R^2 (M = 0), Top-4, M_d = 1: L~ = %.6g > bound %.6g; "
          "Top-k passes the antipode's code -1, which proof step 2 leaves out", v.ltilde, v.bound);
   gsl_vector_free(Md);
@@ -893,24 +893,24 @@ check_36(sdlab_check_report *r)
 
 /* Whether one neuron realizes the activation set `set` over the n features of h (witness into x) */
 static void
-realize_set(sdlab_halfspace *h, uint64_t set, size_t n, double *x, sdlab_realize_info *info)
+realize_set(sdlab_lp_halfspace *h, uint64_t set, size_t n, double *x, sdlab_lp_realize_info *info)
 {
   unsigned char want[64];
   for (size_t d = 0; d < n; d++)
     want[d] = set >> d & 1 ? SDLAB_IN : SDLAB_OUT;
-  sdlab_halfspace_realize(h, want, x, info);
+  sdlab_lp_halfspace_realize(h, want, x, info);
 }
 
 /* Theorem 3.8's hypothesis: each of the Mp parents' patterns F_i realizable by ReLU (exactly, strictly); the rows
  * of WE a generic encoder of the region: the witness has margins >= 1 on every feature, so a random perturbation of
  * norm 1/2 (drawn from g) keeps the pattern and breaks the LP vertex's ties.  Whether all were realizable. */
 static int
-generic_encoder(sdlab_halfspace *h, gsl_rng *g, const uint64_t *F, size_t Mp, size_t n, size_t np, gsl_matrix *WE)
+generic_encoder(sdlab_lp_halfspace *h, gsl_rng *g, const uint64_t *F, size_t Mp, size_t n, size_t np, gsl_matrix *WE)
 {
   int realizable = 1;
   for (size_t i = 0; i < Mp && realizable; i++) {
     double x[64];
-    sdlab_realize_info info;
+    sdlab_lp_realize_info info;
     realize_set(h, F[i], n, x, &info);
     realizable = info.realizable && info.verified && info.strict;
     double dn = 0, dv[64];
@@ -947,7 +947,7 @@ threshold_mismatches(const gsl_matrix *WE, const gsl_matrix *Wp, const uint64_t 
  * from the parent to a new neuron Mp) realizable by the half-spaces of hv, neuron by neuron; *ver whether every
  * LP's certificate verified. */
 static int
-some_absorption_realizable(sdlab_halfspace *hv, const uint64_t *F, size_t Mp, size_t n, size_t is, int *ver)
+some_absorption_realizable(sdlab_lp_halfspace *hv, const uint64_t *F, size_t Mp, size_t n, size_t is, int *ver)
 {
   int any = 0;
   *ver = 1;
@@ -961,7 +961,7 @@ some_absorption_realizable(sdlab_halfspace *hv, const uint64_t *F, size_t Mp, si
     int st = 1;
     for (size_t i = 0; i <= Mp && st; i++) {
       double x[64];
-      sdlab_realize_info info;
+      sdlab_lp_realize_info info;
       realize_set(hv, Q[i], n, x, &info);
       st = info.realizable;
       *ver &= info.verified;
@@ -1006,17 +1006,17 @@ check_38(sdlab_check_report *r)
       gsl_rng_free(g);
       continue;
     }
-    const double Mint = sdlab_max_interference(tr.Wp);
+    const double Mint = sdlab_construct_max_interference(tr.Wp);
     uint64_t F[4] = {0};
     for (size_t i = 0, d = 0; i < Mp; i++)
       for (size_t j = 0; j < kids[i]; j++, d++)
         F[i] |= (uint64_t)1 << d;
     /* P realizable by ReLU?  (the theorem's hypothesis) */
-    sdlab_halfspace *h = sdlab_halfspace_alloc(tr.Wp, 0);
+    sdlab_lp_halfspace *h = sdlab_lp_halfspace_alloc(tr.Wp, 0);
     gsl_matrix *WE = gsl_matrix_alloc(Mp + 1, np);
     gsl_matrix_set_zero(WE);
     if (!generic_encoder(h, g, F, Mp, n, np, WE)) {
-      sdlab_halfspace_free(h);
+      sdlab_lp_halfspace_free(h);
       gsl_matrix_free(WE);
       sdlab_lrb_truth_free(&tr);
       gsl_rng_free(g);
@@ -1054,7 +1054,7 @@ check_38(sdlab_check_report *r)
       /* only step 1's failure (recorded above) can stop the construction here */
       if (WE2)
         gsl_matrix_free(WE2);
-      sdlab_halfspace_free(h);
+      sdlab_lp_halfspace_free(h);
       gsl_matrix_free(WE);
       sdlab_lrb_truth_free(&tr);
       gsl_rng_free(g);
@@ -1109,7 +1109,7 @@ check_38(sdlab_check_report *r)
     /* the statement: for the chosen parent i*, SOME sub-concept j* gives a realizable P' (checked for every
      * j in F_i*, neuron by neuron), with a threshold and with ReLU */
     for (int variant = 0; variant < 2; variant++) {
-      sdlab_halfspace *hv = variant ? sdlab_halfspace_alloc(tr.Wp, 1) : h;
+      sdlab_lp_halfspace *hv = variant ? sdlab_lp_halfspace_alloc(tr.Wp, 1) : h;
       int ver;
       const int any = some_absorption_realizable(hv, F, Mp, n, is, &ver);
       record(variant ? sst : ssr, any ? 1 : ver ? 0 : -1,
@@ -1117,9 +1117,9 @@ check_38(sdlab_check_report *r)
              "verified); the proof's construction needs a threshold c'' > 0", desc, is, (unsigned long long)F[is],
              variant ? " even with a threshold" : " by homogeneous half-spaces (ReLU)");
       if (variant)
-        sdlab_halfspace_free(hv);
+        sdlab_lp_halfspace_free(hv);
     }
-    sdlab_halfspace_free(h);
+    sdlab_lp_halfspace_free(h);
     gsl_matrix_free(WE);
     sdlab_lrb_truth_free(&tr);
     gsl_rng_free(g);

@@ -47,7 +47,7 @@ typedef struct {
   double L, se_L, T1, se_T1, multi, se_multi;
 } sdlab_thm31_sample;
 
-int sdlab_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, const gsl_matrix *Wp, size_t N,
+int sdlab_check_thm31_sample_loss(const sdlab_model *m, const sdlab_lrb_params *p, const gsl_matrix *Wp, size_t N,
                             sdlab_loss_workspace *w, sdlab_thm31_sample *e);
 
 /* The report as Markdown (malloc'd). */

@@ -58,7 +58,7 @@ sdlab_export_format_parse(const char *name, sdlab_export_format *f)
 static int
 load_vector(const char *run, const char *name, size_t n, float **out)
 {
-  char *path = sdlab_path_join(run, name);
+  char *path = sdlab_io_path_join(run, name);
   int status = path ? sdlab_npy_load_vector(path, name, n, out) : sdlab_fail(GSL_ENOMEM, "out of memory");
   free(path);
   return status;
@@ -68,7 +68,7 @@ load_vector(const char *run, const char *name, size_t n, float **out)
 static int
 load_matrix(const char *run, const char *name, size_t rows, size_t cols, float **out)
 {
-  char *path = sdlab_path_join(run, name);
+  char *path = sdlab_io_path_join(run, name);
   size_t r, c;
   int status = path ? sdlab_npy_load_floats(path, name, out, &r, &c) : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status && (r != rows || c != cols)) {
@@ -109,7 +109,7 @@ run_load(const char *dir, run_t *m)
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     return sdlab_fail(SDLAB_EIO, "RUN %s is not a directory", dir);
-  char *path = sdlab_path_join(dir, "run.json");
+  char *path = sdlab_io_path_join(dir, "run.json");
   json_t *rec = NULL;
   int status = path ? sdlab_json_load(path, &rec) : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (status == SDLAB_EIO)
@@ -262,7 +262,7 @@ write_saelens(const run_t *m, const sdlab_export_options *o, int compat, const c
   if (strstr(arch, "jumprelu"))
     t[n++] = (sdlab_tensor){"threshold", 1, {q}, m->thr, dt};
   const char *meta[] = {"format", "pt", "producer", "sdlab"};
-  char *path = sdlab_path_join(dir, "sae_weights.safetensors");
+  char *path = sdlab_io_path_join(dir, "sae_weights.safetensors");
   int status = path ? sdlab_safetensors_write(path, t, n, meta, 2) : sdlab_fail(GSL_ENOMEM, "out of memory");
   free(path);
   if (status)
@@ -327,7 +327,7 @@ write_sparsify(const run_t *m, const sdlab_export_options *o, const char *dir)
   const sdlab_tensor t[] = {{"encoder.weight", 2, {q, p}, m->WE, dt}, {"encoder.bias", 1, {q}, m->bE, dt},
                             {"W_dec", 2, {q, r}, m->WDt, dt}, {"b_dec", 1, {r}, m->bD, dt}};
   const char *meta[] = {"format", "pt", "producer", "sdlab"};
-  char *path = sdlab_path_join(dir, "sae.safetensors");
+  char *path = sdlab_io_path_join(dir, "sae.safetensors");
   int status = path ? sdlab_safetensors_write(path, t, 4, meta, 2) : sdlab_fail(GSL_ENOMEM, "out of memory");
   free(path);
   if (status)
@@ -411,7 +411,7 @@ write_dictionary_learning(const run_t *m, const sdlab_export_options *o, const c
     break;
   }
   const char *meta[] = {"format", "pt", "producer", "sdlab"};
-  char *path = sdlab_path_join(dir, "model.safetensors");
+  char *path = sdlab_io_path_join(dir, "model.safetensors");
   int status = path ? sdlab_safetensors_write(path, t, n, meta, 2) : sdlab_fail(GSL_ENOMEM, "out of memory");
   free(path);
   free(benc);
@@ -446,15 +446,15 @@ sdlab_export_run(const char *run, sdlab_export_format f, const sdlab_export_opti
   if (status)
     return status;
   char *staging = NULL;
-  if (!(status = sdlab_outdir_begin(out, force, &staging))) {
+  if (!(status = sdlab_io_outdir_begin(out, force, &staging))) {
     status = f == SDLAB_EXPORT_SAELENS ? write_saelens(&m, o, 0, staging)
              : f == SDLAB_EXPORT_SAELENS_COMPAT ? write_saelens(&m, o, 1, staging)
              : f == SDLAB_EXPORT_SPARSIFY ? write_sparsify(&m, o, staging)
                                           : write_dictionary_learning(&m, o, staging);
     if (!status)
-      status = sdlab_outdir_commit(staging, out, force);
+      status = sdlab_io_outdir_commit(staging, out, force);
     else
-      sdlab_outdir_abort(staging);
+      sdlab_io_outdir_abort(staging);
   }
   run_free(&m);
   return status;

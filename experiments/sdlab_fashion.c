@@ -22,7 +22,7 @@ const char *const SDLAB_FASHION_CLASSES[10] = {"T-shirt/top", "Trouser", "Pullov
 static int
 idx_path(const char *dir, const char *name, char **out)
 {
-  char *p = sdlab_path_join(dir, name);
+  char *p = sdlab_io_path_join(dir, name);
   if (p == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   if (access(p, R_OK) != 0) {
@@ -135,8 +135,8 @@ static int
 sdlab_fashion_finish(int status, char *staging, const char *out, int force)
 {
   if (!status)
-    return sdlab_outdir_commit(staging, out, force);
-  sdlab_outdir_abort(staging);
+    return sdlab_io_outdir_commit(staging, out, force);
+  sdlab_io_outdir_abort(staging);
   return status;
 }
 
@@ -144,7 +144,7 @@ sdlab_fashion_finish(int status, char *staging, const char *out, int force)
 static int
 write_f32(const char *dir, const char *name, size_t rows, size_t cols, const float *data)
 {
-  char *p = sdlab_path_join(dir, name);
+  char *p = sdlab_io_path_join(dir, name);
   size_t shape[2] = {rows, cols};
   int status = p ? sdlab_npy_write(p, SDLAB_F32, cols ? 2 : 1, shape, data) : GSL_ENOMEM;
   free(p);
@@ -180,7 +180,7 @@ class_means(const float *A, size_t ntrain, size_t w, const long long *labels, do
 static int
 write_means(const char *dir, const double *Wp, size_t w, const char *name)
 {
-  char *p = sdlab_path_join(dir, name);
+  char *p = sdlab_io_path_join(dir, name);
   size_t shape[2] = {w, 10};
   int status = p ? sdlab_npy_write(p, SDLAB_F64, 2, shape, Wp) : GSL_ENOMEM;
   free(p);
@@ -190,7 +190,7 @@ write_means(const char *dir, const double *Wp, size_t w, const char *name)
 static int
 make_subdir(const char *staging, const char *name, char **out)
 {
-  char *p = sdlab_path_join(staging, name);
+  char *p = sdlab_io_path_join(staging, name);
   if (p == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   if (mkdir(p, 0777) != 0) {
@@ -210,7 +210,7 @@ load_layer(const char *dir, size_t l, sdlab_mlp *m)
   int status = SDLAB_SUCCESS;
   for (int which = 0; which < 2 && !status; which++) {
     snprintf(name, sizeof name, which ? "b%zu.npy" : "W%zu.npy", l);
-    char *p = sdlab_path_join(dir, name);
+    char *p = sdlab_io_path_join(dir, name);
     sdlab_array a;
     status = sdlab_npy_read(p, &a);
     const size_t want0 = c->sizes[l], want1 = which ? 0 : c->sizes[l - 1];
@@ -226,7 +226,7 @@ load_layer(const char *dir, size_t l, sdlab_mlp *m)
           status = sdlab_fail(SDLAB_ENONFINITE, "%s holds NaN or infinity", p);
       }
     }
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     free(p);
   }
   return status;
@@ -252,7 +252,7 @@ sdlab_fashion_train(const sdlab_mlp_config *c, size_t epochs, int threads, const
   if (!status && c->batch > N)
     status = sdlab_fail(SDLAB_ESHAPE, "--batch %zu exceeds the %zu training images of %s", c->batch, N, data);
   if (!status)
-    status = sdlab_outdir_begin(out, force, &staging);
+    status = sdlab_io_outdir_begin(out, force, &staging);
   if (!status && !(m = sdlab_mlp_alloc(c, threads)))
     status = GSL_EINVAL;
   if (!status && !(X = malloc(c->batch * 784 * sizeof *X)))
@@ -298,11 +298,11 @@ sdlab_fashion_train(const sdlab_mlp_config *c, size_t epochs, int threads, const
     char name[32];
     size_t shape[2] = {c->sizes[l], c->sizes[l - 1]};
     snprintf(name, sizeof name, "W%zu.npy", l);
-    char *p = sdlab_path_join(staging, name);
+    char *p = sdlab_io_path_join(staging, name);
     status = sdlab_npy_write(p, SDLAB_F32, 2, shape, sdlab_mlp_weights(m, l));
     free(p);
     snprintf(name, sizeof name, "b%zu.npy", l);
-    p = sdlab_path_join(staging, name);
+    p = sdlab_io_path_join(staging, name);
     if (!status)
       status = sdlab_npy_write(p, SDLAB_F32, 1, shape, sdlab_mlp_bias(m, l));
     free(p);
@@ -393,7 +393,7 @@ write_extraction(const char *staging, const char *model, const sdlab_mlp_config 
     free(Wc);
   }
   if (!status) {
-    char *p = sdlab_path_join(staging, "labels.npy");
+    char *p = sdlab_io_path_join(staging, "labels.npy");
     size_t shape[1] = {N};
     status = sdlab_npy_write(p, SDLAB_I64, 1, shape, labels);
     free(p);
@@ -426,7 +426,7 @@ sdlab_fashion_extract(const char *model, const char *data, const char *out, int 
   for (size_t l = 1; l <= SDLAB_MLP_MAX_LAYERS; l++) {
     char name[32];
     snprintf(name, sizeof name, "W%zu.npy", l);
-    char *p = sdlab_path_join(model, name);
+    char *p = sdlab_io_path_join(model, name);
     if (access(p, R_OK) != 0) {
       free(p);
       break;
@@ -437,7 +437,7 @@ sdlab_fashion_extract(const char *model, const char *data, const char *out, int 
       status = sdlab_fail(SDLAB_ESHAPE, "%s is not a %zu-column weight matrix", p, c.sizes[l - 1]);
     if (!status)
       c.sizes[l] = a.shape[0];
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     free(p);
     if (status)
       return status;
@@ -467,7 +467,7 @@ sdlab_fashion_extract(const char *model, const char *data, const char *out, int 
     for (size_t h = 1; h <= H; h++)
       width += c.sizes[h];
     width += 2 * (c.sizes[1] + c.sizes[2]);
-    status = sdlab_space_check(out, 4 * (uint64_t)N * width + 8 * (uint64_t)N + 1048576);
+    status = sdlab_io_space_check(out, 4 * (uint64_t)N * width + 8 * (uint64_t)N + 1048576);
   }
   for (size_t h = 1; !status && h <= H; h++)
     if (!(acts[h] = malloc(N * c.sizes[h] * sizeof(float))) || !(Wp[h] = malloc(c.sizes[h] * 10 * sizeof(double))))
@@ -497,7 +497,7 @@ sdlab_fashion_extract(const char *model, const char *data, const char *out, int 
   for (size_t h = 1; !status && h <= H; h++)
     status = class_means(acts[h], Ntr, c.sizes[h], labels, Wp[h]);
   if (!status)
-    status = sdlab_outdir_begin(out, force, &staging);
+    status = sdlab_io_outdir_begin(out, force, &staging);
   if (!status)
     status = write_extraction(staging, model, &c, (const float *const *)acts, (const double *const *)Wp, N, Ntr, labels,
                               (double)right / (double)(N - Ntr));
@@ -523,12 +523,12 @@ sdlab_fashion_grid(const char *run, const char *truth, const size_t *feats, size
 {
   gsl_matrix *W = NULL, *E = NULL;
   sdlab_array top = {0};
-  char *p = sdlab_path_join(run, "W_E.npy");
+  char *p = sdlab_io_path_join(run, "W_E.npy");
   int status = sdlab_npy_load_matrix(truth, "--truth", &W);
   if (!status)
     status = sdlab_npy_load_matrix(p, "W_E", &E);
   free(p);
-  p = sdlab_path_join(run, "top.npy");
+  p = sdlab_io_path_join(run, "top.npy");
   if (!status)
     status = sdlab_npy_read(p, &top);
   if (!status && (top.ndim != 2 || top.dtype != SDLAB_I64 || top.shape[0] != E->size1 || top.shape[1] < count))
@@ -620,7 +620,7 @@ sdlab_fashion_grid(const char *run, const char *truth, const size_t *feats, size
       const char *paths[2] = {bin, js};
       const void *bytes[2] = {img, text};
       const size_t lens[2] = {Wd * Ht, strlen(text)};
-      status = sdlab_atomic_write_all(2, paths, bytes, lens);
+      status = sdlab_io_atomic_write_all(2, paths, bytes, lens);
     }
     free(bin);
     free(js);
@@ -629,7 +629,7 @@ sdlab_fashion_grid(const char *run, const char *truth, const size_t *feats, size
   free(img);
   if (have)
     sdlab_fashion_free(&fa);
-  sdlab_array_release(&top);
+  sdlab_npy_array_release(&top);
   if (W) gsl_matrix_free(W);
   if (E) gsl_matrix_free(E);
   return status;

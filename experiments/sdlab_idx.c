@@ -39,7 +39,7 @@ int
 sdlab_idx_read(const char *path, sdlab_idx *x)
 {
   memset(x, 0, sizeof *x);
-  int checked = sdlab_input_check(path);
+  int checked = sdlab_io_input_check(path);
   if (checked)
     return checked;
   gzFile f = gzopen(path, "rb");

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 int
-sdlab_input_check(const char *path)
+sdlab_io_input_check(const char *path)
 {
   struct stat st;
   if (stat(path, &st) != 0)
@@ -26,14 +26,14 @@ sdlab_input_check(const char *path)
 }
 
 int
-sdlab_path_exists(const char *path)
+sdlab_io_path_exists(const char *path)
 {
   struct stat st;
   return stat(path, &st) == 0;
 }
 
 char *
-sdlab_path_join(const char *dir, const char *name)
+sdlab_io_path_join(const char *dir, const char *name)
 {
   size_t a = strlen(dir), b = strlen(name);
   char *p = malloc(a + b + 2);
@@ -46,20 +46,20 @@ sdlab_path_join(const char *dir, const char *name)
 }
 
 int
-sdlab_atomic_open(sdlab_atomic_file *f, const char *path)
+sdlab_io_atomic_open(sdlab_io_atomic_file *f, const char *path)
 {
   memset(f, 0, sizeof *f);
   size_t len = strlen(path);
   f->final_path = strdup(path);
   f->tmp_path = malloc(len + 32);
   if (f->final_path == NULL || f->tmp_path == NULL) {
-    sdlab_atomic_abort(f);
+    sdlab_io_atomic_abort(f);
     return sdlab_fail(GSL_ENOMEM, "out of memory opening %s", path);
   }
   /* PATH.tmp-PID.XXXXXX: the process id lets a later writer of PATH remove what a killed one left */
-  int status = sdlab_outdir_clean_stale(path);
+  int status = sdlab_io_outdir_clean_stale(path);
   if (status) {
-    sdlab_atomic_abort(f);
+    sdlab_io_atomic_abort(f);
     return status;
   }
   snprintf(f->tmp_path, len + 32, "%s.tmp-%ld.XXXXXX", path, (long)getpid());
@@ -68,7 +68,7 @@ sdlab_atomic_open(sdlab_atomic_file *f, const char *path)
     int e = errno;
     free(f->tmp_path);
     f->tmp_path = NULL;
-    sdlab_atomic_abort(f);
+    sdlab_io_atomic_abort(f);
     return sdlab_fail(SDLAB_EIO, "cannot create a file beside %s: %s", path, strerror(e));
   }
   /* mkstemp creates mode 0600; give the file the mode a plain fopen would (0666 less the umask) */
@@ -78,14 +78,14 @@ sdlab_atomic_open(sdlab_atomic_file *f, const char *path)
   f->fp = fdopen(fd, "wb");
   if (f->fp == NULL) {
     close(fd);
-    sdlab_atomic_abort(f);
+    sdlab_io_atomic_abort(f);
     return sdlab_fail(SDLAB_EIO, "cannot open a file beside %s", path);
   }
   return SDLAB_SUCCESS;
 }
 
 int
-sdlab_atomic_commit(sdlab_atomic_file *f)
+sdlab_io_atomic_commit(sdlab_io_atomic_file *f)
 {
   int bad = ferror(f->fp);
   if (fclose(f->fp) != 0)
@@ -94,13 +94,13 @@ sdlab_atomic_commit(sdlab_atomic_file *f)
   if (bad) {
     int e = errno;
     sdlab_fail(SDLAB_EIO, "writing %s failed: %s", f->final_path, strerror(e)); /* before abort frees the name */
-    sdlab_atomic_abort(f);
+    sdlab_io_atomic_abort(f);
     return SDLAB_EIO;
   }
   if (rename(f->tmp_path, f->final_path) != 0) {
     int e = errno;
     sdlab_fail(SDLAB_EIO, "cannot rename into %s: %s", f->final_path, strerror(e));
-    sdlab_atomic_abort(f);
+    sdlab_io_atomic_abort(f);
     return SDLAB_EIO;
   }
   free(f->tmp_path);
@@ -110,7 +110,7 @@ sdlab_atomic_commit(sdlab_atomic_file *f)
 }
 
 void
-sdlab_atomic_abort(sdlab_atomic_file *f)
+sdlab_io_atomic_abort(sdlab_io_atomic_file *f)
 {
   if (f->fp)
     fclose(f->fp);
@@ -122,16 +122,16 @@ sdlab_atomic_abort(sdlab_atomic_file *f)
 }
 
 int
-sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const *data, const size_t *lens)
+sdlab_io_atomic_write_all(size_t n, const char *const *paths, const void *const *data, const size_t *lens)
 {
-  sdlab_atomic_file f[8];
+  sdlab_io_atomic_file f[8];
   const char *kept[8];
   const void *bytes[8];
   size_t sizes[8], m = 0;
   for (size_t k = 0; k < n; k++) /* the files asked for: a NULL path is none */
     if (paths[k]) {
       if (m == 8)
-        return sdlab_fail(GSL_EINVAL, "sdlab_atomic_write_all takes at most 8 files");
+        return sdlab_fail(GSL_EINVAL, "sdlab_io_atomic_write_all takes at most 8 files");
       kept[m] = paths[k];
       bytes[m] = data[k];
       sizes[m++] = lens ? lens[k] : strlen((const char *)data[k]);
@@ -143,40 +143,40 @@ sdlab_atomic_write_all(size_t n, const char *const *paths, const void *const *da
   int status = SDLAB_SUCCESS;
   size_t opened = 0;
   for (; opened < n && !status; opened++) {
-    status = sdlab_atomic_open(&f[opened], paths[opened]);
+    status = sdlab_io_atomic_open(&f[opened], paths[opened]);
     const size_t len = lens[opened];
     if (!status && (fwrite(data[opened], 1, len, f[opened].fp) != len || fflush(f[opened].fp) != 0 ||
                     ferror(f[opened].fp)))
       status = sdlab_fail(SDLAB_EIO, "writing %s failed: %s", paths[opened], strerror(errno));
     if (status)
-      sdlab_atomic_abort(&f[opened]);
+      sdlab_io_atomic_abort(&f[opened]);
   }
   if (status) { /* none renamed yet: the others' temporary files go */
     for (size_t k = 0; k + 1 < opened; k++)
-      sdlab_atomic_abort(&f[k]);
+      sdlab_io_atomic_abort(&f[k]);
     return status;
   }
   size_t done = 0;
   for (; done < n && !status; done++)
-    status = sdlab_atomic_commit(&f[done]);
+    status = sdlab_io_atomic_commit(&f[done]);
   if (status) { /* the files renamed before the failure go too: all or none */
     for (size_t k = 0; k + 1 < done; k++)
       unlink(paths[k]);
     for (size_t k = done; k < n; k++)
-      sdlab_atomic_abort(&f[k]);
+      sdlab_io_atomic_abort(&f[k]);
   }
   return status;
 }
 
 int
-sdlab_atomic_write_text(const char *path, const char *text)
+sdlab_io_atomic_write_text(const char *path, const char *text)
 {
-  sdlab_atomic_file f;
-  int status = sdlab_atomic_open(&f, path);
+  sdlab_io_atomic_file f;
+  int status = sdlab_io_atomic_open(&f, path);
   if (status)
     return status;
   fputs(text, f.fp);
-  return sdlab_atomic_commit(&f);
+  return sdlab_io_atomic_commit(&f);
 }
 
 /* Remove a directory and everything under it (symbolic links are removed, never followed); anything else that
@@ -195,7 +195,7 @@ remove_tree(const char *dir)
     while ((e = readdir(d)) != NULL) {
       if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
         continue;
-      char *p = sdlab_path_join(dir, e->d_name);
+      char *p = sdlab_io_path_join(dir, e->d_name);
       struct stat st;
       if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
         remove_tree(p);
@@ -235,7 +235,7 @@ pid_is_dead(long pid)
 static int
 remove_leftover(const char *parent, const char *name, long pid)
 {
-  char *p = sdlab_path_join(parent, name);
+  char *p = sdlab_io_path_join(parent, name);
   if (p == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   remove_tree(p);
@@ -265,7 +265,7 @@ split_path(const char *path, char **copy, const char **parent, const char **base
 }
 
 int
-sdlab_space_check(const char *out, uint64_t need)
+sdlab_io_space_check(const char *out, uint64_t need)
 {
   char *copy;
   const char *parent, *base;
@@ -284,7 +284,7 @@ sdlab_space_check(const char *out, uint64_t need)
 }
 
 int
-sdlab_memory_check(const char *what, double need)
+sdlab_io_memory_check(const char *what, double need)
 {
   const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
   const double have = pages > 0 && size > 0 ? (double)pages * (double)size : INFINITY;
@@ -294,7 +294,7 @@ sdlab_memory_check(const char *what, double need)
 }
 
 int
-sdlab_outdir_clean_stale(const char *dir)
+sdlab_io_outdir_clean_stale(const char *dir)
 {
   char *copy;
   const char *parent, *base;
@@ -321,13 +321,13 @@ sdlab_outdir_clean_stale(const char *dir)
 }
 
 int
-sdlab_outdir_begin(const char *dir, int force, char **staging)
+sdlab_io_outdir_begin(const char *dir, int force, char **staging)
 {
   struct stat st;
   *staging = NULL;
   if (stat(dir, &st) == 0 && !force)
     return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", dir);
-  int status = sdlab_outdir_clean_stale(dir);
+  int status = sdlab_io_outdir_clean_stale(dir);
   if (status)
     return status;
   size_t len = strlen(dir) + 32;
@@ -346,7 +346,7 @@ sdlab_outdir_begin(const char *dir, int force, char **staging)
 }
 
 int
-sdlab_outdir_commit(char *staging, const char *dir, int force)
+sdlab_io_outdir_commit(char *staging, const char *dir, int force)
 {
   char *old = NULL;
   struct stat st;
@@ -354,14 +354,14 @@ sdlab_outdir_commit(char *staging, const char *dir, int force)
     size_t len = strlen(dir) + 32;
     old = malloc(len);
     if (old == NULL) {
-      sdlab_outdir_abort(staging);
+      sdlab_io_outdir_abort(staging);
       return sdlab_fail(GSL_ENOMEM, "out of memory");
     }
     snprintf(old, len, "%s.old-%ld", dir, (long)getpid());
     if (rename(dir, old) != 0) {
       int e = errno;
       free(old);
-      sdlab_outdir_abort(staging);
+      sdlab_io_outdir_abort(staging);
       return sdlab_fail(SDLAB_EIO, "cannot move the old %s aside: %s", dir, strerror(e));
     }
   }
@@ -370,7 +370,7 @@ sdlab_outdir_commit(char *staging, const char *dir, int force)
     if (old)
       rename(old, dir);
     free(old);
-    sdlab_outdir_abort(staging);
+    sdlab_io_outdir_abort(staging);
     return sdlab_fail(SDLAB_EIO, "cannot rename the output into %s: %s", dir, strerror(e));
   }
   if (old)
@@ -381,7 +381,7 @@ sdlab_outdir_commit(char *staging, const char *dir, int force)
 }
 
 void
-sdlab_outdir_abort(char *staging)
+sdlab_io_outdir_abort(char *staging)
 {
   if (staging == NULL)
     return;

@@ -193,9 +193,9 @@ sdlab_json_text_compact(sdlab_json *j)
 int
 sdlab_json_write(sdlab_json *j, const char *dir, const char *name)
 {
-  char *p = sdlab_path_join(dir, name);
+  char *p = sdlab_io_path_join(dir, name);
   const char *text = sdlab_json_text(j);
-  int status = p && text ? sdlab_atomic_write_text(p, text) : sdlab_fail(GSL_ENOMEM, "out of memory writing %s", name);
+  int status = p && text ? sdlab_io_atomic_write_text(p, text) : sdlab_fail(GSL_ENOMEM, "out of memory writing %s", name);
   free(p);
   sdlab_json_free(j);
   return status;
@@ -205,7 +205,7 @@ int
 sdlab_json_load(const char *path, json_t **out)
 {
   *out = NULL;
-  int checked = sdlab_input_check(path);
+  int checked = sdlab_io_input_check(path);
   if (checked)
     return checked;
   json_error_t e;

@@ -87,7 +87,7 @@ close_piece(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, co
 }
 
 const char *
-sdlab_sgd_class_name(sdlab_sgd_class c)
+sdlab_landscape_sgd_class_name(sdlab_sgd_class c)
 {
   switch (c) {
   case SDLAB_SGD_GLOBAL: return "global";
@@ -789,9 +789,9 @@ static int
 write_pieces(const sdlab_landscape *l, const ranked *order, const char *dir)
 {
   static const char *kinds[] = {"subspace", "exact-relaxed", "branch-and-bound"};
-  sdlab_atomic_file f;
-  char *path = sdlab_path_join(dir, "pieces.tsv");
-  int status = path ? sdlab_atomic_open(&f, path) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  sdlab_io_atomic_file f;
+  char *path = sdlab_io_path_join(dir, "pieces.tsv");
+  int status = path ? sdlab_io_atomic_open(&f, path) : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status) {
     fprintf(f.fp, "# rank\tpiece");
     for (size_t i = 0; i < l->nq; i++)
@@ -806,7 +806,7 @@ write_pieces(const sdlab_landscape *l, const ranked *order, const char *dir)
               pc->polysemantic, pc->lower, pc->upper, pc->upper - pc->lower, kinds[pc->bound_kind],
               pc->upper_inside, pc->partial_optima, pc->sgd_ends, pc->bnb_nodes, pc->bnb_degenerate);
     }
-    status = sdlab_atomic_commit(&f);
+    status = sdlab_io_atomic_commit(&f);
   }
   free(path);
   return status;
@@ -815,18 +815,18 @@ write_pieces(const sdlab_landscape *l, const ranked *order, const char *dir)
 static int
 write_runs(const sdlab_landscape *l, const size_t *rank, const char *dir)
 {
-  sdlab_atomic_file f;
-  char *path = sdlab_path_join(dir, "sgd.tsv");
-  int status = path ? sdlab_atomic_open(&f, path) : sdlab_fail(GSL_ENOMEM, "out of memory");
+  sdlab_io_atomic_file f;
+  char *path = sdlab_io_path_join(dir, "sgd.tsv");
+  int status = path ? sdlab_io_atomic_open(&f, path) : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status) {
     fprintf(f.fp, "# run\tseed\tloss\tpiece_rank\tclass\tsteps\n");
     for (size_t k = 0; k < l->runs_count; k++) {
       const sdlab_landscape_run *run = &l->runs[k];
       fprintf(f.fp, "%zu\t%llu\t%.17g\t%zd\t%s\t%zu\n", k, (unsigned long long)run->seed, run->loss,
-              run->piece == (size_t)-1 ? (ssize_t)-1 : (ssize_t)rank[run->piece], sdlab_sgd_class_name(run->cls),
+              run->piece == (size_t)-1 ? (ssize_t)-1 : (ssize_t)rank[run->piece], sdlab_landscape_sgd_class_name(run->cls),
               run->steps);
     }
-    status = sdlab_atomic_commit(&f);
+    status = sdlab_io_atomic_commit(&f);
   }
   free(path);
   return status;

@@ -100,6 +100,6 @@ void sdlab_landscape_count(const sdlab_landscape *l, sdlab_landscape_counts *c);
  * sgd.tsv (each run's piece by that rank) and landscape.json (p: the census's parameters, md: every M_d), each
  * written under a temporary name and renamed. */
 int sdlab_landscape_write(const sdlab_landscape *l, const sdlab_landscape_params *p, double md, const char *dir);
-const char *sdlab_sgd_class_name(sdlab_sgd_class c);
+const char *sdlab_landscape_sgd_class_name(sdlab_sgd_class c);
 
 #endif

@@ -295,7 +295,7 @@ sdlab_lrb_truth_make(const sdlab_lrb_params *p, sdlab_lrb_truth *t, sdlab_progre
       }
     }
     gsl_matrix_free(Wb);
-    t->info_p.achieved = sdlab_max_interference(t->Wp);
+    t->info_p.achieved = sdlab_construct_max_interference(t->Wp);
   } else {
     gsl_rng_set(r, sdlab_lrb_stream_seed(p->seed, STREAM_WP));
     status = sdlab_lrb_features(p, np, r, t->Wp, &t->info_p, progress, ctx);

@@ -15,13 +15,13 @@
 static const unsigned char MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 size_t
-sdlab_dtype_size(sdlab_dtype t)
+sdlab_npy_dtype_size(sdlab_dtype t)
 {
   return t == SDLAB_F32 || t == SDLAB_I32 ? 4 : 8;
 }
 
 const char *
-sdlab_dtype_descr(sdlab_dtype t)
+sdlab_npy_dtype_descr(sdlab_dtype t)
 {
   switch (t) {
   case SDLAB_F32: return "<f4";
@@ -33,7 +33,7 @@ sdlab_dtype_descr(sdlab_dtype t)
 }
 
 void
-sdlab_array_release(sdlab_array *a)
+sdlab_npy_array_release(sdlab_array *a)
 {
   if (a == NULL)
     return;
@@ -199,7 +199,7 @@ int
 sdlab_npy_read(const char *path, sdlab_array *out)
 {
   memset(out, 0, sizeof *out);
-  int checked = sdlab_input_check(path);
+  int checked = sdlab_io_input_check(path);
   if (checked)
     return checked;
   FILE *fp = fopen(path, "rb");
@@ -278,7 +278,7 @@ sdlab_npy_read(const char *path, sdlab_array *out)
   }
   /* the shape's byte count, multiplied with an overflow check, compared in unsigned arithmetic with what the
    * file holds after its header (st_size >= prefix + hlen was checked above) */
-  size_t size = sdlab_dtype_size(out->dtype), count = 1;
+  size_t size = sdlab_npy_dtype_size(out->dtype), count = 1;
   for (size_t i = 0; i < out->ndim; i++) {
     if (out->shape[i] != 0 && count > SIZE_MAX / size / out->shape[i]) {
       status = sdlab_fail(SDLAB_EBADNPY, "%s: the shape's extents multiply to more than %zu bytes", path, SIZE_MAX);
@@ -309,7 +309,7 @@ done:
   free(header);
   fclose(fp);
   if (status)
-    sdlab_array_release(out);
+    sdlab_npy_array_release(out);
   return status;
 }
 
@@ -346,7 +346,7 @@ read_float_matrix(const char *path, const char *what, sdlab_array *a)
       status = sdlab_fail(SDLAB_ENONFINITE, "%s (%s) has a non-finite value at row %zu, column %zu", what, path,
                           i / a->shape[1], i % a->shape[1]);
   if (status)
-    sdlab_array_release(a);
+    sdlab_npy_array_release(a);
   return status;
 }
 
@@ -360,12 +360,12 @@ sdlab_npy_load_matrix(const char *path, const char *what, gsl_matrix **out)
     return status;
   gsl_matrix *m = gsl_matrix_alloc(a.shape[0], a.shape[1]);
   if (m == NULL) {
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
   }
   for (size_t i = 0; i < a.count; i++)
     m->data[i] = element(&a, i);
-  sdlab_array_release(&a);
+  sdlab_npy_array_release(&a);
   *out = m;
   return SDLAB_SUCCESS;
 }
@@ -380,14 +380,14 @@ sdlab_npy_load_floats(const char *path, const char *what, float **out, size_t *r
     return status;
   float *f = malloc(a.count * sizeof *f);
   if (f == NULL) {
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
   }
   for (size_t i = 0; i < a.count; i++)
     f[i] = (float)element(&a, i);
   *rows = a.shape[0];
   *cols = a.shape[1];
-  sdlab_array_release(&a);
+  sdlab_npy_array_release(&a);
   *out = f;
   return SDLAB_SUCCESS;
 }
@@ -410,7 +410,7 @@ sdlab_npy_load_vector(const char *path, const char *what, size_t n, float **out)
     status = sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
   for (size_t i = 0; !status && i < n; i++)
     f[i] = (float)element(&a, i);
-  sdlab_array_release(&a);
+  sdlab_npy_array_release(&a);
   *out = f;
   return status;
 }
@@ -425,12 +425,12 @@ sdlab_npy_load_indices(const char *path, const char *what, size_t limit, size_t 
   if (status)
     return status;
   if (a.ndim != 1) {
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     return sdlab_fail(SDLAB_ESHAPE, "%s (%s) must be a 1-D array of feature indices", what, path);
   }
   size_t *v = malloc((a.count ? a.count : 1) * sizeof *v);
   if (v == NULL) {
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
     return sdlab_fail(GSL_ENOMEM, "out of memory loading %s", path);
   }
   for (size_t i = 0; i < a.count; i++) {
@@ -442,7 +442,7 @@ sdlab_npy_load_indices(const char *path, const char *what, size_t limit, size_t 
     }
     v[i] = (size_t)x;
   }
-  sdlab_array_release(&a);
+  sdlab_npy_array_release(&a);
   if (status) {
     free(v);
     return status;
@@ -458,7 +458,7 @@ sdlab_npy_load_indices(const char *path, const char *what, size_t limit, size_t 
 static size_t
 header_dict(char *dict, size_t size, sdlab_dtype dtype, size_t ndim, const size_t *shape)
 {
-  int n = snprintf(dict, size, "{'descr': '%s', 'fortran_order': False, 'shape': (", sdlab_dtype_descr(dtype));
+  int n = snprintf(dict, size, "{'descr': '%s', 'fortran_order': False, 'shape': (", sdlab_npy_dtype_descr(dtype));
   for (size_t i = 0; i < ndim; i++)
     n += snprintf(dict + n, size - (size_t)n, "%zu%s", shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
   n += snprintf(dict + n, size - (size_t)n, "), }");
@@ -479,7 +479,7 @@ sdlab_npy_file_bytes(sdlab_dtype dtype, size_t ndim, const size_t *shape)
 {
   char dict[512];
   size_t prefix, hlen = header_length(header_dict(dict, sizeof dict, dtype, ndim, shape), &prefix);
-  uint64_t bytes = sdlab_dtype_size(dtype);
+  uint64_t bytes = sdlab_npy_dtype_size(dtype);
   for (size_t i = 0; i < ndim; i++) {
     if (shape[i] && bytes > UINT64_MAX / shape[i])
       return UINT64_MAX;
@@ -531,17 +531,17 @@ sdlab_npy_write(const char *path, sdlab_dtype dtype, size_t ndim, const size_t *
   size_t count = 1;
   for (size_t i = 0; i < ndim; i++)
     count *= shape[i];
-  sdlab_atomic_file f;
-  if ((status = sdlab_atomic_open(&f, path)))
+  sdlab_io_atomic_file f;
+  if ((status = sdlab_io_atomic_open(&f, path)))
     return status;
   status = write_header(f.fp, dtype, ndim, shape);
-  if (!status && count && fwrite(data, sdlab_dtype_size(dtype), count, f.fp) != count)
+  if (!status && count && fwrite(data, sdlab_npy_dtype_size(dtype), count, f.fp) != count)
     status = SDLAB_EIO;
   if (status) {
-    sdlab_atomic_abort(&f);
+    sdlab_io_atomic_abort(&f);
     return sdlab_fail(SDLAB_EIO, "writing %s failed", path);
   }
-  return sdlab_atomic_commit(&f);
+  return sdlab_io_atomic_commit(&f);
 }
 
 int
@@ -574,10 +574,10 @@ sdlab_npy_writer_open(sdlab_npy_writer *w, const char *path, sdlab_dtype dtype, 
   for (size_t i = 1; i < ndim; i++)
     w->row_len *= shape[i];
   w->buf_rows = w->row_len ? (1u << 16) / w->row_len + 1 : 1;
-  w->buf = malloc(w->buf_rows * (w->row_len ? w->row_len : 1) * sdlab_dtype_size(dtype));
+  w->buf = malloc(w->buf_rows * (w->row_len ? w->row_len : 1) * sdlab_npy_dtype_size(dtype));
   if (w->buf == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory writing %s", path);
-  if ((status = sdlab_atomic_open(&w->file, path))) {
+  if ((status = sdlab_io_atomic_open(&w->file, path))) {
     free(w->buf);
     w->buf = NULL;
     return status;
@@ -595,7 +595,7 @@ sdlab_npy_writer_append(sdlab_npy_writer *w, const double *rows, size_t nrows)
   if (w->rows_written + nrows > w->rows_expected)
     return sdlab_fail(GSL_EINVAL, "%s: more rows appended than its shape allows (%zu)", w->file.final_path,
                       w->rows_expected);
-  size_t size = sdlab_dtype_size(w->dtype);
+  size_t size = sdlab_npy_dtype_size(w->dtype);
   for (size_t r0 = 0; r0 < nrows; r0 += w->buf_rows) {
     size_t nr = nrows - r0 < w->buf_rows ? nrows - r0 : w->buf_rows, cnt = nr * w->row_len;
     const double *src = rows + r0 * w->row_len;
@@ -625,7 +625,7 @@ sdlab_npy_writer_close(sdlab_npy_writer *w)
   }
   free(w->buf);
   w->buf = NULL;
-  return sdlab_atomic_commit(&w->file);
+  return sdlab_io_atomic_commit(&w->file);
 }
 
 void
@@ -633,5 +633,5 @@ sdlab_npy_writer_abort(sdlab_npy_writer *w)
 {
   free(w->buf);
   w->buf = NULL;
-  sdlab_atomic_abort(&w->file);
+  sdlab_io_atomic_abort(&w->file);
 }

@@ -30,15 +30,15 @@ typedef struct {
   void *data;    /* count elements in native byte order, malloc'd */
 } sdlab_array;
 
-size_t sdlab_dtype_size(sdlab_dtype t);
+size_t sdlab_npy_dtype_size(sdlab_dtype t);
 /* The exact size in bytes of the .npy file sdlab_npy_write (or the writer) makes for this dtype and shape,
  * header included; UINT64_MAX when it does not fit 64 bits. */
 uint64_t sdlab_npy_file_bytes(sdlab_dtype dtype, size_t ndim, const size_t *shape);
-const char *sdlab_dtype_descr(sdlab_dtype t); /* "<f4", ... */
+const char *sdlab_npy_dtype_descr(sdlab_dtype t); /* "<f4", ... */
 
-/* Read a whole .npy file.  On success `out->data` is owned by the caller (sdlab_array_release). */
+/* Read a whole .npy file.  On success `out->data` is owned by the caller (sdlab_npy_array_release). */
 int sdlab_npy_read(const char *path, sdlab_array *out);
-void sdlab_array_release(sdlab_array *a);
+void sdlab_npy_array_release(sdlab_array *a);
 
 /* Read a 2-D float32/float64 array as a double matrix (rows x cols, both > 0); integer data and other
  * ranks are rejected.  Non-finite values are rejected with SDLAB_ENONFINITE.  `what` names the array
@@ -64,7 +64,7 @@ int sdlab_npy_write_matrix(const char *path, const gsl_matrix *m, sdlab_dtype dt
 /* Streaming writer for arrays too large to hold: open with the full shape, append rows of doubles
  * (converted to dtype), close.  Closing checks that exactly shape[0] rows were appended. */
 typedef struct {
-  sdlab_atomic_file file;
+  sdlab_io_atomic_file file;
   sdlab_dtype dtype;
   size_t row_len, rows_expected, rows_written;
   void *buf;

@@ -136,8 +136,8 @@ sdlab_run_checkpoint_write(const char *path, int argc, char **argv, sdlab_traine
   sdlab_train_state *s = sdlab_trainer_state(t);
   const size_t p = c->p, q = c->q, r = c->r;
   const sdlab_run_print *ip = inputs_print(in);
-  sdlab_atomic_file f;
-  int status = sdlab_atomic_open(&f, path);
+  sdlab_io_atomic_file f;
+  int status = sdlab_io_atomic_open(&f, path);
   if (status)
     return status;
   ckpt_writer w = {f.fp, crc_bytes(0, NULL, 0)};
@@ -172,7 +172,7 @@ sdlab_run_checkpoint_write(const char *path, int argc, char **argv, sdlab_traine
   ckpt_put_u64(&w, h->nepochs);
   ckpt_put(&w, h->epochs, sizeof *h->epochs, h->nepochs);
   fwrite(&w.crc, sizeof w.crc, 1, f.fp);
-  return sdlab_atomic_commit(&f);
+  return sdlab_io_atomic_commit(&f);
 }
 
 /* The CRC-32 in a checkpoint's last four bytes against every byte before them. */
@@ -204,7 +204,7 @@ ckpt_open(const char *path, FILE **fp_out)
 {
   struct stat st;
   if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-    return sdlab_input_check(path);
+    return sdlab_io_input_check(path);
   FILE *fp = fopen(path, "rb");
   if (fp == NULL)
     return sdlab_fail(SDLAB_EIO, "no checkpoint at %s (was the run started with --checkpoint-every?)", path);
@@ -351,12 +351,12 @@ sdlab_run_staging_clean(const char *staging)
   while (!status && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "checkpoint.bin") == 0)
       continue;
-    char *p = sdlab_path_join(staging, e->d_name);
+    char *p = sdlab_io_path_join(staging, e->d_name);
     struct stat st;
     if (p == NULL)
       status = sdlab_fail(GSL_ENOMEM, "out of memory");
     else if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-      sdlab_outdir_abort(strdup(p)); /* removes the tree */
+      sdlab_io_outdir_abort(strdup(p)); /* removes the tree */
     else if (unlink(p) != 0 && errno != ENOENT)
       status = sdlab_fail(SDLAB_EIO, "cannot remove %s: %s", p, strerror(errno));
     free(p);
@@ -371,17 +371,17 @@ sdlab_run_staging_clean(const char *staging)
 int
 sdlab_run_staging_begin(const char *staging, const char *out, int force)
 {
-  if (sdlab_path_exists(out) && !force)
+  if (sdlab_io_path_exists(out) && !force)
     return sdlab_fail(GSL_EINVAL, "%s already exists (use --force to replace it)", out);
-  int status = sdlab_outdir_clean_stale(out); /* RUN.old-PID of a killed run */
+  int status = sdlab_io_outdir_clean_stale(out); /* RUN.old-PID of a killed run */
   if (status)
     return status;
-  if (sdlab_path_exists(staging) && force) {
-    sdlab_outdir_abort(strdup(staging));
-  } else if (sdlab_path_exists(staging)) {
+  if (sdlab_io_path_exists(staging) && force) {
+    sdlab_io_outdir_abort(strdup(staging));
+  } else if (sdlab_io_path_exists(staging)) {
     char cp[4300];
     snprintf(cp, sizeof cp, "%s/checkpoint.bin", staging);
-    if (sdlab_path_exists(cp))
+    if (sdlab_io_path_exists(cp))
       return sdlab_fail(GSL_EINVAL, "%s exists from an interrupted run: continue it with sdlab train --resume %s, "
                         "or start over with --force", staging, out);
     return sdlab_fail(GSL_EINVAL, "%s is left from a run stopped before its first checkpoint: start over with "
@@ -465,9 +465,9 @@ write_record(const sdlab_train_config *c, const char *method, const char *bench,
 {
   const char *target = c->sae ? "sae" : "transcoder";
   json_t *meta = NULL;
-  char *mp = bench ? sdlab_path_join(bench, "meta.json") : NULL;
+  char *mp = bench ? sdlab_io_path_join(bench, "meta.json") : NULL;
   int status = bench && !mp ? sdlab_fail(GSL_ENOMEM, "out of memory") : SDLAB_SUCCESS;
-  if (!status && mp && sdlab_path_exists(mp) && !(status = sdlab_json_load(mp, &meta))) {
+  if (!status && mp && sdlab_io_path_exists(mp) && !(status = sdlab_json_load(mp, &meta))) {
     json_t *tg = sdlab_json_at(meta, "parameters/target");
     if (tg && json_is_string(tg) && strcmp(json_string_value(tg), "crosscoder") == 0 && !c->sae)
       target = "crosscoder";
@@ -508,17 +508,17 @@ sdlab_run_init(sdlab_trainer *t, const char *dir, const sdlab_train_config *c)
 {
   sdlab_train_state *s = sdlab_trainer_state(t);
   const size_t p = c->p, q = c->q, r = c->r;
-  char *path = sdlab_path_join(dir, "W_E.npy");
+  char *path = sdlab_io_path_join(dir, "W_E.npy");
   if (path == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory");
   float *WE = NULL, *WD = NULL;
   size_t er = 0, ec = 0, dr = 0, dc = 0;
   int status = SDLAB_SUCCESS;
   const char *layout = "sdlab";
-  if (sdlab_path_exists(path)) { /* an sdlab run */
+  if (sdlab_io_path_exists(path)) { /* an sdlab run */
     status = sdlab_npy_load_floats(path, "--init W_E", &WE, &er, &ec);
     free(path);
-    path = sdlab_path_join(dir, "W_D.npy");
+    path = sdlab_io_path_join(dir, "W_D.npy");
     if (!status)
       status = path ? sdlab_npy_load_floats(path, "--init W_D", &WD, &dr, &dc) : sdlab_fail(GSL_ENOMEM, "out of memory");
   } else { /* another tool's layout */
@@ -568,9 +568,9 @@ sdlab_run_init(sdlab_trainer *t, const char *dir, const sdlab_train_config *c)
   const size_t lens[] = {q, r, q};
   const int want[] = {c->biases, c->biases, c->method == SDLAB_TRAIN_JUMPRELU};
   for (size_t v = 0; !status && strcmp(layout, "sdlab") == 0 && v < 3; v++) {
-    char *vp = want[v] ? sdlab_path_join(dir, vecs[v]) : NULL;
+    char *vp = want[v] ? sdlab_io_path_join(dir, vecs[v]) : NULL;
     float *x = NULL;
-    if (vp && sdlab_path_exists(vp) && !(status = sdlab_npy_load_vector(vp, "--init", lens[v], &x)))
+    if (vp && sdlab_io_path_exists(vp) && !(status = sdlab_npy_load_vector(vp, "--init", lens[v], &x)))
       memcpy(into[v], x, lens[v] * sizeof *x);
     free(x);
     free(vp);
@@ -589,7 +589,7 @@ write_codes(sdlab_trainer *t, const float *xp, size_t N, const char *staging)
   const size_t q = c->q, p = c->p, B = c->batch;
   float *a = malloc(B * q * sizeof *a);
   double *rows = malloc(B * q * sizeof *rows);
-  char *path = sdlab_path_join(staging, "codes.npy");
+  char *path = sdlab_io_path_join(staging, "codes.npy");
   int status = a && rows && path ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for --codes");
   sdlab_npy_writer w;
   const size_t shape[2] = {N, q};
@@ -679,10 +679,10 @@ write_top(sdlab_trainer *t, const float *xp, size_t N, size_t K, const char *sta
   }
   if (!status) {
     size_t shape[2] = {q, K};
-    char *path = sdlab_path_join(staging, "top.npy");
+    char *path = sdlab_io_path_join(staging, "top.npy");
     status = sdlab_npy_write(path, SDLAB_I64, 2, shape, idx);
     free(path);
-    path = sdlab_path_join(staging, "top_values.npy");
+    path = sdlab_io_path_join(staging, "top_values.npy");
     if (!status)
       status = sdlab_npy_write(path, SDLAB_F32, 2, shape, val);
     free(path);
@@ -711,13 +711,13 @@ write_arrays(const sdlab_train_config *c, const sdlab_train_state *s, const floa
     if ((k == 4 && c->method != SDLAB_TRAIN_JUMPRELU) || (k >= 5 && c->method != SDLAB_TRAIN_GATED))
       continue;
     size_t shape[2] = {outs[k].s0, outs[k].s1};
-    char *path = sdlab_path_join(staging, outs[k].name);
+    char *path = sdlab_io_path_join(staging, outs[k].name);
     st2 = sdlab_npy_write(path, SDLAB_F32, outs[k].nd, shape, outs[k].d);
     free(path);
   }
   if (!st2 && info->anchor_ids) {
     size_t shape[1] = {info->anchors};
-    char *path = sdlab_path_join(staging, "anchors.npy");
+    char *path = sdlab_io_path_join(staging, "anchors.npy");
     st2 = sdlab_npy_write(path, SDLAB_I64, 1, shape, info->anchor_ids);
     free(path);
   }
@@ -738,7 +738,7 @@ write_safetensors(const sdlab_train_config *c, const sdlab_train_state *s, const
   sdlab_tensor ts[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
                        {"b_enc", 1, {q}, s->bE, f32}, {"b_dec", 1, {rr}, s->bD, f32}, {"threshold", 1, {q}, thr, f32}};
   const char *meta[] = {"format", "pt", "producer", "sdlab"};
-  char *path = sdlab_path_join(staging, "sae.safetensors");
+  char *path = sdlab_io_path_join(staging, "sae.safetensors");
   const int with_thr = c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_BATCHTOPK;
   /* SAELens' gated layout: b_gate (our b_E), r_mag, b_mag in place of b_enc */
   sdlab_tensor gated[] = {{"W_enc", 2, {p, q}, Wenc, f32}, {"W_dec", 2, {q, rr}, s->WDt, f32},
@@ -747,7 +747,7 @@ write_safetensors(const sdlab_train_config *c, const sdlab_train_state *s, const
   int st2 = !thr ? GSL_ENOMEM
             : c->method == SDLAB_TRAIN_GATED ? sdlab_safetensors_write(path, gated, 6, meta, 2)
             : sdlab_safetensors_write(path, ts, with_thr ? 5 : 4, meta, 2);
-  char *alias = sdlab_path_join(staging, "sae_weights.safetensors");
+  char *alias = sdlab_io_path_join(staging, "sae_weights.safetensors");
   if (!st2 && !alias)
     st2 = sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!st2 && unlink(alias) != 0 && errno != ENOENT) /* a killed run's link */
@@ -793,15 +793,15 @@ write_saelens_cfg(const sdlab_train_config *c, const sdlab_run_info *info, const
 static int
 write_curve(const sdlab_run_history *h, const char *staging)
 {
-  sdlab_atomic_file cf;
-  char *path = sdlab_path_join(staging, "curve.tsv");
-  int st2 = sdlab_atomic_open(&cf, path);
+  sdlab_io_atomic_file cf;
+  char *path = sdlab_io_path_join(staging, "curve.tsv");
+  int st2 = sdlab_io_atomic_open(&cf, path);
   if (!st2) {
     fprintf(cf.fp, "# step\tloss\tmse\tL0\tdead_fraction\n");
     for (size_t k = 0; k < h->ncurve; k++)
       fprintf(cf.fp, "%zu\t%.9g\t%.9g\t%.6g\t%.6g\n", k + 1, h->curve[k].loss, h->curve[k].mse, h->curve[k].l0,
               h->curve[k].dead);
-    st2 = sdlab_atomic_commit(&cf);
+    st2 = sdlab_io_atomic_commit(&cf);
   }
   free(path);
   return st2;
@@ -1023,25 +1023,25 @@ sdlab_run_data_load(const char *data, sdlab_run_data *d, sdlab_run_inputs *in)
     return sdlab_fail(SDLAB_EIO, "--data %s does not exist", data);
   d->dir = S_ISDIR(st.st_mode);
   size_t Nr = 0;
-  char *f = d->dir ? sdlab_path_join(data, "x_p.npy") : strdup(data);
+  char *f = d->dir ? sdlab_io_path_join(data, "x_p.npy") : strdup(data);
   int status = f ? sdlab_npy_load_floats(f, "--data x_p", &d->xp, &d->N, &d->p) : sdlab_fail(GSL_ENOMEM, "out of memory");
   if (!status)
     sdlab_run_inputs_set(in, SDLAB_RUN_XP, f, d->xp, NULL, d->N, d->p);
   else
     free(f);
   if (!status && d->dir) {
-    f = sdlab_path_join(data, "x_r.npy");
-    if (f && sdlab_path_exists(f) && !(status = sdlab_npy_load_floats(f, "--data x_r", &d->xr, &Nr, &d->r)))
+    f = sdlab_io_path_join(data, "x_r.npy");
+    if (f && sdlab_io_path_exists(f) && !(status = sdlab_npy_load_floats(f, "--data x_r", &d->xr, &Nr, &d->r)))
       sdlab_run_inputs_set(in, SDLAB_RUN_XR, f, d->xr, NULL, Nr, d->r);
     else
       free(f);
-    f = sdlab_path_join(data, "W_p.npy");
-    if (!status && f && sdlab_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_p", &d->Wp)))
+    f = sdlab_io_path_join(data, "W_p.npy");
+    if (!status && f && sdlab_io_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_p", &d->Wp)))
       sdlab_run_inputs_set(in, SDLAB_RUN_WP, f, NULL, d->Wp, d->Wp->size1, d->Wp->size2);
     else
       free(f);
-    f = sdlab_path_join(data, "W_r.npy");
-    if (!status && f && sdlab_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_r", &d->Wr)))
+    f = sdlab_io_path_join(data, "W_r.npy");
+    if (!status && f && sdlab_io_path_exists(f) && !(status = sdlab_npy_load_matrix(f, "W_r", &d->Wr)))
       sdlab_run_inputs_set(in, SDLAB_RUN_WR, f, NULL, d->Wr, d->Wr->size1, d->Wr->size2);
     else
       free(f);

@@ -257,7 +257,7 @@ sdlab_sae_load(const char *dir, int codes, sdlab_sae **out)
   char *wpath = NULL, *cpath = NULL;
   size_t f = 0;
   for (; f < 3; f++) {
-    if ((wpath = sdlab_path_join(dir, FILES[f])) == NULL)
+    if ((wpath = sdlab_io_path_join(dir, FILES[f])) == NULL)
       return sdlab_fail(GSL_ENOMEM, "out of memory");
     if (access(wpath, F_OK) == 0)
       break;
@@ -292,7 +292,7 @@ sdlab_sae_load(const char *dir, int codes, sdlab_sae **out)
     s->r = s->WD->size1;
   }
   if (!status && codes) {
-    if ((cpath = sdlab_path_join(dir, CONFIGS[f])) == NULL)
+    if ((cpath = sdlab_io_path_join(dir, CONFIGS[f])) == NULL)
       status = sdlab_fail(GSL_ENOMEM, "out of memory");
     else if (access(cpath, F_OK) != 0)
       status = sdlab_fail(SDLAB_EIO, "%s has %s but no %s: its codes need the %s configuration", dir, FILES[f],

@@ -54,8 +54,8 @@ sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const
     return sdlab_fail(GSL_ENOMEM, "out of memory for a safetensors header");
   }
   size_t hl = strlen(text), padded = (hl + 7) / 8 * 8;
-  sdlab_atomic_file f;
-  int status = sdlab_atomic_open(&f, path);
+  sdlab_io_atomic_file f;
+  int status = sdlab_io_atomic_open(&f, path);
   if (!status) {
     unsigned char len[8];
     for (int b = 0; b < 8; b++)
@@ -75,11 +75,11 @@ sdlab_safetensors_write(const char *path, const sdlab_tensor *t, size_t n, const
       sdlab_bf16 buf[1024];
       for (size_t k = 0; k < count; k += 1024) {
         const size_t m = count - k < 1024 ? count - k : 1024;
-        sdlab_bf16_round(m, (const float *)t[i].data + k, buf);
+        sdlab_blas_bf16_round(m, (const float *)t[i].data + k, buf);
         fwrite(buf, sizeof *buf, m, f.fp);
       }
     }
-    status = sdlab_atomic_commit(&f);
+    status = sdlab_io_atomic_commit(&f);
   }
   sdlab_json_free(&j);
   return status;
@@ -109,7 +109,7 @@ int
 sdlab_safetensors_open(const char *path, sdlab_safetensors **out)
 {
   *out = NULL;
-  int status = sdlab_input_check(path);
+  int status = sdlab_io_input_check(path);
   if (status)
     return status;
   sdlab_safetensors *st = calloc(1, sizeof *st);
@@ -162,7 +162,7 @@ static float
 element(const unsigned char *b, int size)
 {
   if (size == 2)
-    return sdlab_bf16_value((sdlab_bf16)(b[0] | b[1] << 8));
+    return sdlab_blas_bf16_value((sdlab_bf16)(b[0] | b[1] << 8));
   if (size == 8) {
     double d;
     memcpy(&d, b, 8);

@@ -90,7 +90,7 @@ sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double 
 /* ---- bfloat16 ---- */
 
 void
-sdlab_bf16_round(size_t n, const float *x, sdlab_bf16 *y)
+sdlab_blas_bf16_round(size_t n, const float *x, sdlab_bf16 *y)
 {
   for (size_t i = 0; i < n; i++) {
     uint32_t u;
@@ -101,7 +101,7 @@ sdlab_bf16_round(size_t n, const float *x, sdlab_bf16 *y)
 }
 
 float
-sdlab_bf16_value(sdlab_bf16 v)
+sdlab_blas_bf16_value(sdlab_bf16 v)
 {
   const uint32_t u = (uint32_t)v << 16;
   float f;

@@ -22,8 +22,8 @@ void sdlab_blas_par_sgemm(int threads, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANS
 /* bfloat16: the upper 16 bits of a float32 (8 significant bits, unit roundoff 2^-8). */
 typedef uint16_t sdlab_bf16;
 /* y[i] = x[i] rounded to the nearest bfloat16, ties to even (NaN stays NaN, overflow rounds to infinity). */
-void sdlab_bf16_round(size_t n, const float *x, sdlab_bf16 *y);
-float sdlab_bf16_value(sdlab_bf16 v);
+void sdlab_blas_bf16_round(size_t n, const float *x, sdlab_bf16 *y);
+float sdlab_blas_bf16_value(sdlab_bf16 v);
 /* Whether oneDNN runs bfloat16 products on this CPU's own instructions (AVX-512 BF16 or AMX); else it emulates
  * them, more slowly than float32. */
 int sdlab_blas_bf16_native(void);

@@ -52,7 +52,7 @@ check_coefficients(const double *G, size_t count, size_t rows, size_t cols, cons
   return SDLAB_SUCCESS;
 }
 
-struct sdlab_halfspace {
+struct sdlab_lp_halfspace {
   size_t n, np, nx;   /* features, dimension, variables (n_p or n_p + 1) */
   int threshold;
   double *W;          /* n x n_p: row d is w_p^d */
@@ -64,19 +64,19 @@ struct sdlab_halfspace {
 };
 
 size_t
-sdlab_halfspace_witness_size(const sdlab_halfspace *h)
+sdlab_lp_halfspace_witness_size(const sdlab_lp_halfspace *h)
 {
   return h->nx;
 }
 
 size_t
-sdlab_halfspace_lp_count(const sdlab_halfspace *h)
+sdlab_lp_halfspace_lp_count(const sdlab_lp_halfspace *h)
 {
   return h->lp_calls;
 }
 
-sdlab_halfspace *
-sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold)
+sdlab_lp_halfspace *
+sdlab_lp_halfspace_alloc(const gsl_matrix *Wp, int threshold)
 {
   const size_t np = Wp->size1, n = Wp->size2;
   if (np == 0 || n == 0 || n > 1000000 || np > 100000) {
@@ -98,7 +98,7 @@ sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold)
         return NULL;
       }
     }
-  sdlab_halfspace *h = calloc(1, sizeof *h);
+  sdlab_lp_halfspace *h = calloc(1, sizeof *h);
   if (h == NULL) {
     sdlab_fail(GSL_ENOMEM, "out of memory");
     return NULL;
@@ -111,7 +111,7 @@ sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold)
   h->ind = malloc((h->nx + 1) * sizeof *h->ind);
   h->val = malloc((h->nx + 1) * sizeof *h->val);
   if (!h->W || !h->ind || !h->val) {
-    sdlab_halfspace_free(h);
+    sdlab_lp_halfspace_free(h);
     sdlab_fail(GSL_ENOMEM, "out of memory");
     return NULL;
   }
@@ -146,7 +146,7 @@ sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold)
 }
 
 void
-sdlab_halfspace_free(sdlab_halfspace *h)
+sdlab_lp_halfspace_free(sdlab_lp_halfspace *h)
 {
   if (h == NULL)
     return;
@@ -159,7 +159,7 @@ sdlab_halfspace_free(sdlab_halfspace *h)
 }
 
 double
-sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const double *x)
+sdlab_lp_halfspace_row_value(const sdlab_lp_halfspace *h, size_t d, const double *x)
 {
   double v = 0;
   for (size_t a = 0; a < h->np; a++)
@@ -168,7 +168,7 @@ sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const double *x)
 }
 
 int
-sdlab_halfspace_check(const sdlab_halfspace *h, const unsigned char *want, const double *x)
+sdlab_lp_halfspace_check(const sdlab_lp_halfspace *h, const unsigned char *want, const double *x)
 {
   const double s = h->threshold ? x[h->np] : 0.0;
   if (h->threshold && !(s > 0))
@@ -185,7 +185,7 @@ sdlab_halfspace_check(const sdlab_halfspace *h, const unsigned char *want, const
 
 /* Solve the feasibility LP with OUT rows <= out_bound; 1 feasible (x filled), 0 infeasible, <0 error. */
 static int
-solve(sdlab_halfspace *h, const unsigned char *want, double out_bound, double *x)
+solve(sdlab_lp_halfspace *h, const unsigned char *want, double out_bound, double *x)
 {
   for (size_t d = 0; d < h->n; d++) {
     if (want[d] == SDLAB_IN)
@@ -267,7 +267,7 @@ farkas_general(const double *G, const double *h0, size_t m, size_t nx, size_t *l
 /* The half-space problem's system G x >= h0 for `want`: IN rows (w_d, -1 | 1), OUT rows -(w_d, -1 | 0),
  * and for threshold patterns the row s >= 1. */
 static int
-farkas(sdlab_halfspace *h, const unsigned char *want)
+farkas(sdlab_lp_halfspace *h, const unsigned char *want)
 {
   size_t m = (size_t)h->threshold;
   for (size_t d = 0; d < h->n; d++)
@@ -431,7 +431,7 @@ sdlab_lp_homogeneous(const double *G, const unsigned char *strict, size_t m, siz
 }
 
 int
-sdlab_halfspace_realize(sdlab_halfspace *h, const unsigned char *want, double *x, sdlab_realize_info *info)
+sdlab_lp_halfspace_realize(sdlab_lp_halfspace *h, const unsigned char *want, double *x, sdlab_lp_realize_info *info)
 {
   memset(info, 0, sizeof *info);
   for (size_t d = 0; d < h->n; d++)
@@ -444,7 +444,7 @@ sdlab_halfspace_realize(sdlab_halfspace *h, const unsigned char *want, double *x
   if (f == 1) {
     info->realizable = 1;
     info->strict = 1;
-    info->verified = sdlab_halfspace_check(h, want, x);
+    info->verified = sdlab_lp_halfspace_check(h, want, x);
     return SDLAB_SUCCESS;
   }
   /* then the problem itself: OUT features may sit exactly on the threshold */
@@ -461,7 +461,7 @@ sdlab_halfspace_realize(sdlab_halfspace *h, const unsigned char *want, double *x
       if (all_out)
         memset(x, 0, h->nx * sizeof *x);
     }
-    info->verified = sdlab_halfspace_check(h, want, x);
+    info->verified = sdlab_lp_halfspace_check(h, want, x);
     return SDLAB_SUCCESS;
   }
   info->realizable = 0;

@@ -1,6 +1,6 @@
 /* sdlab_lp.h: linear feasibility with exact certificates (the GLPK adapter).
  *
- * Part 1, sdlab_halfspace: is a single-neuron activation pattern realizable?  (Definition 3.1, one neuron)
+ * Part 1, sdlab_lp_halfspace: is a single-neuron activation pattern realizable?  (Definition 3.1, one neuron)
  *
  * Given feature directions w_p^1..w_p^n (the columns of W_p, n_p x n) and a wanted pattern that puts each
  * feature IN F, OUT of F or leaves it FREE, decide whether some encoder row w realizes it:
@@ -25,28 +25,28 @@
 
 enum { SDLAB_OUT = 0, SDLAB_IN = 1, SDLAB_FREE = 2 };
 
-typedef struct sdlab_halfspace sdlab_halfspace;
+typedef struct sdlab_lp_halfspace sdlab_lp_halfspace;
 
 typedef struct {
   int realizable;   /* 1 or 0 */
   int verified;     /* 1 when the certificate (witness or Farkas vector) was checked exactly */
   int strict;       /* realizable with every OUT feature strictly below the threshold */
-} sdlab_realize_info;
+} sdlab_lp_realize_info;
 
 /* Wp: n_p x n finite directions (copied); threshold 0 (homogeneous) or 1 (threshold patterns). */
-sdlab_halfspace *sdlab_halfspace_alloc(const gsl_matrix *Wp, int threshold);
-void sdlab_halfspace_free(sdlab_halfspace *h);
+sdlab_lp_halfspace *sdlab_lp_halfspace_alloc(const gsl_matrix *Wp, int threshold);
+void sdlab_lp_halfspace_free(sdlab_lp_halfspace *h);
 
 /* The number of witness coordinates: n_p, plus 1 (the threshold s) for threshold patterns. */
-size_t sdlab_halfspace_witness_size(const sdlab_halfspace *h);
+size_t sdlab_lp_halfspace_witness_size(const sdlab_lp_halfspace *h);
 
 /* Decide the pattern want[0..n) (SDLAB_IN / SDLAB_OUT / SDLAB_FREE).  witness (witness_size doubles)
  * receives (w, s) when realizable.  Returns 0 or an error status. */
-int sdlab_halfspace_realize(sdlab_halfspace *h, const unsigned char *want, double *witness,
-                            sdlab_realize_info *info);
+int sdlab_lp_halfspace_realize(sdlab_lp_halfspace *h, const unsigned char *want, double *witness,
+                            sdlab_lp_realize_info *info);
 
 /* 1 when (w, s) realizes want exactly (strict > on IN, <= on OUT, s > 0 for threshold), else 0. */
-int sdlab_halfspace_check(const sdlab_halfspace *h, const unsigned char *want, const double *witness);
+int sdlab_lp_halfspace_check(const sdlab_lp_halfspace *h, const unsigned char *want, const double *witness);
 
 /* Part 2: a general homogeneous system.  Decide whether some x in R^nx has
  *   G_i x > 0 for the rows with strict[i] = 1  and  G_i x >= 0 for the rows with strict[i] = 0
@@ -64,7 +64,7 @@ int sdlab_lp_interior(const double *G, const unsigned char *strict, size_t m, si
                       int *verified);
 
 /* <w, w_p^d> - s in floating point (a margin, for choosing which branch a witness already realizes). */
-double sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const double *witness);
+double sdlab_lp_halfspace_row_value(const sdlab_lp_halfspace *h, size_t d, const double *witness);
 
 /* The largest coefficient magnitude A the LPs here accept, for a constraint matrix of `rows` rows and `cols`
  * columns (callers pass the larger of their LP and its Farkas LP).  GLPK's primal simplex (the defaults used
@@ -82,6 +82,6 @@ double sdlab_halfspace_row_value(const sdlab_halfspace *h, size_t d, const doubl
 double sdlab_lp_coefficient_limit(size_t rows, size_t cols);
 
 /* The number of LPs solved so far. */
-size_t sdlab_halfspace_lp_count(const sdlab_halfspace *h);
+size_t sdlab_lp_halfspace_lp_count(const sdlab_lp_halfspace *h);
 
 #endif

@@ -55,7 +55,7 @@ sdlab_patterns_list_free(sdlab_pattern_list *l)
 }
 
 typedef struct {
-  sdlab_halfspace *h;
+  sdlab_lp_halfspace *h;
   sdlab_pattern_list *l;
   size_t cap;
   unsigned char *want;
@@ -104,14 +104,14 @@ descend(search *s, size_t depth, uint64_t mask)
      * witness deep inside the region, not one that grazes a boundary */
     int ok = 1;
     for (size_t d = 0; d < l->n && ok; d++) {
-      double v = sdlab_halfspace_row_value(s->h, d, x);
+      double v = sdlab_lp_halfspace_row_value(s->h, d, x);
       ok = s->want[d] == SDLAB_IN ? v >= 1.0 : v <= -1.0;
     }
-    ok = ok && sdlab_halfspace_check(s->h, s->want, x);
+    ok = ok && sdlab_lp_halfspace_check(s->h, s->want, x);
     int open = ok; /* a witness with OUT <= -1 is strictly inside */
     if (!ok) { /* solve this leaf afresh */
-      sdlab_realize_info info;
-      if ((s->status = sdlab_halfspace_realize(s->h, s->want, x, &info)))
+      sdlab_lp_realize_info info;
+      if ((s->status = sdlab_lp_halfspace_realize(s->h, s->want, x, &info)))
         return;
       ok = info.realizable && info.verified;
       open = info.strict;
@@ -119,7 +119,7 @@ descend(search *s, size_t depth, uint64_t mask)
     s->status = push(s, mask, x, ok, open);
     return;
   }
-  double v = sdlab_halfspace_row_value(s->h, depth, x);
+  double v = sdlab_lp_halfspace_row_value(s->h, depth, x);
   /* the child the witness already realizes first (IN when v > 0), then the other by LP */
   int first = v > 0 ? SDLAB_IN : SDLAB_OUT;
   for (int pass = 0; pass < 2 && !s->status; pass++) {
@@ -129,8 +129,8 @@ descend(search *s, size_t depth, uint64_t mask)
     if (pass == 0) {
       memcpy(child, x, ws * sizeof *x);
     } else {
-      sdlab_realize_info info;
-      if ((s->status = sdlab_halfspace_realize(s->h, s->want, child, &info)))
+      sdlab_lp_realize_info info;
+      if ((s->status = sdlab_lp_halfspace_realize(s->h, s->want, child, &info)))
         break;
       if (!info.realizable) {
         l->pruned++;
@@ -184,7 +184,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
   if (predicted > (double)max_patterns)
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "%zu directions in %zu dimensions can have up to %.4g single-neuron "
                       "patterns (Cover's count), more than the limit %zu", n, np, predicted, max_patterns);
-  sdlab_halfspace *h = sdlab_halfspace_alloc(Wp, threshold);
+  sdlab_lp_halfspace *h = sdlab_lp_halfspace_alloc(Wp, threshold);
   if (h == NULL)
     return GSL_EINVAL;
   sdlab_pattern_list *l = calloc(1, sizeof *l);
@@ -194,7 +194,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
     l->n = n;
     l->np = np;
     l->threshold = threshold != 0;
-    l->wsize = sdlab_halfspace_witness_size(h);
+    l->wsize = sdlab_lp_halfspace_witness_size(h);
     s.want = malloc(n);
     s.stack = calloc((n + 1) * l->wsize, sizeof *s.stack);
     if (!s.want || !s.stack)
@@ -250,7 +250,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
     free(keys);
   }
   if (!status) {
-    l->lp_calls = sdlab_halfspace_lp_count(h);
+    l->lp_calls = sdlab_lp_halfspace_lp_count(h);
     l->exact = l->pruned_verified == l->pruned;
     for (size_t i = 0; i < l->count; i++)
       l->exact &= l->verified[i];
@@ -260,7 +260,7 @@ sdlab_patterns_single(const gsl_matrix *Wp, int threshold, size_t max_patterns, 
   }
   free(s.want);
   free(s.stack);
-  sdlab_halfspace_free(h);
+  sdlab_lp_halfspace_free(h);
   return status;
 }
 

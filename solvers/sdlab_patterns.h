@@ -4,7 +4,7 @@
  * (homogeneous) or {d : <w, w_p^d> > s}, s > 0 (threshold), are enumerated by a depth-first search over
  * the features: a node fixes features 0..j-1 IN or OUT and is kept only if some w realizes that partial
  * pattern.  The parent's witness already realizes one child, so each node costs at most one LP
- * (sdlab_halfspace).  Every pattern carries its witness, checked in exact arithmetic; every pruned node
+ * (sdlab_lp_halfspace).  Every pattern carries its witness, checked in exact arithmetic; every pruned node
  * carries a Farkas certificate, also checked exactly.  When all are verified the enumeration is exact.
  *
  * Joint patterns.  For ReLU and JumpReLU the neurons do not interact, so the joint patterns

@@ -886,12 +886,12 @@ encode_pre(sdlab_trainer *t, const float *xp, size_t B)
       for (size_t a = 0; a < p; a++)
         t->Xc[s * p + a] -= t->s.bD[a];
   if (c->bf16) { /* the batch rounded here; W_E as the last update left it, else rounded here, each thread a block */
-    sdlab_bf16_round(B * p, t->Xc, t->Xb);
+    sdlab_blas_bf16_round(B * p, t->Xc, t->Xb);
     if (!t->wb_current) {
 #pragma omp parallel for schedule(static) num_threads(t->threads)
       for (int blk = 0; blk < t->threads; blk++) {
         const size_t i0 = q * (size_t)blk / (size_t)t->threads, i1 = q * (size_t)(blk + 1) / (size_t)t->threads;
-        sdlab_bf16_round((i1 - i0) * p, t->s.WE + i0 * p, t->Wb + i0 * p);
+        sdlab_blas_bf16_round((i1 - i0) * p, t->s.WE + i0 * p, t->Wb + i0 * p);
       }
       t->wb_current = 1;
     }
@@ -1559,7 +1559,7 @@ update_matrices(sdlab_trainer *t, float f, int project)
     const float *gi = g && t->gE_deferred ? encoder_row_gradient(t, i, t->grow + (size_t)omp_get_thread_num() * p) : g;
     row_update(c, t->s.WE + i * p, t->s.mWE + i * p, t->s.vWE + i * p, gi, f, p, k);
     if (t->Wb) /* the next step's bf16 encoder, while the row is in cache */
-      sdlab_bf16_round(p, t->s.WE + i * p, t->Wb + i * p);
+      sdlab_blas_bf16_round(p, t->s.WE + i * p, t->Wb + i * p);
     if (g && (!t->gE_deferred || i < c->anchors)) /* a deferred row's gWE holds only anchoring's term */
       memset(g, 0, p * sizeof *g);
   }

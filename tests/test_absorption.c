@@ -55,7 +55,7 @@ Test(absorption, hand_built_dictionary_gets_the_classes_it_was_built_with)
   static const long owner[NL] = {0, 2, 1, 5, 8, -1, -1, -1};
   for (size_t i = 0; i < NL; i++) {
     cr_expect_eq(a->cls[i], want[i], "seed %llu: latent %zu is %s, built as %s", (unsigned long long)seed, i,
-                 sdlab_latent_class_name(a->cls[i]), sdlab_latent_class_name(want[i]));
+                 sdlab_absorption_latent_class_name(a->cls[i]), sdlab_absorption_latent_class_name(want[i]));
     cr_expect_eq(a->owner[i], owner[i], "latent %zu owner %ld", i, a->owner[i]);
   }
   cr_expect_eq(a->children, 6);
@@ -144,7 +144,7 @@ Test(absorption, theorem_38_construction_follows_its_definitions)
     size_t members = 0;
     for (size_t d = 0; d < n; d++)
       members += F[d] = a[d] > c;
-    const double M = sdlab_max_interference(Wp);
+    const double M = sdlab_construct_max_interference(Wp);
     sdlab_thm38_info ti;
     int st = sdlab_construct_thm38(Wp, WE, c, F, 0, out, &ti);
     if (members < 2 || !(M < 1)) {

@@ -197,10 +197,10 @@ Test(activation, homogeneity_flag_matches_the_definition)
 Test(activation, jumprelu_straight_through_pseudo_derivatives)
 {
   /* rectangle kernel of bandwidth h around theta */
-  cr_assert_eq(sdlab_jumprelu_dtheta(1.04, 1.0, 0.1), -10.0);
-  cr_assert_eq(sdlab_jumprelu_dtheta(1.06, 1.0, 0.1), 0.0);
-  cr_assert_eq(sdlab_jumprelu_l0_dtheta(0.96, 1.0, 0.1), -10.0);
-  cr_assert_eq(sdlab_jumprelu_l0_dtheta(0.9, 1.0, 0.1), 0.0);
+  cr_assert_eq(sdlab_activation_jumprelu_dtheta(1.04, 1.0, 0.1), -10.0);
+  cr_assert_eq(sdlab_activation_jumprelu_dtheta(1.06, 1.0, 0.1), 0.0);
+  cr_assert_eq(sdlab_activation_jumprelu_l0_dtheta(0.96, 1.0, 0.1), -10.0);
+  cr_assert_eq(sdlab_activation_jumprelu_l0_dtheta(0.9, 1.0, 0.1), 0.0);
 }
 
 Test(activation, errors_are_reported)

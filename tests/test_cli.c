@@ -161,7 +161,7 @@ Test(cli, lrb_same_seed_same_bytes_and_shapes)
     sdlab_array a;
     cr_assert_eq(sdlab_npy_read(p, &a), 0);
     cr_assert(a.ndim == 2 && a.shape[0] == shapes[s].r && a.shape[1] == shapes[s].c, "%s", shapes[s].file);
-    sdlab_array_release(&a);
+    sdlab_npy_array_release(&a);
   }
   char *meta = slurp_rel("a/meta.json", NULL);
   cr_assert(strstr(meta, "\"achieved_interference\"") && strstr(meta, "\"iterations\"") && strstr(meta, "\"seed\": 3"));
@@ -1284,7 +1284,7 @@ make_dir_rel(const char *rel, int with_file)
 }
 
 /* Issue 22, stray outputs: DIR.partial-PID and DIR.old-PID left by killed processes are removed when a command
- * next makes DIR (lrb, construct, landscape, mlp through sdlab_outdir_begin; train for RUN.old-PID); those of a
+ * next makes DIR (lrb, construct, landscape, mlp through sdlab_io_outdir_begin; train for RUN.old-PID); those of a
  * live process (this test's) are kept. */
 Test(cli, leftovers_of_dead_processes_are_removed)
 {

@@ -73,19 +73,19 @@ Test(findings, thm38_relu_absorbing_pattern_not_realizable)
     gsl_matrix_set(Wp, 0, d, cos(ang[d] * deg));
     gsl_matrix_set(Wp, 1, d, sin(ang[d] * deg));
   }
-  sdlab_halfspace *relu = sdlab_halfspace_alloc(Wp, 0), *thr = sdlab_halfspace_alloc(Wp, 1);
+  sdlab_lp_halfspace *relu = sdlab_lp_halfspace_alloc(Wp, 0), *thr = sdlab_lp_halfspace_alloc(Wp, 1);
   unsigned char want[4];
   double x[3];
-  sdlab_realize_info info;
+  sdlab_lp_realize_info info;
   const unsigned char A[4] = {1, 1, 0, 0}, B[4] = {0, 0, 1, 1}, a1[4] = {1, 0, 0, 0}, a2[4] = {0, 1, 0, 0};
   memcpy(want, A, 4);
-  cr_assert_eq(sdlab_halfspace_realize(relu, want, x, &info), 0);
+  cr_assert_eq(sdlab_lp_halfspace_realize(relu, want, x, &info), 0);
   cr_assert(info.realizable && info.verified, "P's neuron A is ReLU-realizable");
   memcpy(want, B, 4);
-  sdlab_halfspace_realize(relu, want, x, &info);
+  sdlab_lp_halfspace_realize(relu, want, x, &info);
   cr_assert(info.realizable && info.verified, "P's neuron B is ReLU-realizable");
   memcpy(want, a2, 4);
-  sdlab_halfspace_realize(relu, want, x, &info);
+  sdlab_lp_halfspace_realize(relu, want, x, &info);
   cr_assert(!info.realizable && info.verified, "{a2} alone is not ReLU-realizable (exact Farkas certificate)");
   /* independently: a2 = l a1 + m b1 with l, m > 0, so <w, a2> > 0 forces <w, a1> > 0 or <w, b1> > 0 */
   double det = gsl_matrix_get(Wp, 0, 0) * gsl_matrix_get(Wp, 1, 2) - gsl_matrix_get(Wp, 1, 0) * gsl_matrix_get(Wp, 0, 2);
@@ -94,13 +94,13 @@ Test(findings, thm38_relu_absorbing_pattern_not_realizable)
   cr_assert(l > 0.1 && mm > 0.1, "a2 = %g a1 + %g b1", l, mm);
   /* so both P' = ({a1}, B, {a2}) and ({a2}, B, {a1}) contain the unrealizable neuron {a2}; with a threshold: */
   memcpy(want, a2, 4);
-  sdlab_halfspace_realize(thr, want, x, &info);
+  sdlab_lp_halfspace_realize(thr, want, x, &info);
   cr_assert(info.realizable && info.verified, "{a2} alone is realizable with a threshold");
   memcpy(want, a1, 4);
-  sdlab_halfspace_realize(thr, want, x, &info);
+  sdlab_lp_halfspace_realize(thr, want, x, &info);
   cr_assert(info.realizable && info.verified);
-  sdlab_halfspace_free(relu);
-  sdlab_halfspace_free(thr);
+  sdlab_lp_halfspace_free(relu);
+  sdlab_lp_halfspace_free(thr);
   gsl_matrix_free(Wp);
 }
 

@@ -227,7 +227,7 @@ Test(loss, md_independent_equals_enumeration_over_all_masks)
       p[d] = trial == 0 && d == 2 ? 1.0 : trial == 1 && d == 3 ? 0.0 : gsl_rng_uniform(r);
       m2[d] = 0.5 + gsl_rng_uniform(r);
     }
-    cr_assert_eq(sdlab_md_independent(n, p, m2, Md), 0);
+    cr_assert_eq(sdlab_loss_md_independent(n, p, m2, Md), 0);
     for (unsigned mask = 0; mask < (1u << n); mask++) {
       double prob = 1;
       for (size_t d = 0; d < n; d++)
@@ -240,7 +240,7 @@ Test(loss, md_independent_equals_enumeration_over_all_masks)
                 d, Md[d], ref[d]);
   }
   double bad_p[2] = {0.5, 1.5}, m2[2] = {1, 1}, Md[2];
-  cr_assert_eq(sdlab_md_independent(2, bad_p, m2, Md), GSL_EINVAL);
+  cr_assert_eq(sdlab_loss_md_independent(2, bad_p, m2, Md), GSL_EINVAL);
   gsl_rng_free(r);
 }
 
@@ -254,10 +254,10 @@ Test(loss, md_accumulate_counts_single_feature_rows)
   gsl_matrix_view X = gsl_matrix_view_array(data, 5, 3);
   double sum[3] = {0};
   size_t one = 0;
-  cr_assert_eq(sdlab_md_accumulate(&X.matrix, sum, &one), 0);
+  cr_assert_eq(sdlab_loss_md_accumulate(&X.matrix, sum, &one), 0);
   cr_assert(sum[0] == 25 && sum[1] == 13 && sum[2] == 0 && one == 3);
   data[4] = NAN;
-  cr_assert_eq(sdlab_md_accumulate(&X.matrix, sum, &one), SDLAB_ENONFINITE);
+  cr_assert_eq(sdlab_loss_md_accumulate(&X.matrix, sum, &one), SDLAB_ENONFINITE);
 }
 
 Test(loss, shape_errors_are_reported)

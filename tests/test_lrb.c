@@ -216,7 +216,7 @@ Test(lrb, md_closed_form_matches_the_data)
   double Md[8], sum[8] = {0}, sumsq[8] = {0};
   size_t one = 0;
   cr_assert_eq(sdlab_lrb_md(&p, Md), 0);
-  cr_assert_eq(sdlab_md_accumulate(X, sum, &one), 0);
+  cr_assert_eq(sdlab_loss_md_accumulate(X, sum, &one), 0);
   for (size_t i = 0; i < N; i++) { /* per-sample second moments for the standard error */
     size_t on = 0, at = 0;
     for (size_t d = 0; d < p.n; d++)
@@ -273,7 +273,7 @@ Test(lrb, hierarchy_satisfies_definition_3_2)
   /* hierarchical features are never active alone: M_d = 0, and the data agree exactly */
   double Md[20], sum[20] = {0};
   sdlab_lrb_md(&p, Md);
-  sdlab_md_accumulate(X, sum, NULL);
+  sdlab_loss_md_accumulate(X, sum, NULL);
   for (size_t d = 0; d < P * (K + 1); d++)
     cr_assert(Md[d] == 0 && sum[d] == 0);
   cr_assert(Md[19] > 0);

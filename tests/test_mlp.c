@@ -252,19 +252,19 @@ Test(mlp, fashion_mnist_network_accuracy_activations_and_class_means)
     for (size_t j = 0; j < 512; j++)
       cr_assert(fabs(mean[k][j] / sqrt(nn) - W[j * 10 + k]) <= 1e-9, "class %zu coordinate %zu", k, j);
   }
-  sdlab_array_release(&x);
-  sdlab_array_release(&lab);
-  sdlab_array_release(&wp);
+  sdlab_npy_array_release(&x);
+  sdlab_npy_array_release(&lab);
+  sdlab_npy_array_release(&wp);
   /* the directories feed sdlab train: shapes of the transcoder's block and the crosscoder's concatenation */
   sdlab_array b;
   snprintf(path, sizeof path, "%s/a/block/x_r.npy", test_dir);
   cr_assert_eq(sdlab_npy_read(path, &b), 0);
   cr_assert(b.shape[0] == 70000 && b.shape[1] == 256);
-  sdlab_array_release(&b);
+  sdlab_npy_array_release(&b);
   snprintf(path, sizeof path, "%s/a/cross/x_p.npy", test_dir);
   cr_assert_eq(sdlab_npy_read(path, &b), 0);
   cr_assert(b.shape[0] == 70000 && b.shape[1] == 768);
-  sdlab_array_release(&b);
+  sdlab_npy_array_release(&b);
   /* grid: a TopK SAE on h1 with --top, then the best-matching latents of classes 0 and 7 and their top images;
    * the latent choice and the images' labels are recomputed with NumPy from W_E, W_p, top.npy and labels.npy */
   snprintf(cmd, sizeof cmd, "'%s' train --data '%s/a/h1' --method topk --k 8 --latents 64 --epochs 1 --batch 1024 "

@@ -53,12 +53,12 @@ Test(npy, round_trips_every_dtype_and_rank)
       cr_assert(a.dtype == (sdlab_dtype)t && a.ndim == rank && a.count == 24);
       for (size_t k = 0; k < rank; k++)
         cr_assert_eq(a.shape[k], shapes[rank - 1][k]);
-      cr_assert(memcmp(a.data, datas[t], 24 * sdlab_dtype_size((sdlab_dtype)t)) == 0);
-      sdlab_array_release(&a);
+      cr_assert(memcmp(a.data, datas[t], 24 * sdlab_npy_dtype_size((sdlab_dtype)t)) == 0);
+      sdlab_npy_array_release(&a);
       /* the data starts at a multiple of 64 bytes, as NumPy writes it */
       struct stat st;
       stat(path("a.npy"), &st);
-      cr_assert_eq((st.st_size - 24 * (off_t)sdlab_dtype_size((sdlab_dtype)t)) % 64, 0);
+      cr_assert_eq((st.st_size - 24 * (off_t)sdlab_npy_dtype_size((sdlab_dtype)t)) % 64, 0);
     }
 }
 
@@ -207,7 +207,7 @@ Test(npy, malformed_files_are_rejected_with_a_message)
     int status = sdlab_npy_read(path(cases[c].name), &a);
     if (cases[c].says == NULL) {
       cr_assert_eq(status, 0, "%s: %s", cases[c].name, sdlab_error_message(status));
-      sdlab_array_release(&a);
+      sdlab_npy_array_release(&a);
       continue;
     }
     const char *msg = sdlab_error_message(status);

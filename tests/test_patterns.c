@@ -19,13 +19,13 @@ TestSuite(patterns, .init = init);
 static int
 in_open_halfspace(const gsl_matrix *W)
 {
-  sdlab_halfspace *h = sdlab_halfspace_alloc(W, 0);
+  sdlab_lp_halfspace *h = sdlab_lp_halfspace_alloc(W, 0);
   unsigned char want[64];
   memset(want, SDLAB_OUT, W->size2);
   double x[64];
-  sdlab_realize_info info;
-  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), 0);
-  sdlab_halfspace_free(h);
+  sdlab_lp_realize_info info;
+  cr_assert_eq(sdlab_lp_halfspace_realize(h, want, x, &info), 0);
+  sdlab_lp_halfspace_free(h);
   return info.strict;
 }
 
@@ -155,18 +155,18 @@ Test(patterns, farkas_certificates_of_infeasible_patterns_are_exact)
   /* F = {e1, -e1}: no w has <w, e1> > 0 and <w, -e1> > 0 */
   double w[] = {1, -1, 0, 0, 0, 1};
   gsl_matrix_view W = gsl_matrix_view_array(w, 2, 3);
-  sdlab_halfspace *h = sdlab_halfspace_alloc(&W.matrix, 0);
+  sdlab_lp_halfspace *h = sdlab_lp_halfspace_alloc(&W.matrix, 0);
   unsigned char want[3] = {SDLAB_IN, SDLAB_IN, SDLAB_FREE};
   double x[2];
-  sdlab_realize_info info;
-  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), 0);
+  sdlab_lp_realize_info info;
+  cr_assert_eq(sdlab_lp_halfspace_realize(h, want, x, &info), 0);
   cr_assert(!info.realizable && info.verified);
   want[1] = SDLAB_OUT;
-  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), 0);
+  cr_assert_eq(sdlab_lp_halfspace_realize(h, want, x, &info), 0);
   cr_assert(info.realizable && info.verified && info.strict);
   want[0] = 7;
-  cr_assert_eq(sdlab_halfspace_realize(h, want, x, &info), GSL_EINVAL);
-  sdlab_halfspace_free(h);
+  cr_assert_eq(sdlab_lp_halfspace_realize(h, want, x, &info), GSL_EINVAL);
+  sdlab_lp_halfspace_free(h);
 }
 
 /* The Top-k pattern of an encoder, computed directly from the definition (the oracle). */

@@ -51,7 +51,7 @@ thm31_monte_carlo(const sdlab_lrb_params *p, const char *actname, uint64_t model
   sdlab_lrb_md(p, Md->data);
   sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(1024, m);
   cr_assert_eq(sdlab_loss_tilde(m, t.Wp, t.Wr, Md, &e->ltilde, NULL, NULL, w), 0);
-  cr_assert_eq(sdlab_thm31_sample_loss(m, p, t.Wp, N, w, &e->s), 0, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_check_thm31_sample_loss(m, p, t.Wp, N, w, &e->s), 0, "%s", sdlab_error_message(1));
   double cf = test_fro(t.Wr) + test_fro(m->WD) * test_fro(m->WE) * test_fro(t.Wp);
   e->c_ub = cf * cf * (double)n * p->cmax * p->cmax;
   sdlab_loss_workspace_free(w);
@@ -86,7 +86,7 @@ Test(theorems, thm31_loss_approximation_holds_for_homogeneous_activations)
       cr_assert(fabs(e.s.T1 - e.ltilde) <= z * e.s.se_T1, "%s seed %llu: m=1 part %.6g vs L~ %.6g (se %.3g)", acts[a],
                 (unsigned long long)seed, e.s.T1, e.ltilde, e.s.se_T1);
       /* proof step 4: P(||x||_0 >= 2), closed form against the generator, and (35) */
-      double pm = sdlab_thm31_prob_multi(p.n, p.S);
+      double pm = sdlab_claims_thm31_prob_multi(p.n, p.S);
       cr_assert(fabs(e.s.multi - pm) <= z * e.s.se_multi, "P(m>=2): sampled %.6g, exact %.6g", e.s.multi, pm);
       cr_assert(pm <= n * (n - 1) / 2 * q * q && pm <= n * n * q * q);
       /* the claim: 0 <= L - L~ <= n^2 C (1-S)^2 */
@@ -120,7 +120,7 @@ Test(theorems, thm31_fails_for_jumprelu_pinned_counterexample)
   cr_assert_eq(gsl_integration_qags(&f, 1.0, 3.0, 0, 1e-12, 100, iw, &above, &abserr), 0);
   gsl_integration_workspace_free(iw);
   double alone = (1 - S) * S; /* P(only d) for n = 2 */
-  double lower = n * alone * (above - abserr) - C * sdlab_thm31_prob_multi(2, S);
+  double lower = n * alone * (above - abserr) - C * sdlab_claims_thm31_prob_multi(2, S);
   double bound = n * n * C * (1 - S) * (1 - S);
   cr_log_info("Theorem 3.1 counterexample (JumpReLU theta=1): |L - L~| >= %.6g > n^2 C (1-S)^2 = %.6g", lower, bound);
   cr_assert(lower > bound, "expected the counterexample: %.6g vs %.6g", lower, bound);
@@ -232,7 +232,7 @@ Test(theorems, thm33_bound_holds_for_relu_jumprelu_topk_relu_batchtopk)
     sdlab_activation act;
     pick_activation(r, kinds[trial % 4], nq, &act);
     sdlab_thm33_values v;
-    cr_assert_eq(sdlab_claim_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
+    cr_assert_eq(sdlab_claims_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
     const double tol = thm33_rounding(&p, Md);
     cr_assert(v.ltilde <= v.middle + tol, "trial %d (bench seed %llu, n %zu, n_p %zu, K %zu): L~ %.6g > middle %.6g",
               trial, (unsigned long long)p.seed, p.n, p.dim, act.k, v.ltilde, v.middle);
@@ -261,7 +261,7 @@ Test(theorems, thm33_fails_for_pure_topk_pinned_orthoplex)
   gsl_vector_set_all(Md, 1.0);
   sdlab_activation act = {.kind = SDLAB_ACT_TOPK, .k = 4};
   sdlab_thm33_values v;
-  cr_assert_eq(sdlab_claim_thm33(&Wp.matrix, &Wp.matrix, Md, &act, 4, &v), 0);
+  cr_assert_eq(sdlab_claims_thm33(&Wp.matrix, &Wp.matrix, Md, &act, 4, &v), 0);
   cr_log_info("Theorem 3.3 counterexample (orthoplex, TopK k=4): L~ = %g, middle = %g, bound = %g", v.ltilde, v.middle,
               v.bound);
   /* each w_p^d reconstructs to 2 w_p^d (its antipode's code -1 is selected): residual -w_p^d, L~ = 4 */
@@ -271,7 +271,7 @@ Test(theorems, thm33_fails_for_pure_topk_pinned_orthoplex)
   cr_assert(v.ltilde > v.bound && v.nonpositive_selected == 4);
   /* Top-k followed by ReLU restores the theorem on the same instance */
   act.kind = SDLAB_ACT_TOPK_RELU;
-  cr_assert_eq(sdlab_claim_thm33(&Wp.matrix, &Wp.matrix, Md, &act, 4, &v), 0);
+  cr_assert_eq(sdlab_claims_thm33(&Wp.matrix, &Wp.matrix, Md, &act, 4, &v), 0);
   cr_assert(v.ltilde <= v.bound);
   gsl_vector_free(Md);
 }
@@ -294,7 +294,7 @@ Test(theorems, thm33_pure_topk_holds_iff_no_nonpositive_code_is_selected_on_rand
     sdlab_activation act;
     pick_activation(r, SDLAB_ACT_TOPK, nq, &act);
     sdlab_thm33_values v;
-    cr_assert_eq(sdlab_claim_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
+    cr_assert_eq(sdlab_claims_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
     const double tol = thm33_rounding(&p, Md);
     if (v.nonpositive_selected == 0) {
       cr_assert(v.ltilde <= v.middle + tol && v.middle <= v.bound * (1 + test_gamma(8)));

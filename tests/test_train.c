@@ -588,20 +588,20 @@ Test(train, bf16_rounds_to_nearest_even)
                            {0x1.fffffep127f, INFINITY}, {0.0f, 0.0f}, {INFINITY, INFINITY}};
   for (size_t i = 0; i < sizeof ties / sizeof *ties; i++) {
     sdlab_bf16 b;
-    sdlab_bf16_round(1, &ties[i][0], &b);
-    cr_assert(sdlab_bf16_value(b) == ties[i][1], "%a rounds to %a, expected %a", ties[i][0], sdlab_bf16_value(b),
+    sdlab_blas_bf16_round(1, &ties[i][0], &b);
+    cr_assert(sdlab_blas_bf16_value(b) == ties[i][1], "%a rounds to %a, expected %a", ties[i][0], sdlab_blas_bf16_value(b),
               ties[i][1]);
   }
   const float nan = NAN;
   sdlab_bf16 b;
-  sdlab_bf16_round(1, &nan, &b);
-  cr_assert(isnan(sdlab_bf16_value(b)));
+  sdlab_blas_bf16_round(1, &nan, &b);
+  cr_assert(isnan(sdlab_blas_bf16_value(b)));
   gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(g, 31);
   for (int t = 0; t < 100000; t++) {
     const float x = (float)(gsl_ran_gaussian(g, 1.0) * pow(2.0, gsl_rng_uniform_int(g, 60) - 30.0));
-    sdlab_bf16_round(1, &x, &b);
-    const float y = sdlab_bf16_value(b);
+    sdlab_blas_bf16_round(1, &x, &b);
+    const float y = sdlab_blas_bf16_value(b);
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     const uint32_t lo = u & 0xffff0000u, hi = lo + 0x10000u; /* the two bf16 neighbours (same sign) */
@@ -636,8 +636,8 @@ Test(train, bf16_gemm_matches_a_float64_reference)
         Bf[i] = (float)gsl_ran_gaussian(g, 1.0);
       for (size_t i = 0; i < m * ldc; i++)
         C[i] = C2[i] = -7.0f;
-      sdlab_bf16_round(m * lda, Af, A);
-      sdlab_bf16_round(n * ldb, Bf, B);
+      sdlab_blas_bf16_round(m * lda, Af, A);
+      sdlab_blas_bf16_round(n * ldb, Bf, B);
       cr_assert_eq(sdlab_blas_par_bf16_gemm_nt(threads, m, n, k, A, lda, B, ldb, C, ldc), 0, "%s",
                    sdlab_error_message(GSL_EFAILED));
       cr_assert_eq(sdlab_blas_par_bf16_gemm_nt(threads, m, n, k, A, lda, B, ldb, C2, ldc), 0);
@@ -650,7 +650,7 @@ Test(train, bf16_gemm_matches_a_float64_reference)
           }
           double exact = 0, mag = 0;
           for (size_t l = 0; l < k; l++) {
-            const double p = (double)sdlab_bf16_value(A[i * lda + l]) * sdlab_bf16_value(B[j * ldb + l]);
+            const double p = (double)sdlab_blas_bf16_value(A[i * lda + l]) * sdlab_blas_bf16_value(B[j * ldb + l]);
             exact += p;
             mag += fabs(p);
           }

@@ -289,13 +289,13 @@ sdlab_activation_margin(const sdlab_activation *act, const gsl_matrix *Z, double
 }
 
 double
-sdlab_jumprelu_dtheta(double z, double theta, double h)
+sdlab_activation_jumprelu_dtheta(double z, double theta, double h)
 {
   return fabs(z - theta) < 0.5 * h ? -theta / h : 0.0;
 }
 
 double
-sdlab_jumprelu_l0_dtheta(double z, double theta, double h)
+sdlab_activation_jumprelu_l0_dtheta(double z, double theta, double h)
 {
   return fabs(z - theta) < 0.5 * h ? -1.0 / h : 0.0;
 }

@@ -72,8 +72,8 @@ int sdlab_activation_margin(const sdlab_activation *act, const gsl_matrix *Z, do
  * (Rajamanoharan et al. 2024b) with bandwidth h > 0:
  *   d sigma(z)/d theta  ~ -(theta/h) 1{|z - theta| < h/2}
  *   d H(z - theta)/d theta ~ -(1/h) 1{|z - theta| < h/2}      (the L0 penalty's term) */
-double sdlab_jumprelu_dtheta(double z, double theta, double h);
-double sdlab_jumprelu_l0_dtheta(double z, double theta, double h);
+double sdlab_activation_jumprelu_dtheta(double z, double theta, double h);
+double sdlab_activation_jumprelu_l0_dtheta(double z, double theta, double h);
 
 /* Top-k's ranking order: larger value first, then lower position.  It is a strict total order on (value,
  * position) pairs, so the selected set does not depend on the selection algorithm.  For values of type VT

@@ -8,7 +8,7 @@
 #include <gsl/gsl_blas.h>
 
 double
-sdlab_thm31_prob_multi(size_t n, double S)
+sdlab_claims_thm31_prob_multi(size_t n, double S)
 {
   /* 1 - S^n - n(1-S)S^(n-1), computed as the probability that at least two of n Bernoulli(1-S) are on */
   double p = 1.0 - S;
@@ -19,7 +19,7 @@ sdlab_thm31_prob_multi(size_t n, double S)
 }
 
 int
-sdlab_claim_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+sdlab_claims_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                   const sdlab_activation *act, size_t nq, sdlab_thm33_values *out)
 {
   const size_t np = Wp->size1, n = Wp->size2, nr = Wr->size1;
@@ -40,7 +40,7 @@ sdlab_claim_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *
     gsl_blas_dgemm(CblasTrans, CblasTrans, 1.0, Wp, m->WE, 0.0, &Z.matrix);
     status = sdlab_activation_apply(act, &Z.matrix, &A.matrix, w->sel, w->aw);
     if (!status) {
-      double M = sdlab_max_interference(Wp), sum_md = 0, sum_k = 0;
+      double M = sdlab_construct_max_interference(Wp), sum_md = 0, sum_k = 0;
       size_t bad = 0;
       for (size_t d = 0; d < n; d++) {
         size_t K = 0;

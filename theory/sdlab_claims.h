@@ -13,7 +13,7 @@
 /* Theorem 3.1, for independent features each active with probability p = 1 - S:
  *   P(||x||_0 >= 2) = 1 - S^n - n (1-S) S^(n-1)   (exact)
  * which the proof bounds (35) by n^2 (1-S)^2. */
-double sdlab_thm31_prob_multi(size_t n, double S);
+double sdlab_claims_thm31_prob_multi(size_t n, double S);
 
 /* Theorem 3.3 evaluated at eq. 15's configuration with n_q latents (n_q >= n). */
 typedef struct {
@@ -25,7 +25,7 @@ typedef struct {
                                   the proof's step 2 assumes there are none */
 } sdlab_thm33_values;
 
-int sdlab_claim_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+int sdlab_claims_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                       const sdlab_activation *act, size_t nq, sdlab_thm33_values *out);
 
 #endif

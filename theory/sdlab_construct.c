@@ -7,7 +7,7 @@
 #include <gsl/gsl_linalg.h>
 
 double
-sdlab_max_interference(const gsl_matrix *W)
+sdlab_construct_max_interference(const gsl_matrix *W)
 {
   double M = -INFINITY;
   for (size_t i = 0; i < W->size2; i++) {
@@ -211,7 +211,7 @@ sdlab_construct_thm38(const gsl_matrix *Wp, const gsl_matrix *WE, double c, cons
   }
   if (members < 2)
     return sdlab_fail(GSL_EINVAL, "Theorem 3.8 needs at least two sub-concepts in F_%zu (it has %zu)", istar, members);
-  const double M = sdlab_max_interference(Wp);
+  const double M = sdlab_construct_max_interference(Wp);
   if (!(M < 1))
     return sdlab_fail(GSL_EINVAL, "Theorem 3.8, (83): the maximum interference M = %.17g must be below 1", M);
   const double lambda = (c + amin) / (2 * amin), c1 = (c + amin) / 2;

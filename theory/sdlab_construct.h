@@ -5,7 +5,7 @@
  *   sdlab_construct_zero_loss   a configuration with L~ = 0 built from an arbitrary mixing A (the
  *                               non-identifiability after Theorem 3.4; needs n <= n_p)
  *   sdlab_construct_thm38       Theorem 3.8's absorbing encoder (proof of Appendix I.6, steps 2-4)
- *   sdlab_max_interference      M = max_{i != j} <w_p^i, w_p^j> (signed, as in Theorem 3.3) */
+ *   sdlab_construct_max_interference      M = max_{i != j} <w_p^i, w_p^j> (signed, as in Theorem 3.3) */
 #ifndef SDLAB_CONSTRUCT_H
 #define SDLAB_CONSTRUCT_H
 
@@ -16,7 +16,7 @@
 #include "sdlab_activation.h"
 
 /* Maximum signed interference of the columns of W (n_p x n, n >= 2); -infinity for n < 2. */
-double sdlab_max_interference(const gsl_matrix *W);
+double sdlab_construct_max_interference(const gsl_matrix *W);
 
 /* Eq. 15: W_D* = [W_r, 0] (n_r x n_q) and W_E* = [W_p^T; 0] (n_q x n_p).  Needs n_q >= n (SDLAB_EPARAM
  * otherwise). */

@@ -4,7 +4,8 @@
  * (GSL_EINVAL, GSL_ENOMEM, ...) for the generic failures GSL already names, or one of the project codes
  * below (all above 1024).  Library code never prints: when a function fails it records one sentence a
  * user can act on, which the command line (or a test) reads with sdlab_error_message().  The message is
- * kept per thread. */
+ * kept per thread.  Its three functions (sdlab_fail, sdlab_error_message, sdlab_error_clear) are named for
+ * what they do, not for the module, as gsl_errno.h's gsl_error and gsl_strerror are: every file calls them. */
 #ifndef SDLAB_ERRNO_H
 #define SDLAB_ERRNO_H
 

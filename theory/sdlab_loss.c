@@ -234,7 +234,7 @@ sdlab_loss_tilde(const sdlab_model *m, const gsl_matrix *Wp, const gsl_matrix *W
 }
 
 int
-sdlab_md_independent(size_t n, const double *p, const double *m2, double *Md)
+sdlab_loss_md_independent(size_t n, const double *p, const double *m2, double *Md)
 {
   double log_all_off = 0.0; /* sum_e log(1 - p_e), -inf when some p_e = 1 */
   size_t certain = 0;       /* features active with probability 1 */
@@ -257,7 +257,7 @@ sdlab_md_independent(size_t n, const double *p, const double *m2, double *Md)
 }
 
 int
-sdlab_md_accumulate(const gsl_matrix *X, double *sum, size_t *rows_with_one)
+sdlab_loss_md_accumulate(const gsl_matrix *X, double *sum, size_t *rows_with_one)
 {
   for (size_t s = 0; s < X->size1; s++) {
     size_t nz = 0, at = 0;

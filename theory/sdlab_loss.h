@@ -65,10 +65,10 @@ int sdlab_loss_tilde(const sdlab_model *m, const gsl_matrix *Wp, const gsl_matri
  * active, has second moment m2[d] = E[x_d^2 | x_d > 0]; then
  *   M_d = P(x = x_d e_d) E[x_d^2 | x_d > 0] = p_d prod_{e != d} (1 - p_e) m2_d.
  * Requires p in [0, 1] and m2 >= 0. */
-int sdlab_md_independent(size_t n, const double *p, const double *m2, double *Md);
+int sdlab_loss_md_independent(size_t n, const double *p, const double *m2, double *Md);
 
 /* Estimate of M_d from ground-truth codes: adds, for every row of X (N x n) with exactly one non-zero
  * entry x_d, x_d^2 to sum[d]; *rows_with_one counts those rows.  M_d ~ sum[d] / N over all N rows. */
-int sdlab_md_accumulate(const gsl_matrix *X, double *sum, size_t *rows_with_one);
+int sdlab_loss_md_accumulate(const gsl_matrix *X, double *sum, size_t *rows_with_one);
 
 #endif

@@ -84,7 +84,7 @@ sdlab_model_decode(const sdlab_model *m, const gsl_matrix *A, gsl_matrix *Xhat)
 }
 
 int
-sdlab_crosscoder_concat(const gsl_matrix *const *sources, size_t m, gsl_matrix *out)
+sdlab_model_crosscoder_concat(const gsl_matrix *const *sources, size_t m, gsl_matrix *out)
 {
   if (m == 0 || sources == NULL)
     return sdlab_fail(GSL_EINVAL, "a crosscoder needs at least one source");

@@ -7,7 +7,7 @@
  *   SAE         x_r = x_p, so n_r = n_p;
  *   transcoder  x_r is a separate target (for example an MLP block's output);
  *   crosscoder  x_p and x_r are concatenations of m sources; n_p and n_r are multiples of m here
- *               (every source of equal width), which sdlab_crosscoder_concat builds.
+ *               (every source of equal width), which sdlab_model_crosscoder_concat builds.
  * Data matrices hold one sample per row (B x n_p, B x n_r), row-major. */
 #ifndef SDLAB_MODEL_H
 #define SDLAB_MODEL_H
@@ -45,6 +45,6 @@ int sdlab_model_decode(const sdlab_model *m, const gsl_matrix *A, gsl_matrix *Xh
 
 /* Concatenate m sources, each B x d, side by side into the B x (m d) matrix out (eq. 1's crosscoder
  * input [x_p^(1); ...; x_p^(m)] written one sample per row). */
-int sdlab_crosscoder_concat(const gsl_matrix *const *sources, size_t m, gsl_matrix *out);
+int sdlab_model_crosscoder_concat(const gsl_matrix *const *sources, size_t m, gsl_matrix *out);
 
 #endif
