@@ -53,7 +53,7 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-build deps-test deps-paper deps-all test check fuzz bench bench-compare paper atlas study row verify-row jobs clean FORCE
+.PHONY: all deps deps-build deps-test deps-paper deps-all test check fuzz bench bench-compare paper atlas study row verify-row ab-results jobs clean FORCE
 all: $(BUILD)/sdlab
 
 deps: deps-all
@@ -182,6 +182,10 @@ row: $(BUILD)/sdlab | deps-paper
 	@test -n "$(ROW)" || { echo "row: name the row: ROW=topk (or topk-fa, relu, batchtopk-fa, ...)"; exit 2; }
 	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) \
 	  $(or $(T1_RESULTS),paper-repro/results)/$(SCALE)/eval/$(ROW).json
+# The ablation cells whose two runs have finished (Tables 4-7): their results into paper-repro/results/ablations-SCALE/,
+# to commit while the rest still train.
+ab-results: $(BUILD)/sdlab | deps-paper
+	$(MAKE) --no-print-directory -f paper-repro/paper.mk SDLAB=$(abspath $(BUILD)/sdlab) SCALE=$(SCALE) ab-results
 # Retrain one row in a scratch directory and compare its results with the committed ones byte for byte.
 verify-row: $(BUILD)/sdlab | deps-paper
 	@test -n "$(ROW)" || { echo "verify-row: name the row: ROW=topk (or topk-fa, relu, batchtopk-fa, ...)"; exit 2; }

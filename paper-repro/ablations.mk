@@ -51,20 +51,35 @@ $(AB)/data/$(1)/meta.json:
 endef
 # one cell without (3 empty) or with anchoring (3 = -fa): cell name, bench, method-argument variable
 define AB_RUN
-AB_JOB_$(1)$(3) := mkdir -p $(AB)/runs && $(SDLAB) train --data $(AB)/data/$(2) $($(4)) $(AB_TRAIN) \
+AB_CMD_$(1)$(3) := $(SDLAB) train --data $(AB)/data/$(2) $($(4)) $(AB_TRAIN) \
   $(if $(3),--anchors $(AB_ANCH) --anchor-weight 0.1) --out $(AB)/runs/$(1)$(3)
+AB_JOB_$(1)$(3) := mkdir -p $(AB)/runs && $$(AB_CMD_$(1)$(3))
 AB_JOBS += $(1)$(3)
 $(AB)/runs/$(1)$(3)/metrics.json: $(AB)/data/$(2)/meta.json
 	$$(AB_JOB_$(1)$(3))
 $(AB)/eval/$(1)$(3).json: $(AB)/runs/$(1)$(3)/metrics.json $(AB)/runs/$(1)-fa/metrics.json
 	@mkdir -p $(AB)/eval
 	$(SDLAB) eval --truth $(AB)/data/$(2)/W_p.npy --encoder $(AB)/runs/$(1)$(3)/W_E.npy \
-	  --exclude $(AB)/runs/$(1)-fa/anchors.npy --out $$@ > /dev/null
+	  --decoder $(AB)/runs/$(1)$(3)/W_D.npy --exclude $(AB)/runs/$(1)-fa/anchors.npy --out $$@ > /dev/null
 AB_EVALS += $(AB)/eval/$(1)$(3).json
+# the run's results without its weights, for paper-repro/results/ablations-SCALE/ (committed at the paper's sizes)
+$(AB_RESULTS)/eval/$(1)$(3).json: $(AB)/eval/$(1)$(3).json
+	@mkdir -p $(AB_RESULTS)/runs/$(1)$(3) $(AB_RESULTS)/eval $(AB_RESULTS)/data/$(2)
+	cp $(AB)/runs/$(1)$(3)/metrics.json $(AB)/runs/$(1)$(3)/curve.tsv $(AB)/runs/$(1)$(3)/cfg.json \
+	  $(AB_RESULTS)/runs/$(1)$(3)/
+	cp $(AB)/data/$(2)/meta.json $(AB_RESULTS)/data/$(2)/
+	printf '%s\n' '$$(subst $(SDLAB),sdlab,$$(AB_CMD_$(1)$(3)))' > $(AB_RESULTS)/runs/$(1)$(3)/command.txt
+	cp $$< $$@
+AB_RESULT_EVALS += $(AB_RESULTS)/eval/$(1)$(3).json
+$(if $(wildcard $(AB)/runs/$(1)/metrics.json),$(if $(wildcard $(AB)/runs/$(1)-fa/metrics.json),AB_DONE += \
+  $(AB_RESULTS)/eval/$(1)$(3).json))
 endef
 ab_cell = $(eval $(call AB_RUN,$(1),$(2),,$(3)))$(eval $(call AB_RUN,$(1),$(2),-fa,$(3)))
 
 AB_EVALS :=
+AB_RESULTS := paper-repro/results/ablations-$(SCALE)
+AB_RESULT_EVALS :=
+AB_DONE :=
 $(foreach p,$(AB_T4),$(eval $(call AB_DATA,t4-n$(call ab_label,$(p)),--features $(call ab_value,$(p)) --interference 0.1 --sparsity 0.99)))
 $(foreach p,$(AB_T4),$(call ab_cell,table4-relu-n$(call ab_label,$(p)),t4-n$(call ab_label,$(p)),AB_ARGS_relu))
 $(foreach p,$(AB_T5),$(eval $(call AB_DATA,t5-M$(call ab_label,$(p)),--features $(AB_BASE_N) --interference $(call ab_value,$(p)) --sparsity 0.99)))
@@ -73,3 +88,13 @@ $(foreach p,$(AB_T6),$(eval $(call AB_DATA,t6-S$(call ab_label,$(p)),--features 
 $(foreach p,$(AB_T6),$(foreach m,$(AB_METHODS),$(call ab_cell,table6-$(m)-S$(call ab_label,$(p)),t6-S$(call ab_label,$(p)),AB_ARGS_$(m))))
 $(foreach p,$(AB_T7),$(eval AB_ARGS_topk-k$(call ab_label,$(p)) := --method topk --k $(call ab_value,$(p))))
 $(foreach p,$(AB_T7),$(call ab_cell,table7-topk-k$(call ab_label,$(p)),t6-S0.01,AB_ARGS_topk-k$(call ab_label,$(p))))
+
+# The finished cells' results copied into $(AB_RESULTS) (to commit as runs finish: `make ab-results SCALE=full`);
+# at the paper's sizes `make paper` copies them all.
+ab-results: $(AB_DONE)
+.PHONY: ab-results
+ifeq ($(SCALE),full)
+AB_EVALS += $(AB_RESULT_EVALS)
+endif
+# The cells committed at the paper's sizes, set in every report (AB_FULL: their evaluations)
+AB_FULL := paper-repro/results/ablations-full

@@ -101,7 +101,7 @@ jobs:
 	@$(foreach j,$(T1_JOBS),printf '%s\n' '$(T1_JOB_$(j))';)
 	@$(foreach j,$(AB_JOBS),printf '%s\n' '$(AB_JOB_$(j))';)
 
-REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(AT_INPUTS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
+REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(AT_INPUTS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(wildcard $(AB_FULL)/eval/*.json) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \
   $(CON)/zero-loss/result.json $(CON)/thm33-bench/eval.json
 $(OUT)/REPORT.md: $(REPORT_INPUTS) paper-repro/report.sh paper-repro/atlas.sh paper-repro/table1.sh paper-repro/study.py paper-repro/fig4.sh paper-repro/fig5.sh paper-repro/real.sh paper-repro/ablations.sh paper-repro/lib.sh paper-repro/reference.tsv

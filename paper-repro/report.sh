@@ -149,6 +149,9 @@ $(if [ "${SCALE:-quick}" != full ] && [ -z "${ST_RESULTS:-}" ] && [ -f paper-rep
 
 $(sh "$(dirname "$0")/ablations.sh")
 
+$(if [ "${SCALE:-quick}" != full ] && [ -d paper-repro/results/ablations-full/eval ]; then
+  AB=paper-repro/results/ablations-full SCALE=full AB_COMMITTED=1 sh "$(dirname "$0")/ablations.sh"; fi)
+
 $(sh "$(dirname "$0")/real.sh")
 
 ## Findings: where the paper's statements fail

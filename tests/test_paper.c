@@ -78,17 +78,24 @@ put(const char *rel, const char *text)
 
 /* An evaluation in sdlab eval's layout (one member per line). */
 static void
-put_eval_in(const char *dir, const char *name, double mgt, double mip)
+put_eval_read(const char *dir, const char *name, double mgt, double mip, double dgt, double dip)
 {
   char rel[256], text[1024];
   snprintf(rel, sizeof rel, "%s/eval/%s.json", dir, name);
   snprintf(text, sizeof text, "{\n  \"n\": 10,\n  \"n_q\": 40,\n  \"excluded\": 1,\n  \"evaluated\": 9,\n"
            "  \"encoder\": {\n    \"M_GT\": %.17g,\n    \"M_IP\": %.17g,\n    \"MCC\": 0.5\n  },\n"
-           "  \"decoder\": {\n    \"M_GT\": 1,\n    \"M_IP\": 0.99,\n    \"MCC\": 0.99\n  },\n"
-           "  \"M_GT\": %.17g,\n  \"M_IP\": %.17g,\n  \"MCC\": 0.5\n}\n", mgt, mip, mgt, mip);
+           "  \"decoder\": {\n    \"M_GT\": %.17g,\n    \"M_IP\": %.17g,\n    \"MCC\": 0.99\n  },\n"
+           "  \"M_GT\": %.17g,\n  \"M_IP\": %.17g,\n  \"MCC\": 0.5\n}\n", mgt, mip, dgt, dip, mgt, mip);
   put(rel, text);
   snprintf(rel, sizeof rel, "%s/runs/%s/metrics.json", dir, name);
   put(rel, "{\n  \"final\": {\n    \"loss\": 1,\n    \"L0\": 3.5,\n    \"dead_fraction\": 0.25\n  }\n}\n");
+}
+
+/* an evaluation whose decoder columns read M_GT 1, M_IP 0.99 */
+static void
+put_eval_in(const char *dir, const char *name, double mgt, double mip)
+{
+  put_eval_read(dir, name, mgt, mip, 1, 0.99);
 }
 
 static void
@@ -263,38 +270,55 @@ Test(paper, real_data_report_and_figure7_from_fixed_inputs)
   assert_png(path, 1350, 540);
 }
 
-/* The ablation tables on fixed inputs: rows beside reference.tsv's Tables 4-7, a pair where anchoring lowers M_IP
- * named in the verdict, and Table 7's 0.985 claim decided from the values. */
+/* The ablation tables on fixed inputs: rows beside reference.tsv's Tables 4-7 with both readings, a pair where
+ * anchoring lowers M_IP named in each reading's verdict, and Table 7's 0.985 claim decided from the values under
+ * each reading; then the same script on committed cells only (AB_COMMITTED): a cell is listed once both its runs
+ * are evaluated, a table without one says so, and the count of committed runs is the files'. */
 Test(paper, ablation_report_from_fixed_inputs)
 {
   static const struct {
     const char *name;
-    double mgt, mip;
+    double mgt, mip, dgt, dip;
   } e[] = {
-    {"table4-relu-n800", 0, 0.30}, {"table4-relu-n800-fa", 0.5, 0.40},
-    {"table5-topk-M0.05", 0.2, 0.90}, {"table5-topk-M0.05-fa", 0.1, 0.85},
-    {"table6-topk-S0.005", 0.2, 0.90}, {"table6-topk-S0.005-fa", 0.3, 0.95},
-    {"table7-topk-k32", 1, 0.999}, {"table7-topk-k32-fa", 1, 0.999},
-    {"table7-topk-k64", 0.9, 0.98}, {"table7-topk-k64-fa", 0.9, 0.99},
+    {"table4-relu-n800", 0, 0.30, 0.25, 0.60}, {"table4-relu-n800-fa", 0.5, 0.40, 0.75, 0.70},
+    {"table5-topk-M0.05", 0.2, 0.90, 1, 0.99}, {"table5-topk-M0.05-fa", 0.1, 0.85, 1, 0.995},
+    {"table6-topk-S0.005", 0.2, 0.90, 1, 0.97}, {"table6-topk-S0.005-fa", 0.3, 0.95, 1, 0.96},
+    {"table7-topk-k32", 1, 0.999, 1, 0.99}, {"table7-topk-k32-fa", 1, 0.999, 1, 0.99},
+    {"table7-topk-k64", 0.9, 0.98, 0.8, 0.975}, {"table7-topk-k64-fa", 0.9, 0.99, 0.8, 0.99},
   };
   for (size_t k = 0; k < sizeof e / sizeof *e; k++)
-    put_eval_in("ab", e[k].name, e[k].mgt, e[k].mip);
+    put_eval_read("ab", e[k].name, e[k].mgt, e[k].mip, e[k].dgt, e[k].dip);
   char cmd[8400];
   snprintf(cmd, sizeof cmd, "OUT='%s' AB='%s/ab' AB_T4='800:200' AB_T5='0.05:0.05' AB_T6='0.005:0.995' "
            "AB_T7='32:4 64:8' AB_METHODS='topk' sh paper-repro/ablations.sh", test_dir, test_dir);
   char *out = NULL, *err = NULL;
   cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
   char row[256];
-  snprintf(row, sizeof row, "| n = 800 | + feature anchoring | %.2f%% | 50.00%% | %.3f | 0.400 |",
+  snprintf(row, sizeof row, "| n = 800 | + feature anchoring | %.2f%% | 50.00%% | 75.00%% | %.3f | 0.400 | 0.700 |",
            100 * reference("table4", "relu-n800-fa", "M_GT"), reference("table4", "relu-n800-fa", "M_IP"));
   cr_assert(strstr(out, row), "row '%s' not in\n%s", row, out);
-  snprintf(row, sizeof row, "| k = 64 | topk | %.2f%% | 90.00%% | %.3f | 0.980 |", 100 * reference("table7", "topk-k64", "M_GT"),
-           reference("table7", "topk-k64", "M_IP"));
+  snprintf(row, sizeof row, "| k = 64 | topk | %.2f%% | 90.00%% | 80.00%% | %.3f | 0.980 | 0.975 |",
+           100 * reference("table7", "topk-k64", "M_GT"), reference("table7", "topk-k64", "M_IP"));
   cr_assert(strstr(out, row), "row '%s' not in\n%s", row, out);
   cr_assert(strstr(out, "| anchoring raises M_IP in every row | lower or equal for: topk at M = 0.05; | **not held** |"),
             "%s", out);
+  cr_assert(strstr(out, "| the same, read on the decoder columns | lower or equal for: topk at S = 0.005; | **not held** |"),
+            "%s", out);
   cr_assert(strstr(out, "| Table 7: M_IP stays above 0.985 for every k | at or below: k = 64 (0.980); | **not held** |"),
             "%s", out);
+  cr_assert(strstr(out, "| Table 7: M_IP stays above 0.985 for every k, read on the decoder columns | at or below: "
+                        "k = 64 (0.975); | **not held** |"), "%s", out);
+  free(out);
+  free(err);
+  /* committed cells: Table 6's anchored run missing, so its cell is not listed */
+  snprintf(cmd, sizeof cmd, "rm '%s/ab/eval/table6-topk-S0.005-fa.json' && OUT='%s' AB='%s/ab' AB_COMMITTED=1 "
+           "SCALE=full AB_T4='800:200' AB_T5='0.05:0.05' AB_T6='0.005:0.995' AB_T7='32:4 64:8' AB_METHODS='topk' "
+           "sh paper-repro/ablations.sh", test_dir, test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err);
+  cr_assert(strstr(out, "the cells committed so far (9 of the 80 runs)"), "%s", out);
+  cr_assert(strstr(out, "### Table 6: sparsity (the probability that a feature is active)\n\nNo cell committed yet."),
+            "%s", out);
+  cr_assert(strstr(out, "| M = 0.05 | topk |") && !strstr(out, "| S = 0.005 |"), "%s", out);
   free(out);
   free(err);
 }
