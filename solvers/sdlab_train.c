@@ -451,45 +451,60 @@ row_update(const sdlab_train_config *c, float *w, float *m, float *v, const floa
 }
 
 /* d[j] = <g[j], w[j]> for up to ROW_GROUP pairs of rows of length n, each summed in order in double, as one pair
- * alone would be (a float product is exact in double, so a sum's rounding is that of its additions only).  A
- * full group's 8 sums run in the lanes of one vector over 8 x 8 blocks transposed, instead of one
- * latency-bound chain after another. */
-enum { ROW_GROUP = 8 };
+ * alone would be (a float product is exact in double, so a sum's rounding is that of its additions only).  Each
+ * full set of 8 rows sums in the lanes of one vector over 8 x 8 blocks transposed, instead of one latency-bound
+ * chain after another; two such sets run side by side, their chains independent (ROW_GROUP = 16). */
+enum { LANES = 8, ROW_GROUP = 2 * LANES };
+
+/* the 8 rows' block at a: their products, converted to double, added to acc in the order of a */
+__attribute__((always_inline)) static inline void
+block_dots(const float *const *g, const float *const *w, size_t a, sdlab_v8d *acc)
+{
+  sdlab_v8f ow[LANES];
+  transpose8(w, a, ow);
+  if (g == w) { /* squared norms: one transpose */
+    for (int u = 0; u < LANES; u++) {
+      const sdlab_v8d x = __builtin_convertvector(ow[u], sdlab_v8d);
+      *acc += x * x;
+    }
+    return;
+  }
+  sdlab_v8f og[LANES];
+  transpose8(g, a, og);
+  for (int u = 0; u < LANES; u++)
+    *acc += __builtin_convertvector(og[u], sdlab_v8d) * __builtin_convertvector(ow[u], sdlab_v8d);
+}
 
 __attribute__((target_clones("avx512f", "default"))) static void
 rows_dots(const float *const *g, const float *const *w, size_t m, size_t n, double *d)
 {
-  size_t a0 = 0;
+  const size_t sets = m / LANES, nv = n / LANES * LANES; /* rows in full sets of 8; their columns in blocks */
   for (size_t j = 0; j < m; j++)
     d[j] = 0;
-  if (m == ROW_GROUP) {
-    sdlab_v8d acc = {0};
-    if (g == w) /* squared norms: one transpose */
-      for (; a0 + 8 <= n; a0 += 8) {
-        sdlab_v8f ow[8];
-        transpose8(w, a0, ow);
-        for (int u = 0; u < 8; u++) {
-          const sdlab_v8d x = __builtin_convertvector(ow[u], sdlab_v8d);
-          acc += x * x;
-        }
-      }
-    for (; a0 + 8 <= n; a0 += 8) {
-      sdlab_v8f og[8], ow[8];
-      transpose8(g, a0, og);
-      transpose8(w, a0, ow);
-      for (int u = 0; u < 8; u++)
-        acc += __builtin_convertvector(og[u], sdlab_v8d) * __builtin_convertvector(ow[u], sdlab_v8d);
+  if (sets == 2) {
+    const float *const *g1 = g == w ? w + LANES : g + LANES;
+    sdlab_v8d acc0 = {0}, acc1 = {0};
+    for (size_t a = 0; a < nv; a += LANES) {
+      block_dots(g, w, a, &acc0);
+      block_dots(g1, w + LANES, a, &acc1);
     }
-    for (size_t j = 0; j < ROW_GROUP; j++)
+    for (size_t j = 0; j < LANES; j++)
+      d[j] = acc0[j], d[LANES + j] = acc1[j];
+  } else if (sets == 1) {
+    sdlab_v8d acc = {0};
+    for (size_t a = 0; a < nv; a += LANES)
+      block_dots(g, w, a, &acc);
+    for (size_t j = 0; j < LANES; j++)
       d[j] = acc[j];
   }
-  for (size_t a = a0; a < n; a++)
-    for (size_t j = 0; j < m; j++)
+  const size_t done = sets * LANES; /* those rows' last columns, and the other rows whole, one at a time */
+  for (size_t j = 0; j < m; j++)
+    for (size_t a = j < done ? nv : 0; a < n; a++)
       d[j] += (double)g[j][a] * w[j][a];
 }
 
 /* Unit-norm renormalisation of up to ROW_GROUP rows side by side (their squared norms by rows_dots) */
-static void
+__attribute__((target_clones("avx512f", "default"))) static void
 rows_renormalise(float *const *w, size_t m, size_t n)
 {
   double nn[ROW_GROUP];
@@ -1450,7 +1465,7 @@ gated_entry_step(sdlab_trainer *t, const float *xr, size_t B, double *mse, doubl
 
 /* Unit-norm decoders: each gradient row g of W_D^T loses its component along its row w (g - <g, w> w), up to
  * ROW_GROUP rows side by side (the dot products by rows_dots). */
-static void
+__attribute__((target_clones("avx512f", "default"))) static void
 rows_project(float *const *g, const float *const *w, size_t m, size_t n)
 {
   double d[ROW_GROUP];
