@@ -176,7 +176,8 @@ method_alias(sdlab_opt *o)
     return SDLAB_EUSAGE;
   }
   const int opt = act.kind == SDLAB_ACT_JUMPRELU ? O_THETA : O_K;
-  if (act.kind == SDLAB_ACT_TOPK) {
+  const sdlab_train_method method = sdlab_train_method_of(act.kind);
+  if (method == SDLAB_TRAIN_METHODS) {
     fprintf(stderr, "sdlab train: error: --method %s: the trainer's TopK keeps the positive codes among the k largest "
             "(topk-relu:K); pure top-k is not trained\n", m);
     return SDLAB_EUSAGE;
@@ -185,7 +186,7 @@ method_alias(sdlab_opt *o)
     fprintf(stderr, "sdlab train: error: --method %s gives %s already\n", m, NAMES[opt]);
     return SDLAB_EUSAGE;
   }
-  o[O_METHOD].value = act.kind == SDLAB_ACT_JUMPRELU ? "jumprelu" : act.kind == SDLAB_ACT_BATCHTOPK ? "batchtopk" : "topk";
+  o[O_METHOD].value = sdlab_train_method_name(method);
   o[opt].value = colon + 1;
   return 0;
 }
@@ -196,17 +197,10 @@ static int
 configure(const sdlab_opt *o, sdlab_train_config *c, int *threads, size_t *epochs, size_t *ckpt_every,
           double *converge)
 {
-  static const char *methods[] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk", "gated"};
-  int m = -1;
-  for (int k = 0; k < 7; k++)
-    if (strcmp(o[O_METHOD].value, methods[k]) == 0)
-      m = k;
-  if (m < 0) {
-    fprintf(stderr, "sdlab train: error: unknown method '%s' (relu, jumprelu, topk, batchtopk, matryoshka, "
-            "topk-auxk, gated)\n", o[O_METHOD].value);
+  if (sdlab_train_method_parse(o[O_METHOD].value, &c->method)) {
+    fprintf(stderr, "sdlab train: error: %s\n", sdlab_error_message(SDLAB_EPARAM));
     return SDLAB_EUSAGE;
   }
-  c->method = (sdlab_train_method)m;
   if (options_apply(o, c->method))
     return SDLAB_EUSAGE;
   size_t v;

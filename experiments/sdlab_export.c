@@ -5,6 +5,7 @@
 #include "sdlab_json.h"
 #include "sdlab_npy.h"
 #include "sdlab_safetensors.h"
+#include "sdlab_train.h"
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
@@ -18,14 +19,12 @@
  * configurations skip SAELens' pre-6 conversion) */
 #define SAELENS_VERSION "6.18.0"
 
-enum { M_RELU, M_JUMPRELU, M_TOPK, M_BATCHTOPK, M_MATRYOSHKA, M_TOPK_AUXK, M_GATED, M_COUNT };
-static const char *const METHODS[M_COUNT] = {"relu", "jumprelu", "topk", "batchtopk", "matryoshka", "topk-auxk",
-                                             "gated"};
 enum { T_SAE, T_TRANSCODER, T_CROSSCODER };
 
 /* a run read back */
 typedef struct {
-  int method, target, biases, unit_decoder;
+  sdlab_train_method method; /* the trainer's (sdlab_train.h) */
+  int target, biases, unit_decoder;
   size_t p, r, q, k;
   double threshold;
   float *WE;             /* q x p */
@@ -119,11 +118,7 @@ run_load(const char *dir, run_t *m)
   if (!status && (!json_is_string(v) || strcmp(json_string_value(v), "sdlab run") != 0))
     status = sdlab_fail(SDLAB_EBADFILE, "%s: not an sdlab run record (\"format\")", path);
   v = rec ? sdlab_json_at(rec, "method") : NULL;
-  m->method = -1;
-  for (int k = 0; !status && json_is_string(v) && k < M_COUNT; k++)
-    if (strcmp(json_string_value(v), METHODS[k]) == 0)
-      m->method = k;
-  if (!status && m->method < 0)
+  if (!status && (!json_is_string(v) || sdlab_train_method_parse(json_string_value(v), &m->method)))
     status = sdlab_fail(SDLAB_EBADFILE, "%s: unknown \"method\"", path);
   v = rec ? sdlab_json_at(rec, "target") : NULL;
   m->target = -1;
@@ -139,11 +134,11 @@ run_load(const char *dir, run_t *m)
     status = record_size(rec, path, "d_out", &m->r);
   if (!status)
     status = record_size(rec, path, "latents", &m->q);
-  const int topk_family = m->method == M_TOPK || m->method == M_TOPK_AUXK || m->method == M_MATRYOSHKA ||
-                          m->method == M_BATCHTOPK;
+  const sdlab_activation_kind act = sdlab_train_method_activation(m->method);
+  const int topk_family = act == SDLAB_ACT_TOPK_RELU || act == SDLAB_ACT_BATCHTOPK;
   if (!status && topk_family)
     status = record_size(rec, path, "k", &m->k);
-  if (!status && m->method == M_BATCHTOPK) {
+  if (!status && m->method == SDLAB_TRAIN_BATCHTOPK) {
     v = sdlab_json_at(rec, "threshold");
     if (!json_is_number(v))
       status = sdlab_fail(SDLAB_EBADFILE, "%s: BatchTopK's \"threshold\" is missing", path);
@@ -167,11 +162,11 @@ run_load(const char *dir, run_t *m)
     status = load_vector(dir, "b_E.npy", m->q, &m->bE);
   if (!status)
     status = load_vector(dir, "b_D.npy", m->r, &m->bD);
-  if (!status && m->method == M_JUMPRELU)
+  if (!status && m->method == SDLAB_TRAIN_JUMPRELU)
     status = load_vector(dir, "theta.npy", m->q, &m->theta);
-  if (!status && m->method == M_GATED)
+  if (!status && m->method == SDLAB_TRAIN_GATED)
     status = load_vector(dir, "r_mag.npy", m->q, &m->rmag);
-  if (!status && m->method == M_GATED)
+  if (!status && m->method == SDLAB_TRAIN_GATED)
     status = load_vector(dir, "b_mag.npy", m->q, &m->bmag);
   /* the transposes the layouts store */
   if (!status && (!(m->WEt = malloc(m->p * m->q * sizeof(float))) || !(m->WDt = malloc(m->q * m->r * sizeof(float))) ||
@@ -182,7 +177,7 @@ run_load(const char *dir, run_t *m)
       m->WEt[a * m->q + i] = m->WE[i * m->p + a];
     for (size_t a = 0; a < m->r; a++)
       m->WDt[i * m->r + a] = m->WD[a * m->q + i];
-    m->thr[i] = m->method == M_JUMPRELU ? m->theta[i] : (float)m->threshold;
+    m->thr[i] = m->method == SDLAB_TRAIN_JUMPRELU ? m->theta[i] : (float)m->threshold;
   }
   if (status)
     run_free(m);
@@ -199,15 +194,18 @@ saelens_architecture(const run_t *m, const char **why)
 {
   *why = NULL;
   if (m->target == T_SAE) {
-    static const char *const arch[M_COUNT] = {"standard", "jumprelu", "topk", "jumprelu", "topk", "topk", "gated"};
+    static const char *const arch[SDLAB_TRAIN_METHODS] = {
+      [SDLAB_TRAIN_RELU] = "standard", [SDLAB_TRAIN_JUMPRELU] = "jumprelu", [SDLAB_TRAIN_TOPK] = "topk",
+      [SDLAB_TRAIN_BATCHTOPK] = "jumprelu", [SDLAB_TRAIN_MATRYOSHKA] = "topk", [SDLAB_TRAIN_TOPK_AUXK] = "topk",
+      [SDLAB_TRAIN_GATED] = "gated"};
     return arch[m->method];
   }
   if (m->target == T_TRANSCODER) {
-    if (m->method == M_RELU)
+    if (m->method == SDLAB_TRAIN_RELU)
       return "transcoder";
-    if (m->method == M_JUMPRELU || m->method == M_BATCHTOPK)
+    if (m->method == SDLAB_TRAIN_JUMPRELU || m->method == SDLAB_TRAIN_BATCHTOPK)
       return "jumprelu_transcoder";
-    *why = m->method == M_GATED ? "SAELens has no gated transcoder"
+    *why = m->method == SDLAB_TRAIN_GATED ? "SAELens has no gated transcoder"
            : "SAELens has no TopK transcoder (its transcoders are transcoder, skip_transcoder and "
              "jumprelu_transcoder); sparsify loads TopK transcoders of equal widths (--format sparsify)";
     return NULL;
@@ -240,7 +238,7 @@ write_saelens(const run_t *m, const sdlab_export_options *o, int compat, const c
 {
   const char *why, *arch = saelens_architecture(m, &why);
   if (arch == NULL)
-    return sdlab_fail(SDLAB_EPARAM, "a %s %s cannot be exported for SAELens: %s", METHODS[m->method],
+    return sdlab_fail(SDLAB_EPARAM, "a %s %s cannot be exported for SAELens: %s", sdlab_train_method_name(m->method),
                       TARGETS[m->target], why);
   if (compat && m->target != T_SAE)
     return sdlab_fail(SDLAB_EPARAM, "SAELens 5.x has no transcoders: export this %s with --format saelens (6.x)",
@@ -250,7 +248,7 @@ write_saelens(const run_t *m, const sdlab_export_options *o, int compat, const c
   sdlab_tensor t[6];
   size_t n = 0;
   t[n++] = (sdlab_tensor){"W_enc", 2, {p, q}, m->WEt, dt};
-  if (m->method == M_GATED) {
+  if (m->method == SDLAB_TRAIN_GATED) {
     t[n++] = (sdlab_tensor){"b_gate", 1, {q}, m->bE, dt};
     t[n++] = (sdlab_tensor){"r_mag", 1, {q}, m->rmag, dt};
     t[n++] = (sdlab_tensor){"b_mag", 1, {q}, m->bmag, dt};
@@ -315,9 +313,9 @@ write_sparsify(const run_t *m, const sdlab_export_options *o, const char *dir)
 {
   if (m->target == T_CROSSCODER)
     return sdlab_fail(SDLAB_EPARAM, "sparsify has no crosscoder layout");
-  if (m->method != M_TOPK && m->method != M_TOPK_AUXK && m->method != M_MATRYOSHKA)
+  if (m->method != SDLAB_TRAIN_TOPK && m->method != SDLAB_TRAIN_TOPK_AUXK && m->method != SDLAB_TRAIN_MATRYOSHKA)
     return sdlab_fail(SDLAB_EPARAM, "sparsify's SparseCoder computes TopK codes (of ReLU); a %s %s does not: "
-                      "export it with --format saelens%s", METHODS[m->method], TARGETS[m->target],
+                      "export it with --format saelens%s", sdlab_train_method_name(m->method), TARGETS[m->target],
                       m->target == T_SAE ? " or dictionary-learning" : "");
   if (m->target == T_TRANSCODER && m->r != m->p)
     return sdlab_fail(SDLAB_EPARAM, "sparsify's transcoders write as many values as they read (d_in %zu, d_out %zu)",
@@ -356,7 +354,7 @@ write_dictionary_learning(const run_t *m, const sdlab_export_options *o, const c
   if (m->target != T_SAE)
     return sdlab_fail(SDLAB_EPARAM, "dictionary_learning has no %s class", m->target == T_TRANSCODER ? "transcoder"
                       : "crosscoder");
-  if (m->method == M_RELU && !m->unit_decoder)
+  if (m->method == SDLAB_TRAIN_RELU && !m->unit_decoder)
     return sdlab_fail(SDLAB_EPARAM, "dictionary_learning's AutoEncoder.from_pretrained rescales decoder columns "
                       "to unit norm (and the codes with them): this run was trained with --no-unit-decoder");
   const sdlab_st_dtype dt = o->bf16 ? SDLAB_ST_BF16 : SDLAB_ST_F32;
@@ -365,17 +363,17 @@ write_dictionary_learning(const run_t *m, const sdlab_export_options *o, const c
   size_t n = 0;
   const char *cls = NULL;
   int32_t k32 = (int32_t)m->k;
-  float thr = m->method == M_BATCHTOPK ? (float)m->threshold : -1.0f; /* -1: never set (AutoEncoderTopK's) */
+  float thr = m->method == SDLAB_TRAIN_BATCHTOPK ? (float)m->threshold : -1.0f; /* -1: never set (AutoEncoderTopK's) */
   float *benc = NULL;
   switch (m->method) {
-  case M_RELU:
+  case SDLAB_TRAIN_RELU:
     cls = "AutoEncoder";
     t[n++] = (sdlab_tensor){"bias", 1, {p}, m->bD, dt};
     t[n++] = (sdlab_tensor){"encoder.weight", 2, {q, p}, m->WE, dt};
     t[n++] = (sdlab_tensor){"encoder.bias", 1, {q}, m->bE, dt};
     t[n++] = (sdlab_tensor){"decoder.weight", 2, {p, q}, m->WD, dt};
     break;
-  case M_JUMPRELU: /* its encoder reads x, not x - b_dec: b_enc - W_E b_D computes W_E (x - b_D) + b_E */
+  case SDLAB_TRAIN_JUMPRELU: /* its encoder reads x, not x - b_dec: b_enc - W_E b_D computes W_E (x - b_D) + b_E */
     cls = "JumpReluAutoEncoder";
     if ((benc = malloc(q * sizeof *benc)) == NULL)
       return sdlab_fail(GSL_ENOMEM, "out of memory");
@@ -391,7 +389,7 @@ write_dictionary_learning(const run_t *m, const sdlab_export_options *o, const c
     t[n++] = (sdlab_tensor){"b_dec", 1, {p}, m->bD, dt};
     t[n++] = (sdlab_tensor){"threshold", 1, {q}, m->thr, dt};
     break;
-  case M_GATED:
+  case SDLAB_TRAIN_GATED:
     cls = "GatedAutoEncoder";
     t[n++] = (sdlab_tensor){"decoder_bias", 1, {p}, m->bD, dt};
     t[n++] = (sdlab_tensor){"encoder.weight", 2, {q, p}, m->WE, dt};
@@ -401,7 +399,7 @@ write_dictionary_learning(const run_t *m, const sdlab_export_options *o, const c
     t[n++] = (sdlab_tensor){"decoder.weight", 2, {p, q}, m->WD, dt};
     break;
   default: /* the TopK family: codes TopK of ReLU; BatchTopK's with its threshold instead */
-    cls = m->method == M_BATCHTOPK ? "BatchTopKSAE" : "AutoEncoderTopK";
+    cls = m->method == SDLAB_TRAIN_BATCHTOPK ? "BatchTopKSAE" : "AutoEncoderTopK";
     t[n++] = (sdlab_tensor){"k", 0, {0}, &k32, SDLAB_ST_I32};
     t[n++] = (sdlab_tensor){"threshold", 0, {0}, &thr, SDLAB_ST_F32};
     t[n++] = (sdlab_tensor){"encoder.weight", 2, {q, p}, m->WE, dt};

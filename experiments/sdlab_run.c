@@ -477,8 +477,8 @@ write_record(const sdlab_train_config *c, const char *method, const char *bench,
     json_decref(meta);
     return status;
   }
-  const int topk_family = c->method == SDLAB_TRAIN_TOPK || c->method == SDLAB_TRAIN_TOPK_AUXK ||
-                          c->method == SDLAB_TRAIN_MATRYOSHKA || c->method == SDLAB_TRAIN_BATCHTOPK;
+  const sdlab_activation_kind act = sdlab_train_method_activation(c->method);
+  const int topk_family = act == SDLAB_ACT_TOPK_RELU || act == SDLAB_ACT_BATCHTOPK;
   sdlab_json j;
   sdlab_json_init(&j);
   sdlab_json_object_begin(&j, NULL);
@@ -764,7 +764,11 @@ write_safetensors(const sdlab_train_config *c, const sdlab_train_state *s, const
 static int
 write_saelens_cfg(const sdlab_train_config *c, const sdlab_run_info *info, const char *staging)
 {
-  static const char *arch[] = {"standard", "jumprelu", "topk", "batchtopk", "matryoshka", "topk", "gated"};
+  static const char *arch[SDLAB_TRAIN_METHODS] = {
+    [SDLAB_TRAIN_RELU] = "standard", [SDLAB_TRAIN_JUMPRELU] = "jumprelu", [SDLAB_TRAIN_TOPK] = "topk",
+    [SDLAB_TRAIN_BATCHTOPK] = "batchtopk", [SDLAB_TRAIN_MATRYOSHKA] = "matryoshka", [SDLAB_TRAIN_TOPK_AUXK] = "topk",
+    [SDLAB_TRAIN_GATED] = "gated"};
+  const sdlab_activation_kind act = sdlab_train_method_activation(c->method);
   sdlab_json j;
   sdlab_json_init(&j);
   sdlab_json_object_begin(&j, NULL);
@@ -778,10 +782,10 @@ write_saelens_cfg(const sdlab_train_config *c, const sdlab_run_info *info, const
   sdlab_json_integer(&j, "hook_layer", 0);
   sdlab_json_bool(&j, "apply_b_dec_to_input", c->sae && c->biases);
   sdlab_json_string(&j, "normalize_activations", "none");
-  sdlab_json_string(&j, "activation_fn_str", c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_GATED ? "relu"
-                    : c->method == SDLAB_TRAIN_JUMPRELU ? "jumprelu" : "topk");
+  sdlab_json_string(&j, "activation_fn_str", act == SDLAB_ACT_RELU ? "relu" : act == SDLAB_ACT_JUMPRELU ? "jumprelu"
+                    : "topk");
   sdlab_json_object_begin(&j, "activation_fn_kwargs");
-  if (c->method != SDLAB_TRAIN_RELU && c->method != SDLAB_TRAIN_JUMPRELU && c->method != SDLAB_TRAIN_GATED)
+  if (act != SDLAB_ACT_RELU && act != SDLAB_ACT_JUMPRELU)
     sdlab_json_integer(&j, "k", (long long)(c->method == SDLAB_TRAIN_MATRYOSHKA && c->nks ? c->ks[c->nks - 1] : c->k));
   sdlab_json_object_end(&j);
   sdlab_json_bool(&j, "finetuning_scaling_factor", 0);

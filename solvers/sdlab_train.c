@@ -15,6 +15,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the methods: one table ---- */
+
+static const struct {
+  const char *name;
+  sdlab_activation_kind activation;
+  sdlab_train_objective objective;
+} METHOD[] = {
+  [SDLAB_TRAIN_RELU] = {"relu", SDLAB_ACT_RELU, SDLAB_OBJECTIVE_PLAIN},
+  [SDLAB_TRAIN_JUMPRELU] = {"jumprelu", SDLAB_ACT_JUMPRELU, SDLAB_OBJECTIVE_PLAIN},
+  [SDLAB_TRAIN_TOPK] = {"topk", SDLAB_ACT_TOPK_RELU, SDLAB_OBJECTIVE_PLAIN},
+  [SDLAB_TRAIN_BATCHTOPK] = {"batchtopk", SDLAB_ACT_BATCHTOPK, SDLAB_OBJECTIVE_PLAIN},
+  [SDLAB_TRAIN_MATRYOSHKA] = {"matryoshka", SDLAB_ACT_TOPK_RELU, SDLAB_OBJECTIVE_MATRYOSHKA},
+  [SDLAB_TRAIN_TOPK_AUXK] = {"topk-auxk", SDLAB_ACT_TOPK_RELU, SDLAB_OBJECTIVE_AUXK},
+  [SDLAB_TRAIN_GATED] = {"gated", SDLAB_ACT_RELU, SDLAB_OBJECTIVE_GATED},
+};
+_Static_assert(sizeof METHOD / sizeof *METHOD == SDLAB_TRAIN_METHODS, "one entry a method");
+
+const char *
+sdlab_train_method_name(sdlab_train_method m)
+{
+  return (unsigned)m < SDLAB_TRAIN_METHODS ? METHOD[m].name : NULL;
+}
+
+int
+sdlab_train_method_parse(const char *name, sdlab_train_method *m)
+{
+  for (int k = 0; k < SDLAB_TRAIN_METHODS; k++)
+    if (strcmp(name, METHOD[k].name) == 0) {
+      *m = (sdlab_train_method)k;
+      return SDLAB_SUCCESS;
+    }
+  return sdlab_fail(SDLAB_EPARAM, "unknown method '%s' (relu, jumprelu, topk, batchtopk, matryoshka, topk-auxk, "
+                    "gated)", name);
+}
+
+sdlab_activation_kind
+sdlab_train_method_activation(sdlab_train_method m)
+{
+  return METHOD[m].activation;
+}
+
+sdlab_train_objective
+sdlab_train_method_objective(sdlab_train_method m)
+{
+  return METHOD[m].objective;
+}
+
+sdlab_train_method
+sdlab_train_method_of(sdlab_activation_kind kind)
+{
+  for (int k = 0; k < SDLAB_TRAIN_METHODS; k++)
+    if (METHOD[k].objective == SDLAB_OBJECTIVE_PLAIN && METHOD[k].activation == kind)
+      return (sdlab_train_method)k;
+  return SDLAB_TRAIN_METHODS;
+}
 
 void
 sdlab_train_config_default(sdlab_train_config *c)
@@ -80,6 +135,8 @@ sdlab_trainer_bytes(const sdlab_train_config *c)
 int
 sdlab_train_config_check(const sdlab_train_config *c)
 {
+  if ((unsigned)c->method >= SDLAB_TRAIN_METHODS)
+    return sdlab_fail(SDLAB_EPARAM, "no training method %d", (int)c->method);
   if (c->p == 0 || c->q == 0 || c->r == 0)
     return sdlab_fail(SDLAB_EPARAM, "the dimensions must be positive (p %zu, q %zu, r %zu)", c->p, c->q, c->r);
   if (c->sae && c->p != c->r)
@@ -240,7 +297,8 @@ sdlab_trainer_free(sdlab_trainer *t)
 static int
 dense_method(const sdlab_train_config *c)
 {
-  return c->method == SDLAB_TRAIN_RELU || c->method == SDLAB_TRAIN_JUMPRELU || c->method == SDLAB_TRAIN_GATED;
+  const sdlab_activation_kind a = sdlab_train_method_activation(c->method);
+  return a == SDLAB_ACT_RELU || a == SDLAB_ACT_JUMPRELU;
 }
 
 /* the encoder bias is trained (and added): with --biases, and always as gated's gate bias */

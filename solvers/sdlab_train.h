@@ -37,10 +37,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sdlab_activation.h"
+
+/* A training method is an activation of theory/ (sdlab_activation_kind) and an objective beside it: the plain
+ * loss of eqs. 5-8, Matryoshka's sum over nested dictionaries (eq. 9), TopK's auxiliary loss on dead latents
+ * (AuxK), or Gated's two paths (a ReLU gate and a magnitude).  sdlab_train_method_* below is the one table of
+ * them: names, activations, objectives. */
 typedef enum {
   SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU, SDLAB_TRAIN_TOPK, SDLAB_TRAIN_BATCHTOPK, SDLAB_TRAIN_MATRYOSHKA,
-  SDLAB_TRAIN_TOPK_AUXK, SDLAB_TRAIN_GATED
+  SDLAB_TRAIN_TOPK_AUXK, SDLAB_TRAIN_GATED, SDLAB_TRAIN_METHODS
 } sdlab_train_method;
+
+typedef enum { SDLAB_OBJECTIVE_PLAIN, SDLAB_OBJECTIVE_MATRYOSHKA, SDLAB_OBJECTIVE_AUXK, SDLAB_OBJECTIVE_GATED }
+sdlab_train_objective;
+
+/* The method's name as `sdlab train --method` and run.json spell it (relu, jumprelu, topk, batchtopk,
+ * matryoshka, topk-auxk, gated); NULL for a value that is not a method. */
+const char *sdlab_train_method_name(sdlab_train_method m);
+/* The method named `name`: SDLAB_EPARAM, with a message listing the names, for any other. */
+int sdlab_train_method_parse(const char *name, sdlab_train_method *m);
+/* The activation its codes go through (Gated's gate: ReLU; TopK, Matryoshka and AuxK: Top-k then ReLU) */
+sdlab_activation_kind sdlab_train_method_activation(sdlab_train_method m);
+sdlab_train_objective sdlab_train_method_objective(sdlab_train_method m);
+/* The method with the plain objective whose activation is `kind` (SDLAB_TRAIN_METHODS for pure Top-k, which
+ * the trainer does not train: its codes keep the negative values they select) */
+sdlab_train_method sdlab_train_method_of(sdlab_activation_kind kind);
 
 typedef enum { SDLAB_OPT_ADAM, SDLAB_OPT_SGD } sdlab_optimizer;
 typedef enum { SDLAB_DECAY_NONE, SDLAB_DECAY_LINEAR, SDLAB_DECAY_COSINE } sdlab_decay;
