@@ -1617,15 +1617,12 @@ encoder_gradient_write(sdlab_trainer *t)
   t->gE_deferred = 0;
 }
 
-/* W_E in full and W_D's touched rows (every row when eager), gradients times f, zeroed once read; `project`:
- * W_D's gradients are projected here, row by row (unit-norm decoders without clipping) */
+/* W_E in full, gradients times f, zeroed once read (summed from the entries here when deferred) */
 static void
-update_matrices(sdlab_trainer *t, float f, int project)
+update_encoder(sdlab_trainer *t, float f, adam_coef k)
 {
   const sdlab_train_config *c = &t->c;
-  const size_t p = c->p, q = c->q, r = c->r, n = t->ntouched;
-  const size_t *rows = t->touched;
-  const adam_coef k = coef_at(t, t->s.step);
+  const size_t p = c->p, q = c->q;
 #pragma omp parallel for schedule(static) num_threads(t->threads)
   for (size_t i = 0; i < q; i++) {
     float *g = t->all_touched || t->stamp[i] == t->cur ? t->gWE + i * p : NULL;
@@ -1637,6 +1634,16 @@ update_matrices(sdlab_trainer *t, float f, int project)
       memset(g, 0, p * sizeof *g);
   }
   t->gE_deferred = 0;
+}
+
+/* W_D's touched rows (every row when eager), gradients times f, zeroed once read; `project`: W_D's gradients are
+ * projected here, row by row (unit-norm decoders without clipping) */
+static void
+update_decoder(sdlab_trainer *t, float f, int project, adam_coef k)
+{
+  const sdlab_train_config *c = &t->c;
+  const size_t q = c->q, r = c->r, n = t->ntouched;
+  const size_t *rows = t->touched;
   const int eager = t->all_touched || !c->lazy_decoder;
   const size_t nrows = eager ? q : n;
 #pragma omp parallel for schedule(static) num_threads(t->threads)
@@ -1670,6 +1677,15 @@ update_matrices(sdlab_trainer *t, float f, int project)
     if (c->unit_decoder)
       rows_renormalise(w, m, r);
   }
+}
+
+/* W_D's rows first, while the rows this step read and wrote may still be in the caches, then W_E's full pass */
+static void
+update_matrices(sdlab_trainer *t, float f, int project)
+{
+  const adam_coef k = coef_at(t, t->s.step);
+  update_decoder(t, f, project, k);
+  update_encoder(t, f, k);
 }
 
 /* a small parameter vector's update (biases, thresholds), gradient times f */
