@@ -765,7 +765,7 @@ Test(cli, train_takes_the_activation_spelling_of_the_other_commands)
     snprintf(args, sizeof args, "train --data %%D/b --method %s --latents 32 --epochs 3 --batch 128 --quiet "
              "--out %%D/y%d", pairs[k][1], k);
     cr_assert_eq(sdlab(args, NULL, NULL), 0, "%s", args);
-    char a[16], b[16];
+    char a[32], b[32];
     snprintf(a, sizeof a, "x%d", k);
     snprintf(b, sizeof b, "y%d", k);
     assert_same_run(a, b);
