@@ -53,7 +53,8 @@ endef
 define AB_RUN
 AB_CMD_$(1)$(3) := $(SDLAB) train --data $(AB)/data/$(2) $($(4)) $(AB_TRAIN) \
   $(if $(3),--anchors $(AB_ANCH) --anchor-weight 0.1) --out $(AB)/runs/$(1)$(3)
-AB_JOB_$(1)$(3) := mkdir -p $(AB)/runs && $$(AB_CMD_$(1)$(3))
+AB_JOB_$(1)$(3) := mkdir -p $(AB)/runs $(AB)/times && t0=$$$$(date +%s) && $$(AB_CMD_$(1)$(3)) && \
+  printf "%s\t%s\n" "$$$$t0" "$$$$(date +%s)" > $(AB)/times/$(1)$(3).tsv
 AB_JOBS += $(1)$(3)
 $(AB)/runs/$(1)$(3)/metrics.json: $(AB)/data/$(2)/meta.json
 	$$(AB_JOB_$(1)$(3))
@@ -68,6 +69,7 @@ $(AB_RESULTS)/eval/$(1)$(3).json: $(AB)/eval/$(1)$(3).json
 	cp $(AB)/runs/$(1)$(3)/metrics.json $(AB)/runs/$(1)$(3)/curve.tsv $(AB)/runs/$(1)$(3)/cfg.json \
 	  $(AB_RESULTS)/runs/$(1)$(3)/
 	cp $(AB)/data/$(2)/meta.json $(AB_RESULTS)/data/$(2)/
+	if [ -f $(AB)/times/$(1)$(3).tsv ]; then cp $(AB)/times/$(1)$(3).tsv $(AB_RESULTS)/runs/$(1)$(3)/seconds.tsv; fi
 	printf '%s\n' '$$(subst $(SDLAB),sdlab,$$(AB_CMD_$(1)$(3)))' > $(AB_RESULTS)/runs/$(1)$(3)/command.txt
 	cp $$< $$@
 AB_RESULT_EVALS += $(AB_RESULTS)/eval/$(1)$(3).json

@@ -60,6 +60,11 @@ if [ -n "${AB_COMMITTED:-}" ]; then
   echo "Trained at n_p = 768, n_q = 16,000, N = 100,000 by \`make paper SCALE=full\` (or its job list) and committed in"
   echo "$AB (metrics, curves, configs, evaluations, the command of each run); a cell is listed once both its runs are"
   echo "there. Same readings and settings as the quick scale's section above."
+  # the runs' wall times (seconds.tsv: a start and an end a line, one line a piece of a run)
+  t=$(cat "$AB"/runs/*/seconds.tsv 2>/dev/null | awk -F '\t' 'NF == 2 { s += $2 - $1 } END { printf "%.1f", s / 3600 }')
+  timed=$(ls "$AB"/runs/*/seconds.tsv 2>/dev/null | wc -l)
+  echo "Measured: $timed of these runs recorded their wall time, $t hours in all (one thread a run, two runs at a time"
+  echo "on the machine that made them)."
 else
   echo "## Appendix G: ablations (Tables 4-7, scale ${SCALE:-quick})"
   echo

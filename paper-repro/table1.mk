@@ -101,9 +101,10 @@ FORCE:
 define T1_RUN
 T1_CMD_$(1)$(2) := $(SDLAB) train --data $(T1)/data/$(T1_DATA_$(1)) $(T1_ARGS_$(1)) $(T1_TRAIN) \
   $(if $(2),--anchors $(T1_ANCHORS) --anchor-weight 0.1) --out $(T1)/runs/$(1)$(2)
-T1_JOB_$(1)$(2) := $$(call t1_stamp,$(1)$(2)) && mkdir -p $(T1)/runs && \
+T1_JOB_$(1)$(2) := $$(call t1_stamp,$(1)$(2)) && mkdir -p $(T1)/runs $(T1)/times && t0=$$$$(date +%s) && \
   if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; \
-  else $$(T1_CMD_$(1)$(2)) --force; fi
+  else rm -f $(T1)/times/$(1)$(2).tsv && $$(T1_CMD_$(1)$(2)) --force; fi && \
+  printf "%s\t%s\n" "$$$$t0" "$$$$(date +%s)" >> $(T1)/times/$(1)$(2).tsv
 T1_JOBS += $(1)$(2)
 $(T1)/cmd/$(1)$(2): FORCE
 	@$$(call t1_stamp,$(1)$(2))
@@ -122,6 +123,7 @@ $(T1_RESULTS)/$(SCALE)/eval/$(1)$(2).json: $(T1)/eval/$(1)$(2).json
 	  $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/
 	cp $(T1)/data/$(T1_DATA_$(1))/meta.json $(T1_RESULTS)/$(SCALE)/data/$(T1_DATA_$(1))/
 	cp $(T1)/cmd/$(1)$(2) $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/command.txt
+	if [ -f $(T1)/times/$(1)$(2).tsv ]; then cp $(T1)/times/$(1)$(2).tsv $(T1_RESULTS)/$(SCALE)/runs/$(1)$(2)/seconds.tsv; fi
 	cp $(T1)/eval/$(1)$(2).tsv $(T1_RESULTS)/$(SCALE)/eval/
 	cp $$< $$@
 endef

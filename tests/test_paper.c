@@ -471,8 +471,8 @@ Test(paper, table1_row_results_and_their_verification)
 }
 
 /* make jobs: the benches are generated first, then one self-contained command a line; GNU parallel runs Table 1's
- * lines (two at a time), and make then finds every run done: it only evaluates and draws (no train command left),
- * and the evaluations it writes exist for every row. */
+ * lines (two at a time), each recording its wall time, and make then finds every run done: it only evaluates and
+ * draws (no train command left), and the evaluations it writes exist for every row. */
 Test(paper, table1_jobs_run_by_gnu_parallel_then_make_only_gathers, .timeout = 300)
 {
   char cmd[8192], *out = NULL, *err = NULL;
@@ -489,6 +489,12 @@ Test(paper, table1_jobs_run_by_gnu_parallel_then_make_only_gathers, .timeout = 3
   snprintf(cmd, sizeof cmd, "grep 'table1-tiny/runs' '%s/jobs.txt' | parallel --will-cite -j2", test_dir);
   cr_assert_eq(test_run(cmd, NULL, &err), 0, "%s", err ? err : "");
   free(err);
+  /* each run's wall time: one line of its start and end (seconds since the epoch, end >= start) a run */
+  snprintf(cmd, sizeof cmd, "cat '%s'/table1-tiny/times/*.tsv | awk -F '\t' 'NF == 2 && $1 > 1.6e9 && $2 >= $1 "
+           "{ n++ } END { print n + 0, NR }'", test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert_str_eq(out, "14 14\n", "the runs' times: %s", out);
+  free(out);
   /* its commands printed (MAKEFLAGS cleared: an enclosing make -s would silence them) */
   snprintf(cmd, sizeof cmd, "MAKEFLAGS= make --no-print-directory -f paper-repro/paper.mk SDLAB='%s' OUT='%s' "
            "SCALE=tiny '%s/figure6-tiny.png'", test_sdlab_bin(), test_dir, test_dir);
