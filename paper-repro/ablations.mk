@@ -58,7 +58,7 @@ AB_JOB_$(1)$(3) := mkdir -p $(AB)/runs $(AB)/times && t0=$$$$(date +%s) && $$(AB
 AB_JOBS += $(1)$(3)
 $(AB)/runs/$(1)$(3)/metrics.json: $(AB)/data/$(2)/meta.json
 	$$(AB_JOB_$(1)$(3))
-$(AB)/eval/$(1)$(3).json: $(AB)/runs/$(1)$(3)/metrics.json $(AB)/runs/$(1)-fa/metrics.json
+$(AB)/eval/$(1)$(3).json: $(AB)/runs/$(1)$(3)/metrics.json $(AB)/runs/$(1)-fa/metrics.json paper-repro/ablations.mk
 	@mkdir -p $(AB)/eval
 	$(SDLAB) eval --truth $(AB)/data/$(2)/W_p.npy --encoder $(AB)/runs/$(1)$(3)/W_E.npy \
 	  --decoder $(AB)/runs/$(1)$(3)/W_D.npy --exclude $(AB)/runs/$(1)-fa/anchors.npy --out $$@ > /dev/null

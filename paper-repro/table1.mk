@@ -102,9 +102,9 @@ define T1_RUN
 T1_CMD_$(1)$(2) := $(SDLAB) train --data $(T1)/data/$(T1_DATA_$(1)) $(T1_ARGS_$(1)) $(T1_TRAIN) \
   $(if $(2),--anchors $(T1_ANCHORS) --anchor-weight 0.1) --out $(T1)/runs/$(1)$(2)
 T1_JOB_$(1)$(2) := $$(call t1_stamp,$(1)$(2)) && mkdir -p $(T1)/runs $(T1)/times && t0=$$$$(date +%s) && \
-  if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; \
-  else rm -f $(T1)/times/$(1)$(2).tsv && $$(T1_CMD_$(1)$(2)) --force; fi && \
-  printf "%s\t%s\n" "$$$$t0" "$$$$(date +%s)" >> $(T1)/times/$(1)$(2).tsv
+  { if [ -f $(T1)/runs/$(1)$(2).partial/checkpoint.bin ]; then $(SDLAB) train --resume $(T1)/runs/$(1)$(2) --quiet; \
+  else rm -f $(T1)/times/$(1)$(2).tsv && $$(T1_CMD_$(1)$(2)) --force; fi; \
+  s=$$$$?; printf "%s\t%s\n" "$$$$t0" "$$$$(date +%s)" >> $(T1)/times/$(1)$(2).tsv; exit $$$$s; }
 T1_JOBS += $(1)$(2)
 $(T1)/cmd/$(1)$(2): FORCE
 	@$$(call t1_stamp,$(1)$(2))

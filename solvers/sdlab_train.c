@@ -1843,6 +1843,7 @@ infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
 {
   const sdlab_train_config *c = &t->c;
   const size_t q = c->q;
+  encoder_gradient_write(t); /* a deferred gradient is summed from the batch this overwrites: write it out first */
   int status = encode_pre(t, xp, B);
   if (status)
     return status;

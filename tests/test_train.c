@@ -1106,6 +1106,37 @@ update_case(sdlab_train_method m, double clip, size_t anchors, int threads, uint
   sdlab_trainer_free(u);
 }
 
+/* The gradient a step computed is the one sdlab_trainer_gradients returns even when inference ran in between
+ * (it reuses the step's buffers, from which the update would otherwise sum W_E's rows): against a clone that
+ * reads its gradient at once. */
+Test(train, gradient_survives_inference_between)
+{
+  const size_t p = 19, q = 45, B = 16;
+  sdlab_train_config c;
+  sdlab_train_config_default(&c);
+  c.p = c.r = p, c.q = q, c.k = 3, c.batch = B, c.total_steps = 10, c.seed = 7;
+  sdlab_trainer *t = sdlab_trainer_alloc(&c, 2);
+  cr_assert_not_null(t, "%s", sdlab_error_message(1));
+  sdlab_trainer *u = clone_trainer(t, 2);
+  gsl_rng *g = test_rng(7);
+  float *X = malloc(2 * B * p * sizeof *X), *a = malloc(B * q * sizeof *a);
+  for (size_t k = 0; k < 2 * B * p; k++)
+    X[k] = (float)(gsl_ran_exponential(g, 1.0) * (gsl_rng_uniform(g) < 0.3));
+  sdlab_train_stats st;
+  cr_assert_eq(sdlab_trainer_gradient(t, X, NULL, &st), 0, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_trainer_gradient(u, X, NULL, &st), 0, "%s", sdlab_error_message(1));
+  float *gE[2], *gD, *gbE, *gbD, *gth;
+  sdlab_trainer_gradients(u, &gE[1], &gD, &gbE, &gbD, &gth);
+  cr_assert_eq(sdlab_trainer_encode(t, X + B * p, B, a), 0, "%s", sdlab_error_message(1));
+  sdlab_trainer_gradients(t, &gE[0], &gD, &gbE, &gbD, &gth);
+  cr_assert(memcmp(gE[0], gE[1], q * p * sizeof(float)) == 0, "W_E's gradient changed with inference in between");
+  free(X);
+  free(a);
+  gsl_rng_free(g);
+  sdlab_trainer_free(t);
+  sdlab_trainer_free(u);
+}
+
 Test(train, update_is_adam_with_projection_and_renormalisation_row_by_row)
 {
   const sdlab_train_method ms[] = {SDLAB_TRAIN_TOPK, SDLAB_TRAIN_MATRYOSHKA, SDLAB_TRAIN_RELU, SDLAB_TRAIN_JUMPRELU,
