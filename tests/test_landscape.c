@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
 
 #include "helpers.h"
 #include "sdlab_construct.h"
@@ -178,18 +179,21 @@ mask_cmp(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* one grid point: neuron i's direction angle[i] and prefix length pre[i] (ReLU: every positive feature) */
+/* one point: neuron i's direction dir[i n_p .. (i + 1) n_p) and prefix length pre[i] (ReLU: every positive
+ * feature) */
 static void
-grid_point(grid_check *g, const double *angle, const size_t *pre, int jump)
+grid_point(grid_check *g, const double *dir, const size_t *pre, int jump)
 {
-  const size_t n = g->n, nq = g->nq;
+  const size_t n = g->n, nq = g->nq, np = g->Wp->size1;
   gsl_matrix *A = gsl_matrix_calloc(nq, n);
   uint64_t F[16];
   for (size_t i = 0; i < nq; i++) {
     double z[64];
     size_t order[64], npos = 0;
     for (size_t d = 0; d < n; d++) {
-      z[d] = cos(angle[i]) * gsl_matrix_get(g->Wp, 0, d) + sin(angle[i]) * gsl_matrix_get(g->Wp, 1, d);
+      z[d] = 0;
+      for (size_t a = 0; a < np; a++)
+        z[d] += dir[i * np + a] * gsl_matrix_get(g->Wp, a, d);
       if (z[d] > 0)
         order[npos++] = d;
     }
@@ -256,15 +260,16 @@ grid_census(uint64_t seed, size_t nq, int jump, size_t K)
   for (size_t i = 0; i < nq; i++)
     total *= K * P;
   for (size_t idx = 0; idx < total; idx++) {
-    double angle[16];
+    double dir[2 * 16];
     size_t pre[16], rest = idx;
     for (size_t i = 0; i < nq; i++) {
-      angle[i] = 2 * M_PI * ((double)(rest % K) + 0.5) / (double)K; /* off the grid's symmetric points */
+      const double angle = 2 * M_PI * ((double)(rest % K) + 0.5) / (double)K; /* off the grid's symmetric points */
+      dir[2 * i] = cos(angle), dir[2 * i + 1] = sin(angle);
       rest /= K;
       pre[i] = rest % P;
       rest /= P;
     }
-    grid_point(&g, angle, pre, jump);
+    grid_point(&g, dir, pre, jump);
   }
   cr_log_info("seed %llu, n_q %zu, %s: %zu grid points in %zu pieces' ranges, %zu skipped; the closest a point came "
               "to its piece's lower bound, in tolerances: %.3g", (unsigned long long)seed, nq, jump ? "jumprelu" : "relu", g.points,
@@ -282,6 +287,60 @@ Test(landscape, no_grid_point_of_the_original_space_falls_below_a_certified_boun
   grid_census(2301, 2, 0, 360);
   grid_census(2302, 3, 0, 48);
   grid_census(2303, 2, 1, 90);
+}
+
+/* The same check beyond the plane (n_p = 3, n = 5, n_q = 2), where the bounds use the simplicial covers of
+ * cones with more extreme rays than dimensions and the multi-generator charts: random points instead of a grid
+ * (each neuron's direction uniform on the sphere, each JumpReLU prefix uniform), every point's pattern a piece
+ * of the census, none below its piece's lower bound.  The lower bounds are rigorous at any box budget; a small
+ * one keeps the census to seconds. */
+static void
+random_census_np3(uint64_t seed, int jump, size_t count)
+{
+  const size_t n = 5, np = 3, nq = 2;
+  gsl_rng *r = test_rng(seed);
+  gsl_matrix *Wp = gsl_matrix_alloc(np, n);
+  test_unit_columns(r, Wp);
+  gsl_vector *Md = gsl_vector_alloc(n);
+  for (size_t d = 0; d < n; d++)
+    gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
+  sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : SDLAB_ACT_RELU, .theta = jump ? 0.5 : 0};
+  sdlab_landscape_params p;
+  sdlab_landscape_params_default(&p);
+  p.sgd_runs = 0;
+  p.seed = seed;
+  p.bnb_nodes = 3000;
+  sdlab_landscape l;
+  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0, "%s", sdlab_error_message(1));
+  double scale = 0;
+  for (size_t d = 0; d < n; d++)
+    for (size_t a = 0; a < np; a++)
+      scale += gsl_vector_get(Md, d) * pow(gsl_matrix_get(Wp, a, d), 2);
+  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY};
+  for (size_t k = 0; k < count; k++) {
+    double dir[2 * 3];
+    size_t pre[2];
+    for (size_t i = 0; i < nq; i++) {
+      gsl_ran_dir_nd(r, np, dir + i * np);
+      pre[i] = gsl_rng_uniform_int(r, n + 1);
+    }
+    grid_point(&g, dir, pre, jump);
+  }
+  cr_log_info("n_p = 3, seed %llu, %s: %zu random points in %zu pieces (%zu certified at %zu boxes), %zu skipped; "
+              "the closest a point came to its piece's lower bound, in tolerances: %.3g", (unsigned long long)seed,
+              jump ? "jumprelu" : "relu", g.points, l.count, l.certified, p.bnb_nodes, g.skipped, g.worst);
+  cr_assert_eq(g.below, 0, "%zu random points below their pieces' certified lower bounds", g.below);
+  cr_assert(g.points > count / 2, "most points were compared (%zu of %zu)", g.points, count);
+  sdlab_landscape_free(&l);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+  gsl_rng_free(r);
+}
+
+Test(landscape, no_random_point_beyond_the_plane_falls_below_a_certified_bound, .timeout = 600)
+{
+  random_census_np3(2311, 0, 20000);
+  random_census_np3(2312, 1, 20000);
 }
 
 /* Pinned: the Top-2-ReLU census of C.1's seed 91 (n = 4, n_p = 2, n_q = 3, M = 0.3) failed with "QP start
