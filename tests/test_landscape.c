@@ -126,6 +126,7 @@ typedef struct {
   double tol;   /* times (1 + the point's condition number) */
   size_t points, skipped, below;
   double worst; /* the largest (lower - value) / tolerance seen: below 1 when every point passes */
+  size_t k;     /* Top-k-ReLU: each feature keeps the k neurons with the largest codes, if positive (0: ReLU) */
 } grid_check;
 
 /* the reduced loss of codes A (nq x n): min over W_D; NAN when the codes are too nearly dependent; *kappa the
@@ -187,8 +188,9 @@ grid_point(grid_check *g, const double *dir, const size_t *pre, int jump)
   const size_t n = g->n, nq = g->nq, np = g->Wp->size1;
   gsl_matrix *A = gsl_matrix_calloc(nq, n);
   uint64_t F[16];
+  double zz[16][64];
   for (size_t i = 0; i < nq; i++) {
-    double z[64];
+    double *z = zz[i];
     size_t order[64], npos = 0;
     for (size_t d = 0; d < n; d++) {
       z[d] = 0;
@@ -210,6 +212,16 @@ grid_point(grid_check *g, const double *dir, const size_t *pre, int jump)
       gsl_matrix_set(A, i, order[a], z[order[a]]);
     }
   }
+  for (size_t d = 0; g->k && d < n; d++) /* Top-k then ReLU: a positive code outside its feature's k largest is 0 */
+    for (size_t i = 0; i < nq; i++) {
+      size_t above = 0;
+      for (size_t j = 0; j < nq; j++)
+        above += zz[j][d] > zz[i][d];
+      if (above >= g->k) {
+        gsl_matrix_set(A, i, d, 0);
+        F[i] &= ~((uint64_t)1 << d);
+      }
+    }
   double kappa;
   const double v = reduced_loss(g, A, &kappa);
   gsl_matrix_free(A);
@@ -254,7 +266,7 @@ grid_census(uint64_t seed, size_t nq, int jump, size_t K)
   double scale = 0;
   for (size_t d = 0; d < n; d++)
     scale += gsl_vector_get(Md, d) * (pow(gsl_matrix_get(Wp, 0, d), 2) + pow(gsl_matrix_get(Wp, 1, d), 2));
-  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY};
+  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, 0};
   const size_t P = jump ? n + 1 : 1; /* prefixes 0..n */
   size_t total = 1;
   for (size_t i = 0; i < nq; i++)
@@ -289,22 +301,24 @@ Test(landscape, no_grid_point_of_the_original_space_falls_below_a_certified_boun
   grid_census(2303, 2, 1, 90);
 }
 
-/* The same check beyond the plane (n_p = 3, n = 5, n_q = 2), where the bounds use the simplicial covers of
- * cones with more extreme rays than dimensions and the multi-generator charts: random points instead of a grid
- * (each neuron's direction uniform on the sphere, each JumpReLU prefix uniform), every point's pattern a piece
- * of the census, none below its piece's lower bound.  The lower bounds are rigorous at any box budget; a small
+/* The same check beyond the plane (n_p = 3: n = 5, n_q = 2 for ReLU and JumpReLU, n = 4, n_q = 3 for
+ * Top-2-ReLU), where the bounds use the simplicial covers of cones with more extreme rays than dimensions and
+ * the multi-generator charts: random points instead of a grid (each neuron's direction uniform on the sphere,
+ * each JumpReLU prefix uniform), every point's pattern a piece of the census, none below its piece's lower
+ * bound.  The lower bounds are rigorous at any box budget; a small
  * one keeps the census to seconds. */
 static void
-random_census_np3(uint64_t seed, int jump, size_t count)
+random_census_np3(uint64_t seed, int jump, size_t k, size_t n, size_t nq, size_t count)
 {
-  const size_t n = 5, np = 3, nq = 2;
+  const size_t np = 3;
   gsl_rng *r = test_rng(seed);
   gsl_matrix *Wp = gsl_matrix_alloc(np, n);
   test_unit_columns(r, Wp);
   gsl_vector *Md = gsl_vector_alloc(n);
   for (size_t d = 0; d < n; d++)
     gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
-  sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : SDLAB_ACT_RELU, .theta = jump ? 0.5 : 0};
+  sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : k ? SDLAB_ACT_TOPK_RELU : SDLAB_ACT_RELU,
+                         .theta = jump ? 0.5 : 0, .k = k};
   sdlab_landscape_params p;
   sdlab_landscape_params_default(&p);
   p.sgd_runs = 0;
@@ -316,19 +330,19 @@ random_census_np3(uint64_t seed, int jump, size_t count)
   for (size_t d = 0; d < n; d++)
     for (size_t a = 0; a < np; a++)
       scale += gsl_vector_get(Md, d) * pow(gsl_matrix_get(Wp, a, d), 2);
-  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY};
-  for (size_t k = 0; k < count; k++) {
-    double dir[2 * 3];
-    size_t pre[2];
+  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, k};
+  for (size_t t = 0; t < count; t++) {
+    double dir[3 * 3];
+    size_t pre[3];
     for (size_t i = 0; i < nq; i++) {
       gsl_ran_dir_nd(r, np, dir + i * np);
       pre[i] = gsl_rng_uniform_int(r, n + 1);
     }
     grid_point(&g, dir, pre, jump);
   }
-  cr_log_info("n_p = 3, seed %llu, %s: %zu random points in %zu pieces (%zu certified at %zu boxes), %zu skipped; "
+  cr_log_info("n_p = 3, seed %llu, %s (n %zu, n_q %zu): %zu random points in %zu pieces (%zu certified at %zu boxes), %zu skipped; "
               "the closest a point came to its piece's lower bound, in tolerances: %.3g", (unsigned long long)seed,
-              jump ? "jumprelu" : "relu", g.points, l.count, l.certified, p.bnb_nodes, g.skipped, g.worst);
+              jump ? "jumprelu" : k ? "topk-relu" : "relu", n, nq, g.points, l.count, l.certified, p.bnb_nodes, g.skipped, g.worst);
   cr_assert_eq(g.below, 0, "%zu random points below their pieces' certified lower bounds", g.below);
   cr_assert(g.points > count / 2, "most points were compared (%zu of %zu)", g.points, count);
   sdlab_landscape_free(&l);
@@ -339,8 +353,9 @@ random_census_np3(uint64_t seed, int jump, size_t count)
 
 Test(landscape, no_random_point_beyond_the_plane_falls_below_a_certified_bound, .timeout = 600)
 {
-  random_census_np3(2311, 0, 20000);
-  random_census_np3(2312, 1, 20000);
+  random_census_np3(2311, 0, 0, 5, 2, 20000);
+  random_census_np3(2312, 1, 0, 5, 2, 20000);
+  random_census_np3(2313, 0, 2, 4, 3, 20000); /* Top-2-ReLU: the ranking rows couple the neurons */
 }
 
 /* Pinned: the Top-2-ReLU census of C.1's seed 91 (n = 4, n_p = 2, n_q = 3, M = 0.3) failed with "QP start
