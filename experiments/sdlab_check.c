@@ -22,14 +22,6 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-/* rounding constant gamma_k (Higham) */
-static double
-gamma_k(double k)
-{
-  const double u = DBL_EPSILON / 2;
-  return k * u / (1 - k * u);
-}
-
 void
 sdlab_check_report_init(sdlab_check_report *r, uint64_t seed, size_t trials)
 {
@@ -144,7 +136,7 @@ gradient_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *
     double xp = gsl_blas_dnrm2(&p.vector), xr = gsl_blas_dnrm2(&r.vector);
     G += 2 * gsl_vector_get(Md, d) * (xr + fD * fE * xp) * (fD + fE) * xp;
   }
-  return 3 * gamma_k(2.0 * (Wp->size1 + WE->size1 + Wr->size1) + Wp->size2) * G;
+  return 3 * sdlab_claims_gamma(2.0 * (Wp->size1 + WE->size1 + Wr->size1) + Wp->size2) * G;
 }
 
 int
@@ -385,7 +377,7 @@ check_32(sdlab_check_report *r)
         if (!(a > 0))
           continue;
         double fm = second_difference(P, Wp, Md, WE, WD, U, -cc / a * h, V, h, f0, E2, D2);
-        tol = 16 * gamma_k(4.0 * (n + np + nq)) * (fabs(f0) + fabs(fm));
+        tol = 16 * sdlab_claims_gamma(4.0 * (n + np + nq)) * (fabs(f0) + fabs(fm));
         worst = fmin(worst, fm);
         found = fm < -tol;
       }
@@ -482,12 +474,7 @@ check_33(sdlab_check_report *r)
       sdlab_activation_parse(an, &act);
       sdlab_thm33_values v;
       if (sdlab_claims_thm33(tr.Wp, tr.Wr, Md, &act, nq, &v) == 0) {
-        double sum = 0;
-        for (size_t d = 0; d < n; d++)
-          sum += gsl_vector_get(Md, d);
-        double tol = gamma_k(4.0 * (n + np)) * sum * (double)(n + 1) * (double)(n + 1);
-        int ok = v.ltilde <= v.middle + tol && v.middle <= v.bound * (1 + gamma_k(8));
-        record(c, ok, "instance %zu (bench seed %llu, n %zu, n_p %zu, n_q %zu, %s, M %.4g): L~ = %.6g, middle %.6g, "
+        record(c, sdlab_claims_thm33_holds(&v, Md, np), "instance %zu (bench seed %llu, n %zu, n_p %zu, n_q %zu, %s, M %.4g): L~ = %.6g, middle %.6g, "
                "bound %.6g; %zu non-positive codes selected", t, (unsigned long long)p.seed, n, np, nq, an, v.M,
                v.ltilde, v.middle, v.bound, v.nonpositive_selected);
       }
@@ -542,16 +529,16 @@ check_34(sdlab_check_report *r)
       for (size_t d = 0; d < n; d++)
         gsl_vector_set(Md, d, 0.1 + gsl_rng_uniform(g));
       sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
-      double L, tol = gamma_k((double)(2 * np + nq + n) * (double)(2 * np + nq + n)) * cond;
+      double L, tol = sdlab_claims_thm34_tolerance(np, np, nq, n, cond);
       sdlab_loss_tilde(m, tr.Wp, tr.Wr, Md, &L, NULL, NULL, w);
-      record(cif, L <= 1.1 * (double)n * tol * tol, "%s: L~ = %.3g, rounding bound %.3g", desc, L, 1.1 * n * tol * tol);
+      record(cif, sdlab_claims_thm34_zero(L, n, tol), "%s: L~ = %.3g, rounding bound %.3g", desc, L, 1.1 * n * tol * tol);
       size_t d0 = gsl_rng_uniform_int(g, n);
       const double delta = 0.25;
       gsl_matrix_set(tr.Wr, 0, d0, gsl_matrix_get(tr.Wr, 0, d0) + delta);
       double L2;
       sdlab_loss_tilde(m, tr.Wp, tr.Wr, Md, &L2, NULL, NULL, w);
       double expect = gsl_vector_get(Md, d0) * delta * delta;
-      record(conly, L2 > 0 && fabs(L2 - expect) <= 2 * delta * tol * gsl_vector_get(Md, d0) + 1.1 * n * tol * tol,
+      record(conly, sdlab_claims_thm34_broken(L2, gsl_vector_get(Md, d0), delta, n, tol),
              "%s: L~ = %.17g after breaking (17) for feature %zu, expected %.17g", desc, L2, d0, expect);
       gsl_matrix_set(tr.Wr, 0, d0, gsl_matrix_get(tr.Wr, 0, d0) - delta);
       gsl_matrix *S = gsl_matrix_alloc(nq, n);
@@ -600,8 +587,8 @@ check_35(sdlab_check_report *r)
   sdlab_qp_kkt kkt;
   sdlab_piece_encoder_step(P, Wp, Wr, Md, WD, E2, &kkt, pw);
   sdlab_piece_loss(P, Wp, Wr, Md, E2, WD, &LE, NULL, NULL);
-  int ok = L == 1.0 && maxabs(gE) == 0 && maxabs(gD) == 0 && F[0] == 3 && F[1] == 0 && LD >= L - gamma_k(16) &&
-           LE >= L - gamma_k(16);
+  int ok = L == 1.0 && maxabs(gE) == 0 && maxabs(gD) == 0 && F[0] == 3 && F[1] == 0 && LD >= L - sdlab_claims_gamma(16) &&
+           LE >= L - sdlab_claims_gamma(16);
   record(c, ok, "L~ = %.17g, |dW_E| = %.3g, |dW_D| = %.3g, F = (%llx, %llx), best in W_D %.17g, best in W_E %.17g", L,
          maxabs(gE), maxabs(gD), (unsigned long long)F[0], (unsigned long long)F[1], LD, LE);
   sdlab_piece_workspace_free(pw);
@@ -847,7 +834,7 @@ check_36(sdlab_check_report *r)
     for (size_t k = 0; k < np * nq; k++)
       diff = fmax(diff, fabs(WD->data[k] - WDls->data[k]));
     double scaleD = maxabs(WD) + 1;
-    record(c2, diff <= gamma_k(64.0 * (n + nq)) * scaleD * 1e3, "%s: (55) and least squares differ by %.3g", desc, diff);
+    record(c2, diff <= sdlab_claims_gamma(64.0 * (n + nq)) * scaleD * 1e3, "%s: (55) and least squares differ by %.3g", desc, diff);
     /* steps 3, 4, 6 through the model */
     gsl_matrix_memcpy(m->WD, WD);
     sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
@@ -1069,9 +1056,9 @@ check_38(sdlab_check_report *r)
     const double amin = ti.amin, lambda = ti.lambda, c1 = ti.c1, c2 = ti.c2, alpha = ti.alpha;
     /* the construction's choices, recomputed here from their definitions */
     /* j* minimises a_j over F_i* (up to the rounding of two evaluations of the same dot products) */
-    int okjs = fabs(amin - A[is][js]) <= 2 * gamma_k((double)np) * sabs;
+    int okjs = fabs(amin - A[is][js]) <= 2 * sdlab_claims_gamma((double)np) * sabs;
     for (size_t d = 0; d < n; d++)
-      okjs &= !(F[is] >> d & 1) || A[is][d] >= A[is][js] - 2 * gamma_k((double)np) * sabs;
+      okjs &= !(F[is] >> d & 1) || A[is][d] >= A[is][js] - 2 * sdlab_claims_gamma((double)np) * sabs;
     record(s74, okjs && amin > c && lambda > c / amin && lambda < 1,
            "%s: a_min %.6g, c %.6g, lambda %.6g", desc, amin, c, lambda);
     int ok78 = 1;
@@ -1081,7 +1068,7 @@ check_38(sdlab_check_report *r)
         ok78 &= lambda * A[is][d] > c1;
         next = fmin(next, lambda * A[is][d]);
       }
-    ok78 &= fabs(lambda * amin - c1) <= gamma_k(4) * c1;
+    ok78 &= fabs(lambda * amin - c1) <= sdlab_claims_gamma(4) * c1;
     record(s78, ok78, "%s: lambda a_j* = %.17g, c' = %.17g", desc, lambda * A[is][js], c1);
     uint64_t parent = 0;
     for (size_t d = 0; d < n; d++)
@@ -1095,7 +1082,7 @@ check_38(sdlab_check_report *r)
         double v = 0;
         for (size_t a = 0; a < np; a++)
           v += gsl_matrix_get(WE, Mp, a) * gsl_matrix_get(tr.Wp, a, d);
-        ok83 &= v <= alpha * Mint + gamma_k(2.0 * np) * alpha;
+        ok83 &= v <= alpha * Mint + sdlab_claims_gamma(2.0 * np) * alpha;
       }
     record(s83, ok83, "%s: alpha %.6g, c'' %.6g", desc, alpha, c2);
     uint64_t Pp[4];

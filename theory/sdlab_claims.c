@@ -4,8 +4,52 @@
 #include "sdlab_loss.h"
 #include "sdlab_model.h"
 
+#include <float.h>
 #include <math.h>
 #include <gsl/gsl_blas.h>
+
+double
+sdlab_claims_gamma(double k)
+{
+  const double u = DBL_EPSILON / 2;
+  return k * u / (1 - k * u);
+}
+
+double
+sdlab_claims_thm33_tolerance(const gsl_vector *Md, size_t np)
+{
+  const size_t n = Md->size;
+  double sum = 0;
+  for (size_t d = 0; d < n; d++)
+    sum += gsl_vector_get(Md, d);
+  return sdlab_claims_gamma(4.0 * (double)(n + np)) * sum * (double)(n + 1) * (double)(n + 1);
+}
+
+int
+sdlab_claims_thm33_holds(const sdlab_thm33_values *v, const gsl_vector *Md, size_t np)
+{
+  const double tol = sdlab_claims_thm33_tolerance(Md, np);
+  return v->ltilde <= v->middle + tol && v->middle <= v->bound * (1 + sdlab_claims_gamma(8));
+}
+
+double
+sdlab_claims_thm34_tolerance(size_t np, size_t nr, size_t nq, size_t n, double cond)
+{
+  const double K = (double)(np + nr + nq + n);
+  return sdlab_claims_gamma(K * K) * cond;
+}
+
+int
+sdlab_claims_thm34_zero(double ltilde, size_t n, double tol)
+{
+  return ltilde <= 1.1 * (double)n * tol * tol;
+}
+
+int
+sdlab_claims_thm34_broken(double ltilde, double md0, double delta, size_t n, double tol)
+{
+  return ltilde > 0 && fabs(ltilde - md0 * delta * delta) <= 2 * delta * tol * md0 + 1.1 * (double)n * tol * tol;
+}
 
 double
 sdlab_claims_thm31_prob_multi(size_t n, double S)

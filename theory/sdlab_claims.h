@@ -10,6 +10,10 @@
 
 #include "sdlab_activation.h"
 
+/* Higham's gamma_k = k u / (1 - k u), u = 2^-53: the relative error bound of k floating-point operations, from
+ * which the claims' rounding tolerances below are built. */
+double sdlab_claims_gamma(double k);
+
 /* Theorem 3.1, for independent features each active with probability p = 1 - S:
  *   P(||x||_0 >= 2) = 1 - S^n - n (1-S) S^(n-1)   (exact)
  * which the proof bounds (35) by n^2 (1-S)^2. */
@@ -27,5 +31,21 @@ typedef struct {
 
 int sdlab_claims_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                       const sdlab_activation *act, size_t nq, sdlab_thm33_values *out);
+
+/* Theorem 3.3's claim on values v computed at n_p dimensions: L~ <= middle + gamma_{4(n + n_p)} sum_d M_d
+ * (n + 1)^2 (the rounding of L~: each residual a sum of at most n codes times unit vectors) and
+ * middle <= bound (1 + gamma_8).  1 when both hold, 0 otherwise; `sdlab check` and the tests judge it here. */
+int sdlab_claims_thm33_holds(const sdlab_thm33_values *v, const gsl_vector *Md, size_t np);
+/* that rounding of L~: gamma_{4(n + n_p)} sum_d M_d (n + 1)^2 */
+double sdlab_claims_thm33_tolerance(const gsl_vector *Md, size_t np);
+
+/* Theorem 3.4 at the zero-loss configuration of n features in n_p dimensions, n_q latents and n_r target
+ * dimensions (sdlab_construct_zero_loss, whose condition product kappa(W_p) kappa(Z) is cond): each residual of
+ * (17) within tol = gamma_K cond, K = (n_p + n_r + n_q + n)^2 (a first-order bound over the products the
+ * construction and the residual take); then L~ <= 1.1 n tol^2 ("if"), and with feature d0's target moved by
+ * delta, L~ > 0 and within 2 delta tol M_d0 + 1.1 n tol^2 of M_d0 delta^2 ("only if").  1 when it holds. */
+double sdlab_claims_thm34_tolerance(size_t np, size_t nr, size_t nq, size_t n, double cond);
+int sdlab_claims_thm34_zero(double ltilde, size_t n, double tol);
+int sdlab_claims_thm34_broken(double ltilde, double md0, double delta, size_t n, double tol);
 
 #endif
