@@ -194,4 +194,5 @@ verify-row: $(BUILD)/sdlab | deps-paper
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+# every object's header dependencies (-MMD), the command line's too: a changed header rebuilds what includes it
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/obj/cli/sdlab_main.d $(BUILD)/obj/cli/sdlab_bench.d $(TEST_OBJ:.o=.d)

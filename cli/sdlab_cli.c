@@ -174,7 +174,8 @@ sdlab_cli_progress_init(sdlab_cli_progress *p, int quiet)
 }
 
 void
-sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value)
+sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t total, const sdlab_progress_figure *fig,
+                          size_t nfig)
 {
   sdlab_cli_progress *p = ctx;
   if (p == NULL || !p->enabled)
@@ -183,10 +184,10 @@ sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t tota
   if (t - p->last < 0.2 && done + 1 < total)
     return;
   p->last = t;
-  if (isnan(value))
+  if (nfig == 0)
     fprintf(stderr, "\r\033[K%s: %zu / %zu (%.0f%%)", stage, done, total, total ? 100.0 * (double)done / (double)total : 0.0);
   else
-    fprintf(stderr, "\r\033[K%s: step %zu, value %.6g", stage, done, value);
+    fprintf(stderr, "\r\033[K%s: step %zu, %s %.6g", stage, done, fig[0].name, fig[0].value);
   fflush(stderr);
 }
 

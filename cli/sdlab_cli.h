@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sdlab_clock.h" /* sdlab_now for the commands' timings */
+#include "sdlab_progress.h"
 
 enum { SDLAB_EXIT_OK = 0, SDLAB_EXIT_FAIL = 1, SDLAB_EXIT_USAGE = 2 };
 
@@ -51,7 +52,8 @@ typedef struct {
 } sdlab_cli_progress;
 
 void sdlab_cli_progress_init(sdlab_cli_progress *p, int quiet);
-void sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t total, double value);
+void sdlab_cli_progress_update(void *ctx, const char *stage, size_t done, size_t total, const sdlab_progress_figure *fig,
+                               size_t nfig);
 void sdlab_cli_progress_done(sdlab_cli_progress *p);
 
 #endif

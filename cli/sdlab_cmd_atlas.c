@@ -359,7 +359,7 @@ sdlab_cmd_atlas(int argc, char **argv)
       }
     }
     free(path);
-    sdlab_cli_progress_update(&prog, "instances", (size_t)(seed - first + 1), (size_t)(last - first + 1), NAN);
+    sdlab_cli_progress_update(&prog, "instances", (size_t)(seed - first + 1), (size_t)(last - first + 1), NULL, 0);
     if (seed == last)
       break;
   }

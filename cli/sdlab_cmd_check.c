@@ -25,9 +25,9 @@ static const char *USAGE =
 enum { O_TRIALS, O_SEED, O_REPORT, O_QUIET, O_COUNT };
 
 static void
-progress(void *ctx, const char *group, size_t done, size_t total, double value)
+progress(void *ctx, const char *group, size_t done, size_t total, const sdlab_progress_figure *fig, size_t nfig)
 {
-  (void)done, (void)total, (void)value;
+  (void)done, (void)total, (void)fig, (void)nfig;
   sdlab_cli_progress *p = ctx;
   if (p->enabled)
     fprintf(stderr, "\r\033[Ksdlab check: %s done", group);

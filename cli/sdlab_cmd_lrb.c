@@ -238,7 +238,7 @@ write_samples(const char *dir, const sdlab_lrb_params *p, const sdlab_lrb_truth 
       status = sdlab_npy_writer_append(&wp, Xp, b);
     if (!status && has_r)
       status = sdlab_npy_writer_append(&wr, Xr, b);
-    sdlab_cli_progress_update(prog, "C.2-C.3 samples", s0 + b, K, NAN);
+    sdlab_cli_progress_update(prog, "C.2-C.3 samples", s0 + b, K, NULL, 0);
   }
   /* a writer is finished by close whether it succeeds or not */
   if (!status) {

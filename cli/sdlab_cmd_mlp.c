@@ -65,20 +65,24 @@ enum { T_OUT, T_DATA, T_HIDDEN, T_EPOCHS, T_BATCH, T_LR, T_SEED, T_THREADS, T_FO
 
 /* mlp train's report: progress on a terminal, a line after each epoch */
 typedef struct {
-  sdlab_cli_progress prog; /* first: sdlab_cli_progress_update takes the report as its sdlab_cli_progress */
+  sdlab_cli_progress prog; /* within an epoch */
   int quiet;
   double t0;
 } mlp_report;
 
 static void
-epoch_report(void *ctx, size_t epoch, double loss, double train_acc, double test_acc)
+epoch_report(void *ctx, const char *stage, size_t done, size_t total, const sdlab_progress_figure *fig, size_t nfig)
 {
   mlp_report *r = ctx;
+  if (strcmp(stage, SDLAB_FASHION_EPOCH) != 0) { /* within an epoch */
+    sdlab_cli_progress_update(&r->prog, stage, done, total, fig, nfig);
+    return;
+  }
   if (r->quiet)
     return;
   sdlab_cli_progress_done(&r->prog);
-  fprintf(stderr, "sdlab mlp train: epoch %zu: loss %.4f, train accuracy %.4f, test accuracy %.4f (%.0f s)\n", epoch,
-          loss, train_acc, test_acc, sdlab_now() - r->t0);
+  fprintf(stderr, "sdlab mlp train: epoch %zu: loss %.4f, train accuracy %.4f, test accuracy %.4f (%.0f s)\n", done,
+          fig[0].value, fig[1].value, fig[2].value, sdlab_now() - r->t0);
 }
 
 static int
@@ -114,8 +118,7 @@ mlp_train(int argc, char **argv)
   mlp_report rep = {{0, 0}, quiet, sdlab_now()};
   sdlab_cli_progress_init(&rep.prog, quiet);
   double acc = NAN;
-  int status = sdlab_fashion_train(&c, epochs, (int)threads, data, out, force, sdlab_cli_progress_update, epoch_report,
-                                   &rep, &acc);
+  int status = sdlab_fashion_train(&c, epochs, (int)threads, data, out, force, epoch_report, &rep, &acc);
   sdlab_cli_progress_done(&rep.prog);
   if (!status && !quiet)
     fprintf(stderr, "sdlab mlp train: wrote %s (test accuracy %.4f, %.1f s)\n", out, acc, sdlab_now() - rep.t0);

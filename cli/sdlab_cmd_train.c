@@ -357,8 +357,9 @@ typedef struct {
 } progress;
 
 static void
-show_progress(void *ctx, size_t step, size_t total, const sdlab_train_stats *st)
+show_progress(void *ctx, const char *stage, size_t step, size_t total, const sdlab_progress_figure *fig, size_t nfig)
 {
+  (void)stage, (void)nfig; /* SDLAB_RUN_STEP, with its loss, L0 and dead fraction */
   progress *pr = ctx;
   const double now = sdlab_now();
   if (pr->quiet || (pr->tty ? now - pr->last <= 0.2 : now - pr->last <= 5.0))
@@ -366,7 +367,7 @@ show_progress(void *ctx, size_t step, size_t total, const sdlab_train_stats *st)
   const double rate = (double)((step - pr->start) * pr->batch) / (now - pr->t0);
   const double left = (double)((total - step) * pr->batch) / rate;
   fprintf(stderr, "%sstep %zu/%zu  loss %.5g  L0 %.1f  dead %.1f%%  %.0f samples/s  %.0f s left%s",
-          pr->tty ? "\r\033[K" : "sdlab train: ", step, total, st->loss, st->l0, 100 * st->dead_fraction, rate, left,
+          pr->tty ? "\r\033[K" : "sdlab train: ", step, total, fig[0].value, fig[1].value, 100 * fig[2].value, rate, left,
           pr->tty ? "" : "\n");
   pr->last = now;
 }

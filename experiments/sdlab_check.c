@@ -1127,7 +1127,7 @@ sdlab_check_run(sdlab_check_report *r, sdlab_progress_fn progress, void *ctx)
   for (size_t k = 0; k < sizeof groups / sizeof *groups; k++) {
     groups[k].fn(r);
     if (progress)
-      progress(ctx, groups[k].name, k + 1, sizeof groups / sizeof *groups, NAN);
+      progress(ctx, groups[k].name, k + 1, sizeof groups / sizeof *groups, NULL, 0);
   }
   return SDLAB_SUCCESS;
 }

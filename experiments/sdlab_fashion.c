@@ -234,7 +234,7 @@ load_layer(const char *dir, size_t l, sdlab_mlp *m)
 
 int
 sdlab_fashion_train(const sdlab_mlp_config *c, size_t epochs, int threads, const char *data, const char *out, int force,
-                    sdlab_progress_fn progress, sdlab_fashion_epoch_fn epoch_done, void *ctx, double *test_accuracy)
+                    sdlab_progress_fn progress, void *ctx, double *test_accuracy)
 {
   sdlab_fashion f;
   int status = sdlab_fashion_read(data, &f);
@@ -283,7 +283,7 @@ sdlab_fashion_train(const sdlab_mlp_config *c, size_t epochs, int threads, const
       char stage[64];
       snprintf(stage, sizeof stage, "epoch %zu/%zu", e + 1, epochs);
       if (progress)
-        progress(ctx, stage, k + 1, steps, NAN);
+        progress(ctx, stage, k + 1, steps, NULL, 0);
     }
     free(y);
     if (!status) {
@@ -291,8 +291,10 @@ sdlab_fashion_train(const sdlab_mlp_config *c, size_t epochs, int threads, const
       ta[e] = (double)right / (double)N;
       status = sdlab_fashion_accuracy(m, &f.img[1], &f.lab[1], X, &te[e]);
     }
-    if (!status && epoch_done)
-      epoch_done(ctx, e + 1, tl[e], ta[e], te[e]);
+    if (!status && progress) {
+      const sdlab_progress_figure fig[] = {{"loss", tl[e]}, {"train accuracy", ta[e]}, {"test accuracy", te[e]}};
+      progress(ctx, SDLAB_FASHION_EPOCH, e + 1, epochs, fig, 3);
+    }
   }
   for (size_t l = 1; !status && l <= c->nlayers; l++) {
     char name[32];
@@ -491,7 +493,7 @@ sdlab_fashion_extract(const char *model, const char *data, const char *out, int 
         right += split && (long long)arg == labels[g0 + s];
       }
       if (progress)
-        progress(ctx, "activations", g0 + B, N, NAN);
+        progress(ctx, "activations", g0 + B, N, NULL, 0);
     }
   }
   for (size_t h = 1; !status && h <= H; h++)

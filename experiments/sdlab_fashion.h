@@ -31,14 +31,14 @@ void sdlab_fashion_pixels(const sdlab_idx *img, const size_t *order, size_t from
 /* The share of a split's images whose largest logit is the label (X: scratch of the network's batch x 784). */
 int sdlab_fashion_accuracy(sdlab_mlp *m, const sdlab_idx *img, const sdlab_idx *lab, float *X, double *acc);
 
-/* After each epoch: its mean training loss, training and test accuracy. */
-typedef void (*sdlab_fashion_epoch_fn)(void *ctx, size_t epoch, double loss, double train_acc, double test_acc);
+/* The stage of sdlab_fashion_train's report after each epoch: done = the epoch (from 1), and three figures: its
+ * mean training loss, training and test accuracy.  Within an epoch it reports "epoch E/EPOCHS", batch by batch. */
+#define SDLAB_FASHION_EPOCH "epoch done"
 
 /* Train network c for `epochs` on the images in data and write out/W1.npy, b1.npy, ..., metrics.json (through a
  * staging directory; force: replace out); *test_accuracy the last epoch's. */
 int sdlab_fashion_train(const sdlab_mlp_config *c, size_t epochs, int threads, const char *data, const char *out,
-                        int force, sdlab_progress_fn progress, sdlab_fashion_epoch_fn epoch_done, void *ctx,
-                        double *test_accuracy);
+                        int force, sdlab_progress_fn progress, void *ctx, double *test_accuracy);
 
 /* The hidden activations of the network in model for all images, training then test, into out: h1/, h2/, ...
  * (x_p.npy and the class means W_p.npy), block/ (layer 2's input and output, for a transcoder), cross/ (h1 and

@@ -303,7 +303,7 @@ note_progress(sdlab_progress_fn progress, void *ctx, const char *stage, size_t *
 {
 #pragma omp critical(sdlab_landscape_progress)
   if (progress)
-    progress(ctx, stage, ++*done, total, NAN);
+    progress(ctx, stage, ++*done, total, NULL, 0);
 }
 
 /* ---- the branch and bound's journal (sdlab_landscape_params.journal) ----
@@ -588,7 +588,7 @@ census_sgd(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, con
         m->WD->data[k] = gsl_ran_gaussian(g, 1.0 / sqrt((double)nq));
     status = census_run(Wp, Wr, Md, act, p, l, m, run, &ends[r]);
     if (progress)
-      progress(ctx, "SGD runs", r + 1, p->sgd_runs, NAN);
+      progress(ctx, "SGD runs", r + 1, p->sgd_runs, NULL, 0);
   }
   sdlab_model_free(m);
   l->runs_count = status ? 0 : p->sgd_runs;

@@ -195,7 +195,10 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
     info->iterations = it;
     info->achieved = maxoff;
     if (progress)
-      progress(ctx, "C.1 interference", it, p->max_iter, maxoff);
+    {
+      const sdlab_progress_figure fig = {"largest interference", maxoff};
+      progress(ctx, "C.1 interference", it, p->max_iter, &fig, 1);
+    }
     if (maxoff <= p->M)
       break;
     if (it == p->max_iter) {

@@ -993,7 +993,10 @@ sdlab_run_train(sdlab_trainer *t, sdlab_run_history *h, const sdlab_run_loop *L,
                   h->epochs[epoch - 1].loss - e.loss < L->converge * h->epochs[epoch - 1].loss;
     }
     if (L->progress)
-      L->progress(L->ctx, step + 1, total, &stt);
+    {
+      const sdlab_progress_figure fig[] = {{"loss", stt.loss}, {"L0", stt.l0}, {"dead fraction", stt.dead_fraction}};
+      L->progress(L->ctx, SDLAB_RUN_STEP, step + 1, total, fig, 3);
+    }
     if (converged) { /* the rule is met: this is the run's last step */
       total = step + 1;
       *end = SDLAB_RUN_CONVERGED;

@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <gsl/gsl_matrix.h>
 
+#include "sdlab_progress.h"
 #include "sdlab_train.h"
+
+/* the stage of the training loop's progress (sdlab_run_loop.progress) */
+#define SDLAB_RUN_STEP "training"
 
 typedef struct {
   double loss, mse, l0, dead, lr;
@@ -125,7 +129,8 @@ typedef struct {
   char **argv;
   sdlab_run_inputs *in;
   volatile sig_atomic_t *interrupted; /* a signal's number, set by a handler, read after each step (NULL: none) */
-  void (*progress)(void *ctx, size_t step, size_t steps, const sdlab_train_stats *st); /* after each step */
+  sdlab_progress_fn progress;    /* after each step: stage SDLAB_RUN_STEP, the step of the cap's, and three
+                                  * figures: the step's loss, L0 and dead fraction */
   void *ctx;
 } sdlab_run_loop;
 
