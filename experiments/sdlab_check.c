@@ -233,9 +233,9 @@ check_31(sdlab_check_report *r)
     const size_t N = 64 * 1024;
     sdlab_thm31_sample e;
     sdlab_check_thm31_sample_loss(m, &p, tr.Wp, N, w, &e);
-    const double Nd = (double)N, z = 5, q = 1 - p.S, nn = (double)n;
+    const double z = 5, q = 1 - p.S, nn = (double)n;
     const double L = e.L, seL = e.se_L, T1 = e.T1, seT1 = e.se_T1;
-    double pm = sdlab_claims_thm31_prob_multi(n, p.S), fm = e.multi, sem = sqrt(pm * (1 - pm) / Nd);
+    double pm = sdlab_claims_thm31_prob_multi(n, p.S), fm = e.multi;
     double cf = sdlab_metrics_frobenius(tr.Wr) + sdlab_metrics_frobenius(m->WD) * sdlab_metrics_frobenius(m->WE) * sdlab_metrics_frobenius(tr.Wp), Cub = cf * cf * nn * p.cmax * p.cmax;
     double bound = nn * nn * Cub * q * q;
     const char *an = acts[t % 4];
@@ -247,10 +247,10 @@ check_31(sdlab_check_report *r)
       record(cj, fabs(L - lt) - z * seL > bound ? 0 : 1, "%s: |L - L~| = %.6g (se %.2g) > n^2 C_ub (1-S)^2 = %.6g",
              desc, fabs(L - lt), seL, bound);
     } else {
-      record(c34, fabs(T1 - lt) <= z * seT1, "%s: m=1 part %.6g, L~ %.6g (se %.2g)", desc, T1, lt, seT1);
-      record(c35, pm <= nn * nn * q * q && fabs(fm - pm) <= z * sem + 1.0 / Nd,
+      record(c34, sdlab_claims_thm31_step3(T1, seT1, lt, z), "%s: m=1 part %.6g, L~ %.6g (se %.2g)", desc, T1, lt, seT1);
+      record(c35, sdlab_claims_thm31_step4(pm, fm, N, n, p.S, z),
              "%s: P(m>=2) = %.6g (sampled %.6g), n^2 (1-S)^2 = %.6g", desc, pm, fm, nn * nn * q * q);
-      record(c12, L - lt - z * seL <= bound && L - lt + z * seL >= -bound, "%s: L - L~ = %.6g (se %.2g), bound %.6g",
+      record(c12, sdlab_claims_thm31_bound(L, seL, lt, bound, z), "%s: L - L~ = %.6g (se %.2g), bound %.6g",
              desc, L - lt, seL, bound);
     }
     sdlab_loss_workspace_free(w);

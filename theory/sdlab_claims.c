@@ -63,6 +63,25 @@ sdlab_claims_thm31_prob_multi(size_t n, double S)
 }
 
 int
+sdlab_claims_thm31_step3(double T1, double se_T1, double ltilde, double z)
+{
+  return fabs(T1 - ltilde) <= z * se_T1;
+}
+
+int
+sdlab_claims_thm31_step4(double pm, double f, size_t N, size_t n, double S, double z)
+{
+  const double Nd = (double)N, nn = (double)n, q = 1 - S;
+  return pm <= nn * nn * q * q && fabs(f - pm) <= z * sqrt(pm * (1 - pm) / Nd) + 1.0 / Nd;
+}
+
+int
+sdlab_claims_thm31_bound(double L, double se_L, double ltilde, double bound, double z)
+{
+  return L - ltilde - z * se_L <= bound && L - ltilde + z * se_L >= -bound;
+}
+
+int
 sdlab_claims_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                   const sdlab_activation *act, size_t nq, sdlab_thm33_values *out)
 {

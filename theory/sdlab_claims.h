@@ -19,6 +19,17 @@ double sdlab_claims_gamma(double k);
  * which the proof bounds (35) by n^2 (1-S)^2. */
 double sdlab_claims_thm31_prob_multi(size_t n, double S);
 
+/* Theorem 3.1's claims judged on Monte Carlo estimates, at z standard errors (the estimates and their errors
+ * come from the caller's sampler):
+ *   step 3 (34): the m = 1 part T1 of L equals L~: |T1 - L~| <= z se(T1);
+ *   step 4 (35): P(||x||_0 >= 2) = pm <= n^2 (1-S)^2, and the frequency f of N samples agrees with it:
+ *                |f - pm| <= z sqrt(pm (1 - pm) / N) + 1 / N;
+ *   (12): |L - L~| <= bound (n^2 C (1-S)^2 with an upper bound on C) at z se(L) either way.
+ * Each returns 1 when the claim holds. */
+int sdlab_claims_thm31_step3(double T1, double se_T1, double ltilde, double z);
+int sdlab_claims_thm31_step4(double pm, double f, size_t N, size_t n, double S, double z);
+int sdlab_claims_thm31_bound(double L, double se_L, double ltilde, double bound, double z);
+
 /* Theorem 3.3 evaluated at eq. 15's configuration with n_q latents (n_q >= n). */
 typedef struct {
   double M;          /* max_{i != j} <w_p^i, w_p^j> */
