@@ -194,8 +194,7 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
         maxoff = fmax(maxoff, gsl_matrix_get(G, i, j));
     info->iterations = it;
     info->achieved = maxoff;
-    if (progress)
-    {
+    if (progress) {
       const sdlab_progress_figure fig = {"largest interference", maxoff};
       progress(ctx, "C.1 interference", it, p->max_iter, &fig, 1);
     }

@@ -992,8 +992,7 @@ sdlab_run_train(sdlab_trainer *t, sdlab_run_history *h, const sdlab_run_loop *L,
       converged = L->converge > 0 && epoch > 0 && (epoch - 1) * spe >= c->warmup &&
                   h->epochs[epoch - 1].loss - e.loss < L->converge * h->epochs[epoch - 1].loss;
     }
-    if (L->progress)
-    {
+    if (L->progress) {
       const sdlab_progress_figure fig[] = {{"loss", stt.loss}, {"L0", stt.l0}, {"dead fraction", stt.dead_fraction}};
       L->progress(L->ctx, SDLAB_RUN_STEP, step + 1, total, fig, 3);
     }
