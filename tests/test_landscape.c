@@ -127,6 +127,8 @@ typedef struct {
   size_t points, skipped, below;
   double worst; /* the largest (lower - value) / tolerance seen: below 1 when every point passes */
   size_t k;     /* Top-k-ReLU: each feature keeps the k neurons with the largest codes, if positive (0: ReLU) */
+  double cert;  /* the census's certification tolerance (0: not counted) */
+  size_t tight; /* points in certified pieces with a live neuron: compared with a bound the search met */
 } grid_check;
 
 /* the reduced loss of codes A (nq x n): min over W_D; NAN when the codes are too nearly dependent; *kappa the
@@ -232,8 +234,12 @@ grid_point(grid_check *g, const double *dir, const size_t *pre, int jump)
   qsort(F, nq, sizeof *F, mask_cmp);
   for (size_t c = 0; c < g->l->count; c++)
     if (memcmp(g->l->pieces[c].F, F, nq * sizeof *F) == 0) {
-      const double lower = g->l->pieces[c].lower;
+      const double lower = g->l->pieces[c].lower, upper = g->l->pieces[c].upper;
       g->points++;
+      int live = 0;
+      for (size_t i = 0; i < nq; i++)
+        live |= F[i] != 0;
+      g->tight += live && g->cert > 0 && upper - lower <= g->cert * fmax(1, upper);
       const double tol = g->tol * (1 + kappa);
       g->worst = fmax(g->worst, (lower - v) / tol);
       if (v < lower - tol) {
@@ -266,7 +272,7 @@ grid_census(uint64_t seed, size_t nq, int jump, size_t K)
   double scale = 0;
   for (size_t d = 0; d < n; d++)
     scale += gsl_vector_get(Md, d) * (pow(gsl_matrix_get(Wp, 0, d), 2) + pow(gsl_matrix_get(Wp, 1, d), 2));
-  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, 0};
+  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, 0, 0, 0};
   const size_t P = jump ? n + 1 : 1; /* prefixes 0..n */
   size_t total = 1;
   for (size_t i = 0; i < nq; i++)
@@ -330,21 +336,27 @@ random_census_np3(uint64_t seed, int jump, size_t k, size_t n, size_t nq, size_t
   for (size_t d = 0; d < n; d++)
     for (size_t a = 0; a < np; a++)
       scale += gsl_vector_get(Md, d) * pow(gsl_matrix_get(Wp, a, d), 2);
-  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, k};
+  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, k, p.tol, 0};
   for (size_t t = 0; t < count; t++) {
     double dir[3 * 3];
     size_t pre[3];
-    for (size_t i = 0; i < nq; i++) {
+    for (size_t i = 0; i < nq; i++) { /* a direction, and a norm: Top-k ranks the neurons' codes across rows */
       gsl_ran_dir_nd(r, np, dir + i * np);
+      const double norm = exp(gsl_ran_gaussian(r, 1.0));
+      for (size_t a = 0; a < np; a++)
+        dir[i * np + a] *= norm;
       pre[i] = gsl_rng_uniform_int(r, n + 1);
     }
     grid_point(&g, dir, pre, jump);
   }
-  cr_log_info("n_p = 3, seed %llu, %s (n %zu, n_q %zu): %zu random points in %zu pieces (%zu certified at %zu boxes), %zu skipped; "
-              "the closest a point came to its piece's lower bound, in tolerances: %.3g", (unsigned long long)seed,
-              jump ? "jumprelu" : k ? "topk-relu" : "relu", n, nq, g.points, l.count, l.certified, p.bnb_nodes, g.skipped, g.worst);
+  cr_log_info("n_p = 3, seed %llu, %s (n %zu, n_q %zu): %zu random points in %zu pieces (%zu certified at %zu boxes; "
+              "%zu points in certified pieces with a live neuron), %zu skipped; the closest a point came to its "
+              "piece's lower bound, in tolerances: %.3g", (unsigned long long)seed, jump ? "jumprelu" : k ? "topk-relu"
+              : "relu", n, nq, g.points, l.count, l.certified, p.bnb_nodes, g.tight, g.skipped, g.worst);
   cr_assert_eq(g.below, 0, "%zu random points below their pieces' certified lower bounds", g.below);
   cr_assert(g.points > count / 2, "most points were compared (%zu of %zu)", g.points, count);
+  /* not vacuous: a share of the points meets bounds the search reached (certified, not merely bracketed) */
+  cr_assert(g.tight > count / 10, "only %zu points fell in certified pieces with a live neuron", g.tight);
   sdlab_landscape_free(&l);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
