@@ -74,7 +74,7 @@ static void
 epoch_report(void *ctx, const char *stage, size_t done, size_t total, const sdlab_progress_figure *fig, size_t nfig)
 {
   mlp_report *r = ctx;
-  if (strcmp(stage, SDLAB_FASHION_EPOCH) != 0) { /* within an epoch */
+  if (strcmp(stage, SDLAB_FASHION_EPOCH) != 0 || nfig < 3) { /* within an epoch */
     sdlab_cli_progress_update(&r->prog, stage, done, total, fig, nfig);
     return;
   }

@@ -359,10 +359,10 @@ typedef struct {
 static void
 show_progress(void *ctx, const char *stage, size_t step, size_t total, const sdlab_progress_figure *fig, size_t nfig)
 {
-  (void)stage, (void)nfig; /* SDLAB_RUN_STEP, with its loss, L0 and dead fraction */
+  (void)stage; /* SDLAB_RUN_STEP, with its loss, L0 and dead fraction */
   progress *pr = ctx;
   const double now = sdlab_now();
-  if (pr->quiet || (pr->tty ? now - pr->last <= 0.2 : now - pr->last <= 5.0))
+  if (nfig < 3 || pr->quiet || (pr->tty ? now - pr->last <= 0.2 : now - pr->last <= 5.0))
     return;
   const double rate = (double)((step - pr->start) * pr->batch) / (now - pr->t0);
   const double left = (double)((total - step) * pr->batch) / rate;
