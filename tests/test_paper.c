@@ -288,6 +288,7 @@ Test(paper, ablation_report_from_fixed_inputs)
   };
   for (size_t k = 0; k < sizeof e / sizeof *e; k++)
     put_eval_read("ab", e[k].name, e[k].mgt, e[k].mip, e[k].dgt, e[k].dip);
+  put("ab/data/t5-M0.05/meta.json", "{\n  \"achieved_interference\": 0.0471,\n  \"iterations\": 19,\n}\n");
   char cmd[8400];
   snprintf(cmd, sizeof cmd, "OUT='%s' AB='%s/ab' AB_T4='800:200' AB_T5='0.05:0.05' AB_T6='0.005:0.995' "
            "AB_T7='32:4 64:8' AB_METHODS='topk' sh paper-repro/ablations.sh", test_dir, test_dir);
@@ -306,6 +307,7 @@ Test(paper, ablation_report_from_fixed_inputs)
             "%s", out);
   cr_assert(strstr(out, "| Table 7: M_IP stays above 0.985 for every k | at or below: k = 64 (0.980); | **not held** |"),
             "%s", out);
+  cr_assert(strstr(out, "is at most M): M = 0.05: 0.047 after 19 iterations; a"), "%s", out);
   cr_assert(strstr(out, "| Table 7: M_IP stays above 0.985 for every k, read on the decoder columns | at or below: "
                         "k = 64 (0.975); | **not held** |"), "%s", out);
   free(out);
