@@ -251,28 +251,61 @@ grid_point(grid_check *g, const double *dir, const size_t *pre, int jump)
   cr_assert_fail("a grid point's pattern is no piece of the census");
 }
 
+/* A census to check: n random unit directions in R^n_p and weights M_d in [0.5, 1.5) from the seed's stream (r,
+ * which the caller goes on drawing from), the census of activation act with n_q latents at `boxes` boxes a piece,
+ * and the check's state (tolerance gamma_64 ||W_r S||^2; k and cert as in grid_check). */
+typedef struct {
+  gsl_rng *r;
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  sdlab_landscape l;
+  sdlab_landscape_params p;
+} census_case;
+
+static grid_check
+census_case_make(census_case *cc, uint64_t seed, size_t n, size_t np, size_t nq, const sdlab_activation *act,
+                 size_t boxes, int count_tight)
+{
+  cc->r = test_rng(seed);
+  cc->Wp = gsl_matrix_alloc(np, n);
+  test_unit_columns(cc->r, cc->Wp);
+  cc->Md = gsl_vector_alloc(n);
+  for (size_t d = 0; d < n; d++)
+    gsl_vector_set(cc->Md, d, 0.5 + gsl_rng_uniform(cc->r));
+  sdlab_landscape_params_default(&cc->p);
+  cc->p.sgd_runs = 0;
+  cc->p.seed = seed;
+  cc->p.bnb_nodes = boxes; /* the lower bounds are rigorous whether or not they meet the upper ones */
+  cr_assert_eq(sdlab_landscape_run_census(cc->Wp, cc->Wp, cc->Md, nq, act, &cc->p, &cc->l, NULL, NULL), 0, "%s",
+               sdlab_error_message(1));
+  double scale = 0;
+  for (size_t d = 0; d < n; d++) {
+    double col = 0;
+    for (size_t a = 0; a < np; a++)
+      col += pow(gsl_matrix_get(cc->Wp, a, d), 2);
+    scale += gsl_vector_get(cc->Md, d) * col;
+  }
+  const size_t k = act->kind == SDLAB_ACT_TOPK_RELU ? act->k : 0;
+  return (grid_check){n, nq, cc->Wp, cc->Wp, cc->Md, &cc->l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, k,
+                      count_tight ? cc->p.tol : 0, 0};
+}
+
+static void
+census_case_free(census_case *cc)
+{
+  sdlab_landscape_free(&cc->l);
+  gsl_vector_free(cc->Md);
+  gsl_matrix_free(cc->Wp);
+  gsl_rng_free(cc->r);
+}
+
 static void
 grid_census(uint64_t seed, size_t nq, int jump, size_t K)
 {
-  const size_t n = 4, np = 2;
-  gsl_rng *r = test_rng(seed);
-  gsl_matrix *Wp = gsl_matrix_alloc(np, n);
-  test_unit_columns(r, Wp);
-  gsl_vector *Md = gsl_vector_alloc(n);
-  for (size_t d = 0; d < n; d++)
-    gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
+  const size_t n = 4;
   sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : SDLAB_ACT_RELU, .theta = jump ? 0.5 : 0};
-  sdlab_landscape_params p;
-  sdlab_landscape_params_default(&p);
-  p.sgd_runs = 0;
-  p.seed = seed;
-  p.bnb_nodes = 20000; /* the lower bounds are rigorous whether or not they meet the upper ones */
-  sdlab_landscape l;
-  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0, "%s", sdlab_error_message(1));
-  double scale = 0;
-  for (size_t d = 0; d < n; d++)
-    scale += gsl_vector_get(Md, d) * (pow(gsl_matrix_get(Wp, 0, d), 2) + pow(gsl_matrix_get(Wp, 1, d), 2));
-  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, 0, 0, 0};
+  census_case cc;
+  grid_check g = census_case_make(&cc, seed, n, 2, nq, &act, 20000, 0);
   const size_t P = jump ? n + 1 : 1; /* prefixes 0..n */
   size_t total = 1;
   for (size_t i = 0; i < nq; i++)
@@ -291,13 +324,10 @@ grid_census(uint64_t seed, size_t nq, int jump, size_t K)
   }
   cr_log_info("seed %llu, n_q %zu, %s: %zu grid points in %zu pieces' ranges, %zu skipped; the closest a point came "
               "to its piece's lower bound, in tolerances: %.3g", (unsigned long long)seed, nq, jump ? "jumprelu" : "relu", g.points,
-              l.count, g.skipped, g.worst);
+              cc.l.count, g.skipped, g.worst);
   cr_assert_eq(g.below, 0, "%zu grid points below their pieces' certified lower bounds", g.below);
   cr_assert(g.points > total / 2, "most grid points were compared (%zu of %zu)", g.points, total);
-  sdlab_landscape_free(&l);
-  gsl_vector_free(Md);
-  gsl_matrix_free(Wp);
-  gsl_rng_free(r);
+  census_case_free(&cc);
 }
 
 Test(landscape, no_grid_point_of_the_original_space_falls_below_a_certified_bound, .timeout = 600)
@@ -317,26 +347,11 @@ static void
 random_census_np3(uint64_t seed, int jump, size_t k, size_t n, size_t nq, size_t count)
 {
   const size_t np = 3;
-  gsl_rng *r = test_rng(seed);
-  gsl_matrix *Wp = gsl_matrix_alloc(np, n);
-  test_unit_columns(r, Wp);
-  gsl_vector *Md = gsl_vector_alloc(n);
-  for (size_t d = 0; d < n; d++)
-    gsl_vector_set(Md, d, 0.5 + gsl_rng_uniform(r));
   sdlab_activation act = {.kind = jump ? SDLAB_ACT_JUMPRELU : k ? SDLAB_ACT_TOPK_RELU : SDLAB_ACT_RELU,
                          .theta = jump ? 0.5 : 0, .k = k};
-  sdlab_landscape_params p;
-  sdlab_landscape_params_default(&p);
-  p.sgd_runs = 0;
-  p.seed = seed;
-  p.bnb_nodes = 3000;
-  sdlab_landscape l;
-  cr_assert_eq(sdlab_landscape_run_census(Wp, Wp, Md, nq, &act, &p, &l, NULL, NULL), 0, "%s", sdlab_error_message(1));
-  double scale = 0;
-  for (size_t d = 0; d < n; d++)
-    for (size_t a = 0; a < np; a++)
-      scale += gsl_vector_get(Md, d) * pow(gsl_matrix_get(Wp, a, d), 2);
-  grid_check g = {n, nq, Wp, Wp, Md, &l, test_gamma(64) * scale, 0, 0, 0, -INFINITY, k, p.tol, 0};
+  census_case cc;
+  grid_check g = census_case_make(&cc, seed, n, np, nq, &act, 3000, 1);
+  gsl_rng *r = cc.r;
   for (size_t t = 0; t < count; t++) {
     double dir[3 * 3];
     size_t pre[3];
@@ -352,15 +367,12 @@ random_census_np3(uint64_t seed, int jump, size_t k, size_t n, size_t nq, size_t
   cr_log_info("n_p = 3, seed %llu, %s (n %zu, n_q %zu): %zu random points in %zu pieces (%zu certified at %zu boxes; "
               "%zu points in certified pieces with a live neuron), %zu skipped; the closest a point came to its "
               "piece's lower bound, in tolerances: %.3g", (unsigned long long)seed, jump ? "jumprelu" : k ? "topk-relu"
-              : "relu", n, nq, g.points, l.count, l.certified, p.bnb_nodes, g.tight, g.skipped, g.worst);
+              : "relu", n, nq, g.points, cc.l.count, cc.l.certified, cc.p.bnb_nodes, g.tight, g.skipped, g.worst);
   cr_assert_eq(g.below, 0, "%zu random points below their pieces' certified lower bounds", g.below);
   cr_assert(g.points > count / 2, "most points were compared (%zu of %zu)", g.points, count);
   /* not vacuous: a share of the points meets bounds the search reached (certified, not merely bracketed) */
   cr_assert(g.tight > count / 10, "only %zu points fell in certified pieces with a live neuron", g.tight);
-  sdlab_landscape_free(&l);
-  gsl_vector_free(Md);
-  gsl_matrix_free(Wp);
-  gsl_rng_free(r);
+  census_case_free(&cc);
 }
 
 Test(landscape, no_random_point_beyond_the_plane_falls_below_a_certified_bound, .timeout = 600)
