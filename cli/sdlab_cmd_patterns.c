@@ -72,28 +72,26 @@ sdlab_cmd_patterns(int argc, char **argv)
   int act_status = sdlab_activation_parse(o[O_ACT].value, &act);
   if (act_status)
     return sdlab_cli_fail("patterns", act_status);
-  if (act.kind == SDLAB_ACT_BATCHTOPK) {
-    fprintf(stderr, "sdlab patterns: error: batchtopk ranks the codes of all features together, so its patterns "
-            "are not enumerated (use topk:K for the per-sample ranking)\n");
-    return SDLAB_EXIT_USAGE;
-  }
+  sdlab_patterns_method method;
   int status = sdlab_activation_check(&act, nq);
+  if (!status)
+    status = sdlab_patterns_method_of(&act, nq, &method);
   if (status)
     return sdlab_cli_fail("patterns", status);
   gsl_matrix *Wp = NULL;
   if ((status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &Wp)))
     return sdlab_cli_fail("patterns", status);
   const size_t n = Wp->size2, np = Wp->size1;
-  const int topk = act.kind == SDLAB_ACT_TOPK || act.kind == SDLAB_ACT_TOPK_RELU;
-  if ((status = sdlab_patterns_check_range(Wp, nq, topk, o[O_TRUTH].value))) { /* before GLPK sees them */
+  if ((status = sdlab_patterns_check_range(Wp, nq, method == SDLAB_PATTERNS_TOPK, o[O_TRUTH].value))) { /* before GLPK sees them */
     gsl_matrix_free(Wp);
     return sdlab_cli_fail("patterns", status);
   }
   const int threshold = act.kind == SDLAB_ACT_JUMPRELU && act.theta > 0;
-  sdlab_pattern_list *single = NULL;
-  sdlab_joint_list *joint = NULL;
+  sdlab_patterns_set set;
   double t0 = sdlab_now();
-  status = topk ? sdlab_patterns_topk(Wp, nq, act.k, maxn, &joint) : sdlab_patterns_single(Wp, threshold, maxn, &single);
+  status = sdlab_patterns_enumerate(Wp, nq, &act, maxn, &set);
+  const sdlab_pattern_list *single = set.single;
+  const sdlab_joint_list *joint = set.joint;
   double seconds = sdlab_now() - t0;
   sdlab_json j;
   sdlab_json_init(&j);
@@ -162,8 +160,7 @@ sdlab_cmd_patterns(int argc, char **argv)
   if (!status)
     fputs(text, stdout);
   sdlab_json_free(&j);
-  sdlab_patterns_list_free(single);
-  sdlab_patterns_joint_list_free(joint);
+  sdlab_patterns_set_free(&set);
   gsl_matrix_free(Wp);
   return status ? sdlab_cli_fail("patterns", status) : SDLAB_EXIT_OK;
 }

@@ -26,6 +26,9 @@ void
 sdlab_check_report_init(sdlab_check_report *r, uint64_t seed, size_t trials)
 {
   memset(r, 0, sizeof *r);
+  for (size_t k = 0; k < SDLAB_CLAIMS_COUNT; k++)
+    r->claims[k].row = sdlab_claims_get((sdlab_claims_id)k);
+  r->count = SDLAB_CLAIMS_COUNT;
   r->seed = seed;
   r->trials = trials;
 }
@@ -33,30 +36,13 @@ sdlab_check_report_init(sdlab_check_report *r, uint64_t seed, size_t trials)
 void
 sdlab_check_report_free(sdlab_check_report *r)
 {
-  free(r->claims);
   memset(r, 0, sizeof *r);
 }
 
 static sdlab_claim *
-claim(sdlab_check_report *r, const char *id, const char *text, const char *method)
+claim(sdlab_check_report *r, sdlab_claims_id k)
 {
-  for (size_t i = 0; i < r->count; i++)
-    if (strcmp(r->claims[i].id, id) == 0)
-      return &r->claims[i];
-  if (r->count == r->cap) {
-    size_t cap = r->cap ? 2 * r->cap : 32;
-    sdlab_claim *c = realloc(r->claims, cap * sizeof *c);
-    if (c == NULL)
-      return NULL;
-    r->claims = c;
-    r->cap = cap;
-  }
-  sdlab_claim *c = &r->claims[r->count++];
-  memset(c, 0, sizeof *c);
-  c->id = id;
-  c->claim = text;
-  c->method = method;
-  return c;
+  return &r->claims[k];
 }
 
 /* ok: 1 held, 0 failed, -1 undecided (the independent search found neither a witness nor a refutation) */
@@ -196,15 +182,12 @@ trunc_exp_x2(double x, void *params)
 static void
 check_31(sdlab_check_report *r)
 {
-  sdlab_claim *c34 = claim(r, "Theorem 3.1, step 3 (34)", "the m = 1 part of L equals L~ (sigma positively homogeneous)",
-                           "Monte Carlo over the bench generator, 5-sigma limits");
-  sdlab_claim *c35 = claim(r, "Theorem 3.1, step 4 (35)", "P(||x||_0 >= 2) <= n^2 (1-S)^2",
-                           "exact probability and the generator's frequency (5-sigma)");
-  sdlab_claim *c12 = claim(r, "Theorem 3.1 (12)", "|L - L~| <= n^2 C (1-S)^2 for (1-S) <= 1/n",
-                           "Monte Carlo L, closed-form L~, an upper bound on C (truncated magnitudes), 5-sigma");
-  sdlab_claim *cj = claim(r, "Theorem 3.1 (12), JumpReLU", "(12) for sigma = JumpReLU(theta), theta > 0",
-                          "exact quadrature on a pinned instance, then Monte Carlo on random ones");
-  const char *acts[] = {"relu", "topk-relu:2", "topk:2", "jumprelu:0.7"};
+  sdlab_claim *c34 = claim(r, SDLAB_CLAIMS_THM31_STEP3);
+  sdlab_claim *c35 = claim(r, SDLAB_CLAIMS_THM31_STEP4);
+  sdlab_claim *c12 = claim(r, SDLAB_CLAIMS_THM31_BOUND);
+  sdlab_claim *cj = claim(r, SDLAB_CLAIMS_THM31_JUMPRELU);
+  static const sdlab_activation acts[] = {{.kind = SDLAB_ACT_RELU}, {.kind = SDLAB_ACT_TOPK_RELU, .k = 2},
+                                          {.kind = SDLAB_ACT_TOPK, .k = 2}, {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.7}};
   size_t T = r->trials / 20 + 2;
   for (size_t t = 0; t < 4 * T; t++) {
     gsl_rng *g = instance_rng(r->seed, 31, t);
@@ -219,8 +202,7 @@ check_31(sdlab_check_report *r)
     p.cmin = 0.5 * gsl_rng_uniform(g);
     p.beta = 0.5 + gsl_rng_uniform(g);
     p.cmax = p.cmin + 3 * p.beta;
-    sdlab_activation act;
-    sdlab_activation_parse(acts[t % 4], &act);
+    const sdlab_activation act = acts[t % 4];
     size_t nq = n + 1;
     sdlab_model *m = sdlab_model_alloc(SDLAB_SAE, np, nq, np, 1, &act);
     gaussian(g, m->WE, 1.0);
@@ -238,8 +220,8 @@ check_31(sdlab_check_report *r)
     double pm = sdlab_claims_thm31_prob_multi(n, p.S), fm = e.multi;
     double cf = sdlab_metrics_frobenius(tr.Wr) + sdlab_metrics_frobenius(m->WD) * sdlab_metrics_frobenius(m->WE) * sdlab_metrics_frobenius(tr.Wp), Cub = cf * cf * nn * p.cmax * p.cmax;
     double bound = nn * nn * Cub * q * q;
-    const char *an = acts[t % 4];
-    char desc[256];
+    char an[64], desc[256];
+    sdlab_activation_format(&act, an, sizeof an);
     snprintf(desc, sizeof desc, "instance %zu (bench seed %llu, n %zu, n_p %zu, n_q %zu, S %.4f, %s)", t,
              (unsigned long long)p.seed, n, np, nq, p.S, an);
     if (act.kind == SDLAB_ACT_JUMPRELU) {
@@ -318,13 +300,11 @@ second_difference(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *
 static void
 check_32(sdlab_check_report *r)
 {
-  sdlab_claim *cd = claim(r, "Theorem 3.2 (1)", "W_D -> L~ is convex on a piece (block Hessian 2 I (x) sum_d M_d z_d z_d^T >= 0)",
-                          "smallest eigenvalue of the block Hessian against its rounding bound");
-  sdlab_claim *ce = claim(r, "Theorem 3.2 (2)", "W_E -> L~ is convex over a piece (block Hessian >= 0)",
-                          "smallest eigenvalue of the block Hessian against its rounding bound");
-  sdlab_claim *cj = claim(r, "Theorem 3.2, not jointly convex", "L~ is biconvex but not jointly convex on a piece",
-                          "a midpoint-convexity violation on a segment inside the piece, beyond rounding");
-  const char *acts[] = {"relu", "topk-relu:2", "jumprelu:0.3"};
+  sdlab_claim *cd = claim(r, SDLAB_CLAIMS_THM32_DECODER);
+  sdlab_claim *ce = claim(r, SDLAB_CLAIMS_THM32_ENCODER);
+  sdlab_claim *cj = claim(r, SDLAB_CLAIMS_THM32_NOT_JOINT);
+  static const sdlab_activation acts[] = {{.kind = SDLAB_ACT_RELU}, {.kind = SDLAB_ACT_TOPK_RELU, .k = 2},
+                                          {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.3}};
   for (size_t t = 0; t < r->trials; t++) {
     gsl_rng *g = instance_rng(r->seed, 32, t);
     size_t n = 2 + gsl_rng_uniform_int(g, 5), np = 2 + gsl_rng_uniform_int(g, 3), nq = 2 + gsl_rng_uniform_int(g, 4);
@@ -339,17 +319,17 @@ check_32(sdlab_check_report *r)
     gsl_vector *Md = gsl_vector_alloc(n);
     for (size_t d = 0; d < n; d++)
       gsl_vector_set(Md, d, 0.1 + gsl_rng_uniform(g));
-    sdlab_activation act;
-    sdlab_activation_parse(acts[t % 3], &act);
+    sdlab_activation act = acts[t % 3];
     if (act.kind == SDLAB_ACT_TOPK_RELU && act.k > nq)
       act.k = nq;
     uint64_t F[8];
-    sdlab_piece_pattern_of(Wp, &act, WE, F);
+    sdlab_pattern_of_masks(&act, WE, Wp, F);
     sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
     gsl_matrix *HD = gsl_matrix_alloc(nq, nq), *HE = gsl_matrix_alloc(nq * np, nq * np);
     sdlab_piece_hessians(P, Wp, Md, WE, WD, HD, HE);
-    char desc[160];
-    snprintf(desc, sizeof desc, "instance %zu (n %zu, n_p %zu, n_q %zu, %s)", t, n, np, nq, acts[t % 3]);
+    char an[64], desc[160];
+    sdlab_activation_format(&act, an, sizeof an);
+    snprintf(desc, sizeof desc, "instance %zu (n %zu, n_p %zu, n_q %zu, %s)", t, n, np, nq, an);
     double ed = min_eigenvalue(HD), ee = min_eigenvalue(HE);
     /* a computed eigenvalue of a PSD matrix is >= -(dimension) eps ||H||_F (Weyl, backward stable QR) */
     record(cd, ed >= -(double)nq * DBL_EPSILON * 8 * sdlab_metrics_frobenius(HD), "%s: smallest eigenvalue %.3g", desc, ed);
@@ -398,8 +378,7 @@ check_32(sdlab_check_report *r)
     gsl_rng_free(g);
   }
   /* pure Top-k (eq. 7): the selected non-positive codes are not fixed by the pattern */
-  sdlab_claim *ck = claim(r, "Theorem 3.2 (2), Top-k (eq. 7)", "W_E -> L~ is convex over a pattern's region for Top-k",
-                          "L~ through the model at three collinear encoders of one region (midpoint convexity)");
+  sdlab_claim *ck = claim(r, SDLAB_CLAIMS_THM32_TOPK);
   {
     /* one feature e1 in R^3, W_D = I, w_r = e1, Top-2; encoder rows (1,0,0), (a,0,0), (b,0,0) with a, b < 0:
      * the pattern is F_1 = {1}, F_2 = F_3 = {} throughout, and L~ = max(a, b)^2 */
@@ -420,7 +399,7 @@ check_32(sdlab_check_report *r)
       gsl_matrix_set(m->WE, 1, 0, ab[k][0]);
       gsl_matrix_set(m->WE, 2, 0, ab[k][1]);
       sdlab_loss_tilde(m, Wp, Wp, Md, &f[k], NULL, NULL, w);
-      sdlab_piece_pattern_of(Wp, &act, m->WE, F[k]);
+      sdlab_pattern_of_masks(&act, m->WE, Wp, F[k]);
     }
     int same = memcmp(F[0], F[1], sizeof F[0]) == 0 && memcmp(F[0], F[2], sizeof F[0]) == 0;
     record(ck, !(same && f[2] > (f[0] + f[1]) / 2),
@@ -440,16 +419,10 @@ check_32(sdlab_check_report *r)
 static void
 check_33(sdlab_check_report *r)
 {
-  static const struct {
-    const char *id, *act;
-  } kinds[] = {{"Theorem 3.3 (44), ReLU", "relu"},
-               {"Theorem 3.3 (44), JumpReLU", "jumprelu"},
-               {"Theorem 3.3 (44), Top-k then ReLU", "topk-relu"},
-               {"Theorem 3.3 (44), BatchTopK", "batchtopk"},
-               {"Theorem 3.3 (44), Top-k (eq. 7)", "topk"}};
+  static const sdlab_activation_kind kinds[] = {SDLAB_ACT_RELU, SDLAB_ACT_JUMPRELU, SDLAB_ACT_TOPK_RELU,
+                                                SDLAB_ACT_BATCHTOPK, SDLAB_ACT_TOPK};
   for (size_t kk = 0; kk < 5; kk++) {
-    sdlab_claim *c = claim(r, kinds[kk].id, "L~(W_D*, W_E*) <= M^2 sum_d M_d (K_d - 1)^2 <= n^2 M^2 sum_d M_d at eq. 15",
-                           "L~ evaluated through the model (sigma applied), the bound's terms from the codes");
+    sdlab_claim *c = claim(r, sdlab_claims_thm33_id(kinds[kk]));
     for (size_t t = 0; t < r->trials; t++) {
       gsl_rng *g = instance_rng(r->seed, 330 + kk, t);
       sdlab_lrb_params p;
@@ -463,15 +436,14 @@ check_33(sdlab_check_report *r)
       gsl_vector *Md = gsl_vector_alloc(n);
       sdlab_lrb_md(&p, Md->data);
       size_t nq = n + gsl_rng_uniform_int(g, 3);
+      /* JumpReLU's threshold in [0, 0.5), Top-k's K in [1, n_q] */
+      sdlab_activation act = {.kind = kinds[kk]};
+      if (act.kind == SDLAB_ACT_JUMPRELU)
+        act.theta = 0.5 * gsl_rng_uniform(g);
+      else if (act.kind != SDLAB_ACT_RELU)
+        act.k = 1 + (size_t)gsl_rng_uniform_int(g, nq);
       char an[64];
-      if (strcmp(kinds[kk].act, "relu") == 0)
-        snprintf(an, sizeof an, "relu");
-      else if (strcmp(kinds[kk].act, "jumprelu") == 0)
-        snprintf(an, sizeof an, "jumprelu:%.3f", 0.5 * gsl_rng_uniform(g));
-      else
-        snprintf(an, sizeof an, "%s:%zu", kinds[kk].act, 1 + (size_t)gsl_rng_uniform_int(g, nq));
-      sdlab_activation act;
-      sdlab_activation_parse(an, &act);
+      sdlab_activation_format(&act, an, sizeof an);
       sdlab_thm33_values v;
       if (sdlab_claims_thm33(tr.Wp, tr.Wr, Md, &act, nq, &v) == 0) {
         record(c, sdlab_claims_thm33_holds(&v, Md, np), "instance %zu (bench seed %llu, n %zu, n_p %zu, n_q %zu, %s, M %.4g): L~ = %.6g, middle %.6g, "
@@ -484,7 +456,7 @@ check_33(sdlab_check_report *r)
     }
   }
   /* the orthoplex: four directions +-e1, +-e2 in R^2, M = 0, Top-4 */
-  sdlab_claim *c = claim(r, "Theorem 3.3 (44), Top-k (eq. 7)", NULL, NULL);
+  sdlab_claim *c = claim(r, SDLAB_CLAIMS_THM33_TOPK);
   double wp[] = {1, -1, 0, 0, 0, 0, 1, -1};
   gsl_matrix_view W = gsl_matrix_view_array(wp, 2, 4);
   gsl_vector *Md = gsl_vector_alloc(4);
@@ -503,12 +475,9 @@ check_33(sdlab_check_report *r)
 static void
 check_34(sdlab_check_report *r)
 {
-  sdlab_claim *cif = claim(r, "Theorem 3.4 (if)", "(17) for every d implies L~ = 0",
-                           "the zero-loss configuration W_E = A W_p^+, W_D = W_r Z^+; residuals against kappa(W_p) kappa(Z)");
-  sdlab_claim *conly = claim(r, "Theorem 3.4 (only if)", "L~ = 0 implies (17) (every M_d > 0)",
-                             "break (17) for one feature: L~ must equal M_d ||delta||^2 > 0");
-  sdlab_claim *cnon = claim(r, "Theorem 3.4, non-identifiability", "some zero-loss configurations recover no feature",
-                            "the zero-loss configuration on bench instances (M = 0.2): M_GT(0.9) = 0");
+  sdlab_claim *cif = claim(r, SDLAB_CLAIMS_THM34_IF);
+  sdlab_claim *conly = claim(r, SDLAB_CLAIMS_THM34_ONLY_IF);
+  sdlab_claim *cnon = claim(r, SDLAB_CLAIMS_THM34_NONIDENTIFIABLE);
   for (size_t t = 0; t < r->trials; t++) {
     gsl_rng *g = instance_rng(r->seed, 34, t);
     size_t n = 3 + gsl_rng_uniform_int(g, 6), np = n + gsl_rng_uniform_int(g, 4), nq = n + gsl_rng_uniform_int(g, 3);
@@ -531,14 +500,15 @@ check_34(sdlab_check_report *r)
       sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
       double L, tol = sdlab_claims_thm34_tolerance(np, np, nq, n, cond);
       sdlab_loss_tilde(m, tr.Wp, tr.Wr, Md, &L, NULL, NULL, w);
-      record(cif, sdlab_claims_thm34_zero(L, n, tol), "%s: L~ = %.3g, rounding bound %.3g", desc, L, 1.1 * n * tol * tol);
+      record(cif, sdlab_claims_thm34_zero(L, Md, tol), "%s: L~ = %.3g, rounding bound %.3g", desc, L,
+             sdlab_claims_thm34_zero_bound(Md, tol));
       size_t d0 = gsl_rng_uniform_int(g, n);
       const double delta = 0.25;
       gsl_matrix_set(tr.Wr, 0, d0, gsl_matrix_get(tr.Wr, 0, d0) + delta);
       double L2;
       sdlab_loss_tilde(m, tr.Wp, tr.Wr, Md, &L2, NULL, NULL, w);
       double expect = gsl_vector_get(Md, d0) * delta * delta;
-      record(conly, sdlab_claims_thm34_broken(L2, gsl_vector_get(Md, d0), delta, n, tol),
+      record(conly, sdlab_claims_thm34_broken(L2, Md, d0, delta, tol),
              "%s: L~ = %.17g after breaking (17) for feature %zu, expected %.17g", desc, L2, d0, expect);
       gsl_matrix_set(tr.Wr, 0, d0, gsl_matrix_get(tr.Wr, 0, d0) - delta);
       gsl_matrix *S = gsl_matrix_alloc(nq, n);
@@ -560,9 +530,7 @@ check_34(sdlab_check_report *r)
 static void
 check_35(sdlab_check_report *r)
 {
-  sdlab_claim *c = claim(r, "Example 3.5", "L~ = 1, both gradients vanish, the pattern is polysemantic with a dead neuron, "
-                         "and (W_D*, W_E*) is a partial optimum",
-                         "L~ and its gradients through the model; the pattern; the exact block minimisations at the point");
+  sdlab_claim *c = claim(r, SDLAB_CLAIMS_EX35);
   gsl_matrix *Wp = gsl_matrix_alloc(2, 2), *Wr = gsl_matrix_alloc(2, 2), *WE = gsl_matrix_alloc(2, 2),
              *WD = gsl_matrix_alloc(2, 2), *gE = gsl_matrix_alloc(2, 2), *gD = gsl_matrix_alloc(2, 2);
   gsl_vector *Md = gsl_vector_alloc(2);
@@ -575,7 +543,7 @@ check_35(sdlab_check_report *r)
   double L;
   sdlab_loss_tilde(m, Wp, Wr, Md, &L, gE, gD, w);
   uint64_t F[2];
-  sdlab_piece_pattern_of(Wp, &act, WE, F);
+  sdlab_pattern_of_masks(&act, WE, Wp, F);
   /* partial optimum: neither block minimisation lowers L~ */
   sdlab_piece *P = sdlab_piece_alloc(Wp, 2, &act, 2, F);
   gsl_matrix *D2 = gsl_matrix_alloc(2, 2), *E2 = gsl_matrix_alloc(2, 2);
@@ -756,26 +724,13 @@ acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix
 static void
 check_36(sdlab_check_report *r)
 {
-  sdlab_claim *c1 = claim(r, "Theorem 3.6, step 1 (53)", "z_d = <w_E^{i(d)}, w_p^d> e_{i(d)}: one active neuron per feature",
-                          "sigma(W_E* w_p^d) through the model");
-  sdlab_claim *c2 = claim(r, "Theorem 3.6, step 2 (55)", "the decoder column (55) minimises the weighted least squares",
-                          "the minimum-norm least-squares decoder (eigendecomposition), compared entrywise");
-  sdlab_claim *c3 = claim(r, "Theorem 3.6, step 3 (56)", "grad_{W_D} L~ = 0 at (W_D*, W_E*)",
-                          "the analytic gradient through the model, against its rounding bound");
-  sdlab_claim *c4 = claim(r, "Theorem 3.6, step 4 (65)", "grad_{W_E} L~ = 0 at (W_D*, W_E*)",
-                          "the analytic gradient through the model, against its rounding bound");
-  sdlab_claim *c6 = claim(r, "Theorem 3.6, step 6 (71)", "L~ > 0 at the construction", "L~ through the model");
-  sdlab_claim *ci = claim(r, "Theorem 3.6, interior partial minimum",
-                          "for a polysemantic pair, some encoder strictly inside the pattern's region has zero gradient "
-                          "(a partial minimum that no boundary supports)",
-                          "the stationarity equation's unique ratio t* = z_d1 / z_d2, then an exact LP: is t* inside the "
-                          "region?  (decided only for pairs)");
-  sdlab_claim *cs = claim(r, "Theorem 3.6 (statement)",
-                          "a partial minimum with the pattern and positive loss exists",
-                          "held when an interior partial minimum exists (previous row), or when alternating convex "
-                          "search from the construction ends at a point of the pattern's region (every strict row "
-                          "positive; non-strict rows may be active) where a further encoder step (an exact QP) and "
-                          "decoder step lower L~ by at most sqrt(eps) L~; undecided otherwise");
+  sdlab_claim *c1 = claim(r, SDLAB_CLAIMS_THM36_STEP1);
+  sdlab_claim *c2 = claim(r, SDLAB_CLAIMS_THM36_STEP2);
+  sdlab_claim *c3 = claim(r, SDLAB_CLAIMS_THM36_STEP3);
+  sdlab_claim *c4 = claim(r, SDLAB_CLAIMS_THM36_STEP4);
+  sdlab_claim *c6 = claim(r, SDLAB_CLAIMS_THM36_STEP6);
+  sdlab_claim *ci = claim(r, SDLAB_CLAIMS_THM36_INTERIOR);
+  sdlab_claim *cs = claim(r, SDLAB_CLAIMS_THM36_STATEMENT);
   for (size_t t = 0; t < r->trials; t++) {
     gsl_rng *g = instance_rng(r->seed, 36, t);
     size_t n = 2 + gsl_rng_uniform_int(g, 5), np = 2 + gsl_rng_uniform_int(g, 4), nq = n + gsl_rng_uniform_int(g, 2);
@@ -963,24 +918,14 @@ some_absorption_realizable(sdlab_lp_halfspace *hv, const uint64_t *F, size_t Mp,
 static void
 check_38(sdlab_check_report *r)
 {
-  sdlab_claim *s1 = claim(r, "Theorem 3.8, step 1 (72)", "a threshold c > 0 realizes P: F_i = {d : <w_E^i, w_p^d> > c}",
-                          "c = half the smallest active value of a ReLU witness; sets compared");
-  sdlab_claim *s74 = claim(r, "Theorem 3.8 (74), (77)", "a_min > c and lambda = (c + a_min) / (2 a_min) lies in (c/a_min, 1)",
-                           "direct evaluation");
-  sdlab_claim *s78 = claim(r, "Theorem 3.8 (78)", "lambda a_{j*} = c' and lambda a_j > c' for j != j*", "direct evaluation");
-  sdlab_claim *s80 = claim(r, "Theorem 3.8 (79)-(80)", "with c'' = c' + eps the scaled parent row activates F_{i*} \\ {d*}",
-                           "the set {d : <lambda w_E^{i*}, w_p^d> > c''}");
-  sdlab_claim *s83 = claim(r, "Theorem 3.8 (83)-(85)", "<alpha w_p^{d*}, w_p^d> <= alpha M for d != d*, alpha > c'', alpha M < c''",
-                           "direct evaluation with M the maximum interference");
-  sdlab_claim *s87 = claim(r, "Theorem 3.8, step 4 (86)-(87)", "the expanded encoder W_E' with threshold c'' realizes P'",
-                           "the pattern of W_E' under JumpReLU(c''), every neuron");
-  sdlab_claim *sst = claim(r, "Theorem 3.8 (statement), threshold", "for the parent i*, some sub-concept j* makes the "
-                           "absorbing pattern P' realizable by a thresholded activation (JumpReLU, as the proof's c > 0 "
-                           "assumes)",
-                           "an exact LP per neuron with a threshold, certificates checked in rational arithmetic");
-  sdlab_claim *ssr = claim(r, "Theorem 3.8 (statement), ReLU", "for the parent i*, some sub-concept j* makes the "
-                           "absorbing pattern P' realizable by ReLU",
-                           "an exact LP per neuron (homogeneous half-spaces), certificates checked in rational arithmetic");
+  sdlab_claim *s1 = claim(r, SDLAB_CLAIMS_THM38_STEP1);
+  sdlab_claim *s74 = claim(r, SDLAB_CLAIMS_THM38_74);
+  sdlab_claim *s78 = claim(r, SDLAB_CLAIMS_THM38_78);
+  sdlab_claim *s80 = claim(r, SDLAB_CLAIMS_THM38_80);
+  sdlab_claim *s83 = claim(r, SDLAB_CLAIMS_THM38_83);
+  sdlab_claim *s87 = claim(r, SDLAB_CLAIMS_THM38_STEP4);
+  sdlab_claim *sst = claim(r, SDLAB_CLAIMS_THM38_THRESHOLD);
+  sdlab_claim *ssr = claim(r, SDLAB_CLAIMS_THM38_RELU);
   for (size_t t = 0; t < r->trials; t++) {
     gsl_rng *g = instance_rng(r->seed, 38, t);
     size_t Mp = 1 + gsl_rng_uniform_int(g, 3), n = 0, kids[3];
@@ -1161,17 +1106,17 @@ sdlab_check_markdown(const sdlab_check_report *r)
   PUT("| claim | tried | held | failed | undecided | first counterexample |\n|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < r->count; i++) {
     const sdlab_claim *c = &r->claims[i];
-    PUT("| %s | %zu | %zu | %s%zu%s | %zu | %s |\n", c->id, c->tried, c->held, c->failed ? "**" : "", c->failed,
+    PUT("| %s | %zu | %zu | %s%zu%s | %zu | %s |\n", c->row->id, c->tried, c->held, c->failed ? "**" : "", c->failed,
         c->failed ? "**" : "", c->undecided, c->failed ? "see below" : "");
   }
-  PUT("\n## Claims and methods\n\n");
+  PUT("\n## Claims, methods and tolerances\n\n");
   for (size_t i = 0; i < r->count; i++)
-    PUT("- **%s**: %s. Checked by %s.\n", r->claims[i].id, r->claims[i].claim ? r->claims[i].claim : "",
-        r->claims[i].method ? r->claims[i].method : "");
+    PUT("- **%s**: %s. Checked by %s. Tolerance: %s.\n", r->claims[i].row->id, r->claims[i].row->statement,
+        r->claims[i].row->method, r->claims[i].row->tolerance);
   PUT("\n## Counterexamples\n\n");
   for (size_t i = 0; i < r->count; i++)
     if (r->claims[i].failed)
-      PUT("- **%s** (%zu of %zu instances): %s\n", r->claims[i].id, r->claims[i].failed, r->claims[i].tried,
+      PUT("- **%s** (%zu of %zu instances): %s\n", r->claims[i].row->id, r->claims[i].failed, r->claims[i].tried,
           r->claims[i].first);
 #undef PUT
   return out;

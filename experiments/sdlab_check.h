@@ -11,23 +11,22 @@
 #include <stdint.h>
 #include <gsl/gsl_matrix.h>
 
+#include "sdlab_claims.h"
 #include "sdlab_loss.h"
 #include "sdlab_lrb.h"
 #include "sdlab_model.h"
 #include "sdlab_progress.h"
 
 typedef struct {
-  const char *id;         /* "Theorem 3.6, step 4 (65)" */
-  const char *claim;      /* the claim in words */
-  const char *method;     /* the independent computation */
+  const sdlab_claims_row *row; /* the claim: its name, statement, method and tolerance (sdlab_claims.h) */
   size_t tried, held, failed;
   size_t undecided;       /* the independent search found neither a witness nor a refutation */
   char first[1024];       /* the first counterexample, in full */
 } sdlab_claim;
 
 typedef struct {
-  sdlab_claim *claims;
-  size_t count, cap;
+  sdlab_claim claims[SDLAB_CLAIMS_COUNT]; /* indexed by sdlab_claims_id, in the table's order */
+  size_t count;                           /* SDLAB_CLAIMS_COUNT */
   uint64_t seed;
   size_t trials;
 } sdlab_check_report;

@@ -5,6 +5,7 @@
 #include "sdlab_gd.h"
 #include "sdlab_io.h"
 #include "sdlab_json.h"
+#include "sdlab_pattern.h"
 #include "sdlab_patterns.h"
 #include "sdlab_piece.h"
 
@@ -145,12 +146,16 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
 {
   const size_t np = Wp->size1;
   const int threshold = act->kind == SDLAB_ACT_JUMPRELU && act->theta > 0;
-  if (act->kind == SDLAB_ACT_RELU || act->kind == SDLAB_ACT_JUMPRELU || act->k == nq) {
+  sdlab_patterns_method method;
+  int status = sdlab_patterns_method_of(act, nq, &method);
+  sdlab_patterns_set set;
+  if (!status)
+    status = sdlab_patterns_enumerate(Wp, nq, act, method == SDLAB_PATTERNS_SINGLE ? 1000000 : 10 * max_pieces, &set);
+  if (status)
+    return status;
+  if (set.method == SDLAB_PATTERNS_SINGLE) {
     /* the neurons do not interact: multisets of single-neuron patterns */
-    sdlab_pattern_list *s;
-    int status = sdlab_patterns_single(Wp, threshold, 1000000, &s);
-    if (status)
-      return status;
+    sdlab_pattern_list *s = set.single;
     double total = sdlab_patterns_joint_count_unordered(s->count, nq);
     if (total > (double)max_pieces) {
       sdlab_patterns_list_free(s);
@@ -188,10 +193,7 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
     sdlab_patterns_list_free(s);
     return SDLAB_SUCCESS;
   }
-  sdlab_joint_list *j;
-  int status = sdlab_patterns_topk(Wp, nq, act->k, 10 * max_pieces, &j);
-  if (status)
-    return status;
+  sdlab_joint_list *j = set.joint;
   l->pieces = calloc(j->count ? j->count : 1, sizeof *l->pieces);
   *wit = malloc((j->count ? j->count : 1) * nq * np * sizeof **wit);
   *open = malloc(j->count ? j->count : 1);
@@ -534,7 +536,7 @@ census_run(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, con
   sdlab_loss_tilde(m, Wp, Wr, Md, &run->loss, NULL, NULL, w);
   sdlab_loss_workspace_free(w);
   uint64_t F[16];
-  sdlab_piece_pattern_of(Wp, act, m->WE, F);
+  sdlab_pattern_of_masks(act, m->WE, Wp, F);
   double Wc[16 * 64];
   memcpy(Wc, m->WE->data, nq * np * sizeof *Wc);
   canonical(F, Wc, nq, np);

@@ -539,3 +539,45 @@ sdlab_patterns_topk(const gsl_matrix *Wp, size_t nq, size_t k, size_t max_nodes,
   *out = l;
   return SDLAB_SUCCESS;
 }
+
+int
+sdlab_patterns_method_of(const sdlab_activation *act, size_t nq, sdlab_patterns_method *method)
+{
+  switch (act->kind) {
+  case SDLAB_ACT_RELU:
+  case SDLAB_ACT_JUMPRELU:
+    *method = SDLAB_PATTERNS_SINGLE;
+    return SDLAB_SUCCESS;
+  case SDLAB_ACT_TOPK:
+  case SDLAB_ACT_TOPK_RELU:
+    *method = act->k == nq ? SDLAB_PATTERNS_SINGLE : SDLAB_PATTERNS_TOPK;
+    return SDLAB_SUCCESS;
+  case SDLAB_ACT_BATCHTOPK:
+    break;
+  }
+  return sdlab_fail(SDLAB_EPARAM, "batchtopk ranks the codes of all features together, so its patterns are not "
+                    "enumerated (use topk:K for the per-sample ranking)");
+}
+
+int
+sdlab_patterns_enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t limit,
+                         sdlab_patterns_set *out)
+{
+  memset(out, 0, sizeof *out);
+  int status = sdlab_patterns_method_of(act, nq, &out->method);
+  if (status)
+    return status;
+  if (out->method == SDLAB_PATTERNS_SINGLE)
+    return sdlab_patterns_single(Wp, act->kind == SDLAB_ACT_JUMPRELU && act->theta > 0, limit, &out->single);
+  return sdlab_patterns_topk(Wp, nq, act->k, limit, &out->joint);
+}
+
+void
+sdlab_patterns_set_free(sdlab_patterns_set *s)
+{
+  if (s == NULL)
+    return;
+  sdlab_patterns_list_free(s->single);
+  sdlab_patterns_joint_list_free(s->joint);
+  memset(s, 0, sizeof *s);
+}

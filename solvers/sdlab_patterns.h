@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <gsl/gsl_matrix.h>
 
+#include "sdlab_activation.h"
+
 typedef struct {
   size_t n, np, wsize;      /* features, dimension, witness length (n_p or n_p + 1) */
   int threshold;
@@ -88,6 +90,25 @@ typedef struct {
  * SDLAB_EIMPOSSIBLE when the search would visit more than max_nodes nodes. */
 int sdlab_patterns_topk(const gsl_matrix *Wp, size_t nq, size_t k, size_t max_nodes, sdlab_joint_list **out);
 void sdlab_patterns_joint_list_free(sdlab_joint_list *l);
+
+/* Which enumeration an activation's patterns need with n_q latents: SINGLE when the neurons do not interact
+ * (ReLU, JumpReLU, and a Top-k that selects all n_q latents, which is then ReLU; the joint patterns are the
+ * n_q-tuples of single-neuron patterns), TOPK for Top-k and Top-k . ReLU with k < n_q (one coupled search).
+ * SDLAB_EPARAM for BatchTopK, which ranks the codes of all features together (no per-sample pattern). */
+typedef enum { SDLAB_PATTERNS_SINGLE, SDLAB_PATTERNS_TOPK } sdlab_patterns_method;
+int sdlab_patterns_method_of(const sdlab_activation *act, size_t nq, sdlab_patterns_method *method);
+
+/* The one entry point: the enumeration act needs (above), with its result in single or joint (the other
+ * NULL).  limit: the most single-neuron patterns (SINGLE) or search nodes (TOPK) allowed. */
+typedef struct {
+  sdlab_patterns_method method;
+  sdlab_pattern_list *single;
+  sdlab_joint_list *joint;
+} sdlab_patterns_set;
+
+int sdlab_patterns_enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t limit,
+                             sdlab_patterns_set *out);
+void sdlab_patterns_set_free(sdlab_patterns_set *s);
 
 /* Index of mask in the list (the list is sorted), or (size_t)-1. */
 size_t sdlab_patterns_list_find(const sdlab_pattern_list *l, uint64_t mask);

@@ -120,24 +120,6 @@ sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, 
   return P;
 }
 
-int
-sdlab_piece_pattern_of(const gsl_matrix *Wp, const sdlab_activation *act, const gsl_matrix *WE, uint64_t *F)
-{
-  sdlab_pattern *pat = sdlab_pattern_alloc(WE->size1, Wp->size2);
-  if (pat == NULL)
-    return GSL_ENOMEM;
-  int status = sdlab_pattern_of(act, WE, Wp, pat);
-  if (!status)
-    for (size_t i = 0; i < WE->size1; i++) {
-      F[i] = 0;
-      for (size_t d = 0; d < Wp->size2; d++)
-        if (pat->F[i * Wp->size2 + d])
-          F[i] |= (uint64_t)1 << d;
-    }
-  sdlab_pattern_free(pat);
-  return status;
-}
-
 static int
 check_shapes(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
              const gsl_matrix *WE, const gsl_matrix *WD)

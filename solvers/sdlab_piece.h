@@ -42,9 +42,6 @@ typedef struct {
 sdlab_piece *sdlab_piece_alloc(const gsl_matrix *Wp, size_t nr, const sdlab_activation *act, size_t nq, const uint64_t *F);
 void sdlab_piece_free(sdlab_piece *P);
 
-/* The pattern of W_E (n_q x n_p) as n_q masks (Definition 3.1). */
-int sdlab_piece_pattern_of(const gsl_matrix *Wp, const sdlab_activation *act, const gsl_matrix *WE, uint64_t *F);
-
 /* L~ with the piece's linear codes, and its gradients (either may be NULL). */
 int sdlab_piece_loss(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                      const gsl_matrix *WE, const gsl_matrix *WD, double *loss, gsl_matrix *gE, gsl_matrix *gD);

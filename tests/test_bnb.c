@@ -13,6 +13,7 @@
 #include "sdlab_bnb.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
+#include "sdlab_pattern.h"
 #include "sdlab_patterns.h"
 
 static void init(void) { gsl_set_error_handler_off(); }
@@ -73,7 +74,7 @@ check_near_rays(gsl_rng *r, const sdlab_bnb *b, const uint64_t *F, size_t draws)
   for (size_t k = 0; k < draws; k++) {
     const double delta = pow(10.0, -1.0 - (double)(k % 3));
     near_rays(r, b->Wp, F, delta, WE);
-    sdlab_piece_pattern_of(b->Wp, &act, WE, G);
+    sdlab_pattern_of_masks(&act, WE, b->Wp, G);
     if (memcmp(G, F, P->nq * sizeof *F) != 0)
       continue;
     hits++;
@@ -143,7 +144,7 @@ points_stay_above(gsl_rng *r, const sdlab_bnb *b, const sdlab_activation *act, c
     for (size_t t = 0; t < nq * np && k > 0; t++)
       E->data[t] += gsl_ran_gaussian(r, 0.5 / (1 + k % 5));
     uint64_t G[64];
-    sdlab_piece_pattern_of(b->Wp, act, E, G);
+    sdlab_pattern_of_masks(act, E, b->Wp, G);
     if (memcmp(G, F, nq * sizeof *F) != 0)
       continue;
     const double fp = loss_at(P, b->Wp, b->Wr, b->Md, E);
@@ -173,7 +174,7 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
     for (int draw = 0; draw < 40 && nseen < 64; draw++) {
       test_gaussian(r, WE, 1.0);
       uint64_t F[4];
-      sdlab_piece_pattern_of(Wp, &act, WE, F);
+      sdlab_pattern_of_masks(&act, WE, Wp, F);
       int dup = 0;
       for (size_t k = 0; k < nseen && !dup; k++)
         dup = memcmp(seen[k], F, nq * sizeof *F) == 0;
@@ -247,7 +248,7 @@ Test(bnb, simplicial_covers_bracket_points_of_pieces_with_many_rays)
         gsl_matrix_set(WE, 0, a, v + 0.2 * gsl_matrix_get(WE, 0, a));
       }
       uint64_t F[2];
-      sdlab_piece_pattern_of(Wp, &act, WE, F);
+      sdlab_pattern_of_masks(&act, WE, Wp, F);
       int dup = 0;
       for (size_t k = 0; k < nseen && !dup; k++)
         dup = memcmp(seen[k], F, sizeof F) == 0;
@@ -334,7 +335,7 @@ Test(bnb, topk_bounds_bracket_points_of_ranked_pieces)
             gsl_matrix_set(E, i, t, s * (gsl_matrix_get(E, i, t) + gsl_ran_gaussian(r, 0.3 / (1 + k % 4))));
         }
         uint64_t G[3];
-        sdlab_piece_pattern_of(Wp, &act, E, G);
+        sdlab_pattern_of_masks(&act, E, Wp, G);
         if (memcmp(G, F, nq * sizeof *F) != 0)
           continue;
         points++;
@@ -418,7 +419,7 @@ Test(bnb, jumprelu_bounds_bracket_points_of_threshold_pieces)
             gsl_matrix_set(E, i, t, sc * (gsl_matrix_get(E, i, t) + gsl_ran_gaussian(r, 0.5 * act.theta)));
         }
         uint64_t G[3];
-        sdlab_piece_pattern_of(Wp, &act, E, G);
+        sdlab_pattern_of_masks(&act, E, Wp, G);
         if (memcmp(G, F, nq * sizeof *F) != 0)
           continue;
         points++;
@@ -636,7 +637,7 @@ grid_above_lower(const sdlab_bnb *b, const uint64_t *F, size_t first, size_t row
       gsl_matrix_set(WE, first + i, 1, t * sin(a));
     }
     uint64_t G[64];
-    sdlab_piece_pattern_of(Wp, act, WE, G);
+    sdlab_pattern_of_masks(act, WE, Wp, G);
     if (memcmp(G, F, b->P->nq * sizeof *F) == 0)
       best = fmin(best, loss_at(b->P, Wp, b->Wr, b->Md, WE));
     size_t i = 0;
@@ -753,7 +754,7 @@ Test(bnb, dependent_constants_are_blown_up_and_certified)
         gsl_matrix_set(WE, i, 1, sc * sin(a));
       }
       uint64_t G[3];
-      sdlab_piece_pattern_of(Wp, &topk, WE, G);
+      sdlab_pattern_of_masks(&topk, WE, Wp, G);
       if (memcmp(G, kpieces[k], sizeof G) != 0)
         continue;
       hits++;

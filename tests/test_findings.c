@@ -2,6 +2,7 @@
  * failure is shown by a computation independent of `sdlab check`'s code. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
 
@@ -112,25 +113,48 @@ Test(findings, sdlab_check_reports_the_findings, .timeout = 120)
   sdlab_check_report r;
   sdlab_check_report_init(&r, 1, 40);
   cr_assert_eq(sdlab_check_run(&r, NULL, NULL), 0);
-  const char *must_fail[] = {"Theorem 3.1 (12), JumpReLU", "Theorem 3.2 (2), Top-k (eq. 7)",
-                             "Theorem 3.3 (44), Top-k (eq. 7)", "Theorem 3.6, step 4 (65)",
-                             "Theorem 3.8, step 4 (86)-(87)", "Theorem 3.8 (statement), ReLU"};
-  const char *must_hold[] = {"Theorem 3.1, step 3 (34)", "Theorem 3.1 (12)", "Theorem 3.2 (1)", "Theorem 3.2 (2)",
-                             "Theorem 3.3 (44), ReLU", "Theorem 3.3 (44), Top-k then ReLU", "Theorem 3.4 (if)",
-                             "Theorem 3.4 (only if)", "Example 3.5", "Theorem 3.6, step 3 (56)",
-                             "Theorem 3.8 (statement), threshold"};
+  const sdlab_claims_id must_fail[] = {SDLAB_CLAIMS_THM31_JUMPRELU, SDLAB_CLAIMS_THM32_TOPK, SDLAB_CLAIMS_THM33_TOPK,
+                                       SDLAB_CLAIMS_THM36_STEP4, SDLAB_CLAIMS_THM38_STEP4, SDLAB_CLAIMS_THM38_RELU};
+  const sdlab_claims_id must_hold[] = {SDLAB_CLAIMS_THM31_STEP3, SDLAB_CLAIMS_THM31_BOUND, SDLAB_CLAIMS_THM32_DECODER,
+                                       SDLAB_CLAIMS_THM32_ENCODER, SDLAB_CLAIMS_THM33_RELU, SDLAB_CLAIMS_THM33_TOPK_RELU,
+                                       SDLAB_CLAIMS_THM34_IF, SDLAB_CLAIMS_THM34_ONLY_IF, SDLAB_CLAIMS_EX35,
+                                       SDLAB_CLAIMS_THM36_STEP3, SDLAB_CLAIMS_THM38_THRESHOLD};
   for (size_t k = 0; k < sizeof must_fail / sizeof *must_fail; k++) {
-    int seen = 0;
-    for (size_t i = 0; i < r.count; i++)
-      if (strcmp(r.claims[i].id, must_fail[k]) == 0) {
-        seen = 1;
-        cr_assert(r.claims[i].failed > 0 && r.claims[i].first[0], "%s did not fail", must_fail[k]);
-      }
-    cr_assert(seen, "%s not checked", must_fail[k]);
+    const sdlab_claim *c = &r.claims[must_fail[k]];
+    cr_assert(c->tried > 0, "%s not checked", c->row->id);
+    cr_assert(c->failed > 0 && c->first[0], "%s did not fail", c->row->id);
   }
-  for (size_t k = 0; k < sizeof must_hold / sizeof *must_hold; k++)
-    for (size_t i = 0; i < r.count; i++)
-      if (strcmp(r.claims[i].id, must_hold[k]) == 0)
-        cr_assert(r.claims[i].failed == 0 && r.claims[i].held > 0, "%s: %s", must_hold[k], r.claims[i].first);
+  for (size_t k = 0; k < sizeof must_hold / sizeof *must_hold; k++) {
+    const sdlab_claim *c = &r.claims[must_hold[k]];
+    cr_assert(c->failed == 0 && c->held > 0, "%s: %s", c->row->id, c->first);
+  }
+  sdlab_check_report_free(&r);
+}
+
+/* The claims are written once, in theory/sdlab_claims.c: every row is complete and named once, and the checker's
+ * report lists every row, in the table's order, with its statement, method and tolerance. */
+Test(findings, the_claims_table_is_what_sdlab_check_reports)
+{
+  sdlab_check_report r;
+  sdlab_check_report_init(&r, 1, 2);
+  cr_assert_eq(sdlab_check_run(&r, NULL, NULL), 0);
+  char *md = sdlab_check_markdown(&r);
+  cr_assert(md != NULL);
+  cr_assert_null(sdlab_claims_get(SDLAB_CLAIMS_COUNT));
+  const char *at = md;
+  for (size_t k = 0; k < SDLAB_CLAIMS_COUNT; k++) {
+    const sdlab_claims_row *row = sdlab_claims_get((sdlab_claims_id)k);
+    cr_assert(row && row->id[0] && row->statement[0] && row->method[0] && row->tolerance[0], "row %zu incomplete", k);
+    for (size_t j = 0; j < k; j++)
+      cr_assert_str_neq(sdlab_claims_get((sdlab_claims_id)j)->id, row->id, "%s named twice", row->id);
+    cr_assert(r.claims[k].row == row && r.claims[k].tried > 0, "%s not checked", row->id);
+    char line[2048];
+    snprintf(line, sizeof line, "- **%s**: %s. Checked by %s. Tolerance: %s.\n", row->id, row->statement, row->method,
+             row->tolerance);
+    const char *hit = strstr(at, line);
+    cr_assert(hit != NULL, "the report does not list, in order: %s", line);
+    at = hit + strlen(line);
+  }
+  free(md);
   sdlab_check_report_free(&r);
 }

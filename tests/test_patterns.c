@@ -291,3 +291,55 @@ Test(patterns, lp_coefficient_limit_is_the_first_pivots_overflow_bound)
   gsl_matrix_free(Wp);
   gsl_rng_free(r);
 }
+
+/* One entry point picks the enumeration from the activation: single-neuron patterns where the neurons do not
+ * interact (ReLU, JumpReLU, a Top-k of every latent), the joint Top-k search otherwise, nothing for BatchTopK;
+ * its lists are those of the enumerators called directly. */
+Test(patterns, one_entry_point_picks_the_enumeration_from_the_activation)
+{
+  gsl_rng *r = test_rng(23);
+  gsl_matrix *Wp = gsl_matrix_alloc(2, 5);
+  for (size_t d = 0; d < 5; d++) {
+    double a = 2 * 3.141592653589793 * gsl_rng_uniform(r);
+    gsl_matrix_set(Wp, 0, d, cos(a));
+    gsl_matrix_set(Wp, 1, d, sin(a));
+  }
+  const struct {
+    sdlab_activation act;
+    sdlab_patterns_method method;
+  } cases[] = {{{.kind = SDLAB_ACT_RELU}, SDLAB_PATTERNS_SINGLE},
+               {{.kind = SDLAB_ACT_JUMPRELU, .theta = 0.5}, SDLAB_PATTERNS_SINGLE},
+               {{.kind = SDLAB_ACT_TOPK_RELU, .k = 3}, SDLAB_PATTERNS_SINGLE},
+               {{.kind = SDLAB_ACT_TOPK, .k = 3}, SDLAB_PATTERNS_SINGLE},
+               {{.kind = SDLAB_ACT_TOPK_RELU, .k = 2}, SDLAB_PATTERNS_TOPK},
+               {{.kind = SDLAB_ACT_TOPK, .k = 1}, SDLAB_PATTERNS_TOPK}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    sdlab_patterns_set set;
+    cr_assert_eq(sdlab_patterns_enumerate(Wp, 3, &cases[c].act, 100000, &set), 0);
+    cr_assert_eq(set.method, cases[c].method, "case %zu", c);
+    if (set.method == SDLAB_PATTERNS_SINGLE) {
+      sdlab_pattern_list *l;
+      cr_assert(set.single && !set.joint);
+      cr_assert_eq(sdlab_patterns_single(Wp, cases[c].act.kind == SDLAB_ACT_JUMPRELU, 100000, &l), 0);
+      cr_assert_eq(l->count, set.single->count);
+      cr_assert_arr_eq(l->masks, set.single->masks, l->count * sizeof *l->masks);
+      sdlab_patterns_list_free(l);
+    } else {
+      sdlab_joint_list *j;
+      cr_assert(set.joint && !set.single);
+      cr_assert_eq(sdlab_patterns_topk(Wp, 3, cases[c].act.k, 100000, &j), 0);
+      cr_assert_eq(j->count, set.joint->count);
+      cr_assert_arr_eq(j->F, set.joint->F, j->count * 3 * sizeof *j->F);
+      sdlab_patterns_joint_list_free(j);
+    }
+    sdlab_patterns_set_free(&set);
+    sdlab_patterns_set_free(&set); /* freed sets are empty: a second free is a no-op */
+  }
+  sdlab_patterns_set set;
+  sdlab_activation btk = {.kind = SDLAB_ACT_BATCHTOPK, .k = 2};
+  cr_assert_eq(sdlab_patterns_enumerate(Wp, 3, &btk, 100000, &set), SDLAB_EPARAM);
+  cr_assert(set.single == NULL && set.joint == NULL);
+  cr_assert(strstr(sdlab_error_message(SDLAB_EPARAM), "batchtopk") != NULL);
+  gsl_matrix_free(Wp);
+  gsl_rng_free(r);
+}

@@ -11,6 +11,7 @@
 #include "helpers.h"
 #include "sdlab_errno.h"
 #include "sdlab_loss.h"
+#include "sdlab_pattern.h"
 #include "sdlab_piece.h"
 #include "sdlab_qp.h"
 
@@ -222,7 +223,7 @@ make_case(gsl_rng *r, const char *act, piece_case *c)
   if (c->act.k > nq)
     c->act.k = nq;
   uint64_t F[8];
-  cr_assert_eq(sdlab_piece_pattern_of(c->Wp, &c->act, c->WE, F), 0);
+  cr_assert_eq(sdlab_pattern_of_masks(&c->act, c->WE, c->Wp, F), 0);
   c->P = sdlab_piece_alloc(c->Wp, np, &c->act, nq, F);
   cr_assert_not_null(c->P, "%s", sdlab_error_message(1));
 }

@@ -19,6 +19,13 @@
 static void init(void) { gsl_set_error_handler_off(); }
 TestSuite(theorems, .init = init);
 
+/* the claim's name in the paper's table (theory/sdlab_claims.h), which `sdlab check` reports under the same name */
+static const char *
+claim_id(sdlab_claims_id k)
+{
+  return sdlab_claims_get(k)->id;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Theorem 3.1: |L - L~| <= n^2 C (1-S)^2 for (1-S) <= 1/n.
  * Independent computation: Monte Carlo over the bench generator (C.2) with z = 5 confidence limits
@@ -85,17 +92,17 @@ Test(theorems, thm31_loss_approximation_holds_for_homogeneous_activations)
       double n = (double)p.n, q = 1 - p.S;
       /* proof step 3: the m = 1 part equals L~ exactly (for positively homogeneous sigma); judged as sdlab check
        * judges it (theory/sdlab_claims.h) */
-      cr_assert(sdlab_claims_thm31_step3(e.s.T1, e.s.se_T1, e.ltilde, z), "%s seed %llu: m=1 part %.6g vs L~ %.6g (se %.3g)",
-                acts[a], (unsigned long long)seed, e.s.T1, e.ltilde, e.s.se_T1);
+      cr_assert(sdlab_claims_thm31_step3(e.s.T1, e.s.se_T1, e.ltilde, z), "%s, %s seed %llu: m=1 part %.6g vs L~ %.6g "
+                "(se %.3g)", claim_id(SDLAB_CLAIMS_THM31_STEP3), acts[a], (unsigned long long)seed, e.s.T1, e.ltilde, e.s.se_T1);
       /* proof step 4: P(||x||_0 >= 2), closed form against the generator, and (35); the closed form is also
        * below the tighter count of pairs, n (n - 1) / 2 (1-S)^2 */
       double pm = sdlab_claims_thm31_prob_multi(p.n, p.S);
-      cr_assert(sdlab_claims_thm31_step4(pm, e.s.multi, N, p.n, p.S, z), "P(m>=2): sampled %.6g, exact %.6g",
-                e.s.multi, pm);
+      cr_assert(sdlab_claims_thm31_step4(pm, e.s.multi, N, p.n, p.S, z), "%s: P(m>=2) sampled %.6g, exact %.6g",
+                claim_id(SDLAB_CLAIMS_THM31_STEP4), e.s.multi, pm);
       cr_assert(pm <= n * (n - 1) / 2 * q * q);
       /* the claim (12), and the proof's sign: 0 <= L - L~ (the m >= 2 terms are non-negative) */
       cr_assert(sdlab_claims_thm31_bound(e.s.L, e.s.se_L, e.ltilde, n * n * e.c_ub * q * q, z),
-                "bound (12) violated: L - L~ = %.6g (se %.3g), bound %.6g", e.s.L - e.ltilde, e.s.se_L,
+                "%s violated: L - L~ = %.6g (se %.3g), bound %.6g", claim_id(SDLAB_CLAIMS_THM31_BOUND), e.s.L - e.ltilde, e.s.se_L,
                 n * n * e.c_ub * q * q);
       cr_assert(e.s.L - e.ltilde >= -z * e.s.se_L, "L - L~ = %.6g < 0 beyond noise (se %.3g)", e.s.L - e.ltilde, e.s.se_L);
     }
@@ -229,8 +236,8 @@ Test(theorems, thm33_bound_holds_for_relu_jumprelu_topk_relu_batchtopk)
     sdlab_thm33_values v;
     cr_assert_eq(sdlab_claims_thm33(t.Wp, t.Wr, Md, &act, nq, &v), 0);
     /* the claim as sdlab check judges it (theory/sdlab_claims.h: the rounding of L~ and of the bound) */
-    cr_assert(sdlab_claims_thm33_holds(&v, Md, p.dim), "trial %d (bench seed %llu, n %zu, n_p %zu, K %zu): L~ %.6g, "
-              "middle %.6g, bound %.6g", trial, (unsigned long long)p.seed, p.n, p.dim, act.k, v.ltilde, v.middle,
+    cr_assert(sdlab_claims_thm33_holds(&v, Md, p.dim), "%s, trial %d (bench seed %llu, n %zu, n_p %zu, K %zu): "
+              "L~ %.6g, middle %.6g, bound %.6g", claim_id(sdlab_claims_thm33_id(act.kind)), trial, (unsigned long long)p.seed, p.n, p.dim, act.k, v.ltilde, v.middle,
               v.bound);
     cr_assert_eq(v.nonpositive_selected, 0);
     instances++;
@@ -357,19 +364,19 @@ Test(theorems, thm34_zero_loss_construction_satisfies_17_and_the_converse)
     sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
     double L;
     sdlab_loss_tilde(m, Wp, Wr, Md, &L, NULL, NULL, w);
-    cr_assert(sdlab_claims_thm34_zero(L, n, tol), "trial %d: L~ = %.3g", trial, L);
+    cr_assert(sdlab_claims_thm34_zero(L, Md, tol), "%s, trial %d: L~ = %.3g", claim_id(SDLAB_CLAIMS_THM34_IF), trial, L);
     /* only if: break (17) for one feature by moving its target; L~ becomes exactly M_d0 ||delta||^2 */
     size_t d0 = gsl_rng_uniform_int(r, n);
     double delta = 0.25;
     gsl_matrix_set(Wr, 0, d0, gsl_matrix_get(Wr, 0, d0) + delta);
     sdlab_loss_tilde(m, Wp, Wr, Md, &L, NULL, NULL, w);
     double expect = gsl_vector_get(Md, d0) * delta * delta;
-    cr_assert(sdlab_claims_thm34_broken(L, gsl_vector_get(Md, d0), delta, n, tol),
-              "L~ = %.17g, expected M_d0 delta^2 = %.17g", L, expect);
+    cr_assert(sdlab_claims_thm34_broken(L, Md, d0, delta, tol),
+              "%s: L~ = %.17g, expected M_d0 delta^2 = %.17g", claim_id(SDLAB_CLAIMS_THM34_ONLY_IF), L, expect);
     /* the hypothesis M_d > 0 is needed: with M_d0 = 0 the broken equation is invisible to L~ */
     gsl_vector_set(Md, d0, 0.0);
     sdlab_loss_tilde(m, Wp, Wr, Md, &L, NULL, NULL, w);
-    cr_assert(sdlab_claims_thm34_zero(L, n, tol), "trial %d: L~ = %.3g with M_d0 = 0", trial, L);
+    cr_assert(sdlab_claims_thm34_zero(L, Md, tol), "trial %d: L~ = %.3g with M_d0 = 0", trial, L);
     sdlab_loss_workspace_free(w);
     gsl_vector_free(Md);
     sdlab_model_free(m);

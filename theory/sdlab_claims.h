@@ -1,6 +1,6 @@
-/* sdlab_claims.h: the quantities each theorem makes a claim about, evaluated on a given instance.
- * These functions compute; they do not judge.  Tests and `sdlab check` compare the numbers with the
- * theorem's statement and decide. */
+/* sdlab_claims.h: the paper's claims as code: the table of the claims `sdlab check` evaluates (statement,
+ * method, tolerance), the quantities each theorem makes a claim about, evaluated on a given instance, and, where
+ * both `sdlab check` and the tests decide a claim, its judgement (each written once, here). */
 #ifndef SDLAB_CLAIMS_H
 #define SDLAB_CLAIMS_H
 
@@ -9,6 +9,34 @@
 #include <gsl/gsl_vector.h>
 
 #include "sdlab_activation.h"
+
+/* The paper's claims that `sdlab check` evaluates, one row each, in the order its report lists them: the claim's
+ * name (theorem, proof step, equation), its statement, the independent computation that checks it, and where the
+ * tolerance that decides it comes from.  `sdlab check` and the tests both read their words here, so that a claim
+ * is written once. */
+typedef enum {
+  SDLAB_CLAIMS_THM31_STEP3, SDLAB_CLAIMS_THM31_STEP4, SDLAB_CLAIMS_THM31_BOUND, SDLAB_CLAIMS_THM31_JUMPRELU,
+  SDLAB_CLAIMS_THM32_DECODER, SDLAB_CLAIMS_THM32_ENCODER, SDLAB_CLAIMS_THM32_NOT_JOINT, SDLAB_CLAIMS_THM32_TOPK,
+  SDLAB_CLAIMS_THM33_RELU, SDLAB_CLAIMS_THM33_JUMPRELU, SDLAB_CLAIMS_THM33_TOPK_RELU, SDLAB_CLAIMS_THM33_BATCHTOPK,
+  SDLAB_CLAIMS_THM33_TOPK,
+  SDLAB_CLAIMS_THM34_IF, SDLAB_CLAIMS_THM34_ONLY_IF, SDLAB_CLAIMS_THM34_NONIDENTIFIABLE,
+  SDLAB_CLAIMS_EX35,
+  SDLAB_CLAIMS_THM36_STEP1, SDLAB_CLAIMS_THM36_STEP2, SDLAB_CLAIMS_THM36_STEP3, SDLAB_CLAIMS_THM36_STEP4,
+  SDLAB_CLAIMS_THM36_STEP6, SDLAB_CLAIMS_THM36_INTERIOR, SDLAB_CLAIMS_THM36_STATEMENT,
+  SDLAB_CLAIMS_THM38_STEP1, SDLAB_CLAIMS_THM38_74, SDLAB_CLAIMS_THM38_78, SDLAB_CLAIMS_THM38_80,
+  SDLAB_CLAIMS_THM38_83, SDLAB_CLAIMS_THM38_STEP4, SDLAB_CLAIMS_THM38_THRESHOLD, SDLAB_CLAIMS_THM38_RELU,
+  SDLAB_CLAIMS_COUNT
+} sdlab_claims_id;
+
+typedef struct {
+  const char *id;        /* "Theorem 3.6, step 4 (65)": the theorem, the step of its proof, the equation */
+  const char *statement; /* the claim in words */
+  const char *method;    /* the independent computation that checks it */
+  const char *tolerance; /* what decides it, and where that margin comes from */
+} sdlab_claims_row;
+
+/* The row of claim k; NULL when k is not a claim. */
+const sdlab_claims_row *sdlab_claims_get(sdlab_claims_id k);
 
 /* Higham's gamma_k = k u / (1 - k u), u = 2^-53: the relative error bound of k floating-point operations, from
  * which the claims' rounding tolerances below are built. */
@@ -40,6 +68,9 @@ typedef struct {
                                   the proof's step 2 assumes there are none */
 } sdlab_thm33_values;
 
+/* Theorem 3.3's row in the table for an activation (SDLAB_CLAIMS_THM33_RELU, ...) */
+sdlab_claims_id sdlab_claims_thm33_id(sdlab_activation_kind kind);
+
 int sdlab_claims_thm33(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                       const sdlab_activation *act, size_t nq, sdlab_thm33_values *out);
 
@@ -53,10 +84,12 @@ double sdlab_claims_thm33_tolerance(const gsl_vector *Md, size_t np);
 /* Theorem 3.4 at the zero-loss configuration of n features in n_p dimensions, n_q latents and n_r target
  * dimensions (sdlab_construct_zero_loss, whose condition product kappa(W_p) kappa(Z) is cond): each residual of
  * (17) within tol = gamma_K cond, K = (n_p + n_r + n_q + n)^2 (a first-order bound over the products the
- * construction and the residual take); then L~ <= 1.1 n tol^2 ("if"), and with feature d0's target moved by
- * delta, L~ > 0 and within 2 delta tol M_d0 + 1.1 n tol^2 of M_d0 delta^2 ("only if").  1 when it holds. */
+ * construction and the residual take); then L~ = sum_d M_d ||r_d||^2 <= tol^2 sum_d M_d ("if"), and with
+ * feature d0's target moved by delta, L~ > 0 and within 2 delta tol M_d0 + tol^2 sum_d M_d of M_d0 delta^2 ("only
+ * if": ||delta e + r||^2 - delta^2 <= 2 delta tol + tol^2).  1 when it holds. */
 double sdlab_claims_thm34_tolerance(size_t np, size_t nr, size_t nq, size_t n, double cond);
-int sdlab_claims_thm34_zero(double ltilde, size_t n, double tol);
-int sdlab_claims_thm34_broken(double ltilde, double md0, double delta, size_t n, double tol);
+double sdlab_claims_thm34_zero_bound(const gsl_vector *Md, double tol); /* tol^2 sum_d M_d */
+int sdlab_claims_thm34_zero(double ltilde, const gsl_vector *Md, double tol);
+int sdlab_claims_thm34_broken(double ltilde, const gsl_vector *Md, size_t d0, double delta, double tol);
 
 #endif

@@ -56,6 +56,33 @@ sdlab_pattern_of(const sdlab_activation *act, const gsl_matrix *WE, const gsl_ma
   return status;
 }
 
+int
+sdlab_pattern_masks(const sdlab_pattern *P, uint64_t *F)
+{
+  if (P->n > 64)
+    return sdlab_fail(SDLAB_EPARAM, "pattern: %zu features do not fit 64-bit masks", P->n);
+  for (size_t i = 0; i < P->nq; i++) {
+    F[i] = 0;
+    for (size_t d = 0; d < P->n; d++)
+      if (P->F[i * P->n + d])
+        F[i] |= (uint64_t)1 << d;
+  }
+  return SDLAB_SUCCESS;
+}
+
+int
+sdlab_pattern_of_masks(const sdlab_activation *act, const gsl_matrix *WE, const gsl_matrix *Wp, uint64_t *F)
+{
+  sdlab_pattern *P = sdlab_pattern_alloc(WE->size1, Wp->size2);
+  if (P == NULL) /* sdlab_pattern_alloc said why */
+    return WE->size1 && Wp->size2 ? GSL_ENOMEM : GSL_EINVAL;
+  int status = sdlab_pattern_of(act, WE, Wp, P);
+  if (!status)
+    status = sdlab_pattern_masks(P, F);
+  sdlab_pattern_free(P);
+  return status;
+}
+
 size_t
 sdlab_pattern_size(const sdlab_pattern *P, size_t i)
 {

@@ -10,6 +10,7 @@
 #define SDLAB_PATTERN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <gsl/gsl_matrix.h>
 
 #include "sdlab_activation.h"
@@ -26,6 +27,11 @@ void sdlab_pattern_free(sdlab_pattern *P);
  * to the n codes W_E w_p^d (for batchtopk, as one batch of n).  P must be n_q x n. */
 int sdlab_pattern_of(const sdlab_activation *act, const gsl_matrix *WE, const gsl_matrix *Wp,
                      sdlab_pattern *P);
+
+/* The same patterns as n_q bit masks over the features (n <= 64): bit d of F[i] is set iff d is in F_i; the
+ * compact form the solvers' pieces and enumerations index.  SDLAB_EPARAM when n > 64. */
+int sdlab_pattern_masks(const sdlab_pattern *P, uint64_t *F);
+int sdlab_pattern_of_masks(const sdlab_activation *act, const gsl_matrix *WE, const gsl_matrix *Wp, uint64_t *F);
 
 int sdlab_pattern_is_polysemantic(const sdlab_pattern *P);
 int sdlab_pattern_is_partition(const sdlab_pattern *P);
