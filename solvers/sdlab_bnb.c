@@ -39,25 +39,32 @@
 #define NOFAC 0xff
 #define LOOSE_LOSER 1   /* Top-k: the rays miss part of the neuron's cone, so its least pre-activation is -inf */
 #define UNTRACKED 2     /* Top-k: the neuron's ranking rows are left out of the box test (reduced neuron) */
-struct sdlab_bnb_workspace {
-  size_t n, nr, np, nq, q, K;
+/* The workspace, grouped by stage: the inputs, each live neuron's cone, the charts, the boxes' queue, the
+ * evaluation of one box, and what Top-k's ranking rows and JumpReLU's thresholds add. */
+struct bnb_cones {
   size_t *neuron, *off, *count; /* per live neuron: its index, first coordinate, generators */
   /* per live neuron: simplicial cones covering its code cone (bit masks over its generators), tri[toff[i]..
    * toff[i + 1]); a neuron whose generators are independent has one, all of them (see sdlab_cone_cover) */
   size_t *toff;
   uint64_t *tri, *held_mask;    /* held_mask: per live neuron, the simplex of the box being made */
-  /* charts: per column cst, sgn, held (q each); per two-generator coordinate fac (MAXFAC) and scale */
+  double *gen, *ray;            /* per coordinate: generator (n, weighted codes, unit), ray (n_p) */
+};
+
+struct bnb_charts {
+  /* per chart: per column cst, sgn, held (q each); per two-generator coordinate fac (MAXFAC) and scale */
   size_t *cst, *held, nchart, chartcap;
   size_t nb, *bslot, *bcoord;   /* two-generator coordinates: a coordinate's index among them, and back */
   double *sgn;
   unsigned char *fac, *scale;
-  double *gen, *ray;            /* per coordinate: generator (n, weighted codes, unit), ray (n_p) */
-  gsl_matrix *R;                /* n x n_r weighted targets */
-  double energy;                /* ||R||_F^2 */
-  /* boxes: a pool of records of 1 + 2K doubles, a binary heap of their indices by lower bound, a free list */
+};
+
+struct bnb_boxes {
+  /* a pool of records of HEAD + 2K doubles, a binary heap of their indices by lower bound, a free list */
   double *pool;
   size_t cap, used, *heap, heaped, *freed, nfreed;
-  /* evaluation scratch */
+};
+
+struct bnb_eval {
   gsl_matrix *C, *U, *V, *W, *Res, *B, *Q;
   gsl_vector *sv, *work;
   size_t rankB;                 /* the rank of B (basis in Q's first columns), from span_bound */
@@ -67,29 +74,47 @@ struct sdlab_bnb_workspace {
   gsl_matrix *M1, *A, *R1, *G0, *G; /* the partial-rank bound: n x n_r (three), n_r x n_r (R1^T R1, scratch) */
   gsl_vector *eval;
   gsl_eigen_symm_workspace *eig;
-  double *l, *lp, *grad;         /* coordinates, plain coordinates, gradient (K, then 2q scratch) */
+  double *l, *lp, *grad;        /* coordinates, plain coordinates, gradient (K, then 2q scratch) */
   double *cperp, *cpar;         /* per coordinate: its share of the frame bound's nperp and hpar */
   double *fa, *fp, *fh, *fg;    /* frame_sizes' vertex enumeration (at most 16 moving coordinates) */
   double *gs;                   /* chart_group: a basis of T (n x q), the constants off T (q x n) */
   size_t fcol[16];
-  /* Top-k pieces whose ranking rows couple the neurons (see sdlab_bnb.h) */
+};
+
+/* Top-k pieces whose ranking rows couple the neurons (see sdlab_bnb.h) */
+struct bnb_ranking {
   int coupled;
   double *zr;                   /* K x n: <ray_k, w_p^d>, the pre-activations of each coordinate's ray */
   unsigned char *loose;         /* per live neuron: LOOSE_LOSER, UNTRACKED flags */
   double *row0;                 /* n_q x n_p: a ray of each neuron's cone (rows of neurons reduce drops) */
-  /* JumpReLU pieces: the cones are the homogenised regions (see sdlab_bnb.h) */
-  int jump;
-  double *ctr;                  /* n_q x n_p: a point of each neuron's cone's relative interior (sum of its rays) */
-  double *cmin;                 /* n_q: its least pre-activation over the neuron's features */
   size_t nedge, *edge;          /* ranking rows between tracked live neurons: (d, winner, loser) triples */
   size_t npedge, *pedge;        /* all ranking rows, over every neuron: (d, winner, loser) */
   double *plo, *phi, *zlo, *zhi, *dist; /* scratch: plain intervals (K), z intervals (q x n), q x q */
 };
 
+/* JumpReLU pieces: the cones are the homogenised regions (see sdlab_bnb.h) */
+struct bnb_jump {
+  int jump;
+  double *ctr;                  /* n_q x n_p: a point of each neuron's cone's relative interior (sum of its rays) */
+  double *cmin;                 /* n_q: its least pre-activation over the neuron's features */
+};
+
+struct sdlab_bnb_workspace {
+  size_t n, nr, np, nq, q, K;
+  gsl_matrix *R;                /* n x n_r weighted targets */
+  double energy;                /* ||R||_F^2 */
+  struct bnb_cones cone;
+  struct bnb_charts chart;
+  struct bnb_boxes box;
+  struct bnb_eval ev;
+  struct bnb_ranking rank;
+  struct bnb_jump jr;
+};
+
 static double *
 box(const struct sdlab_bnb_workspace *w, size_t id)
 {
-  return w->pool + id * (HEAD + 2 * w->K);
+  return w->box.pool + id * (HEAD + 2 * w->K);
 }
 
 void
@@ -99,58 +124,58 @@ sdlab_bnb_free(sdlab_bnb *b)
     return;
   struct sdlab_bnb_workspace *w = b->w;
   if (w) {
-    free(w->neuron);
-    free(w->toff);
-    free(w->tri);
-    free(w->held_mask);
-    free(w->off);
-    free(w->count);
-    free(w->cst);
-    free(w->held);
-    free(w->sgn);
-    free(w->fac);
-    free(w->scale);
-    free(w->bslot);
-    free(w->bcoord);
-    free(w->gen);
-    free(w->ray);
-    free(w->pool);
-    free(w->heap);
-    free(w->freed);
-    free(w->l);
-    free(w->lp);
-    free(w->grad);
-    free(w->cperp);
-    free(w->cpar);
-    free(w->fa);
-    free(w->fp);
-    free(w->fh);
-    free(w->fg);
-    free(w->gs);
-    free(w->zr);
-    free(w->loose);
-    free(w->row0);
-    free(w->ctr);
-    free(w->cmin);
-    free(w->pedge);
-    free(w->edge);
-    free(w->plo);
-    free(w->phi);
-    free(w->zlo);
-    free(w->zhi);
-    free(w->dist);
-    gsl_matrix *m[] = {w->R, w->C, w->U, w->V, w->W, w->Res, w->B, w->Q, w->M1, w->A, w->R1, w->G0, w->G};
+    free(w->cone.neuron);
+    free(w->cone.toff);
+    free(w->cone.tri);
+    free(w->cone.held_mask);
+    free(w->cone.off);
+    free(w->cone.count);
+    free(w->chart.cst);
+    free(w->chart.held);
+    free(w->chart.sgn);
+    free(w->chart.fac);
+    free(w->chart.scale);
+    free(w->chart.bslot);
+    free(w->chart.bcoord);
+    free(w->cone.gen);
+    free(w->cone.ray);
+    free(w->box.pool);
+    free(w->box.heap);
+    free(w->box.freed);
+    free(w->ev.l);
+    free(w->ev.lp);
+    free(w->ev.grad);
+    free(w->ev.cperp);
+    free(w->ev.cpar);
+    free(w->ev.fa);
+    free(w->ev.fp);
+    free(w->ev.fh);
+    free(w->ev.fg);
+    free(w->ev.gs);
+    free(w->rank.zr);
+    free(w->rank.loose);
+    free(w->rank.row0);
+    free(w->jr.ctr);
+    free(w->jr.cmin);
+    free(w->rank.pedge);
+    free(w->rank.edge);
+    free(w->rank.plo);
+    free(w->rank.phi);
+    free(w->rank.zlo);
+    free(w->rank.zhi);
+    free(w->rank.dist);
+    gsl_matrix *m[] = {w->R, w->ev.C, w->ev.U, w->ev.V, w->ev.W, w->ev.Res, w->ev.B, w->ev.Q, w->ev.M1, w->ev.A, w->ev.R1, w->ev.G0, w->ev.G};
     for (size_t k = 0; k < sizeof m / sizeof *m; k++)
       if (m[k])
         gsl_matrix_free(m[k]);
-    if (w->sv)
-      gsl_vector_free(w->sv);
-    if (w->work)
-      gsl_vector_free(w->work);
-    if (w->eval)
-      gsl_vector_free(w->eval);
-    if (w->eig)
-      gsl_eigen_symm_free(w->eig);
+    if (w->ev.sv)
+      gsl_vector_free(w->ev.sv);
+    if (w->ev.work)
+      gsl_vector_free(w->ev.work);
+    if (w->ev.eval)
+      gsl_vector_free(w->ev.eval);
+    if (w->ev.eig)
+      gsl_eigen_symm_free(w->ev.eig);
     free(w);
   }
   if (b->WE)
@@ -184,7 +209,7 @@ rank_of(const struct sdlab_bnb_workspace *w, const size_t *idx, size_t count)
   gsl_matrix *M = gsl_matrix_alloc(n, count), *Q = gsl_matrix_alloc(n, n > count ? n : count);
   for (size_t c = 0; c < count; c++)
     for (size_t d = 0; d < n; d++)
-      gsl_matrix_set(M, d, c, w->gen[idx[c] * n + d]);
+      gsl_matrix_set(M, d, c, w->cone.gen[idx[c] * n + d]);
   size_t r = sdlab_piece_span_basis(M, Q);
   gsl_matrix_free(M);
   gsl_matrix_free(Q);
@@ -211,8 +236,8 @@ reduce(struct sdlab_bnb_workspace *w)
       for (size_t i = 0; i < w->q; i++)
         if (mask >> i & 1) {
           units[u++] = i;
-          for (size_t j = 0; j < w->count[i]; j++)
-            idx[g++] = w->off[i] + j;
+          for (size_t j = 0; j < w->cone.count[i]; j++)
+            idx[g++] = w->cone.off[i] + j;
         }
       if (u < 2)
         continue;
@@ -225,13 +250,13 @@ reduce(struct sdlab_bnb_workspace *w)
       memset(choice, 0, sizeof choice);
       for (;;) {
         for (size_t k = 0; k < u; k++)
-          pick[k] = w->off[units[k]] + choice[k];
+          pick[k] = w->cone.off[units[k]] + choice[k];
         if (rank_of(w, pick, u) == r) {
           found = 1;
           break;
         }
         size_t k = 0;
-        while (k < u && ++choice[k] == w->count[units[k]])
+        while (k < u && ++choice[k] == w->cone.count[units[k]])
           choice[k++] = 0;
         if (k == u || ++tried >= 4096)
           break;
@@ -246,7 +271,7 @@ reduce(struct sdlab_bnb_workspace *w)
           nk++;
         else
           pick[k] = (size_t)-1;
-        if (w->count[units[k]] > 1 || pick[k] == (size_t)-1)
+        if (w->cone.count[units[k]] > 1 || pick[k] == (size_t)-1)
           changed = 1;
       }
       if (!changed)
@@ -260,8 +285,8 @@ reduce(struct sdlab_bnb_workspace *w)
         return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
       }
       for (size_t i = 0; i < w->q; i++) {
-        size_t from = w->off[i], cnt = w->count[i];
-        unsigned char loose = w->loose[i];
+        size_t from = w->cone.off[i], cnt = w->cone.count[i];
+        unsigned char loose = w->rank.loose[i];
         if (k < u && units[k] == i) {
           if (pick[k] == (size_t)-1) {
             k++;
@@ -272,17 +297,17 @@ reduce(struct sdlab_bnb_workspace *w)
           from = pick[k++];
           cnt = 1;
         }
-        w->loose[q] = loose;
-        memcpy(gen + K * n, w->gen + from * n, cnt * n * sizeof *gen);
-        memcpy(ray + K * np, w->ray + from * np, cnt * np * sizeof *ray);
-        w->neuron[q] = w->neuron[i];
-        w->off[q] = K;
-        w->count[q] = cnt;
+        w->rank.loose[q] = loose;
+        memcpy(gen + K * n, w->cone.gen + from * n, cnt * n * sizeof *gen);
+        memcpy(ray + K * np, w->cone.ray + from * np, cnt * np * sizeof *ray);
+        w->cone.neuron[q] = w->cone.neuron[i];
+        w->cone.off[q] = K;
+        w->cone.count[q] = cnt;
         q++;
         K += cnt;
       }
-      memcpy(w->gen, gen, K * n * sizeof *gen);
-      memcpy(w->ray, ray, K * np * sizeof *ray);
+      memcpy(w->cone.gen, gen, K * n * sizeof *gen);
+      memcpy(w->cone.ray, ray, K * np * sizeof *ray);
       free(gen);
       free(ray);
       w->q = q;
@@ -306,23 +331,23 @@ coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_ma
   for (size_t i = 0; i < nq; i++)
     live[i] = NONE;
   for (size_t i = 0; i < q; i++)
-    live[w->neuron[i]] = i;
-  w->zr = malloc(K * n * sizeof *w->zr);
-  w->edge = malloc(3 * n * nq * nq * sizeof *w->edge);
-  w->pedge = malloc(3 * n * nq * nq * sizeof *w->pedge);
-  w->plo = malloc(K * sizeof *w->plo);
-  w->phi = malloc(K * sizeof *w->phi);
-  w->zlo = malloc((q ? q : 1) * n * sizeof *w->zlo);
-  w->zhi = malloc((q ? q : 1) * n * sizeof *w->zhi);
-  w->dist = malloc((q ? q * q : 1) * sizeof *w->dist);
-  if (!w->zr || !w->edge || !w->pedge || !w->plo || !w->phi || !w->zlo || !w->zhi || !w->dist)
+    live[w->cone.neuron[i]] = i;
+  w->rank.zr = malloc(K * n * sizeof *w->rank.zr);
+  w->rank.edge = malloc(3 * n * nq * nq * sizeof *w->rank.edge);
+  w->rank.pedge = malloc(3 * n * nq * nq * sizeof *w->rank.pedge);
+  w->rank.plo = malloc(K * sizeof *w->rank.plo);
+  w->rank.phi = malloc(K * sizeof *w->rank.phi);
+  w->rank.zlo = malloc((q ? q : 1) * n * sizeof *w->rank.zlo);
+  w->rank.zhi = malloc((q ? q : 1) * n * sizeof *w->rank.zhi);
+  w->rank.dist = malloc((q ? q * q : 1) * sizeof *w->rank.dist);
+  if (!w->rank.zr || !w->rank.edge || !w->rank.pedge || !w->rank.plo || !w->rank.phi || !w->rank.zlo || !w->rank.zhi || !w->rank.dist)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t k = 0; k < w->K; k++)
     for (size_t d = 0; d < n; d++) {
       double z = 0;
       for (size_t a = 0; a < np; a++)
-        z += w->ray[k * np + a] * gsl_matrix_get(Wp, a, d);
-      w->zr[k * n + d] = z;
+        z += w->cone.ray[k * np + a] * gsl_matrix_get(Wp, a, d);
+      w->rank.zr[k * n + d] = z;
     }
   for (size_t d = 0; d < n; d++) {
     if (!(full >> d & 1))
@@ -331,16 +356,16 @@ coupling_setup(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_ma
       for (size_t j = 0; j < nq; j++) {
         if (!(P->F[i] >> d & 1) || (P->F[j] >> d & 1))
           continue;
-        w->pedge[3 * w->npedge] = d;
-        w->pedge[3 * w->npedge + 1] = i;
-        w->pedge[3 * w->npedge + 2] = j;
-        w->npedge++;
-        if (live[i] == NONE || live[j] == NONE || ((w->loose[live[i]] | w->loose[live[j]]) & UNTRACKED))
+        w->rank.pedge[3 * w->rank.npedge] = d;
+        w->rank.pedge[3 * w->rank.npedge + 1] = i;
+        w->rank.pedge[3 * w->rank.npedge + 2] = j;
+        w->rank.npedge++;
+        if (live[i] == NONE || live[j] == NONE || ((w->rank.loose[live[i]] | w->rank.loose[live[j]]) & UNTRACKED))
           continue;
-        w->edge[3 * w->nedge] = d;
-        w->edge[3 * w->nedge + 1] = live[i];
-        w->edge[3 * w->nedge + 2] = live[j];
-        w->nedge++;
+        w->rank.edge[3 * w->rank.nedge] = d;
+        w->rank.edge[3 * w->rank.nedge + 1] = live[i];
+        w->rank.edge[3 * w->rank.nedge + 2] = live[j];
+        w->rank.nedge++;
       }
   }
   return SDLAB_SUCCESS;
@@ -423,7 +448,7 @@ cone_rows(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_m
   const size_t n = w->n, np = w->np;
   size_t m = 0;
   for (size_t d = 0; d < n; d++) {
-    if (w->jump) {
+    if (w->jr.jump) {
       if (!(P->F[i] >> d & 1))
         continue;
       for (size_t e = 0; e <= n; e++) {
@@ -444,7 +469,7 @@ cone_rows(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_m
   return m;
 }
 
-/* Neuron i's r rays as generators (weighted codes, unit) appended at w->gen + w->K: rays whose codes vanish or
+/* Neuron i's r rays as generators (weighted codes, unit) appended at w->cone.gen + w->K: rays whose codes vanish or
  * are parallel to a kept one's are dropped (*dropped counts them); the kept count returned */
 static size_t
 keep_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *Md,
@@ -454,7 +479,7 @@ keep_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_m
   size_t kept = 0;
   *dropped = 0;
   for (size_t j = 0; j < r; j++) {
-    double *g = w->gen + (w->K + kept) * n, norm = 0;
+    double *g = w->cone.gen + (w->K + kept) * n, norm = 0;
     for (size_t d = 0; d < n; d++) {
       double z = 0, xn = 0;
       if (P->F[i] >> d & 1)
@@ -477,17 +502,17 @@ keep_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_m
     for (size_t d = 0; d < n; d++)
       g[d] /= norm;
     /* rays with parallel codes give the same generator (a coordinate along which V cannot move) */
-    if (parallel_to(g, w->gen + w->K * n, kept, n) != NONE) {
+    if (parallel_to(g, w->cone.gen + w->K * n, kept, n) != NONE) {
       (*dropped)++;
       continue;
     }
     /* a generator another neuron has too (a shared ray: the same feature boundary) is made bitwise the same,
      * so that the charts below treat them as the parallel vectors they are */
-    const size_t twin = parallel_to(g, w->gen, w->K, n);
+    const size_t twin = parallel_to(g, w->cone.gen, w->K, n);
     if (twin != NONE)
-      memcpy(g, w->gen + twin * n, n * sizeof *g);
+      memcpy(g, w->cone.gen + twin * n, n * sizeof *g);
     for (size_t a = 0; a < np; a++)
-      w->ray[(w->K + kept) * np + a] = rays[j * np + a] / norm;
+      w->cone.ray[(w->K + kept) * np + a] = rays[j * np + a] / norm;
     kept++;
   }
   return kept;
@@ -517,23 +542,23 @@ alloc_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
                           max_rays);
       break;
     }
-    if (w->coupled && r > 0) /* a point of its cone, for the points offered should reduce drop the neuron */
-      memcpy(w->row0 + i * np, rays, np * sizeof *rays);
-    if (w->jump) { /* the sum of a pointed cone's rays is in its relative interior */
+    if (w->rank.coupled && r > 0) /* a point of its cone, for the points offered should reduce drop the neuron */
+      memcpy(w->rank.row0 + i * np, rays, np * sizeof *rays);
+    if (w->jr.jump) { /* the sum of a pointed cone's rays is in its relative interior */
       double hi;
       for (size_t j = 0; j < r; j++)
         for (size_t a = 0; a < np; a++)
-          w->ctr[i * np + a] += rays[j * np + a];
-      jump_range(Wp, P->F[i], w->ctr + i * np, w->cmin + i, &hi);
+          w->jr.ctr[i * np + a] += rays[j * np + a];
+      jump_range(Wp, P->F[i], w->jr.ctr + i * np, w->jr.cmin + i, &hi);
     }
     size_t dropped;
     const size_t kept = keep_generators(w, P, Wp, Md, i, rays, r, &dropped);
     if (kept == 0)
       continue; /* codes identically zero on the closure: the neuron is dead here */
-    w->neuron[w->q] = i;
-    w->off[w->q] = w->K;
-    w->count[w->q] = kept;
-    w->loose[w->q] = lineal || dropped ? LOOSE_LOSER : 0;
+    w->cone.neuron[w->q] = i;
+    w->cone.off[w->q] = w->K;
+    w->cone.count[w->q] = kept;
+    w->rank.loose[w->q] = lineal || dropped ? LOOSE_LOSER : 0;
     w->q++;
     w->K += kept;
   }
@@ -547,29 +572,29 @@ alloc_generators(struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
 static int
 alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
 {
-  w->toff = malloc((w->q + 1) * sizeof *w->toff);
-  w->tri = malloc((w->q ? w->q : 1) * 64 * sizeof *w->tri);
-  w->held_mask = malloc((w->q ? w->q : 1) * sizeof *w->held_mask);
-  if (!w->toff || !w->tri || !w->held_mask)
+  w->cone.toff = malloc((w->q + 1) * sizeof *w->cone.toff);
+  w->cone.tri = malloc((w->q ? w->q : 1) * 64 * sizeof *w->cone.tri);
+  w->cone.held_mask = malloc((w->q ? w->q : 1) * sizeof *w->cone.held_mask);
+  if (!w->cone.toff || !w->cone.tri || !w->cone.held_mask)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   size_t boxes = 1;
   *dims = 0;
-  w->toff[0] = 0;
+  w->cone.toff[0] = 0;
   for (size_t i = 0; i < w->q; i++) {
     size_t idx[64];
-    for (size_t j = 0; j < w->count[i] && j < 64; j++)
-      idx[j] = w->off[i] + j;
-    const size_t rank = w->count[i] > 2 && w->count[i] <= 64 ? rank_of(w, idx, w->count[i]) : w->count[i];
-    w->toff[i + 1] = w->toff[i] + sdlab_cone_cover(w->gen + w->off[i] * w->n, w->count[i], w->n, rank,
-                                                   w->tri + w->toff[i]);
+    for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
+      idx[j] = w->cone.off[i] + j;
+    const size_t rank = w->cone.count[i] > 2 && w->cone.count[i] <= 64 ? rank_of(w, idx, w->cone.count[i]) : w->cone.count[i];
+    w->cone.toff[i + 1] = w->cone.toff[i] + sdlab_cone_cover(w->cone.gen + w->cone.off[i] * w->n, w->cone.count[i], w->n, rank,
+                                                   w->cone.tri + w->cone.toff[i]);
     size_t pairs = 0, widest = 0;
-    for (size_t t = w->toff[i]; t < w->toff[i + 1]; t++) {
-      const size_t m = (size_t)__builtin_popcountll(w->tri[t]);
+    for (size_t t = w->cone.toff[i]; t < w->cone.toff[i + 1]; t++) {
+      const size_t m = (size_t)__builtin_popcountll(w->cone.tri[t]);
       pairs += m;
       widest = m > widest ? m : widest;
     }
     *dims += widest - 1;
-    b->triangulated += w->toff[i + 1] - w->toff[i] > 1 || widest < w->count[i];
+    b->triangulated += w->cone.toff[i + 1] - w->cone.toff[i] > 1 || widest < w->cone.count[i];
     if ((boxes *= pairs) > ((size_t)1 << 20))
       return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than 2^20 initial boxes (the product over the "
                         "neurons of their simplices' generators)");
@@ -582,45 +607,45 @@ static int
 alloc_scratch(struct sdlab_bnb_workspace *w)
 {
   const size_t n = w->n, nr = w->nr, q = w->q ? w->q : 1, K = w->K ? w->K : 1, big = n > q ? n : q;
-  w->C = gsl_matrix_alloc(n, q);
-  w->U = gsl_matrix_alloc(big, big);
-  w->V = gsl_matrix_alloc(big, big);
-  w->W = gsl_matrix_alloc(q, nr);
-  w->Res = gsl_matrix_alloc(n, nr);
-  w->B = gsl_matrix_alloc(n, K);
-  w->Q = gsl_matrix_alloc(n, n > K ? n : K);
-  w->sv = gsl_vector_alloc(big);
-  w->work = gsl_vector_alloc(big);
-  w->l = malloc(K * sizeof *w->l);
-  w->lp = malloc(K * sizeof *w->lp);
-  w->grad = malloc((K + 2 * q) * sizeof *w->grad);
-  w->cperp = malloc(K * sizeof *w->cperp);
-  w->cpar = malloc(K * sizeof *w->cpar);
-  w->fa = malloc(17 * q * sizeof *w->fa);
-  w->fp = malloc(17 * n * sizeof *w->fp);
-  w->fh = malloc(16 * sizeof *w->fh);
-  w->fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->fg);
-  w->gs = malloc(2 * q * n * sizeof *w->gs);
-  w->M1 = gsl_matrix_alloc(n, nr);
-  w->A = gsl_matrix_alloc(n, nr);
-  w->R1 = gsl_matrix_alloc(n, nr);
-  w->G0 = gsl_matrix_alloc(nr, nr);
-  w->G = gsl_matrix_alloc(nr, nr);
-  w->eval = gsl_vector_alloc(nr);
-  w->eig = gsl_eigen_symm_alloc(nr);
-  w->bslot = malloc(K * sizeof *w->bslot);
-  w->bcoord = malloc(K * sizeof *w->bcoord);
-  if (!w->C || !w->U || !w->V || !w->W || !w->Res || !w->B || !w->Q || !w->sv || !w->work || !w->l || !w->lp ||
-      !w->grad || !w->cperp || !w->cpar || !w->fa || !w->fp || !w->fh || !w->fg || !w->gs ||
-      !w->bslot || !w->bcoord || !w->M1 || !w->A || !w->R1 || !w->G0 || !w->G || !w->eval || !w->eig)
+  w->ev.C = gsl_matrix_alloc(n, q);
+  w->ev.U = gsl_matrix_alloc(big, big);
+  w->ev.V = gsl_matrix_alloc(big, big);
+  w->ev.W = gsl_matrix_alloc(q, nr);
+  w->ev.Res = gsl_matrix_alloc(n, nr);
+  w->ev.B = gsl_matrix_alloc(n, K);
+  w->ev.Q = gsl_matrix_alloc(n, n > K ? n : K);
+  w->ev.sv = gsl_vector_alloc(big);
+  w->ev.work = gsl_vector_alloc(big);
+  w->ev.l = malloc(K * sizeof *w->ev.l);
+  w->ev.lp = malloc(K * sizeof *w->ev.lp);
+  w->ev.grad = malloc((K + 2 * q) * sizeof *w->ev.grad);
+  w->ev.cperp = malloc(K * sizeof *w->ev.cperp);
+  w->ev.cpar = malloc(K * sizeof *w->ev.cpar);
+  w->ev.fa = malloc(17 * q * sizeof *w->ev.fa);
+  w->ev.fp = malloc(17 * n * sizeof *w->ev.fp);
+  w->ev.fh = malloc(16 * sizeof *w->ev.fh);
+  w->ev.fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->ev.fg);
+  w->ev.gs = malloc(2 * q * n * sizeof *w->ev.gs);
+  w->ev.M1 = gsl_matrix_alloc(n, nr);
+  w->ev.A = gsl_matrix_alloc(n, nr);
+  w->ev.R1 = gsl_matrix_alloc(n, nr);
+  w->ev.G0 = gsl_matrix_alloc(nr, nr);
+  w->ev.G = gsl_matrix_alloc(nr, nr);
+  w->ev.eval = gsl_vector_alloc(nr);
+  w->ev.eig = gsl_eigen_symm_alloc(nr);
+  w->chart.bslot = malloc(K * sizeof *w->chart.bslot);
+  w->chart.bcoord = malloc(K * sizeof *w->chart.bcoord);
+  if (!w->ev.C || !w->ev.U || !w->ev.V || !w->ev.W || !w->ev.Res || !w->ev.B || !w->ev.Q || !w->ev.sv || !w->ev.work || !w->ev.l || !w->ev.lp ||
+      !w->ev.grad || !w->ev.cperp || !w->ev.cpar || !w->ev.fa || !w->ev.fp || !w->ev.fh || !w->ev.fg || !w->ev.gs ||
+      !w->chart.bslot || !w->chart.bcoord || !w->ev.M1 || !w->ev.A || !w->ev.R1 || !w->ev.G0 || !w->ev.G || !w->ev.eval || !w->ev.eig)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t k = 0; k < K; k++)
-    w->bslot[k] = NONE;
+    w->chart.bslot[k] = NONE;
   for (size_t i = 0; i < w->q; i++)
-    if (w->count[i] == 2)
-      for (size_t k = w->off[i]; k < w->off[i] + 2; k++) {
-        w->bcoord[w->nb] = k;
-        w->bslot[k] = w->nb++;
+    if (w->cone.count[i] == 2)
+      for (size_t k = w->cone.off[i]; k < w->cone.off[i] + 2; k++) {
+        w->chart.bcoord[w->chart.nb] = k;
+        w->chart.bslot[k] = w->chart.nb++;
       }
   if (chart_new(w, NONE) == NONE)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
@@ -650,20 +675,20 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
   w->nr = nr;
   w->np = np;
   w->nq = nq;
-  w->neuron = malloc(nq * sizeof *w->neuron);
-  w->off = malloc(nq * sizeof *w->off);
-  w->count = malloc(nq * sizeof *w->count);
-  w->gen = malloc(nq * max_rays * n * sizeof *w->gen);
-  w->ray = malloc(nq * max_rays * np * sizeof *w->ray);
+  w->cone.neuron = malloc(nq * sizeof *w->cone.neuron);
+  w->cone.off = malloc(nq * sizeof *w->cone.off);
+  w->cone.count = malloc(nq * sizeof *w->cone.count);
+  w->cone.gen = malloc(nq * max_rays * n * sizeof *w->cone.gen);
+  w->cone.ray = malloc(nq * max_rays * np * sizeof *w->cone.ray);
   w->R = gsl_matrix_alloc(n, nr);
   b->WE = gsl_matrix_calloc(nq, np);
   b->WD = gsl_matrix_calloc(nr, nq);
-  w->loose = calloc(nq, 1);
-  w->row0 = calloc(nq * np, sizeof *w->row0);
-  w->ctr = calloc(nq * np, sizeof *w->ctr);
-  w->cmin = calloc(nq, sizeof *w->cmin);
-  int status = (!w->neuron || !w->off || !w->count || !w->gen || !w->ray || !w->R || !b->WE || !b->WD || !w->loose ||
-                !w->row0 || !w->ctr || !w->cmin)
+  w->rank.loose = calloc(nq, 1);
+  w->rank.row0 = calloc(nq * np, sizeof *w->rank.row0);
+  w->jr.ctr = calloc(nq * np, sizeof *w->jr.ctr);
+  w->jr.cmin = calloc(nq, sizeof *w->jr.cmin);
+  int status = (!w->cone.neuron || !w->cone.off || !w->cone.count || !w->cone.gen || !w->cone.ray || !w->R || !b->WE || !b->WD || !w->rank.loose ||
+                !w->rank.row0 || !w->jr.ctr || !w->jr.cmin)
                  ? sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound")
                  : SDLAB_SUCCESS;
   for (size_t d = 0; !status && d < n; d++) /* the weighted targets R = diag(sqrt M) W_r^T and ||R||^2 */
@@ -673,13 +698,13 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       w->energy += v * v;
     }
   const uint64_t full = full_features(P);
-  w->coupled = full != 0;
-  w->jump = P->act.kind == SDLAB_ACT_JUMPRELU && P->act.theta > 0; /* theta = 0: ReLU */
+  w->rank.coupled = full != 0;
+  w->jr.jump = P->act.kind == SDLAB_ACT_JUMPRELU && P->act.theta > 0; /* theta = 0: ReLU */
   if (!status)
     status = alloc_generators(w, P, Wp, Md, full, max_rays);
   if (!status) /* for coupled pieces the neurons it fixes leave the ranking test (a relaxation) */
     status = reduce(w);
-  if (!status && w->coupled)
+  if (!status && w->rank.coupled)
     status = coupling_setup(w, P, Wp, full);
   size_t dims = 0;
   if (!status)
@@ -699,42 +724,42 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
 static size_t
 chart_new(struct sdlab_bnb_workspace *w, size_t from)
 {
-  const size_t q = w->q ? w->q : 1, nb = w->nb ? w->nb : 1;
-  if (w->nchart == w->chartcap) {
-    const size_t cap = w->chartcap ? 2 * w->chartcap : 16;
-    size_t *cst = realloc(w->cst, cap * q * sizeof *cst);
+  const size_t q = w->q ? w->q : 1, nb = w->chart.nb ? w->chart.nb : 1;
+  if (w->chart.nchart == w->chart.chartcap) {
+    const size_t cap = w->chart.chartcap ? 2 * w->chart.chartcap : 16;
+    size_t *cst = realloc(w->chart.cst, cap * q * sizeof *cst);
     if (cst)
-      w->cst = cst;
-    size_t *held = realloc(w->held, cap * q * sizeof *held);
+      w->chart.cst = cst;
+    size_t *held = realloc(w->chart.held, cap * q * sizeof *held);
     if (held)
-      w->held = held;
-    double *sgn = realloc(w->sgn, cap * q * sizeof *sgn);
+      w->chart.held = held;
+    double *sgn = realloc(w->chart.sgn, cap * q * sizeof *sgn);
     if (sgn)
-      w->sgn = sgn;
-    unsigned char *fac = realloc(w->fac, cap * nb * MAXFAC);
+      w->chart.sgn = sgn;
+    unsigned char *fac = realloc(w->chart.fac, cap * nb * MAXFAC);
     if (fac)
-      w->fac = fac;
-    unsigned char *scale = realloc(w->scale, cap * nb);
+      w->chart.fac = fac;
+    unsigned char *scale = realloc(w->chart.scale, cap * nb);
     if (scale)
-      w->scale = scale;
+      w->chart.scale = scale;
     if (!cst || !held || !sgn || !fac || !scale)
       return NONE;
-    w->chartcap = cap;
+    w->chart.chartcap = cap;
   }
-  const size_t id = w->nchart++;
+  const size_t id = w->chart.nchart++;
   if (from != NONE) {
-    memcpy(w->cst + id * q, w->cst + from * q, q * sizeof *w->cst);
-    memcpy(w->held + id * q, w->held + from * q, q * sizeof *w->held);
-    memcpy(w->sgn + id * q, w->sgn + from * q, q * sizeof *w->sgn);
-    memcpy(w->fac + id * nb * MAXFAC, w->fac + from * nb * MAXFAC, nb * MAXFAC);
-    memcpy(w->scale + id * nb, w->scale + from * nb, nb);
+    memcpy(w->chart.cst + id * q, w->chart.cst + from * q, q * sizeof *w->chart.cst);
+    memcpy(w->chart.held + id * q, w->chart.held + from * q, q * sizeof *w->chart.held);
+    memcpy(w->chart.sgn + id * q, w->chart.sgn + from * q, q * sizeof *w->chart.sgn);
+    memcpy(w->chart.fac + id * nb * MAXFAC, w->chart.fac + from * nb * MAXFAC, nb * MAXFAC);
+    memcpy(w->chart.scale + id * nb, w->chart.scale + from * nb, nb);
   } else {
     for (size_t i = 0; i < q; i++) {
-      w->cst[id * q + i] = w->held[id * q + i] = NONE;
-      w->sgn[id * q + i] = 1;
+      w->chart.cst[id * q + i] = w->chart.held[id * q + i] = NONE;
+      w->chart.sgn[id * q + i] = 1;
     }
-    memset(w->fac + id * nb * MAXFAC, NOFAC, nb * MAXFAC);
-    memset(w->scale + id * nb, 0, nb);
+    memset(w->chart.fac + id * nb * MAXFAC, NOFAC, nb * MAXFAC);
+    memset(w->chart.scale + id * nb, 0, nb);
   }
   return id;
 }
@@ -743,16 +768,16 @@ chart_new(struct sdlab_bnb_workspace *w, size_t from)
 static void
 codes(struct sdlab_bnb_workspace *w, const double *l, size_t ch)
 {
-  const size_t *cst = w->cst + ch * w->q;
-  const double *sgn = w->sgn + ch * w->q;
-  gsl_matrix_set_zero(w->C);
+  const size_t *cst = w->chart.cst + ch * w->q;
+  const double *sgn = w->chart.sgn + ch * w->q;
+  gsl_matrix_set_zero(w->ev.C);
   for (size_t i = 0; i < w->q; i++) {
-    for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
+    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++)
       for (size_t d = 0; d < w->n; d++)
-        *gsl_matrix_ptr(w->C, d, i) += l[j] * w->gen[j * w->n + d];
+        *gsl_matrix_ptr(w->ev.C, d, i) += l[j] * w->cone.gen[j * w->n + d];
     if (cst[i] != NONE)
       for (size_t d = 0; d < w->n; d++)
-        *gsl_matrix_ptr(w->C, d, i) += sgn[i] * w->gen[cst[i] * w->n + d];
+        *gsl_matrix_ptr(w->ev.C, d, i) += sgn[i] * w->cone.gen[cst[i] * w->n + d];
   }
 }
 
@@ -763,17 +788,17 @@ codes(struct sdlab_bnb_workspace *w, const double *l, size_t ch)
 static void
 unchart(const struct sdlab_bnb_workspace *w, const double *l, size_t ch, double floor, double *out)
 {
-  const size_t nb = w->nb, *held = w->held + ch * w->q;
-  const unsigned char *scale = w->scale + ch * nb;
+  const size_t nb = w->chart.nb, *held = w->chart.held + ch * w->q;
+  const unsigned char *scale = w->chart.scale + ch * nb;
   memcpy(out, l, w->K * sizeof *out);
   for (size_t k = 0; k < w->K; k++) {
-    const size_t bk = w->bslot[k];
+    const size_t bk = w->chart.bslot[k];
     if (bk == NONE)
       continue;
-    const unsigned char *f = w->fac + (ch * nb + bk) * MAXFAC;
+    const unsigned char *f = w->chart.fac + (ch * nb + bk) * MAXFAC;
     double v = scale[bk] ? fmax(l[k], floor) : l[k];
     for (size_t t = 0; t < MAXFAC && f[t] != NOFAC; t++)
-      v *= scale[f[t]] ? fmax(l[w->bcoord[f[t]]], floor) : l[w->bcoord[f[t]]];
+      v *= scale[f[t]] ? fmax(l[w->chart.bcoord[f[t]]], floor) : l[w->chart.bcoord[f[t]]];
     out[k] = v;
   }
   for (size_t i = 0; i < w->q; i++)
@@ -787,19 +812,19 @@ static double
 fit(struct sdlab_bnb_workspace *w, double *smax, double *smin)
 {
   const size_t n = w->n, q = w->q, nr = w->nr;
-  gsl_matrix_set_zero(w->W);
+  gsl_matrix_set_zero(w->ev.W);
   double smx = 0, smn = 0;
   if (q > 0) {
     /* SVD of the taller of C and C^T (gsl wants rows >= columns) */
     const int tall = n >= q;
     const size_t rows = tall ? n : q, cols = tall ? q : n;
-    gsl_matrix_view M = gsl_matrix_submatrix(w->U, 0, 0, rows, cols);
-    gsl_matrix_view V = gsl_matrix_submatrix(w->V, 0, 0, cols, cols);
-    gsl_vector_view s = gsl_vector_subvector(w->sv, 0, cols), wk = gsl_vector_subvector(w->work, 0, cols);
+    gsl_matrix_view M = gsl_matrix_submatrix(w->ev.U, 0, 0, rows, cols);
+    gsl_matrix_view V = gsl_matrix_submatrix(w->ev.V, 0, 0, cols, cols);
+    gsl_vector_view s = gsl_vector_subvector(w->ev.sv, 0, cols), wk = gsl_vector_subvector(w->ev.work, 0, cols);
     if (tall)
-      gsl_matrix_memcpy(&M.matrix, w->C);
+      gsl_matrix_memcpy(&M.matrix, w->ev.C);
     else
-      gsl_matrix_transpose_memcpy(&M.matrix, w->C);
+      gsl_matrix_transpose_memcpy(&M.matrix, w->ev.C);
     gsl_linalg_SV_decomp(&M.matrix, &V.matrix, &s.vector, &wk.vector);
     /* C = Lf S Rf^T with Lf (n x cols), Rf (q x cols): tall: Lf = M, Rf = V; wide: Lf = V, Rf = M */
     const gsl_matrix *Lf = tall ? &M.matrix : &V.matrix, *Rf = tall ? &V.matrix : &M.matrix;
@@ -815,16 +840,16 @@ fit(struct sdlab_bnb_workspace *w, double *smax, double *smin)
         for (size_t d = 0; d < n; d++)
           u += gsl_matrix_get(Lf, d, t) * gsl_matrix_get(w->R, d, a);
         for (size_t i = 0; i < q; i++)
-          *gsl_matrix_ptr(w->W, i, a) += gsl_matrix_get(Rf, i, t) * u / st;
+          *gsl_matrix_ptr(w->ev.W, i, a) += gsl_matrix_get(Rf, i, t) * u / st;
       }
     }
   }
-  gsl_matrix_memcpy(w->Res, w->R);
+  gsl_matrix_memcpy(w->ev.Res, w->R);
   if (q > 0)
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, w->C, w->W, 1.0, w->Res);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, w->ev.C, w->ev.W, 1.0, w->ev.Res);
   double f = 0;
   for (size_t k = 0; k < n * nr; k++)
-    f += w->Res->data[k] * w->Res->data[k];
+    f += w->ev.Res->data[k] * w->ev.Res->data[k];
   *smax = smx;
   *smin = smn;
   return f;
@@ -839,15 +864,15 @@ plain_box(const struct sdlab_bnb_workspace *w, const double *lo, const double *h
   memcpy(phi, hi, w->K * sizeof *phi);
   if (ch == 0)
     return;
-  const size_t nb = w->nb, *held = w->held + ch * w->q;
+  const size_t nb = w->chart.nb, *held = w->chart.held + ch * w->q;
   for (size_t k = 0; k < w->K; k++) {
-    const size_t bk = w->bslot[k];
+    const size_t bk = w->chart.bslot[k];
     if (bk == NONE)
       continue;
-    const unsigned char *f = w->fac + (ch * nb + bk) * MAXFAC;
+    const unsigned char *f = w->chart.fac + (ch * nb + bk) * MAXFAC;
     for (size_t t = 0; t < MAXFAC && f[t] != NOFAC; t++) {
-      plo[k] *= lo[w->bcoord[f[t]]];
-      phi[k] *= hi[w->bcoord[f[t]]];
+      plo[k] *= lo[w->chart.bcoord[f[t]]];
+      phi[k] *= hi[w->chart.bcoord[f[t]]];
     }
   }
   for (size_t i = 0; i < w->q; i++)
@@ -866,27 +891,27 @@ static int
 coupling_infeasible(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, size_t ch)
 {
   const size_t n = w->n, q = w->q;
-  plain_box(w, lo, hi, ch, w->plo, w->phi);
+  plain_box(w, lo, hi, ch, w->rank.plo, w->rank.phi);
   for (size_t i = 0; i < q; i++)
     for (size_t d = 0; d < n; d++) {
       double a = 0, b = 0, mag = 0;
-      for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
-        const double v = w->zr[k * n + d];
-        a += v * (v >= 0 ? w->plo[k] : w->phi[k]);
-        b += v * (v >= 0 ? w->phi[k] : w->plo[k]);
-        mag += fabs(v) * w->phi[k];
+      for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
+        const double v = w->rank.zr[k * n + d];
+        a += v * (v >= 0 ? w->rank.plo[k] : w->rank.phi[k]);
+        b += v * (v >= 0 ? w->rank.phi[k] : w->rank.plo[k]);
+        mag += fabs(v) * w->rank.phi[k];
       }
-      const double pad = (double)(4 * (w->count[i] + 2)) * DBL_EPSILON * mag;
-      w->zlo[i * n + d] = w->loose[i] ? -INFINITY : a - pad;
-      w->zhi[i * n + d] = b + pad;
+      const double pad = (double)(4 * (w->cone.count[i] + 2)) * DBL_EPSILON * mag;
+      w->rank.zlo[i * n + d] = w->rank.loose[i] ? -INFINITY : a - pad;
+      w->rank.zhi[i * n + d] = b + pad;
     }
-  double *D = w->dist;
+  double *D = w->rank.dist;
   for (size_t i = 0; i < q; i++)
     for (size_t j = 0; j < q; j++)
       D[i * q + j] = i == j ? 0 : INFINITY;
-  for (size_t e = 0; e < w->nedge; e++) {
-    const size_t d = w->edge[3 * e], i = w->edge[3 * e + 1], j = w->edge[3 * e + 2];
-    const double zj = w->zlo[j * n + d], zi = w->zhi[i * n + d];
+  for (size_t e = 0; e < w->rank.nedge; e++) {
+    const size_t d = w->rank.edge[3 * e], i = w->rank.edge[3 * e + 1], j = w->rank.edge[3 * e + 2];
+    const double zj = w->rank.zlo[j * n + d], zi = w->rank.zhi[i * n + d];
     if (!(zj > 0))
       continue;
     if (!(zi > 0))
@@ -914,8 +939,8 @@ coupling_scale(struct sdlab_bnb_workspace *w, const gsl_matrix *Wp, gsl_matrix *
   int changed = 1;
   for (size_t round = 0; changed && round <= nq; round++) {
     changed = 0;
-    for (size_t e = 0; e < w->npedge; e++) {
-      const size_t d = w->pedge[3 * e], i = w->pedge[3 * e + 1], j = w->pedge[3 * e + 2];
+    for (size_t e = 0; e < w->rank.npedge; e++) {
+      const size_t d = w->rank.pedge[3 * e], i = w->rank.pedge[3 * e + 1], j = w->rank.pedge[3 * e + 2];
       double zi = 0, zj = 0;
       for (size_t a = 0; a < w->np; a++) {
         zi += gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
@@ -963,10 +988,10 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
       gsl_vector_set_zero(&r.vector);
       continue;
     }
-    const double norm = gsl_blas_dnrm2(&r.vector), *ctr = w->ctr + i * np;
+    const double norm = gsl_blas_dnrm2(&r.vector), *ctr = w->jr.ctr + i * np;
     double lo, hi;
     jump_range(Wp, P->F[i], r.vector.data, &lo, &hi);
-    if (!(lo > delta * norm * w->cmin[i])) {
+    if (!(lo > delta * norm * w->jr.cmin[i])) {
       if (norm == 0)
         gsl_vector_set_zero(&c.vector);
       for (size_t a = 0; a < np; a++)
@@ -996,28 +1021,28 @@ offer(sdlab_bnb *b, const double *l, double f)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   }
   for (size_t i = 0; i < w->q; i++) {
-    for (size_t j = w->off[i]; j < w->off[i] + w->count[i]; j++)
+    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++)
       for (size_t a = 0; a < w->np; a++)
-        *gsl_matrix_ptr(WE, w->neuron[i], a) += l[j] * w->ray[j * w->np + a];
+        *gsl_matrix_ptr(WE, w->cone.neuron[i], a) += l[j] * w->cone.ray[j * w->np + a];
     for (size_t a = 0; a < w->nr; a++)
-      gsl_matrix_set(WD, a, w->neuron[i], gsl_matrix_get(w->W, i, a));
+      gsl_matrix_set(WD, a, w->cone.neuron[i], gsl_matrix_get(w->ev.W, i, a));
   }
   double loss, sm, vi = 0;
   int ok = 1;
-  if (w->jump)
+  if (w->jr.jump)
     ok = jump_place(w, b->P, b->Wp, WE, WD);
-  if (w->coupled) {
+  if (w->rank.coupled) {
     /* neurons without codes here keep a point of their cone (W_E = 0 may break a ranking row); a point of the
      * piece's closure only when scales meet the ranking rows, up to their rounding */
     for (size_t i = 0; i < w->nq; i++) {
       gsl_vector_view r = gsl_matrix_row(WE, i);
       if (gsl_vector_isnull(&r.vector))
         for (size_t a = 0; a < w->np; a++)
-          gsl_vector_set(&r.vector, a, w->row0[i * w->np + a]);
+          gsl_vector_set(&r.vector, a, w->rank.row0[i * w->np + a]);
     }
     ok = coupling_scale(w, b->Wp, WE, WD);
   }
-  if (w->coupled || w->jump) {
+  if (w->rank.coupled || w->jr.jump) {
     double scale = 0, xmax = 0;
     for (size_t i = 0; ok && i < w->nq; i++) {
       gsl_vector_view r = gsl_matrix_row(WE, i);
@@ -1050,7 +1075,7 @@ offer(sdlab_bnb *b, const double *l, double f)
 static double
 span_bound(struct sdlab_bnb_workspace *w, const double *hi, size_t ch)
 {
-  const size_t *cst = w->cst + ch * w->q;
+  const size_t *cst = w->chart.cst + ch * w->q;
   uint64_t mask = 0;
   size_t c = 0;
   for (size_t k = 0; k < w->K; k++) {
@@ -1059,68 +1084,68 @@ span_bound(struct sdlab_bnb_workspace *w, const double *hi, size_t ch)
       use = cst[i] == k;
     if (use) {
       for (size_t d = 0; d < w->n; d++)
-        gsl_matrix_set(w->B, d, c, w->gen[k * w->n + d]);
+        gsl_matrix_set(w->ev.B, d, c, w->cone.gen[k * w->n + d]);
       c++;
       if (k < 64)
         mask |= (uint64_t)1 << k;
     }
   }
-  if (w->K <= 64 && w->span_kept && mask == w->span_mask)
-    return w->span_value;
-  w->rankB = 0;
-  w->span_value = w->energy;
+  if (w->K <= 64 && w->ev.span_kept && mask == w->ev.span_mask)
+    return w->ev.span_value;
+  w->ev.rankB = 0;
+  w->ev.span_value = w->energy;
   if (c > 0) {
-    gsl_matrix_view Bv = gsl_matrix_submatrix(w->B, 0, 0, w->n, c);
-    w->rankB = sdlab_piece_span_basis(&Bv.matrix, w->Q);
-    w->span_value = w->energy - sdlab_piece_top_energy(w->Q, w->rankB, w->R, w->q);
+    gsl_matrix_view Bv = gsl_matrix_submatrix(w->ev.B, 0, 0, w->n, c);
+    w->ev.rankB = sdlab_piece_span_basis(&Bv.matrix, w->ev.Q);
+    w->ev.span_value = w->energy - sdlab_piece_top_energy(w->ev.Q, w->ev.rankB, w->R, w->q);
   }
-  w->span_mask = mask;
-  w->span_kept = 1;
-  return w->span_value;
+  w->ev.span_mask = mask;
+  w->ev.span_kept = 1;
+  return w->ev.span_value;
 }
 
 /* The partial-rank bound, for boxes where the codes may lose rank but keep rank r robustly.  With C0's
  * singular values s_1 >= ... and left singular vectors U0 (from fit, q <= n), ||E|| <= eta and
  * delta = s_r - s_{r+1} - eta > 0, every C(l) on the box has rank >= r and its top-r left singular space U'
  * satisfies ||P_U' - P_U0|| <= theta = eta / delta (Wedin 1972).  V contains U' and lies in B (the span of
- * w->Q from span_bound), so with R1 = P_B R and W = V minus U' (dim <= q - r):
+ * w->ev.Q from span_bound), so with R1 = P_B R and W = V minus U' (dim <= q - r):
  *   L~ = ||R - R1||^2 + ||(I - P_U') R1||^2 - ||P_W R1||^2 >= ||R||^2 - ||R1||^2 + tail(G(U')),
  * tail = the sum of the n_r - (q - r) smallest eigenvalues of G(U') = R1^T (I - P_U') R1, and by Weyl each
  * moves by at most theta ||R1||_2^2 from those of G(U0).  The best r is taken; -inf when none applies. */
 static double
 partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
 {
-  const size_t n = w->n, q = w->q, nr = w->nr, rb = w->rankB;
+  const size_t n = w->n, q = w->q, nr = w->nr, rb = w->ev.rankB;
   double best = -INFINITY;
   if (q < 2 || q > n || rb == 0)
     return best;
   /* R1 = Q Q^T R, ||R1||_F^2 and ||R1||_2^2 */
-  gsl_matrix_view Qb = gsl_matrix_submatrix(w->Q, 0, 0, n, rb), M1 = gsl_matrix_submatrix(w->M1, 0, 0, rb, nr);
+  gsl_matrix_view Qb = gsl_matrix_submatrix(w->ev.Q, 0, 0, n, rb), M1 = gsl_matrix_submatrix(w->ev.M1, 0, 0, rb, nr);
   gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Qb.matrix, w->R, 0.0, &M1.matrix);
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qb.matrix, &M1.matrix, 0.0, w->R1);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->G0);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Qb.matrix, &M1.matrix, 0.0, w->ev.R1);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &M1.matrix, &M1.matrix, 0.0, w->ev.G0);
   double fro = 0;
   for (size_t a = 0; a < nr; a++)
-    fro += gsl_matrix_get(w->G0, a, a);
-  gsl_matrix_memcpy(w->G, w->G0);
-  gsl_eigen_symm(w->G, w->eval, w->eig);
-  const double spec = gsl_vector_max(w->eval), smax = gsl_vector_get(w->sv, 0);
+    fro += gsl_matrix_get(w->ev.G0, a, a);
+  gsl_matrix_memcpy(w->ev.G, w->ev.G0);
+  gsl_eigen_symm(w->ev.G, w->ev.eval, w->ev.eig);
+  const double spec = gsl_vector_max(w->ev.eval), smax = gsl_vector_get(w->ev.sv, 0);
   for (size_t r = 1; r < q; r++) {
-    const double delta = gsl_vector_get(w->sv, r - 1) - gsl_vector_get(w->sv, r) - eta - gam * smax;
+    const double delta = gsl_vector_get(w->ev.sv, r - 1) - gsl_vector_get(w->ev.sv, r) - eta - gam * smax;
     if (!(delta > 0) || q - r >= nr)
       continue;
     const double theta = fmin(1.0, eta / delta);
     /* G(U0) = R1^T R1 - (U0^T R1)^T (U0^T R1), U0 the first r columns of the fit's left factor */
-    gsl_matrix_view U0 = gsl_matrix_submatrix(w->U, 0, 0, n, r), A = gsl_matrix_submatrix(w->A, 0, 0, r, nr);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &U0.matrix, w->R1, 0.0, &A.matrix);
-    gsl_matrix_memcpy(w->G, w->G0);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, -1.0, &A.matrix, &A.matrix, 1.0, w->G);
-    gsl_eigen_symm(w->G, w->eval, w->eig);
-    gsl_sort_vector(w->eval);
+    gsl_matrix_view U0 = gsl_matrix_submatrix(w->ev.U, 0, 0, n, r), A = gsl_matrix_submatrix(w->ev.A, 0, 0, r, nr);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &U0.matrix, w->ev.R1, 0.0, &A.matrix);
+    gsl_matrix_memcpy(w->ev.G, w->ev.G0);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, -1.0, &A.matrix, &A.matrix, 1.0, w->ev.G);
+    gsl_eigen_symm(w->ev.G, w->ev.eval, w->ev.eig);
+    gsl_sort_vector(w->ev.eval);
     const size_t keep = nr - (q - r);
     double tail = 0;
     for (size_t a = 0; a < keep; a++)
-      tail += gsl_vector_get(w->eval, a);
+      tail += gsl_vector_get(w->ev.eval, a);
     const double lb = w->energy - fro + tail - (double)keep * theta * spec - gam * w->energy * (1 + smax / delta);
     best = fmax(best, lb);
   }
@@ -1134,18 +1159,18 @@ partial_rank_bound(struct sdlab_bnb_workspace *w, double eta, double gam)
  * for H) both ||sum_i e_i t_i|| <= sum_i e_i ||t_i|| and ||N||_F^2 <= sum_t (sum_i |V_it| e_i)^2 / s_t^2 bound
  * ||N||; the smaller is taken, raised by gamma kappa for the SVD's backward error.  Generators that lie in the
  * span (most of them, where codes are nearly dependent) add to hpar only.  Per coordinate, h_k ||t_i|| times
- * its off-span and in-span parts go to w->cperp and w->cpar (to choose the side to bisect). */
+ * its off-span and in-span parts go to w->ev.cperp and w->ev.cpar (to choose the side to bisect). */
 static void
 frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, double gk, double *nperp, double *hpar)
 {
   const size_t n = w->n, q = w->q;
-  double tri[2] = {0, 0}, *e = w->grad + w->K; /* e_i for N (q) then H (q), after the gradient */
-  double *T = w->fg + 2 * 144, *Tg = T + q * q;  /* T = V S^-1 and T T^T (q x q each) */
+  double tri[2] = {0, 0}, *e = w->ev.grad + w->K; /* e_i for N (q) then H (q), after the gradient */
+  double *T = w->ev.fg + 2 * 144, *Tg = T + q * q;  /* T = V S^-1 and T T^T (q x q each) */
   size_t act = 0;                               /* coordinates that move */
-  gsl_matrix_view U = gsl_matrix_submatrix(w->U, 0, 0, n, q);
+  gsl_matrix_view U = gsl_matrix_submatrix(w->ev.U, 0, 0, n, q);
   for (size_t i = 0; i < q; i++)
     for (size_t t = 0; t < q; t++)
-      T[i * q + t] = gsl_matrix_get(w->V, i, t) / gsl_vector_get(w->sv, t);
+      T[i * q + t] = gsl_matrix_get(w->ev.V, i, t) / gsl_vector_get(w->ev.sv, t);
   for (size_t i = 0; i < q; i++)
     for (size_t j = 0; j < q; j++) {
       double c = 0;
@@ -1156,15 +1181,15 @@ frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, d
   for (size_t i = 0; i < q; i++) {
     const double ti = sqrt(Tg[i * q + i]);
     e[i] = e[q + i] = 0;
-    for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
-      const double h = 0.5 * (hi[k] - lo[k]), *g = w->gen + k * n;
-      w->cperp[k] = w->cpar[k] = 0;
+    for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
+      const double h = 0.5 * (hi[k] - lo[k]), *g = w->cone.gen + k * n;
+      w->ev.cperp[k] = w->ev.cpar[k] = 0;
       if (h == 0)
         continue;
       /* the parts of g in and off the span, U^T g and g - U U^T g (not sqrt(1 - ...), which cancels), kept
        * for the vertex enumeration below (rows 16 are scratch beyond it) with g's column and half-width */
       const size_t row = act < 16 ? act : 16;
-      double *pa = w->fa + row * q, *pp = w->fp + row * n, par = 0, perp = 0;
+      double *pa = w->ev.fa + row * q, *pp = w->ev.fp + row * n, par = 0, perp = 0;
       for (size_t t = 0; t < q; t++) {
         double c = 0;
         for (size_t d = 0; d < n; d++)
@@ -1182,12 +1207,12 @@ frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, d
       e[i] += h * sqrt(perp);
       e[q + i] += h * sqrt(par);
       if (act < 16) {
-        w->fcol[act] = i;
-        w->fh[act] = h;
+        w->ev.fcol[act] = i;
+        w->ev.fh[act] = h;
       }
       act++;
-      w->cperp[k] = h * ti * sqrt(perp);
-      w->cpar[k] = h * ti * sqrt(par);
+      w->ev.cperp[k] = h * ti * sqrt(perp);
+      w->ev.cpar[k] = h * ti * sqrt(par);
     }
     tri[0] += e[i] * ti;
     tri[1] += e[q + i] * ti;
@@ -1204,15 +1229,15 @@ frame_sizes(struct sdlab_bnb_workspace *w, const double *lo, const double *hi, d
   if (act <= 12) {
     /* ||sum_k delta_k x_k t_i(k)^T||_F is convex in delta: its largest value on the box is at a vertex, and
      * there the square is s^T G s, G_kl = h_k h_l <x_k, x_l> <t_i(k), t_i(l)> (x = the off- or in-span part) */
-    double *G = w->fg;
+    double *G = w->ev.fg;
     for (size_t k = 0; k < act; k++)
       for (size_t l = 0; l < act; l++) {
         double pp = 0, aa = 0;
         for (size_t d = 0; d < n; d++)
-          pp += w->fp[k * n + d] * w->fp[l * n + d];
+          pp += w->ev.fp[k * n + d] * w->ev.fp[l * n + d];
         for (size_t t = 0; t < q; t++)
-          aa += w->fa[k * q + t] * w->fa[l * q + t];
-        const double c = w->fh[k] * w->fh[l] * Tg[w->fcol[k] * q + w->fcol[l]];
+          aa += w->ev.fa[k * q + t] * w->ev.fa[l * q + t];
+        const double c = w->ev.fh[k] * w->ev.fh[l] * Tg[w->ev.fcol[k] * q + w->ev.fcol[l]];
         G[k * act + l] = c * pp;
         G[144 + k * act + l] = c * aa;
       }
@@ -1249,8 +1274,8 @@ offer_at(sdlab_bnb *b, const double *l, size_t ch)
   struct sdlab_bnb_workspace *w = b->w;
   const double *x = l;
   if (ch != 0) {
-    unchart(w, l, ch, sqrt(DBL_EPSILON), w->lp);
-    x = w->lp;
+    unchart(w, l, ch, sqrt(DBL_EPSILON), w->ev.lp);
+    x = w->ev.lp;
   }
   double smax, smin;
   codes(w, x, 0);
@@ -1265,14 +1290,14 @@ bound(sdlab_bnb *b, double *rec, double parent)
   const size_t K = w->K, n = w->n, q = w->q, nr = w->nr, ch = (size_t)rec[1];
   const double *lo = rec + HEAD, *hi = rec + HEAD + K;
   b->nodes++;
-  if (w->coupled && coupling_infeasible(w, lo, hi, ch)) { /* no point of the piece here */
+  if (w->rank.coupled && coupling_infeasible(w, lo, hi, ch)) { /* no point of the piece here */
     rec[0] = INFINITY;
     b->infeasible++;
     return SDLAB_SUCCESS;
   }
   for (size_t k = 0; k < K; k++)
-    w->l[k] = 0.5 * (lo[k] + hi[k]);
-  codes(w, w->l, ch);
+    w->ev.l[k] = 0.5 * (lo[k] + hi[k]);
+  codes(w, w->ev.l, ch);
   double smax, smin;
   const double f0 = fit(w, &smax, &smin);
   /* rounding of the SVD-based fit (backward stable): gamma of the sizes, times the energy, times the
@@ -1283,17 +1308,17 @@ bound(sdlab_bnb *b, double *rec, double parent)
   double lin = 0, eta2 = 0;
   for (size_t i = 0; i < q; i++) {
     double hsum = 0;
-    for (size_t k = w->off[i]; k < w->off[i] + w->count[i]; k++) {
+    for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
       const double h = 0.5 * (hi[k] - lo[k]);
       double gk = 0;
       for (size_t a = 0; a < nr; a++) {
         double gr = 0;
         for (size_t d = 0; d < n; d++)
-          gr += w->gen[k * n + d] * gsl_matrix_get(w->Res, d, a);
-        gk += gr * gsl_matrix_get(w->W, i, a);
+          gr += w->cone.gen[k * n + d] * gsl_matrix_get(w->ev.Res, d, a);
+        gk += gr * gsl_matrix_get(w->ev.W, i, a);
       }
-      w->grad[k] = -2 * gk;
-      lin += fabs(w->grad[k]) * h;
+      w->ev.grad[k] = -2 * gk;
+      lin += fabs(w->ev.grad[k]) * h;
       hsum += h;
     }
     eta2 += hsum * hsum;
@@ -1330,9 +1355,9 @@ bound(sdlab_bnb *b, double *rec, double parent)
     double top = 0;
     for (size_t k = 0; k < K; k++) {
       const double h = 0.5 * (hi[k] - lo[k]);
-      const double c = hpar < 1 ? fabs(w->grad[k]) * h + w->energy * (w->cperp[k] * (2 * phi * nperp * pow(m, 4) +
-                                   hpar * pow(m, 3)) + w->cpar[k] * nperp * pow(m, 3))
-                                 : w->cperp[k] + w->cpar[k];
+      const double c = hpar < 1 ? fabs(w->ev.grad[k]) * h + w->energy * (w->ev.cperp[k] * (2 * phi * nperp * pow(m, 4) +
+                                   hpar * pow(m, 3)) + w->ev.cpar[k] * nperp * pow(m, 3))
+                                 : w->ev.cperp[k] + w->ev.cpar[k];
       if (c > top) {
         top = c;
         rec[2] = (double)k;
@@ -1345,26 +1370,26 @@ bound(sdlab_bnb *b, double *rec, double parent)
   rec[0] = fmax(fmax(lb, parent), 0.0);
   /* upper bounds: the centre (in the plain chart its fit is the one above), then the corner the gradient
    * descends to */
-  int status = ch == 0 ? offer(b, w->l, f0) : offer_at(b, w->l, ch);
+  int status = ch == 0 ? offer(b, w->ev.l, f0) : offer_at(b, w->ev.l, ch);
   if (status)
     return status;
   for (size_t k = 0; k < K; k++)
-    w->l[k] = w->grad[k] > 0 ? lo[k] : hi[k];
-  return offer_at(b, w->l, ch);
+    w->ev.l[k] = w->ev.grad[k] > 0 ? lo[k] : hi[k];
+  return offer_at(b, w->ev.l, ch);
 }
 
 static void
 heap_push(struct sdlab_bnb_workspace *w, size_t id)
 {
-  size_t k = w->heaped++;
-  w->heap[k] = id;
+  size_t k = w->box.heaped++;
+  w->box.heap[k] = id;
   while (k > 0) {
     size_t p = (k - 1) / 2;
-    if (!(box(w, w->heap[k])[0] < box(w, w->heap[p])[0]))
+    if (!(box(w, w->box.heap[k])[0] < box(w, w->box.heap[p])[0]))
       break;
-    size_t t = w->heap[k];
-    w->heap[k] = w->heap[p];
-    w->heap[p] = t;
+    size_t t = w->box.heap[k];
+    w->box.heap[k] = w->box.heap[p];
+    w->box.heap[p] = t;
     k = p;
   }
 }
@@ -1372,20 +1397,20 @@ heap_push(struct sdlab_bnb_workspace *w, size_t id)
 static size_t
 heap_pop(struct sdlab_bnb_workspace *w)
 {
-  size_t top = w->heap[0];
-  w->heap[0] = w->heap[--w->heaped];
+  size_t top = w->box.heap[0];
+  w->box.heap[0] = w->box.heap[--w->box.heaped];
   size_t k = 0;
   for (;;) {
     size_t l = 2 * k + 1, r = l + 1, m = k;
-    if (l < w->heaped && box(w, w->heap[l])[0] < box(w, w->heap[m])[0])
+    if (l < w->box.heaped && box(w, w->box.heap[l])[0] < box(w, w->box.heap[m])[0])
       m = l;
-    if (r < w->heaped && box(w, w->heap[r])[0] < box(w, w->heap[m])[0])
+    if (r < w->box.heaped && box(w, w->box.heap[r])[0] < box(w, w->box.heap[m])[0])
       m = r;
     if (m == k)
       break;
-    size_t t = w->heap[k];
-    w->heap[k] = w->heap[m];
-    w->heap[m] = t;
+    size_t t = w->box.heap[k];
+    w->box.heap[k] = w->box.heap[m];
+    w->box.heap[m] = t;
     k = m;
   }
   return top;
@@ -1395,32 +1420,32 @@ heap_pop(struct sdlab_bnb_workspace *w)
 static size_t
 box_new(struct sdlab_bnb_workspace *w)
 {
-  if (w->nfreed > 0)
-    return w->freed[--w->nfreed];
-  if (w->used == w->cap) {
-    size_t cap = w->cap ? 2 * w->cap : 1024;
-    double *pool = realloc(w->pool, cap * (HEAD + 2 * w->K) * sizeof *pool);
-    size_t *heap = realloc(w->heap, cap * sizeof *heap);
+  if (w->box.nfreed > 0)
+    return w->box.freed[--w->box.nfreed];
+  if (w->box.used == w->box.cap) {
+    size_t cap = w->box.cap ? 2 * w->box.cap : 1024;
+    double *pool = realloc(w->box.pool, cap * (HEAD + 2 * w->K) * sizeof *pool);
+    size_t *heap = realloc(w->box.heap, cap * sizeof *heap);
     if (heap)
-      w->heap = heap;
-    size_t *freed = realloc(w->freed, cap * sizeof *freed);
+      w->box.heap = heap;
+    size_t *freed = realloc(w->box.freed, cap * sizeof *freed);
     if (freed)
-      w->freed = freed;
+      w->box.freed = freed;
     if (pool)
-      w->pool = pool;
+      w->box.pool = pool;
     if (!pool || !heap || !freed)
       return (size_t)-1;
-    w->cap = cap;
+    w->box.cap = cap;
   }
-  return w->used++;
+  return w->box.used++;
 }
 
 static void
 refresh(sdlab_bnb *b)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  b->open = w->heaped;
-  b->lower = w->heaped ? fmin(box(w, w->heap[0])[0], b->upper) : b->upper;
+  b->open = w->box.heaped;
+  b->lower = w->box.heaped ? fmin(box(w, w->box.heap[0])[0], b->upper) : b->upper;
 }
 
 /* A new box of chart ch: coordinates in [0, 1], neuron i's generator choice[i] held at 1 (a constant in
@@ -1439,11 +1464,11 @@ push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
     rec[HEAD + w->K + k] = 1;
   }
   for (size_t i = 0; i < w->q; i++) {
-    const size_t held = w->off[i] + choice[i];
+    const size_t held = w->cone.off[i] + choice[i];
     rec[HEAD + held] = rec[HEAD + w->K + held] = ch == 0 ? 1 : 0;
-    for (size_t j = 0; j < w->count[i] && j < 64; j++) /* generators outside the box's simplex stay at 0 */
-      if (!(w->held_mask[i] >> j & 1))
-        rec[HEAD + w->off[i] + j] = rec[HEAD + w->K + w->off[i] + j] = 0;
+    for (size_t j = 0; j < w->cone.count[i] && j < 64; j++) /* generators outside the box's simplex stay at 0 */
+      if (!(w->cone.held_mask[i] >> j & 1))
+        rec[HEAD + w->cone.off[i] + j] = rec[HEAD + w->K + w->cone.off[i] + j] = 0;
   }
   int status = bound(b, rec, 0.0);
   if (!status)
@@ -1455,7 +1480,7 @@ push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
 static size_t
 free_coordinate(const struct sdlab_bnb_workspace *w, size_t ch, size_t i)
 {
-  return 2 * w->off[i] + 1 - w->held[ch * w->q + i];
+  return 2 * w->cone.off[i] + 1 - w->chart.held[ch * w->q + i];
 }
 
 /* The first group of chart ch, into g with factors mu, its size returned (0: none).  The group's constants
@@ -1467,15 +1492,15 @@ free_coordinate(const struct sdlab_bnb_workspace *w, size_t ch, size_t i)
 static size_t
 chart_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g, double *mu)
 {
-  const size_t q = w->q, n = w->n, *cst = w->cst + ch * q;
-  const double *sgn = w->sgn + ch * q;
+  const size_t q = w->q, n = w->n, *cst = w->chart.cst + ch * q;
+  const double *sgn = w->chart.sgn + ch * q;
   for (size_t i = 0; i < q; i++) {
-    if (w->count[i] != 2 || cst[i] == NONE)
+    if (w->cone.count[i] != 2 || cst[i] == NONE)
       continue;
     size_t size = 0;
     for (size_t j = i; j < q; j++)
-      if (w->count[j] == 2 && cst[j] != NONE &&
-          memcmp(w->gen + cst[i] * n, w->gen + cst[j] * n, n * sizeof *w->gen) == 0) {
+      if (w->cone.count[j] == 2 && cst[j] != NONE &&
+          memcmp(w->cone.gen + cst[i] * n, w->cone.gen + cst[j] * n, n * sizeof *w->cone.gen) == 0) {
         mu[size] = 1 / sgn[j];
         g[size++] = j;
       }
@@ -1484,22 +1509,22 @@ chart_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g, double *m
   }
   /* an orthonormal basis of T's span (its generators; B is span_bound's scratch), then the two-generator
    * columns' constants off T (projected twice), unit-normalised (mu_x = 1 / the norm off T) */
-  gsl_matrix_view basis = gsl_matrix_view_array(w->gs, n, q);
-  double *r = w->gs + n * q;
+  gsl_matrix_view basis = gsl_matrix_view_array(w->ev.gs, n, q);
+  double *r = w->ev.gs + n * q;
   size_t nt = 0, nr = 0, col[64];
   for (size_t i = 0; i < q; i++)
-    if (cst[i] != NONE && w->count[i] == 1) {
-      gsl_vector_const_view k = gsl_vector_const_view_array(w->gen + cst[i] * n, n);
-      gsl_matrix_set_col(w->B, nt++, &k.vector);
+    if (cst[i] != NONE && w->cone.count[i] == 1) {
+      gsl_vector_const_view k = gsl_vector_const_view_array(w->cone.gen + cst[i] * n, n);
+      gsl_matrix_set_col(w->ev.B, nt++, &k.vector);
     }
-  gsl_matrix_view Tv = gsl_matrix_submatrix(w->B, 0, 0, n, nt);
+  gsl_matrix_view Tv = gsl_matrix_submatrix(w->ev.B, 0, 0, n, nt);
   const size_t rt = nt ? sdlab_piece_span_basis(&Tv.matrix, &basis.matrix) : 0;
   const double tol = (double)(64 * n) * DBL_EPSILON;
   for (size_t i = 0; i < q && i < 64; i++) {
-    if (cst[i] == NONE || w->count[i] != 2)
+    if (cst[i] == NONE || w->cone.count[i] != 2)
       continue;
     gsl_vector_view v = gsl_vector_view_array(r + nr * n, n);
-    gsl_vector_const_view k = gsl_vector_const_view_array(w->gen + cst[i] * n, n);
+    gsl_vector_const_view k = gsl_vector_const_view_array(w->cone.gen + cst[i] * n, n);
     gsl_vector_memcpy(&v.vector, &k.vector);
     gsl_vector_scale(&v.vector, sgn[i]);
     const double size = gsl_blas_dnrm2(&v.vector);
@@ -1543,19 +1568,19 @@ static int
 resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  const size_t q = w->q, nb = w->nb;
+  const size_t q = w->q, nb = w->chart.nb;
   size_t g[64];
   double mu[64];
   const size_t size = chart_group(w, ch, g, mu);
   int room = size >= 2 && depth < 8;
   for (size_t k = 0; room && k < nb; k++) { /* a monomial gains a factor per factor a_x, x in the group */
-    const unsigned char *f = w->fac + (ch * nb + k) * MAXFAC;
+    const unsigned char *f = w->chart.fac + (ch * nb + k) * MAXFAC;
     size_t len = 0, gain = 0;
     for (size_t t = 0; t < size; t++) {
       const size_t vx = free_coordinate(w, ch, g[t]);
-      gain += w->bcoord[k] == vx;
+      gain += w->chart.bcoord[k] == vx;
       for (size_t u = 0; u < MAXFAC && f[u] != NOFAC; u++)
-        gain += f[u] == w->bslot[vx];
+        gain += f[u] == w->chart.bslot[vx];
     }
     while (len < MAXFAC && f[len] != NOFAC)
       len++;
@@ -1574,19 +1599,19 @@ resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
       const size_t x = g[t], vx = free_coordinate(w, c, x);
       if (x == m)
         continue;
-      w->sgn[c * q + x] = -mu[a] / mu[t]; /* column x becomes (mu_x c_x - mu_m c_m - T's part) / (mu_x s) */
-      w->cst[c * q + x] = vm;
+      w->chart.sgn[c * q + x] = -mu[a] / mu[t]; /* column x becomes (mu_x c_x - mu_m c_m - T's part) / (mu_x s) */
+      w->chart.cst[c * q + x] = vm;
       /* a_x = s t_x: every monomial with a factor a_x gains the factor s */
       for (size_t k = 0; k < nb; k++) {
-        unsigned char *f = w->fac + (c * nb + k) * MAXFAC;
-        size_t len = 0, hits = w->bcoord[k] == vx;
+        unsigned char *f = w->chart.fac + (c * nb + k) * MAXFAC;
+        size_t len = 0, hits = w->chart.bcoord[k] == vx;
         while (len < MAXFAC && f[len] != NOFAC)
-          hits += f[len++] == w->bslot[vx];
+          hits += f[len++] == w->chart.bslot[vx];
         while (hits--)
-          f[len++] = (unsigned char)w->bslot[vm];
+          f[len++] = (unsigned char)w->chart.bslot[vm];
       }
     }
-    w->scale[c * nb + w->bslot[vm]] = 1;
+    w->chart.scale[c * nb + w->chart.bslot[vm]] = 1;
     int status = resolve(b, choice, c, depth + 1);
     if (status)
       return status;
@@ -1607,9 +1632,9 @@ choice_boxes(sdlab_bnb *b, const size_t *choice)
   if (c == NONE)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
   for (size_t i = 0; i < q; i++)
-    w->cst[c * q + i] = w->held[c * q + i] = w->off[i] + choice[i];
+    w->chart.cst[c * q + i] = w->chart.held[c * q + i] = w->cone.off[i] + choice[i];
   if (chart_group(w, c, g, mu) == 0) {
-    w->nchart--;
+    w->chart.nchart--;
     return push_box(b, choice, 0);
   }
   return resolve(b, choice, c, 0);
@@ -1634,19 +1659,19 @@ constant_span(const struct sdlab_bnb_workspace *w, unsigned char **in_t)
     *in_t = NULL;
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   }
-  for (size_t x = 0; !w->coupled && x < w->q; x++) {
-    if (w->count[x] < 3)
+  for (size_t x = 0; !w->rank.coupled && x < w->q; x++) {
+    if (w->cone.count[x] < 3)
       continue;
     size_t nt = 0;
     for (size_t m = 0; m < w->q; m++)
-      if (m != x && w->count[m] == 1)
-        idx[nt++] = w->off[m];
+      if (m != x && w->cone.count[m] == 1)
+        idx[nt++] = w->cone.off[m];
     if (nt == 0)
       continue;
     const size_t rank = rank_of(w, idx, nt);
-    for (size_t j = 0; j < w->count[x]; j++) {
-      idx[nt] = w->off[x] + j;
-      (*in_t)[w->off[x] + j] = rank_of(w, idx, nt + 1) == rank;
+    for (size_t j = 0; j < w->cone.count[x]; j++) {
+      idx[nt] = w->cone.off[x] + j;
+      (*in_t)[w->cone.off[x] + j] = rank_of(w, idx, nt + 1) == rank;
     }
   }
   free(idx);
@@ -1657,8 +1682,8 @@ int
 sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  w->used = w->heaped = w->nfreed = 0;
-  w->span_kept = 0;
+  w->box.used = w->box.heaped = w->box.nfreed = 0;
+  w->ev.span_kept = 0;
   b->nodes = b->degenerate = b->charts = b->infeasible = b->spanned = 0;
   b->upper = INFINITY;
   b->violation = 0;
@@ -1690,7 +1715,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
                      * the neurons' rows lie in their regions, their codes unused) */
     gsl_matrix_set_zero(b->WE);
     gsl_matrix_set_zero(b->WD);
-    if (w->jump && !jump_place(w, b->P, b->Wp, b->WE, b->WD))
+    if (w->jr.jump && !jump_place(w, b->P, b->Wp, b->WE, b->WD))
       return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: a JumpReLU neuron's cone has no interior point (the "
                         "pattern is not realizable)");
     int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &b->upper, NULL, NULL);
@@ -1704,23 +1729,23 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   /* one box per choice, in every live neuron, of a simplex of its cover and the generator held at 1 in it,
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];
-  w->nchart = 1; /* chart 0, the plain parametrisation, stays */
+  w->chart.nchart = 1; /* chart 0, the plain parametrisation, stays */
   unsigned char *in_t = NULL;
   int status = constant_span(w, &in_t);
   if (status)
     return status;
   for (size_t i = 0; i < w->q; i++) { /* the first simplex, its first generator */
-    simplex[i] = w->toff[i];
-    choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
+    simplex[i] = w->cone.toff[i];
+    choice[i] = (size_t)__builtin_ctzll(w->cone.tri[simplex[i]]);
   }
   for (;;) {
     int skip = 0;
     for (size_t i = 0; i < w->q; i++) {
-      w->held_mask[i] = w->tri[simplex[i]];
+      w->cone.held_mask[i] = w->cone.tri[simplex[i]];
       int other = 0; /* a generator of the simplex off T, whose boxes cover this one's */
-      for (size_t j = 0; j < w->count[i] && j < 64; j++)
-        other |= (w->held_mask[i] >> j & 1) && !in_t[w->off[i] + j];
-      skip |= __builtin_popcountll(w->held_mask[i]) >= 3 && in_t[w->off[i] + choice[i]] && other;
+      for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
+        other |= (w->cone.held_mask[i] >> j & 1) && !in_t[w->cone.off[i] + j];
+      skip |= __builtin_popcountll(w->cone.held_mask[i]) >= 3 && in_t[w->cone.off[i] + choice[i]] && other;
     }
     b->spanned += skip != 0;
     status = skip ? SDLAB_SUCCESS : choice_boxes(b, choice);
@@ -1730,17 +1755,17 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     }
     size_t i = 0; /* the next (simplex, generator) of neuron 0, carrying into the next neurons */
     for (; i < w->q; i++) {
-      const uint64_t rest = choice[i] + 1 < 64 ? w->tri[simplex[i]] >> (choice[i] + 1) : 0;
+      const uint64_t rest = choice[i] + 1 < 64 ? w->cone.tri[simplex[i]] >> (choice[i] + 1) : 0;
       if (rest) {
         choice[i] += 1 + (size_t)__builtin_ctzll(rest);
         break;
       }
-      if (++simplex[i] < w->toff[i + 1]) {
-        choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
+      if (++simplex[i] < w->cone.toff[i + 1]) {
+        choice[i] = (size_t)__builtin_ctzll(w->cone.tri[simplex[i]]);
         break;
       }
-      simplex[i] = w->toff[i];
-      choice[i] = (size_t)__builtin_ctzll(w->tri[simplex[i]]);
+      simplex[i] = w->cone.toff[i];
+      choice[i] = (size_t)__builtin_ctzll(w->cone.tri[simplex[i]]);
     }
     if (i == w->q)
       break;
@@ -1748,14 +1773,14 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   free(in_t);
   /* drop what the incumbent already beats */
   size_t kept = 0;
-  for (size_t k = 0; k < w->heaped; k++)
-    if (box(w, w->heap[k])[0] < b->upper)
-      w->heap[kept++] = w->heap[k];
+  for (size_t k = 0; k < w->box.heaped; k++)
+    if (box(w, w->box.heap[k])[0] < b->upper)
+      w->box.heap[kept++] = w->box.heap[k];
     else
-      w->freed[w->nfreed++] = w->heap[k];
-  w->heaped = 0;
+      w->box.freed[w->box.nfreed++] = w->box.heap[k];
+  w->box.heaped = 0;
   for (size_t k = 0; k < kept; k++)
-    heap_push(w, w->heap[k]);
+    heap_push(w, w->box.heap[k]);
   refresh(b);
   return SDLAB_SUCCESS;
 }
@@ -1764,7 +1789,7 @@ int
 sdlab_bnb_iterate(sdlab_bnb *b)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  if (w->heaped == 0)
+  if (w->box.heaped == 0)
     return SDLAB_SUCCESS;
   const size_t K = w->K;
   size_t id = heap_pop(w);
@@ -1783,7 +1808,7 @@ sdlab_bnb_iterate(sdlab_bnb *b)
     split = pick;
   const double parent = rec[0];
   if (split == K) { /* a point: its bound is its value; nothing to split */
-    w->freed[w->nfreed++] = id;
+    w->box.freed[w->box.nfreed++] = id;
     refresh(b);
     return SDLAB_SUCCESS;
   }
@@ -1805,11 +1830,11 @@ sdlab_bnb_iterate(sdlab_bnb *b)
   if (a[0] < b->upper)
     heap_push(w, id);
   else
-    w->freed[w->nfreed++] = id;
+    w->box.freed[w->box.nfreed++] = id;
   if (c[0] < b->upper)
     heap_push(w, other);
   else
-    w->freed[w->nfreed++] = other;
+    w->box.freed[w->box.nfreed++] = other;
   refresh(b);
   return SDLAB_SUCCESS;
 }
@@ -1817,7 +1842,7 @@ sdlab_bnb_iterate(sdlab_bnb *b)
 int
 sdlab_bnb_test(const sdlab_bnb *b, double rtol)
 {
-  if (b->w->heaped == 0 || b->upper - b->lower <= rtol * fmax(1.0, b->upper))
+  if (b->w->box.heaped == 0 || b->upper - b->lower <= rtol * fmax(1.0, b->upper))
     return GSL_SUCCESS;
   return GSL_CONTINUE;
 }
