@@ -324,6 +324,18 @@ dictionary_of(const sdlab_opt *o, const sdlab_lrb_params *p, const gsl_matrix *X
   return status;
 }
 
+/* Each feature's parent (-1 for parents), from the hierarchy p, checked against the bench's own record when it has
+ * one (meta, read from mpath) */
+static int
+hierarchy_of(const sdlab_lrb_params *p, json_t *meta, const char *mpath, size_t n, long **parent_of)
+{
+  if ((*parent_of = malloc(n * sizeof **parent_of)) == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t d = 0; d < n; d++)
+    (*parent_of)[d] = sdlab_lrb_parent_of(p, d);
+  return meta ? bench_record_agrees(meta, mpath, n, *parent_of) : SDLAB_SUCCESS;
+}
+
 int
 sdlab_cmd_absorption(int argc, char **argv)
 {
@@ -373,12 +385,8 @@ sdlab_cmd_absorption(int argc, char **argv)
   gsl_matrix *WEc = NULL;
   sdlab_json j;
   sdlab_json_init(&j);
-  if (!status && ((parent_of = malloc(n * sizeof *parent_of)) == NULL))
-    status = sdlab_fail(GSL_ENOMEM, "out of memory");
-  for (size_t d = 0; !status && d < n; d++)
-    parent_of[d] = sdlab_lrb_parent_of(&p, d);
-  if (!status && meta)
-    status = bench_record_agrees(meta, mpath, n, parent_of);
+  if (!status)
+    status = hierarchy_of(&p, meta, mpath, n, &parent_of);
   const size_t nq = construct ? p.parents + 1 : Z ? Z->size2 : 0;
   if (!status && (a = sdlab_absorption_alloc(nq, n)) == NULL)
     status = GSL_ENOMEM;

@@ -272,6 +272,25 @@ check_flags(const sdlab_opt *o, double *tau)
   return 0;
 }
 
+/* --exclude: the features left out (a mask over the n features, and how many), refused when it leaves none */
+static int
+load_exclude(const char *path, size_t n, unsigned char **exclude, size_t *excluded)
+{
+  size_t *idx = NULL, nidx = 0;
+  int status = sdlab_npy_load_indices(path, "--exclude", n, &idx, &nidx);
+  if (!status && (*exclude = calloc(n, 1)) == NULL)
+    status = sdlab_fail(GSL_ENOMEM, "out of memory");
+  for (size_t i = 0; !status && i < nidx; i++)
+    (*exclude)[idx[i]] = 1;
+  free(idx);
+  *excluded = 0;
+  for (size_t i = 0; !status && i < n; i++)
+    *excluded += (*exclude)[i];
+  if (!status && *excluded == n)
+    status = sdlab_fail(GSL_EINVAL, "--exclude leaves no ground-truth feature to evaluate");
+  return status;
+}
+
 int
 sdlab_cmd_eval(int argc, char **argv)
 {
@@ -298,7 +317,6 @@ sdlab_cmd_eval(int argc, char **argv)
     return sdlab_cli_fail("eval", act_status);
   gsl_matrix *W = NULL, *WE = NULL, *WD = NULL, *WR = NULL, *DT = NULL, *X = NULL, *Y = NULL;
   unsigned char *exclude = NULL;
-  size_t *idx = NULL, nidx = 0;
   const char *layout = NULL;
   int status = sdlab_npy_load_matrix(o[O_TRUTH].value, "--truth", &W);
   /* --sae: another tool's dictionary, read once; what its own inference needs too when --data asks for the
@@ -321,21 +339,12 @@ sdlab_cmd_eval(int argc, char **argv)
     status = decoder_of(o, W, WE, &WD, &WR, &DT);
   else if (!status && o[O_TRUTH_TARGET].value)
     status = sdlab_fail(SDLAB_EPARAM, "--truth-target needs --decoder");
-  if (!status && o[O_EXCLUDE].value) {
-    status = sdlab_npy_load_indices(o[O_EXCLUDE].value, "--exclude", W->size2, &idx, &nidx);
-    if (!status && (exclude = calloc(W->size2, 1)) == NULL)
-      status = sdlab_fail(GSL_ENOMEM, "out of memory");
-    for (size_t i = 0; !status && i < nidx; i++)
-      exclude[idx[i]] = 1;
-  }
+  size_t excluded = 0;
+  if (!status && o[O_EXCLUDE].value)
+    status = load_exclude(o[O_EXCLUDE].value, W->size2, &exclude, &excluded);
   sdlab_json j;
   sdlab_json_init(&j);
   if (!status) {
-    size_t excluded = 0;
-    for (size_t i = 0; exclude && i < W->size2; i++)
-      excluded += exclude[i];
-    if (excluded == W->size2)
-      status = sdlab_fail(GSL_EINVAL, "--exclude leaves no ground-truth feature to evaluate");
     sdlab_json_object_begin(&j, NULL);
     sdlab_json_integer(&j, "n", (long long)W->size2);
     sdlab_json_integer(&j, "n_p", (long long)W->size1);
@@ -393,6 +402,5 @@ sdlab_cmd_eval(int argc, char **argv)
   if (X) gsl_matrix_free(X);
   if (Y) gsl_matrix_free(Y);
   free(exclude);
-  free(idx);
   return status ? sdlab_cli_fail("eval", status) : SDLAB_EXIT_OK;
 }
