@@ -11,8 +11,10 @@
 
 #include "helpers.h"
 #include "sdlab_bnb.h"
+#include "sdlab_claims.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
+#include "sdlab_lrb.h"
 #include "sdlab_pattern.h"
 #include "sdlab_patterns.h"
 
@@ -1024,4 +1026,68 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
   cr_log_info("%zu segments with ||H|| < 1; largest share of the curvature term used: %.3f", used, tight);
   cr_assert(used >= 200, "enough segments where the frame bound applies (%zu)", used);
   gsl_rng_free(r);
+}
+
+/* A point near a limit, pinned: on the n_p = 3 instance of `sdlab landscape --features 5 --dim 3 --seed 1
+ * --latents 2 --activation relu`, piece (0,2,4 | 0,3,4) has the point below, strictly inside it, with W_D about
+ * 1.6e7 and L~ = 1.3328939: the neurons' codes there are nearly parallel (the two cones share a face, along which
+ * the infimum is approached only as W_D grows), and the branch and bound's own search finds no point so low
+ * (found on 2026-12-06 by an instrumented run along that face).  Its bound, whatever the search finds, must stay
+ * at or below the point's value. */
+Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeout = 120)
+{
+  static const double we[6] = {0x1.2d5ca5c4aa96bp-1, 0x1.69fd25ac9a8b2p-2, 0x1.79674fa9587ffp-1,
+                               -0x1.1d45aab4c315p-4, 0x1.ea07d817858acp-1, 0x1.df2a50f8dc52ep-2};
+  static const double wd[6] = {-0x1.50b863f9b5775p+22, 0x1.50b863709831ep+22, -0x1.984defa75582cp+23,
+                               0x1.984deecb499abp+23, 0x1.ed1af53b177c9p+23, -0x1.ed1af0fdb4829p+23};
+  gsl_matrix *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  const size_t n = 5, np = 3, nq = 2;
+  gsl_vector *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(Md, 1.0);
+  gsl_matrix_const_view WE = gsl_matrix_const_view_array(we, nq, np), WD = gsl_matrix_const_view_array(wd, np, nq);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  uint64_t F[2], want[2] = {0x15, 0x19}; /* {0, 2, 4}, {0, 3, 4} */
+  cr_assert_eq(sdlab_pattern_of_masks(&act, &WE.matrix, Wp, F), 0);
+  cr_assert(F[0] == want[0] && F[1] == want[1], "the point's pattern is (%llx | %llx)", (unsigned long long)F[0],
+            (unsigned long long)F[1]);
+  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
+  double margin, violation, f;
+  sdlab_piece_margin(P, &WE.matrix, &margin, &violation);
+  cr_assert(margin > 0, "strictly inside the piece (margin %.3g)", margin);
+  cr_assert_eq(sdlab_piece_loss(P, Wp, Wp, Md, &WE.matrix, &WD.matrix, &f, NULL, NULL), 0);
+  /* the rounding of L~ at this point: each residual entry w_r - sum_i W_D z_i within e = gamma_3 (|w_r| + sum_i
+   * |W_D| (|z| + gamma_3 sum_a |W_E| |w_p|)) (the codes' own rounding multiplied by |W_D|), each square within
+   * 2 |r| e + e^2, the sum within gamma_n f */
+  double tol = sdlab_claims_gamma((double)n) * f;
+  for (size_t d = 0; d < n; d++)
+    for (size_t a = 0; a < np; a++) {
+      double big = fabs(gsl_matrix_get(Wp, a, d)), r = gsl_matrix_get(Wp, a, d);
+      for (size_t i = 0; i < nq; i++) {
+        double z = 0, zabs = 0;
+        for (size_t b = 0; b < np; b++) {
+          z += we[i * np + b] * gsl_matrix_get(Wp, b, d);
+          zabs += fabs(we[i * np + b] * gsl_matrix_get(Wp, b, d));
+        }
+        z = z > 0 ? z : 0;
+        big += fabs(wd[a * nq + i]) * (z + sdlab_claims_gamma(3) * zabs);
+        r -= wd[a * nq + i] * z;
+      }
+      double e = sdlab_claims_gamma(3) * big;
+      tol += 2 * fabs(r) * e + e * e;
+    }
+  cr_log_info("the pinned point: L~ = %.10f (rounding %.2g, margin %.2g, max |W_D| %.3g)", f, tol, margin, fabs(wd[4]));
+  cr_assert(f < 1.33290, "L~ = %.10f at the pinned point", f);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+  cr_assert_not_null(b, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+  run(b, 20000, 1e-9);
+  cr_log_info("after %zu boxes: [%.10f, %.10f], the search's best point %.2g above the pinned one", b->nodes,
+              b->lower, b->upper, b->upper - f);
+  cr_assert(b->lower <= f + tol, "lower bound %.17g above a point of the piece at %.17g (rounding %.3g)", b->lower, f,
+            tol);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
 }
