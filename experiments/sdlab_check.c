@@ -729,7 +729,7 @@ acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix
  * quotient within gamma_2; and the least-squares route inverts S = diag(den) through an eigensolver whose backward
  * error is taken as 8 n_q eps ||S||_F (as for Theorem 3.2), which moves a row of W_D by that over lambda_min(S) times
  * the row's norm.  Per entry, twice the first-order error of one route plus the eigensolver's term.  1 when every
- * entry is within it; the difference nearest its allowance, and the allowance, in *diff, *tol. */
+ * entry is within it; the difference nearest its allowance, and the allowance, in *diff, *tol.  n <= 64. */
 static int
 decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE, const gsl_matrix *Z,
                const uint64_t *F, const gsl_matrix *WD, const gsl_matrix *WDls, double *diff, double *tol)
@@ -751,14 +751,14 @@ decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
   *diff = 0;
   *tol = 1;
   for (size_t i = 0; i < nq; i++) {
-    double den = 0, dden = 0;
+    double den = 0, dden = 0, zeta[64] = {0};
     for (size_t d = 0; d < n; d++)
       if (F[i] >> d & 1) {
-        double md = gsl_vector_get(Md, d), z = fabs(gsl_matrix_get(Z, d, i)), zeta = 0;
+        double md = gsl_vector_get(Md, d), z = fabs(gsl_matrix_get(Z, d, i));
         for (size_t b = 0; b < np; b++)
-          zeta += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
+          zeta[d] += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
         den += md * z * z;
-        dden += md * z * (2 * g * zeta);
+        dden += md * z * (2 * g * zeta[d]);
       }
     if (!(den > 0))
       continue;
@@ -766,12 +766,9 @@ decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
       double A = 0, Az = 0, row = 0;
       for (size_t d = 0; d < n; d++)
         if (F[i] >> d & 1) {
-          double md = gsl_vector_get(Md, d), z = fabs(gsl_matrix_get(Z, d, i)), w = fabs(gsl_matrix_get(Wr, a, d)),
-                 zeta = 0;
-          for (size_t b = 0; b < np; b++)
-            zeta += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
+          double md = gsl_vector_get(Md, d), z = fabs(gsl_matrix_get(Z, d, i)), w = fabs(gsl_matrix_get(Wr, a, d));
           A += md * z * w;
-          Az += md * g * zeta * w;
+          Az += md * g * zeta[d] * w;
         }
       for (size_t j = 0; j < nq; j++)
         row += gsl_matrix_get(WD, a, j) * gsl_matrix_get(WD, a, j);
