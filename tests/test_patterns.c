@@ -10,6 +10,7 @@
 #include "helpers.h"
 #include "sdlab_errno.h"
 #include "sdlab_lp.h"
+#include "sdlab_pattern.h"
 #include "sdlab_patterns.h"
 
 static void init(void) { gsl_set_error_handler_off(); }
@@ -335,6 +336,22 @@ Test(patterns, one_entry_point_picks_the_enumeration_from_the_activation)
     sdlab_patterns_set_free(&set);
     sdlab_patterns_set_free(&set); /* freed sets are empty: a second free is a no-op */
   }
+  /* theory's byte patterns and the masks the solvers index agree, and more than 64 features have no masks */
+  gsl_matrix *WE = gsl_matrix_alloc(3, 2);
+  for (size_t k = 0; k < 6; k++)
+    WE->data[k] = gsl_ran_gaussian(r, 1.0);
+  sdlab_activation relu = {.kind = SDLAB_ACT_RELU};
+  sdlab_pattern *P = sdlab_pattern_alloc(3, 5), *big = sdlab_pattern_alloc(1, 65);
+  uint64_t F[3];
+  cr_assert_eq(sdlab_pattern_of(&relu, WE, Wp, P), 0);
+  cr_assert_eq(sdlab_pattern_of_masks(&relu, WE, Wp, F), 0);
+  for (size_t i = 0; i < 3; i++)
+    for (size_t d = 0; d < 5; d++)
+      cr_assert_eq(P->F[i * 5 + d], (unsigned char)(F[i] >> d & 1));
+  cr_assert_eq(sdlab_pattern_masks(big, F), SDLAB_EPARAM);
+  sdlab_pattern_free(P);
+  sdlab_pattern_free(big);
+  gsl_matrix_free(WE);
   sdlab_patterns_set set;
   sdlab_activation btk = {.kind = SDLAB_ACT_BATCHTOPK, .k = 2};
   cr_assert_eq(sdlab_patterns_enumerate(Wp, 3, &btk, 100000, &set), SDLAB_EPARAM);
