@@ -6,7 +6,7 @@
 if (!exists("data")) data = "atlas.tsv"
 if (!exists("instances")) instances = 200
 if (!exists("runs")) runs = 20
-width = 11.0; height = 4.6
+width = 14.0; height = 4.6
 load "figures/style.gp"
 set style data histogram
 set style histogram errorbars gap 1 lw 1
@@ -16,7 +16,7 @@ set yrange [0:1.05]
 set ylabel "share of the runs"
 set xtics rotate by -30 font ",8" nomirror
 set key outside bottom center font ",8" horizontal
-set title sprintf("Where full-batch Adam ends, against the certified census (n_p = 2; %d instances x %d runs a cell)", \
+set title sprintf("Where full-batch Adam ends, against the census (n_p = 2 and 3: -d3- cells; %d instances x %d runs a cell)", \
   instances, runs)
 plot data using 2:3:4:xtic(1) lt 1 title "global", \
      '' using 5:6:7 lt 2 title "spurious", \

@@ -1,21 +1,36 @@
 # The atlas (issue 23): how often full-batch Adam ends at a spurious partial minimum of L~, over many random
-# instances of small cells whose every piece the census certifies (n_p = 2: at n_p = 3 the branch and bound
-# leaves pieces open).  Cells fixed before any was run: ReLU at superposition n/n_p = 1.5 and 2 with n_q = 2,
-# n_q = 3 at n = 4, and a higher interference (M = 0.6) at n = 4; JumpReLU(0.5) and Top-k-ReLU at the same
-# sizes.  Each cell: seeds 1..AT_INSTANCES, 20 Adam runs each (sdlab atlas's defaults: 20,000 steps, lr 0.01).
+# instances of small cells.  Cells fixed before any was run: in n_p = 2 dimensions (where the census certifies
+# every piece), ReLU at superposition n/n_p = 1.5 and 2 with n_q = 2, n_q = 3 at n = 4, and a higher
+# interference (M = 0.6) at n = 4; JumpReLU(0.5) and Top-k-ReLU at the same sizes.  In n_p = 3 dimensions
+# (fixed on 2026-12-06, before any was run), ReLU at n/n_p = 1, 4/3 and 5/3 with n_q = 2, JumpReLU(0.5) and
+# Top-1-ReLU at n = 4; and, fixed then too, ReLU at n = 5 and 6 in n_p = 2 (which need M >= cos 72 deg = 0.309
+# and cos 60 deg = 0.5: they run at M = 0.6, beside relu-n4-q2-m06).  At n_p = 3 the branch and bound leaves
+# pieces open, so each piece gets 20,000 boxes (a budget chosen for time; an uncertified global minimum turns a
+# run at the best point found into "undecided", while "spurious" needs no certificate).  Each cell: seeds
+# 1..AT_INSTANCES, 20 Adam runs each (sdlab atlas's defaults: 20,000 steps, lr 0.01).
 # At SCALE=quick and full the cells' results are committed in paper-repro/results/atlas/ (make paper reads them
-# without rerunning; remove them, or make atlas, to recompute: about 15 minutes on this 2-core machine); at
-# SCALE=tiny (the tests) 4 instances of 4 runs a cell into OUT.
+# without rerunning; remove them, or make atlas, to recompute: about an hour and a half on this 2-core
+# machine); at SCALE=tiny (the tests) 4 instances of 4 runs a cell into OUT.
 AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3 \
-  relu-n3-q2-basin relu-n3-q2-fa relu-n4-q2-basin relu-n4-q2-fa jumprelu-n4-q2-basin jumprelu-n4-q2-fa
-AT_ARGS_relu-n3-q2 := --features 3 --latents 2 --activation relu
-AT_ARGS_relu-n4-q2 := --features 4 --latents 2 --activation relu
-AT_ARGS_relu-n4-q3 := --features 4 --latents 3 --activation relu
-AT_ARGS_relu-n4-q2-m06 := --features 4 --latents 2 --activation relu --interference 0.6
-AT_ARGS_jumprelu-n3-q2 := --features 3 --latents 2 --activation jumprelu:0.5
-AT_ARGS_jumprelu-n4-q2 := --features 4 --latents 2 --activation jumprelu:0.5
-AT_ARGS_topk-n3-q2 := --features 3 --latents 2 --activation topk-relu:1
-AT_ARGS_topk-n4-q3 := --features 4 --latents 3 --activation topk-relu:2
+  relu-n3-q2-basin relu-n3-q2-fa relu-n4-q2-basin relu-n4-q2-fa jumprelu-n4-q2-basin jumprelu-n4-q2-fa \
+  relu-n3-d3-q2 relu-n4-d3-q2 relu-n5-d3-q2 jumprelu-n4-d3-q2 topk-n4-d3-q2 relu-n5-q2-m06 relu-n6-q2-m06
+AT_ARGS_relu-n3-q2 := --dim 2 --features 3 --latents 2 --activation relu
+AT_ARGS_relu-n4-q2 := --dim 2 --features 4 --latents 2 --activation relu
+AT_ARGS_relu-n4-q3 := --dim 2 --features 4 --latents 3 --activation relu
+AT_ARGS_relu-n4-q2-m06 := --dim 2 --features 4 --latents 2 --activation relu --interference 0.6
+AT_ARGS_relu-n5-q2-m06 := --dim 2 --features 5 --latents 2 --activation relu --interference 0.6
+AT_ARGS_relu-n6-q2-m06 := --dim 2 --features 6 --latents 2 --activation relu --interference 0.6
+AT_ARGS_jumprelu-n3-q2 := --dim 2 --features 3 --latents 2 --activation jumprelu:0.5
+AT_ARGS_jumprelu-n4-q2 := --dim 2 --features 4 --latents 2 --activation jumprelu:0.5
+AT_ARGS_topk-n3-q2 := --dim 2 --features 3 --latents 2 --activation topk-relu:1
+AT_ARGS_topk-n4-q3 := --dim 2 --features 4 --latents 3 --activation topk-relu:2
+# n_p = 3: 20,000 boxes a piece (2,000 at SCALE=tiny, where the tests only exercise the path)
+AT_D3 := --dim 3 --bnb-nodes $(if $(filter tiny,$(SCALE)),2000,20000)
+AT_ARGS_relu-n3-d3-q2 := $(AT_D3) --features 3 --latents 2 --activation relu
+AT_ARGS_relu-n4-d3-q2 := $(AT_D3) --features 4 --latents 2 --activation relu
+AT_ARGS_relu-n5-d3-q2 := $(AT_D3) --features 5 --latents 2 --activation relu
+AT_ARGS_jumprelu-n4-d3-q2 := $(AT_D3) --features 4 --latents 2 --activation jumprelu:0.5
+AT_ARGS_topk-n4-d3-q2 := $(AT_D3) --features 4 --latents 2 --activation topk-relu:1
 # Does feature anchoring lower the spurious share, as the paper suggests?  Anchored Adam (one latent of two pulled
 # to feature 0, weight 0.1, eq. 26) is judged by the basin it ends in (the partial minimum of L~ reached from its
 # end point), so each anchored cell has a twin without anchoring judged the same way (-basin).
@@ -40,12 +55,23 @@ AT := $(OUT)/atlas
 define AT_CELL
 $(AT_RES)/$(1)/summary.tsv:
 	@mkdir -p $(AT) $(AT_RES)/$(1)
-	$(SDLAB) atlas --dim 2 $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds 1:$(AT_INSTANCES) --quiet --out $(AT)/$(1) > /dev/null
+	$(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds 1:$(AT_INSTANCES) --quiet --out $(AT)/$(1) > /dev/null
 	cp $(AT)/$(1)/cell.json $(AT)/$(1)/instances.tsv $(AT)/$(1)/summary.json $(AT_RES)/$(1)/
 	cp $(AT)/$(1)/summary.tsv $(AT_RES)/$(1)/summary.tsv
 endef
 $(foreach c,$(AT_CELLS),$(eval $(call AT_CELL,$(c))))
 AT_SUMMARIES := $(foreach c,$(AT_CELLS),$(AT_RES)/$(c)/summary.tsv)
+
+# The atlas as a job list (`make jobs`, beside the training runs): each cell whose results are not there yet, its
+# seeds in blocks of AT_BLOCK, one self-contained command a block; each writes only its own instance files (and
+# the cell's gathered files, atomically), and the cell's rule above then finds every instance and only gathers.
+AT_BLOCK := $(if $(filter tiny,$(SCALE)),2,20)
+AT_TODO := $(foreach c,$(AT_CELLS),$(if $(wildcard $(AT_RES)/$(c)/summary.tsv),,$(c)))
+define at_jobs
+for s in $$(seq 1 $(AT_BLOCK) $(AT_INSTANCES)); do e=$$((s + $(AT_BLOCK) - 1)); [ $$e -le $(AT_INSTANCES) ] || \
+  e=$(AT_INSTANCES); printf '%s\n' "mkdir -p $(AT) && $(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds \
+  $$s:$$e --quiet --out $(AT)/$(1) > /dev/null"; done;
+endef
 
 # one row a cell: the five classes' fractions and Wilson intervals, for the figure
 $(OUT)/atlas.tsv: $(AT_SUMMARIES)

@@ -7,8 +7,8 @@ cat <<MD
 
 The paper's central empirical claim is that SGD lands in spurious partial minima of the piecewise biconvex
 loss; it shows single instances. For each cell below, ${AT_INSTANCES} random ground truths (C.1, n features in n_p = 2
-dimensions, interference at most M, unit second moments; seeds 1-${AT_INSTANCES}) each get the landscape census,
-which certifies the pieces of L~ (in brackets: the instances with every piece certified), and ${AT_RUNS} runs of
+dimensions, or 3 in the cells named -d3-, interference at most M, unit second moments; seeds 1-${AT_INSTANCES}) each get the
+landscape census, which certifies the pieces of L~ (in brackets: the instances with every piece certified), and ${AT_RUNS} runs of
 full-batch Adam (20,000 steps, lr 0.01, Gaussian initialisation, tied decoder). Each end point is classified
 against the certificates: *global* (at the certified global minimum), *spurious* (a partial minimum, which
 alternating convex search from it does not improve, above a point the census found; *dead* when a neuron of
@@ -42,5 +42,11 @@ were fixed before any was run. The cells ending in -fa train with feature anchor
 to feature 0, weight 0.1, eq. 26); an anchored run minimises L~ plus the anchor term, so it is judged by the
 basin it ends in (the partial minimum of L~ that alternating convex search reaches from its end point) and is
 unconverged only when Adam used all its steps; their twins ending in -basin train without anchoring and are
-judged the same way. Not yet in the atlas: n_p = 3 (its censuses leave pieces uncertified) and n up to 6.
+judged the same way. The cells named -d3- are in n_p = 3 dimensions (fixed before any was run): ReLU with n = 3,
+4 and 5 features (n/n_p = 1, 4/3, 5/3), JumpReLU(0.5) and Top-1-ReLU with n = 4, all with n_q = 2. There the
+branch and bound leaves pieces open (20,000 boxes a piece): a run at the best point found under an
+uncertified global minimum is *undecided*, not *global*, while *spurious* needs no certificate (a partial
+minimum above a point the census found). relu-n5-q2-m06 and relu-n6-q2-m06 put 5 and 6 features in n_p = 2
+(superposition 2.5 and 3), which needs an interference of at least cos 72 deg = 0.309 and cos 60 deg = 0.5, so
+they run at M = 0.6 beside relu-n4-q2-m06. Not yet in the atlas: n_q = 3 at n_p = 3, and n = 6 at n_p = 3.
 MD

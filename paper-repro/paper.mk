@@ -89,7 +89,7 @@ include paper-repro/ablations.mk
 include paper-repro/study.mk
 include paper-repro/atlas.mk
 
-# The grids' training runs (Tables 1 and 4-7) as a job list for a scheduler: `make jobs` generates every bench
+# The grids' training runs (Tables 1 and 4-7) and the atlas's cells not yet computed, as a job list for a scheduler: `make jobs` generates every bench
 # first (on this host, so that hosts never race on them), then prints one self-contained shell command a line,
 # each writing only its own run directory (a Table 1 row resumes its checkpoint when it finds one).  Run the
 # lines anywhere that shares this tree (GNU parallel, a Slurm array), then `make paper` finds the runs done and
@@ -100,6 +100,7 @@ jobs:
 	  $(T1_BENCH_FILES) $(AB_BENCH_FILES) >&2
 	@$(foreach j,$(T1_JOBS),printf '%s\n' '$(T1_JOB_$(j))';)
 	@$(foreach j,$(AB_JOBS),printf '%s\n' '$(AB_JOB_$(j))';)
+	@$(foreach c,$(AT_TODO),$(call at_jobs,$(c)))
 
 REPORT_INPUTS := $(T1_FULL_FIGS) $(ST_FIGS) $(AT_INPUTS) $(F5_INPUTS) $(F5)/sweep-relu.tsv $(F5)/sweep-topk.tsv $(OUT)/figure5-$(SCALE).png $(OUT)/figure5-$(SCALE).pdf $(AB_EVALS) $(wildcard $(AB_FULL)/eval/*.json) $(REAL_INPUTS) $(F4_INPUTS) $(OUT)/figure4.png $(OUT)/figure4.pdf $(T1_EVALS) $(OUT)/figure6-$(SCALE).png $(OUT)/figure6-$(SCALE).pdf $(OUT)/CHECK.md $(OUT)/landscape.png $(OUT)/landscape.pdf $(LANDK)/landscape.json $(LANDJ)/landscape.json $(OUT)/figure9.png $(OUT)/figure9.pdf $(CON)/example35/result.json \
   $(CON)/thm33-topk/result.json $(CON)/thm33-topk-relu/result.json $(CON)/zero-loss/eval.json \

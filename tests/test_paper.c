@@ -377,7 +377,7 @@ Test(paper, figure5_at_tiny_scale)
 
 /* The atlas at tiny scale (4 instances of 4 runs a cell): its figure, its table, and the report's rows, which
  * count what the instance files hold. */
-Test(paper, atlas_at_tiny_scale)
+Test(paper, atlas_at_tiny_scale, .timeout = 300)
 {
   char cmd[4096], path[4200];
   snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny atlas "
@@ -388,17 +388,21 @@ Test(paper, atlas_at_tiny_scale)
   cr_assert_eq(test_run(cmd, NULL, &err), 0, "make failed: %s", err ? err : "");
   free(err);
   snprintf(path, sizeof path, "%s/atlas.png", test_dir);
-  assert_png(path, 1650, 690); /* figures/atlas.gp: 11 x 4.6 inches at 150 pixels per inch */
+  assert_png(path, 2100, 690); /* figures/atlas.gp: 14 x 4.6 inches at 150 pixels per inch */
   size_t len = 0;
   snprintf(path, sizeof path, "%s/atlas.tsv", test_dir);
   char *t = test_slurp(path, &len);
   cr_assert_not_null(t);
-  cr_expect_eq(test_lines(t), 15, "a header and a row a cell: %s", t);
+  cr_expect_eq(test_lines(t), 22, "a header and a row a cell: %s", t);
   free(t);
   snprintf(path, sizeof path, "%s/atlas.md", test_dir);
   char *md = test_slurp(path, &len);
   cr_assert_not_null(md);
   cr_expect(strstr(md, "| relu-n3-q2 | 4 (") && strstr(md, "| topk-n4-q3 | 4 ("), "%s", md);
+  snprintf(path, sizeof path, "%s/atlas-results/relu-n5-d3-q2/cell.json", test_dir);
+  char *cell = test_slurp(path, &len);
+  cr_assert_not_null(cell, "the n_p = 3 cells are in the atlas");
+  free(cell);
   free(md);
 }
 
@@ -513,6 +517,45 @@ Test(paper, table1_jobs_run_by_gnu_parallel_then_make_only_gathers, .timeout = 3
   cr_assert(strstr(out, " train ") != NULL && strstr(out, "\n1\n") != NULL, "a changed recipe did not retrain: %s",
             out);
   free(out);
+}
+
+/* make jobs lists the atlas's cells too, two blocks of seeds a cell at tiny scale; GNU parallel runs two cells' blocks
+ * (each cell's two blocks side by side, sharing its directory), and the cell's rule then only gathers: its
+ * instances are those of one uninterrupted run of every seed, to the byte. */
+Test(paper, atlas_jobs_run_by_gnu_parallel_then_make_only_gathers, .timeout = 300)
+{
+  char cmd[8192], *out = NULL, *err = NULL;
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -s -f paper-repro/paper.mk SDLAB='%s' OUT='%s' SCALE=tiny jobs "
+           "2>/dev/null | grep ' atlas ' > '%s/atlas-jobs.txt'; make --no-print-directory -s -f paper-repro/paper.mk "
+           "SCALE=tiny --eval 'n: ; @echo $(words $(AT_CELLS))' n; wc -l < '%s/atlas-jobs.txt'", test_sdlab_bin(),
+           test_dir, test_dir, test_dir);
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  unsigned cells = 0, lines = 0;
+  cr_assert_eq(sscanf(out, "%u %u", &cells, &lines), 2, "%s", out);
+  cr_assert(cells > 0 && lines == 2 * cells, "%u cells, %u atlas jobs (two blocks of seeds a cell)", cells, lines);
+  free(out);
+  const char *picked[] = {"relu-n3-q2", "topk-n4-d3-q2"};
+  for (int c = 0; c < 2; c++) {
+    snprintf(cmd, sizeof cmd, "grep -- '--out %s/atlas/%s ' '%s/atlas-jobs.txt' | parallel --will-cite -j2 && ls "
+             "'%s/atlas/%s/instances' | wc -l", test_dir, picked[c], test_dir, test_dir, picked[c]);
+    cr_assert_eq(test_run(cmd, &out, &err), 0, "%s", err ? err : "");
+    cr_assert_str_eq(out, "4\n", "%s: the two blocks' instance files: %s", picked[c], out);
+    free(out);
+    free(err);
+    /* make's rule for the cell finds every instance and only gathers (the instance files untouched), and gives the
+     * instances of one run of seeds 1-4 */
+    snprintf(cmd, sizeof cmd, "cd '%s/atlas/%s/instances' && ls -l --time-style=full-iso > ../../before-%s && cd - "
+             ">/dev/null && MAKEFLAGS= make --no-print-directory -f paper-repro/paper.mk SDLAB='%s' OUT='%s' "
+             "SCALE=tiny '%s/atlas-results/%s/summary.tsv' > /dev/null && (cd '%s/atlas/%s/instances' && ls -l "
+             "--time-style=full-iso | cmp - ../../before-%s) && grep -- '--out %s/atlas/%s ' "
+             "'%s/atlas-jobs.txt' | head -1 | sed -e 's/--seeds 1:2/--seeds 1:4/' -e 's|%s/atlas/%s|%s/whole-%s|' | sh "
+             "&& cmp '%s/atlas-results/%s/instances.tsv' '%s/whole-%s/instances.tsv'", test_dir, picked[c], picked[c],
+             test_sdlab_bin(), test_dir, test_dir, picked[c], test_dir, picked[c], picked[c], test_dir, picked[c],
+             test_dir, test_dir, picked[c], test_dir, picked[c], test_dir, picked[c], test_dir, picked[c]);
+    cr_assert_eq(test_run(cmd, &out, &err), 0, "%s: %s%s", picked[c], out ? out : "", err ? err : "");
+    free(out);
+    free(err);
+  }
 }
 
 /* A study run named NAME in t/runs whose final L0 is l0 (all that R5b reads). */
