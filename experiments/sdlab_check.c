@@ -278,13 +278,14 @@ min_eigenvalue(const gsl_matrix *H)
   return mn;
 }
 
-/* f(W_D + a U, W_E + b V) + f(W_D - a U, W_E - b V) - 2 f(W_D, W_E), the piece's L~ */
+/* f(W_D + a U, W_E + b V) + f(W_D - a U, W_E - b V) - 2 f(W_D, W_E), the piece's L~; *round (unless NULL): the
+ * rounding of the two new values (sdlab_claims_ltilde_rounding) and of the sum, to which the caller adds twice f's */
 static double
 second_difference(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *Md, const gsl_matrix *WE,
                   const gsl_matrix *WD, const gsl_matrix *U, double a, const gsl_matrix *V, double b, double f0,
-                  gsl_matrix *E2, gsl_matrix *D2)
+                  gsl_matrix *E2, gsl_matrix *D2, double *round)
 {
-  double acc = -2 * f0;
+  double acc = -2 * f0, mag = 2 * fabs(f0), err = 0;
   for (int sg = -1; sg <= 1; sg += 2) {
     for (size_t k = 0; k < WE->size1 * WE->size2; k++)
       E2->data[k] = WE->data[k] + sg * b * V->data[k];
@@ -293,7 +294,12 @@ second_difference(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_vector *
     double f;
     sdlab_piece_loss(P, Wp, Wp, Md, E2, D2, &f, NULL, NULL);
     acc += f;
+    mag += fabs(f);
+    if (round)
+      err += sdlab_claims_ltilde_rounding(Wp, Wp, Md, E2, D2, P->F);
   }
+  if (round)
+    *round = err + sdlab_claims_gamma(3) * mag;
   return acc;
 }
 
@@ -345,19 +351,20 @@ check_32(sdlab_check_report *r)
                  *D2 = gsl_matrix_alloc(np, nq);
       double f0;
       sdlab_piece_loss(P, Wp, Wp, Md, WE, WD, &f0, NULL, NULL);
+      const double round0 = sdlab_claims_ltilde_rounding(Wp, Wp, Md, WE, WD, P->F);
       for (int tries = 0; tries < 20 && !found; tries++) {
         gaussian(g, U, 1.0);
         gaussian(g, V, 1.0);
         /* every strict row C_i vec(W_E) moves by at most h ||C_i|| ||V||_F <= h 2 ||W_p||_F ||V||_F */
         double h = fmin(0.25 * sm / (2 * sdlab_metrics_frobenius(Wp) * sdlab_metrics_frobenius(V)), 1e-2);
-        double a = (second_difference(P, Wp, Md, WE, WD, U, h, V, 0, f0, E2, D2)) / (h * h);
-        double b = (second_difference(P, Wp, Md, WE, WD, U, 0, V, h, f0, E2, D2)) / (h * h);
-        double ab = (second_difference(P, Wp, Md, WE, WD, U, h, V, h, f0, E2, D2)) / (h * h);
+        double a = (second_difference(P, Wp, Md, WE, WD, U, h, V, 0, f0, E2, D2, NULL)) / (h * h);
+        double b = (second_difference(P, Wp, Md, WE, WD, U, 0, V, h, f0, E2, D2, NULL)) / (h * h);
+        double ab = (second_difference(P, Wp, Md, WE, WD, U, h, V, h, f0, E2, D2, NULL)) / (h * h);
         double cc = (ab - a - b) / 2;
         if (!(a > 0))
           continue;
-        double fm = second_difference(P, Wp, Md, WE, WD, U, -cc / a * h, V, h, f0, E2, D2);
-        tol = 16 * sdlab_claims_gamma(4.0 * (n + np + nq)) * (fabs(f0) + fabs(fm));
+        double fm = second_difference(P, Wp, Md, WE, WD, U, -cc / a * h, V, h, f0, E2, D2, &tol);
+        tol += 2 * round0;
         worst = fmin(worst, fm);
         found = fm < -tol;
       }

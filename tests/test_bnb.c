@@ -1056,26 +1056,8 @@ Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeou
   sdlab_piece_margin(P, &WE.matrix, &margin, &violation);
   cr_assert(margin > 0, "strictly inside the piece (margin %.3g)", margin);
   cr_assert_eq(sdlab_piece_loss(P, Wp, Wp, Md, &WE.matrix, &WD.matrix, &f, NULL, NULL), 0);
-  /* the rounding of L~ at this point: each residual entry w_r - sum_i W_D z_i within e = gamma_3 (|w_r| + sum_i
-   * |W_D| (|z| + gamma_3 sum_a |W_E| |w_p|)) (the codes' own rounding multiplied by |W_D|), each square within
-   * 2 |r| e + e^2, the sum within gamma_n f */
-  double tol = sdlab_claims_gamma((double)n) * f;
-  for (size_t d = 0; d < n; d++)
-    for (size_t a = 0; a < np; a++) {
-      double big = fabs(gsl_matrix_get(Wp, a, d)), r = gsl_matrix_get(Wp, a, d);
-      for (size_t i = 0; i < nq; i++) {
-        double z = 0, zabs = 0;
-        for (size_t b = 0; b < np; b++) {
-          z += we[i * np + b] * gsl_matrix_get(Wp, b, d);
-          zabs += fabs(we[i * np + b] * gsl_matrix_get(Wp, b, d));
-        }
-        z = z > 0 ? z : 0;
-        big += fabs(wd[a * nq + i]) * (z + sdlab_claims_gamma(3) * zabs);
-        r -= wd[a * nq + i] * z;
-      }
-      double e = sdlab_claims_gamma(3) * big;
-      tol += 2 * fabs(r) * e + e * e;
-    }
+  /* the rounding of L~ at this point (theory/sdlab_claims.h: the codes' rounding multiplied by |W_D| included) */
+  const double tol = sdlab_claims_ltilde_rounding(Wp, Wp, Md, &WE.matrix, &WD.matrix, F);
   cr_log_info("the pinned point: L~ = %.10f (rounding %.2g, margin %.2g, max |W_D| %.3g)", f, tol, margin, fabs(wd[4]));
   cr_assert(f < 1.33290, "L~ = %.10f at the pinned point", f);
   sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);

@@ -13,10 +13,13 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
+#include <gsl/gsl_randist.h>
 
 #include "helpers.h"
+#include "sdlab_claims.h"
 #include "sdlab_errno.h"
 #include "sdlab_loss.h"
+#include "sdlab_pattern.h"
 
 static void init(void) { gsl_set_error_handler_off(); }
 TestSuite(loss, .init = init);
@@ -346,5 +349,69 @@ Test(loss, sparse_and_dense_paths_agree)
       gsl_matrix_free(Xr);
       sdlab_model_free(m);
     }
+  gsl_rng_free(r);
+}
+
+/* The rounding bound of L~ (theory/sdlab_claims.h) holds against the same sum in long double (64-bit significand:
+ * its own rounding is 2^11 times smaller), on random ReLU instances whose decoders are scaled up to 10^6 and whose
+ * encoders put codes near zero, where the residuals are cancelled sums of large terms. */
+Test(loss, the_rounding_bound_of_ltilde_holds_against_long_double)
+{
+  gsl_rng *r = test_rng(4407);
+  size_t checked = 0, inexact = 0;
+  double nearest = 0;
+  for (int trial = 0; trial < 300; trial++) {
+    const size_t n = 2 + gsl_rng_uniform_int(r, 6), np = 2 + gsl_rng_uniform_int(r, 3), nq = 1 + gsl_rng_uniform_int(r, 4);
+    gsl_matrix *Wp = gsl_matrix_alloc(np, n), *WE = gsl_matrix_alloc(nq, np), *WD = gsl_matrix_alloc(np, nq);
+    gsl_vector *Md = gsl_vector_alloc(n);
+    const double scale = pow(10.0, 6.0 * gsl_rng_uniform(r)), shrink = pow(10.0, -8.0 * gsl_rng_uniform(r));
+    for (size_t k = 0; k < np * n; k++)
+      Wp->data[k] = gsl_ran_gaussian(r, 1.0);
+    for (size_t k = 0; k < nq * np; k++)
+      WE->data[k] = gsl_ran_gaussian(r, 1.0) * shrink;
+    for (size_t k = 0; k < np * nq; k++)
+      WD->data[k] = gsl_ran_gaussian(r, 1.0) * scale;
+    for (size_t d = 0; d < n; d++)
+      gsl_vector_set(Md, d, 0.1 + gsl_rng_uniform(r));
+    sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+    uint64_t F[8];
+    cr_assert_eq(sdlab_pattern_of_masks(&act, WE, Wp, F), 0);
+    sdlab_model *m = sdlab_model_alloc(SDLAB_SAE, np, nq, np, 1, &act);
+    gsl_matrix_memcpy(m->WE, WE);
+    gsl_matrix_memcpy(m->WD, WD);
+    sdlab_loss_workspace *w = sdlab_loss_workspace_alloc(n, m);
+    double L;
+    cr_assert_eq(sdlab_loss_tilde(m, Wp, Wp, Md, &L, NULL, NULL, w), 0);
+    long double ref = 0;
+    for (size_t d = 0; d < n; d++)
+      for (size_t a = 0; a < np; a++) {
+        long double v = gsl_matrix_get(Wp, a, d);
+        for (size_t i = 0; i < nq; i++) {
+          if (!(F[i] >> d & 1))
+            continue;
+          long double z = 0;
+          for (size_t b = 0; b < np; b++)
+            z += (long double)gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d);
+          v -= (long double)gsl_matrix_get(WD, a, i) * z;
+        }
+        ref += (long double)gsl_vector_get(Md, d) * v * v;
+      }
+    const double bound = sdlab_claims_ltilde_rounding(Wp, Wp, Md, WE, WD, F), err = fabsl((long double)L - ref);
+    cr_assert(err <= bound, "trial %d (n %zu, n_p %zu, n_q %zu, |W_D| ~ %.3g): L~ %.17g, long double %.17Lg, "
+              "error %.3g above the bound %.3g", trial, n, np, nq, scale, L, ref, err, bound);
+    checked++;
+    inexact += err > 0;
+    nearest = fmax(nearest, err / bound);
+    sdlab_loss_workspace_free(w);
+    sdlab_model_free(m);
+    gsl_vector_free(Md);
+    gsl_matrix_free(Wp);
+    gsl_matrix_free(WE);
+    gsl_matrix_free(WD);
+  }
+  cr_log_info("%zu instances, %zu with a rounding error the bound had to cover; the largest at %.3g of its bound",
+              checked, inexact, nearest);
+  cr_assert(inexact >= checked / 2, "only %zu of %zu instances had a rounding error: the test would not see a bound "
+            "that is too small", inexact, checked);
   gsl_rng_free(r);
 }

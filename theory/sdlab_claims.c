@@ -42,8 +42,8 @@ static const sdlab_claims_row claims_table[SDLAB_CLAIMS_COUNT] = {
   [SDLAB_CLAIMS_THM32_NOT_JOINT] = {"Theorem 3.2, not jointly convex",
     "L~ is biconvex but not jointly convex on a piece",
     "a midpoint-convexity violation on a segment inside the piece, beyond rounding",
-    "a violation beyond 16 gamma_K (|f_0| + |f_m|), K = 4 (n + n_p + n_q) (the constants chosen, not "
-    "derived); never fails"},
+    "a violation beyond the rounding of the second difference: each of its L~ values' first-order "
+    "rounding bound (sdlab_claims_ltilde_rounding) and the sum's; never fails"},
   [SDLAB_CLAIMS_THM32_TOPK] = {"Theorem 3.2 (2), Top-k (eq. 7)",
     "W_E -> L~ is convex over a pattern's region for Top-k",
     "L~ through the model at three collinear encoders of one region (midpoint convexity)",
@@ -238,6 +238,39 @@ sdlab_claims_thm34_broken(double ltilde, const gsl_vector *Md, size_t d0, double
 {
   const double md0 = gsl_vector_get(Md, d0);
   return ltilde > 0 && fabs(ltilde - md0 * delta * delta) <= 2 * delta * tol * md0 + sdlab_claims_thm34_zero_bound(Md, tol);
+}
+
+double
+sdlab_claims_ltilde_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE,
+                             const gsl_matrix *WD, const uint64_t *F)
+{
+  const size_t n = Wp->size2, np = Wp->size1, nq = WE->size1, nr = Wr->size1;
+  const double gp = sdlab_claims_gamma((double)np), gq = sdlab_claims_gamma((double)nq + 1);
+  double bound = 0, total = 0;
+  for (size_t d = 0; d < n; d++) {
+    double sq = 0, err = 0;
+    for (size_t a = 0; a < nr; a++) {
+      double r = gsl_matrix_get(Wr, a, d), big = fabs(r), moved = 0;
+      for (size_t i = 0; i < nq; i++) {
+        if (!(F[i] >> d & 1))
+          continue;
+        double z = 0, zeta = 0;
+        for (size_t b = 0; b < np; b++) {
+          z += gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d);
+          zeta += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
+        }
+        r -= gsl_matrix_get(WD, a, i) * z;
+        big += fabs(gsl_matrix_get(WD, a, i) * z);
+        moved += fabs(gsl_matrix_get(WD, a, i)) * zeta;
+      }
+      const double e = gq * big + gp * moved;
+      sq += r * r;
+      err += 2 * fabs(r) * e + e * e;
+    }
+    total += gsl_vector_get(Md, d) * sq;
+    bound += gsl_vector_get(Md, d) * err;
+  }
+  return bound + sdlab_claims_gamma((double)(n * nr + 2)) * total;
 }
 
 double

@@ -5,6 +5,7 @@
 #define SDLAB_CLAIMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 
@@ -41,6 +42,15 @@ const sdlab_claims_row *sdlab_claims_get(sdlab_claims_id k);
 /* Higham's gamma_k = k u / (1 - k u), u = 2^-53: the relative error bound of k floating-point operations, from
  * which the claims' rounding tolerances below are built. */
 double sdlab_claims_gamma(double k);
+
+/* A bound on the rounding of L~ (eq. 11) as sdlab_piece_loss and the model compute it at (W_E, W_D), with the codes
+ * z_di = <w_E^i, w_p^d> passed where bit d of F[i] is set and 0 elsewhere (F: the piece's pattern, or the model's
+ * at W_E for a sigma that passes a code or zeroes it): each code within g_{n_p} zeta (zeta = sum_b |W_E^ib w_p^bd|),
+ * each residual entry r within e = g_{n_q+1} (|w_r| + sum_i |W_D^ai| |z_di|) + g_{n_p} sum_i |W_D^ai| zeta_di, each
+ * square within 2 |r| e + e^2, weighted by M_d and summed, plus g_{n n_r + 2} of the total for the sum of the n n_r
+ * non-negative terms in any order (g_k = sdlab_claims_gamma(k); first order in each rounding).  n <= 64. */
+double sdlab_claims_ltilde_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
+                                    const gsl_matrix *WE, const gsl_matrix *WD, const uint64_t *F);
 
 /* Theorem 3.1, for independent features each active with probability p = 1 - S:
  *   P(||x||_0 >= 2) = 1 - S^n - n (1-S) S^(n-1)   (exact)
