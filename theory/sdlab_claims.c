@@ -86,8 +86,8 @@ static const sdlab_claims_row claims_table[SDLAB_CLAIMS_COUNT] = {
     "L~ = 1, both gradients vanish, the pattern is polysemantic with a dead neuron, and (W_D*, W_E*) "
     "is a partial optimum",
     "L~ and its gradients through the model; the pattern; the exact block minimisations at the point",
-    "exact on dyadic data (L~ = 1, gradients 0, the pattern); block minima at least L~ - gamma_16 "
-    "(16 chosen, not derived)"},
+    "exact on dyadic data (L~ = 1, gradients 0, the pattern); each block minimum at least L~ less its "
+    "value's rounding bound (sdlab_claims_ltilde_rounding)"},
   [SDLAB_CLAIMS_THM36_STEP1] = {"Theorem 3.6, step 1 (53)",
     "z_d = <w_E^{i(d)}, w_p^d> e_{i(d)}: one active neuron per feature",
     "sigma(W_E* w_p^d) through the model",
