@@ -736,8 +736,9 @@ acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix
  * z_di^2, up to rounding: each code within g zeta_di (g = gamma_{n_p}, zeta_di = sum_b |W_E^ib| |w_p^bd|, a dot
  * product's bound), so the two codes differ by 2 g zeta; each sum within gamma_{n+2} of its absolute terms; the
  * quotient within gamma_2; and the least-squares route inverts S = diag(den) through an eigensolver whose backward
- * error is taken as 8 n_q eps ||S||_F (as for Theorem 3.2), which moves a row of W_D by that over lambda_min(S) times
- * the row's norm.  Per entry, twice the first-order error of one route plus the eigensolver's term.  1 when every
+ * error E is taken as 8 n_q eps ||S||_F (as for Theorem 3.2), which moves entry (a, i) of W_D by at most ||E|| / den_i
+ * times row a's norm (a column cut at the numerical rank then still within it).  A dead column (den_i = 0) must be 0
+ * in both.  Per entry, twice the first-order error of one route plus the eigensolver's term.  1 when every
  * entry is within it; the difference nearest its allowance, and the allowance, in *diff, *tol.  n <= 64. */
 static int
 decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE, const gsl_matrix *Z,
@@ -745,17 +746,15 @@ decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
 {
   const size_t n = Wp->size2, np = Wp->size1, nq = WE->size1;
   const double g = sdlab_claims_gamma((double)np), gs = sdlab_claims_gamma((double)n + 2);
-  double Sfro = 0, Smin = INFINITY;
+  double Sfro = 0;
   for (size_t i = 0; i < nq; i++) {
     double den = 0;
     for (size_t d = 0; d < n; d++)
       if (F[i] >> d & 1)
         den += gsl_vector_get(Md, d) * gsl_matrix_get(Z, d, i) * gsl_matrix_get(Z, d, i);
     Sfro += den * den;
-    if (den > 0)
-      Smin = fmin(Smin, den);
   }
-  const double eig = 8 * (double)nq * DBL_EPSILON * sqrt(Sfro) / Smin;
+  const double Ebound = 8 * (double)nq * DBL_EPSILON * sqrt(Sfro); /* ||E||, the eigensolver's backward error */
   int ok = 1;
   *diff = 0;
   *tol = 1;
@@ -769,8 +768,17 @@ decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
         den += md * z * z;
         dden += md * z * (2 * g * zeta[d]);
       }
-    if (!(den > 0))
+    if (!(den > 0)) { /* a dead column: both routes give 0 (S_ii = 0 is cut) */
+      for (size_t a = 0; a < np; a++) {
+        const double e = fabs(gsl_matrix_get(WDls, a, i));
+        ok &= e == 0;
+        if (e > 0) { /* reported: no later entry replaces an allowance of 0 */
+          *diff = e;
+          *tol = 0;
+        }
+      }
       continue;
+    }
     for (size_t a = 0; a < np; a++) {
       double A = 0, Az = 0, row = 0;
       for (size_t d = 0; d < n; d++)
@@ -783,7 +791,8 @@ decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
         row += gsl_matrix_get(WD, a, j) * gsl_matrix_get(WD, a, j);
       const double W = fabs(gsl_matrix_get(WD, a, i));
       const double one = (gs * A + Az + W * (gs * den + dden)) / den + sdlab_claims_gamma(2) * W;
-      const double t = 2 * one + eig * sqrt(row), e = fabs(gsl_matrix_get(WD, a, i) - gsl_matrix_get(WDls, a, i));
+      /* S^-1 + delta: delta_ji ~ (S^-1 E S^-1)_ji, so W's entry (a, i) moves by at most ||W_a|| ||E|| / den_i */
+      const double t = 2 * one + Ebound / den * sqrt(row), e = fabs(gsl_matrix_get(WD, a, i) - gsl_matrix_get(WDls, a, i));
       ok &= e <= t;
       if (e * *tol >= *diff * t) { /* the entry nearest its allowance (e / t largest) */
         *diff = e;

@@ -69,8 +69,8 @@ AT_BLOCK := $(if $(filter tiny,$(SCALE)),2,20)
 AT_TODO := $(foreach c,$(AT_CELLS),$(if $(wildcard $(AT_RES)/$(c)/summary.tsv),,$(c)))
 define at_jobs
 for s in $$(seq 1 $(AT_BLOCK) $(AT_INSTANCES)); do e=$$((s + $(AT_BLOCK) - 1)); [ $$e -le $(AT_INSTANCES) ] || \
-  e=$(AT_INSTANCES); printf '%s\n' "mkdir -p $(AT) && $(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds \
-  $$s:$$e --quiet --out $(AT)/$(1) > /dev/null"; done;
+  e=$(AT_INSTANCES); printf '%s\n' 'mkdir -p $(AT) && $(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds \
+  '"$$s:$$e"' --quiet --out $(AT)/$(1) > /dev/null'; done;
 endef
 
 # one row a cell: the five classes' fractions and Wilson intervals, for the figure

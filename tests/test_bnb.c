@@ -1033,8 +1033,8 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
  * 1.6e7 and L~ = 1.3328939: the neurons' codes there are nearly parallel (the two cones share a face, along which
  * the infimum is approached only as W_D grows), and the branch and bound's own search finds no point so low
  * (found on 2026-12-06 by an instrumented run along that face).  Its bound, whatever the search finds, must stay
- * at or below the point's value. */
-Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeout = 120)
+ * at or below the point's value: after 1.6 million boxes it has come within 0.01 of it. */
+Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeout = 300)
 {
   static const double we[6] = {0x1.2d5ca5c4aa96bp-1, 0x1.69fd25ac9a8b2p-2, 0x1.79674fa9587ffp-1,
                                -0x1.1d45aab4c315p-4, 0x1.ea07d817858acp-1, 0x1.df2a50f8dc52ep-2};
@@ -1063,9 +1063,11 @@ Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeou
   sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
   cr_assert_not_null(b, "%s", sdlab_error_message(1));
   cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-  run(b, 20000, 1e-9);
+  run(b, 1600000, 1e-9);
   cr_log_info("after %zu boxes: [%.10f, %.10f], the search's best point %.2g above the pinned one", b->nodes,
               b->lower, b->upper, b->upper - f);
+  /* the search must come near the point for the comparison to mean something (1.1848 after 20,000 boxes) */
+  cr_assert(b->lower > f - 1e-2, "the bound %.10f did not come within 0.01 of the point %.10f", b->lower, f);
   cr_assert(b->lower <= f + tol, "lower bound %.17g above a point of the piece at %.17g (rounding %.3g)", b->lower, f,
             tol);
   sdlab_bnb_free(b);

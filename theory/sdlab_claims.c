@@ -245,6 +245,8 @@ sdlab_claims_ltilde_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const g
                              const gsl_matrix *WD, const uint64_t *F)
 {
   const size_t n = Wp->size2, np = Wp->size1, nq = WE->size1, nr = Wr->size1;
+  if (n > 64)
+    return INFINITY; /* no masks: no bound */
   const double gp = sdlab_claims_gamma((double)np), gq = sdlab_claims_gamma((double)nq + 1);
   double bound = 0, total = 0;
   for (size_t d = 0; d < n; d++) {

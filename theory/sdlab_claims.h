@@ -48,7 +48,8 @@ double sdlab_claims_gamma(double k);
  * at W_E for a sigma that passes a code or zeroes it): each code within g_{n_p} zeta (zeta = sum_b |W_E^ib w_p^bd|),
  * each residual entry r within e = g_{n_q+1} (|w_r| + sum_i |W_D^ai| |z_di|) + g_{n_p} sum_i |W_D^ai| zeta_di, each
  * square within 2 |r| e + e^2, weighted by M_d and summed, plus g_{n n_r + 2} of the total for the sum of the n n_r
- * non-negative terms in any order (g_k = sdlab_claims_gamma(k); first order in each rounding).  n <= 64. */
+ * non-negative terms in any order (g_k = sdlab_claims_gamma(k); first order in each rounding).  Not for pure Top-k
+ * through the model (it passes selected negative codes, which F does not list).  INFINITY when n > 64. */
 double sdlab_claims_ltilde_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                                     const gsl_matrix *WE, const gsl_matrix *WD, const uint64_t *F);
 
