@@ -97,7 +97,7 @@ static const sdlab_claims_row claims_table[SDLAB_CLAIMS_COUNT] = {
     "the minimum-norm least-squares decoder (eigendecomposition), compared entrywise",
     "entrywise within the first-order rounding of both routes (codes within gamma_{n_p} of their "
     "absolute terms, sums within gamma_{n+2}, the quotient) and the eigensolver's backward error as "
-    "for Theorem 3.2 (the factor 8 chosen, not derived) over lambda_min(S)"},
+    "for Theorem 3.2 (the factor 8 chosen, not derived) over the column's den_i; a dead column 0 in both"},
   [SDLAB_CLAIMS_THM36_STEP3] = {"Theorem 3.6, step 3 (56)",
     "grad_{W_D} L~ = 0 at (W_D*, W_E*)",
     "the analytic gradient through the model, against its rounding bound",
