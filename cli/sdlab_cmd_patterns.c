@@ -87,7 +87,6 @@ sdlab_cmd_patterns(int argc, char **argv)
     gsl_matrix_free(Wp);
     return sdlab_cli_fail("patterns", status);
   }
-  const int threshold = act.kind == SDLAB_ACT_JUMPRELU && act.theta > 0;
   sdlab_patterns_set set;
   double t0 = sdlab_now();
   status = sdlab_patterns_enumerate(Wp, nq, &act, maxn, &set);
@@ -107,7 +106,7 @@ sdlab_cmd_patterns(int argc, char **argv)
     if (single) {
       sdlab_json_integer(&j, "single", (long long)single->count);
       sdlab_json_integer(&j, "single_open", (long long)single->open_count);
-      sdlab_json_number(&j, "cover", threshold ? sdlab_patterns_threshold_count(n, np) : sdlab_patterns_cover_count(n, np));
+      sdlab_json_number(&j, "cover", single->threshold ? sdlab_patterns_threshold_count(n, np) : sdlab_patterns_cover_count(n, np));
       sdlab_json_number(&j, "joint", sdlab_patterns_joint_count(single->count, nq));
       sdlab_json_number(&j, "joint_up_to_permutation", sdlab_patterns_joint_count_unordered(single->count, nq));
       sdlab_json_number(&j, "joint_open", sdlab_patterns_joint_count(single->open_count, nq));
@@ -128,7 +127,7 @@ sdlab_cmd_patterns(int argc, char **argv)
     sdlab_io_atomic_file f;
     if (!(status = sdlab_io_atomic_open(&f, o[O_OUT].value))) {
       if (single) {
-        fprintf(f.fp, "# index\tF\topen\tverified\twitness (w%s)\n", threshold ? ", s" : "");
+        fprintf(f.fp, "# index\tF\topen\tverified\twitness (w%s)\n", single->threshold ? ", s" : "");
         for (size_t c = 0; c < single->count; c++) {
           fprintf(f.fp, "%zu\t", c);
           print_set(f.fp, single->masks[c], n);

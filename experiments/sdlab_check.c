@@ -739,36 +739,32 @@ acs_partial_minimum(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix
  * error E is taken as 8 n_q eps ||S||_F (as for Theorem 3.2), which moves entry (a, i) of W_D by at most ||E|| / den_i
  * times row a's norm (a column cut at the numerical rank then still within it).  A dead column (den_i = 0) must be 0
  * in both.  Per entry, twice the first-order error of one route plus the eigensolver's term.  1 when every
- * entry is within it; the difference nearest its allowance, and the allowance, in *diff, *tol.  n <= 64. */
+ * entry is within it; the difference nearest its allowance, and the allowance, in *diff, *tol.  n, n_q <= 64. */
 static int
 decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE, const gsl_matrix *Z,
                const uint64_t *F, const gsl_matrix *WD, const gsl_matrix *WDls, double *diff, double *tol)
 {
   const size_t n = Wp->size2, np = Wp->size1, nq = WE->size1;
   const double g = sdlab_claims_gamma((double)np), gs = sdlab_claims_gamma((double)n + 2);
-  double Sfro = 0;
+  double den[64] = {0}, Sfro = 0; /* S = diag(den): den_i = sum_{d in F_i} M_d z_di^2 */
   for (size_t i = 0; i < nq; i++) {
-    double den = 0;
     for (size_t d = 0; d < n; d++)
       if (F[i] >> d & 1)
-        den += gsl_vector_get(Md, d) * gsl_matrix_get(Z, d, i) * gsl_matrix_get(Z, d, i);
-    Sfro += den * den;
+        den[i] += gsl_vector_get(Md, d) * gsl_matrix_get(Z, d, i) * gsl_matrix_get(Z, d, i);
+    Sfro += den[i] * den[i];
   }
   const double Ebound = 8 * (double)nq * DBL_EPSILON * sqrt(Sfro); /* ||E||, the eigensolver's backward error */
   int ok = 1;
   *diff = 0;
   *tol = 1;
   for (size_t i = 0; i < nq; i++) {
-    double den = 0, dden = 0, zeta[64] = {0};
+    double dden = 0, zeta[64] = {0};
     for (size_t d = 0; d < n; d++)
       if (F[i] >> d & 1) {
-        double md = gsl_vector_get(Md, d), z = fabs(gsl_matrix_get(Z, d, i));
-        for (size_t b = 0; b < np; b++)
-          zeta[d] += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
-        den += md * z * z;
-        dden += md * z * (2 * g * zeta[d]);
+        zeta[d] = sdlab_claims_code_scale(WE, Wp, i, d);
+        dden += gsl_vector_get(Md, d) * fabs(gsl_matrix_get(Z, d, i)) * (2 * g * zeta[d]);
       }
-    if (!(den > 0)) { /* a dead column: both routes give 0 (S_ii = 0 is cut) */
+    if (!(den[i] > 0)) { /* a dead column: both routes give 0 (S_ii = 0 is cut) */
       for (size_t a = 0; a < np; a++) {
         const double e = fabs(gsl_matrix_get(WDls, a, i));
         ok &= e == 0;
@@ -790,9 +786,9 @@ decoders_agree(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
       for (size_t j = 0; j < nq; j++)
         row += gsl_matrix_get(WD, a, j) * gsl_matrix_get(WD, a, j);
       const double W = fabs(gsl_matrix_get(WD, a, i));
-      const double one = (gs * A + Az + W * (gs * den + dden)) / den + sdlab_claims_gamma(2) * W;
+      const double one = (gs * A + Az + W * (gs * den[i] + dden)) / den[i] + sdlab_claims_gamma(2) * W;
       /* S^-1 + delta: delta_ji ~ (S^-1 E S^-1)_ji, so W's entry (a, i) moves by at most ||W_a|| ||E|| / den_i */
-      const double t = 2 * one + Ebound / den * sqrt(row), e = fabs(gsl_matrix_get(WD, a, i) - gsl_matrix_get(WDls, a, i));
+      const double t = 2 * one + Ebound / den[i] * sqrt(row), e = fabs(gsl_matrix_get(WD, a, i) - gsl_matrix_get(WDls, a, i));
       ok &= e <= t;
       if (e * *tol >= *diff * t) { /* the entry nearest its allowance (e / t largest) */
         *diff = e;

@@ -145,7 +145,6 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
           double **wit, unsigned char **open)
 {
   const size_t np = Wp->size1;
-  const int threshold = act->kind == SDLAB_ACT_JUMPRELU && act->theta > 0;
   sdlab_patterns_method method;
   int status = sdlab_patterns_method_of(act, nq, &method);
   sdlab_patterns_set set;
@@ -178,7 +177,7 @@ enumerate(const gsl_matrix *Wp, size_t nq, const sdlab_activation *act, size_t m
         op &= s->open[idx[i]];
         const double *x = s->witness + idx[i] * s->wsize; /* (w, s) realises the threshold s: w theta / s, theta */
         for (size_t a = 0; a < np; a++)
-          (*wit)[(c * nq + i) * np + a] = threshold ? x[a] * act->theta / x[np] : x[a];
+          (*wit)[(c * nq + i) * np + a] = s->threshold ? x[a] * act->theta / x[np] : x[a];
       }
       (*open)[c++] = (unsigned char)op;
       size_t k = nq;

@@ -51,11 +51,14 @@ AT_RES := paper-repro/results/atlas
 endif
 AT := $(OUT)/atlas
 
+# the command for cell 1's seeds 2 (A:B), run by the cell's rule and by `make jobs`' lines alike
+at_cmd = $(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds $(2) --quiet --out $(AT)/$(1) > /dev/null
+
 # a cell: its instances (resumed from what $(AT)/CELL holds), then its results
 define AT_CELL
 $(AT_RES)/$(1)/summary.tsv:
 	@mkdir -p $(AT) $(AT_RES)/$(1)
-	$(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds 1:$(AT_INSTANCES) --quiet --out $(AT)/$(1) > /dev/null
+	$(call at_cmd,$(1),1:$(AT_INSTANCES))
 	cp $(AT)/$(1)/cell.json $(AT)/$(1)/instances.tsv $(AT)/$(1)/summary.json $(AT_RES)/$(1)/
 	cp $(AT)/$(1)/summary.tsv $(AT_RES)/$(1)/summary.tsv
 endef
@@ -69,8 +72,7 @@ AT_BLOCK := $(if $(filter tiny,$(SCALE)),2,20)
 AT_TODO := $(foreach c,$(AT_CELLS),$(if $(wildcard $(AT_RES)/$(c)/summary.tsv),,$(c)))
 define at_jobs
 for s in $$(seq 1 $(AT_BLOCK) $(AT_INSTANCES)); do e=$$((s + $(AT_BLOCK) - 1)); [ $$e -le $(AT_INSTANCES) ] || \
-  e=$(AT_INSTANCES); printf '%s\n' 'mkdir -p $(AT) && $(SDLAB) atlas $(AT_ARGS_$(1)) --sgd-runs $(AT_NRUNS) --seeds \
-  '"$$s:$$e"' --quiet --out $(AT)/$(1) > /dev/null'; done;
+  e=$(AT_INSTANCES); printf '%s\n' 'mkdir -p $(AT) && $(call at_cmd,$(1),'"$$s:$$e"')'; done;
 endef
 
 # one row a cell: the five classes' fractions and Wilson intervals, for the figure

@@ -241,29 +241,40 @@ sdlab_claims_thm34_broken(double ltilde, const gsl_vector *Md, size_t d0, double
 }
 
 double
+sdlab_claims_code_scale(const gsl_matrix *WE, const gsl_matrix *Wp, size_t i, size_t d)
+{
+  double zeta = 0;
+  for (size_t b = 0; b < Wp->size1; b++)
+    zeta += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
+  return zeta;
+}
+
+double
 sdlab_claims_ltilde_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md, const gsl_matrix *WE,
                              const gsl_matrix *WD, const uint64_t *F)
 {
   const size_t n = Wp->size2, np = Wp->size1, nq = WE->size1, nr = Wr->size1;
-  if (n > 64)
+  if (n > 64 || nq > 64)
     return INFINITY; /* no masks: no bound */
   const double gp = sdlab_claims_gamma((double)np), gq = sdlab_claims_gamma((double)nq + 1);
   double bound = 0, total = 0;
   for (size_t d = 0; d < n; d++) {
+    double z[64] = {0}, zeta[64] = {0}; /* the passed codes and their scales, once a feature */
+    for (size_t i = 0; i < nq; i++)
+      if (F[i] >> d & 1) {
+        for (size_t b = 0; b < np; b++)
+          z[i] += gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d);
+        zeta[i] = sdlab_claims_code_scale(WE, Wp, i, d);
+      }
     double sq = 0, err = 0;
     for (size_t a = 0; a < nr; a++) {
       double r = gsl_matrix_get(Wr, a, d), big = fabs(r), moved = 0;
       for (size_t i = 0; i < nq; i++) {
         if (!(F[i] >> d & 1))
           continue;
-        double z = 0, zeta = 0;
-        for (size_t b = 0; b < np; b++) {
-          z += gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d);
-          zeta += fabs(gsl_matrix_get(WE, i, b) * gsl_matrix_get(Wp, b, d));
-        }
-        r -= gsl_matrix_get(WD, a, i) * z;
-        big += fabs(gsl_matrix_get(WD, a, i) * z);
-        moved += fabs(gsl_matrix_get(WD, a, i)) * zeta;
+        r -= gsl_matrix_get(WD, a, i) * z[i];
+        big += fabs(gsl_matrix_get(WD, a, i) * z[i]);
+        moved += fabs(gsl_matrix_get(WD, a, i)) * zeta[i];
       }
       const double e = gq * big + gp * moved;
       sq += r * r;

@@ -49,7 +49,9 @@ double sdlab_claims_gamma(double k);
  * each residual entry r within e = g_{n_q+1} (|w_r| + sum_i |W_D^ai| |z_di|) + g_{n_p} sum_i |W_D^ai| zeta_di, each
  * square within 2 |r| e + e^2, weighted by M_d and summed, plus g_{n n_r + 2} of the total for the sum of the n n_r
  * non-negative terms in any order (g_k = sdlab_claims_gamma(k); first order in each rounding).  Not for pure Top-k
- * through the model (it passes selected negative codes, which F does not list).  INFINITY when n > 64. */
+ * through the model (it passes selected negative codes, which F does not list).  INFINITY when n or n_q > 64. */
+/* zeta = sum_b |W_E^ib w_p^bd|: the scale of code (d, i)'s dot product, whose rounding is within gamma_{n_p} zeta */
+double sdlab_claims_code_scale(const gsl_matrix *WE, const gsl_matrix *Wp, size_t i, size_t d);
 double sdlab_claims_ltilde_rounding(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                                     const gsl_matrix *WE, const gsl_matrix *WD, const uint64_t *F);
 
