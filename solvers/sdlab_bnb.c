@@ -1,4 +1,5 @@
 #include "sdlab_bnb.h"
+#include "sdlab_claims.h"
 #include "sdlab_cone.h"
 #include "sdlab_errno.h"
 
@@ -47,7 +48,15 @@ struct bnb_cones {
    * toff[i + 1]); a neuron whose generators are independent has one, all of them (see sdlab_cone_cover) */
   size_t *toff;
   uint64_t *tri, *held_mask;    /* held_mask: per live neuron, the simplex of the box being made */
+  size_t *orig;                 /* per live neuron: its own generators, before the foreign codes (see
+                                 * alloc_foreign_codes) */
   double *gen, *ray;            /* per coordinate: generator (n, weighted codes, unit), ray (n_p) */
+};
+
+/* A term of a curved chart's column col: coef l_k l_f g_k (l_f = 1 for f = NONE), g_k coordinate k's generator */
+struct bnb_term {
+  size_t col, k, f;
+  double coef;
 };
 
 struct bnb_charts {
@@ -56,6 +65,10 @@ struct bnb_charts {
   size_t nb, *bslot, *bcoord;   /* two-generator coordinates: a coordinate's index among them, and back */
   double *sgn;
   unsigned char *fac, *scale;
+  /* curved charts (see curved_charts): per chart its terms term[tfirst .. tfirst + tcount) (none: the affine
+   * columns above) */
+  size_t *tfirst, *tcount, nterm, termcap;
+  struct bnb_term *term;
 };
 
 struct bnb_boxes {
@@ -78,6 +91,7 @@ struct bnb_eval {
   double *cperp, *cpar;         /* per coordinate: its share of the frame bound's nperp and hpar */
   double *fa, *fp, *fh, *fg;    /* frame_sizes' vertex enumeration (at most 16 moving coordinates) */
   double *gs;                   /* chart_group: a basis of T (n x q), the constants off T (q x n) */
+  double *gr;                   /* curved charts: per coordinate k and column i, <g_k, Res W_i^T> (K x q) */
   size_t fcol[16];
 };
 
@@ -128,6 +142,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->cone.toff);
     free(w->cone.tri);
     free(w->cone.held_mask);
+    free(w->cone.orig);
     free(w->cone.off);
     free(w->cone.count);
     free(w->chart.cst);
@@ -135,6 +150,9 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->chart.sgn);
     free(w->chart.fac);
     free(w->chart.scale);
+    free(w->chart.tfirst);
+    free(w->chart.tcount);
+    free(w->chart.term);
     free(w->chart.bslot);
     free(w->chart.bcoord);
     free(w->cone.gen);
@@ -152,6 +170,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->ev.fh);
     free(w->ev.fg);
     free(w->ev.gs);
+    free(w->ev.gr);
     free(w->rank.zr);
     free(w->rank.loose);
     free(w->rank.row0);
@@ -312,6 +331,120 @@ reduce(struct sdlab_bnb_workspace *w)
       free(ray);
       w->q = q;
       w->K = K;
+    }
+  }
+  return SDLAB_SUCCESS;
+}
+
+/* The coefficients of the unit vector v over the m <= 3 generators idx (into w->cone.gen) by least squares into
+ * coef; whether v lies in their cone with at least two positive coefficients (the residual and the negative
+ * coefficients within rounding; coefficients within rounding of 0 made 0) */
+static int
+inside_simplex(const struct sdlab_bnb_workspace *w, const double *v, const size_t *idx, size_t m, double *coef)
+{
+  const size_t n = w->n;
+  const double tol = (double)(64 * n) * DBL_EPSILON;
+  if (m < 2 || m > 3 || n < m)
+    return 0;
+  gsl_matrix *A = gsl_matrix_alloc(n, m);
+  gsl_vector *tau = gsl_vector_alloc(m), *x = gsl_vector_alloc(m), *res = gsl_vector_alloc(n);
+  int inside = 0;
+  if (A && tau && x && res) {
+    for (size_t c = 0; c < m; c++)
+      for (size_t d = 0; d < n; d++)
+        gsl_matrix_set(A, d, c, w->cone.gen[idx[c] * n + d]);
+    gsl_vector_const_view b = gsl_vector_const_view_array(v, n);
+    gsl_error_handler_t *old = gsl_set_error_handler_off(); /* a singular triple is simply not used */
+    int st = gsl_linalg_QR_decomp(A, tau);
+    for (size_t c = 0; !st && c < m; c++)
+      st = !(fabs(gsl_matrix_get(A, c, c)) > tol);
+    if (!st)
+      st = gsl_linalg_QR_lssolve(A, tau, &b.vector, x, res);
+    gsl_set_error_handler(old);
+    if (!st && gsl_blas_dnrm2(res) <= tol) {
+      size_t positive = 0;
+      inside = 1;
+      for (size_t c = 0; c < m; c++) {
+        coef[c] = gsl_vector_get(x, c);
+        if (coef[c] < -tol)
+          inside = 0;
+        if (coef[c] <= tol)
+          coef[c] = 0;
+        positive += coef[c] > 0;
+      }
+      inside &= positive >= 2;
+    }
+  }
+  if (A) gsl_matrix_free(A);
+  if (tau) gsl_vector_free(tau);
+  if (x) gsl_vector_free(x);
+  if (res) gsl_vector_free(res);
+  return inside;
+}
+
+/* Codes of one neuron inside another's cone.  Where a generator g of neuron x lies in neuron y's code cone with at
+ * least two of y's generators in its support (inside a face or the interior, not on a ray: on a ray it is a twin,
+ * see keep_generators), x's column at g and y's column at the point v = g of y's cone become parallel as their free
+ * coordinates vanish, but v is no vertex of y's boxes: the corner lies inside them, where neither the smooth
+ * bounds nor the charts apply.  Such a point is made a generator of y (its codes bitwise g, its ray the same
+ * combination of y's rays, whose codes are v in exact arithmetic), appended after y's own (w->cone.orig[y] counts
+ * those), and alloc_covers subdivides y's simplices at it: the corner becomes one where both neurons hold the same
+ * generator, which the curved charts blow up.  (Pieces whose neurons have at most two generators keep the
+ * parametrisation they had: the n_p = 2 charts handle them.) */
+static int
+alloc_foreign_codes(struct sdlab_bnb_workspace *w, size_t cap)
+{
+  const size_t n = w->n, np = w->np, q = w->q;
+  w->cone.orig = malloc((q ? q : 1) * sizeof *w->cone.orig);
+  if (w->cone.orig == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  for (size_t y = 0; y < q; y++)
+    w->cone.orig[y] = w->cone.count[y];
+  for (size_t y = 0; y < q; y++) {
+    const size_t r = w->cone.orig[y];
+    if (r < 3 || r > 64)
+      continue;
+    for (size_t x = 0; x < q; x++) {
+      for (size_t j = 0; x != y && j < w->cone.count[x] && j < w->cone.orig[x]; j++) {
+        const double *g = w->cone.gen + (w->cone.off[x] + j) * n;
+        if (w->cone.count[y] >= 64 || w->K >= cap ||
+            parallel_to(g, w->cone.gen + w->cone.off[y] * n, w->cone.count[y], n) != NONE)
+          continue;
+        size_t idx[4], found = 0;
+        double coef[3];
+        for (size_t a = 0; a < r && !found; a++) /* a face (two generators), then a triple's interior */
+          for (size_t b = a + 1; b < r && !found; b++) {
+            idx[0] = w->cone.off[y] + a, idx[1] = w->cone.off[y] + b;
+            found = inside_simplex(w, g, idx, 2, coef) ? 2 : 0;
+            for (size_t c = b + 1; c < r && !found; c++) {
+              idx[2] = w->cone.off[y] + c;
+              found = inside_simplex(w, g, idx, 3, coef) ? 3 : 0;
+            }
+          }
+        /* where another generator of x lies in the span of the same face, the cones share a 2-D piece of it and
+         * the codes become parallel along a curve, not at one point: a vertex there would only add boxes */
+        for (size_t j2 = 0; found && j2 < w->cone.orig[x]; j2++) {
+          idx[found] = w->cone.off[x] + j2;
+          found = j2 == j || rank_of(w, idx, found + 1) > found ? found : 0;
+        }
+        if (!found)
+          continue;
+        /* insert at the end of y's block: shift the later neurons' generators and rays by one */
+        const size_t at = w->cone.off[y] + w->cone.count[y];
+        double ray[64] = {0};
+        for (size_t c = 0; c < found; c++)
+          for (size_t a = 0; a < np && np <= 64; a++)
+            ray[a] += coef[c] * w->cone.ray[idx[c] * np + a];
+        memmove(w->cone.gen + (at + 1) * n, w->cone.gen + at * n, (w->K - at) * n * sizeof *w->cone.gen);
+        memmove(w->cone.ray + (at + 1) * np, w->cone.ray + at * np, (w->K - at) * np * sizeof *w->cone.ray);
+        const size_t gx = w->cone.off[x] + j + (w->cone.off[x] > w->cone.off[y] ? 1 : 0);
+        memcpy(w->cone.gen + at * n, w->cone.gen + gx * n, n * sizeof *w->cone.gen);
+        memcpy(w->cone.ray + at * np, ray, np * sizeof *ray);
+        for (size_t i = 0; i < q; i++)
+          w->cone.off[i] += w->cone.off[i] > w->cone.off[y];
+        w->cone.count[y]++;
+        w->K++;
+      }
     }
   }
   return SDLAB_SUCCESS;
@@ -573,7 +706,8 @@ static int
 alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
 {
   w->cone.toff = malloc((w->q + 1) * sizeof *w->cone.toff);
-  w->cone.tri = malloc((w->q ? w->q : 1) * 64 * sizeof *w->cone.tri);
+  const size_t tricap = (w->q ? w->q : 1) * 256;
+  w->cone.tri = malloc(tricap * sizeof *w->cone.tri);
   w->cone.held_mask = malloc((w->q ? w->q : 1) * sizeof *w->cone.held_mask);
   if (!w->cone.toff || !w->cone.tri || !w->cone.held_mask)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
@@ -585,8 +719,41 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
     for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
       idx[j] = w->cone.off[i] + j;
     const size_t rank = w->cone.count[i] > 2 && w->cone.count[i] <= 64 ? rank_of(w, idx, w->cone.count[i]) : w->cone.count[i];
-    w->cone.toff[i + 1] = w->cone.toff[i] + sdlab_cone_cover(w->cone.gen + w->cone.off[i] * w->n, w->cone.count[i], w->n, rank,
-                                                   w->cone.tri + w->cone.toff[i]);
+    uint64_t *T = w->cone.tri + w->cone.toff[i];
+    size_t nt = sdlab_cone_cover(w->cone.gen + w->cone.off[i] * w->n, w->cone.orig[i], w->n, rank, T);
+    /* stellar subdivision at each foreign code (alloc_foreign_codes): every simplex S holding it, with support s_1 ..
+     * s_m (m >= 2) among S's generators, becomes the simplices S - {s_c} + {v}, which cover S */
+    for (size_t f = w->cone.orig[i]; f < w->cone.count[i] && f < 64; f++) {
+      const double *v = w->cone.gen + (w->cone.off[i] + f) * w->n;
+      for (size_t t = 0, end = nt; t < end; t++) {
+        const uint64_t S = T[t];
+        const size_t m = (size_t)__builtin_popcountll(S);
+        size_t sidx[3], c = 0;
+        double coef[3];
+        if (m < 2 || m > 3)
+          continue;
+        for (size_t j = 0; j < 64; j++)
+          if (S >> j & 1)
+            sidx[c++] = w->cone.off[i] + j;
+        if (!inside_simplex(w, v, sidx, m, coef))
+          continue;
+        int first = 1;
+        for (c = 0; c < m; c++) {
+          if (!(coef[c] > 0))
+            continue;
+          const uint64_t part = (S & ~((uint64_t)1 << (sidx[c] - w->cone.off[i]))) | (uint64_t)1 << f;
+          if (first)
+            T[t] = part;
+          else if (w->cone.toff[i] + nt < tricap)
+            T[nt++] = part;
+          else
+            return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: too many simplices after subdividing neuron %zu's "
+                              "cone at other neurons' codes", w->cone.neuron[i]);
+          first = 0;
+        }
+      }
+    }
+    w->cone.toff[i + 1] = w->cone.toff[i] + nt;
     size_t pairs = 0, widest = 0;
     for (size_t t = w->cone.toff[i]; t < w->cone.toff[i + 1]; t++) {
       const size_t m = (size_t)__builtin_popcountll(w->cone.tri[t]);
@@ -626,6 +793,7 @@ alloc_scratch(struct sdlab_bnb_workspace *w)
   w->ev.fh = malloc(16 * sizeof *w->ev.fh);
   w->ev.fg = malloc((2 * 144 + 2 * q * q) * sizeof *w->ev.fg);
   w->ev.gs = malloc(2 * q * n * sizeof *w->ev.gs);
+  w->ev.gr = malloc(K * q * sizeof *w->ev.gr);
   w->ev.M1 = gsl_matrix_alloc(n, nr);
   w->ev.A = gsl_matrix_alloc(n, nr);
   w->ev.R1 = gsl_matrix_alloc(n, nr);
@@ -636,14 +804,14 @@ alloc_scratch(struct sdlab_bnb_workspace *w)
   w->chart.bslot = malloc(K * sizeof *w->chart.bslot);
   w->chart.bcoord = malloc(K * sizeof *w->chart.bcoord);
   if (!w->ev.C || !w->ev.U || !w->ev.V || !w->ev.W || !w->ev.Res || !w->ev.B || !w->ev.Q || !w->ev.sv || !w->ev.work || !w->ev.l || !w->ev.lp ||
-      !w->ev.grad || !w->ev.cperp || !w->ev.cpar || !w->ev.fa || !w->ev.fp || !w->ev.fh || !w->ev.fg || !w->ev.gs ||
+      !w->ev.grad || !w->ev.cperp || !w->ev.cpar || !w->ev.fa || !w->ev.fp || !w->ev.fh || !w->ev.fg || !w->ev.gs || !w->ev.gr ||
       !w->chart.bslot || !w->chart.bcoord || !w->ev.M1 || !w->ev.A || !w->ev.R1 || !w->ev.G0 || !w->ev.G || !w->ev.eval || !w->ev.eig)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t k = 0; k < K; k++)
     w->chart.bslot[k] = NONE;
-  for (size_t i = 0; i < w->q; i++)
-    if (w->cone.count[i] == 2)
-      for (size_t k = w->cone.off[i]; k < w->cone.off[i] + 2; k++) {
+  for (size_t i = 0; i < w->q; i++) /* two generators, or more while the slots fit fac's bytes (curved charts) */
+    if (w->cone.count[i] == 2 || (w->cone.count[i] > 2 && w->chart.nb + w->cone.count[i] < NOFAC))
+      for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
         w->chart.bcoord[w->chart.nb] = k;
         w->chart.bslot[k] = w->chart.nb++;
       }
@@ -704,6 +872,8 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
     status = alloc_generators(w, P, Wp, Md, full, max_rays);
   if (!status) /* for coupled pieces the neurons it fixes leave the ranking test (a relaxation) */
     status = reduce(w);
+  if (!status)
+    status = alloc_foreign_codes(w, nq * max_rays);
   if (!status && w->rank.coupled)
     status = coupling_setup(w, P, Wp, full);
   size_t dims = 0;
@@ -742,11 +912,19 @@ chart_new(struct sdlab_bnb_workspace *w, size_t from)
     unsigned char *scale = realloc(w->chart.scale, cap * nb);
     if (scale)
       w->chart.scale = scale;
-    if (!cst || !held || !sgn || !fac || !scale)
+    size_t *tfirst = realloc(w->chart.tfirst, cap * sizeof *tfirst);
+    if (tfirst)
+      w->chart.tfirst = tfirst;
+    size_t *tcount = realloc(w->chart.tcount, cap * sizeof *tcount);
+    if (tcount)
+      w->chart.tcount = tcount;
+    if (!cst || !held || !sgn || !fac || !scale || !tfirst || !tcount)
       return NONE;
     w->chart.chartcap = cap;
   }
   const size_t id = w->chart.nchart++;
+  w->chart.tfirst[id] = w->chart.nterm;
+  w->chart.tcount[id] = 0;
   if (from != NONE) {
     memcpy(w->chart.cst + id * q, w->chart.cst + from * q, q * sizeof *w->chart.cst);
     memcpy(w->chart.held + id * q, w->chart.held + from * q, q * sizeof *w->chart.held);
@@ -770,9 +948,15 @@ codes(struct sdlab_bnb_workspace *w, const double *l, size_t ch)
 {
   const size_t *cst = w->chart.cst + ch * w->q;
   const double *sgn = w->chart.sgn + ch * w->q;
+  const struct bnb_term *term = w->chart.term + w->chart.tfirst[ch], *end = term + w->chart.tcount[ch];
   gsl_matrix_set_zero(w->ev.C);
+  for (; term < end; term++) { /* a curved chart: its terms (the constants below) */
+    const double c = term->coef * l[term->k] * (term->f == NONE ? 1.0 : l[term->f]);
+    for (size_t d = 0; d < w->n; d++)
+      *gsl_matrix_ptr(w->ev.C, d, term->col) += c * w->cone.gen[term->k * w->n + d];
+  }
   for (size_t i = 0; i < w->q; i++) {
-    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++)
+    for (size_t j = w->cone.off[i]; w->chart.tcount[ch] == 0 && j < w->cone.off[i] + w->cone.count[i]; j++)
       for (size_t d = 0; d < w->n; d++)
         *gsl_matrix_ptr(w->ev.C, d, i) += l[j] * w->cone.gen[j * w->n + d];
     if (cst[i] != NONE)
@@ -1058,6 +1242,8 @@ offer(sdlab_bnb *b, const double *l, double f)
     }
   }
   int status = ok ? sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, WD, &loss, NULL, NULL) : SDLAB_SUCCESS;
+  if (ok && !status)
+    loss += sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, WD, b->P->F);
   if (ok && !status && loss < b->upper) {
     b->upper = loss;
     gsl_matrix_memcpy(b->WE, WE);
@@ -1267,6 +1453,88 @@ curvature(double E, double fbar, double *k1, double *k2)
   *k2 = sqrt(x * (E - x));
 }
 
+/* The smooth bound on a box of a curved chart (centre l0 in w->ev.l, C0's fit done): C(l0 + delta) = C0 + E1 + E2,
+ * E1 linear and E2 bilinear in delta (the terms l_k l_f), |delta_k| <= h_k.  Column i moves by at most
+ * e1_i = sum over its terms |coef| (h_k |l0_f| + h_f |l0_k|) (h_k alone for f = NONE) to first order and
+ * e2_i = sum |coef| h_k h_f to second (generators are unit), so along the segment C0 + t E1 + t^2 E2 (t in [0, 1])
+ * ||C'|| <= eta1 + 2 eps2, ||C''|| <= 2 eps2 and sigma_min(C) >= sig - eta1 - eps2 = sig', with
+ * eta1 = sqrt(sum_i e1_i^2), eps2 = sqrt(sum_i e2_i^2).  With L~'' >= -2 k1 ||C'||^2 / sig'^2 - 2 k2 ||C''|| / sig'
+ * (see curvature; the term in C'' is the gradient's -2 <X, C'' W>), L~ >= f0 - lin - k1 c1 - k2 c2, c1 =
+ * (eta1 + 2 eps2)^2 / sig'^2, c2 = 2 eps2 / sig', lin = sum_k |dL~/dl_k| h_k with dL~/dl_k = -2 sum_i
+ * <dc_i/dl_k, Res W_i^T>.  The gradient goes to w->ev.grad, the side to bisect to rec[2] (its share of lin and of
+ * the curvature term); *eta the bound on ||C - C0|| over the box.  Returns the bound, -inf where sig' <= 0. */
+static double
+curved_bound(struct sdlab_bnb_workspace *w, double *rec, size_t ch, double f0, double smax, double sig, double gam,
+             double *eta)
+{
+  const size_t K = w->K, n = w->n, q = w->q, nr = w->nr;
+  const double *lo = rec + HEAD, *hi = rec + HEAD + K, *l = w->ev.l;
+  const struct bnb_term *term = w->chart.term + w->chart.tfirst[ch], *end = term + w->chart.tcount[ch];
+  double *e = w->ev.grad + K, *dn = w->ev.cperp; /* e1 then e2 per column (2q); per coordinate ||dC/dl_k|| */
+  for (size_t k = 0; k < K; k++) {
+    double gr[64], *r = w->ev.gr + k * q;
+    w->ev.grad[k] = dn[k] = 0;
+    for (size_t i = 0; i < q; i++)
+      r[i] = 0;
+    if (hi[k] == 0 && lo[k] == 0)
+      continue; /* a coordinate fixed at 0 multiplies nothing it could move */
+    for (size_t a0 = 0; a0 < nr; a0 += 64) {
+      const size_t na = nr - a0 < 64 ? nr - a0 : 64;
+      for (size_t a = 0; a < na; a++) {
+        gr[a] = 0;
+        for (size_t d = 0; d < n; d++)
+          gr[a] += w->cone.gen[k * n + d] * gsl_matrix_get(w->ev.Res, d, a0 + a);
+      }
+      for (size_t i = 0; i < q; i++)
+        for (size_t a = 0; a < na; a++)
+          r[i] += gr[a] * gsl_matrix_get(w->ev.W, i, a0 + a);
+    }
+  }
+  for (size_t i = 0; i < 2 * q; i++)
+    e[i] = 0;
+  for (; term < end; term++) {
+    const size_t k = term->k, f = term->f, i = term->col;
+    const double hk = 0.5 * (hi[k] - lo[k]), ck = fabs(term->coef), rk = w->ev.gr[k * q + i];
+    if (f == NONE) {
+      w->ev.grad[k] += -2 * term->coef * rk;
+      e[i] += ck * hk;
+      dn[k] += ck;
+      continue;
+    }
+    const double hf = 0.5 * (hi[f] - lo[f]);
+    w->ev.grad[k] += -2 * term->coef * l[f] * rk;
+    w->ev.grad[f] += -2 * term->coef * l[k] * rk;
+    e[i] += ck * (hk * fabs(l[f]) + hf * fabs(l[k]));
+    e[q + i] += ck * hk * hf;
+    dn[k] += ck * (fabs(l[f]) + hf);
+    dn[f] += ck * (fabs(l[k]) + hk);
+  }
+  double lin = 0, e1 = 0, e2 = 0;
+  for (size_t k = 0; k < K; k++)
+    lin += fabs(w->ev.grad[k]) * 0.5 * (hi[k] - lo[k]);
+  for (size_t i = 0; i < q; i++) {
+    e1 += e[i] * e[i];
+    e2 += e[q + i] * e[q + i];
+  }
+  const double eta1 = sqrt(e1), eps2 = sqrt(e2), sigp = sig - eta1 - eps2, E = w->energy;
+  *eta = eta1 + eps2;
+  if (!(q <= n && sigp > 0))
+    return -INFINITY;
+  const double phi = 0.5 * (1 + sqrt(5.0)), kappa = smax / sigp, v = eta1 + 2 * eps2;
+  const double c1 = v * v / (sigp * sigp), c2 = 2 * eps2 / sigp, round = gam * kappa * (lin + E);
+  double k1, k2, top = 0;
+  curvature(E, f0 + lin + phi * E * c1 + 0.5 * E * c2 + round, &k1, &k2);
+  for (size_t k = 0; k < K; k++) { /* d/dh_k of lin + k1 c1 + k2 c2, with dv/dh_k <= dn_k */
+    const double c = (fabs(w->ev.grad[k]) + 2 * k1 * v * dn[k] / (sigp * sigp) + 2 * k2 * dn[k] / sigp) *
+                     0.5 * (hi[k] - lo[k]);
+    if (c > top) {
+      top = c;
+      rec[2] = (double)k;
+    }
+  }
+  return f0 - lin - k1 * c1 - k2 * c2 - round;
+}
+
 /* Offer the point at coordinates l of chart ch: its plain coordinates, their codes and fit, then offer. */
 static int
 offer_at(sdlab_bnb *b, const double *l, size_t ch)
@@ -1304,6 +1572,18 @@ bound(sdlab_bnb *b, double *rec, double parent)
    * condition number where it is finite */
   const double gam = (double)(16 * (n + q + nr)) * DBL_EPSILON;
   double lb = span_bound(w, hi, ch) - gam * w->energy;
+  rec[2] = (double)K; /* no preference: the widest side */
+  if (w->chart.tcount[ch] > 0) { /* a curved chart */
+    double eta;
+    const double cb = curved_bound(w, rec, ch, f0, smax, smin - gam * smax, gam, &eta);
+    b->degenerate += !(cb > -INFINITY);
+    lb = fmax(fmax(lb, cb), partial_rank_bound(w, eta, gam));
+    rec[0] = fmax(fmax(lb, parent), 0.0);
+    int status = offer_at(b, w->ev.l, ch);
+    for (size_t k = 0; !status && k < K; k++)
+      w->ev.l[k] = w->ev.grad[k] > 0 ? lo[k] : hi[k];
+    return status ? status : offer_at(b, w->ev.l, ch);
+  }
   /* dL~/dl_k = -2 sum_a <g_k, res_a> W_ia (envelope theorem: W_D at its optimum) */
   double lin = 0, eta2 = 0;
   for (size_t i = 0; i < q; i++) {
@@ -1326,7 +1606,6 @@ bound(sdlab_bnb *b, double *rec, double parent)
   const double eta = sqrt(eta2), sig = smin - gam * smax;
   const double phi = 0.5 * (1 + sqrt(5.0)); /* the curvature constant: see sdlab_bnb.h */
   int smooth = 0;
-  rec[2] = (double)K; /* no preference: the widest side */
   const double E = w->energy;
   double k1, k2;
   if (q <= n && sig > eta) {
@@ -1619,6 +1898,111 @@ resolve(sdlab_bnb *b, const size_t *choice, size_t ch, size_t depth)
   return SDLAB_SUCCESS;
 }
 
+/* A group for curved charts in the fresh chart ch (every column its held generator as constant): the neurons
+ * holding the same generator (bitwise) as the first neuron of three or more generators that shares its held one,
+ * into g, their count returned (0: none; a group of two-generator neurons only is chart_group's). */
+static size_t
+curved_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g)
+{
+  const size_t q = w->q, n = w->n, *cst = w->chart.cst + ch * q;
+  for (size_t i = 0; i < q; i++) {
+    if (w->cone.count[i] < 3 || w->chart.bslot[w->cone.off[i]] == NONE)
+      continue;
+    size_t size = 0, free = 0;
+    for (size_t j = 0; j < q; j++)
+      if (memcmp(w->cone.gen + cst[i] * n, w->cone.gen + cst[j] * n, n * sizeof *w->cone.gen) == 0) {
+        if (w->cone.count[j] >= 2 && w->chart.bslot[w->cone.off[j]] == NONE)
+          return 0; /* no slot for its monomials */
+        free += __builtin_popcountll(w->cone.held_mask[j]) >= 2;
+        g[size++] = j;
+      }
+    if (size >= 2 && free > 0)
+      return size;
+  }
+  return 0;
+}
+
+/* Append a term to the newest chart; 0 when out of memory */
+static int
+term_add(struct sdlab_bnb_workspace *w, size_t col, size_t k, size_t f, double coef)
+{
+  if (w->chart.nterm == w->chart.termcap) {
+    const size_t cap = w->chart.termcap ? 2 * w->chart.termcap : 256;
+    struct bnb_term *t = realloc(w->chart.term, cap * sizeof *t);
+    if (t == NULL)
+      return 0;
+    w->chart.term = t;
+    w->chart.termcap = cap;
+  }
+  w->chart.term[w->chart.nterm++] = (struct bnb_term){.col = col, .k = k, .f = f, .coef = coef};
+  w->chart.tcount[w->chart.nchart - 1]++;
+  return 1;
+}
+
+/* Curved charts, for a group G of neurons holding the same generator u where one has three or more generators
+ * (n_p >= 3): their columns u + sum_j a_xj p_xj (j over x's free coordinates, its simplex but u) become parallel
+ * as every a -> 0, and the two-generator charts' columns are not affine there.  For a member m and a free
+ * coordinate j of m, on {a_mj >= every a of G}: s = a_mj, t = a / s in [0, 1], and
+ *   span{c_x : x in G} = span{c_m} + span{(c_x - c_m) / s : x != m},
+ *   c_m = u + s (p_mj + sum_{k != j} t_mk p_mk),
+ *   (c_x - c_m) / s = sum_k t_xk p_xk - p_mj - sum_{k != j} t_mk p_mk,
+ * the same span for s > 0 and its limit at s = 0, where the columns keep full rank.  The charts of all (m, j)
+ * cover the group's box, so the bound stays rigorous.  c_m is bilinear in (s, t_m): bound() takes the curvature
+ * of curved columns into its smooth bound.  Each column is a list of terms (struct bnb_term) beside its constant;
+ * the plain coordinates are a_mj = s and a = s t (the factor s, floored when a point is offered).  One level: a
+ * chart is pushed as one box, other groups in it left to the bounds. */
+static int
+curved_charts(sdlab_bnb *b, const size_t *choice, size_t ch, const size_t *g, size_t size)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t q = w->q, nb = w->chart.nb;
+  for (size_t a = 0; a < size; a++) {
+    const size_t m = g[a];
+    for (size_t jm = 0; jm < w->cone.count[m] && jm < 64; jm++) {
+      if (!(w->cone.held_mask[m] >> jm & 1) || jm == choice[m])
+        continue;
+      const size_t c = chart_new(w, ch), vm = w->cone.off[m] + jm;
+      if (c == NONE)
+        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+      int ok = 1;
+      for (size_t i = 0; ok && i < q; i++) {
+        int member = 0;
+        for (size_t t = 0; t < size; t++)
+          member |= g[t] == i;
+        for (size_t k = w->cone.off[i]; ok && k < w->cone.off[i] + w->cone.count[i]; k++) {
+          if (k == w->chart.held[c * q + i])
+            continue;
+          if (!member) { /* a column outside the group: affine in its own coordinates */
+            ok = term_add(w, i, k, NONE, 1);
+            continue;
+          }
+          if (i == m) /* c_m: s p_mj, then s t_mk p_mk; in every other member's column -t_mk p_mk */
+            ok = term_add(w, m, k, k == vm ? NONE : vm, 1);
+          else
+            ok = term_add(w, i, k, NONE, 1);
+          w->chart.fac[(c * nb + w->chart.bslot[k]) * MAXFAC] = k == vm ? NOFAC : (unsigned char)w->chart.bslot[vm];
+          if (i == m && k != vm)
+            for (size_t t = 0; ok && t < size; t++)
+              if (g[t] != m)
+                ok = term_add(w, g[t], k, NONE, -1);
+        }
+        if (member && i != m) {
+          w->chart.cst[c * q + i] = vm;
+          w->chart.sgn[c * q + i] = -1;
+        }
+      }
+      if (!ok)
+        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+      w->chart.scale[c * nb + w->chart.bslot[vm]] = 1;
+      b->charts++;
+      int status = push_box(b, choice, c);
+      if (status)
+        return status;
+    }
+  }
+  return SDLAB_SUCCESS;
+}
+
 /* The boxes of one choice of held generators: the plain box, or, where two-generator neurons hold the same
  * generator, the charts that blow those corners up. */
 static int
@@ -1633,6 +2017,9 @@ choice_boxes(sdlab_bnb *b, const size_t *choice)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
   for (size_t i = 0; i < q; i++)
     w->chart.cst[c * q + i] = w->chart.held[c * q + i] = w->cone.off[i] + choice[i];
+  const size_t curved = curved_group(w, c, g);
+  if (curved)
+    return curved_charts(b, choice, c, g, curved);
   if (chart_group(w, c, g, mu) == 0) {
     w->chart.nchart--;
     return push_box(b, choice, 0);
@@ -1697,6 +2084,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     int status = WD ? (gsl_matrix_memcpy(D, WD), SDLAB_SUCCESS) : sdlab_piece_decoder_step(b->P, b->Wp, b->Wr, b->Md, WE, D, NULL);
     if (!status)
       status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, D, &loss, NULL, NULL);
+    loss += sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, D, b->P->F);
     sdlab_piece_margin(b->P, WE, &sm, &vi);
     if (!status && vi > 1e-9 * (1 + gsl_matrix_max(WE) - gsl_matrix_min(WE)))
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: the incumbent W_E is outside the piece's closure "
@@ -1721,7 +2109,9 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &b->upper, NULL, NULL);
     if (status)
       return status;
-    b->lower = b->upper;
+    const double round = sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, b->WE, b->WD, b->P->F);
+    b->lower = b->upper - round;
+    b->upper += round;
     b->nodes = 1;
     b->open = 0;
     return SDLAB_SUCCESS;
@@ -1730,6 +2120,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];
   w->chart.nchart = 1; /* chart 0, the plain parametrisation, stays */
+  w->chart.nterm = 0;
   unsigned char *in_t = NULL;
   int status = constant_span(w, &in_t);
   if (status)

@@ -51,8 +51,19 @@
  * are affine and keep full rank at s = 0.  The new columns' constant p_m may be one other columns hold (up
  * to sign), as where one neuron's generators are held by two others and the codes are dependent along a
  * curve; such corners are blown up again (to depth 8).  Points offered from a chart have every s >=
- * sqrt(eps): at the corner itself the spans are limits only.  Neurons with more than two generators (n_p > 2)
- * are not blown up.
+ * sqrt(eps): at the corner itself the spans are limits only.  Where one of the neurons holding u has three or
+ * more generators (n_p >= 3), the charts are curved: on {a_mj >= every a of the group}, s = a_mj, t = a / s,
+ * columns c_m = u + s (p_mj + sum_{k != j} t_mk p_mk) and (c_x - c_m) / s = sum_k t_xk p_xk - p_mj - sum_{k != j}
+ * t_mk p_mk, bilinear in (s, t); the smooth bound then takes the columns' curvature (C = C0 + E1 + E2 along a
+ * segment, ||E2|| from the products of half-widths: L~ >= L~(l0) - lin - k1 (eta1 + 2 eps2)^2 / sig'^2 - 2 k2
+ * eps2 / sig', sig' = sigma - eta1 - eps2; see curved_bound in sdlab_bnb.c).  One level: other corners inside a
+ * curved chart are left to the bounds.
+ *
+ * Incumbents.  Near such corners W_D is huge, and a point whose rows meet the piece only up to rounding can have
+ * a computed L~ far below every point of the piece (times W_D ~ 3e13, a pre-activation of -6e-17 moved L~ by
+ * 1e-3 on a pinned case).  A point's value is therefore sdlab_piece_loss's plus its rounding bound
+ * (sdlab_claims_ltilde_rounding, which carries the codes' rounding times |W_D|): an upper bound at the point,
+ * so such a point loses to real ones.
  *
  * Dependent pairs.  Two neurons' held generators need not be equal for their codes to lose rank at the
  * corner: it suffices that mu_x k_x = mu_m k_m modulo the span of the one-generator neurons' codes T (k the
@@ -95,6 +106,14 @@
  * simplex held at 0: the union covers the piece, so the bound stays rigorous, with d - 1 free coordinates per
  * neuron.
  *
+ * Codes inside another cone (n_p >= 3).  A generator g of one neuron may give the codes of a point v inside a face
+ * (or the interior) of another neuron's code cone, not at one of its rays: the columns become parallel as the first
+ * neuron tends to g and the second to v, a corner inside the second's boxes.  v is made a generator of the second
+ * neuron (codes bitwise g) and its simplices are subdivided there (stellar subdivision), so that the corner is one
+ * where both hold the same generator and the curved charts blow it up.  Not where the first neuron has another
+ * generator in the span of that face: the cones then share a 2-D piece of it, the codes become parallel along a
+ * curve, and a vertex would only add boxes (such pieces may stay open).
+ *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
  * bisected), test. */
 #ifndef SDLAB_BNB_H
@@ -113,7 +132,9 @@ typedef struct {
   const gsl_matrix *Wp, *Wr;
   const gsl_vector *Md;
   double lower;           /* rigorous lower bound on inf L~ over the piece (min over open boxes) */
-  double upper;           /* L~ at (WE, WD), recomputed by sdlab_piece_loss */
+  double upper;           /* an upper bound on L~ at (WE, WD): sdlab_piece_loss's value plus its rounding bound
+                           * (sdlab_claims_ltilde_rounding), so that points where the codes are nearly parallel and
+                           * W_D huge, whose computed value may sit far below the true one, do not pass for minima */
   gsl_matrix *WE, *WD;    /* the best point found (in the closure of the piece, up to rounding) */
   double violation;       /* the point's largest violation of the closure's rows (<= 0 up to rounding) */
   size_t live;            /* neurons with nonzero codes on the piece */

@@ -101,13 +101,14 @@ random_instance(gsl_rng *r, gsl_matrix *Wp, gsl_matrix *Wr, gsl_vector *Md, size
   return test_gamma(64.0 * (double)(Wp->size2 + nq + Wr->size1)) * energy(Wr, Md);
 }
 
-/* b's incumbent is a point of its piece's closure (up to rounding) and b->upper is L~ there */
+/* b's incumbent is a point of its piece's closure (up to rounding) and b->upper is L~ there plus its rounding
+ * bound (tested against long double in test_loss) */
 static void
 incumbent_is_a_point(const sdlab_bnb *b)
 {
   double f, sm, vi;
   cr_assert_eq(sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &f, NULL, NULL), 0);
-  cr_assert_eq(f, b->upper);
+  cr_assert_eq(f + sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, b->WE, b->WD, b->P->F), b->upper);
   sdlab_piece_margin(b->P, b->WE, &sm, &vi);
   cr_assert(vi <= test_gamma(256) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)), "violation %g", vi);
 }
@@ -196,10 +197,8 @@ Test(bnb, bounds_bracket_points_and_local_solves_of_random_pieces)
       if (np == 2)
         near += check_near_rays(r, b, F, 600);
       cr_assert(b->lower <= b->upper, "lower %.17g above upper %.17g", b->lower, b->upper);
-      /* the incumbent is a point of the closure and upper is its L~ */
-      double f;
-      cr_assert_eq(sdlab_piece_loss(P, Wp, Wr, Md, b->WE, b->WD, &f, NULL, NULL), 0);
-      cr_assert_eq(f, b->upper);
+      /* the incumbent is a point of the closure and upper is its L~ plus the rounding bound */
+      incumbent_is_a_point(b);
       cr_assert(b->violation <= test_gamma(64) * (1 + gsl_matrix_max(b->WE) - gsl_matrix_min(b->WE)),
                 "violation %g", b->violation);
       /* every point of the piece (the drawn W_E and perturbations that keep its pattern), and alternating
@@ -1070,6 +1069,214 @@ Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeou
   cr_assert(b->lower > f - 1e-2, "the bound %.10f did not come within 0.01 of the point %.10f", b->lower, f);
   cr_assert(b->lower <= f + tol, "lower bound %.17g above a point of the piece at %.17g (rounding %.3g)", b->lower, f,
             tol);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+}
+
+/* min over W_D of L~ (M = 1, W_r = W_p) at the codes of W_E on pattern F, in long double: Gram-Schmidt twice over
+ * the codes' columns, then the targets' residuals */
+static long double
+projection_loss_ld(const gsl_matrix *Wp, const gsl_matrix *WE, const uint64_t *F)
+{
+  const size_t n = Wp->size2, np = Wp->size1, nq = WE->size1;
+  long double Q[8][64], total = 0;
+  size_t rank = 0;
+  for (size_t i = 0; i < nq && i < 8 && n <= 64; i++) {
+    long double *v = Q[rank], norm = 0;
+    for (size_t d = 0; d < n; d++) {
+      long double z = 0;
+      for (size_t a = 0; a < np; a++)
+        z += (long double)gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
+      v[d] = F[i] >> d & 1 ? z : 0;
+    }
+    for (int twice = 0; twice < 2; twice++)
+      for (size_t r = 0; r < rank; r++) {
+        long double c = 0;
+        for (size_t d = 0; d < n; d++)
+          c += Q[r][d] * v[d];
+        for (size_t d = 0; d < n; d++)
+          v[d] -= c * Q[r][d];
+      }
+    for (size_t d = 0; d < n; d++)
+      norm += v[d] * v[d];
+    if (norm > 0) {
+      for (size_t d = 0; d < n; d++)
+        v[d] /= sqrtl(norm);
+      rank++;
+    }
+  }
+  for (size_t a = 0; a < np; a++) {
+    long double res[64];
+    for (size_t d = 0; d < n; d++)
+      res[d] = gsl_matrix_get(Wp, a, d);
+    for (int twice = 0; twice < 2; twice++)
+      for (size_t r = 0; r < rank; r++) {
+        long double c = 0;
+        for (size_t d = 0; d < n; d++)
+          c += Q[r][d] * res[d];
+        for (size_t d = 0; d < n; d++)
+          res[d] -= c * Q[r][d];
+      }
+    for (size_t d = 0; d < n; d++)
+      total += res[d] * res[d];
+  }
+  return total;
+}
+
+/* Points near a corner (rows u_i + s g_i, g_i Gaussian, s = 1e-3, 1e-4, 1e-5) that realize b's piece, valued in
+ * long double at their optimal W_D, stay above b's lower bound (long double Gram-Schmidt at codes of condition about
+ * 1 / s: within 64 n eps_ld / s^2 of the energy 3); at least 100 of 6000 draws realize the piece. */
+static void
+corner_points_stay_above(const sdlab_bnb *b, const double *rows, unsigned long seed)
+{
+  const gsl_matrix *Wp = b->Wp;
+  const size_t n = Wp->size2, np = Wp->size1, nq = b->P->nq;
+  const sdlab_activation *act = &b->P->act;
+  gsl_rng *r = test_rng(seed);
+  gsl_matrix *E = gsl_matrix_alloc(nq, np);
+  size_t hits = 0;
+  long double low = INFINITY;
+  for (int k = 0; k < 6000; k++) {
+    const double s = pow(10.0, -3.0 - (double)(k % 3));
+    for (size_t i = 0; i < nq; i++)
+      for (size_t a = 0; a < np; a++)
+        gsl_matrix_set(E, i, a, rows[i * np + a] + s * gsl_ran_gaussian(r, 1.0));
+    uint64_t G[64];
+    sdlab_pattern_of_masks(act, E, Wp, G);
+    if (memcmp(G, b->P->F, nq * sizeof *G) != 0)
+      continue;
+    hits++;
+    const long double g = projection_loss_ld(Wp, E, b->P->F);
+    low = fminl(low, g);
+    cr_assert(g >= b->lower - 64.0L * n * LDBL_EPSILON / (s * s) * 3, "a point near the corner (s %g) at %.17Lg "
+              "below the lower bound %.17g", s, g, b->lower);
+  }
+  cr_log_info("%zu points near the corner, the lowest at %.10Lf", hits, low);
+  cr_assert(hits >= 100, "enough points near the corner realize the piece (%zu)", hits);
+  gsl_matrix_free(E);
+  gsl_rng_free(r);
+}
+
+/* An incumbent that was no upper bound, pinned: on the same n_p = 3 instance, piece (1,3 | 1,2,3,4) has its two
+ * neurons hold one shared ray u (one neuron of two generators, one of three).  Before the curved charts and the
+ * rounding term on the incumbent, the branch and bound's best point was the one below: rows equal to 1e-13, W_D
+ * about 3e13, L~ = 2.09760 (long double agrees), but neuron 1's pre-activation at feature 4 is -6e-17, outside the
+ * piece by rounding, and times W_D that moves L~ by 1e-3: points of the piece near that corner stay above
+ * 2.09950 (50-digit arithmetic along the corner's directions gives 2.0995022).  Now an incumbent's value carries
+ * its rounding bound (the codes' rounding times |W_D|: 0.03 here, so the point loses to real ones), the curved
+ * charts blow the corner up, and the bound rises above the old value; points drawn strictly inside the piece near
+ * the corner (u + s g, s down to 1e-5, g Gaussian, valued in long double at their optimal W_D) stay above it. */
+Test(bnb, an_incumbent_at_nearly_parallel_codes_carries_its_rounding, .timeout = 300)
+{
+  static const double we[6] = {0x1.69aaaf9ea0558p-1, -0x1.a8e42855f06fap-2, -0x1.08c6544435287p-1,
+                               0x1.69aaaf9ea07afp-1, -0x1.a8e42855f0a5ep-2, -0x1.08c6544435322p-1};
+  static const double wd[6] = {-0x1.7ec57ae8037cep+39, 0x1.7ec57ae804b3bp+39, 0x1.981adbea3c326p+44,
+                               -0x1.981adbea3c16dp+44, -0x1.562d620b0ced2p+44, 0x1.562d620b0cc57p+44};
+  gsl_matrix *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  const size_t n = 5, np = 3, nq = 2;
+  gsl_vector *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(Md, 1.0);
+  gsl_matrix_const_view WE = gsl_matrix_const_view_array(we, nq, np), WD = gsl_matrix_const_view_array(wd, np, nq);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t F[2] = {0xa, 0x1e}; /* {1, 3}, {1, 2, 3, 4} */
+  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
+  double f;
+  cr_assert_eq(sdlab_piece_loss(P, Wp, Wp, Md, &WE.matrix, &WD.matrix, &f, NULL, NULL), 0);
+  const double tol = sdlab_claims_ltilde_rounding(Wp, Wp, Md, &WE.matrix, &WD.matrix, F);
+  long double ref = 0; /* L~ at (W_E, W_D) in long double */
+  for (size_t a = 0; a < np; a++)
+    for (size_t d = 0; d < n; d++) {
+      long double v = gsl_matrix_get(Wp, a, d);
+      for (size_t i = 0; i < nq; i++) {
+        long double z = 0;
+        for (size_t c = 0; c < np; c++)
+          z += (long double)we[i * np + c] * gsl_matrix_get(Wp, c, d);
+        v -= F[i] >> d & 1 ? (long double)wd[a * nq + i] * z : 0;
+      }
+      ref += v * v;
+    }
+  double margin, violation;
+  sdlab_piece_margin(P, &WE.matrix, &margin, &violation);
+  cr_log_info("the old incumbent: computed %.10f, long double %.10Lf, rounding bound %.3g, rows violated by %.2g", f,
+              ref, tol, violation);
+  cr_assert(fabsl(f - ref) <= tol, "the rounding bound %.3g covers the error %.3Lg", tol, ref - f);
+  cr_assert(violation > 0 && violation < 1e-15, "outside the piece by rounding (%.3g)", violation);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+  cr_assert_not_null(b, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+  cr_assert(b->charts > 0, "the shared ray's corner is blown up");
+  run(b, 100000, 1e-6);
+  cr_log_info("after %zu boxes: [%.10f, %.10f]", b->nodes, b->lower, b->upper);
+  cr_assert(b->lower > f, "the bound %.10f rises above the old incumbent's computed value %.10f", b->lower, f);
+  cr_assert(b->lower <= f + tol, "and stays below it plus its rounding bound");
+  incumbent_is_a_point(b);
+  /* points near the corner, valued in long double at their optimal W_D */
+  double u[3]; /* the shared ray: <u, w_p^2> = <u, w_p^4> = 0, <u, w_p^1> > 0 */
+  for (int a = 0; a < 3; a++)
+    u[a] = gsl_matrix_get(Wp, (a + 1) % 3, 2) * gsl_matrix_get(Wp, (a + 2) % 3, 4) -
+           gsl_matrix_get(Wp, (a + 2) % 3, 2) * gsl_matrix_get(Wp, (a + 1) % 3, 4);
+  const double sign = u[0] * gsl_matrix_get(Wp, 0, 1) + u[1] * gsl_matrix_get(Wp, 1, 1) + u[2] * gsl_matrix_get(Wp, 2, 1) > 0 ? 1 : -1;
+  const double rows[6] = {sign * u[0], sign * u[1], sign * u[2], sign * u[0], sign * u[1], sign * u[2]};
+  corner_points_stay_above(b, rows, 2205);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+}
+
+/* A code of one neuron inside a face of the other's cone, pinned: on the same instance, piece (0,1,2,4 | 0,3,4)
+ * has neuron 0's generator u_0 (pre-activations 0 at features 1 and 2) give the codes of a point v inside a 2-D face
+ * of neuron 1's cone (pre-activation 0 at feature 3, v a positive combination of two of its generators).  The
+ * columns become parallel as neuron 0 tends to u_0 and neuron 1 to v, a corner inside neuron 1's boxes: the piece
+ * stayed open at 10^6 boxes ([1.32001, 1.33596], the global minimum's lower end).  v is now a generator of neuron 1
+ * and its simplices are subdivided there, so the curved charts blow the corner up: certified to 1e-6 within
+ * 800,000 boxes (bounded), and points near the corner stay above the bound. */
+Test(bnb, a_code_inside_another_cone_s_face_is_subdivided_and_certified, .timeout = 300)
+{
+  gsl_matrix *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  const size_t n = 5, np = 3, nq = 2;
+  gsl_vector *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t F[2] = {0x17, 0x19}; /* {0, 1, 2, 4}, {0, 3, 4} */
+  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+  cr_assert_not_null(b, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+  run(b, 800000, 1e-6);
+  cr_log_info("after %zu boxes: [%.10f, %.10f], %zu charts", b->nodes, b->lower, b->upper, b->charts);
+  cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "certified: [%.17g, %.17g]", b->lower, b->upper);
+  cr_assert(b->charts > 0, "the corner is blown up");
+  incumbent_is_a_point(b);
+  /* the corner: u_0 = +-(w_p^1 x w_p^2) with <u_0, w_p^0> > 0; v's row w solves <w, w_p^3> = 0, <w, w_p^0> =
+   * <u_0, w_p^0>, <w, w_p^4> = <u_0, w_p^4> (the same codes) */
+  double rows[6], A[9], rhs[3];
+  for (int a = 0; a < 3; a++)
+    rows[a] = gsl_matrix_get(Wp, (a + 1) % 3, 1) * gsl_matrix_get(Wp, (a + 2) % 3, 2) -
+              gsl_matrix_get(Wp, (a + 2) % 3, 1) * gsl_matrix_get(Wp, (a + 1) % 3, 2);
+  if (rows[0] * gsl_matrix_get(Wp, 0, 0) + rows[1] * gsl_matrix_get(Wp, 1, 0) + rows[2] * gsl_matrix_get(Wp, 2, 0) < 0)
+    for (int a = 0; a < 3; a++)
+      rows[a] = -rows[a];
+  const size_t feat[3] = {3, 0, 4};
+  for (int e = 0; e < 3; e++) {
+    rhs[e] = 0;
+    for (int a = 0; a < 3; a++) {
+      A[e * 3 + a] = gsl_matrix_get(Wp, a, feat[e]);
+      rhs[e] += e ? rows[a] * gsl_matrix_get(Wp, a, feat[e]) : 0;
+    }
+  }
+  gsl_matrix_view Av = gsl_matrix_view_array(A, 3, 3);
+  gsl_vector_view bv = gsl_vector_view_array(rhs, 3), xv = gsl_vector_view_array(rows + 3, 3);
+  gsl_permutation *perm = gsl_permutation_alloc(3);
+  int signum;
+  gsl_linalg_LU_decomp(&Av.matrix, perm, &signum);
+  gsl_linalg_LU_solve(&Av.matrix, perm, &bv.vector, &xv.vector);
+  gsl_permutation_free(perm);
+  corner_points_stay_above(b, rows, 2206);
   sdlab_bnb_free(b);
   sdlab_piece_free(P);
   gsl_vector_free(Md);
