@@ -932,6 +932,21 @@ spectral(const gsl_matrix *A)
   return top;
 }
 
+/* k1 = max over x <= fbar of 2 sqrt(x (E - x)) + x, k2 = max of sqrt(x (E - x)), on a fine grid of x (an
+ * independent evaluation of the maxima), plus the grid's error */
+static void
+curvature_on_a_grid(double e2, double fbar, double *k1, double *k2)
+{
+  *k1 = *k2 = 0;
+  for (int t = 0; t <= 100000; t++) {
+    const double x = fmin(fbar, e2) * t / 100000.0;
+    *k1 = fmax(*k1, 2 * sqrt(x * (e2 - x)) + x);
+    *k2 = fmax(*k2, sqrt(x * (e2 - x)));
+  }
+  *k1 += 2 * e2 * sqrt(1e-5);
+  *k2 += e2 * sqrt(1e-5);
+}
+
 /* The frame bound.  With C0 = U S V^T of full column rank, C0 + tau E spans U + tau N (I + tau H)^-1, H = U^T E
  * V S^-1, N = (I - U U^T) E V S^-1, so with m = 1 / (1 - ||H||), c1 = ||N||^2 m^4, c2 = 2 ||N|| ||H|| m^3 and the
  * curvature constants k1, k2 taken at fbar = L~(0) + |L~'(0)| + phi E c1 + E c2 / 2 (E = ||R||^2):
@@ -992,16 +1007,8 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
             d1 -= 2 * gsl_matrix_get(X, d, a) * gsl_matrix_get(W, i, a) * gsl_matrix_get(E, d, i);
       const double f0 = e2 - captured(C, R), m = 1 / (1 - hh), c1 = nn * nn * pow(m, 4), c2 = 2 * nn * hh * pow(m, 3);
       const double fbar = f0 + fabs(d1) + phi * e2 * c1 + 0.5 * e2 * c2;
-      /* k1 = max over x <= fbar of 2 sqrt(x (E - x)) + x, k2 = max of sqrt(x (E - x)), on a fine grid of x
-       * (an independent evaluation of the maxima), plus the grid's error */
-      double k1 = 0, k2 = 0;
-      for (int t = 0; t <= 100000; t++) {
-        const double x = fmin(fbar, e2) * t / 100000.0;
-        k1 = fmax(k1, 2 * sqrt(x * (e2 - x)) + x);
-        k2 = fmax(k2, sqrt(x * (e2 - x)));
-      }
-      k1 += 2 * e2 * sqrt(1e-5);
-      k2 += e2 * sqrt(1e-5);
+      double k1, k2;
+      curvature_on_a_grid(e2, fbar, &k1, &k2);
       const double slack = test_gamma(256.0 * (double)(n + q + nr)) * e2 * kappa * kappa;
       for (int k = 1; k <= 64; k++) {
         const double tau = k / 64.0;
@@ -1024,6 +1031,92 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
   }
   cr_log_info("%zu segments with ||H|| < 1; largest share of the curvature term used: %.3f", used, tight);
   cr_assert(used >= 200, "enough segments where the frame bound applies (%zu)", used);
+  gsl_rng_free(r);
+}
+
+/* The curved charts' smooth bound (sdlab_bnb.c: curved_bound).  Along C(tau) = C0 + tau E1 + tau^2 E2 (tau in
+ * [0, 1]), with eta1 = ||E1||, eps2 = ||E2||, sig' = sigma_min(C0) - eta1 - eps2 > 0:
+ *   L~(tau) >= L~(0) + tau L~'(0) - tau^2 (k1 (eta1 + 2 eps2)^2 / sig'^2 + 2 k2 eps2 / sig'),
+ * k1, k2 at fbar = L~(0) + |L~'(0)| + phi E c1 + E c2 / 2 (c1, c2 the two terms).  Checked against L~ on a grid of
+ * tau, on random instances with nearly dependent columns and a bilinear part E2 (a quarter of them with the columns
+ * shrinking towards 0 while a little moves off the span). */
+Test(bnb, curved_segments_obey_the_smooth_bound)
+{
+  const uint64_t seed = 3308;
+  cr_log_info("seed %llu", (unsigned long long)seed);
+  gsl_rng *r = test_rng(seed);
+  const double phi = 0.5 * (1 + sqrt(5.0));
+  size_t used = 0;
+  double tight = 0;
+  for (int trial = 0; trial < 400; trial++) {
+    const size_t n = 3 + (size_t)trial % 4, q = 2 + (size_t)trial % (n - 2), nr = 1 + (size_t)trial % 3;
+    gsl_matrix *C = gsl_matrix_alloc(n, q), *E1 = gsl_matrix_alloc(n, q), *E2 = gsl_matrix_alloc(n, q),
+               *R = gsl_matrix_alloc(n, nr), *Ct = gsl_matrix_alloc(n, q), *U = gsl_matrix_alloc(n, q),
+               *V = gsl_matrix_alloc(q, q), *W = gsl_matrix_alloc(q, nr), *X = gsl_matrix_alloc(n, nr),
+               *UR = gsl_matrix_alloc(q, nr), *T = gsl_matrix_alloc(q, q);
+    gsl_vector *s = gsl_vector_alloc(q), *wk = gsl_vector_alloc(q);
+    test_gaussian(r, C, 1.0);
+    const double tilt = pow(10.0, -(double)(trial % 3)); /* columns 0 and 1 nearly parallel */
+    for (size_t d = 0; d < n; d++)
+      gsl_matrix_set(C, d, 1, gsl_matrix_get(C, d, 0) + tilt * gsl_ran_gaussian(r, 1.0));
+    const double size = pow(10.0, -(double)(trial % 4)) * tilt, off = trial % 2 ? 0.1 : 1.0;
+    for (size_t i = 0; i < q; i++) { /* E1 mostly in the span, E2 half its size */
+      const size_t j = gsl_rng_uniform_int(r, q);
+      for (size_t d = 0; d < n; d++) {
+        gsl_matrix_set(E1, d, i, size * (gsl_ran_gaussian(r, 1.0) * gsl_matrix_get(C, d, j) +
+                                         off * gsl_ran_gaussian(r, 1.0)));
+        gsl_matrix_set(E2, d, i, 0.5 * size * (gsl_ran_gaussian(r, 1.0) * gsl_matrix_get(C, d, j) +
+                                               off * gsl_ran_gaussian(r, 1.0)));
+      }
+    }
+    if (trial % 4 == 1)
+      for (size_t t = 0; t < n * q; t++)
+        E1->data[t] = -(0.5 + 0.45 * gsl_rng_uniform(r)) * size * C->data[t] + 0.05 * size * gsl_ran_gaussian(r, 1.0);
+    test_gaussian(r, R, 1.0);
+    const double e2 = test_fro(R) * test_fro(R);
+    gsl_matrix_memcpy(U, C);
+    gsl_linalg_SV_decomp(U, V, s, wk);
+    for (size_t i = 0; i < q; i++)
+      for (size_t t = 0; t < q; t++)
+        gsl_matrix_set(T, i, t, gsl_matrix_get(V, i, t) / gsl_vector_get(s, t));
+    const double sig = gsl_vector_get(s, q - 1), kappa = gsl_vector_get(s, 0) / sig;
+    const double eta1 = spectral(E1), eps2 = spectral(E2), sigp = sig - eta1 - eps2;
+    if (sigp > 0) {
+      /* W = T U^T R, X = R - C W, L~'(0) = -2 <X W^T, E1> */
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, R, 0.0, UR);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, UR, 0.0, W);
+      gsl_matrix_memcpy(X, R);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, C, W, 1.0, X);
+      double d1 = 0;
+      for (size_t d = 0; d < n; d++)
+        for (size_t i = 0; i < q; i++)
+          for (size_t a = 0; a < nr; a++)
+            d1 -= 2 * gsl_matrix_get(X, d, a) * gsl_matrix_get(W, i, a) * gsl_matrix_get(E1, d, i);
+      const double f0 = e2 - captured(C, R), v = eta1 + 2 * eps2, c1 = v * v / (sigp * sigp), c2 = 2 * eps2 / sigp;
+      const double fbar = f0 + fabs(d1) + phi * e2 * c1 + 0.5 * e2 * c2;
+      double k1, k2;
+      curvature_on_a_grid(e2, fbar, &k1, &k2);
+      const double slack = test_gamma(256.0 * (double)(n + q + nr)) * e2 * kappa * kappa;
+      for (int k = 1; k <= 64; k++) {
+        const double tau = k / 64.0;
+        for (size_t t = 0; t < n * q; t++)
+          Ct->data[t] = C->data[t] + tau * E1->data[t] + tau * tau * E2->data[t];
+        const double f = e2 - captured(Ct, R), lower = f0 + tau * d1 - tau * tau * (k1 * c1 + k2 * c2);
+        cr_assert(f >= lower - slack, "trial %d tau %g: L~ %.17g below the expansion %.17g", trial, tau, f, lower);
+        cr_assert(f <= fbar + slack, "trial %d tau %g: L~ %.17g above fbar %.17g", trial, tau, f, fbar);
+        if (f0 + tau * d1 - f > 0)
+          tight = fmax(tight, (f0 + tau * d1 - f) / (tau * tau * (k1 * c1 + k2 * c2)));
+      }
+      used++;
+    }
+    gsl_matrix *m_[] = {C, E1, E2, R, Ct, U, V, W, X, UR, T};
+    for (size_t k = 0; k < sizeof m_ / sizeof *m_; k++)
+      gsl_matrix_free(m_[k]);
+    gsl_vector_free(s);
+    gsl_vector_free(wk);
+  }
+  cr_log_info("%zu segments where sig' > 0; largest share of the curvature term used: %.3f", used, tight);
+  cr_assert(used >= 100, "enough segments where the bound applies (%zu)", used);
   gsl_rng_free(r);
 }
 
