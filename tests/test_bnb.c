@@ -932,6 +932,27 @@ spectral(const gsl_matrix *A)
   return top;
 }
 
+/* L~'(0) along C + tau E, C = U S V^T of full column rank, T = V S^-1: W = T U^T R, X = R - C W, -2 <X W^T, E> */
+static double
+first_derivative(const gsl_matrix *C, const gsl_matrix *U, const gsl_matrix *T, const gsl_matrix *R, const gsl_matrix *E)
+{
+  const size_t n = C->size1, q = C->size2, nr = R->size2;
+  gsl_matrix *UR = gsl_matrix_alloc(q, nr), *W = gsl_matrix_alloc(q, nr), *X = gsl_matrix_alloc(n, nr);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, R, 0.0, UR);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, UR, 0.0, W);
+  gsl_matrix_memcpy(X, R);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, C, W, 1.0, X);
+  double d1 = 0;
+  for (size_t d = 0; d < n; d++)
+    for (size_t i = 0; i < q; i++)
+      for (size_t a = 0; a < nr; a++)
+        d1 -= 2 * gsl_matrix_get(X, d, a) * gsl_matrix_get(W, i, a) * gsl_matrix_get(E, d, i);
+  gsl_matrix_free(UR);
+  gsl_matrix_free(W);
+  gsl_matrix_free(X);
+  return d1;
+}
+
 /* k1 = max over x <= fbar of 2 sqrt(x (E - x)) + x, k2 = max of sqrt(x (E - x)), on a fine grid of x (an
  * independent evaluation of the maxima), plus the grid's error */
 static void
@@ -981,8 +1002,7 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
     const double e2 = test_fro(R) * test_fro(R);
     /* U S V^T, T = V S^-1, G = E T, H = U^T G, N = G - U H */
     gsl_matrix *U = gsl_matrix_alloc(n, q), *V = gsl_matrix_alloc(q, q), *T = gsl_matrix_alloc(q, q),
-               *G = gsl_matrix_alloc(n, q), *H = gsl_matrix_alloc(q, q), *N = gsl_matrix_alloc(n, q),
-               *W = gsl_matrix_alloc(q, nr), *X = gsl_matrix_alloc(n, nr), *UR = gsl_matrix_alloc(q, nr);
+               *G = gsl_matrix_alloc(n, q), *H = gsl_matrix_alloc(q, q), *N = gsl_matrix_alloc(n, q);
     gsl_vector *s = gsl_vector_alloc(q), *wk = gsl_vector_alloc(q);
     gsl_matrix_memcpy(U, C);
     gsl_linalg_SV_decomp(U, V, s, wk);
@@ -995,16 +1015,7 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
     gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, U, H, 1.0, N);
     const double nn = spectral(N), hh = spectral(H), kappa = gsl_vector_get(s, 0) / gsl_vector_get(s, q - 1);
     if (hh < 1) {
-      /* W = T U^T R, X = R - C W, L~'(0) = -2 <X W^T, E> */
-      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, R, 0.0, UR);
-      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, UR, 0.0, W);
-      gsl_matrix_memcpy(X, R);
-      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, C, W, 1.0, X);
-      double d1 = 0;
-      for (size_t d = 0; d < n; d++)
-        for (size_t i = 0; i < q; i++)
-          for (size_t a = 0; a < nr; a++)
-            d1 -= 2 * gsl_matrix_get(X, d, a) * gsl_matrix_get(W, i, a) * gsl_matrix_get(E, d, i);
+      const double d1 = first_derivative(C, U, T, R, E);
       const double f0 = e2 - captured(C, R), m = 1 / (1 - hh), c1 = nn * nn * pow(m, 4), c2 = 2 * nn * hh * pow(m, 3);
       const double fbar = f0 + fabs(d1) + phi * e2 * c1 + 0.5 * e2 * c2;
       double k1, k2;
@@ -1023,7 +1034,7 @@ Test(bnb, frame_expansion_brackets_the_loss_along_segments)
       }
       used++;
     }
-    gsl_matrix *m_[] = {C, E, R, Ct, U, V, T, G, H, N, W, X, UR};
+    gsl_matrix *m_[] = {C, E, R, Ct, U, V, T, G, H, N};
     for (size_t k = 0; k < sizeof m_ / sizeof *m_; k++)
       gsl_matrix_free(m_[k]);
     gsl_vector_free(s);
@@ -1052,8 +1063,7 @@ Test(bnb, curved_segments_obey_the_smooth_bound)
     const size_t n = 3 + (size_t)trial % 4, q = 2 + (size_t)trial % (n - 2), nr = 1 + (size_t)trial % 3;
     gsl_matrix *C = gsl_matrix_alloc(n, q), *E1 = gsl_matrix_alloc(n, q), *E2 = gsl_matrix_alloc(n, q),
                *R = gsl_matrix_alloc(n, nr), *Ct = gsl_matrix_alloc(n, q), *U = gsl_matrix_alloc(n, q),
-               *V = gsl_matrix_alloc(q, q), *W = gsl_matrix_alloc(q, nr), *X = gsl_matrix_alloc(n, nr),
-               *UR = gsl_matrix_alloc(q, nr), *T = gsl_matrix_alloc(q, q);
+               *V = gsl_matrix_alloc(q, q), *T = gsl_matrix_alloc(q, q);
     gsl_vector *s = gsl_vector_alloc(q), *wk = gsl_vector_alloc(q);
     test_gaussian(r, C, 1.0);
     const double tilt = pow(10.0, -(double)(trial % 3)); /* columns 0 and 1 nearly parallel */
@@ -1082,16 +1092,7 @@ Test(bnb, curved_segments_obey_the_smooth_bound)
     const double sig = gsl_vector_get(s, q - 1), kappa = gsl_vector_get(s, 0) / sig;
     const double eta1 = spectral(E1), eps2 = spectral(E2), sigp = sig - eta1 - eps2;
     if (sigp > 0) {
-      /* W = T U^T R, X = R - C W, L~'(0) = -2 <X W^T, E1> */
-      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, R, 0.0, UR);
-      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, UR, 0.0, W);
-      gsl_matrix_memcpy(X, R);
-      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, C, W, 1.0, X);
-      double d1 = 0;
-      for (size_t d = 0; d < n; d++)
-        for (size_t i = 0; i < q; i++)
-          for (size_t a = 0; a < nr; a++)
-            d1 -= 2 * gsl_matrix_get(X, d, a) * gsl_matrix_get(W, i, a) * gsl_matrix_get(E1, d, i);
+      const double d1 = first_derivative(C, U, T, R, E1);
       const double f0 = e2 - captured(C, R), v = eta1 + 2 * eps2, c1 = v * v / (sigp * sigp), c2 = 2 * eps2 / sigp;
       const double fbar = f0 + fabs(d1) + phi * e2 * c1 + 0.5 * e2 * c2;
       double k1, k2;
@@ -1109,7 +1110,7 @@ Test(bnb, curved_segments_obey_the_smooth_bound)
       }
       used++;
     }
-    gsl_matrix *m_[] = {C, E1, E2, R, Ct, U, V, W, X, UR, T};
+    gsl_matrix *m_[] = {C, E1, E2, R, Ct, U, V, T};
     for (size_t k = 0; k < sizeof m_ / sizeof *m_; k++)
       gsl_matrix_free(m_[k]);
     gsl_vector_free(s);
