@@ -338,10 +338,11 @@ Test(landscape, no_grid_point_of_the_original_space_falls_below_a_certified_boun
 }
 
 /* The same check beyond the plane (n_p = 3: n = 5, n_q = 2 for ReLU and JumpReLU, n = 4, n_q = 3 for
- * Top-2-ReLU), where the bounds use the simplicial covers of cones with more extreme rays than dimensions and
- * the multi-generator charts: random points instead of a grid (each neuron's direction uniform on the sphere,
- * each JumpReLU prefix uniform), every point's pattern a piece of the census, none below its piece's lower
- * bound.  The lower bounds are rigorous at any box budget; a small
+ * Top-2-ReLU), where the bounds use the simplicial covers of cones with more extreme rays than dimensions, the
+ * curved charts and the subdivided faces: random points instead of a grid (each neuron's direction uniform on
+ * the sphere, or for every other point the ray where two features' pre-activations vanish plus a perturbation of
+ * size 1e-1 to 1e-4, where the codes become nearly parallel and the charts work; each JumpReLU prefix uniform),
+ * every point's pattern a piece of the census, none below its piece's lower bound.  The lower bounds are rigorous at any box budget; a small
  * one keeps the census to seconds. */
 static void
 random_census_np3(uint64_t seed, int jump, size_t k, size_t n, size_t nq, size_t count)
@@ -353,10 +354,25 @@ random_census_np3(uint64_t seed, int jump, size_t k, size_t n, size_t nq, size_t
   grid_check g = census_case_make(&cc, seed, n, np, nq, &act, 3000, 1);
   gsl_rng *r = cc.r;
   for (size_t t = 0; t < count; t++) {
-    double dir[3 * 3];
+    double dir[3 * 3], u[3] = {0, 0, 0}, s = 0;
     size_t pre[3];
+    if (t % 2) { /* every other point near a corner: every row near the ray where features d and e are both 0 */
+      const size_t d = gsl_rng_uniform_int(r, n), e = (d + 1 + gsl_rng_uniform_int(r, n - 1)) % n;
+      double norm = 0;
+      for (size_t a = 0; a < 3; a++) {
+        u[a] = gsl_matrix_get(cc.Wp, (a + 1) % 3, d) * gsl_matrix_get(cc.Wp, (a + 2) % 3, e) -
+               gsl_matrix_get(cc.Wp, (a + 2) % 3, d) * gsl_matrix_get(cc.Wp, (a + 1) % 3, e);
+        norm += u[a] * u[a];
+      }
+      const double sign = gsl_rng_uniform(r) < 0.5 ? -1 : 1;
+      for (size_t a = 0; a < 3; a++)
+        u[a] *= sign / sqrt(norm);
+      s = pow(10.0, -1.0 - 3.0 * gsl_rng_uniform(r));
+    }
     for (size_t i = 0; i < nq; i++) { /* a direction, and a norm: Top-k ranks the neurons' codes across rows */
       gsl_ran_dir_nd(r, np, dir + i * np);
+      for (size_t a = 0; s > 0 && a < np; a++)
+        dir[i * np + a] = u[a] + s * dir[i * np + a];
       const double norm = exp(gsl_ran_gaussian(r, 1.0));
       for (size_t a = 0; a < np; a++)
         dir[i * np + a] *= norm;
