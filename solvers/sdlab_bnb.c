@@ -402,7 +402,10 @@ alloc_foreign_codes(struct sdlab_bnb_workspace *w, size_t cap)
     w->cone.orig[y] = w->cone.count[y];
   for (size_t y = 0; y < q; y++) {
     const size_t r = w->cone.orig[y];
-    if (r < 3 || r > 64)
+    size_t own[64];
+    for (size_t j = 0; j < r && j < 64; j++)
+      own[j] = w->cone.off[y] + j;
+    if (r < 3 || r > 64 || rank_of(w, own, r) > 3) /* the covers subdivide simplices of at most three */
       continue;
     for (size_t x = 0; x < q; x++) {
       for (size_t j = 0; x != y && j < w->cone.count[x] && j < w->cone.orig[x]; j++) {
@@ -719,6 +722,9 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
     for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
       idx[j] = w->cone.off[i] + j;
     const size_t rank = w->cone.count[i] > 2 && w->cone.count[i] <= 64 ? rank_of(w, idx, w->cone.count[i]) : w->cone.count[i];
+    if (w->cone.toff[i] + 64 > tricap) /* room for the cover's at most 62 simplices */
+      return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: too many simplices after subdividing the cones at other "
+                        "neurons' codes");
     uint64_t *T = w->cone.tri + w->cone.toff[i];
     size_t nt = sdlab_cone_cover(w->cone.gen + w->cone.off[i] * w->n, w->cone.orig[i], w->n, rank, T);
     /* stellar subdivision at each foreign code (alloc_foreign_codes): every simplex S holding it, with support s_1 ..
@@ -809,12 +815,17 @@ alloc_scratch(struct sdlab_bnb_workspace *w)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t k = 0; k < K; k++)
     w->chart.bslot[k] = NONE;
-  for (size_t i = 0; i < w->q; i++) /* two generators, or more while the slots fit fac's bytes (curved charts) */
-    if (w->cone.count[i] == 2 || (w->cone.count[i] > 2 && w->chart.nb + w->cone.count[i] < NOFAC))
-      for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
-        w->chart.bcoord[w->chart.nb] = k;
-        w->chart.bslot[k] = w->chart.nb++;
-      }
+  /* two-generator neurons first (the charts of resolve), then neurons of more generators while the slots fit fac's
+   * bytes below NOFAC (curved charts; a neuron without slots is left out of them) */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < w->q; i++)
+      if (pass ? w->cone.count[i] > 2 && w->chart.nb + w->cone.count[i] < NOFAC : w->cone.count[i] == 2)
+        for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
+          w->chart.bcoord[w->chart.nb] = k;
+          w->chart.bslot[k] = w->chart.nb++;
+        }
+  if (w->chart.nb >= NOFAC)
+    return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than %d two-generator coordinates", NOFAC - 1);
   if (chart_new(w, NONE) == NONE)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   return SDLAB_SUCCESS;
@@ -1908,15 +1919,15 @@ curved_group(const struct sdlab_bnb_workspace *w, size_t ch, size_t *g)
   for (size_t i = 0; i < q; i++) {
     if (w->cone.count[i] < 3 || w->chart.bslot[w->cone.off[i]] == NONE)
       continue;
-    size_t size = 0, free = 0;
+    size_t size = 0, movers = 0;
+    int slots = 1;
     for (size_t j = 0; j < q; j++)
       if (memcmp(w->cone.gen + cst[i] * n, w->cone.gen + cst[j] * n, n * sizeof *w->cone.gen) == 0) {
-        if (w->cone.count[j] >= 2 && w->chart.bslot[w->cone.off[j]] == NONE)
-          return 0; /* no slot for its monomials */
-        free += __builtin_popcountll(w->cone.held_mask[j]) >= 2;
+        slots &= w->cone.count[j] < 2 || w->chart.bslot[w->cone.off[j]] != NONE; /* room for its monomials */
+        movers += __builtin_popcountll(w->cone.held_mask[j]) >= 2;
         g[size++] = j;
       }
-    if (size >= 2 && free > 0)
+    if (size >= 2 && movers > 0 && slots)
       return size;
   }
   return 0;
@@ -2084,7 +2095,8 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     int status = WD ? (gsl_matrix_memcpy(D, WD), SDLAB_SUCCESS) : sdlab_piece_decoder_step(b->P, b->Wp, b->Wr, b->Md, WE, D, NULL);
     if (!status)
       status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, D, &loss, NULL, NULL);
-    loss += sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, D, b->P->F);
+    if (!status)
+      loss += sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, D, b->P->F);
     sdlab_piece_margin(b->P, WE, &sm, &vi);
     if (!status && vi > 1e-9 * (1 + gsl_matrix_max(WE) - gsl_matrix_min(WE)))
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: the incumbent W_E is outside the piece's closure "

@@ -112,7 +112,9 @@
  * neuron (codes bitwise g) and its simplices are subdivided there (stellar subdivision), so that the corner is one
  * where both hold the same generator and the curved charts blow it up.  Not where the first neuron has another
  * generator in the span of that face: the cones then share a 2-D piece of it, the codes become parallel along a
- * curve, and a vertex would only add boxes (such pieces may stay open).
+ * curve, and a vertex would only add boxes (such pieces may stay open).  Whether v lies in a face, and which of its
+ * coefficients are 0, is decided at the rounding level (64 n eps), as twins are made equal: a part of a simplex
+ * thinner than that may be left out of the subdivision.
  *
  * Iterate as GSL's minimisers do: alloc, set (optionally with an incumbent point), iterate (one box
  * bisected), test. */
