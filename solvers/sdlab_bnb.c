@@ -1202,6 +1202,17 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
   return 1;
 }
 
+/* L~ at (WE, WD) by sdlab_piece_loss into *loss, and its rounding bound (sdlab_claims_ltilde_rounding) into
+ * *round: near the corners W_D is huge and the computed value can sit far from the true one (see sdlab_bnb.h,
+ * Incumbents), so a point stands for loss + round */
+static int
+point_value(const sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD, double *loss, double *round)
+{
+  int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, WD, loss, NULL, NULL);
+  *round = status ? 0 : sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, WD, b->P->F);
+  return status;
+}
+
 /* L~ and the incumbent: the point of coordinates l, with W_D from the fit, evaluated by sdlab_piece_loss */
 static int
 offer(sdlab_bnb *b, const double *l, double f)
@@ -1252,11 +1263,10 @@ offer(sdlab_bnb *b, const double *l, double f)
       ok = vi <= (double)(64 * (w->np + w->nq)) * DBL_EPSILON * scale * xmax;
     }
   }
-  int status = ok ? sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, WD, &loss, NULL, NULL) : SDLAB_SUCCESS;
-  if (ok && !status)
-    loss += sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, WD, b->P->F);
-  if (ok && !status && loss < b->upper) {
-    b->upper = loss;
+  double round = 0;
+  int status = ok ? point_value(b, WE, WD, &loss, &round) : SDLAB_SUCCESS;
+  if (ok && !status && loss + round < b->upper) {
+    b->upper = loss + round;
     gsl_matrix_memcpy(b->WE, WE);
     gsl_matrix_memcpy(b->WD, WD);
     sdlab_piece_margin(b->P, b->WE, &sm, &b->violation);
@@ -1473,10 +1483,11 @@ curvature(double E, double fbar, double *k1, double *k2)
  * (see curvature; the term in C'' is the gradient's -2 <X, C'' W>), L~ >= f0 - lin - k1 c1 - k2 c2, c1 =
  * (eta1 + 2 eps2)^2 / sig'^2, c2 = 2 eps2 / sig', lin = sum_k |dL~/dl_k| h_k with dL~/dl_k = -2 sum_i
  * <dc_i/dl_k, Res W_i^T>.  The gradient goes to w->ev.grad, the side to bisect to rec[2] (its share of lin and of
- * the curvature term); *eta the bound on ||C - C0|| over the box.  Returns the bound, -inf where sig' <= 0. */
+ * the curvature term); *eta the bound on ||C - C0|| over the box, *smooth whether the bound is finite.  Returns the
+ * bound, -inf where sig' <= 0. */
 static double
 curved_bound(struct sdlab_bnb_workspace *w, double *rec, size_t ch, double f0, double smax, double sig, double gam,
-             double *eta)
+             double *eta, int *smooth)
 {
   const size_t K = w->K, n = w->n, q = w->q, nr = w->nr;
   const double *lo = rec + HEAD, *hi = rec + HEAD + K, *l = w->ev.l;
@@ -1529,6 +1540,7 @@ curved_bound(struct sdlab_bnb_workspace *w, double *rec, size_t ch, double f0, d
   }
   const double eta1 = sqrt(e1), eps2 = sqrt(e2), sigp = sig - eta1 - eps2, E = w->energy;
   *eta = eta1 + eps2;
+  *smooth = 0;
   if (!(q <= n && sigp > 0))
     return -INFINITY;
   const double phi = 0.5 * (1 + sqrt(5.0)), kappa = smax / sigp, v = eta1 + 2 * eps2;
@@ -1543,7 +1555,82 @@ curved_bound(struct sdlab_bnb_workspace *w, double *rec, size_t ch, double f0, d
       rec[2] = (double)k;
     }
   }
-  return f0 - lin - k1 * c1 - k2 * c2 - round;
+  const double bound = f0 - lin - k1 * c1 - k2 * c2 - round;
+  *smooth = bound > -INFINITY;
+  return bound;
+}
+
+/* The bounds on a box of an affine chart (centre in w->ev.l, C0's fit done; sig = sigma_min(C0) less its rounding):
+ * the affine and the frame bounds of sdlab_bnb.h, the gradient into w->ev.grad and the side to bisect into rec[2];
+ * *eta the bound on ||C - C0|| over the box, *smooth whether either bound applied.  The best of them, -inf if none. */
+static double
+affine_bound(struct sdlab_bnb_workspace *w, double *rec, double f0, double smax, double sig, double gam,
+             double *eta_out, int *smooth)
+{
+  const size_t K = w->K, n = w->n, q = w->q, nr = w->nr;
+  const double *lo = rec + HEAD, *hi = rec + HEAD + K;
+  /* dL~/dl_k = -2 sum_a <g_k, res_a> W_ia (envelope theorem: W_D at its optimum) */
+  double lin = 0, eta2 = 0;
+  for (size_t i = 0; i < q; i++) {
+    double hsum = 0;
+    for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
+      const double h = 0.5 * (hi[k] - lo[k]);
+      double gk = 0;
+      for (size_t a = 0; a < nr; a++) {
+        double gr = 0;
+        for (size_t d = 0; d < n; d++)
+          gr += w->cone.gen[k * n + d] * gsl_matrix_get(w->ev.Res, d, a);
+        gk += gr * gsl_matrix_get(w->ev.W, i, a);
+      }
+      w->ev.grad[k] = -2 * gk;
+      lin += fabs(w->ev.grad[k]) * h;
+      hsum += h;
+    }
+    eta2 += hsum * hsum;
+  }
+  const double eta = sqrt(eta2);
+  *eta_out = eta;
+  const double phi = 0.5 * (1 + sqrt(5.0)); /* the curvature constant: see sdlab_bnb.h */
+  double lb = -INFINITY;
+  *smooth = 0;
+  const double E = w->energy;
+  double k1, k2;
+  if (q <= n && sig > eta) {
+    /* the affine bound: ||C'|| <= eta, sigma >= sig - eta; the same expansion bounds L~ from above */
+    const double kappa = smax / (sig - eta), c1 = eta2 / ((sig - eta) * (sig - eta)), round = gam * kappa * (lin + E);
+    curvature(E, f0 + lin + phi * E * c1 + round, &k1, &k2);
+    lb = fmax(lb, f0 - lin - k1 * c1 - round);
+    *smooth = 1;
+  }
+  if (q <= n && sig > 0) {
+    /* the frame bound: along a segment the span is that of U + tau N (I + tau H)^-1, whose smallest singular
+     * value is at least 1 */
+    const double kappa = smax / sig;
+    double nperp, hpar;
+    frame_sizes(w, lo, hi, gam * kappa, &nperp, &hpar);
+    const double m = hpar < 1 ? 1 / (1 - hpar) : 0;
+    if (hpar < 1) {
+      /* ||C'|| <= nperp m^2 and ||C''|| <= 2 nperp hpar m^3 along the segment, sigma >= 1 */
+      const double c1 = nperp * nperp * pow(m, 4), c2 = 2 * nperp * hpar * pow(m, 3), round = gam * kappa * (lin + E);
+      curvature(E, f0 + lin + phi * E * c1 + 0.5 * E * c2 + round, &k1, &k2);
+      lb = fmax(lb, f0 - lin - k1 * c1 - k2 * c2 - round);
+      *smooth = 1;
+    }
+    /* bisect the side that costs the bound most: its share of the first-order term and of the curvature
+     * term (by the derivative in nperp and hpar), or while hpar >= 1 of nperp + hpar */
+    double top = 0;
+    for (size_t k = 0; k < K; k++) {
+      const double h = 0.5 * (hi[k] - lo[k]);
+      const double c = hpar < 1 ? fabs(w->ev.grad[k]) * h + w->energy * (w->ev.cperp[k] * (2 * phi * nperp * pow(m, 4) +
+                                   hpar * pow(m, 3)) + w->ev.cpar[k] * nperp * pow(m, 3))
+                                 : w->ev.cperp[k] + w->ev.cpar[k];
+      if (c > top) {
+        top = c;
+        rec[2] = (double)k;
+      }
+    }
+  }
+  return lb;
 }
 
 /* Offer the point at coordinates l of chart ch: its plain coordinates, their codes and fit, then offer. */
@@ -1584,78 +1671,12 @@ bound(sdlab_bnb *b, double *rec, double parent)
   const double gam = (double)(16 * (n + q + nr)) * DBL_EPSILON;
   double lb = span_bound(w, hi, ch) - gam * w->energy;
   rec[2] = (double)K; /* no preference: the widest side */
-  if (w->chart.tcount[ch] > 0) { /* a curved chart */
-    double eta;
-    const double cb = curved_bound(w, rec, ch, f0, smax, smin - gam * smax, gam, &eta);
-    b->degenerate += !(cb > -INFINITY);
-    lb = fmax(fmax(lb, cb), partial_rank_bound(w, eta, gam));
-    rec[0] = fmax(fmax(lb, parent), 0.0);
-    int status = offer_at(b, w->ev.l, ch);
-    for (size_t k = 0; !status && k < K; k++)
-      w->ev.l[k] = w->ev.grad[k] > 0 ? lo[k] : hi[k];
-    return status ? status : offer_at(b, w->ev.l, ch);
-  }
-  /* dL~/dl_k = -2 sum_a <g_k, res_a> W_ia (envelope theorem: W_D at its optimum) */
-  double lin = 0, eta2 = 0;
-  for (size_t i = 0; i < q; i++) {
-    double hsum = 0;
-    for (size_t k = w->cone.off[i]; k < w->cone.off[i] + w->cone.count[i]; k++) {
-      const double h = 0.5 * (hi[k] - lo[k]);
-      double gk = 0;
-      for (size_t a = 0; a < nr; a++) {
-        double gr = 0;
-        for (size_t d = 0; d < n; d++)
-          gr += w->cone.gen[k * n + d] * gsl_matrix_get(w->ev.Res, d, a);
-        gk += gr * gsl_matrix_get(w->ev.W, i, a);
-      }
-      w->ev.grad[k] = -2 * gk;
-      lin += fabs(w->ev.grad[k]) * h;
-      hsum += h;
-    }
-    eta2 += hsum * hsum;
-  }
-  const double eta = sqrt(eta2), sig = smin - gam * smax;
-  const double phi = 0.5 * (1 + sqrt(5.0)); /* the curvature constant: see sdlab_bnb.h */
-  int smooth = 0;
-  const double E = w->energy;
-  double k1, k2;
-  if (q <= n && sig > eta) {
-    /* the affine bound: ||C'|| <= eta, sigma >= sig - eta; the same expansion bounds L~ from above */
-    const double kappa = smax / (sig - eta), c1 = eta2 / ((sig - eta) * (sig - eta)), round = gam * kappa * (lin + E);
-    curvature(E, f0 + lin + phi * E * c1 + round, &k1, &k2);
-    lb = fmax(lb, f0 - lin - k1 * c1 - round);
-    smooth = 1;
-  }
-  if (q <= n && sig > 0) {
-    /* the frame bound: along a segment the span is that of U + tau N (I + tau H)^-1, whose smallest singular
-     * value is at least 1 */
-    const double kappa = smax / sig;
-    double nperp, hpar;
-    frame_sizes(w, lo, hi, gam * kappa, &nperp, &hpar);
-    const double m = hpar < 1 ? 1 / (1 - hpar) : 0;
-    if (hpar < 1) {
-      /* ||C'|| <= nperp m^2 and ||C''|| <= 2 nperp hpar m^3 along the segment, sigma >= 1 */
-      const double c1 = nperp * nperp * pow(m, 4), c2 = 2 * nperp * hpar * pow(m, 3), round = gam * kappa * (lin + E);
-      curvature(E, f0 + lin + phi * E * c1 + 0.5 * E * c2 + round, &k1, &k2);
-      lb = fmax(lb, f0 - lin - k1 * c1 - k2 * c2 - round);
-      smooth = 1;
-    }
-    /* bisect the side that costs the bound most: its share of the first-order term and of the curvature
-     * term (by the derivative in nperp and hpar), or while hpar >= 1 of nperp + hpar */
-    double top = 0;
-    for (size_t k = 0; k < K; k++) {
-      const double h = 0.5 * (hi[k] - lo[k]);
-      const double c = hpar < 1 ? fabs(w->ev.grad[k]) * h + w->energy * (w->ev.cperp[k] * (2 * phi * nperp * pow(m, 4) +
-                                   hpar * pow(m, 3)) + w->ev.cpar[k] * nperp * pow(m, 3))
-                                 : w->ev.cperp[k] + w->ev.cpar[k];
-      if (c > top) {
-        top = c;
-        rec[2] = (double)k;
-      }
-    }
-  }
-  if (!smooth)
-    b->degenerate++;
+  double eta;
+  int smooth;
+  const double sb = w->chart.tcount[ch] > 0 ? curved_bound(w, rec, ch, f0, smax, smin - gam * smax, gam, &eta, &smooth)
+                                            : affine_bound(w, rec, f0, smax, smin - gam * smax, gam, &eta, &smooth);
+  lb = fmax(lb, sb);
+  b->degenerate += !smooth;
   lb = fmax(lb, partial_rank_bound(w, eta, gam));
   rec[0] = fmax(fmax(lb, parent), 0.0);
   /* upper bounds: the centre (in the plain chart its fit is the one above), then the corner the gradient
@@ -2093,16 +2114,15 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     if (D == NULL)
       return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
     int status = WD ? (gsl_matrix_memcpy(D, WD), SDLAB_SUCCESS) : sdlab_piece_decoder_step(b->P, b->Wp, b->Wr, b->Md, WE, D, NULL);
+    double round = 0;
     if (!status)
-      status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, WE, D, &loss, NULL, NULL);
-    if (!status)
-      loss += sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, WE, D, b->P->F);
+      status = point_value(b, WE, D, &loss, &round);
     sdlab_piece_margin(b->P, WE, &sm, &vi);
     if (!status && vi > 1e-9 * (1 + gsl_matrix_max(WE) - gsl_matrix_min(WE)))
       status = sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: the incumbent W_E is outside the piece's closure "
                           "(a row violated by %.3g)", vi);
     if (!status) {
-      b->upper = loss;
+      b->upper = loss + round;
       gsl_matrix_memcpy(b->WE, WE);
       gsl_matrix_memcpy(b->WD, D);
       b->violation = vi;
@@ -2118,10 +2138,10 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     if (w->jr.jump && !jump_place(w, b->P, b->Wp, b->WE, b->WD))
       return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: a JumpReLU neuron's cone has no interior point (the "
                         "pattern is not realizable)");
-    int status = sdlab_piece_loss(b->P, b->Wp, b->Wr, b->Md, b->WE, b->WD, &b->upper, NULL, NULL);
+    double round;
+    int status = point_value(b, b->WE, b->WD, &b->upper, &round);
     if (status)
       return status;
-    const double round = sdlab_claims_ltilde_rounding(b->Wp, b->Wr, b->Md, b->WE, b->WD, b->P->F);
     b->lower = b->upper - round;
     b->upper += round;
     b->nodes = 1;
