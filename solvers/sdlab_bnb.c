@@ -69,7 +69,13 @@ struct bnb_charts {
    * columns above) */
   size_t *tfirst, *tcount, nterm, termcap;
   struct bnb_term *term;
+  /* shared-face charts (see face_charts): per chart and shared generator (FACES each) the coordinate a_xp it
+   * rewrites (NONE: none), alpha's coordinate a_mp, the sign of epsilon and whether a_xp's slot holds s */
+  size_t *face_k, *face_a;
+  double *face_sg;
+  unsigned char *face_s;
 };
+#define FACES 4
 
 struct bnb_boxes {
   /* a pool of records of HEAD + 2K doubles, a binary heap of their indices by lower bound, a free list */
@@ -153,6 +159,10 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->chart.tfirst);
     free(w->chart.tcount);
     free(w->chart.term);
+    free(w->chart.face_k);
+    free(w->chart.face_a);
+    free(w->chart.face_sg);
+    free(w->chart.face_s);
     free(w->chart.bslot);
     free(w->chart.bcoord);
     free(w->cone.gen);
@@ -929,13 +939,30 @@ chart_new(struct sdlab_bnb_workspace *w, size_t from)
     size_t *tcount = realloc(w->chart.tcount, cap * sizeof *tcount);
     if (tcount)
       w->chart.tcount = tcount;
-    if (!cst || !held || !sgn || !fac || !scale || !tfirst || !tcount)
+    size_t *fk = realloc(w->chart.face_k, cap * FACES * sizeof *fk);
+    if (fk)
+      w->chart.face_k = fk;
+    size_t *fa = realloc(w->chart.face_a, cap * FACES * sizeof *fa);
+    if (fa)
+      w->chart.face_a = fa;
+    double *fs = realloc(w->chart.face_sg, cap * FACES * sizeof *fs);
+    if (fs)
+      w->chart.face_sg = fs;
+    unsigned char *fm = realloc(w->chart.face_s, cap * FACES);
+    if (fm)
+      w->chart.face_s = fm;
+    if (!cst || !held || !sgn || !fac || !scale || !tfirst || !tcount || !fk || !fa || !fs || !fm)
       return NONE;
     w->chart.chartcap = cap;
   }
   const size_t id = w->chart.nchart++;
   w->chart.tfirst[id] = w->chart.nterm;
   w->chart.tcount[id] = 0;
+  for (size_t f = 0; f < FACES; f++) {
+    w->chart.face_k[id * FACES + f] = w->chart.face_a[id * FACES + f] = NONE;
+    w->chart.face_sg[id * FACES + f] = 0;
+    w->chart.face_s[id * FACES + f] = 0;
+  }
   if (from != NONE) {
     memcpy(w->chart.cst + id * q, w->chart.cst + from * q, q * sizeof *w->chart.cst);
     memcpy(w->chart.held + id * q, w->chart.held + from * q, q * sizeof *w->chart.held);
@@ -999,6 +1026,17 @@ unchart(const struct sdlab_bnb_workspace *w, const double *l, size_t ch, double 
   for (size_t i = 0; i < w->q; i++)
     if (held[i] != NONE)
       out[held[i]] = 1;
+  if (w->chart.face_k[ch * FACES] != NONE) { /* a shared-face chart: a_xp = alpha + sgn s t_eps, kept >= 0 */
+    double sv = 0;
+    for (size_t k = 0; k < w->K; k++) /* s: the slot whose scale flag is set */
+      if (w->chart.bslot[k] != NONE && scale[w->chart.bslot[k]])
+        sv = fmax(l[k], floor);
+    for (size_t f = 0; f < FACES && w->chart.face_k[ch * FACES + f] != NONE; f++) {
+      const size_t fk = w->chart.face_k[ch * FACES + f];
+      const double t = w->chart.face_s[ch * FACES + f] ? 1.0 : l[fk];
+      out[fk] = fmax(0.0, l[w->chart.face_a[ch * FACES + f]] + w->chart.face_sg[ch * FACES + f] * sv * t);
+    }
+  }
 }
 
 /* The least-squares fit of R by C's columns: W = C^+ R (q x n_r, numerical-rank cut at the rounding level),
@@ -1648,6 +1686,26 @@ offer_at(sdlab_bnb *b, const double *l, size_t ch)
   return offer(b, x, fit(w, &smax, &smin));
 }
 
+/* In a shared-face chart (see face_charts), whether some a_xf = alpha_f - s t_f (a negative sign) is below 0
+ * on the whole box: no point of x's cone there */
+static int
+face_infeasible(const struct sdlab_bnb_workspace *w, const double *lo, const double *hi, size_t ch)
+{
+  if (w->chart.face_k[ch * FACES] == NONE)
+    return 0;
+  size_t vm = NONE; /* s: the slot whose scale flag is set */
+  for (size_t k = 0; k < w->K; k++)
+    if (w->chart.bslot[k] != NONE && w->chart.scale[ch * w->chart.nb + w->chart.bslot[k]])
+      vm = k;
+  for (size_t f = 0; f < FACES && w->chart.face_k[ch * FACES + f] != NONE; f++) {
+    const size_t fk = w->chart.face_k[ch * FACES + f];
+    if (w->chart.face_sg[ch * FACES + f] < 0 &&
+        hi[w->chart.face_a[ch * FACES + f]] - lo[vm] * (w->chart.face_s[ch * FACES + f] ? 1.0 : lo[fk]) < 0)
+      return 1;
+  }
+  return 0;
+}
+
 /* Bound the box at rec (lower bound into rec[0], at least parent); offer its centre and gradient corner. */
 static int
 bound(sdlab_bnb *b, double *rec, double parent)
@@ -1656,7 +1714,8 @@ bound(sdlab_bnb *b, double *rec, double parent)
   const size_t K = w->K, n = w->n, q = w->q, nr = w->nr, ch = (size_t)rec[1];
   const double *lo = rec + HEAD, *hi = rec + HEAD + K;
   b->nodes++;
-  if (w->rank.coupled && coupling_infeasible(w, lo, hi, ch)) { /* no point of the piece here */
+  /* no point of the piece here */
+  if ((w->rank.coupled && coupling_infeasible(w, lo, hi, ch)) || face_infeasible(w, lo, hi, ch)) {
     rec[0] = INFINITY;
     b->infeasible++;
     return SDLAB_SUCCESS;
@@ -2035,6 +2094,122 @@ curved_charts(sdlab_bnb *b, const size_t *choice, size_t ch, const size_t *g, si
   return SDLAB_SUCCESS;
 }
 
+/* Shared-face charts, for two neurons x, m holding the same generator u and sharing others, p_f (bitwise, both in
+ * their simplices; at most FACES): their columns c_x = u + sum a_xf p_f + sum a_xw w and c_m = u + sum a_mf p_f +
+ * sum a_mw w' are parallel wherever a_xf = a_mf for every f and every other a = 0 (the two cones share the face
+ * cone{u, p_f}), a set of dimension |f|, not only a corner.  With alpha_f = a_mf kept free and epsilon_f = a_xf -
+ * alpha_f, s = max(|epsilon_f|, the a_xw, the a_mw), one chart per sign vector of the epsilons and largest
+ * coordinate c (t = the others / s):
+ *   c_m = u + sum alpha_f p_f + s sum t_mw w',   (c_x - c_m) / s = sum sgn_f t_f p_f + sum t_xw w - sum t_mw w'
+ * (t_c = 1 a constant), the same span for s > 0, its limit at s = 0 of full rank.  The charts cover the pair's
+ * box; their boxes also hold a_xf = alpha_f + sgn_f s t_f < 0, outside x's cone: bound() drops a box where one
+ * a_xf is negative throughout, and offered points clamp a_xf at 0.  Uncoupled pieces only (plain_box does not
+ * know the sums). */
+static int
+face_charts(sdlab_bnb *b, const size_t *choice, size_t ch, size_t x, size_t m, const size_t *kx, const size_t *km,
+            size_t nf)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t q = w->q, nb = w->chart.nb;
+  size_t cand[130], nc = 0; /* the largest coordinate: an epsilon, or one of the pair's off-face coordinates */
+  for (size_t f = 0; f < nf; f++)
+    cand[nc++] = kx[f];
+  for (size_t pass = 0; pass < 2; pass++) {
+    const size_t i = pass ? m : x;
+    for (size_t j = 0; j < w->cone.count[i] && j < 64; j++) {
+      const size_t k = w->cone.off[i] + j;
+      int shared = 0;
+      for (size_t f = 0; f < nf; f++)
+        shared |= k == kx[f] || k == km[f];
+      if ((w->cone.held_mask[i] >> j & 1) && j != choice[i] && !shared && nc < 130)
+        cand[nc++] = k;
+    }
+  }
+  for (size_t a = 0; a < nc; a++)
+    for (size_t signs = 0; signs < ((size_t)1 << nf); signs++) {
+      const size_t c = chart_new(w, ch), vm = cand[a];
+      if (c == NONE)
+        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+      int ok = 1;
+      for (size_t i = 0; ok && i < q; i++)
+        for (size_t k = w->cone.off[i]; ok && k < w->cone.off[i] + w->cone.count[i]; k++) {
+          if (k == w->chart.held[c * q + i])
+            continue;
+          if (i != x && i != m) {
+            ok = term_add(w, i, k, NONE, 1);
+            continue;
+          }
+          size_t f = 0;
+          while (f < nf && k != kx[f] && k != km[f])
+            f++;
+          if (f < nf) {
+            const double sg = signs >> f & 1 ? -1.0 : 1.0;
+            if (k == km[f]) /* alpha_f p_f in c_m */
+              ok = term_add(w, m, k, NONE, 1);
+            else if (k != vm) /* sgn_f t_f p_f in x's column (a constant when epsilon_f is the largest) */
+              ok = term_add(w, x, k, NONE, sg);
+            if (k == kx[f]) {
+              w->chart.face_k[c * FACES + f] = k;
+              w->chart.face_a[c * FACES + f] = km[f];
+              w->chart.face_sg[c * FACES + f] = sg;
+              w->chart.face_s[c * FACES + f] = k == vm;
+            }
+            continue;
+          }
+          const int mine = k >= w->cone.off[m] && k < w->cone.off[m] + w->cone.count[m];
+          if (k != vm) /* t_k w in x's column, with the sign of its neuron */
+            ok = term_add(w, x, k, NONE, mine ? -1 : 1);
+          if (mine) /* s t_mw w' in c_m (s w' for the largest) */
+            ok = ok && term_add(w, m, k, k == vm ? NONE : vm, 1);
+          if (k != vm)
+            w->chart.fac[(c * nb + w->chart.bslot[k]) * MAXFAC] = (unsigned char)w->chart.bslot[vm];
+        }
+      if (!ok)
+        return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
+      const int vm_mine = vm >= w->cone.off[m] && vm < w->cone.off[m] + w->cone.count[m];
+      double vsg = vm_mine ? -1 : 1;
+      for (size_t f = 0; f < nf; f++)
+        if (vm == kx[f])
+          vsg = signs >> f & 1 ? -1.0 : 1.0;
+      w->chart.cst[c * q + x] = vm; /* x's constant: the largest coordinate's generator */
+      w->chart.sgn[c * q + x] = vsg;
+      w->chart.scale[c * nb + w->chart.bslot[vm]] = 1;
+      b->charts++;
+      int status = push_box(b, choice, c);
+      if (status)
+        return status;
+    }
+  return SDLAB_SUCCESS;
+}
+
+/* The shared generators of a curved group of two (uncoupled pieces): pairs of free generators of its two neurons,
+ * bitwise the same, into kx and km (at most FACES), with x = g[0] and m = g[1]; their count */
+static size_t
+face_pair(const struct sdlab_bnb_workspace *w, const size_t *choice, const size_t *g, size_t size, size_t *kx,
+          size_t *km)
+{
+  const size_t n = w->n;
+  size_t nf = 0;
+  if (size != 2 || w->rank.coupled)
+    return 0;
+  for (size_t a = 0; a < w->cone.count[g[0]] && a < 64; a++) {
+    if (!(w->cone.held_mask[g[0]] >> a & 1) || a == choice[g[0]])
+      continue;
+    for (size_t c = 0; c < w->cone.count[g[1]] && c < 64 && nf < FACES; c++) {
+      if (!(w->cone.held_mask[g[1]] >> c & 1) || c == choice[g[1]])
+        continue;
+      const size_t k0 = w->cone.off[g[0]] + a, k1 = w->cone.off[g[1]] + c;
+      if (memcmp(w->cone.gen + k0 * n, w->cone.gen + k1 * n, n * sizeof *w->cone.gen) == 0 &&
+          w->chart.bslot[k0] != NONE && w->chart.bslot[k1] != NONE) {
+        kx[nf] = k0;
+        km[nf++] = k1;
+        break;
+      }
+    }
+  }
+  return nf;
+}
+
 /* The boxes of one choice of held generators: the plain box, or, where two-generator neurons hold the same
  * generator, the charts that blow those corners up. */
 static int
@@ -2050,6 +2225,10 @@ choice_boxes(sdlab_bnb *b, const size_t *choice)
   for (size_t i = 0; i < q; i++)
     w->chart.cst[c * q + i] = w->chart.held[c * q + i] = w->cone.off[i] + choice[i];
   const size_t curved = curved_group(w, c, g);
+  size_t fkx[FACES], fkm[FACES];
+  const size_t nf = curved ? face_pair(w, choice, g, curved, fkx, fkm) : 0;
+  if (nf)
+    return face_charts(b, choice, c, g[0], g[1], fkx, fkm, nf);
   if (curved)
     return curved_charts(b, choice, c, g, curved);
   if (chart_group(w, c, g, mu) == 0) {

@@ -57,7 +57,14 @@
  * t_mk p_mk, bilinear in (s, t); the smooth bound then takes the columns' curvature (C = C0 + E1 + E2 along a
  * segment, ||E2|| from the products of half-widths: L~ >= L~(l0) - lin - k1 (eta1 + 2 eps2)^2 / sig'^2 - 2 k2
  * eps2 / sig', sig' = sigma - eta1 - eps2; see curved_bound in sdlab_bnb.c).  One level: other corners inside a
- * curved chart are left to the bounds.
+ * curved chart are left to the bounds.  Where the group is two neurons x, m that also share free generators
+ * p_f (bitwise; uncoupled pieces), their cones share the face cone{u, p_f} and the columns are parallel on the
+ * whole set {a_xf = a_mf, every other a = 0}, not only at a corner: the charts are then shared-face charts, with
+ * alpha_f = a_mf free and the differences epsilon_f = a_xf - alpha_f blown up (s = the largest of |epsilon_f|
+ * and the pair's other coordinates; one chart per sign vector of the epsilons and largest coordinate): c_m = u +
+ * sum alpha_f p_f + s sum t_mw w', (c_x - c_m) / s = sum sgn_f t_f p_f + sum t_xw w - sum t_mw w', of full rank
+ * at s = 0.  Their boxes also hold points with a_xf < 0, outside x's cone: a box where some a_xf is negative
+ * throughout is dropped, and offered points have a_xf clamped at 0 (see face_charts in sdlab_bnb.c).
  *
  * Incumbents.  Near such corners W_D is huge, and a point whose rows meet the piece only up to rounding can have
  * a computed L~ far below every point of the piece (times W_D ~ 3e13, a pre-activation of -6e-17 moved L~ by

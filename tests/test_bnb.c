@@ -1376,3 +1376,62 @@ Test(bnb, a_code_inside_another_cone_s_face_is_subdivided_and_certified, .timeou
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
+
+/* Two neurons whose cones share a face, pinned: on the same n_p = 3 instance, piece (2,3 | 0,2,3) has neuron 1's
+ * cone {h_0 >= 0, h_2, h_3 >= 0, h_1, h_4 <= 0} and neuron 0's {h_0 <= 0, ...} meet on the 2-D face h_0 = 0, where
+ * both neurons' codes are the same vector: their columns are parallel on a whole set of dimension 2, not at a
+ * corner, and every box touching it has sigma = 0.  The shared-face charts take the difference a_x - a_m of the
+ * shared generators' coordinates as the blown-up coordinate; the piece is certified.  Independently, points near
+ * the face (both rows the same point w of it, then each entry moved by s g, s down to 1e-5, g Gaussian; those
+ * that realize the piece), valued in long double at their optimal W_D, stay above the certified lower bound, for
+ * five w drawn on the face. */
+Test(bnb, two_neurons_sharing_a_face_are_certified, .timeout = 300)
+{
+  gsl_matrix *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  const size_t n = 5, np = 3, nq = 2;
+  gsl_vector *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t F[2] = {0xc, 0xd}; /* {2, 3}, {0, 2, 3} */
+  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+  cr_assert_not_null(b, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+  run(b, 1000000, 1e-6);
+  cr_log_info("after %zu boxes: [%.10f, %.10f], %zu charts", b->nodes, b->lower, b->upper, b->charts);
+  cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "certified: [%.17g, %.17g]", b->lower, b->upper);
+  cr_assert(b->charts > 0, "the face is blown up");
+  incumbent_is_a_point(b);
+  /* w on the face: w = y - <y, p_0> p_0 / |p_0|^2 for Gaussian y (p_d: W_p's column d), kept where h_2, h_3 > 0
+   * and h_1, h_4 < 0 */
+  gsl_rng *r = test_rng(2242);
+  double rows[6];
+  for (int base = 0; base < 5;) {
+    double y[3], p0 = 0, yp = 0;
+    for (size_t a = 0; a < np; a++) {
+      y[a] = gsl_ran_gaussian(r, 1.0);
+      p0 += gsl_matrix_get(Wp, a, 0) * gsl_matrix_get(Wp, a, 0);
+      yp += y[a] * gsl_matrix_get(Wp, a, 0);
+    }
+    for (size_t a = 0; a < np; a++)
+      y[a] -= yp / p0 * gsl_matrix_get(Wp, a, 0);
+    double h[5];
+    for (size_t d = 0; d < n; d++) {
+      h[d] = 0;
+      for (size_t a = 0; a < np; a++)
+        h[d] += y[a] * gsl_matrix_get(Wp, a, d);
+    }
+    if (!(h[2] > 0 && h[3] > 0 && h[1] < 0 && h[4] < 0))
+      continue;
+    for (size_t a = 0; a < np; a++)
+      rows[a] = rows[np + a] = y[a];
+    corner_points_stay_above(b, rows, 2243 + (unsigned long)base);
+    base++;
+  }
+  gsl_rng_free(r);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+}
