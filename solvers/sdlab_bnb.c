@@ -1846,6 +1846,15 @@ push_box(sdlab_bnb *b, const size_t *choice, size_t ch)
   return status;
 }
 
+/* The first box of curved chart c, whose coordinate vm is the scale s: flagged, counted, bounded and queued */
+static int
+push_chart(sdlab_bnb *b, const size_t *choice, size_t c, size_t vm)
+{
+  b->w->chart.scale[c * b->w->chart.nb + b->w->chart.bslot[vm]] = 1;
+  b->charts++;
+  return push_box(b, choice, c);
+}
+
 /* The coordinate of neuron i's other generator (two generators each) in chart ch, the one not held */
 static size_t
 free_coordinate(const struct sdlab_bnb_workspace *w, size_t ch, size_t i)
@@ -2084,9 +2093,7 @@ curved_charts(sdlab_bnb *b, const size_t *choice, size_t ch, const size_t *g, si
       }
       if (!ok)
         return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound's charts");
-      w->chart.scale[c * nb + w->chart.bslot[vm]] = 1;
-      b->charts++;
-      int status = push_box(b, choice, c);
+      int status = push_chart(b, choice, c, vm);
       if (status)
         return status;
     }
@@ -2173,9 +2180,7 @@ face_charts(sdlab_bnb *b, const size_t *choice, size_t ch, size_t x, size_t m, c
           vsg = signs >> f & 1 ? -1.0 : 1.0;
       w->chart.cst[c * q + x] = vm; /* x's constant: the largest coordinate's generator */
       w->chart.sgn[c * q + x] = vsg;
-      w->chart.scale[c * nb + w->chart.bslot[vm]] = 1;
-      b->charts++;
-      int status = push_box(b, choice, c);
+      int status = push_chart(b, choice, c, vm);
       if (status)
         return status;
     }
