@@ -1,4 +1,5 @@
 #include "sdlab_landscape.h"
+#include "sdlab_blas.h"
 #include "sdlab_bnb.h"
 #include "sdlab_clock.h"
 #include "sdlab_errno.h"
@@ -705,6 +706,8 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   l->nq = nq;
   l->nr = nr;
   l->act = *act;
+  /* OpenBLAS on one thread throughout: the bytes do not depend on its threads (nor on p->threads) */
+  const int blas = sdlab_blas_openblas_single();
   double *wit = NULL, *ends = calloc(p->sgd_runs ? p->sgd_runs : 1, sizeof *ends);
   unsigned char *open = NULL;
   gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
@@ -733,6 +736,7 @@ sdlab_landscape_run_census(const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl
   free(open);
   if (g)
     gsl_rng_free(g);
+  sdlab_blas_openblas_restore(blas);
   if (status)
     sdlab_landscape_free(l);
   return status;

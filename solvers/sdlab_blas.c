@@ -70,10 +70,7 @@ sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double 
   if (threads < 1)
     threads = 1;
   const size_t tiles = (rows + DGEMM_ALIGN - 1) / DGEMM_ALIGN;
-  /* OpenBLAS single-threaded inside the blocks (its own threads change some products' sums), then as it was */
-  const int saved = openblas_get_num_threads();
-  if (saved != 1)
-    openblas_set_num_threads(1);
+  const int saved = sdlab_blas_openblas_single(); /* inside the blocks, then as it was */
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int blk = 0; blk < threads; blk++) {
     size_t i0 = tiles * (size_t)blk / (size_t)threads * DGEMM_ALIGN,
@@ -83,6 +80,21 @@ sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double 
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)n, (int)k, 1.0, A + i0 * lda,
                   (int)lda, B, (int)ldb, 0.0, C + i0 * ldc, (int)ldc);
   }
+  sdlab_blas_openblas_restore(saved);
+}
+
+int
+sdlab_blas_openblas_single(void)
+{
+  const int saved = openblas_get_num_threads();
+  if (saved != 1)
+    openblas_set_num_threads(1);
+  return saved;
+}
+
+void
+sdlab_blas_openblas_restore(int saved)
+{
   if (saved != 1)
     openblas_set_num_threads(saved);
 }

@@ -35,6 +35,11 @@ int sdlab_blas_par_bf16_gemm_nt(int threads, size_t rows, size_t n, size_t k, co
 /* OpenBLAS (GSL's products, cblas_sgemv) and oneDNN single-threaded from here on: the trainers' parallelism is
  * their own OpenMP blocks.  (Sets OpenMP's default team size to 1; sdlab's own regions name their size.) */
 void sdlab_blas_single_threaded(void);
+/* OpenBLAS on one thread (its own threads change some products' sums, and Debian's OpenMP build of it takes its
+ * thread count from OpenMP, not from OPENBLAS_NUM_THREADS), its previous thread count returned; and back to that
+ * count.  (In the OpenMP build the count is also OpenMP's default team size.) */
+int sdlab_blas_openblas_single(void);
+void sdlab_blas_openblas_restore(int saved);
 /* C (rows x n) = A (rows x k) B (k x n) in double, all row-major with leading dimensions lda, ldb, ldc, C's rows
  * split over `threads` blocks, each a single-threaded OpenBLAS call (OpenBLAS's own thread count is set to 1
  * for the call and restored).  The

@@ -214,6 +214,8 @@ struct sdlab_trainer {
   size_t *cscptr, *cscent;       /* per latent: its entries (for latent-owned accumulation) */
   uint32_t *sample;              /* per entry: its sample */
   uint32_t *idx;                 /* selection scratch */
+  float *topv;                   /* threads x topv_stride: the selection heap's values */
+  size_t topv_stride;            /* kcap rounded up to 16 floats, plus 16: no two threads' heaps share a cache line */
   uint32_t *hist;                /* batchtopk: threads x SDLAB_BATCH_BINS histograms */
   float *gWE, *gWDt, *gbE, *gbD, *gth;
   int gE_deferred;               /* W_E's gradient from the entries not in gWE yet: the update sums it row by row */
@@ -263,7 +265,7 @@ sdlab_trainer_free(sdlab_trainer *t)
                  t->s.mbE, t->s.vbE, t->s.mbD, t->s.vbD, t->s.mth, t->s.vth, t->anchor_p, t->anchor_r, t->Xc, t->Z,
                  t->A, t->E, t->GA, t->Elev, t->val, t->gval, t->gWE, t->gWDt, t->gbE, t->gbD, t->gth, t->aux_z,
                  t->grow, t->Ehat, t->s.rmag, t->s.bmag, t->s.mrm, t->s.vrm, t->s.mbm, t->s.vbm, t->grm, t->gbm, t->PM, t->GM,
-                 t->mval, t->gmval};
+                 t->mval, t->gmval, t->topv};
   for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
     free(fs[i]);
   free(t->s.last_active);
@@ -347,6 +349,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
   const size_t p = c->p, q = c->q, r = c->r, B = c->batch, L = levels(c);
   t->B = B;
   t->kcap = max_k(c);
+  t->topv_stride = (t->kcap + 15) / 16 * 16 + 16;
   t->nnzcap = dense_method(c) ? (size_t)(c->sparse_below * (double)B * (double)q) + 1 : B * t->kcap;
   sdlab_train_state *s = &t->s;
 #define ALLOC(ptr, count) ((ptr) = zalloc((count), sizeof *(ptr)))
@@ -358,7 +361,7 @@ sdlab_trainer_alloc(const sdlab_train_config *c, int threads)
            ALLOC(t->val, t->nnzcap) && ALLOC(t->gval, t->nnzcap) && ALLOC(t->order, t->nnzcap) &&
            ALLOC(t->cscptr, q + 1) && ALLOC(t->cscent, t->nnzcap) && ALLOC(t->sample, t->nnzcap) && ALLOC(t->idx, B * q) && ALLOC(t->gWE, q * p) &&
            ALLOC(t->gWDt, q * r) && ALLOC(t->gbE, q) && ALLOC(t->gbD, r) && ALLOC(t->gth, q) && ALLOC(t->aux_z, (size_t)t->threads * q) &&
-           ALLOC(t->grow, (size_t)t->threads * p) &&
+           ALLOC(t->grow, (size_t)t->threads * p) && ALLOC(t->topv, (size_t)t->threads * t->topv_stride) &&
            ALLOC(t->aux_i, q) && ALLOC(t->Ehat, B * r) && ALLOC(t->hist, c->method == SDLAB_TRAIN_BATCHTOPK ? (size_t)t->threads * SDLAB_BATCH_BINS : 1);
   if (ok && dense_method(c))
     ok = ALLOC(t->A, B * q) && ALLOC(t->GA, B * q);
@@ -796,27 +799,36 @@ batch_select(sdlab_trainer *t, size_t B)
 
 /* The k highest-ranked positions of v[0..len) into idx[0..k) by a bounded min-heap (the heap's root is the
  * worst kept entry: smallest value, then highest index), scanning positions in increasing order so that a
- * later equal value never displaces an earlier one.  The same set as select_top; much cheaper for k << len. */
+ * later equal value never displaces an earlier one.  The same set as select_top; much cheaper for k << len.
+ * The heap keeps each entry's value beside its position (hv[0..k), scratch), so that a sift compares values it
+ * holds instead of loading v[h[.]] after h[.]; the order "worse" is strict and total (positions differ), so the
+ * sift moves the same entries as one that reads v: the same heap, position by position. */
 static inline int
-worse(const float *v, uint32_t a, uint32_t b)
+worse(float va, uint32_t a, float vb, uint32_t b)
 {
-  return v[a] < v[b] || (v[a] == v[b] && a > b);
+  return va < vb || (va == vb && a > b);
 }
 
+/* sift entry i of the heap (h, hv) down: each level moves up the worse child while it is worse than the entry */
 static void
-heap_down(const float *v, uint32_t *h, size_t k, size_t i)
+heap_down(float *hv, uint32_t *h, size_t k, size_t i)
 {
+  const float xv = hv[i];
+  const uint32_t x = h[i];
   for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < k && worse(v, h[l], h[m]))
-      m = l;
-    if (r < k && worse(v, h[r], h[m]))
-      m = r;
-    if (m == i)
-      return;
-    uint32_t x = h[i]; h[i] = h[m]; h[m] = x;
+    size_t m = 2 * i + 1;
+    if (m >= k)
+      break;
+    if (m + 1 < k && worse(hv[m + 1], h[m + 1], hv[m], h[m]))
+      m++;
+    if (!worse(hv[m], h[m], xv, x))
+      break;
+    hv[i] = hv[m];
+    h[i] = h[m];
     i = m;
   }
+  hv[i] = xv;
+  h[i] = x;
 }
 
 /* Once the heap is full, few positions displace its root (about k ln(len / k) of len): the scan tests
@@ -828,31 +840,35 @@ typedef float sdlab_v16f __attribute__((vector_size(SCAN_BLOCK * sizeof(float)))
 typedef int32_t sdlab_v16i __attribute__((vector_size(SCAN_BLOCK * sizeof(int32_t))));
 
 __attribute__((target_clones("avx512f", "default"))) static void
-select_top_heap(const float *v, uint32_t *idx, size_t len, size_t k)
+select_top_heap(const float *v, uint32_t *idx, float *hv, size_t len, size_t k)
 {
-  for (size_t i = 0; i < k; i++)
+  for (size_t i = 0; i < k; i++) {
     idx[i] = (uint32_t)i;
+    hv[i] = v[i];
+  }
   for (size_t i = k / 2; i-- > 0;)
-    heap_down(v, idx, k, i);
+    heap_down(hv, idx, k, i);
   size_t i = k;
   for (; i + SCAN_BLOCK <= len; i += SCAN_BLOCK) {
     sdlab_v16f x;
     memcpy(&x, v + i, sizeof x);
-    const sdlab_v16i pass = x > v[idx[0]];
+    const sdlab_v16i pass = x > hv[0];
     uint64_t any[SCAN_BLOCK / 2];
     memcpy(any, &pass, sizeof any);
     if (!(any[0] | any[1] | any[2] | any[3] | any[4] | any[5] | any[6] | any[7]))
       continue;
     for (size_t u = i; u < i + SCAN_BLOCK; u++)
-      if (v[u] > v[idx[0]]) { /* strictly better than the worst kept (an equal value has a higher index) */
+      if (v[u] > hv[0]) { /* strictly better than the worst kept (an equal value has a higher index) */
         idx[0] = (uint32_t)u;
-        heap_down(v, idx, k, 0);
+        hv[0] = v[u];
+        heap_down(hv, idx, k, 0);
       }
   }
   for (; i < len; i++)
-    if (v[i] > v[idx[0]]) {
+    if (v[i] > hv[0]) {
       idx[0] = (uint32_t)i;
-      heap_down(v, idx, k, 0);
+      hv[0] = v[i];
+      heap_down(hv, idx, k, 0);
     }
 }
 
@@ -884,7 +900,7 @@ select_entries(sdlab_trainer *t, size_t B)
   for (size_t s = 0; s < B; s++) {
     const float *z = t->Z + s * q;
     uint32_t *idx = t->idx + s * q;
-    select_top_heap(z, idx, q, kmax);
+    select_top_heap(z, idx, t->topv + (size_t)omp_get_thread_num() * t->topv_stride, q, kmax);
     if (by_rank)
       sort_top(z, idx, kmax);
     size_t cnt = 0;
@@ -1869,7 +1885,7 @@ infer(sdlab_trainer *t, const float *xp, size_t B, float *a)
   for (size_t s = 0; s < B; s++) {
     const float *z = t->Z + s * q;
     uint32_t *idx = t->idx + s * q;
-    select_top_heap(z, idx, q, kk);
+    select_top_heap(z, idx, t->topv, q, kk);
     for (size_t j = 0; j < kk; j++)
       if (z[idx[j]] > 0)
         a[s * q + idx[j]] = z[idx[j]];

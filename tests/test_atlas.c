@@ -106,3 +106,16 @@ Test(atlas, split_resumed_and_gathered_runs_give_the_same_bytes)
   cr_assert_eq(test_run_expanded("mkdir -p '%D/bad/instances' && echo junk > '%D/bad/instances/1.tsv' && '%S' atlas --gather "
                   "'%D/bad' 2> '%D/err'; test $? = 1 && grep -q '1.tsv' '%D/err'", NULL), 0);
 }
+
+/* An atlas cell's bytes do not depend on OpenBLAS's own threads (as many as the machine has cores unless told):
+ * the branch and bound's small products sum differently on two of them, so the command runs OpenBLAS on one.
+ * Run on Debian's pthread build of OpenBLAS where it is installed (sdlab loads the OpenMP build first, which
+ * keeps to one thread inside sdlab's own regions anyway), with one and two OpenBLAS threads. */
+Test(atlas, a_cell_s_bytes_do_not_depend_on_openblas_s_threads)
+{
+  const char *run = "P=$(ls -d /usr/lib/*/openblas-pthread 2>/dev/null | head -n 1); for t in 1 2; do "
+                    "LD_LIBRARY_PATH=\"$P\" OPENBLAS_NUM_THREADS=$t '%S' atlas --features 3 --dim 3 --latents 2 "
+                    "--activation relu --bnb-nodes 2000 --sgd-runs 4 --seeds 1:2 --quiet --out \"%D/t$t\" > /dev/null || exit 1; "
+                    "done; cmp '%D/t1/instances.tsv' '%D/t2/instances.tsv'";
+  cr_assert_eq(test_run_expanded(run, NULL), 0);
+}

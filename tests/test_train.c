@@ -1153,6 +1153,63 @@ Test(train, update_is_adam_with_projection_and_renormalisation_row_by_row)
 /* BatchTopK keeps the k B best codes of the whole batch, ranked by value and then by position (sample-major),
  * positive ones only.  With W_E = I the codes are the inputs exactly, so inputs drawn from a few values make ties
  * across samples and latents everywhere; the kept set must be the brute-force ranking's, for 1 to 3 threads. */
+/* Each sample keeps its k highest codes, an equal code at a lower latent first (the heap's order), against a
+ * brute-force ranking: 64 latents whose encoder rows repeat the 12 input directions, so that every code is tied
+ * with four or five others, and inputs from five values; four k from 1 to 37, one to three threads. */
+Test(train, topk_keeps_each_sample_s_ranking_with_ties)
+{
+  const size_t p = 12, q = 64, B = 40;
+  gsl_rng *g = test_rng(516);
+  for (int threads = 1; threads <= 3; threads++)
+    for (size_t k = 1; k <= 48; k += 12) { /* 1, 13, 25, 37 */
+      sdlab_train_config c;
+      sdlab_train_config_default(&c);
+      c.method = SDLAB_TRAIN_TOPK;
+      c.p = c.r = p;
+      c.q = q;
+      c.k = k;
+      c.batch = B;
+      c.tied_init = 0;
+      sdlab_trainer *t = sdlab_trainer_alloc(&c, threads);
+      cr_assert_not_null(t);
+      sdlab_train_state *s = sdlab_trainer_state(t);
+      for (size_t i = 0; i < q; i++)
+        for (size_t a = 0; a < p; a++)
+          s->WE[i * p + a] = a == i % p ? 1.0f : 0.0f;
+      float X[40 * 12];
+      for (size_t j = 0; j < B * p; j++)
+        X[j] = 0.5f * (float)((int)gsl_rng_uniform_int(g, 5) - 1);
+      sdlab_train_stats st;
+      cr_assert_eq(sdlab_trainer_gradient(t, X, NULL, &st), 0);
+      const size_t *rowptr, *col;
+      const float *val;
+      cr_assert(sdlab_trainer_selected(t, &rowptr, &col, &val));
+      size_t kept = 0;
+      for (size_t smp = 0; smp < B; smp++)
+        for (size_t i = 0; i < q; i++) {
+          const float z = X[smp * p + i % p];
+          size_t better = 0;
+          for (size_t m = 0; m < q; m++) {
+            const float zm = X[smp * p + m % p];
+            better += zm > z || (zm == z && m < i);
+          }
+          const int want = z > 0 && better < k;
+          int have = 0;
+          for (size_t e = rowptr[smp]; e < rowptr[smp + 1]; e++)
+            if (col[e] == i) {
+              have = 1;
+              cr_assert_eq(val[e], z);
+            }
+          cr_assert_eq(have, want, "threads %d k %zu: sample %zu latent %zu (code %g, %zu rank before it)", threads,
+                       k, smp, i, z, better);
+          kept += want;
+        }
+      cr_assert_eq(rowptr[B], kept);
+      sdlab_trainer_free(t);
+    }
+  gsl_rng_free(g);
+}
+
 Test(train, batchtopk_keeps_the_batch_ranking_with_ties)
 {
   const size_t p = 12, B = 40;
