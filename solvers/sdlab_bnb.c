@@ -918,40 +918,28 @@ chart_new(struct sdlab_bnb_workspace *w, size_t from)
   const size_t q = w->q ? w->q : 1, nb = w->chart.nb ? w->chart.nb : 1;
   if (w->chart.nchart == w->chart.chartcap) {
     const size_t cap = w->chart.chartcap ? 2 * w->chart.chartcap : 16;
-    size_t *cst = realloc(w->chart.cst, cap * q * sizeof *cst);
-    if (cst)
-      w->chart.cst = cst;
-    size_t *held = realloc(w->chart.held, cap * q * sizeof *held);
-    if (held)
-      w->chart.held = held;
-    double *sgn = realloc(w->chart.sgn, cap * q * sizeof *sgn);
-    if (sgn)
-      w->chart.sgn = sgn;
-    unsigned char *fac = realloc(w->chart.fac, cap * nb * MAXFAC);
-    if (fac)
-      w->chart.fac = fac;
-    unsigned char *scale = realloc(w->chart.scale, cap * nb);
-    if (scale)
-      w->chart.scale = scale;
-    size_t *tfirst = realloc(w->chart.tfirst, cap * sizeof *tfirst);
-    if (tfirst)
-      w->chart.tfirst = tfirst;
-    size_t *tcount = realloc(w->chart.tcount, cap * sizeof *tcount);
-    if (tcount)
-      w->chart.tcount = tcount;
-    size_t *fk = realloc(w->chart.face_k, cap * FACES * sizeof *fk);
-    if (fk)
-      w->chart.face_k = fk;
-    size_t *fa = realloc(w->chart.face_a, cap * FACES * sizeof *fa);
-    if (fa)
-      w->chart.face_a = fa;
-    double *fs = realloc(w->chart.face_sg, cap * FACES * sizeof *fs);
-    if (fs)
-      w->chart.face_sg = fs;
-    unsigned char *fm = realloc(w->chart.face_s, cap * FACES);
-    if (fm)
-      w->chart.face_s = fm;
-    if (!cst || !held || !sgn || !fac || !scale || !tfirst || !tcount || !fk || !fa || !fs || !fm)
+    int ok = 1; /* each array grown in place (kept as it was when its realloc fails) */
+#define GROW(field, count)                                                                                            \
+  do {                                                                                                                \
+    void *grown = realloc(w->chart.field, (count) * sizeof *w->chart.field);                                         \
+    if (grown)                                                                                                        \
+      w->chart.field = grown;                                                                                         \
+    else                                                                                                              \
+      ok = 0;                                                                                                         \
+  } while (0)
+    GROW(cst, cap * q);
+    GROW(held, cap * q);
+    GROW(sgn, cap * q);
+    GROW(fac, cap * nb * MAXFAC);
+    GROW(scale, cap * nb);
+    GROW(tfirst, cap);
+    GROW(tcount, cap);
+    GROW(face_k, cap * FACES);
+    GROW(face_a, cap * FACES);
+    GROW(face_sg, cap * FACES);
+    GROW(face_s, cap * FACES);
+#undef GROW
+    if (!ok)
       return NONE;
     w->chart.chartcap = cap;
   }
