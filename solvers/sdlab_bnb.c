@@ -991,6 +991,17 @@ codes(struct sdlab_bnb_workspace *w, const double *l, size_t ch)
   }
 }
 
+/* The coordinate of curved chart ch that holds the scale s (its slot's scale flag set; see push_chart) */
+static size_t
+scale_coordinate(const struct sdlab_bnb_workspace *w, size_t ch)
+{
+  size_t vm = NONE;
+  for (size_t k = 0; k < w->K; k++)
+    if (w->chart.bslot[k] != NONE && w->chart.scale[ch * w->chart.nb + w->chart.bslot[k]])
+      vm = k;
+  return vm;
+}
+
 /* The plain coordinates (into out) of the point at coordinates l of chart ch: held generators at 1, each
  * two-generator coordinate times its factors.  A blow-up's s below floor is raised to floor: s = 0 is the
  * blown-up corner itself, whose spans are limits only, so the point offered is one at distance floor from
@@ -1015,10 +1026,7 @@ unchart(const struct sdlab_bnb_workspace *w, const double *l, size_t ch, double 
     if (held[i] != NONE)
       out[held[i]] = 1;
   if (w->chart.face_k[ch * FACES] != NONE) { /* a shared-face chart: a_xp = alpha + sgn s t_eps, kept >= 0 */
-    double sv = 0;
-    for (size_t k = 0; k < w->K; k++) /* s: the slot whose scale flag is set */
-      if (w->chart.bslot[k] != NONE && scale[w->chart.bslot[k]])
-        sv = fmax(l[k], floor);
+    const double sv = fmax(l[scale_coordinate(w, ch)], floor);
     for (size_t f = 0; f < FACES && w->chart.face_k[ch * FACES + f] != NONE; f++) {
       const size_t fk = w->chart.face_k[ch * FACES + f];
       const double t = w->chart.face_s[ch * FACES + f] ? 1.0 : l[fk];
@@ -1681,10 +1689,7 @@ face_infeasible(const struct sdlab_bnb_workspace *w, const double *lo, const dou
 {
   if (w->chart.face_k[ch * FACES] == NONE)
     return 0;
-  size_t vm = NONE; /* s: the slot whose scale flag is set */
-  for (size_t k = 0; k < w->K; k++)
-    if (w->chart.bslot[k] != NONE && w->chart.scale[ch * w->chart.nb + w->chart.bslot[k]])
-      vm = k;
+  const size_t vm = scale_coordinate(w, ch);
   for (size_t f = 0; f < FACES && w->chart.face_k[ch * FACES + f] != NONE; f++) {
     const size_t fk = w->chart.face_k[ch * FACES + f];
     if (w->chart.face_sg[ch * FACES + f] < 0 &&

@@ -591,13 +591,13 @@ landscape_directions(void)
   return Wp;
 }
 
-/* The branch and bound on piece F (n_q neurons, activation act) of the pinned directions (W_r = W_p, M = 1),
- * run to 1e-6 within nodes boxes and asserted certified; the caller frees it and its piece. */
+/* The branch and bound on piece F (n_q neurons, activation act) of directions Wp (n_p = its rows; W_r = W_p,
+ * M = 1), run to 1e-6 within nodes boxes and asserted certified; the caller frees it and its piece. */
 static sdlab_bnb *
 certified_piece(const gsl_matrix *Wp, const gsl_vector *Md, const sdlab_activation *act, size_t nq, const uint64_t *F,
                 size_t nodes)
 {
-  sdlab_piece *P = sdlab_piece_alloc(Wp, 2, act, nq, F);
+  sdlab_piece *P = sdlab_piece_alloc(Wp, Wp->size1, act, nq, F);
   sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
   cr_assert_not_null(b, "%s", sdlab_error_message(1));
   cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
@@ -1332,18 +1332,12 @@ Test(bnb, a_code_inside_another_cone_s_face_is_subdivided_and_certified, .timeou
 {
   gsl_matrix *Wp = NULL;
   cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
-  const size_t n = 5, np = 3, nq = 2;
+  const size_t n = 5, nq = 2;
   gsl_vector *Md = gsl_vector_alloc(n);
   gsl_vector_set_all(Md, 1.0);
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   const uint64_t F[2] = {0x17, 0x19}; /* {0, 1, 2, 4}, {0, 3, 4} */
-  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
-  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-  cr_assert_not_null(b, "%s", sdlab_error_message(1));
-  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-  run(b, 800000, 1e-6);
-  cr_log_info("after %zu boxes: [%.10f, %.10f], %zu charts", b->nodes, b->lower, b->upper, b->charts);
-  cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "certified: [%.17g, %.17g]", b->lower, b->upper);
+  sdlab_bnb *b = certified_piece(Wp, Md, &act, nq, F, 800000);
   cr_assert(b->charts > 0, "the corner is blown up");
   incumbent_is_a_point(b);
   /* the corner: u_0 = +-(w_p^1 x w_p^2) with <u_0, w_p^0> > 0; v's row w solves <w, w_p^3> = 0, <w, w_p^0> =
@@ -1371,8 +1365,7 @@ Test(bnb, a_code_inside_another_cone_s_face_is_subdivided_and_certified, .timeou
   gsl_linalg_LU_solve(&Av.matrix, perm, &bv.vector, &xv.vector);
   gsl_permutation_free(perm);
   corner_points_stay_above(b, rows, 2206);
-  sdlab_bnb_free(b);
-  sdlab_piece_free(P);
+  free_piece(b);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
@@ -1394,13 +1387,7 @@ Test(bnb, two_neurons_sharing_a_face_are_certified, .timeout = 300)
   gsl_vector_set_all(Md, 1.0);
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   const uint64_t F[2] = {0xc, 0xd}; /* {2, 3}, {0, 2, 3} */
-  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
-  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-  cr_assert_not_null(b, "%s", sdlab_error_message(1));
-  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-  run(b, 1000000, 1e-6);
-  cr_log_info("after %zu boxes: [%.10f, %.10f], %zu charts", b->nodes, b->lower, b->upper, b->charts);
-  cr_assert_eq(sdlab_bnb_test(b, 1e-6), GSL_SUCCESS, "certified: [%.17g, %.17g]", b->lower, b->upper);
+  sdlab_bnb *b = certified_piece(Wp, Md, &act, nq, F, 1000000);
   cr_assert(b->charts > 0, "the face is blown up");
   incumbent_is_a_point(b);
   /* w on the face: w = y - <y, p_0> p_0 / |p_0|^2 for Gaussian y (p_d: W_p's column d), kept where h_2, h_3 > 0
@@ -1430,8 +1417,7 @@ Test(bnb, two_neurons_sharing_a_face_are_certified, .timeout = 300)
     base++;
   }
   gsl_rng_free(r);
-  sdlab_bnb_free(b);
-  sdlab_piece_free(P);
+  free_piece(b);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
