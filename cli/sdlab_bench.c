@@ -476,6 +476,8 @@ bench_roofline(int quick)
 int
 main(int argc, char **argv)
 {
+  if (sdlab_blas_pin_kernel(argv) != 0)
+    fprintf(stderr, "sdlab-bench: warning: could not restart with OpenBLAS's %s kernels\n", SDLAB_BLAS_KERNEL);
   gsl_set_error_handler_off();
   int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
   if (argc > 1 && strcmp(argv[1], "--roofline") == 0) { /* the trainers alone (make bench-compare) */

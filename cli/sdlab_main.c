@@ -1,4 +1,5 @@
 /* sdlab: the command line. */
+#include "sdlab_blas.h"
 #include "sdlab_cli.h"
 #include "sdlab_cmd.h"
 
@@ -49,6 +50,9 @@ static const char *USAGE =
 int
 main(int argc, char **argv)
 {
+  if (sdlab_blas_pin_kernel(argv) != 0)
+    fprintf(stderr, "sdlab: warning: could not restart with OpenBLAS's %s kernels; this CPU's (%s) may give other "
+            "bytes\n", SDLAB_BLAS_KERNEL, sdlab_blas_kernel());
   gsl_set_error_handler_off();
   if (argc < 2) {
     fputs(USAGE, stderr);
@@ -68,7 +72,7 @@ main(int argc, char **argv)
     return SDLAB_EXIT_OK;
   }
   if (strcmp(cmd, "--version") == 0) {
-    printf("sdlab %s\n", SDLAB_VERSION);
+    printf("sdlab %s (OpenBLAS kernels: %s)\n", SDLAB_VERSION, sdlab_blas_kernel());
     return SDLAB_EXIT_OK;
   }
   /* commands of small products run OpenBLAS on one thread: faster, and its own threads (as many as the machine

@@ -1,4 +1,5 @@
 #include "sdlab_lrb.h"
+#include "sdlab_blas.h"
 #include "sdlab_construct.h"
 #include "sdlab_errno.h"
 
@@ -12,6 +13,9 @@
 #include <gsl/gsl_randist.h>
 
 enum { STREAM_WP = 1, STREAM_WR = 1000, STREAM_CODES_IND = 2000, STREAM_CODES_GRP = 2001 };
+/* OpenBLAS's threads in C.1's products: two, the default on the 2-core machines that made the committed data sets
+ * (one thread changes paper-repro/results/ablations-full/data/t4-n1100's directions) */
+enum { LRB_BLAS_THREADS = 2 };
 
 void
 sdlab_lrb_params_default(sdlab_lrb_params *p)
@@ -185,6 +189,9 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
   }
   const double target = p->M - p->eps;
   int status = SDLAB_SUCCESS;
+  /* OpenBLAS on LRB_BLAS_THREADS threads: its threads sum W^T W and W D differently, so their number, by default
+   * the machine's cores, is fixed */
+  const int blas = sdlab_blas_openblas_threads(LRB_BLAS_THREADS);
   for (size_t it = 0;; it++) {
     /* G = W^T W (upper triangle) */
     gsl_blas_dsyrk(CblasUpper, CblasTrans, 1.0, W, 0.0, G);
@@ -228,6 +235,7 @@ sdlab_lrb_features(const sdlab_lrb_params *p, size_t dim, gsl_rng *r, gsl_matrix
     gsl_matrix_sub(W, step);
     normalise_columns(W);
   }
+  sdlab_blas_openblas_restore(blas);
   gsl_matrix_free(G);
   gsl_matrix_free(step);
   free(rowsum);

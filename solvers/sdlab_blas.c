@@ -4,10 +4,43 @@
 #include <gsl/gsl_errno.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 void openblas_set_num_threads(int n);
 int openblas_get_num_threads(void);
+char *openblas_get_corename(void);
+
+/* ---- OpenBLAS's kernels ---- */
+
+const char *
+sdlab_blas_kernel(void)
+{
+  return openblas_get_corename();
+}
+
+int
+sdlab_blas_pin_kernel(char **argv)
+{
+  if (getenv("OPENBLAS_CORETYPE") != NULL || strcasecmp(openblas_get_corename(), SDLAB_BLAS_KERNEL) == 0)
+    return 0; /* the environment chose, or OpenBLAS found the kernel itself */
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    return 0;
+  /* OpenBLAS reads the variable once, as it is loaded: so the program starts again with it */
+  if (setenv("OPENBLAS_CORETYPE", SDLAB_BLAS_KERNEL, 1) != 0)
+    return -1;
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");
+  return -1;
+#else
+  (void)argv;
+  return 0;
+#endif
+}
 
 static char
 trans_flag(enum CBLAS_TRANSPOSE t)
@@ -84,18 +117,24 @@ sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double 
 }
 
 int
-sdlab_blas_openblas_single(void)
+sdlab_blas_openblas_threads(int threads)
 {
   const int saved = openblas_get_num_threads();
-  if (saved != 1)
-    openblas_set_num_threads(1);
+  if (saved != threads)
+    openblas_set_num_threads(threads);
   return saved;
+}
+
+int
+sdlab_blas_openblas_single(void)
+{
+  return sdlab_blas_openblas_threads(1);
 }
 
 void
 sdlab_blas_openblas_restore(int saved)
 {
-  if (saved != 1)
+  if (saved != openblas_get_num_threads())
     openblas_set_num_threads(saved);
 }
 

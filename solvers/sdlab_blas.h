@@ -2,7 +2,7 @@
  *
  * The products go through oneDNN's SGEMM (dnnl_sgemm, Debian's libdnnl), whose kernels are compiled at run
  * time for the CPU's widest vector unit (AVX-512 where present: about 1.7x OpenBLAS's Haswell kernel, which
- * this machine's environment forces, on the encoder's 256 x 768 x 16,000 product; `make bench` measures both).
+ * sdlab pins (see sdlab_blas_pin_kernel), on the encoder's 256 x 768 x 16,000 product; `make bench` measures both).
  * Parallelism comes from OpenMP: each thread computes an independent block of C (rows, or columns when C is
  * wider than tall, so that each thread reads only its part of the larger operand) with a single-threaded call.
  * The blocks depend only on the thread count, so the same thread count gives the same bytes. */
@@ -40,6 +40,9 @@ void sdlab_blas_single_threaded(void);
  * count.  (In the OpenMP build the count is also OpenMP's default team size.) */
 int sdlab_blas_openblas_single(void);
 void sdlab_blas_openblas_restore(int saved);
+/* OpenBLAS on `threads` threads, whatever the machine's cores (its sums depend on the count, not on the cores),
+ * its previous count returned (for sdlab_blas_openblas_restore). */
+int sdlab_blas_openblas_threads(int threads);
 /* C (rows x n) = A (rows x k) B (k x n) in double, all row-major with leading dimensions lda, ldb, ldc, C's rows
  * split over `threads` blocks, each a single-threaded OpenBLAS call (OpenBLAS's own thread count is set to 1
  * for the call and restored).  The
@@ -48,5 +51,19 @@ void sdlab_blas_openblas_restore(int saved);
  * threads do not promise this, and change small products). */
 void sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const double *A, size_t lda, const double *B,
                           size_t ldb, double *C, size_t ldc);
+
+/* OpenBLAS's kernels.  Debian's OpenBLAS picks its kernels for the CPU it finds (DYNAMIC_ARCH), and kernels sum
+ * products in different orders: the same seed then gives different bytes on different CPUs (an Intel Xeon that
+ * OpenBLAS 0.3.21 does not know runs its SSE3 kernels, "Prescott", where an AMD EPYC runs "Zen", the Haswell
+ * ones).  sdlab pins the Haswell kernels (AVX2 and FMA, any x86-64 CPU since 2013), so that every CPU that has
+ * them gives the same bytes.  sdlab_blas_pin_kernel, first thing in main: where OPENBLAS_CORETYPE is unset,
+ * OpenBLAS did not choose SDLAB_BLAS_KERNEL itself and the CPU has AVX2 and FMA, it sets the variable and starts
+ * the program again (execv of /proc/self/exe with the same arguments; OpenBLAS reads the variable only as it is
+ * loaded); otherwise it returns 0 and the kernels stay OpenBLAS's choice (a variable set beforehand is left as it
+ * is).  Returns -1 if the program could not be started again (it goes on with OpenBLAS's choice).
+ * sdlab_blas_kernel: the kernels' name, as OpenBLAS gives it. */
+#define SDLAB_BLAS_KERNEL "Haswell"
+int sdlab_blas_pin_kernel(char **argv);
+const char *sdlab_blas_kernel(void);
 
 #endif

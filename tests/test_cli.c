@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers.h"
+#include "sdlab_blas.h"
 #include "sdlab_errno.h"
 #include "sdlab_construct.h"
 #include "sdlab_json.h"
@@ -75,6 +77,30 @@ Test(cli, help_and_version)
   cr_assert(test_lines(err) == 1 && strstr(err, "unknown command"));
   free(err);
   cr_assert_eq(sdlab("", NULL, NULL), 2);
+}
+
+/* OpenBLAS's kernels are pinned (sdlab_blas.h): with OPENBLAS_CORETYPE unset, on a CPU with AVX2 and FMA, both
+ * the command line and this test binary run the Haswell kernels whatever OpenBLAS would pick for this CPU (here
+ * an Intel Xeon that OpenBLAS 0.3.21 does not know: its SSE3 kernels, whose sums differ) */
+Test(cli, openblas_runs_the_pinned_kernels)
+{
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    cr_skip_test("no AVX2 and FMA: OpenBLAS keeps its own kernels");
+  char *out = NULL, cmd[4200];
+  snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE '%s' --version", test_sdlab_bin());
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert(out && strstr(out, "(OpenBLAS kernels: " SDLAB_BLAS_KERNEL ")"), "sdlab --version printed: %s", out);
+  free(out);
+  const char *preset = getenv("OPENBLAS_CORETYPE");
+  if (preset == NULL || strcasecmp(preset, SDLAB_BLAS_KERNEL) == 0)
+    cr_assert(strcasecmp(sdlab_blas_kernel(), SDLAB_BLAS_KERNEL) == 0, "the tests run OpenBLAS's %s kernels",
+              sdlab_blas_kernel());
+  /* a kernel set beforehand is left as it is */
+  snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=Sandybridge '%s' --version", test_sdlab_bin());
+  cr_assert_eq(test_run(cmd, &out, NULL), 0);
+  cr_assert(out && strstr(out, "(OpenBLAS kernels: Sandybridge)"), "sdlab --version printed: %s", out);
+  free(out);
 }
 
 #define LRB_OK "lrb --features 6 --dim 4 --samples 50 --sparsity 0.9 --interference 0.4 --seed 3 --quiet"
@@ -174,6 +200,29 @@ Test(cli, lrb_same_seed_same_bytes_and_shapes)
   cr_assert(la == lc && memcmp(A, C, la) != 0);
   free(A);
   free(C);
+}
+
+/* C.1's products run on a fixed count of OpenBLAS threads (sdlab_lrb.c), not on its default, the machine's cores
+ * (OMP_NUM_THREADS in Debian's OpenMP build): the directions' bytes are the same under 1 and 4.  At 300 x 64 one
+ * thread and several sum W^T W differently, so the test fails with the default count. */
+Test(cli, lrb_bytes_do_not_depend_on_the_machine_s_cores)
+{
+  const int threads[2] = {1, 4};
+  for (int t = 0; t < 2; t++) {
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d '%s' lrb --features 300 --dim 64 --samples 100 "
+             "--sparsity 0.95 --interference 0.3 --seed 3 --quiet --out '%s/t%d'", threads[t], threads[t],
+             test_sdlab_bin(), test_dir, threads[t]);
+    cr_assert_eq(test_run(cmd, NULL, NULL), 0);
+  }
+  size_t la, lb;
+  char *A = slurp_rel("t1/W_p.npy", &la), *B = slurp_rel("t4/W_p.npy", &lb);
+  cr_assert(A && B && la == lb && memcmp(A, B, la) == 0, "W_p.npy differs between 1 and 4 OpenBLAS threads");
+  free(A);
+  free(B);
+  char *meta = slurp_rel("t1/meta.json", NULL);
+  cr_assert(meta && !strstr(meta, "\"iterations\": 0,"), "C.1 ran no product");
+  free(meta);
 }
 
 Test(cli, lrb_crosscoder_and_hierarchy_outputs)
