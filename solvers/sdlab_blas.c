@@ -30,10 +30,14 @@ sdlab_blas_pin_kernel(char **argv)
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
     return 0;
-  /* OpenBLAS reads the variable once, as it is loaded: so the program starts again with it */
-  if (setenv("OPENBLAS_CORETYPE", SDLAB_BLAS_KERNEL, 1) != 0)
+  /* OpenBLAS reads the variable once, as it is loaded: so the program starts again with it, from its own file
+   * (by that file's name, which ps and top show) */
+  char self[4096];
+  const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0 || setenv("OPENBLAS_CORETYPE", SDLAB_BLAS_KERNEL, 1) != 0)
     return -1;
-  execv("/proc/self/exe", argv);
+  self[len] = '\0';
+  execv(self, argv);
   unsetenv("OPENBLAS_CORETYPE");
   return -1;
 #else

@@ -58,10 +58,10 @@ void sdlab_blas_par_dgemm(int threads, size_t rows, size_t n, size_t k, const do
  * ones).  sdlab pins the Haswell kernels (AVX2 and FMA, any x86-64 CPU since 2013), so that every CPU that has
  * them gives the same bytes.  sdlab_blas_pin_kernel, first thing in main: where OPENBLAS_CORETYPE is unset,
  * OpenBLAS did not choose SDLAB_BLAS_KERNEL itself and the CPU has AVX2 and FMA, it sets the variable and starts
- * the program again (execv of /proc/self/exe with the same arguments; OpenBLAS reads the variable only as it is
- * loaded); otherwise it returns 0 and the kernels stay OpenBLAS's choice (a variable set beforehand is left as it
- * is).  Returns -1 if the program could not be started again (it goes on with OpenBLAS's choice).
- * sdlab_blas_kernel: the kernels' name, as OpenBLAS gives it. */
+ * the program again (execv of its own file, the target of /proc/self/exe, with the same arguments; OpenBLAS reads
+ * the variable only as it is loaded); otherwise it returns 0 and the kernels stay OpenBLAS's choice (a variable
+ * set beforehand is left as it is).  Returns -1 if the program could not be started again (it goes on with
+ * OpenBLAS's choice).  sdlab_blas_kernel: the kernels' name, as OpenBLAS gives it. */
 #define SDLAB_BLAS_KERNEL "Haswell"
 int sdlab_blas_pin_kernel(char **argv);
 const char *sdlab_blas_kernel(void);

@@ -84,9 +84,13 @@ Test(cli, help_and_version)
  * an Intel Xeon that OpenBLAS 0.3.21 does not know: its SSE3 kernels, whose sums differ) */
 Test(cli, openblas_runs_the_pinned_kernels)
 {
+#if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
     cr_skip_test("no AVX2 and FMA: OpenBLAS keeps its own kernels");
+#else
+  cr_skip_test("not an x86 CPU: OpenBLAS keeps its own kernels");
+#endif
   char *out = NULL, cmd[4200];
   snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE '%s' --version", test_sdlab_bin());
   cr_assert_eq(test_run(cmd, &out, NULL), 0);
