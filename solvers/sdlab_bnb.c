@@ -119,6 +119,18 @@ struct bnb_jump {
   double *cmin;                 /* n_q: its least pre-activation over the neuron's features */
 };
 
+/* The one-neuron bound (see one_neuron_bound): S = R R^T, the spread of its eigenvalues, n x n scratch, and the
+ * simplices of a neuron's cone being searched (per record: upper bound, vertices k, then k vertices of n) */
+struct bnb_relax {
+  double value;                 /* the bound on the whole piece (-inf: none) */
+  double *S, spread, *u, *Su;
+  gsl_matrix *M;
+  gsl_vector *ev;
+  gsl_eigen_symm_workspace *eig;
+  double *node;
+  size_t kmax, cap, *heap, heaped;
+};
+
 struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   gsl_matrix *R;                /* n x n_r weighted targets */
@@ -129,6 +141,7 @@ struct sdlab_bnb_workspace {
   struct bnb_eval ev;
   struct bnb_ranking rank;
   struct bnb_jump jr;
+  struct bnb_relax rx;
 };
 
 static double *
@@ -205,6 +218,17 @@ sdlab_bnb_free(sdlab_bnb *b)
       gsl_vector_free(w->ev.eval);
     if (w->ev.eig)
       gsl_eigen_symm_free(w->ev.eig);
+    free(w->rx.S);
+    free(w->rx.u);
+    free(w->rx.Su);
+    free(w->rx.node);
+    free(w->rx.heap);
+    if (w->rx.M)
+      gsl_matrix_free(w->rx.M);
+    if (w->rx.ev)
+      gsl_vector_free(w->rx.ev);
+    if (w->rx.eig)
+      gsl_eigen_symm_free(w->rx.eig);
     free(w);
   }
   if (b->WE)
@@ -785,6 +809,47 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
   return SDLAB_SUCCESS;
 }
 
+/* The one-neuron bound's workspace: S = R R^T and its eigenvalues' spread, scratch, and room for the simplices of
+ * the largest cover plus RELAX_NODES more.  Nonzero when out of memory. */
+#define RELAX_NODES 2048
+static int
+relax_alloc(struct sdlab_bnb_workspace *w)
+{
+  const size_t n = w->n, nr = w->nr;
+  struct bnb_relax *x = &w->rx;
+  size_t most = 1;
+  x->kmax = 1;
+  for (size_t i = 0; i < w->q; i++) {
+    most = w->cone.toff[i + 1] - w->cone.toff[i] > most ? w->cone.toff[i + 1] - w->cone.toff[i] : most;
+    for (size_t t = w->cone.toff[i]; t < w->cone.toff[i + 1]; t++)
+      x->kmax = (size_t)__builtin_popcountll(w->cone.tri[t]) > x->kmax ? (size_t)__builtin_popcountll(w->cone.tri[t]) : x->kmax;
+  }
+  x->cap = most + RELAX_NODES + 2;
+  x->value = -INFINITY;
+  x->S = malloc(n * n * sizeof *x->S);
+  x->u = malloc(n * sizeof *x->u);
+  x->Su = malloc(n * sizeof *x->Su);
+  x->node = malloc(x->cap * (2 + x->kmax * n) * sizeof *x->node);
+  x->heap = malloc(x->cap * sizeof *x->heap);
+  x->M = gsl_matrix_alloc(n, n);
+  x->ev = gsl_vector_alloc(n);
+  x->eig = gsl_eigen_symm_alloc(n);
+  if (!x->S || !x->u || !x->Su || !x->node || !x->heap || !x->M || !x->ev || !x->eig)
+    return 1;
+  for (size_t d = 0; d < n; d++)
+    for (size_t e = 0; e < n; e++) {
+      double v = 0;
+      for (size_t a = 0; a < nr; a++)
+        v += gsl_matrix_get(w->R, d, a) * gsl_matrix_get(w->R, e, a);
+      x->S[d * n + e] = v;
+    }
+  for (size_t d = 0; d < n * n; d++)
+    x->M->data[(d / n) * x->M->tda + d % n] = x->S[d];
+  gsl_eigen_symm(x->M, x->ev, x->eig);
+  x->spread = gsl_vector_max(x->ev) - gsl_vector_min(x->ev);
+  return 0;
+}
+
 /* The evaluation scratch, the two-generator coordinates' numbering, and chart 0 (the plain parametrisation) */
 static int
 alloc_scratch(struct sdlab_bnb_workspace *w)
@@ -836,6 +901,8 @@ alloc_scratch(struct sdlab_bnb_workspace *w)
         }
   if (w->chart.nb >= NOFAC)
     return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: more than %d two-generator coordinates", NOFAC - 1);
+  if (relax_alloc(w))
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   if (chart_new(w, NONE) == NONE)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   return SDLAB_SUCCESS;
@@ -1699,6 +1766,169 @@ face_infeasible(const struct sdlab_bnb_workspace *w, const double *lo, const dou
   return 0;
 }
 
+/* phi(c) = max over q-dimensional V containing c of tr(P_V S) = u^T S u + the q - 1 largest eigenvalues of
+ * (I - u u^T) S (I - u u^T), u = c / |c| (Ky Fan) */
+static double
+relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c)
+{
+  double nc = 0, r = 0;
+  for (size_t d = 0; d < n; d++)
+    nc += c[d] * c[d];
+  for (size_t d = 0; d < n; d++)
+    x->u[d] = c[d] / sqrt(nc);
+  for (size_t d = 0; d < n; d++) {
+    x->Su[d] = 0;
+    for (size_t e = 0; e < n; e++)
+      x->Su[d] += x->S[d * n + e] * x->u[e];
+    r += x->u[d] * x->Su[d];
+  }
+  for (size_t d = 0; d < n; d++)
+    for (size_t e = 0; e < n; e++)
+      gsl_matrix_set(x->M, d, e, x->S[d * n + e] - x->u[d] * x->Su[e] - x->Su[d] * x->u[e] + r * x->u[d] * x->u[e]);
+  gsl_eigen_symm(x->M, x->ev, x->eig);
+  gsl_sort_vector(x->ev);
+  for (size_t t = 1; t < q && t <= n; t++)
+    r += gsl_vector_get(x->ev, n - t);
+  return r;
+}
+
+/* A simplex of the search (record id): its centroid's phi (into *val) and its upper bound, phi moving by at most
+ * q (l_1 - l_n) sin(theta) between codes at angle theta (rotate the maximising frame with the code: each of its q
+ * unit vectors moves by at most theta, and |v^T S v - v'^T S v'| = |(v - v')^T (S - c I) (v + v')| <= (l_1 - l_n)
+ * sin(angle)); every point c of the simplex is within |c - cbar| <= max_j |v_j - cbar| of the centroid cbar, so
+ * within angle theta, sin(theta) <= that distance / |cbar| (< 90 degrees while it is below 1) */
+static double
+relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, k = (size_t)x->node[id * (2 + x->kmax * n) + 1];
+  double *rec = x->node + id * (2 + x->kmax * n), *v = rec + 2, cbar[64], rho = 0, nb = 0;
+  for (size_t d = 0; d < n; d++) {
+    cbar[d] = 0;
+    for (size_t j = 0; j < k; j++)
+      cbar[d] += v[j * n + d];
+    cbar[d] /= (double)k;
+    nb += cbar[d] * cbar[d];
+  }
+  for (size_t j = 0; j < k; j++) {
+    double e = 0;
+    for (size_t d = 0; d < n; d++)
+      e += (v[j * n + d] - cbar[d]) * (v[j * n + d] - cbar[d]);
+    rho = fmax(rho, sqrt(e));
+  }
+  *val = relax_phi(x, n, w->q, cbar);
+  rec[0] = *val + (double)w->q * x->spread * fmin(1.0, rho / sqrt(nb)) + margin;
+  return rec[0];
+}
+
+static void
+relax_push(struct bnb_relax *x, size_t id, size_t stride)
+{
+  size_t k = x->heaped++;
+  x->heap[k] = id;
+  while (k > 0 && x->node[x->heap[(k - 1) / 2] * stride] < x->node[x->heap[k] * stride]) {
+    const size_t p = (k - 1) / 2, t = x->heap[k];
+    x->heap[k] = x->heap[p];
+    x->heap[p] = t;
+    k = p;
+  }
+}
+
+static size_t
+relax_pop(struct bnb_relax *x, size_t stride)
+{
+  const size_t top = x->heap[0];
+  x->heap[0] = x->heap[--x->heaped];
+  for (size_t k = 0;;) {
+    size_t c = 2 * k + 1, t;
+    if (c >= x->heaped)
+      break;
+    if (c + 1 < x->heaped && x->node[x->heap[c + 1] * stride] > x->node[x->heap[c] * stride])
+      c++;
+    if (!(x->node[x->heap[c] * stride] > x->node[x->heap[k] * stride]))
+      break;
+    t = x->heap[k];
+    x->heap[k] = x->heap[c];
+    x->heap[c] = t;
+    k = c;
+  }
+  return top;
+}
+
+/* The one-neuron bound, for the whole piece: V = span of the codes contains a code c_i of each live neuron i (or,
+ * where W_D grows without bound, a limit of them, in the closed cone K_i), so
+ *   L~ >= ||R||^2 - min over i of (max over c in K_i of phi(c))     (phi: see relax_phi),
+ * which needs no conditioning of the codes and so bounds the pieces whose boxes stay at the span bound (their
+ * codes' smallest singular value small against the boxes' widths).  The max over K_i is bounded by a best-first
+ * branch and bound over the simplices of K_i's cover (their sections conv{g_j}, bisected across their longest edge;
+ * see relax_node), up to RELAX_NODES simplices or until its bound is within 1e-9 ||R||^2 of the best phi found; a
+ * neuron whose best phi already reaches the smallest bound so far is left.  -inf without live neurons. */
+static double
+one_neuron_bound(struct sdlab_bnb_workspace *w)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, stride = 2 + x->kmax * n;
+  if (w->q == 0 || n > 64)
+    return -INFINITY;
+  const double margin = 2 * (double)(16 * (n + w->q + w->nr)) * DBL_EPSILON * w->energy, tol = 1e-9 * w->energy;
+  double least = INFINITY;
+  for (size_t i = 0; i < w->q; i++) {
+    size_t used = 0, spent = 0;
+    double best = -INFINITY, val;
+    x->heaped = 0;
+    for (size_t t = w->cone.toff[i]; t < w->cone.toff[i + 1]; t++) {
+      double *rec = x->node + used * stride;
+      size_t k = 0;
+      for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
+        if (w->cone.tri[t] >> j & 1)
+          memcpy(rec + 2 + (k++) * n, w->cone.gen + (w->cone.off[i] + j) * n, n * sizeof *rec);
+      rec[1] = (double)k;
+      relax_node(w, used, margin, &val);
+      best = fmax(best, val);
+      relax_push(x, used++, stride);
+    }
+    while (x->heaped && spent < RELAX_NODES && best < least && x->node[x->heap[0] * stride] - best > tol) {
+      const size_t id = x->heap[0];
+      double *a = x->node + id * stride, *v = a + 2, len = 0;
+      const size_t k = (size_t)a[1];
+      size_t ea = 0, eb = 0;
+      for (size_t j = 0; j < k; j++)
+        for (size_t l = j + 1; l < k; l++) {
+          double e = 0;
+          for (size_t d = 0; d < n; d++)
+            e += (v[j * n + d] - v[l * n + d]) * (v[j * n + d] - v[l * n + d]);
+          if (e > len) {
+            len = e;
+            ea = j;
+            eb = l;
+          }
+        }
+      if (len == 0)
+        break; /* a single code on top: its bound is phi there (and the margin) */
+      const size_t other = used++;
+      double *c = x->node + other * stride;
+      relax_pop(x, stride);
+      memcpy(c, a, stride * sizeof *c);
+      for (size_t d = 0; d < n; d++) {
+        const double mid = 0.5 * (v[ea * n + d] + v[eb * n + d]);
+        a[2 + ea * n + d] = mid;
+        c[2 + eb * n + d] = mid;
+      }
+      relax_node(w, id, margin, &val);
+      best = fmax(best, val);
+      relax_node(w, other, margin, &val);
+      best = fmax(best, val);
+      relax_push(x, id, stride);
+      relax_push(x, other, stride);
+      spent++;
+    }
+    if (best >= least)
+      continue; /* this neuron cannot lower the least bound */
+    least = fmin(least, fmax(best, x->heaped ? x->node[x->heap[0] * stride] : best));
+  }
+  return w->energy - least - margin;
+}
+
 /* Bound the box at rec (lower bound into rec[0], at least parent); offer its centre and gradient corner. */
 static int
 bound(sdlab_bnb *b, double *rec, double parent)
@@ -1730,7 +1960,7 @@ bound(sdlab_bnb *b, double *rec, double parent)
   lb = fmax(lb, sb);
   b->degenerate += !smooth;
   lb = fmax(lb, partial_rank_bound(w, eta, gam));
-  rec[0] = fmax(fmax(lb, parent), 0.0);
+  rec[0] = fmax(fmax(fmax(lb, parent), w->rx.value), 0.0);
   /* upper bounds: the centre (in the plain chart its fit is the one above), then the corner the gradient
    * descends to */
   int status = ch == 0 ? offer(b, w->ev.l, f0) : offer_at(b, w->ev.l, ch);
@@ -2283,6 +2513,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   b->nodes = b->degenerate = b->charts = b->infeasible = b->spanned = 0;
   b->upper = INFINITY;
   b->violation = 0;
+  b->relaxed = w->rx.value = -INFINITY;
   if (WE) {
     if (WE->size1 != w->nq || WE->size2 != w->np || (WD && (WD->size1 != w->nr || WD->size2 != w->nq)))
       return sdlab_fail(SDLAB_ESHAPE, "branch and bound: the incumbent is not n_q x n_p (and W_D n_r x n_q)");
@@ -2325,6 +2556,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     b->open = 0;
     return SDLAB_SUCCESS;
   }
+  b->relaxed = w->rx.value = one_neuron_bound(w);
   /* one box per choice, in every live neuron, of a simplex of its cover and the generator held at 1 in it,
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];

@@ -37,7 +37,17 @@
  *                  its top-r left singular space within angle theta = eta / (s_r - s_{r+1} - eta) of C0's
  *                  (Wedin), and V is that space plus at most q - r directions of B, so L~ >= ||R||^2 -
  *                  ||P_B R||^2 + (the n_r - q + r smallest eigenvalues of R^T P_B (I - P_U0) P_B R) - the
- *                  Weyl shift theta ||P_B R||_2^2 per eigenvalue: finite where codes lose rank.
+ *                  Weyl shift theta ||P_B R||_2^2 per eigenvalue: finite where codes lose rank;
+ *   one-neuron     for the whole piece (computed once, by sdlab_bnb_set, into b->relaxed): V contains a code c of
+ *                  each live neuron i (or a limit of them, in the closed cone K_i), so ||P_V R||^2 <= phi(c) =
+ *                  max over q-dimensional V' containing c of ||P_V' R||^2 = u^T S u + the q - 1 largest
+ *                  eigenvalues of (I - u u^T) S (I - u u^T) (u = c / |c|, S = R R^T, Ky Fan), and L~ >= ||R||^2 -
+ *                  min over i of max over K_i of phi.  phi moves by at most q (l_1 - l_n) sin(theta) between
+ *                  codes at angle theta (l: S's eigenvalues), so a best-first search over the simplices of K_i's
+ *                  cover, bisected across their longest edges, bounds its max.  It needs no conditioning of the
+ *                  codes: it lifts the pieces whose boxes stay at the span bound because their codes can be
+ *                  nearly dependent (at n_p = 3, with n = 5 and n_q = 2, 12 of the 14 pieces below the global
+ *                  minimum after 20,000 boxes rose above it).
  * A box's bound is the largest of these and of its parent's, less a rounding margin (backward-stable SVD:
  * gamma of the sizes times ||R||^2 times the condition number of C0).  Upper bounds are values of L~ at
  * actual points: each box's centre and the corner its gradient points to.  A box is bisected across the
@@ -141,6 +151,8 @@ typedef struct {
   const gsl_matrix *Wp, *Wr;
   const gsl_vector *Md;
   double lower;           /* rigorous lower bound on inf L~ over the piece (min over open boxes) */
+  double relaxed;         /* the one-neuron bound on the whole piece, part of every box's (-inf: none; see
+                           * sdlab_bnb_set) */
   double upper;           /* an upper bound on L~ at (WE, WD): sdlab_piece_loss's value plus its rounding bound
                            * (sdlab_claims_ltilde_rounding), so that points where the codes are nearly parallel and
                            * W_D huge, whose computed value may sit far below the true one, do not pass for minima */
@@ -172,8 +184,8 @@ sdlab_bnb *sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl
                            size_t max_rays);
 void sdlab_bnb_free(sdlab_bnb *b);
 
-/* Start: the initial boxes, bounded.  WE (n_q x n_p, in the closure) with its L~ value may be given as the
- * incumbent (NULL: none); its W_D is recomputed. */
+/* Start: the one-neuron bound, then the initial boxes, bounded.  WE (n_q x n_p, in the closure) with its L~ value
+ * may be given as the incumbent (NULL: none); its W_D is recomputed. */
 int sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD);
 
 /* Bisect the open box of smallest lower bound; bound the halves, drop those at or above the incumbent. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <float.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 #include <string.h>
@@ -1418,6 +1419,137 @@ Test(bnb, two_neurons_sharing_a_face_are_certified, .timeout = 300)
   }
   gsl_rng_free(r);
   free_piece(b);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+}
+
+/* phi(c) = max over 2-dimensional V containing c of tr(P_V S), S = R R^T: u^T S u plus the largest eigenvalue of
+ * S compressed to u's complement (u = c / |c|), computed here apart from the library's search */
+static double
+phi2(const gsl_matrix *S, const double *c)
+{
+  const size_t n = S->size1;
+  double nc = 0, r = 0;
+  for (size_t d = 0; d < n; d++)
+    nc += c[d] * c[d];
+  gsl_matrix *Q = gsl_matrix_alloc(n, n), *M = gsl_matrix_alloc(n, n), *T = gsl_matrix_alloc(n, n);
+  gsl_matrix_set_identity(Q);
+  for (size_t d = 0; d < n; d++)
+    for (size_t e = 0; e < n; e++) {
+      gsl_matrix_set(Q, d, e, gsl_matrix_get(Q, d, e) - c[d] * c[e] / nc);
+      r += c[d] * gsl_matrix_get(S, d, e) * c[e] / nc;
+    }
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Q, S, 0.0, T);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, Q, 0.0, M);
+  gsl_vector *ev = gsl_vector_alloc(n);
+  gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc(n);
+  gsl_eigen_symm(M, ev, ws);
+  r += gsl_vector_max(ev);
+  gsl_eigen_symm_free(ws);
+  gsl_vector_free(ev);
+  gsl_matrix_free(Q);
+  gsl_matrix_free(M);
+  gsl_matrix_free(T);
+  return r;
+}
+
+/* The one-neuron bound (sdlab_bnb.h).  On the n = 5, n_p = 3, n_q = 2 ReLU instance of seed 1, five pieces stayed at
+ * the span bound (0.7446) after 20,000 boxes with the bounds before it, below the global minimum's best point.
+ * With it, each piece's bound before any box is split is above that point (the global piece's incumbent after
+ * 20,000 boxes): no box of them is searched.  The bound is checked two ways against this file's computations:
+ * every drawn point of each piece (at least 50, up to 100 of Gaussian W_E) has L~ at or above the piece's
+ * lower bound, and the relaxation is at most ||R||^2 - min over the two neurons of the largest phi2 at their drawn
+ * codes (those codes are points of the cones over which the bound maximises phi). */
+Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout = 300)
+{
+  gsl_matrix *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  const size_t n = 5, np = 3, nq = 2;
+  gsl_vector *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(Md, 1.0);
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  gsl_matrix *S = gsl_matrix_alloc(n, n);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Wp, Wp, 0.0, S); /* R = W_p^T (M_d = 1) */
+  double E = 0;
+  for (size_t d = 0; d < n; d++)
+    E += gsl_matrix_get(S, d, d);
+  const double round = test_gamma(64.0 * (double)(n + nq + np)) * E;
+  gsl_rng *r = test_rng(2311);
+  gsl_matrix *WE = gsl_matrix_alloc(nq, np), *row = gsl_matrix_alloc(1, np);
+  /* the global piece (0,2,4 | 0,3,4): the best of alternating convex search from 20 of its points */
+  const uint64_t G[2] = {0x15, 0x19};
+  sdlab_piece *PG = sdlab_piece_alloc(Wp, np, &act, nq, G);
+  sdlab_piece_acs *acs = sdlab_piece_acs_alloc(PG, Wp, Wp, Md);
+  double best = INFINITY;
+  for (int starts = 0, draw = 0; starts < 20 && draw < 1000000; draw++) {
+    test_gaussian(r, WE, 1.0);
+    uint64_t H[2];
+    sdlab_pattern_of_masks(&act, WE, Wp, H);
+    if (memcmp(H, G, sizeof H) != 0)
+      continue;
+    starts++;
+    cr_assert_eq(sdlab_piece_acs_set(acs, WE), 0);
+    for (int it = 0; it < 200; it++) {
+      const int st = sdlab_piece_acs_iterate(acs);
+      cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
+    }
+    best = fmin(best, acs->loss);
+  }
+  cr_log_info("the global piece's best point found: %.17g", best);
+  cr_assert(best < 1.4, "the global piece's local solves found its minimum's neighbourhood");
+  /* (0,1,2,4 | 1,3,4), (1,2,3 | 0,1,2,4), (1,2,3 | 0,3,4), (0,2,3 | 0,1,2,4), (0,2,3 | 1,3,4) */
+  const uint64_t F[5][2] = {{0x17, 0x1a}, {0x0e, 0x17}, {0x0e, 0x19}, {0x0d, 0x17}, {0x0d, 0x1a}};
+  for (size_t p = 0; p < 5; p++) {
+    sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F[p]);
+    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+    cr_assert_not_null(b, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    cr_log_info("piece %zu: one-neuron bound %.17g, lower %.17g, upper %.17g", p, b->relaxed, b->lower, b->upper);
+    cr_assert(b->relaxed > best + round, "piece %zu: the one-neuron bound %.17g is not above the global piece's point "
+              "%.17g", p, b->relaxed, best);
+    cr_assert(b->lower >= b->relaxed);
+    double most[2] = {-INFINITY, -INFINITY};
+    size_t points = 0;
+    for (int draw = 0; draw < 3000000 && points < 100; draw++) {
+      test_gaussian(r, WE, 1.0);
+      uint64_t H[2];
+      sdlab_pattern_of_masks(&act, WE, Wp, H);
+      for (size_t i = 0; i < nq; i++) { /* a row with neuron i's set: a code of its cone */
+        gsl_matrix_const_view wi = gsl_matrix_const_submatrix(WE, i, 0, 1, np);
+        gsl_matrix_memcpy(row, &wi.matrix);
+        uint64_t h;
+        sdlab_pattern_of_masks(&act, row, Wp, &h);
+        for (size_t j = 0; j < nq; j++)
+          if (h == F[p][j]) {
+            double c[5];
+            for (size_t d = 0; d < n; d++) {
+              double z = 0;
+              for (size_t a = 0; a < np; a++)
+                z += gsl_matrix_get(row, 0, a) * gsl_matrix_get(Wp, a, d);
+              c[d] = h >> d & 1 ? z : 0.0;
+            }
+            most[j] = fmax(most[j], phi2(S, c));
+          }
+      }
+      if (memcmp(H, F[p], sizeof H) != 0)
+        continue;
+      points++;
+      const double f = loss_at(P, Wp, Wp, Md, WE);
+      cr_assert(f >= b->lower - round, "piece %zu: a point at %.17g below the lower bound %.17g", p, f, b->lower);
+    }
+    cr_assert(points >= 50, "piece %zu: %zu points drawn", p, points);
+    cr_assert(b->relaxed <= E - fmin(most[0], most[1]) + round,
+              "piece %zu: the one-neuron bound %.17g above ||R||^2 - phi at drawn codes, %.17g", p, b->relaxed,
+              E - fmin(most[0], most[1]));
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+  }
+  gsl_matrix_free(WE);
+  gsl_matrix_free(row);
+  gsl_rng_free(r);
+  sdlab_piece_acs_free(acs);
+  sdlab_piece_free(PG);
+  gsl_matrix_free(S);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
