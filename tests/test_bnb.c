@@ -1122,6 +1122,16 @@ Test(bnb, curved_segments_obey_the_smooth_bound)
   gsl_rng_free(r);
 }
 
+/* The instance of `sdlab landscape --features 5 --dim 3 --seed 1` (C.1 at interference 0.3, unit weights) */
+static void
+seed_one_instance(gsl_matrix **Wp, gsl_vector **Md)
+{
+  *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, Wp), 0);
+  *Md = gsl_vector_alloc(5);
+  gsl_vector_set_all(*Md, 1.0);
+}
+
 /* A point near a limit, pinned: on the n_p = 3 instance of `sdlab landscape --features 5 --dim 3 --seed 1
  * --latents 2 --activation relu`, piece (0,2,4 | 0,3,4) has the point below, strictly inside it, with W_D about
  * 1.6e7 and L~ = 1.3328939: the neurons' codes there are nearly parallel (the two cones share a face, along which
@@ -1134,11 +1144,10 @@ Test(bnb, the_bound_stays_below_a_point_where_the_codes_become_parallel, .timeou
                                -0x1.1d45aab4c315p-4, 0x1.ea07d817858acp-1, 0x1.df2a50f8dc52ep-2};
   static const double wd[6] = {-0x1.50b863f9b5775p+22, 0x1.50b863709831ep+22, -0x1.984defa75582cp+23,
                                0x1.984deecb499abp+23, 0x1.ed1af53b177c9p+23, -0x1.ed1af0fdb4829p+23};
-  gsl_matrix *Wp = NULL;
-  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
-  const size_t n = 5, np = 3, nq = 2;
-  gsl_vector *Md = gsl_vector_alloc(n);
-  gsl_vector_set_all(Md, 1.0);
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  seed_one_instance(&Wp, &Md);
+  const size_t np = 3, nq = 2;
   gsl_matrix_const_view WE = gsl_matrix_const_view_array(we, nq, np), WD = gsl_matrix_const_view_array(wd, np, nq);
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   uint64_t F[2], want[2] = {0x15, 0x19}; /* {0, 2, 4}, {0, 3, 4} */
@@ -1269,11 +1278,10 @@ Test(bnb, an_incumbent_at_nearly_parallel_codes_carries_its_rounding, .timeout =
                                0x1.69aaaf9ea07afp-1, -0x1.a8e42855f0a5ep-2, -0x1.08c6544435322p-1};
   static const double wd[6] = {-0x1.7ec57ae8037cep+39, 0x1.7ec57ae804b3bp+39, 0x1.981adbea3c326p+44,
                                -0x1.981adbea3c16dp+44, -0x1.562d620b0ced2p+44, 0x1.562d620b0cc57p+44};
-  gsl_matrix *Wp = NULL;
-  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  seed_one_instance(&Wp, &Md);
   const size_t n = 5, np = 3, nq = 2;
-  gsl_vector *Md = gsl_vector_alloc(n);
-  gsl_vector_set_all(Md, 1.0);
   gsl_matrix_const_view WE = gsl_matrix_const_view_array(we, nq, np), WD = gsl_matrix_const_view_array(wd, np, nq);
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   const uint64_t F[2] = {0xa, 0x1e}; /* {1, 3}, {1, 2, 3, 4} */
@@ -1381,11 +1389,10 @@ Test(bnb, a_code_inside_another_cone_s_face_is_subdivided_and_certified, .timeou
  * five w drawn on the face. */
 Test(bnb, two_neurons_sharing_a_face_are_certified, .timeout = 300)
 {
-  gsl_matrix *Wp = NULL;
-  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  seed_one_instance(&Wp, &Md);
   const size_t n = 5, np = 3, nq = 2;
-  gsl_vector *Md = gsl_vector_alloc(n);
-  gsl_vector_set_all(Md, 1.0);
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   const uint64_t F[2] = {0xc, 0xd}; /* {2, 3}, {0, 2, 3} */
   sdlab_bnb *b = certified_piece(Wp, Md, &act, nq, F, 1000000);
@@ -1455,18 +1462,17 @@ phi2(const gsl_matrix *S, const double *c)
 
 /* The one-neuron bound (sdlab_bnb.h).  On the n = 5, n_p = 3, n_q = 2 ReLU instance of seed 1, five pieces stayed at
  * the span bound (0.7446) after 20,000 boxes with the bounds before it, below the global minimum's best point.
- * With it, each piece's bound before any box is split is above that point (the global piece's incumbent after
- * 20,000 boxes): no box of them is searched.  The bound is checked two ways against this file's computations:
+ * With it, each piece's bound before any box is split is above the best point alternating convex search finds
+ * on the global piece (0,2,4 | 0,3,4) from 20 of its points: no box of them is searched.  The bound is checked two ways against this file's computations:
  * every drawn point of each piece (at least 50, up to 100 of Gaussian W_E) has L~ at or above the piece's
  * lower bound, and the relaxation is at most ||R||^2 - min over the two neurons of the largest phi2 at their drawn
  * codes (those codes are points of the cones over which the bound maximises phi). */
 Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout = 300)
 {
-  gsl_matrix *Wp = NULL;
-  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, &Wp), 0);
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  seed_one_instance(&Wp, &Md);
   const size_t n = 5, np = 3, nq = 2;
-  gsl_vector *Md = gsl_vector_alloc(n);
-  gsl_vector_set_all(Md, 1.0);
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   gsl_matrix *S = gsl_matrix_alloc(n, n);
   gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Wp, Wp, 0.0, S); /* R = W_p^T (M_d = 1) */
