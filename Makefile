@@ -152,11 +152,18 @@ bench: $(BUILD)/sdlab-bench
 	$(BUILD)/sdlab-bench
 
 # The trainers' roofline beside PyTorch yardsticks taking the same step (experiments/torch_yardstick.py), when
-# python3-torch is installed (a speed reference, not a dependency); ratios from this one run.
+# python3-torch is installed (a speed reference, not a dependency); ratios from this one run.  Debian's PyTorch
+# takes its float32 products from the system OpenBLAS, whose kernels are the CPU's choice: where
+# OPENBLAS_CORETYPE is unset the yardsticks run OpenBLAS's fastest kernels for the CPU's vector unit (SkylakeX
+# with AVX-512, Haswell with AVX2), not the SSE3 ones it falls back to on CPUs it does not know; a value set in
+# the environment is kept.  Each yardstick names its kernels on standard error.
+YARDSTICK_KERNEL = $(shell grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw avx512vl /proc/cpuinfo && echo SkylakeX \
+  || { grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo Haswell; })
 bench-compare: $(BUILD)/sdlab-bench
 	@$(BUILD)/sdlab-bench --roofline | tee $(BUILD)/roofline.txt
 	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
-	  for m in topk-dense topk-sparse relu; do /usr/bin/python3 experiments/torch_yardstick.py $$m --threads 2; done \
+	  for m in topk-dense topk-sparse relu; do OPENBLAS_CORETYPE="$${OPENBLAS_CORETYPE:-$(YARDSTICK_KERNEL)}" \
+	    /usr/bin/python3 experiments/torch_yardstick.py $$m --threads 2; done \
 	    | tee $(BUILD)/yardstick.txt; \
 	  awk 'NR == FNR { y[$$1] = $$2; next } \
 	    /^  topk k=32 / { printf "sdlab TopK / PyTorch sparse-decoding TopK: %.2fx; / dense TopK: %.2fx\n", $$3 / y["topk-sparse"], $$3 / y["topk-dense"] } \

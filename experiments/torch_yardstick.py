@@ -8,9 +8,13 @@ METHOD: topk-dense (Top-k codes, dense decoder product), topk-sparse (the k sele
 embedding_bag, as sparse SAE trainers do), relu (ReLU + L1, dense).  Sizes: n_p = 768, n_q = 16,000, batch 256,
 k = 32; Adam (lr 1e-3), unit-norm decoder columns (gradient projected, columns renormalised), tied
 initialisation, no biases; bench-like inputs (10 of 1000 random directions per row, Exp(1) magnitudes).
-Prints one line: METHOD samples/s.
+Prints one line: METHOD samples/s; and on standard error the OpenBLAS kernels PyTorch's float32 products ran on
+(Debian's PyTorch takes them from the system BLAS, whose kernel choice is the CPU's unless OPENBLAS_CORETYPE is
+set: on a CPU that OpenBLAS does not know they are its SSE3 ones, slower, and the yardstick with them).
 """
 import argparse
+import ctypes
+import sys
 import time
 
 import torch
@@ -44,6 +48,20 @@ def step_fn(method, WE, WDt):
             xhat = a @ WDt
         return ((xhat - x) ** 2).sum(1).mean()
     return loss_of
+
+
+def blas_kernel():
+    """The corename of the OpenBLAS this process loaded, or None (another BLAS, or none loaded)."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "openblas" in line and ".so" in line.split()[-1]}
+    for path in sorted(paths):
+        try:
+            f = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return None
 
 
 def main():
@@ -80,6 +98,8 @@ def main():
         step(data[(i + 3) % 8])
     dt = time.perf_counter() - t0
     print("%s %.0f" % (a.method, a.steps * B / dt))
+    print("# %s: PyTorch's float32 products on OpenBLAS kernels %s" % (a.method, blas_kernel() or "(no OpenBLAS loaded)"),
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
