@@ -25,8 +25,6 @@
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
-void openblas_set_num_threads(int n);
-int openblas_get_num_threads(void);
 
 static double
 dgemm_gflops(size_t m, size_t k, size_t n)
@@ -157,15 +155,12 @@ bench_census(int threads, size_t *pieces, double *seconds)
   p.bnb_nodes = 0;
   p.threads = threads;
   sdlab_landscape l;
-  const int blas_threads = openblas_get_num_threads();
-  openblas_set_num_threads(1); /* its products are small: as `sdlab landscape` runs them */
   if (!(status = sdlab_activation_parse("relu", &act)) &&
       !(status = sdlab_landscape_run_census(Wp, Wp, Md, 3, &act, &p, &l, NULL, NULL))) {
     *pieces = l.count;
     *seconds = l.seconds_pieces;
     sdlab_landscape_free(&l);
   }
-  openblas_set_num_threads(blas_threads);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
   return status;
@@ -211,7 +206,7 @@ encoder_gflops(int threads, int openblas)
   for (size_t i = 0; i < (size_t)TQ * TP; i++)
     W[i] = (float)(i % 5) * 0.1f;
   double best = INFINITY;
-  openblas_set_num_threads(threads);
+  sdlab_blas_openblas_threads(threads);
   for (int r = 0; r < 6; r++) {
     double t0 = sdlab_now();
     if (openblas)
@@ -221,7 +216,7 @@ encoder_gflops(int threads, int openblas)
     if (r > 0)
       best = fmin(best, sdlab_now() - t0);
   }
-  openblas_set_num_threads(1);
+  sdlab_blas_openblas_threads(1);
   free(A), free(W), free(C);
   return 2.0 * TB * TP * TQ / best / 1e9;
 }

@@ -9,9 +9,6 @@
 
 #define SDLAB_VERSION "0.1.0"
 
-/* OpenBLAS's own setter: its threads only cost time on the small matrices of the exact commands */
-void openblas_set_num_threads(int n);
-
 typedef int (*command_fn)(int, char **);
 static const struct {
   const char *name;
@@ -80,7 +77,7 @@ main(int argc, char **argv)
   static const char *small[] = {"construct", "patterns", "check", "landscape", "atlas"};
   for (size_t c = 0; c < sizeof small / sizeof *small; c++)
     if (strcmp(cmd, small[c]) == 0)
-      openblas_set_num_threads(1);
+      sdlab_blas_openblas_single();
   for (size_t c = 0; c < NCOMMANDS; c++)
     if (strcmp(cmd, COMMANDS[c].name) == 0)
       return COMMANDS[c].fn(argc - 1, argv + 1);

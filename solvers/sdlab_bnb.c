@@ -1766,6 +1766,47 @@ face_infeasible(const struct sdlab_bnb_workspace *w, const double *lo, const dou
   return 0;
 }
 
+/* A binary heap of record indices, heap[0 .. *count), least sign * (record's first double) on top; records of
+ * stride doubles in pool.  The boxes' queue (sign 1: least lower bound first) and the one-neuron search's (sign
+ * -1: largest upper bound first). */
+static void
+index_heap_push(size_t *heap, size_t *count, const double *pool, size_t stride, double sign, size_t id)
+{
+  size_t k = (*count)++;
+  heap[k] = id;
+  while (k > 0) {
+    size_t p = (k - 1) / 2;
+    if (!(sign * pool[heap[k] * stride] < sign * pool[heap[p] * stride]))
+      break;
+    size_t t = heap[k];
+    heap[k] = heap[p];
+    heap[p] = t;
+    k = p;
+  }
+}
+
+static size_t
+index_heap_pop(size_t *heap, size_t *count, const double *pool, size_t stride, double sign)
+{
+  size_t top = heap[0];
+  heap[0] = heap[--*count];
+  size_t k = 0;
+  for (;;) {
+    size_t l = 2 * k + 1, r = l + 1, m = k;
+    if (l < *count && sign * pool[heap[l] * stride] < sign * pool[heap[m] * stride])
+      m = l;
+    if (r < *count && sign * pool[heap[r] * stride] < sign * pool[heap[m] * stride])
+      m = r;
+    if (m == k)
+      break;
+    size_t t = heap[k];
+    heap[k] = heap[m];
+    heap[m] = t;
+    k = m;
+  }
+  return top;
+}
+
 /* phi(c) = max over q-dimensional V containing c of tr(P_V S) = u^T S u + the q - 1 largest eigenvalues of
  * (I - u u^T) S (I - u u^T), u = c / |c| (Ky Fan) */
 static double
@@ -1821,40 +1862,6 @@ relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
   return rec[0];
 }
 
-static void
-relax_push(struct bnb_relax *x, size_t id, size_t stride)
-{
-  size_t k = x->heaped++;
-  x->heap[k] = id;
-  while (k > 0 && x->node[x->heap[(k - 1) / 2] * stride] < x->node[x->heap[k] * stride]) {
-    const size_t p = (k - 1) / 2, t = x->heap[k];
-    x->heap[k] = x->heap[p];
-    x->heap[p] = t;
-    k = p;
-  }
-}
-
-static size_t
-relax_pop(struct bnb_relax *x, size_t stride)
-{
-  const size_t top = x->heap[0];
-  x->heap[0] = x->heap[--x->heaped];
-  for (size_t k = 0;;) {
-    size_t c = 2 * k + 1, t;
-    if (c >= x->heaped)
-      break;
-    if (c + 1 < x->heaped && x->node[x->heap[c + 1] * stride] > x->node[x->heap[c] * stride])
-      c++;
-    if (!(x->node[x->heap[c] * stride] > x->node[x->heap[k] * stride]))
-      break;
-    t = x->heap[k];
-    x->heap[k] = x->heap[c];
-    x->heap[c] = t;
-    k = c;
-  }
-  return top;
-}
-
 /* The one-neuron bound, for the whole piece: V = span of the codes contains a code c_i of each live neuron i (or,
  * where W_D grows without bound, a limit of them, in the closed cone K_i), so
  *   L~ >= ||R||^2 - min over i of (max over c in K_i of phi(c))     (phi: see relax_phi),
@@ -1885,7 +1892,7 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
       rec[1] = (double)k;
       relax_node(w, used, margin, &val);
       best = fmax(best, val);
-      relax_push(x, used++, stride);
+      index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, used++);
     }
     while (x->heaped && spent < RELAX_NODES && best < least && x->node[x->heap[0] * stride] - best > tol) {
       const size_t id = x->heap[0];
@@ -1907,7 +1914,7 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
         break; /* a single code on top: its bound is phi there (and the margin) */
       const size_t other = used++;
       double *c = x->node + other * stride;
-      relax_pop(x, stride);
+      index_heap_pop(x->heap, &x->heaped, x->node, stride, -1.0);
       memcpy(c, a, stride * sizeof *c);
       for (size_t d = 0; d < n; d++) {
         const double mid = 0.5 * (v[ea * n + d] + v[eb * n + d]);
@@ -1918,8 +1925,8 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
       best = fmax(best, val);
       relax_node(w, other, margin, &val);
       best = fmax(best, val);
-      relax_push(x, id, stride);
-      relax_push(x, other, stride);
+      index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, id);
+      index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, other);
       spent++;
     }
     if (best >= least)
@@ -1974,39 +1981,13 @@ bound(sdlab_bnb *b, double *rec, double parent)
 static void
 heap_push(struct sdlab_bnb_workspace *w, size_t id)
 {
-  size_t k = w->box.heaped++;
-  w->box.heap[k] = id;
-  while (k > 0) {
-    size_t p = (k - 1) / 2;
-    if (!(box(w, w->box.heap[k])[0] < box(w, w->box.heap[p])[0]))
-      break;
-    size_t t = w->box.heap[k];
-    w->box.heap[k] = w->box.heap[p];
-    w->box.heap[p] = t;
-    k = p;
-  }
+  index_heap_push(w->box.heap, &w->box.heaped, w->box.pool, HEAD + 2 * w->K, 1.0, id);
 }
 
 static size_t
 heap_pop(struct sdlab_bnb_workspace *w)
 {
-  size_t top = w->box.heap[0];
-  w->box.heap[0] = w->box.heap[--w->box.heaped];
-  size_t k = 0;
-  for (;;) {
-    size_t l = 2 * k + 1, r = l + 1, m = k;
-    if (l < w->box.heaped && box(w, w->box.heap[l])[0] < box(w, w->box.heap[m])[0])
-      m = l;
-    if (r < w->box.heaped && box(w, w->box.heap[r])[0] < box(w, w->box.heap[m])[0])
-      m = r;
-    if (m == k)
-      break;
-    size_t t = w->box.heap[k];
-    w->box.heap[k] = w->box.heap[m];
-    w->box.heap[m] = t;
-    k = m;
-  }
-  return top;
+  return index_heap_pop(w->box.heap, &w->box.heaped, w->box.pool, HEAD + 2 * w->K, 1.0);
 }
 
 /* a record for a new box (from the free list, else the pool, grown as needed); (size_t)-1 when out of memory */
