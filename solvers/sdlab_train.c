@@ -517,12 +517,18 @@ row_update(const sdlab_train_config *c, float *w, float *m, float *v, const floa
  * chain after another; two such sets run side by side, their chains independent (ROW_GROUP = 16). */
 enum { LANES = 8, ROW_GROUP = 2 * LANES };
 
-/* the 8 rows' block at a: their products, converted to double, added to acc in the order of a */
+/* the 8 rows' block at a: their products, converted to double, added to acc in the order of a (h non-NULL: g's
+ * rows are all h, broadcast instead of transposed) */
 __attribute__((always_inline)) static inline void
-block_dots(const float *const *g, const float *const *w, size_t a, sdlab_v8d *acc)
+block_dots(const float *const *g, const float *h, const float *const *w, size_t a, sdlab_v8d *acc)
 {
   sdlab_v8f ow[LANES];
   transpose8(w, a, ow);
+  if (h) {
+    for (int u = 0; u < LANES; u++)
+      *acc += (double)h[a + u] * __builtin_convertvector(ow[u], sdlab_v8d);
+    return;
+  }
   if (g == w) { /* squared norms: one transpose */
     for (int u = 0; u < LANES; u++) {
       const sdlab_v8d x = __builtin_convertvector(ow[u], sdlab_v8d);
@@ -536,32 +542,35 @@ block_dots(const float *const *g, const float *const *w, size_t a, sdlab_v8d *ac
     *acc += __builtin_convertvector(og[u], sdlab_v8d) * __builtin_convertvector(ow[u], sdlab_v8d);
 }
 
+/* d[j] = <g[j], w[j]>, or <h, w[j]> for every j when h is non-NULL (g is then not read) */
 __attribute__((target_clones("avx512f", "default"))) static void
-rows_dots(const float *const *g, const float *const *w, size_t m, size_t n, double *d)
+rows_dots(const float *const *g, const float *h, const float *const *w, size_t m, size_t n, double *d)
 {
   const size_t sets = m / LANES, nv = n / LANES * LANES; /* rows in full sets of 8; their columns in blocks */
   for (size_t j = 0; j < m; j++)
     d[j] = 0;
   if (sets == 2) {
-    const float *const *g1 = g == w ? w + LANES : g + LANES;
+    const float *const *g1 = h ? NULL : g == w ? w + LANES : g + LANES;
     sdlab_v8d acc0 = {0}, acc1 = {0};
     for (size_t a = 0; a < nv; a += LANES) {
-      block_dots(g, w, a, &acc0);
-      block_dots(g1, w + LANES, a, &acc1);
+      block_dots(g, h, w, a, &acc0);
+      block_dots(g1, h, w + LANES, a, &acc1);
     }
     for (size_t j = 0; j < LANES; j++)
       d[j] = acc0[j], d[LANES + j] = acc1[j];
   } else if (sets == 1) {
     sdlab_v8d acc = {0};
     for (size_t a = 0; a < nv; a += LANES)
-      block_dots(g, w, a, &acc);
+      block_dots(g, h, w, a, &acc);
     for (size_t j = 0; j < LANES; j++)
       d[j] = acc[j];
   }
   const size_t done = sets * LANES; /* those rows' last columns, and the other rows whole, one at a time */
-  for (size_t j = 0; j < m; j++)
+  for (size_t j = 0; j < m; j++) {
+    const float *gj = h ? h : g[j];
     for (size_t a = j < done ? nv : 0; a < n; a++)
-      d[j] += (double)g[j][a] * w[j][a];
+      d[j] += (double)gj[a] * w[j][a];
+  }
 }
 
 /* Unit-norm renormalisation of up to ROW_GROUP rows side by side (their squared norms by rows_dots) */
@@ -569,7 +578,7 @@ __attribute__((target_clones("avx512f", "default"))) static void
 rows_renormalise(float *const *w, size_t m, size_t n)
 {
   double nn[ROW_GROUP];
-  rows_dots((const float *const *)w, (const float *const *)w, m, n, nn);
+  rows_dots((const float *const *)w, NULL, (const float *const *)w, m, n, nn);
   for (size_t j = 0; j < m; j++)
     if (nn[j] > 0) {
       const float f = (float)(1.0 / sqrt(nn[j]));
@@ -831,9 +840,40 @@ heap_down(float *hv, uint32_t *h, size_t k, size_t i)
   h[i] = x;
 }
 
+/* the root replaced by (xv, x), better than it: the hole it leaves sinks along the better children to a leaf
+ * (one branch-free comparison of two children a level), then x rises from there to its place (Floyd's order).
+ * "worse" being a strict total order, x ends where heap_down would put it and every entry on the path moves as
+ * heap_down moves it: the same heap, position by position, without heap_down's unpredictable exit. */
+static inline void
+heap_replace_root(float *hv, uint32_t *h, size_t k, float xv, uint32_t x)
+{
+  size_t i = 0;
+  for (;;) {
+    size_t m = 2 * i + 1;
+    if (m >= k)
+      break;
+    if (m + 1 < k)
+      m += (size_t)((hv[m + 1] < hv[m]) | ((hv[m + 1] == hv[m]) & (h[m + 1] > h[m])));
+    hv[i] = hv[m];
+    h[i] = h[m];
+    i = m;
+  }
+  while (i > 0) {
+    const size_t up = (i - 1) / 2;
+    if (!worse(xv, x, hv[up], h[up]))
+      break;
+    hv[i] = hv[up];
+    h[i] = h[up];
+    i = up;
+  }
+  hv[i] = xv;
+  h[i] = x;
+}
+
 /* Once the heap is full, few positions displace its root (about k ln(len / k) of len): the scan tests
  * SCAN_BLOCK positions at a time against the root's value (one vector compare, no branch inside a block) and
- * visits a block one position at a time, in order, only when one of them passes, so the heap sees the same
+ * visits, in order, only the positions of a block that passed, each tested again against the root as it is
+ * then (a root only rises, so a position that failed an earlier root fails it too): the heap sees the same
  * sequence of replacements as the one-position loop. */
 enum { SCAN_BLOCK = 16 };
 typedef float sdlab_v16f __attribute__((vector_size(SCAN_BLOCK * sizeof(float))));
@@ -848,27 +888,32 @@ select_top_heap(const float *v, uint32_t *idx, float *hv, size_t len, size_t k)
   }
   for (size_t i = k / 2; i-- > 0;)
     heap_down(hv, idx, k, i);
+  float root = hv[0]; /* v and hv may alias for all the compiler knows: the root kept here, not reloaded */
   size_t i = k;
   for (; i + SCAN_BLOCK <= len; i += SCAN_BLOCK) {
     sdlab_v16f x;
     memcpy(&x, v + i, sizeof x);
-    const sdlab_v16i pass = x > hv[0];
+    const sdlab_v16i pass = x > root;
     uint64_t any[SCAN_BLOCK / 2];
     memcpy(any, &pass, sizeof any);
     if (!(any[0] | any[1] | any[2] | any[3] | any[4] | any[5] | any[6] | any[7]))
       continue;
-    for (size_t u = i; u < i + SCAN_BLOCK; u++)
-      if (v[u] > hv[0]) { /* strictly better than the worst kept (an equal value has a higher index) */
-        idx[0] = (uint32_t)u;
-        hv[0] = v[u];
-        heap_down(hv, idx, k, 0);
+    uint32_t mask = 0;
+    for (int l = 0; l < SCAN_BLOCK; l++)
+      mask |= ((uint32_t)pass[l] >> 31) << l;
+    while (mask) {
+      const int l = __builtin_ctz(mask);
+      mask &= mask - 1;
+      if (x[l] > root) { /* strictly better than the worst kept (an equal value has a higher index) */
+        heap_replace_root(hv, idx, k, x[l], (uint32_t)(i + (size_t)l));
+        root = hv[0];
       }
+    }
   }
   for (; i < len; i++)
-    if (v[i] > hv[0]) {
-      idx[0] = (uint32_t)i;
-      hv[0] = v[i];
-      heap_down(hv, idx, k, 0);
+    if (v[i] > root) {
+      heap_replace_root(hv, idx, k, v[i], (uint32_t)i);
+      root = hv[0];
     }
 }
 
@@ -1205,13 +1250,11 @@ auxk(sdlab_trainer *t, size_t B)
       t->aux_sq[s] = sq;
       for (size_t k0 = s * ka; k0 < s * ka + n; k0 += ROW_GROUP) { /* <h, w_D^i>, ROW_GROUP entries at once */
         const size_t m = s * ka + n - k0 < ROW_GROUP ? s * ka + n - k0 : ROW_GROUP;
-        const float *hs[ROW_GROUP], *ws[ROW_GROUP];
+        const float *ws[ROW_GROUP];
         double d[ROW_GROUP];
-        for (size_t j = 0; j < m; j++) {
-          hs[j] = h;
+        for (size_t j = 0; j < m; j++)
           ws[j] = t->s.WDt + t->aux_lat[k0 + j] * r;
-        }
-        rows_dots(hs, ws, m, r, d);
+        rows_dots(NULL, h, ws, m, r, d);
         for (size_t j = 0; j < m; j++)
           t->aux_gz[k0 + j] = scale * (float)d[j];
       }
@@ -1543,7 +1586,7 @@ __attribute__((target_clones("avx512f", "default"))) static void
 rows_project(float *const *g, const float *const *w, size_t m, size_t n)
 {
   double d[ROW_GROUP];
-  rows_dots((const float *const *)g, w, m, n, d);
+  rows_dots((const float *const *)g, NULL, w, m, n, d);
   for (size_t j = 0; j < m; j++)
     for (size_t a = 0; a < n; a++)
       g[j][a] -= (float)d[j] * w[j][a];
