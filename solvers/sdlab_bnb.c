@@ -119,8 +119,9 @@ struct bnb_jump {
   double *cmin;                 /* n_q: its least pre-activation over the neuron's features */
 };
 
-/* The one-neuron bound (see one_neuron_bound): S = R R^T, the spread of its eigenvalues, n x n scratch, and the
- * simplices of a neuron's cone being searched (per record: upper bound, vertices k, then k vertices of n) */
+/* The one-neuron bound (see one_neuron_bound): S = P_B R R^T P_B (see relax_alloc), the spread of its eigenvalues on
+ * B, n x n scratch, and the simplices of a neuron's cone being searched (per record: upper bound, vertices k, then k
+ * vertices of n) */
 struct bnb_relax {
   double value;                 /* the bound on the whole piece (-inf: none) */
   double *S, spread, *u, *Su;
@@ -809,8 +810,8 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
   return SDLAB_SUCCESS;
 }
 
-/* The one-neuron bound's workspace: S = R R^T and its eigenvalues' spread, scratch, and room for the simplices of
- * the largest cover plus RELAX_NODES more.  Nonzero when out of memory. */
+/* The one-neuron bound's workspace: S = P_B R R^T P_B and its eigenvalues' spread on B, scratch, and room for the
+ * simplices of the largest cover plus RELAX_NODES more.  Nonzero when out of memory. */
 #define RELAX_NODES 2048
 static int
 relax_alloc(struct sdlab_bnb_workspace *w)
@@ -836,17 +837,39 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   x->eig = gsl_eigen_symm_alloc(n);
   if (!x->S || !x->u || !x->Su || !x->node || !x->heap || !x->M || !x->ev || !x->eig)
     return 1;
+  /* B: the features some generator of a live neuron has codes on.  Every code of the piece, and so V, lies in
+   * the coordinate subspace B (a neuron's codes vanish off its features, exactly; a feature where every generator
+   * of every neuron is 0 has no code either), so tr(P_V S) = tr(P_V S_B), S_B = P_B S P_B: the bound takes S_B */
+  unsigned char in[64] = {0};
+  size_t nb = 0, at[64];
+  for (size_t k = 0; k < w->K; k++)
+    for (size_t d = 0; d < n && d < 64; d++)
+      in[d] |= w->cone.gen[k * n + d] != 0;
+  for (size_t d = 0; d < n && d < 64; d++)
+    if (in[d])
+      at[nb++] = d;
   for (size_t d = 0; d < n; d++)
     for (size_t e = 0; e < n; e++) {
       double v = 0;
-      for (size_t a = 0; a < nr; a++)
+      for (size_t a = 0; d < 64 && e < 64 && in[d] && in[e] && a < nr; a++)
         v += gsl_matrix_get(w->R, d, a) * gsl_matrix_get(w->R, e, a);
       x->S[d * n + e] = v;
     }
-  for (size_t d = 0; d < n * n; d++)
-    x->M->data[(d / n) * x->M->tda + d % n] = x->S[d];
-  gsl_eigen_symm(x->M, x->ev, x->eig);
-  x->spread = gsl_vector_max(x->ev) - gsl_vector_min(x->ev);
+  /* the spread of S_B's eigenvalues on B (the Lipschitz argument's vectors all lie in B: see relax_node) */
+  x->spread = 0;
+  if (nb > 0) {
+    gsl_matrix_view M = gsl_matrix_submatrix(x->M, 0, 0, nb, nb);
+    gsl_vector_view ev = gsl_vector_subvector(x->ev, 0, nb);
+    gsl_eigen_symm_workspace *eig = gsl_eigen_symm_alloc(nb);
+    if (eig == NULL)
+      return 1;
+    for (size_t j = 0; j < nb; j++)
+      for (size_t l = 0; l < nb; l++)
+        gsl_matrix_set(&M.matrix, j, l, x->S[at[j] * n + at[l]]);
+    gsl_eigen_symm(&M.matrix, &ev.vector, eig);
+    gsl_eigen_symm_free(eig);
+    x->spread = gsl_vector_max(&ev.vector) - gsl_vector_min(&ev.vector);
+  }
   return 0;
 }
 
@@ -1808,7 +1831,7 @@ index_heap_pop(size_t *heap, size_t *count, const double *pool, size_t stride, d
 }
 
 /* phi(c) = max over q-dimensional V containing c of tr(P_V S) = u^T S u + the q - 1 largest eigenvalues of
- * (I - u u^T) S (I - u u^T), u = c / |c| (Ky Fan) */
+ * (I - u u^T) S (I - u u^T), u = c / |c| (Ky Fan; S is x->S, P_B R R^T P_B) */
 static double
 relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c)
 {

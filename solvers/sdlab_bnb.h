@@ -40,10 +40,13 @@
  *                  Weyl shift theta ||P_B R||_2^2 per eigenvalue: finite where codes lose rank;
  *   one-neuron     for the whole piece (computed once, by sdlab_bnb_set, into b->relaxed): V contains a code c of
  *                  each live neuron i (or a limit of them, in the closed cone K_i), so ||P_V R||^2 <= phi(c) =
- *                  max over q-dimensional V' containing c of ||P_V' R||^2 = u^T S u + the q - 1 largest
- *                  eigenvalues of (I - u u^T) S (I - u u^T) (u = c / |c|, S = R R^T, Ky Fan), and L~ >= ||R||^2 -
- *                  min over i of max over K_i of phi.  phi moves by at most q (l_1 - l_n) sin(theta) between
- *                  codes at angle theta (l: S's eigenvalues), so a best-first search over the simplices of K_i's
+ *                  max over q-dimensional V' containing c of tr(P_V' S_B) = u^T S_B u + the q - 1 largest
+ *                  eigenvalues of (I - u u^T) S_B (I - u u^T) (u = c / |c|, Ky Fan), where S_B = P_B R R^T P_B and
+ *                  B is the coordinate subspace of the features the live neurons' generators have codes on (every
+ *                  code vanishes off its neuron's features, so V lies in B and ||P_V R||^2 = tr(P_V S_B)), and
+ *                  L~ >= ||R||^2 - min over i of max over K_i of phi.  phi moves by at most q (l_1 - l_n) sin(theta)
+ *                  between codes at angle theta (l: the eigenvalues of S_B on B; the vectors of the argument all
+ *                  lie in B), so a best-first search over the simplices of K_i's
  *                  cover, bisected across their longest edges, bounds its max.  It needs no conditioning of the
  *                  codes: it lifts the pieces whose boxes stay at the span bound because their codes can be
  *                  nearly dependent (at n_p = 3, with n = 5 and n_q = 2, 12 of the 14 pieces below the global
