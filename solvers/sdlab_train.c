@@ -818,36 +818,15 @@ worse(float va, uint32_t a, float vb, uint32_t b)
   return va < vb || (va == vb && a > b);
 }
 
-/* sift entry i of the heap (h, hv) down: each level moves up the worse child while it is worse than the entry */
-static void
-heap_down(float *hv, uint32_t *h, size_t k, size_t i)
-{
-  const float xv = hv[i];
-  const uint32_t x = h[i];
-  for (;;) {
-    size_t m = 2 * i + 1;
-    if (m >= k)
-      break;
-    if (m + 1 < k && worse(hv[m + 1], h[m + 1], hv[m], h[m]))
-      m++;
-    if (!worse(hv[m], h[m], xv, x))
-      break;
-    hv[i] = hv[m];
-    h[i] = h[m];
-    i = m;
-  }
-  hv[i] = xv;
-  h[i] = x;
-}
-
-/* the root replaced by (xv, x), better than it: the hole it leaves sinks along the better children to a leaf
- * (one branch-free comparison of two children a level), then x rises from there to its place (Floyd's order).
- * "worse" being a strict total order, x ends where heap_down would put it and every entry on the path moves as
- * heap_down moves it: the same heap, position by position, without heap_down's unpredictable exit. */
+/* Entry i of the heap (h, hv) set to (xv, x) and sifted down within i's subtree, in Floyd's order: the hole at i
+ * sinks along the worse children to a leaf (one branch-free comparison of two children a level), then x rises
+ * from there to its place, not above i.  "worse" being a strict total order, x ends where the textbook sift-down
+ * (each level moving up the worse child while it is worse than x) puts it and every entry on the path moves as
+ * that one moves it: the same heap, position by position, without that loop's unpredictable exit. */
 static inline void
-heap_replace_root(float *hv, uint32_t *h, size_t k, float xv, uint32_t x)
+heap_sift(float *hv, uint32_t *h, size_t k, size_t top, float xv, uint32_t x)
 {
-  size_t i = 0;
+  size_t i = top;
   for (;;) {
     size_t m = 2 * i + 1;
     if (m >= k)
@@ -858,7 +837,7 @@ heap_replace_root(float *hv, uint32_t *h, size_t k, float xv, uint32_t x)
     h[i] = h[m];
     i = m;
   }
-  while (i > 0) {
+  while (i > top) {
     const size_t up = (i - 1) / 2;
     if (!worse(xv, x, hv[up], h[up]))
       break;
@@ -887,7 +866,7 @@ select_top_heap(const float *v, uint32_t *idx, float *hv, size_t len, size_t k)
     hv[i] = v[i];
   }
   for (size_t i = k / 2; i-- > 0;)
-    heap_down(hv, idx, k, i);
+    heap_sift(hv, idx, k, i, hv[i], idx[i]);
   float root = hv[0]; /* v and hv may alias for all the compiler knows: the root kept here, not reloaded */
   size_t i = k;
   for (; i + SCAN_BLOCK <= len; i += SCAN_BLOCK) {
@@ -905,14 +884,14 @@ select_top_heap(const float *v, uint32_t *idx, float *hv, size_t len, size_t k)
       const int l = __builtin_ctz(mask);
       mask &= mask - 1;
       if (x[l] > root) { /* strictly better than the worst kept (an equal value has a higher index) */
-        heap_replace_root(hv, idx, k, x[l], (uint32_t)(i + (size_t)l));
+        heap_sift(hv, idx, k, 0, x[l], (uint32_t)(i + (size_t)l));
         root = hv[0];
       }
     }
   }
   for (; i < len; i++)
     if (v[i] > root) {
-      heap_replace_root(hv, idx, k, v[i], (uint32_t)i);
+      heap_sift(hv, idx, k, 0, v[i], (uint32_t)i);
       root = hv[0];
     }
 }
