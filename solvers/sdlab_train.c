@@ -818,9 +818,9 @@ worse(float va, uint32_t a, float vb, uint32_t b)
   return va < vb || (va == vb && a > b);
 }
 
-/* Entry i of the heap (h, hv) set to (xv, x) and sifted down within i's subtree, in Floyd's order: the hole at i
- * sinks along the worse children to a leaf (one branch-free comparison of two children a level), then x rises
- * from there to its place, not above i.  "worse" being a strict total order, x ends where the textbook sift-down
+/* Entry top of the heap (h, hv) set to (xv, x) and sifted down within top's subtree, in Floyd's order: the hole at
+ * top sinks along the worse children to a leaf (one branch-free comparison of two children a level), then x rises
+ * from there to its place, not above top.  "worse" being a strict total order, x ends where the textbook sift-down
  * (each level moving up the worse child while it is worse than x) puts it and every entry on the path moves as
  * that one moves it: the same heap, position by position, without that loop's unpredictable exit. */
 static inline void
