@@ -10,7 +10,7 @@
 # run at the best point found into "undecided", while "spurious" needs no certificate).  Each cell: seeds
 # 1..AT_INSTANCES, 20 Adam runs each (sdlab atlas's defaults: 20,000 steps, lr 0.01).
 # At SCALE=quick and full the cells' results are committed in paper-repro/results/atlas/ (make paper reads them
-# without rerunning; remove them, or make atlas, to recompute: about 50 minutes on this 2-core machine, the
+# without rerunning; remove them, or make atlas, to recompute: about 90 minutes on this 2-core machine, the
 # n_p = 3 cells most of it); at SCALE=tiny (the tests) 4 instances of 4 runs a cell into OUT.
 AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3 \
   relu-n3-q2-basin relu-n3-q2-fa relu-n4-q2-basin relu-n4-q2-fa jumprelu-n4-q2-basin jumprelu-n4-q2-fa \
