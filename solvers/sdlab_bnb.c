@@ -851,8 +851,9 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   for (size_t d = 0; d < n; d++)
     for (size_t e = 0; e < n; e++) {
       double v = 0;
-      for (size_t a = 0; d < 64 && e < 64 && in[d] && in[e] && a < nr; a++)
-        v += gsl_matrix_get(w->R, d, a) * gsl_matrix_get(w->R, e, a);
+      if (d < 64 && e < 64 && in[d] && in[e])
+        for (size_t a = 0; a < nr; a++)
+          v += gsl_matrix_get(w->R, d, a) * gsl_matrix_get(w->R, e, a);
       x->S[d * n + e] = v;
     }
   /* the spread of S_B's eigenvalues on B (the Lipschitz argument's vectors all lie in B: see relax_node) */

@@ -815,7 +815,7 @@ batch_select(sdlab_trainer *t, size_t B)
 static inline int
 worse(float va, uint32_t a, float vb, uint32_t b)
 {
-  return va < vb || (va == vb && a > b);
+  return (va < vb) | ((va == vb) & (a > b)); /* no branch: heap_sift picks a child by it */
 }
 
 /* Entry top of the heap (h, hv) set to (xv, x) and sifted down within top's subtree, in Floyd's order: the hole at
@@ -832,7 +832,7 @@ heap_sift(float *hv, uint32_t *h, size_t k, size_t top, float xv, uint32_t x)
     if (m >= k)
       break;
     if (m + 1 < k)
-      m += (size_t)((hv[m + 1] < hv[m]) | ((hv[m + 1] == hv[m]) & (h[m + 1] > h[m])));
+      m += (size_t)worse(hv[m + 1], h[m + 1], hv[m], h[m]);
     hv[i] = hv[m];
     h[i] = h[m];
     i = m;
