@@ -2,6 +2,7 @@
 #include "sdlab_claims.h"
 #include "sdlab_cone.h"
 #include "sdlab_errno.h"
+#include "sdlab_lp.h"
 
 #include <float.h>
 #include <math.h>
@@ -124,10 +125,11 @@ struct bnb_jump {
  * vertices of n) */
 struct bnb_relax {
   double value;                 /* the bound on the whole piece (-inf: none) */
-  double *S, spread, *u, *Su;
-  gsl_matrix *M;
+  double *S, spread, top, *u, *Su, *g, *cbar;
+  double *arg, *argv;           /* per live neuron: the code of the largest phi found, and that phi */
+  gsl_matrix *M, *V;
   gsl_vector *ev;
-  gsl_eigen_symm_workspace *eig;
+  gsl_eigen_symmv_workspace *eig;
   double *node;
   size_t kmax, cap, *heap, heaped;
 };
@@ -222,14 +224,20 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->rx.S);
     free(w->rx.u);
     free(w->rx.Su);
+    free(w->rx.g);
+    free(w->rx.cbar);
+    free(w->rx.arg);
+    free(w->rx.argv);
     free(w->rx.node);
     free(w->rx.heap);
     if (w->rx.M)
       gsl_matrix_free(w->rx.M);
+    if (w->rx.V)
+      gsl_matrix_free(w->rx.V);
     if (w->rx.ev)
       gsl_vector_free(w->rx.ev);
     if (w->rx.eig)
-      gsl_eigen_symm_free(w->rx.eig);
+      gsl_eigen_symmv_free(w->rx.eig);
     free(w);
   }
   if (b->WE)
@@ -371,15 +379,15 @@ reduce(struct sdlab_bnb_workspace *w)
   return SDLAB_SUCCESS;
 }
 
-/* The coefficients of the unit vector v over the m <= 3 generators idx (into w->cone.gen) by least squares into
- * coef; whether v lies in their cone with at least two positive coefficients (the residual and the negative
- * coefficients within rounding; coefficients within rounding of 0 made 0) */
+/* The coefficients of v over the m <= n generators idx (into w->cone.gen) by least squares into coef; whether v
+ * lies in their cone, the residual and the negative coefficients within rounding of |v| (coefficients within
+ * rounding of 0 made 0) */
 static int
-inside_simplex(const struct sdlab_bnb_workspace *w, const double *v, const size_t *idx, size_t m, double *coef)
+cone_solve(const struct sdlab_bnb_workspace *w, const double *v, const size_t *idx, size_t m, double *coef)
 {
   const size_t n = w->n;
   const double tol = (double)(64 * n) * DBL_EPSILON;
-  if (m < 2 || m > 3 || n < m)
+  if (m < 1 || n < m)
     return 0;
   gsl_matrix *A = gsl_matrix_alloc(n, m);
   gsl_vector *tau = gsl_vector_alloc(m), *x = gsl_vector_alloc(m), *res = gsl_vector_alloc(n);
@@ -389,25 +397,23 @@ inside_simplex(const struct sdlab_bnb_workspace *w, const double *v, const size_
       for (size_t d = 0; d < n; d++)
         gsl_matrix_set(A, d, c, w->cone.gen[idx[c] * n + d]);
     gsl_vector_const_view b = gsl_vector_const_view_array(v, n);
-    gsl_error_handler_t *old = gsl_set_error_handler_off(); /* a singular triple is simply not used */
+    gsl_error_handler_t *old = gsl_set_error_handler_off(); /* a singular set is simply not used */
     int st = gsl_linalg_QR_decomp(A, tau);
     for (size_t c = 0; !st && c < m; c++)
       st = !(fabs(gsl_matrix_get(A, c, c)) > tol);
     if (!st)
       st = gsl_linalg_QR_lssolve(A, tau, &b.vector, x, res);
     gsl_set_error_handler(old);
-    if (!st && gsl_blas_dnrm2(res) <= tol) {
-      size_t positive = 0;
+    const double scale = gsl_blas_dnrm2(&b.vector);
+    if (!st && gsl_blas_dnrm2(res) <= tol * scale) {
       inside = 1;
       for (size_t c = 0; c < m; c++) {
         coef[c] = gsl_vector_get(x, c);
-        if (coef[c] < -tol)
+        if (coef[c] < -tol * scale)
           inside = 0;
-        if (coef[c] <= tol)
+        if (coef[c] <= tol * scale)
           coef[c] = 0;
-        positive += coef[c] > 0;
       }
-      inside &= positive >= 2;
     }
   }
   if (A) gsl_matrix_free(A);
@@ -415,6 +421,19 @@ inside_simplex(const struct sdlab_bnb_workspace *w, const double *v, const size_
   if (x) gsl_vector_free(x);
   if (res) gsl_vector_free(res);
   return inside;
+}
+
+/* Whether the unit vector v lies in the cone of the m <= 3 generators idx with at least two positive coefficients
+ * (into coef; see cone_solve) */
+static int
+inside_simplex(const struct sdlab_bnb_workspace *w, const double *v, const size_t *idx, size_t m, double *coef)
+{
+  if (m < 2 || m > 3 || !cone_solve(w, v, idx, m, coef))
+    return 0;
+  size_t positive = 0;
+  for (size_t c = 0; c < m; c++)
+    positive += coef[c] > 0;
+  return positive >= 2;
 }
 
 /* Codes of one neuron inside another's cone.  Where a generator g of neuron x lies in neuron y's code cone with at
@@ -830,12 +849,17 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   x->S = malloc(n * n * sizeof *x->S);
   x->u = malloc(n * sizeof *x->u);
   x->Su = malloc(n * sizeof *x->Su);
+  x->g = malloc(n * sizeof *x->g);
+  x->cbar = malloc(n * sizeof *x->cbar);
+  x->arg = malloc((w->q ? w->q : 1) * n * sizeof *x->arg);
+  x->argv = malloc((w->q ? w->q : 1) * sizeof *x->argv);
   x->node = malloc(x->cap * (2 + x->kmax * n) * sizeof *x->node);
   x->heap = malloc(x->cap * sizeof *x->heap);
   x->M = gsl_matrix_alloc(n, n);
+  x->V = gsl_matrix_alloc(n, n);
   x->ev = gsl_vector_alloc(n);
-  x->eig = gsl_eigen_symm_alloc(n);
-  if (!x->S || !x->u || !x->Su || !x->node || !x->heap || !x->M || !x->ev || !x->eig)
+  x->eig = gsl_eigen_symmv_alloc(n);
+  if (!x->S || !x->u || !x->Su || !x->g || !x->cbar || !x->arg || !x->argv || !x->node || !x->heap || !x->M || !x->V || !x->ev || !x->eig)
     return 1;
   /* B: the features some generator of a live neuron has codes on.  Every code of the piece, and so V, lies in
    * the coordinate subspace B (a neuron's codes vanish off its features, exactly; a feature where every generator
@@ -856,8 +880,8 @@ relax_alloc(struct sdlab_bnb_workspace *w)
           v += gsl_matrix_get(w->R, d, a) * gsl_matrix_get(w->R, e, a);
       x->S[d * n + e] = v;
     }
-  /* the spread of S_B's eigenvalues on B (the Lipschitz argument's vectors all lie in B: see relax_node) */
-  x->spread = 0;
+  /* the largest eigenvalue of S_B and the spread of its eigenvalues on B (the Lipschitz argument's vectors all lie in B: see relax_node) */
+  x->spread = x->top = 0;
   if (nb > 0) {
     gsl_matrix_view M = gsl_matrix_submatrix(x->M, 0, 0, nb, nb);
     gsl_vector_view ev = gsl_vector_subvector(x->ev, 0, nb);
@@ -869,7 +893,8 @@ relax_alloc(struct sdlab_bnb_workspace *w)
         gsl_matrix_set(&M.matrix, j, l, x->S[at[j] * n + at[l]]);
     gsl_eigen_symm(&M.matrix, &ev.vector, eig);
     gsl_eigen_symm_free(eig);
-    x->spread = gsl_vector_max(&ev.vector) - gsl_vector_min(&ev.vector);
+    x->top = gsl_vector_max(&ev.vector);
+    x->spread = x->top - gsl_vector_min(&ev.vector);
   }
   return 0;
 }
@@ -1831,10 +1856,13 @@ index_heap_pop(size_t *heap, size_t *count, const double *pool, size_t stride, d
   return top;
 }
 
-/* phi(c) = max over q-dimensional V containing c of tr(P_V S) = u^T S u + the q - 1 largest eigenvalues of
- * (I - u u^T) S (I - u u^T), u = c / |c| (Ky Fan; S is x->S, P_B R R^T P_B) */
+/* phi(c) = max over q-dimensional V containing c of tr(P_V S) = u^T S u + the m = q - 1 largest eigenvalues of
+ * M = (I - u u^T) S (I - u u^T), u = c / |c| (Ky Fan; S is x->S, P_B R R^T P_B).  Also, into x->g, phi's gradient
+ * on the sphere at u, g = 2 (S u - (u^T S u) u) - 2 sum over the m top eigenvectors v_i of M of (u^T S v_i) v_i
+ * (the derivative of a simple group of eigenvalues, d tr(V^T M V) = tr(V^T dM V), with v_i orthogonal to u), and
+ * into *gap the gap lambda_m - lambda_(m+1) of M (the gradient holds where it is positive; infinite for q = 1) */
 static double
-relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c)
+relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c, double *gap)
 {
   double nc = 0, r = 0;
   for (size_t d = 0; d < n; d++)
@@ -1847,27 +1875,46 @@ relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c)
       x->Su[d] += x->S[d * n + e] * x->u[e];
     r += x->u[d] * x->Su[d];
   }
-  for (size_t d = 0; d < n; d++)
+  for (size_t d = 0; d < n; d++) {
+    x->g[d] = 2 * (x->Su[d] - r * x->u[d]);
     for (size_t e = 0; e < n; e++)
       gsl_matrix_set(x->M, d, e, x->S[d * n + e] - x->u[d] * x->Su[e] - x->Su[d] * x->u[e] + r * x->u[d] * x->u[e]);
-  gsl_eigen_symm(x->M, x->ev, x->eig);
-  gsl_sort_vector(x->ev);
-  for (size_t t = 1; t < q && t <= n; t++)
-    r += gsl_vector_get(x->ev, n - t);
+  }
+  gsl_eigen_symmv(x->M, x->ev, x->V, x->eig);
+  gsl_eigen_symmv_sort(x->ev, x->V, GSL_EIGEN_SORT_VAL_DESC);
+  const size_t m = q - 1 < n ? q - 1 : n;
+  for (size_t t = 0; t < m; t++) {
+    gsl_vector_const_view v = gsl_matrix_const_column(x->V, t);
+    double uSv = 0;
+    for (size_t d = 0; d < n; d++)
+      uSv += x->Su[d] * gsl_vector_get(&v.vector, d);
+    for (size_t d = 0; d < n; d++)
+      x->g[d] -= 2 * uSv * gsl_vector_get(&v.vector, d);
+    r += gsl_vector_get(x->ev, t);
+  }
+  *gap = m == 0 ? INFINITY : m < n ? gsl_vector_get(x->ev, m - 1) - gsl_vector_get(x->ev, m) : 0.0;
   return r;
 }
 
-/* A simplex of the search (record id): its centroid's phi (into *val) and its upper bound, phi moving by at most
- * q (l_1 - l_n) sin(theta) between codes at angle theta (rotate the maximising frame with the code: each of its q
- * unit vectors moves by at most theta, and |v^T S v - v'^T S v'| = |(v - v')^T (S - c I) (v + v')| <= (l_1 - l_n)
- * sin(angle)); every point c of the simplex is within |c - cbar| <= max_j |v_j - cbar| of the centroid cbar, so
- * within angle theta, sin(theta) <= that distance / |cbar| (< 90 degrees while it is below 1) */
+/* A simplex of the search (record id): its centroid's phi (into *val) and its upper bound, the smaller of two.
+ * Every point c of the simplex is within rho = max_j |v_j - cbar| of the centroid cbar, so at an angle theta from
+ * it with s = sin(theta) <= rho / |cbar| (while below 1).
+ * First order: phi moves by at most q (l_1 - l_n) sin(theta) between codes at angle theta (rotate the maximising
+ * frame with the code: each of its q unit vectors moves by at most theta, and |v^T S v - v'^T S v'| =
+ * |(v - v')^T (S - c I) (v + v')| <= (l_1 - l_n) sin(angle)).
+ * Second order, along the great circle u(t) = cos(t) u + sin(t) w from the centroid's u to c's (inside the cone):
+ * phi(c) <= phi(u) + theta g.w + theta^2 H / 2, where theta g.w = (theta / sin theta) g.c / |c| <= (Theta / s)
+ * max(0, max_j g.v_j) / (|cbar| - rho), and H bounds phi'' on the arc: (u^T S u)'' = 2 (u'^T S u' - u^T S u) <=
+ * 2 (l_1 - l_n) (u, u' in B), and, with P = I - u u^T (|P'| = 1, |P''| = 2), |M'| <= 2 l_1, |M''| <= 6 l_1, so the
+ * sum of the m = q - 1 largest eigenvalues of M, while a gap gam > 0 separates them from the rest, has second
+ * derivative tr(V^T M'' V) + 2 sum_(i <= m < j) (v_j^T M' v_i)^2 / (l_i - l_j) <= m (6 l_1 + 8 l_1^2 / gam).  The gap
+ * on the arc is at least the centroid's less 4 l_1 s (Weyl: |M(t) - M(0)| <= 2 l_1 sin t) less its rounding */
 static double
 relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
 {
   struct bnb_relax *x = &w->rx;
   const size_t n = w->n, k = (size_t)x->node[id * (2 + x->kmax * n) + 1];
-  double *rec = x->node + id * (2 + x->kmax * n), *v = rec + 2, cbar[64], rho = 0, nb = 0;
+  double *rec = x->node + id * (2 + x->kmax * n), *v = rec + 2, *cbar = x->cbar, rho = 0, nb = 0, gap;
   for (size_t d = 0; d < n; d++) {
     cbar[d] = 0;
     for (size_t j = 0; j < k; j++)
@@ -1881,9 +1928,40 @@ relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
       e += (v[j * n + d] - cbar[d]) * (v[j * n + d] - cbar[d]);
     rho = fmax(rho, sqrt(e));
   }
-  *val = relax_phi(x, n, w->q, cbar);
-  rec[0] = *val + (double)w->q * x->spread * fmin(1.0, rho / sqrt(nb)) + margin;
+  nb = sqrt(nb);
+  *val = relax_phi(x, n, w->q, cbar, &gap);
+  const double s = fmin(1.0, rho / nb), l1 = x->top;
+  double up = *val + (double)w->q * x->spread * s;
+  const double gam = gap - 4 * l1 * s - 2 * (double)(16 * n) * DBL_EPSILON * l1;
+  if (s < 1 && gam > 0) {
+    const double theta = asin(s), m = (double)(w->q - 1);
+    double lin = 0;
+    for (size_t j = 0; j < k; j++) {
+      double gv = 0;
+      for (size_t d = 0; d < n; d++)
+        gv += x->g[d] * v[j * n + d];
+      lin = fmax(lin, gv);
+    }
+    if (lin > 0)
+      lin *= (s > 0 ? theta / s : 1.0) / (nb - rho);
+    const double H = 2 * x->spread + (m > 0 ? m * (6 * l1 + 8 * l1 * l1 / gam) : 0.0);
+    up = fmin(up, *val + lin + 0.5 * theta * theta * H);
+  }
+  rec[0] = up + margin;
   return rec[0];
+}
+
+/* relax_node on simplex id of neuron i's search, keeping the largest phi found (into *best, its code into
+ * neuron i's arg) */
+static void
+relax_keep(struct sdlab_bnb_workspace *w, size_t i, size_t id, double margin, double *best)
+{
+  double val;
+  relax_node(w, id, margin, &val);
+  if (val > *best) {
+    *best = w->rx.argv[i] = val;
+    memcpy(w->rx.arg + i * w->n, w->rx.cbar, w->n * sizeof *w->rx.arg);
+  }
 }
 
 /* The one-neuron bound, for the whole piece: V = span of the codes contains a code c_i of each live neuron i (or,
@@ -1905,7 +1983,7 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
   double least = INFINITY;
   for (size_t i = 0; i < w->q; i++) {
     size_t used = 0, spent = 0;
-    double best = -INFINITY, val;
+    double best = x->argv[i] = -INFINITY;
     x->heaped = 0;
     for (size_t t = w->cone.toff[i]; t < w->cone.toff[i + 1]; t++) {
       double *rec = x->node + used * stride;
@@ -1914,8 +1992,7 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
         if (w->cone.tri[t] >> j & 1)
           memcpy(rec + 2 + (k++) * n, w->cone.gen + (w->cone.off[i] + j) * n, n * sizeof *rec);
       rec[1] = (double)k;
-      relax_node(w, used, margin, &val);
-      best = fmax(best, val);
+      relax_keep(w, i, used, margin, &best);
       index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, used++);
     }
     while (x->heaped && spent < RELAX_NODES && best < least && x->node[x->heap[0] * stride] - best > tol) {
@@ -1945,10 +2022,8 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
         a[2 + ea * n + d] = mid;
         c[2 + eb * n + d] = mid;
       }
-      relax_node(w, id, margin, &val);
-      best = fmax(best, val);
-      relax_node(w, other, margin, &val);
-      best = fmax(best, val);
+      relax_keep(w, i, id, margin, &best);
+      relax_keep(w, i, other, margin, &best);
       index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, id);
       index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, other);
       spent++;
@@ -1958,6 +2033,257 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
     least = fmin(least, fmax(best, x->heaped ? x->node[x->heap[0] * stride] : best));
   }
   return w->energy - least - margin;
+}
+
+/* Column block at of an LP with cols columns (rows row0 ..): neuron i's generators times sign, each projected on
+ * the rows of proj (rows x n; NULL: the generator's own entries, rows = n) */
+static void
+lp_block(const struct sdlab_bnb_workspace *w, double *A, size_t cols, size_t row0, size_t rows, size_t at, size_t i,
+         double sign, const double *proj)
+{
+  const size_t n = w->n;
+  for (size_t j = 0; j < w->cone.count[i]; j++) {
+    const double *g = w->cone.gen + (w->cone.off[i] + j) * n;
+    for (size_t r = 0; r < rows; r++) {
+      double v = proj ? 0 : g[r];
+      for (size_t d = 0; proj && d < n; d++)
+        v += proj[r * n + d] * g[d];
+      A[(row0 + r) * cols + at + j] = sign * v;
+    }
+  }
+}
+
+/* The relaxation's frame at code c: fr's rows u = c / |c|, then the m = q - 1 top eigenvectors of M (relax_phi),
+ * then an orthonormal basis of the complement of their span (Householder QR) */
+static int
+relax_frame(struct sdlab_bnb_workspace *w, const double *c, double *fr)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q;
+  double gap;
+  relax_phi(x, n, q, c, &gap);
+  gsl_matrix *F = gsl_matrix_alloc(n, q), *Q = gsl_matrix_alloc(n, n), *R = gsl_matrix_alloc(n, q);
+  gsl_vector *tau = gsl_vector_alloc(q);
+  int ok = F && Q && R && tau;
+  if (ok) {
+    for (size_t d = 0; d < n; d++) {
+      gsl_matrix_set(F, d, 0, x->u[d]);
+      for (size_t t = 1; t < q; t++)
+        gsl_matrix_set(F, d, t, gsl_matrix_get(x->V, d, t - 1));
+    }
+    memcpy(fr, x->u, n * sizeof *fr);
+    for (size_t t = 1; t < q; t++)
+      for (size_t d = 0; d < n; d++)
+        fr[t * n + d] = gsl_matrix_get(x->V, d, t - 1);
+    gsl_linalg_QR_decomp(F, tau);
+    gsl_linalg_QR_unpack(F, tau, Q, R);
+    for (size_t t = q; t < n; t++)
+      for (size_t d = 0; d < n; d++)
+        fr[t * n + d] = gsl_matrix_get(Q, d, t);
+  }
+  if (F) gsl_matrix_free(F);
+  if (Q) gsl_matrix_free(Q);
+  if (R) gsl_matrix_free(R);
+  if (tau) gsl_vector_free(tau);
+  return ok ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+}
+
+/* The code of neuron i nearest (in l_1) to target, and, when j != NONE, also one of neuron j (a code of both
+ * cones): plain coordinates into l; *found 0 when the LP finds none */
+static int
+relax_base(struct sdlab_bnb_workspace *w, size_t i, size_t j, const double *target, double *A, double *rhs,
+           double *cost, double *sol, double *l, int *found)
+{
+  const size_t n = w->n, pi = w->cone.count[i], pj = j == NONE ? 0 : w->cone.count[j];
+  const size_t cols = pi + pj + 2 * n, rows = j == NONE ? n : 2 * n;
+  memset(A, 0, rows * cols * sizeof *A);
+  lp_block(w, A, cols, 0, n, 0, i, 1.0, NULL);
+  for (size_t d = 0; d < n; d++) {
+    A[d * cols + pi + pj + d] = -1;
+    A[d * cols + pi + pj + n + d] = 1;
+    rhs[d] = target[d];
+  }
+  if (j != NONE) {
+    lp_block(w, A, cols, n, n, 0, i, 1.0, NULL);
+    lp_block(w, A, cols, n, n, pi, j, -1.0, NULL);
+    memset(rhs + n, 0, n * sizeof *rhs);
+  }
+  for (size_t c = 0; c < cols; c++)
+    cost[c] = c < pi + pj ? 0.0 : 1.0;
+  int status = sdlab_lp_equality(A, rhs, cost, rows, cols, 0, sol, found);
+  if (status || !*found)
+    return status;
+  /* GLPK's vertex within its tolerances: entries below 1e-7 of the largest are its noise, made 0; then neuron j's
+   * coefficients solved again on their support, so that both codes are one vector within rounding */
+  double big = 0, u[64] = {0}, coef[64];
+  size_t idx[64], m = 0;
+  for (size_t c = 0; c < pi + pj; c++)
+    big = fmax(big, sol[c]);
+  for (size_t c = 0; c < pi + pj; c++)
+    sol[c] = sol[c] > 1e-7 * big ? sol[c] : 0.0;
+  for (size_t c = 0; c < pi; c++)
+    for (size_t d = 0; d < n; d++)
+      u[d] += sol[c] * w->cone.gen[(w->cone.off[i] + c) * n + d];
+  for (size_t c = 0; c < pj; c++)
+    if (sol[pi + c] > 0 && m < 64)
+      idx[m++] = w->cone.off[j] + c;
+  if (j != NONE && !cone_solve(w, u, idx, m, coef)) {
+    *found = 0;
+    return status;
+  }
+  for (size_t c = 0; c < pi; c++)
+    l[w->cone.off[i] + c] = sol[c];
+  for (size_t c = 0; c < m; c++)
+    l[idx[c]] = coef[c];
+  return status;
+}
+
+/* Neuron j's code in V = span(fr's first q rows) with component s along direction e (a row of fr): plain
+ * coordinates into l; *found 0 when there is none */
+static int
+relax_exact(struct sdlab_bnb_workspace *w, size_t j, const double *fr, const double *e, double s, double *A,
+            double *rhs, double *sol, double *l, int *found)
+{
+  const size_t n = w->n, q = w->q, p = w->cone.count[j], rows = n - q + 1;
+  lp_block(w, A, p, 0, n - q, 0, j, 1.0, fr + q * n);
+  lp_block(w, A, p, n - q, 1, 0, j, 1.0, e);
+  memset(rhs, 0, rows * sizeof *rhs);
+  rhs[n - q] = s;
+  int status = sdlab_lp_equality(A, rhs, NULL, rows, p, 0, sol, found);
+  for (size_t c = 0; !status && *found && c < p; c++)
+    l[w->cone.off[j] + c] = fmax(0.0, sol[c]);
+  return status;
+}
+
+/* Tangent directions at the shared code u (fr's first row) of neurons i and j: a of i and b of j (plain
+ * coordinates into dl) with b - a = s e + t u + the other frame vectors of V (t and those free): the codes u + eps a
+ * and u + eps b span, as eps -> 0, a plane of V through u and e; *found 0 when there are none */
+static int
+relax_tangent(struct sdlab_bnb_workspace *w, size_t i, size_t j, const double *fr, size_t e, double s, double *A,
+              double *rhs, double *sol, double *dl, int *found)
+{
+  const size_t n = w->n, q = w->q, pi = w->cone.count[i], pj = w->cone.count[j], cols = pi + pj + q - 1;
+  memset(A, 0, n * cols * sizeof *A);
+  lp_block(w, A, cols, 0, n, 0, i, -1.0, NULL);
+  lp_block(w, A, cols, 0, n, pi, j, 1.0, NULL);
+  for (size_t t = 0, c = pi + pj; t < q; t++)
+    for (size_t d = 0; t != e && d < n; d++)
+      A[d * cols + c + t - (t > e)] = fr[t * n + d];
+  for (size_t d = 0; d < n; d++)
+    rhs[d] = s * fr[e * n + d];
+  int status = sdlab_lp_equality(A, rhs, NULL, n, cols, q - 1, sol, found);
+  for (size_t c = 0; !status && *found && c < pi + pj; c++)
+    dl[w->cone.off[c < pi ? i : j] + (c < pi ? c : c - pi)] = fmax(0.0, sol[c]);
+  return status;
+}
+
+/* Offer the point of plain coordinates l (chart 0) */
+static int
+offer_plain(sdlab_bnb *b, const double *l)
+{
+  double smax, smin;
+  codes(b->w, l, 0);
+  return offer(b, l, fit(b->w, &smax, &smin));
+}
+
+/* An incumbent where the one-neuron bound is reached: the neuron i whose largest phi is least has its code u there,
+ * the others codes in the span V of its maximising frame (u and the top eigenvectors of M), so the point's L~ is
+ * ||R||^2 - phi(u), the bound itself.  Neuron j's code is a point of K_j in V with a unit component along one of the
+ * frame's eigenvectors (an LP), or, where K_j meets V only along u (the cones share a face there, and the infimum
+ * is a limit), u moved to a code of both cones and, for one such neuron, u + eps a for neuron i and u + eps b for
+ * neuron j with b - a along that eigenvector (tangent directions: an LP), offered for eps = 1e-2 .. 1e-9 (W_D grows
+ * as 1 / eps, and so L~'s rounding, which offer adds).  Every point is valued as offer values any point. */
+static int
+relax_incumbent(sdlab_bnb *b)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q, K = w->K;
+  size_t is = NONE;
+  for (size_t i = 0; i < q; i++)
+    if (x->argv[i] > -INFINITY && (is == NONE || x->argv[i] < x->argv[is]))
+      is = i;
+  if (is == NONE || q > n)
+    return SDLAB_SUCCESS;
+  const size_t cols = 2 * K + 2 * n + q, rows = 2 * n + 1;
+  double *A = malloc(rows * cols * sizeof *A), *rhs = malloc(rows * sizeof *rhs), *cost = malloc(cols * sizeof *cost),
+         *sol = malloc(cols * sizeof *sol), *l = calloc(K, sizeof *l), *dl = calloc(K, sizeof *dl),
+         *lt = malloc(K * sizeof *lt), *fr = malloc(n * n * sizeof *fr), *u = malloc(n * sizeof *u);
+  int status = A && rhs && cost && sol && l && dl && lt && fr && u ? SDLAB_SUCCESS
+               : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  int found = 0;
+  size_t limit = NONE; /* the neuron whose code is a limit along u */
+  for (int pass = 0; !status && pass < 2; pass++) {
+    /* pass 0: u the code of neuron is nearest the maximiser; pass 1: one of both is and limit */
+    memset(l, 0, K * sizeof *l);
+    status = relax_base(w, is, limit, x->arg + is * n, A, rhs, cost, sol, l, &found);
+    if (status || !found)
+      break;
+    double nu = 0, nt = 0;
+    memset(u, 0, n * sizeof *u);
+    for (size_t j = 0; j < w->cone.count[is]; j++)
+      for (size_t d = 0; d < n; d++)
+        u[d] += l[w->cone.off[is] + j] * w->cone.gen[(w->cone.off[is] + j) * n + d];
+    for (size_t d = 0; d < n; d++) {
+      nu += u[d] * u[d];
+      nt += x->arg[is * n + d] * x->arg[is * n + d];
+    }
+    if (!(nu > 0.25 * nt)) { /* no code of the cones near the maximiser (only 0 in both, say) */
+      found = 0;
+      break;
+    }
+    if ((status = relax_frame(w, u, fr)))
+      break;
+    int missing = 0;
+    for (size_t j = 0; !status && j < q; j++) {
+      if (j == is || j == limit)
+        continue;
+      found = 0;
+      for (size_t t = 1; !status && !found && t < q; t++)
+        for (int sg = 0; !status && !found && sg < 2; sg++)
+          status = relax_exact(w, j, fr, fr + t * n, sg ? -1.0 : 1.0, A, rhs, sol, l, &found);
+      if (!found && limit == NONE && pass == 0)
+        limit = j;
+      missing |= !found;
+    }
+    if (status || (pass == 0 && limit == NONE && !missing)) {
+      found = 1;
+      break;
+    }
+    if (pass == 1 && !missing) { /* the tangent directions, along the frame's eigenvectors in turn */
+      found = 0;
+      for (size_t t = 1; !status && !found && t < q; t++)
+        for (int sg = 0; !status && !found && sg < 2; sg++)
+          status = relax_tangent(w, is, limit, fr, t, sg ? -1.0 : 1.0, A, rhs, sol, dl, &found);
+    } else
+      found = 0;
+    if (limit == NONE)
+      break;
+  }
+  if (!status && found) {
+    double nl = 0, nd = 0;
+    for (size_t k = 0; k < K; k++) {
+      nl = fmax(nl, l[k]);
+      nd = fmax(nd, dl[k]);
+    }
+    status = offer_plain(b, l);
+    for (int e = 2; !status && nd > 0 && e <= 9; e++) {
+      const double eps = pow(10.0, -e) * nl / nd;
+      for (size_t k = 0; k < K; k++)
+        lt[k] = l[k] + eps * dl[k];
+      status = offer_plain(b, lt);
+    }
+  }
+  free(A);
+  free(rhs);
+  free(cost);
+  free(sol);
+  free(l);
+  free(dl);
+  free(lt);
+  free(fr);
+  free(u);
+  return status;
 }
 
 /* Bound the box at rec (lower bound into rec[0], at least parent); offer its centre and gradient corner. */
@@ -2562,13 +2888,16 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     return SDLAB_SUCCESS;
   }
   b->relaxed = w->rx.value = one_neuron_bound(w);
+  int status = relax_incumbent(b);
+  if (status)
+    return status;
   /* one box per choice, in every live neuron, of a simplex of its cover and the generator held at 1 in it,
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];
   w->chart.nchart = 1; /* chart 0, the plain parametrisation, stays */
   w->chart.nterm = 0;
   unsigned char *in_t = NULL;
-  int status = constant_span(w, &in_t);
+  status = constant_span(w, &in_t);
   if (status)
     return status;
   for (size_t i = 0; i < w->q; i++) { /* the first simplex, its first generator */

@@ -44,10 +44,16 @@
  *                  eigenvalues of (I - u u^T) S_B (I - u u^T) (u = c / |c|, Ky Fan), where S_B = P_B R R^T P_B and
  *                  B is the coordinate subspace of the features the live neurons' generators have codes on (every
  *                  code vanishes off its neuron's features, so V lies in B and ||P_V R||^2 = tr(P_V S_B)), and
- *                  L~ >= ||R||^2 - min over i of max over K_i of phi.  phi moves by at most q (l_1 - l_n) sin(theta)
- *                  between codes at angle theta (l: the eigenvalues of S_B on B; the vectors of the argument all
- *                  lie in B), so a best-first search over the simplices of K_i's
- *                  cover, bisected across their longest edges, bounds its max.  It needs no conditioning of the
+ *                  L~ >= ||R||^2 - min over i of max over K_i of phi.  A best-first search over the simplices of
+ *                  K_i's cover, bisected across their longest edges, bounds its max: on a simplex, phi exceeds
+ *                  its centroid's value by at most q (l_1 - l_n) sin(theta) (theta: the simplex's angular radius;
+ *                  l: the eigenvalues of S_B on B, where the argument's vectors lie), and, where a gap gam
+ *                  separates the q - 1 largest eigenvalues of the deflated matrix over the whole simplex (the
+ *                  centroid's gap less 4 l_1 sin(theta), Weyl), by at most its gradient's largest gain toward a
+ *                  vertex plus theta^2 / 2 times a bound on phi'' along great circles, 2 (l_1 - l_n) +
+ *                  (q - 1) (6 l_1 + 8 l_1^2 / gam) (second-order perturbation of an eigenvalue group): the
+ *                  search then closes to 1e-9 ||R||^2 in tens of simplices where the first-order term alone
+ *                  left 0.005 after 2,048.  It needs no conditioning of the
  *                  codes: it lifts the pieces whose boxes stay at the span bound because their codes can be
  *                  nearly dependent (at n_p = 3, with n = 5 and n_q = 2, 12 of the 14 pieces below the global
  *                  minimum after 20,000 boxes rose above it).
@@ -84,6 +90,15 @@
  * 1e-3 on a pinned case).  A point's value is therefore sdlab_piece_loss's plus its rounding bound
  * (sdlab_claims_ltilde_rounding, which carries the codes' rounding times |W_D|): an upper bound at the point,
  * so such a point loses to real ones.
+ * sdlab_bnb_set also offers points where the one-neuron bound is reached: the neuron i whose largest phi is
+ * least has its code u at the search's best simplex (moved to the nearest code of its cone), and each other
+ * neuron a code of its cone in the maximising frame's span V (u and the top eigenvectors of the deflated
+ * matrix; a small LP, sdlab_lp_equality), so the point's L~ is the bound.  Where one neuron's cone meets V only
+ * along u (two cones sharing a face, and the infimum a limit along it), u is moved to a code of both cones and
+ * the two codes to u + eps a and u + eps b, a and b tangent directions of the two cones with b - a along an
+ * eigenvector (another LP), for eps = 1e-2 .. 1e-9 of the codes' size: their span tends to V, at a distance
+ * about eps, while W_D and so the rounding bound grow as 1 / eps (the pieces' global minimum on the seed-1
+ * n = 5, n_p = 3 instance is certified so, without a box).
  *
  * Dependent pairs.  Two neurons' held generators need not be equal for their codes to lose rank at the
  * corner: it suffices that mu_x k_x = mu_m k_m modulo the span of the one-generator neurons' codes T (k the

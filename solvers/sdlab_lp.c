@@ -246,7 +246,7 @@ farkas_general(const double *G, const double *h0, size_t m, size_t nx, size_t *l
     glp_init_smcp(&parm);
     parm.msg_lev = GLP_MSG_OFF;
     (*lp_calls)++;
-    if (glp_simplex(lp, &parm) == 0 && glp_get_prim_stat(lp) == GLP_FEAS) {
+    if (glp_simplex(lp, &parm) == 0 && glp_get_status(lp) == GLP_OPT) {
       for (size_t c = 0; c < m; c++) {
         lam[c] = glp_get_col_prim(lp, (int)c + 1);
         support[c] = lam[c] > 0;
@@ -427,6 +427,54 @@ sdlab_lp_homogeneous(const double *G, const unsigned char *strict, size_t m, siz
   free(ind);
   free(val);
   free(h0);
+  return status;
+}
+
+int
+sdlab_lp_equality(const double *A, const double *rhs, const double *cost, size_t m, size_t nx, size_t nfree, double *x,
+                  int *feasible)
+{
+  *feasible = 0;
+  if (nx == 0 || nfree > nx || nx > 100000 || m > 100000)
+    return sdlab_fail(GSL_EINVAL, "equality system of %zu rows in %zu unknowns (%zu free)", m, nx, nfree);
+  int status = check_coefficients(A, m * nx, m, nx + 1, "equality system");
+  if (!status)
+    status = check_coefficients(rhs, m, m, nx + 1, "equality system's right-hand side");
+  if (!status && cost)
+    status = check_coefficients(cost, nx, m, nx + 1, "equality system's cost");
+  if (status)
+    return status;
+  glp_term_out(GLP_OFF);
+  glp_prob *lp = glp_create_prob();
+  glp_set_obj_dir(lp, GLP_MIN);
+  if (m)
+    glp_add_rows(lp, (int)m);
+  glp_add_cols(lp, (int)nx);
+  int *ind = malloc((nx + 1) * sizeof *ind);
+  double *val = malloc((nx + 1) * sizeof *val);
+  status = ind && val ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory");
+  if (!status) {
+    for (size_t a = 0; a < nx; a++) {
+      const int nonneg = a < nx - nfree;
+      glp_set_col_bnds(lp, (int)a + 1, nonneg ? GLP_LO : GLP_FR, 0, 0);
+      glp_set_obj_coef(lp, (int)a + 1, cost ? cost[a] : nonneg ? 1.0 : 0.0);
+    }
+    for (size_t i = 0; i < m; i++) {
+      glp_set_mat_row(lp, (int)i + 1, glpk_sparse(A + i * nx, nx, 1, ind, val), ind, val);
+      glp_set_row_bnds(lp, (int)i + 1, GLP_FX, rhs[i], rhs[i]);
+    }
+    glp_smcp parm;
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    if (glp_simplex(lp, &parm) == 0 && glp_get_status(lp) == GLP_OPT) {
+      *feasible = 1;
+      for (size_t a = 0; a < nx; a++)
+        x[a] = glp_get_col_prim(lp, (int)a + 1);
+    }
+  }
+  glp_delete_prob(lp);
+  free(ind);
+  free(val);
   return status;
 }
 

@@ -66,6 +66,14 @@ int sdlab_lp_interior(const double *G, const unsigned char *strict, size_t m, si
 /* <w, w_p^d> - s in floating point (a margin, for choosing which branch a witness already realizes). */
 double sdlab_lp_halfspace_row_value(const sdlab_lp_halfspace *h, size_t d, const double *witness);
 
+/* Part 3: a point of a polyhedron in floating point, no certificate (for callers that value what they get
+ * independently).  Find x in R^nx with A x = rhs (A m x nx, row-major), x_j >= 0 for j < nx - nfree and the last
+ * nfree entries free, minimising cost^T x (cost NULL: the sum of the nonnegative entries, a vertex with the smallest
+ * combination); GLPK's tolerances decide.  *feasible = 1 and x set when GLPK finds such a point (0 when it finds none,
+ * the cost is unbounded below, or its simplex stops on a numerical failure: no point is not an error here). */
+int sdlab_lp_equality(const double *A, const double *rhs, const double *cost, size_t m, size_t nx, size_t nfree,
+                      double *x, int *feasible);
+
 /* The largest coefficient magnitude A the LPs here accept, for a constraint matrix of `rows` rows and `cols`
  * columns (callers pass the larger of their LP and its Farkas LP).  GLPK's primal simplex (the defaults used
  * here: projected steepest edge pricing) starts from the basis of the rows' auxiliary variables, whose simplex

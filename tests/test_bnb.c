@@ -1577,3 +1577,152 @@ Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout =
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
+
+/* L~ at W_E's codes (two neurons, M_d = 1, W_r = W_p) in long double, taking the span of c_1 and c_2 - c_1 (the
+ * difference formed from the codes in long double, so nearly parallel codes lose nothing to cancellation), two
+ * Gram-Schmidt passes; into *tol its error bound: each code entry is within e = 2 n_p eps_ld (its largest |term|
+ * sum) of its value, so d = c_2 - c_1 within 2 e sqrt(n), turning the plane by at most that over |d| sin(theta)
+ * (theta the angle between c_1 and d), which moves tr(P_V S) by at most 2 ||S|| times the turn (||S|| <= ||R||^2);
+ * plus the Gram-Schmidt's own n eps_ld / sin^2(theta) of the energy.  NAN where the codes do not span a plane. */
+static long double
+plane_loss_ld(const gsl_matrix *Wp, const gsl_matrix *WE, const uint64_t *F, long double *tol)
+{
+  const size_t n = Wp->size2, np = Wp->size1;
+  long double c[2][64], big = 0, energy = 0;
+  for (size_t i = 0; i < 2; i++)
+    for (size_t d = 0; d < n; d++) {
+      long double z = 0, mag = 0;
+      for (size_t a = 0; a < np; a++) {
+        z += (long double)gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
+        mag += fabsl((long double)gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d));
+      }
+      c[i][d] = F[i] >> d & 1 ? z : 0;
+      big = fmaxl(big, mag);
+    }
+  long double q0[64], q1[64], n0 = 0, n1 = 0;
+  for (size_t d = 0; d < n; d++) {
+    q0[d] = c[0][d];
+    q1[d] = c[1][d] - c[0][d];
+    n0 += q0[d] * q0[d];
+  }
+  if (!(n0 > 0))
+    return NAN;
+  n0 = sqrtl(n0);
+  long double dnorm = 0;
+  for (size_t d = 0; d < n; d++) {
+    q0[d] /= n0;
+    dnorm += q1[d] * q1[d];
+  }
+  dnorm = sqrtl(dnorm);
+  for (int twice = 0; twice < 2; twice++) {
+    long double t = 0;
+    for (size_t d = 0; d < n; d++)
+      t += q0[d] * q1[d];
+    for (size_t d = 0; d < n; d++)
+      q1[d] -= t * q0[d];
+  }
+  for (size_t d = 0; d < n; d++)
+    n1 += q1[d] * q1[d];
+  n1 = sqrtl(n1);
+  if (!(dnorm > 0) || !(n1 > 0))
+    return NAN;
+  const long double sine = n1 / dnorm;
+  for (size_t d = 0; d < n; d++)
+    q1[d] /= n1;
+  long double total = 0;
+  for (size_t a = 0; a < np; a++) {
+    long double res[64], t0 = 0, t1 = 0;
+    for (size_t d = 0; d < n; d++) {
+      res[d] = gsl_matrix_get(Wp, a, d);
+      energy += res[d] * res[d];
+      t0 += q0[d] * res[d];
+      t1 += q1[d] * res[d];
+    }
+    for (size_t d = 0; d < n; d++)
+      total += (res[d] - t0 * q0[d] - t1 * q1[d]) * (res[d] - t0 * q0[d] - t1 * q1[d]);
+  }
+  const long double e = 2.0L * np * LDBL_EPSILON * big;
+  *tol = 2 * energy * (2 * e * sqrtl((long double)n)) / (dnorm * sine) +
+         16.0L * n * LDBL_EPSILON * energy / (sine * sine);
+  return total;
+}
+
+/* The one-neuron bound's maximiser gives a point at the bound (sdlab_bnb.h, the incumbent from the relaxation).
+ * On the n = 5, n_p = 3, n_q = 2 ReLU instances of seeds 1 to 4 (C.1 at interference 0.3), every piece with both
+ * neurons live met among 4,000 Gaussian W_E: after sdlab_bnb_set, before any box, the incumbent is a point of the
+ * piece's closure, its L~ recomputed here (plane_loss_ld) lies within the reported upper bound and at or above the
+ * one-neuron bound (the second-order search's bound on phi over a simplex may not pass a code of the piece; the
+ * incumbent sits where the bound is tightest).  Named pieces of seed 1 are certified (upper - lower <= 1e-6
+ * max(1, upper)) with no box at all: the global piece (0,2,4 | 0,3,4), whose infimum is a limit along the face its
+ * two cones share (W_D -> inf), (0,1,2 | 0,1,2,4), another such limit, and (3 | 0,2,3), whose maximising plane
+ * holds a code of the second neuron (a point of the piece reaches the bound). */
+Test(bnb, the_relaxation_s_maximiser_gives_a_point_at_the_bound, .timeout = 300)
+{
+  const size_t n = 5, np = 3, nq = 2;
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t named[3][2] = {{0x15, 0x19}, {0x07, 0x17}, {0x08, 0x0d}};
+  size_t pieces = 0, at_set = 0, named_seen = 0;
+  gsl_rng *r = test_rng(2317);
+  gsl_matrix *WE = gsl_matrix_alloc(nq, np);
+  for (unsigned long seed = 1; seed <= 4; seed++) {
+    gsl_matrix *Wp = NULL;
+    cr_assert_eq(sdlab_lrb_directions(n, np, 0.3, seed, &Wp), 0);
+    gsl_vector *Md = gsl_vector_alloc(n);
+    gsl_vector_set_all(Md, 1.0);
+    uint64_t seen[256][2];
+    size_t nseen = 0;
+    for (int draw = 0; draw < 4000 && nseen < 256; draw++) {
+      test_gaussian(r, WE, 1.0);
+      uint64_t F[2];
+      sdlab_pattern_of_masks(&act, WE, Wp, F);
+      if (F[0] > F[1]) {
+        const uint64_t t = F[0];
+        F[0] = F[1];
+        F[1] = t;
+      }
+      int dup = F[0] == 0;
+      for (size_t k = 0; k < nseen && !dup; k++)
+        dup = memcmp(seen[k], F, sizeof F) == 0;
+      if (dup)
+        continue;
+      memcpy(seen[nseen++], F, sizeof F);
+      sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
+      sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+      cr_assert_not_null(b, "%s", sdlab_error_message(1));
+      cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+      pieces++;
+      const int certified = b->upper - b->lower <= 1e-6 * fmax(1.0, b->upper);
+      at_set += certified;
+      for (size_t k = 0; k < 3; k++)
+        if (seed == 1 && memcmp(named[k], F, sizeof F) == 0) {
+          named_seen++;
+          cr_log_info("seed 1, piece (%llx | %llx): bound %.12f, incumbent %.12f", (unsigned long long)F[0],
+                      (unsigned long long)F[1], b->lower, b->upper);
+          cr_assert(certified, "seed 1, piece (%llx | %llx): [%.12f, %.12f] not certified by the relaxation and its "
+                    "incumbent", (unsigned long long)F[0], (unsigned long long)F[1], b->lower, b->upper);
+        }
+      if (isfinite(b->upper)) {
+        incumbent_is_a_point(b);
+        long double tol;
+        const long double f = plane_loss_ld(Wp, b->WE, F, &tol);
+        if (!isnan(f)) {
+          cr_assert(f <= b->upper + tol, "seed %lu, piece (%llx | %llx): L~ %.17Lg above the upper bound %.17g", seed,
+                    (unsigned long long)F[0], (unsigned long long)F[1], f, b->upper);
+          cr_assert(b->relaxed <= f + tol, "seed %lu, piece (%llx | %llx): the one-neuron bound %.17g above a point "
+                    "of the piece at %.17Lg (within %.3Lg)", seed, (unsigned long long)F[0], (unsigned long long)F[1],
+                    b->relaxed, f, tol);
+        }
+      }
+      sdlab_bnb_free(b);
+      sdlab_piece_free(P);
+    }
+    gsl_vector_free(Md);
+    gsl_matrix_free(Wp);
+  }
+  cr_log_info("%zu pieces with two live neurons; %zu certified by the relaxation and its incumbent alone", pieces,
+              at_set);
+  cr_assert_eq(named_seen, 3, "the named pieces of seed 1 were drawn (%zu of 3)", named_seen);
+  cr_assert(pieces >= 200, "%zu pieces", pieces);
+  gsl_matrix_free(WE);
+  gsl_rng_free(r);
+}

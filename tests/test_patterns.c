@@ -360,3 +360,69 @@ Test(patterns, one_entry_point_picks_the_enumeration_from_the_activation)
   gsl_matrix_free(Wp);
   gsl_rng_free(r);
 }
+
+/* sdlab_lp_equality (the incumbents' LPs, see sdlab_bnb.h): on 300 random systems A x = A x0 (x0 with zeros, some
+ * free entries) it finds a point, which meets the rows and the signs within GLPK's primal tolerance tol_bnd
+ * (relative to 1 + |bound|, plus the rounding of the row's sum) and costs no more than x0 (within the same
+ * tolerance); a system of positive rows with a negative right-hand side, and an unbounded cost, give no point; a
+ * NaN coefficient and an empty system are refused. */
+Test(patterns, lp_equality_finds_points_of_random_polyhedra_and_none_of_empty_ones)
+{
+  glp_smcp parm;
+  glp_init_smcp(&parm);
+  const double tb = parm.tol_bnd;
+  gsl_rng *r = test_rng(2321);
+  double A[64], x0[10], x[10], rhs[6], cost[10];
+  for (int t = 0; t < 300; t++) {
+    const size_t m = 1 + gsl_rng_uniform_int(r, 6), nx = m + gsl_rng_uniform_int(r, 5),
+                 nfree = gsl_rng_uniform_int(r, nx < 3 ? nx + 1 : 3);
+    for (size_t j = 0; j < nx; j++) {
+      x0[j] = j < nx - nfree ? (gsl_rng_uniform(r) < 0.3 ? 0.0 : gsl_rng_uniform(r)) : gsl_ran_gaussian(r, 1.0);
+      cost[j] = j < nx - nfree ? gsl_rng_uniform(r) : 0.0;
+    }
+    for (size_t i = 0; i < m; i++) {
+      rhs[i] = 0;
+      for (size_t j = 0; j < nx; j++)
+        rhs[i] += (A[i * nx + j] = gsl_ran_gaussian(r, 1.0)) * x0[j];
+    }
+    int feasible = 0;
+    cr_assert_eq(sdlab_lp_equality(A, rhs, t % 2 ? cost : NULL, m, nx, nfree, x, &feasible), 0, "%s",
+                 sdlab_error_message(1));
+    cr_assert(feasible, "system %d: no point found", t);
+    double cx = 0, cx0 = 0;
+    for (size_t j = 0; j < nx; j++) {
+      cr_assert(j >= nx - nfree || x[j] >= -tb, "system %d: x_%zu = %g", t, j, x[j]);
+      const double cj = t % 2 ? cost[j] : j < nx - nfree ? 1.0 : 0.0;
+      cx += cj * x[j];
+      cx0 += cj * x0[j];
+    }
+    for (size_t i = 0; i < m; i++) {
+      double v = 0, mag = 0;
+      for (size_t j = 0; j < nx; j++) {
+        v += A[i * nx + j] * x[j];
+        mag += fabs(A[i * nx + j] * x[j]);
+      }
+      cr_assert(fabs(v - rhs[i]) <= tb * (1 + fabs(rhs[i])) + 64 * DBL_EPSILON * mag, "system %d row %zu: %g vs %g", t,
+                i, v, rhs[i]);
+    }
+    cr_assert(cx <= cx0 + tb * (1 + fabs(cx0)) * (double)nx, "system %d: cost %g above x0's %g", t, cx, cx0);
+  }
+  /* positive rows cannot meet a negative right-hand side with x >= 0 */
+  for (size_t k = 0; k < 12; k++)
+    A[k] = 0.1 + gsl_rng_uniform(r);
+  rhs[0] = -1;
+  rhs[1] = 1;
+  rhs[2] = 2;
+  int feasible = 1;
+  cr_assert_eq(sdlab_lp_equality(A, rhs, NULL, 3, 4, 0, x, &feasible), 0);
+  cr_assert(!feasible, "a point with x >= 0 of positive rows summing to -1");
+  /* x_0 - x_1 = 0, cost -x_0: unbounded below */
+  const double A2[2] = {1, -1}, r2[1] = {0}, c2[2] = {-1, 0};
+  feasible = 1;
+  cr_assert_eq(sdlab_lp_equality(A2, r2, c2, 1, 2, 0, x, &feasible), 0);
+  cr_assert(!feasible, "an unbounded cost reported a point");
+  const double A3[2] = {1, NAN};
+  cr_assert_eq(sdlab_lp_equality(A3, r2, NULL, 1, 2, 0, x, &feasible), SDLAB_ENONFINITE);
+  cr_assert_eq(sdlab_lp_equality(A3, r2, NULL, 1, 0, 0, x, &feasible), GSL_EINVAL);
+  gsl_rng_free(r);
+}
