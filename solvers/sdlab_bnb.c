@@ -1908,7 +1908,10 @@ relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c, double *gap)
  * 2 (l_1 - l_n) (u, u' in B), and, with P = I - u u^T (|P'| = 1, |P''| = 2), |M'| <= 2 l_1, |M''| <= 6 l_1, so the
  * sum of the m = q - 1 largest eigenvalues of M, while a gap gam > 0 separates them from the rest, has second
  * derivative tr(V^T M'' V) + 2 sum_(i <= m < j) (v_j^T M' v_i)^2 / (l_i - l_j) <= m (6 l_1 + 8 l_1^2 / gam).  The gap
- * on the arc is at least the centroid's less 4 l_1 s (Weyl: |M(t) - M(0)| <= 2 l_1 sin t) less its rounding */
+ * on the arc is at least the centroid's less 4 l_1 s (Weyl: |M(t) - M(0)| <= 2 l_1 sin t) less its rounding.  The
+ * gradient's rounding (its eigenvectors' error, about n eps l_1 / gap) moves the linear term by about n eps l_1^2 rho
+ * / gam, a share n eps rho / (4 theta^2) of the curvature term's 4 l_1^2 theta^2 / gam: negligible but at theta
+ * near eps, where both are below the margin. */
 static double
 relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
 {
