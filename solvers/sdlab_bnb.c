@@ -2217,7 +2217,7 @@ relax_incumbent(sdlab_bnb *b)
   int found = 0;
   size_t limit = NONE; /* the neuron whose code is a limit along u */
   for (int pass = 0; !status && pass < 2; pass++) {
-    /* pass 0: u the code of neuron is nearest the maximiser; pass 1: one of both is and limit */
+    /* pass 0: u the code of neuron is nearest the maximiser; pass 1: u a code of both is and limit */
     memset(l, 0, K * sizeof *l);
     status = relax_base(w, is, limit, x->arg + is * n, A, rhs, cost, sol, l, &found);
     if (status || !found)
@@ -2249,7 +2249,9 @@ relax_incumbent(sdlab_bnb *b)
         limit = j;
       missing |= !found;
     }
-    if (status || (pass == 0 && limit == NONE && !missing)) {
+    if (status)
+      break;
+    if (pass == 0 && !missing) { /* every other neuron has a code in V: the point is exact */
       found = 1;
       break;
     }
