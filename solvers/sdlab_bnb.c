@@ -859,7 +859,8 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   x->V = gsl_matrix_alloc(n, n);
   x->ev = gsl_vector_alloc(n);
   x->eig = gsl_eigen_symmv_alloc(n);
-  if (!x->S || !x->u || !x->Su || !x->g || !x->cbar || !x->arg || !x->argv || !x->node || !x->heap || !x->M || !x->V || !x->ev || !x->eig)
+  if (!x->S || !x->u || !x->Su || !x->g || !x->cbar || !x->arg || !x->argv || !x->node || !x->heap || !x->M || !x->V ||
+      !x->ev || !x->eig)
     return 1;
   /* B: the features some generator of a live neuron has codes on.  Every code of the piece, and so V, lies in
    * the coordinate subspace B (a neuron's codes vanish off its features, exactly; a feature where every generator
@@ -880,7 +881,8 @@ relax_alloc(struct sdlab_bnb_workspace *w)
           v += gsl_matrix_get(w->R, d, a) * gsl_matrix_get(w->R, e, a);
       x->S[d * n + e] = v;
     }
-  /* the largest eigenvalue of S_B and the spread of its eigenvalues on B (the Lipschitz argument's vectors all lie in B: see relax_node) */
+  /* the largest eigenvalue of S_B and the spread of its eigenvalues on B (the Lipschitz argument's vectors all lie
+   * in B: see relax_node) */
   x->spread = x->top = 0;
   if (nb > 0) {
     gsl_matrix_view M = gsl_matrix_submatrix(x->M, 0, 0, nb, nb);
@@ -2092,10 +2094,10 @@ relax_frame(struct sdlab_bnb_workspace *w, const double *c, double *fr)
 }
 
 /* The code of neuron i nearest (in l_1) to target, and, when j != NONE, also one of neuron j (a code of both
- * cones): plain coordinates into l; *found 0 when the LP finds none */
+ * cones): plain coordinates into l, the code into u (n); *found 0 when the LP finds none */
 static int
 relax_base(struct sdlab_bnb_workspace *w, size_t i, size_t j, const double *target, double *A, double *rhs,
-           double *cost, double *sol, double *l, int *found)
+           double *cost, double *sol, double *l, double *u, int *found)
 {
   const size_t n = w->n, pi = w->cone.count[i], pj = j == NONE ? 0 : w->cone.count[j];
   const size_t cols = pi + pj + 2 * n, rows = j == NONE ? n : 2 * n;
@@ -2118,8 +2120,9 @@ relax_base(struct sdlab_bnb_workspace *w, size_t i, size_t j, const double *targ
     return status;
   /* GLPK's vertex within its tolerances: entries below 1e-7 of the largest are its noise, made 0; then neuron j's
    * coefficients solved again on their support, so that both codes are one vector within rounding */
-  double big = 0, u[64] = {0}, coef[64];
+  double big = 0, coef[64];
   size_t idx[64], m = 0;
+  memset(u, 0, n * sizeof *u);
   for (size_t c = 0; c < pi + pj; c++)
     big = fmax(big, sol[c]);
   for (size_t c = 0; c < pi + pj; c++)
@@ -2219,14 +2222,10 @@ relax_incumbent(sdlab_bnb *b)
   for (int pass = 0; !status && pass < 2; pass++) {
     /* pass 0: u the code of neuron is nearest the maximiser; pass 1: u a code of both is and limit */
     memset(l, 0, K * sizeof *l);
-    status = relax_base(w, is, limit, x->arg + is * n, A, rhs, cost, sol, l, &found);
+    status = relax_base(w, is, limit, x->arg + is * n, A, rhs, cost, sol, l, u, &found);
     if (status || !found)
       break;
     double nu = 0, nt = 0;
-    memset(u, 0, n * sizeof *u);
-    for (size_t j = 0; j < w->cone.count[is]; j++)
-      for (size_t d = 0; d < n; d++)
-        u[d] += l[w->cone.off[is] + j] * w->cone.gen[(w->cone.off[is] + j) * n + d];
     for (size_t d = 0; d < n; d++) {
       nu += u[d] * u[d];
       nt += x->arg[is * n + d] * x->arg[is * n + d];
