@@ -113,8 +113,10 @@ $(BUILD)/tests/killshim.so: tests/fuzz/killshim.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -shared -fPIC $(CSTD) $(WARN) -o $@ $< -ldl
 
-# Tests run with one BLAS thread (deterministic, and Criterion already runs tests in parallel).
-TEST_ENV = OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/sdlab) \
+# Tests run with one BLAS thread (deterministic, and Criterion already runs tests in parallel): Debian's OpenMP
+# build of OpenBLAS takes its count from OMP_NUM_THREADS (outside sdlab's own regions, where each small GSL product
+# otherwise opened a region of two threads: the bnb suite's searches spent most of their time in futex waits).
+TEST_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/sdlab) \
   FUZZ_SHIM=$(abspath $(BUILD)/tests/killshim.so)
 test: $(BUILD)/tests/sdlab_tests $(BUILD)/sdlab $(BUILD)/tests/killshim.so | deps-test
 	$(TEST_ENV) $(BUILD)/tests/sdlab_tests --jobs=2 $(TESTFLAGS)
@@ -125,7 +127,7 @@ check: | deps-test
 	@rm -rf $(BUILD)/san/logs && mkdir -p $(BUILD)/san/logs
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/san CFLAGS="$(SAN_FLAGS)" $(BUILD)/san/tests/sdlab_tests $(BUILD)/san/sdlab \
 	  $(BUILD)/san/tests/killshim.so
-	OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/san/sdlab) \
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive SDLAB_BIN=$(abspath $(BUILD)/san/sdlab) \
 	FUZZ_SHIM=$(abspath $(BUILD)/san/tests/killshim.so) FUZZ_LSAN_SUPP=$(abspath tests/lsan.supp) \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(abspath $(BUILD)/san/logs/asan) \
 	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(BUILD)/san/logs/ubsan) \

@@ -126,12 +126,17 @@ struct bnb_jump {
 struct bnb_relax {
   double value;                 /* the bound on the whole piece (-inf: none) */
   double *S, spread, top, *u, *Su, *g, *cbar;
-  double *arg, *argv;           /* per live neuron: the code of the largest phi found, and that phi */
+  double *arg, *argv, *argup;   /* per live neuron: the code of the largest phi found, that phi, and the search's
+                                 * bound on phi over the neuron's cone (with the margin) */
   gsl_matrix *M, *V;
   gsl_vector *ev;
   gsl_eigen_symmv_workspace *eig;
   double *node;
   size_t kmax, cap, *heap, heaped;
+  /* the two-neuron bound (see two_neuron_bound): its search's records (upper bound, the two simplices' vertex
+   * counts, then each simplex's vertices, kmax of n each), their heap, and scratch */
+  double *pnode, *G, *y, *grad, *cpair;
+  size_t pcap, *pheap, pheaped;
 };
 
 struct sdlab_bnb_workspace {
@@ -228,8 +233,15 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->rx.cbar);
     free(w->rx.arg);
     free(w->rx.argv);
+    free(w->rx.argup);
     free(w->rx.node);
     free(w->rx.heap);
+    free(w->rx.pnode);
+    free(w->rx.pheap);
+    free(w->rx.G);
+    free(w->rx.y);
+    free(w->rx.grad);
+    free(w->rx.cpair);
     if (w->rx.M)
       gsl_matrix_free(w->rx.M);
     if (w->rx.V)
@@ -832,6 +844,7 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
 /* The one-neuron bound's workspace: S = P_B R R^T P_B and its eigenvalues' spread on B, scratch, and room for the
  * simplices of the largest cover plus RELAX_NODES more.  Nonzero when out of memory. */
 #define RELAX_NODES 2048
+#define PAIR_NODES 4096
 static int
 relax_alloc(struct sdlab_bnb_workspace *w)
 {
@@ -853,14 +866,22 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   x->cbar = malloc(n * sizeof *x->cbar);
   x->arg = malloc((w->q ? w->q : 1) * n * sizeof *x->arg);
   x->argv = malloc((w->q ? w->q : 1) * sizeof *x->argv);
+  x->argup = malloc((w->q ? w->q : 1) * sizeof *x->argup);
   x->node = malloc(x->cap * (2 + x->kmax * n) * sizeof *x->node);
   x->heap = malloc(x->cap * sizeof *x->heap);
+  x->pcap = most * most + PAIR_NODES + 2;
+  x->pnode = malloc(x->pcap * (3 + 2 * x->kmax * n) * sizeof *x->pnode);
+  x->pheap = malloc(x->pcap * sizeof *x->pheap);
+  x->G = malloc(n * n * sizeof *x->G);
+  x->y = malloc(2 * n * sizeof *x->y);
+  x->grad = malloc(2 * n * sizeof *x->grad);
+  x->cpair = malloc(2 * n * sizeof *x->cpair);
   x->M = gsl_matrix_alloc(n, n);
   x->V = gsl_matrix_alloc(n, n);
   x->ev = gsl_vector_alloc(n);
   x->eig = gsl_eigen_symmv_alloc(n);
-  if (!x->S || !x->u || !x->Su || !x->g || !x->cbar || !x->arg || !x->argv || !x->node || !x->heap || !x->M || !x->V ||
-      !x->ev || !x->eig)
+  if (!x->S || !x->u || !x->Su || !x->g || !x->cbar || !x->arg || !x->argv || !x->argup || !x->node || !x->heap || !x->M || !x->V ||
+      !x->ev || !x->eig || !x->pnode || !x->pheap || !x->G || !x->y || !x->grad || !x->cpair)
     return 1;
   /* B: the features some generator of a live neuron has codes on.  Every code of the piece, and so V, lies in
    * the coordinate subspace B (a neuron's codes vanish off its features, exactly; a feature where every generator
@@ -1898,7 +1919,7 @@ relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c, double *gap)
   return r;
 }
 
-/* A simplex of the search (record id): its centroid's phi (into *val) and its upper bound, the smaller of two.
+/* A simplex of a cone (its k vertices v): its centroid's phi (into *val) and its upper bound, the smaller of two.
  * Every point c of the simplex is within rho = max_j |v_j - cbar| of the centroid cbar, so at an angle theta from
  * it with s = sin(theta) <= rho / |cbar| (while below 1).
  * First order: phi moves by at most q (l_1 - l_n) sin(theta) between codes at angle theta (rotate the maximising
@@ -1915,11 +1936,11 @@ relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c, double *gap)
  * / gam, a share n eps rho / (4 theta^2) of the curvature term's 4 l_1^2 theta^2 / gam: negligible but at theta
  * near eps, where both are below the margin. */
 static double
-relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
+relax_simplex(struct sdlab_bnb_workspace *w, const double *v, size_t k, double *val)
 {
   struct bnb_relax *x = &w->rx;
-  const size_t n = w->n, k = (size_t)x->node[id * (2 + x->kmax * n) + 1];
-  double *rec = x->node + id * (2 + x->kmax * n), *v = rec + 2, *cbar = x->cbar, rho = 0, nb = 0, gap;
+  const size_t n = w->n;
+  double *cbar = x->cbar, rho = 0, nb = 0, gap;
   for (size_t d = 0; d < n; d++) {
     cbar[d] = 0;
     for (size_t j = 0; j < k; j++)
@@ -1952,7 +1973,16 @@ relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
     const double H = 2 * x->spread + (m > 0 ? m * (6 * l1 + 8 * l1 * l1 / gam) : 0.0);
     up = fmin(up, *val + lin + 0.5 * theta * theta * H);
   }
-  rec[0] = up + margin;
+  return up;
+}
+
+/* relax_simplex on record id of the search, its bound (plus margin) stored in the record */
+static double
+relax_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double *val)
+{
+  struct bnb_relax *x = &w->rx;
+  double *rec = x->node + id * (2 + x->kmax * w->n);
+  rec[0] = relax_simplex(w, rec + 2, (size_t)rec[1], val) + margin;
   return rec[0];
 }
 
@@ -2033,10 +2063,279 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
       index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, other);
       spent++;
     }
+    x->argup[i] = fmax(best, x->heaped ? x->node[x->heap[0] * stride] : best);
     if (best >= least)
       continue; /* this neuron cannot lower the least bound */
-    least = fmin(least, fmax(best, x->heaped ? x->node[x->heap[0] * stride] : best));
+    least = fmin(least, x->argup[i]);
   }
+  return w->energy - least - margin;
+}
+
+/* The two-neuron bound's function: for codes a, b of two neurons (columns of C = [a b], independent),
+ * phi2(a, b) = max over q-dimensional V containing a and b of tr(P_V S) = tr(P S) + the m = q - 2 largest
+ * eigenvalues of M = P' S P' (P the projector on span{a, b}, P' = I - P; Ky Fan).  Also, into x->grad (a's part,
+ * then b's), its gradient in C, 2 P' G C (C^T C)^-1 with G = S - S W W^T - W W^T S (W: M's m top eigenvectors,
+ * orthogonal to span{a, b}; d phi2 = tr(dP G) and dP = P' dC C^+ + its transpose), into *gap M's gap
+ * lambda_m - lambda_(m+1) (infinite for m = 0), into *sig C's smallest singular value.  -inf where a and b are
+ * parallel at the rounding level. */
+static double
+pair_phi(struct bnb_relax *x, size_t n, size_t q, const double *a, const double *b, double *gap, double *sig)
+{
+  double g11 = 0, g12 = 0, g22 = 0;
+  for (size_t d = 0; d < n; d++) {
+    g11 += a[d] * a[d];
+    g12 += a[d] * b[d];
+    g22 += b[d] * b[d];
+  }
+  const double det = g11 * g22 - g12 * g12, h = 0.5 * (g11 - g22);
+  *sig = sqrt(fmax(0.0, 0.5 * (g11 + g22) - sqrt(h * h + g12 * g12)));
+  if (!(det > 64 * DBL_EPSILON * g11 * g22))
+    return -INFINITY;
+  double *q1 = x->u, *q2 = x->Su, r = 0, nq = 0;
+  for (size_t d = 0; d < n; d++)
+    q1[d] = a[d] / sqrt(g11);
+  for (size_t d = 0; d < n; d++) {
+    q2[d] = b[d] - g12 / g11 * a[d];
+    nq += q2[d] * q2[d];
+  }
+  for (size_t d = 0; d < n; d++)
+    q2[d] /= sqrt(nq);
+  /* M = P' S P' computed as S - P S - S P + P S P with P = q1 q1^T + q2 q2^T */
+  double *Sq1 = x->g, *Sq2 = x->y; /* scratch until y is formed */
+  for (size_t d = 0; d < n; d++) {
+    Sq1[d] = Sq2[d] = 0;
+    for (size_t e = 0; e < n; e++) {
+      Sq1[d] += x->S[d * n + e] * q1[e];
+      Sq2[d] += x->S[d * n + e] * q2[e];
+    }
+  }
+  double s11 = 0, s12 = 0, s22 = 0;
+  for (size_t d = 0; d < n; d++) {
+    s11 += q1[d] * Sq1[d];
+    s12 += q1[d] * Sq2[d];
+    s22 += q2[d] * Sq2[d];
+  }
+  r = s11 + s22;
+  for (size_t d = 0; d < n; d++)
+    for (size_t e = 0; e < n; e++) {
+      const double PSd = q1[d] * Sq1[e] + q2[d] * Sq2[e], SPd = Sq1[d] * q1[e] + Sq2[d] * q2[e],
+                   PSP = s11 * q1[d] * q1[e] + s12 * (q1[d] * q2[e] + q2[d] * q1[e]) + s22 * q2[d] * q2[e];
+      gsl_matrix_set(x->M, d, e, x->S[d * n + e] - PSd - SPd + PSP);
+    }
+  const size_t m = q - 2 < n ? q - 2 : n;
+  /* G = S - S W W^T - W W^T S */
+  memcpy(x->G, x->S, n * n * sizeof *x->G);
+  *gap = INFINITY;
+  if (m > 0) {
+    gsl_eigen_symmv(x->M, x->ev, x->V, x->eig);
+    gsl_eigen_symmv_sort(x->ev, x->V, GSL_EIGEN_SORT_VAL_DESC);
+    for (size_t t = 0; t < m; t++) {
+      gsl_vector_const_view v = gsl_matrix_const_column(x->V, t);
+      for (size_t d = 0; d < n; d++) {
+        double sv = 0;
+        for (size_t e = 0; e < n; e++)
+          sv += x->S[d * n + e] * gsl_vector_get(&v.vector, e);
+        for (size_t e = 0; e < n; e++) {
+          x->G[d * n + e] -= sv * gsl_vector_get(&v.vector, e);
+          x->G[e * n + d] -= sv * gsl_vector_get(&v.vector, e);
+        }
+      }
+      r += gsl_vector_get(x->ev, t);
+    }
+    *gap = m < n ? gsl_vector_get(x->ev, m - 1) - gsl_vector_get(x->ev, m) : 0.0;
+  }
+  /* y = C (C^T C)^-1, then grad = 2 P' G y, column by column */
+  for (size_t d = 0; d < n; d++) {
+    x->y[d] = (g22 * a[d] - g12 * b[d]) / det;
+    x->y[n + d] = (g11 * b[d] - g12 * a[d]) / det;
+  }
+  for (size_t c = 0; c < 2; c++) {
+    double *z = x->grad + c * n, z1 = 0, z2 = 0;
+    for (size_t d = 0; d < n; d++) {
+      z[d] = 0;
+      for (size_t e = 0; e < n; e++)
+        z[d] += x->G[d * n + e] * x->y[c * n + e];
+    }
+    for (size_t d = 0; d < n; d++) {
+      z1 += q1[d] * z[d];
+      z2 += q2[d] * z[d];
+    }
+    for (size_t d = 0; d < n; d++)
+      z[d] = 2 * (z[d] - z1 * q1[d] - z2 * q2[d]);
+  }
+  return r;
+}
+
+/* A record of the two-neuron search: simplices A (ka vertices) of one neuron's cone and B (kb) of another's, their
+ * centroids a0, b0 (into x->cpair), phi2 there (into *val, -inf where they are parallel) and an upper bound of
+ * phi2 over A x B (stored in the record with the margin), the least of:
+ *  - the one-neuron bounds of A and of B (phi2(a, b) <= phi(a), phi(b): V contains a and b), taken where the
+ *    bounds below do not apply or on a first record;
+ *  - first order: with C0 = [a0 b0], sigma its smallest singular value and eta = sqrt(rho_A^2 + rho_B^2) (rho the
+ *    simplices' radii about their centroids), every C = C0 + E of the product has ||E|| <= eta and, where
+ *    sigma > eta, span(C) within angle theta of span(C0), sin(theta) <= eta / (sigma - eta) (a unit x = C y of
+ *    span(C) has |P0' x| = |P0' E y| <= eta |y| <= eta / sigma_min(C)); rotating the maximising frame's q vectors
+ *    by at most theta moves phi2 by at most q (l_1 - l_n) sin(theta), as for phi (relax_simplex);
+ *  - second order, along the segment C0 + t E inside the product (sigma(t) >= sig' = sigma - eta): with
+ *    A = P' E C^+, P' = A + A^T has norm |A| <= eta / sig', and P'' = A' + A'^T, |A'| <= 3 eta^2 / sig'^2 (from
+ *    (C^+)' = -C^+ E C^+ + (C^T C)^-1 E^T P', of norm <= 2 eta / sig'^2), so |P''| <= 6 eta^2 / sig'^2 with rank
+ *    <= 4 and trace 0 (tr P = 2): tr(P'' S) <= 4 |P''| (l_1 - l_n) / 2 <= 12 (l_1 - l_n) eta^2 / sig'^2; with
+ *    M = P' S P', |M'| <= 2 l_1 |P'|, |M''| <= 2 l_1 |P''| + 2 l_1 |P'|^2 <= 14 l_1 eta^2 / sig'^2, and the m top
+ *    eigenvalues' sum has second derivative <= m (|M''| + 2 |M'|^2 / gam) while a gap gam > 0 separates them on
+ *    the segment (the centroid's gap less 4 l_1 eta / sig', Weyl with |M(t) - M(0)| <= 2 l_1 sin(theta), less
+ *    rounding).  So phi2(C) <= phi2(C0) + <grad, E> + eta^2 H / 2, H = (12 (l_1 - l_n) + m (14 l_1 + 8 l_1^2 /
+ *    gam)) / sig'^2, and <grad, E> is at most the sum over the two simplices of the largest gain toward a vertex
+ *    (it is linear in a and in b separately). */
+static double
+pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent, int first, double *val)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, stride = 3 + 2 * x->kmax * n;
+  double *rec = x->pnode + id * stride, *va = rec + 3, *vb = va + x->kmax * n, *a0 = x->cpair, *b0 = a0 + n;
+  const size_t ka = (size_t)rec[1], kb = (size_t)rec[2];
+  double ra = 0, rb = 0, gap, sig, up = parent;
+  for (size_t d = 0; d < n; d++) {
+    a0[d] = b0[d] = 0;
+    for (size_t j = 0; j < ka; j++)
+      a0[d] += va[j * n + d];
+    for (size_t j = 0; j < kb; j++)
+      b0[d] += vb[j * n + d];
+    a0[d] /= (double)ka;
+    b0[d] /= (double)kb;
+  }
+  for (size_t j = 0; j < ka; j++) {
+    double e = 0;
+    for (size_t d = 0; d < n; d++)
+      e += (va[j * n + d] - a0[d]) * (va[j * n + d] - a0[d]);
+    ra = fmax(ra, e);
+  }
+  for (size_t j = 0; j < kb; j++) {
+    double e = 0;
+    for (size_t d = 0; d < n; d++)
+      e += (vb[j * n + d] - b0[d]) * (vb[j * n + d] - b0[d]);
+    rb = fmax(rb, e);
+  }
+  const double eta = sqrt(ra + rb), l1 = x->top;
+  *val = pair_phi(x, n, w->q, a0, b0, &gap, &sig);
+  if (*val > -INFINITY && sig > eta) {
+    const double sp = sig - eta, st = eta / sp, m = (double)(w->q - 2);
+    up = fmin(up, *val + (double)w->q * x->spread * fmin(1.0, st));
+    const double gam = gap - 4 * l1 * fmin(1.0, st) - 2 * (double)(16 * n) * DBL_EPSILON * l1;
+    if (gam > 0) {
+      double lin = 0, best = 0;
+      for (size_t j = 0; j < ka; j++) {
+        double gv = 0;
+        for (size_t d = 0; d < n; d++)
+          gv += x->grad[d] * (va[j * n + d] - a0[d]);
+        best = fmax(best, gv);
+      }
+      lin += best;
+      best = 0;
+      for (size_t j = 0; j < kb; j++) {
+        double gv = 0;
+        for (size_t d = 0; d < n; d++)
+          gv += x->grad[n + d] * (vb[j * n + d] - b0[d]);
+        best = fmax(best, gv);
+      }
+      lin += best;
+      const double H = (12 * x->spread + (m > 0 ? m * (14 * l1 + 8 * l1 * l1 / gam) : 0.0)) / (sp * sp);
+      up = fmin(up, *val + lin + 0.5 * eta * eta * H);
+    }
+  }
+  if (first || !(sig > eta)) {
+    double v1;
+    up = fmin(up, relax_simplex(w, va, ka, &v1));
+    up = fmin(up, relax_simplex(w, vb, kb, &v1));
+  }
+  rec[0] = up + margin;
+  return rec[0];
+}
+
+/* The two-neuron bound, for the whole piece (q >= 3): V contains a code of each of two live neurons i and j (or
+ * limits of them), so ||P_V R||^2 <= phi2(c_i, c_j) (pair_phi) and, where the codes tend to parallel ones, at
+ * most phi of either (its closure: a limit of phi2 is at most phi there, phi being continuous), hence
+ *   L~ >= ||R||^2 - min over pairs i < j of (sup over K_i x K_j of phi2),
+ * the sup bounded by a best-first search over products of simplices of the two covers (pair_node), bisecting the
+ * longer of the two simplices' longest edges, up to PAIR_NODES records a pair or until its bound is within
+ * 1e-9 ||R||^2 of the best phi2 found; a pair whose best phi2 already reaches the smallest bound so far is left.
+ * Tighter than the one-neuron bound where the other neurons' cones, which that bound leaves free in B, keep the
+ * maximising frame away (most of the n_q = 3 pieces at n_p = 3).  -inf below q = 3 (for q = 2 phi2 is L~'s own
+ * value, which the boxes bound). */
+static double
+two_neuron_bound(struct sdlab_bnb_workspace *w)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, stride = 3 + 2 * x->kmax * n;
+  if (w->q < 3 || n > 64)
+    return -INFINITY;
+  const double margin = 2 * (double)(16 * (n + w->q + w->nr)) * DBL_EPSILON * w->energy, tol = 1e-9 * w->energy;
+  double least = INFINITY;
+  for (size_t i = 0; i < w->q; i++)
+    for (size_t j = i + 1; j < w->q; j++) {
+      size_t used = 0, spent = 0;
+      double best = -INFINITY, val;
+      x->pheaped = 0;
+      for (size_t s = w->cone.toff[i]; s < w->cone.toff[i + 1]; s++)
+        for (size_t t = w->cone.toff[j]; t < w->cone.toff[j + 1]; t++) {
+          double *rec = x->pnode + used * stride;
+          size_t ka = 0, kb = 0;
+          for (size_t g = 0; g < w->cone.count[i] && g < 64; g++)
+            if (w->cone.tri[s] >> g & 1)
+              memcpy(rec + 3 + (ka++) * n, w->cone.gen + (w->cone.off[i] + g) * n, n * sizeof *rec);
+          for (size_t g = 0; g < w->cone.count[j] && g < 64; g++)
+            if (w->cone.tri[t] >> g & 1)
+              memcpy(rec + 3 + (x->kmax + kb++) * n, w->cone.gen + (w->cone.off[j] + g) * n, n * sizeof *rec);
+          rec[1] = (double)ka;
+          rec[2] = (double)kb;
+          pair_node(w, used, margin, fmin(x->argup[i], x->argup[j]), 1, &val);
+          best = fmax(best, val);
+          index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, used++);
+        }
+      while (x->pheaped && spent < PAIR_NODES && best < least && x->pnode[x->pheap[0] * stride] - best > tol) {
+        const size_t id = x->pheap[0];
+        double *r = x->pnode + id * stride, len = 0;
+        size_t side = 0, ea = 0, eb = 0;
+        for (size_t h = 0; h < 2; h++) {
+          const double *v = r + 3 + h * x->kmax * n;
+          const size_t k = (size_t)r[1 + h];
+          for (size_t p = 0; p < k; p++)
+            for (size_t l = p + 1; l < k; l++) {
+              double e = 0;
+              for (size_t d = 0; d < n; d++)
+                e += (v[p * n + d] - v[l * n + d]) * (v[p * n + d] - v[l * n + d]);
+              if (e > len) {
+                len = e;
+                side = h;
+                ea = p;
+                eb = l;
+              }
+            }
+        }
+        if (len == 0)
+          break; /* two single codes on top: the bound is phi2 there */
+        const size_t other = used++;
+        const double parent = r[0] - margin;
+        double *c = x->pnode + other * stride;
+        index_heap_pop(x->pheap, &x->pheaped, x->pnode, stride, -1.0);
+        memcpy(c, r, stride * sizeof *c);
+        const size_t off = 3 + side * x->kmax * n;
+        for (size_t d = 0; d < n; d++) {
+          const double mid = 0.5 * (r[off + ea * n + d] + r[off + eb * n + d]);
+          r[off + ea * n + d] = mid;
+          c[off + eb * n + d] = mid;
+        }
+        pair_node(w, id, margin, parent, 0, &val);
+        best = fmax(best, val);
+        pair_node(w, other, margin, parent, 0, &val);
+        best = fmax(best, val);
+        index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, id);
+        index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, other);
+        spent++;
+      }
+      if (best >= least)
+        continue;
+      least = fmin(least, fmax(best, x->pheaped ? x->pnode[x->pheap[0] * stride] : best));
+    }
   return w->energy - least - margin;
 }
 
@@ -2895,6 +3194,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   int status = relax_incumbent(b);
   if (status)
     return status;
+  b->relaxed = w->rx.value = fmax(w->rx.value, two_neuron_bound(w));
   /* one box per choice, in every live neuron, of a simplex of its cover and the generator held at 1 in it,
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];
