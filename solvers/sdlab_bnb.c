@@ -1999,6 +1999,26 @@ relax_keep(struct sdlab_bnb_workspace *w, size_t i, size_t id, double margin, do
   }
 }
 
+/* The longest edge of a simplex (k vertices v of n): its squared length, its ends into *ea < *eb (the first such
+ * pair; 0 with *ea, *eb untouched for a single vertex) */
+static double
+longest_edge(const double *v, size_t k, size_t n, size_t *ea, size_t *eb)
+{
+  double len = 0;
+  for (size_t j = 0; j < k; j++)
+    for (size_t l = j + 1; l < k; l++) {
+      double e = 0;
+      for (size_t d = 0; d < n; d++)
+        e += (v[j * n + d] - v[l * n + d]) * (v[j * n + d] - v[l * n + d]);
+      if (e > len) {
+        len = e;
+        *ea = j;
+        *eb = l;
+      }
+    }
+  return len;
+}
+
 /* The one-neuron bound, for the whole piece: V = span of the codes contains a code c_i of each live neuron i (or,
  * where W_D grows without bound, a limit of them, in the closed cone K_i), so
  *   L~ >= ||R||^2 - min over i of (max over c in K_i of phi(c))     (phi: see relax_phi),
@@ -2032,20 +2052,9 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
     }
     while (x->heaped && spent < RELAX_NODES && best < least && x->node[x->heap[0] * stride] - best > tol) {
       const size_t id = x->heap[0];
-      double *a = x->node + id * stride, *v = a + 2, len = 0;
-      const size_t k = (size_t)a[1];
+      double *a = x->node + id * stride, *v = a + 2;
       size_t ea = 0, eb = 0;
-      for (size_t j = 0; j < k; j++)
-        for (size_t l = j + 1; l < k; l++) {
-          double e = 0;
-          for (size_t d = 0; d < n; d++)
-            e += (v[j * n + d] - v[l * n + d]) * (v[j * n + d] - v[l * n + d]);
-          if (e > len) {
-            len = e;
-            ea = j;
-            eb = l;
-          }
-        }
+      const double len = longest_edge(v, (size_t)a[1], n, &ea, &eb);
       if (len == 0)
         break; /* a single code on top: its bound is phi there (and the margin) */
       const size_t other = used++;
@@ -2293,23 +2302,15 @@ two_neuron_bound(struct sdlab_bnb_workspace *w)
         }
       while (x->pheaped && spent < PAIR_NODES && best < least && x->pnode[x->pheap[0] * stride] - best > tol) {
         const size_t id = x->pheap[0];
-        double *r = x->pnode + id * stride, len = 0;
-        size_t side = 0, ea = 0, eb = 0;
-        for (size_t h = 0; h < 2; h++) {
-          const double *v = r + 3 + h * x->kmax * n;
-          const size_t k = (size_t)r[1 + h];
-          for (size_t p = 0; p < k; p++)
-            for (size_t l = p + 1; l < k; l++) {
-              double e = 0;
-              for (size_t d = 0; d < n; d++)
-                e += (v[p * n + d] - v[l * n + d]) * (v[p * n + d] - v[l * n + d]);
-              if (e > len) {
-                len = e;
-                side = h;
-                ea = p;
-                eb = l;
-              }
-            }
+        double *r = x->pnode + id * stride;
+        size_t side = 0, ea = 0, eb = 0, fa = 0, fb = 0;
+        double len = longest_edge(r + 3, (size_t)r[1], n, &ea, &eb);
+        const double lenb = longest_edge(r + 3 + x->kmax * n, (size_t)r[2], n, &fa, &fb);
+        if (lenb > len) {
+          len = lenb;
+          side = 1;
+          ea = fa;
+          eb = fb;
         }
         if (len == 0)
           break; /* two single codes on top: the bound is phi2 there */
