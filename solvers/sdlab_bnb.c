@@ -1919,6 +1919,26 @@ relax_phi(struct bnb_relax *x, size_t n, size_t q, const double *c, double *gap)
   return r;
 }
 
+/* The centroid of a simplex (k vertices v of n) into c, and the largest squared distance of a vertex from it */
+static double
+simplex_centre(const double *v, size_t k, size_t n, double *c)
+{
+  double r = 0;
+  for (size_t d = 0; d < n; d++) {
+    c[d] = 0;
+    for (size_t j = 0; j < k; j++)
+      c[d] += v[j * n + d];
+    c[d] /= (double)k;
+  }
+  for (size_t j = 0; j < k; j++) {
+    double e = 0;
+    for (size_t d = 0; d < n; d++)
+      e += (v[j * n + d] - c[d]) * (v[j * n + d] - c[d]);
+    r = fmax(r, e);
+  }
+  return r;
+}
+
 /* A simplex of a cone (its k vertices v): its centroid's phi (into *val) and its upper bound, the smaller of two.
  * Every point c of the simplex is within rho = max_j |v_j - cbar| of the centroid cbar, so at an angle theta from
  * it with s = sin(theta) <= rho / |cbar| (while below 1).
@@ -1940,20 +1960,10 @@ relax_simplex(struct sdlab_bnb_workspace *w, const double *v, size_t k, double *
 {
   struct bnb_relax *x = &w->rx;
   const size_t n = w->n;
-  double *cbar = x->cbar, rho = 0, nb = 0, gap;
-  for (size_t d = 0; d < n; d++) {
-    cbar[d] = 0;
-    for (size_t j = 0; j < k; j++)
-      cbar[d] += v[j * n + d];
-    cbar[d] /= (double)k;
+  double *cbar = x->cbar, nb = 0, gap;
+  const double rho = sqrt(simplex_centre(v, k, n, cbar));
+  for (size_t d = 0; d < n; d++)
     nb += cbar[d] * cbar[d];
-  }
-  for (size_t j = 0; j < k; j++) {
-    double e = 0;
-    for (size_t d = 0; d < n; d++)
-      e += (v[j * n + d] - cbar[d]) * (v[j * n + d] - cbar[d]);
-    rho = fmax(rho, sqrt(e));
-  }
   nb = sqrt(nb);
   *val = relax_phi(x, n, w->q, cbar, &gap);
   const double s = fmin(1.0, rho / nb), l1 = x->top;
@@ -2202,28 +2212,8 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
   const size_t n = w->n, stride = 3 + 2 * x->kmax * n;
   double *rec = x->pnode + id * stride, *va = rec + 3, *vb = va + x->kmax * n, *a0 = x->cpair, *b0 = a0 + n;
   const size_t ka = (size_t)rec[1], kb = (size_t)rec[2];
-  double ra = 0, rb = 0, gap, sig, up = parent;
-  for (size_t d = 0; d < n; d++) {
-    a0[d] = b0[d] = 0;
-    for (size_t j = 0; j < ka; j++)
-      a0[d] += va[j * n + d];
-    for (size_t j = 0; j < kb; j++)
-      b0[d] += vb[j * n + d];
-    a0[d] /= (double)ka;
-    b0[d] /= (double)kb;
-  }
-  for (size_t j = 0; j < ka; j++) {
-    double e = 0;
-    for (size_t d = 0; d < n; d++)
-      e += (va[j * n + d] - a0[d]) * (va[j * n + d] - a0[d]);
-    ra = fmax(ra, e);
-  }
-  for (size_t j = 0; j < kb; j++) {
-    double e = 0;
-    for (size_t d = 0; d < n; d++)
-      e += (vb[j * n + d] - b0[d]) * (vb[j * n + d] - b0[d]);
-    rb = fmax(rb, e);
-  }
+  double gap, sig, up = parent;
+  const double ra = simplex_centre(va, ka, n, a0), rb = simplex_centre(vb, kb, n, b0);
   const double eta = sqrt(ra + rb), l1 = x->top;
   *val = pair_phi(x, n, w->q, a0, b0, &gap, &sig);
   if (*val > -INFINITY && sig > eta) {

@@ -1435,34 +1435,104 @@ Test(bnb, two_neurons_sharing_a_face_are_certified, .timeout = 300)
   gsl_matrix_free(Wp);
 }
 
-/* phi(c) = max over 2-dimensional V containing c of tr(P_V S), S = R R^T: u^T S u plus the largest eigenvalue of
- * S compressed to u's complement (u = c / |c|), computed here apart from the library's search */
+/* The eigenvalues of the symmetric n x n matrix A (overwritten) into ev, by cyclic Jacobi rotations until the
+ * off-diagonal part is below 1e-15 of the whole (plain loops: independent of the library's LAPACK-style path) */
+static void
+jacobi_eigenvalues(double *A, size_t n, double *ev)
+{
+  for (int sweep = 0; sweep < 100; sweep++) {
+    double off = 0, all = 0;
+    for (size_t p = 0; p < n; p++)
+      for (size_t r = 0; r < n; r++) {
+        all += A[p * n + r] * A[p * n + r];
+        off += p != r ? A[p * n + r] * A[p * n + r] : 0.0;
+      }
+    if (off <= 1e-30 * all)
+      break;
+    for (size_t p = 0; p < n; p++)
+      for (size_t r = p + 1; r < n; r++) {
+        if (A[p * n + r] == 0)
+          continue;
+        const double th = 0.5 * (A[r * n + r] - A[p * n + p]) / A[p * n + r];
+        const double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1)), c = 1 / sqrt(t * t + 1), s = t * c;
+        for (size_t k = 0; k < n; k++) { /* A <- J^T A J, columns then rows */
+          const double akp = A[k * n + p], akr = A[k * n + r];
+          A[k * n + p] = c * akp - s * akr;
+          A[k * n + r] = s * akp + c * akr;
+        }
+        for (size_t k = 0; k < n; k++) {
+          const double apk = A[p * n + k], ark = A[r * n + k];
+          A[p * n + k] = c * apk - s * ark;
+          A[r * n + k] = s * apk + c * ark;
+        }
+      }
+  }
+  for (size_t p = 0; p < n; p++)
+    ev[p] = A[p * n + p];
+}
+
+/* The largest tr(P_V S) over q-dimensional V containing the k codes (rows of c, independent; k <= 2, n <= 8):
+ * tr(P S) plus the q - k largest eigenvalues of (I - P) S (I - P), P the projector on the codes' span (Ky Fan),
+ * computed apart from the library's searches (Gram-Schmidt twice, Jacobi) */
 static double
-phi2(const gsl_matrix *S, const double *c)
+frame_value(const gsl_matrix *S, const double *c, size_t k, size_t q)
 {
   const size_t n = S->size1;
-  double nc = 0, r = 0;
-  for (size_t d = 0; d < n; d++)
-    nc += c[d] * c[d];
-  gsl_matrix *Q = gsl_matrix_alloc(n, n), *M = gsl_matrix_alloc(n, n), *T = gsl_matrix_alloc(n, n);
-  gsl_matrix_set_identity(Q);
+  double Q[2][8], P[64], T[64], M[64], ev[8], r = 0;
+  for (size_t j = 0; j < k; j++) {
+    memcpy(Q[j], c + j * n, n * sizeof *c);
+    for (int pass = 0; pass < 2; pass++) {
+      for (size_t l = 0; l < j; l++) {
+        double dot = 0;
+        for (size_t d = 0; d < n; d++)
+          dot += Q[l][d] * Q[j][d];
+        for (size_t d = 0; d < n; d++)
+          Q[j][d] -= dot * Q[l][d];
+      }
+      double nn = 0;
+      for (size_t d = 0; d < n; d++)
+        nn += Q[j][d] * Q[j][d];
+      for (size_t d = 0; d < n; d++)
+        Q[j][d] /= sqrt(nn);
+    }
+  }
   for (size_t d = 0; d < n; d++)
     for (size_t e = 0; e < n; e++) {
-      gsl_matrix_set(Q, d, e, gsl_matrix_get(Q, d, e) - c[d] * c[e] / nc);
-      r += c[d] * gsl_matrix_get(S, d, e) * c[e] / nc;
+      P[d * n + e] = d == e;
+      for (size_t j = 0; j < k; j++) {
+        P[d * n + e] -= Q[j][d] * Q[j][e];
+        r += Q[j][d] * gsl_matrix_get(S, d, e) * Q[j][e];
+      }
     }
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Q, S, 0.0, T);
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, T, Q, 0.0, M);
-  gsl_vector *ev = gsl_vector_alloc(n);
-  gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc(n);
-  gsl_eigen_symm(M, ev, ws);
-  r += gsl_vector_max(ev);
-  gsl_eigen_symm_free(ws);
-  gsl_vector_free(ev);
-  gsl_matrix_free(Q);
-  gsl_matrix_free(M);
-  gsl_matrix_free(T);
+  for (size_t pass = 0; pass < 2; pass++) /* T = P S, then M = T P */
+    for (size_t d = 0; d < n; d++)
+      for (size_t e = 0; e < n; e++) {
+        double v = 0;
+        for (size_t f = 0; f < n; f++)
+          v += pass ? T[d * n + f] * P[f * n + e] : P[d * n + f] * gsl_matrix_get(S, f, e);
+        (pass ? M : T)[d * n + e] = v;
+      }
+  jacobi_eigenvalues(M, n, ev);
+  for (size_t t = 0; t + k < q; t++) { /* the q - k largest, one at a time */
+    size_t at = 0;
+    for (size_t d = 1; d < n; d++)
+      at = ev[d] > ev[at] ? d : at;
+    r += ev[at];
+    ev[at] = -INFINITY;
+  }
   return r;
+}
+
+/* neuron i's codes at W_E's row i on feature set F (features off F zero) */
+static void
+row_codes(const gsl_matrix *Wp, const gsl_matrix *WE, size_t i, uint64_t F, double *c)
+{
+  for (size_t d = 0; d < Wp->size2; d++) {
+    double z = 0;
+    for (size_t a = 0; a < Wp->size1; a++)
+      z += gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
+    c[d] = F >> d & 1 ? z : 0.0;
+  }
 }
 
 /* The one-neuron bound (sdlab_bnb.h).  On the n = 5, n_p = 3, n_q = 2 ReLU instance of seed 1, five pieces stayed at
@@ -1545,15 +1615,10 @@ Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout =
         for (size_t j = 0; j < nq; j++)
           if (h == F[p][j]) {
             double c[5];
-            for (size_t d = 0; d < n; d++) {
-              double z = 0;
-              for (size_t a = 0; a < np; a++)
-                z += gsl_matrix_get(row, 0, a) * gsl_matrix_get(Wp, a, d);
-              c[d] = h >> d & 1 ? z : 0.0;
-            }
-            most[j] = fmax(most[j], phi2(SB, c));
+            row_codes(Wp, row, 0, h, c);
+            most[j] = fmax(most[j], frame_value(SB, c, 1, nq));
             if (global)
-              most_s[j] = fmax(most_s[j], phi2(S, c));
+              most_s[j] = fmax(most_s[j], frame_value(S, c, 1, nq));
           }
       }
       if (memcmp(H, F[p], sizeof H) != 0)
@@ -1726,106 +1791,6 @@ Test(bnb, the_relaxation_s_maximiser_gives_a_point_at_the_bound, .timeout = 300)
   cr_assert(pieces >= 200, "%zu pieces", pieces);
   gsl_matrix_free(WE);
   gsl_rng_free(r);
-}
-
-/* The eigenvalues of the symmetric n x n matrix A (overwritten) into ev, by cyclic Jacobi rotations until the
- * off-diagonal part is below 1e-15 of the whole (plain loops: independent of the library's LAPACK-style path) */
-static void
-jacobi_eigenvalues(double *A, size_t n, double *ev)
-{
-  for (int sweep = 0; sweep < 100; sweep++) {
-    double off = 0, all = 0;
-    for (size_t p = 0; p < n; p++)
-      for (size_t r = 0; r < n; r++) {
-        all += A[p * n + r] * A[p * n + r];
-        off += p != r ? A[p * n + r] * A[p * n + r] : 0.0;
-      }
-    if (off <= 1e-30 * all)
-      break;
-    for (size_t p = 0; p < n; p++)
-      for (size_t r = p + 1; r < n; r++) {
-        if (A[p * n + r] == 0)
-          continue;
-        const double th = 0.5 * (A[r * n + r] - A[p * n + p]) / A[p * n + r];
-        const double t = (th >= 0 ? 1.0 : -1.0) / (fabs(th) + sqrt(th * th + 1)), c = 1 / sqrt(t * t + 1), s = t * c;
-        for (size_t k = 0; k < n; k++) { /* A <- J^T A J, columns then rows */
-          const double akp = A[k * n + p], akr = A[k * n + r];
-          A[k * n + p] = c * akp - s * akr;
-          A[k * n + r] = s * akp + c * akr;
-        }
-        for (size_t k = 0; k < n; k++) {
-          const double apk = A[p * n + k], ark = A[r * n + k];
-          A[p * n + k] = c * apk - s * ark;
-          A[r * n + k] = s * apk + c * ark;
-        }
-      }
-  }
-  for (size_t p = 0; p < n; p++)
-    ev[p] = A[p * n + p];
-}
-
-/* The largest tr(P_V S) over q-dimensional V containing the k codes (rows of c, independent; k <= 2, n <= 8):
- * tr(P S) plus the q - k largest eigenvalues of (I - P) S (I - P), P the projector on the codes' span (Ky Fan),
- * computed apart from the library's searches (Gram-Schmidt twice, Jacobi) */
-static double
-frame_value(const gsl_matrix *S, const double *c, size_t k, size_t q)
-{
-  const size_t n = S->size1;
-  double Q[2][8], P[64], T[64], M[64], ev[8], r = 0;
-  for (size_t j = 0; j < k; j++) {
-    memcpy(Q[j], c + j * n, n * sizeof *c);
-    for (int pass = 0; pass < 2; pass++) {
-      for (size_t l = 0; l < j; l++) {
-        double dot = 0;
-        for (size_t d = 0; d < n; d++)
-          dot += Q[l][d] * Q[j][d];
-        for (size_t d = 0; d < n; d++)
-          Q[j][d] -= dot * Q[l][d];
-      }
-      double nn = 0;
-      for (size_t d = 0; d < n; d++)
-        nn += Q[j][d] * Q[j][d];
-      for (size_t d = 0; d < n; d++)
-        Q[j][d] /= sqrt(nn);
-    }
-  }
-  for (size_t d = 0; d < n; d++)
-    for (size_t e = 0; e < n; e++) {
-      P[d * n + e] = d == e;
-      for (size_t j = 0; j < k; j++) {
-        P[d * n + e] -= Q[j][d] * Q[j][e];
-        r += Q[j][d] * gsl_matrix_get(S, d, e) * Q[j][e];
-      }
-    }
-  for (size_t pass = 0; pass < 2; pass++) /* T = P S, then M = T P */
-    for (size_t d = 0; d < n; d++)
-      for (size_t e = 0; e < n; e++) {
-        double v = 0;
-        for (size_t f = 0; f < n; f++)
-          v += pass ? T[d * n + f] * P[f * n + e] : P[d * n + f] * gsl_matrix_get(S, f, e);
-        (pass ? M : T)[d * n + e] = v;
-      }
-  jacobi_eigenvalues(M, n, ev);
-  for (size_t t = 0; t + k < q; t++) { /* the q - k largest, one at a time */
-    size_t at = 0;
-    for (size_t d = 1; d < n; d++)
-      at = ev[d] > ev[at] ? d : at;
-    r += ev[at];
-    ev[at] = -INFINITY;
-  }
-  return r;
-}
-
-/* neuron i's codes at W_E's row i on feature set F (features off F zero) */
-static void
-row_codes(const gsl_matrix *Wp, const gsl_matrix *WE, size_t i, uint64_t F, double *c)
-{
-  for (size_t d = 0; d < Wp->size2; d++) {
-    double z = 0;
-    for (size_t a = 0; a < Wp->size1; a++)
-      z += gsl_matrix_get(WE, i, a) * gsl_matrix_get(Wp, a, d);
-    c[d] = F >> d & 1 ? z : 0.0;
-  }
 }
 
 Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .timeout = 300)
