@@ -1541,11 +1541,11 @@ row_codes(const gsl_matrix *Wp, const gsl_matrix *WE, size_t i, uint64_t F, doub
  * on the global piece (0,2,4 | 0,3,4) from 20 of its points: no box of them is searched.  The bound is checked
  * against this file's computations: every drawn point of each piece (at least 50, up to 100 of Gaussian W_E) has
  * L~ at or above the piece's lower bound, and the relaxation is at most ||R||^2 - min over the two neurons of the
- * largest phi2 at their drawn codes, phi2 taken with S_B, S restricted to the features of the piece's two neurons
+ * largest phi at their drawn codes (frame_value with one code), phi taken with S_B, S restricted to the features of the piece's two neurons
  * (the drawn codes are points of the cones over which the bound maximises phi, and the codes of a piece vanish
  * off its neurons' features, so V lies in that coordinate subspace B).  On the global piece itself, which misses
  * feature 1, B makes the bound tighter than any bound through S could be: it is above ||R||^2 - min over the
- * neurons of the largest phi2 with S at the drawn codes (which is at least what the relaxation with S gives).
+ * neurons of the largest phi with S at the drawn codes (which is at least what the relaxation with S gives).
  * That the bound stays below points of the piece near its infimum, where the codes become parallel, is checked by
  * the_bound_stays_below_a_point_where_the_codes_become_parallel. */
 Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout = 300)
