@@ -150,8 +150,12 @@ fuzz: | deps-test
 	FUZZ_LSAN_SUPP=$(abspath tests/lsan.supp) python3 tests/fuzz/fuzz.py --bin $(BUILD)/san/sdlab \
 	  --shim $(BUILD)/san/tests/killshim.so $(FUZZFLAGS)
 
+# The committed Table 1 rows' epochs (R1 stopping), which the roofline prices at the floors it measures
+T1_EPOCHS = $(shell sed -n 's/.*"epochs_run": *\([0-9]*\).*/\1/p' paper-repro/results/full/runs/*/metrics.json 2>/dev/null \
+  | awk '{ s += $$1 } END { print s + 0 }')
+T1_BENCH = $(if $(filter-out 0,$(T1_EPOCHS)),--table1-epochs $(T1_EPOCHS))
 bench: $(BUILD)/sdlab-bench
-	$(BUILD)/sdlab-bench
+	$(BUILD)/sdlab-bench $(T1_BENCH)
 
 # The trainers' roofline beside PyTorch yardsticks taking the same step (experiments/torch_yardstick.py), when
 # python3-torch is installed (a speed reference, not a dependency); ratios from this one run.  Debian's PyTorch
@@ -162,7 +166,7 @@ bench: $(BUILD)/sdlab-bench
 YARDSTICK_KERNEL = $(shell grep -qw avx512bw /proc/cpuinfo 2>/dev/null && grep -qw avx512vl /proc/cpuinfo && echo SkylakeX \
   || { grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo Haswell; })
 bench-compare: $(BUILD)/sdlab-bench
-	@$(BUILD)/sdlab-bench --roofline | tee $(BUILD)/roofline.txt
+	@$(BUILD)/sdlab-bench --roofline $(T1_BENCH) | tee $(BUILD)/roofline.txt
 	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
 	  for m in topk-dense topk-sparse relu; do OPENBLAS_CORETYPE="$${OPENBLAS_CORETYPE:-$(YARDSTICK_KERNEL)}" \
 	    /usr/bin/python3 experiments/torch_yardstick.py $$m --threads 2; done \

@@ -6,7 +6,9 @@
  *   MCC                 1000 features x 16,000 latents (optimal matching, certified)
  *   training            n_p = 768, n_q = 16,000, batch 256: every method beside the GEMM and memory floors
  *   landscape census    n = 5, n_p = 3, n_q = 3, ReLU (2,300 pieces): the pieces stage on 1 and 2 threads
- * Usage: sdlab-bench [--quick | --roofline | --census] */
+ * Usage: sdlab-bench [--quick | --roofline | --census] [--table1-epochs E]
+ * --table1-epochs: the epochs of Table 1's rows (make bench sums the committed rows'), so that the roofline
+ * also prints what those epochs cost at the floors measured in the run. */
 #include "sdlab_clock.h"
 #include "sdlab_errno.h"
 #include "sdlab_landscape.h"
@@ -16,6 +18,7 @@
 #include "sdlab_blas.h"
 #include "sdlab_train.h"
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,7 +191,7 @@ report_census(void)
 
 /* ---- training at the paper's sizes: n_p = 768, n_q = 16,000, batch 256 (issue: the trainers' roofline) ---- */
 
-enum { TP = 768, TQ = 16000, TB = 256, TN = 1000, TBATCHES = 8 };
+enum { TP = 768, TQ = 16000, TB = 256, TN = 1000, TBATCHES = 8, TN_EPOCH = 100000 /* the bench's N */ };
 
 /* The encoder product B x n_p times n_p x n_q through the trainer's GEMM (oneDNN, `threads` blocks) or
  * OpenBLAS (as this machine's environment configures it), GFLOP/s, best of 5 after a warm-up. */
@@ -274,6 +277,73 @@ copy_bandwidth(int threads)
   }
   free(a), free(b);
   return 2.0 * (double)(n * sizeof(float)) / best;
+}
+
+/* Vector peaks on `threads` threads (one a core), GFLOP/s, best of 3 (the wall time of a parallel region in which
+ * each thread runs the same loop): AVX-512 float32 FMAs (16 lanes, a product and a sum each) and AVX-512 BF16
+ * dot products (vdpbf16ps: 16 float32 lanes, each adding two bf16 products), over 12 independent accumulators a
+ * thread so that their latency does not bind; NAN where the CPU lacks the instructions.  They say how near the
+ * encoder's product runs to the cores' float32 peak and what a bf16 product can gain here (AMX tiles aside). */
+enum { PEAK_ACC = 12, PEAK_ITER = 4000000 };
+
+__attribute__((target("avx512f"))) static float
+peak_fma_loop(void)
+{
+  __m512 acc[PEAK_ACC];
+  const __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-9f);
+  for (int i = 0; i < PEAK_ACC; i++)
+    acc[i] = _mm512_set1_ps((float)i);
+  for (long r = 0; r < PEAK_ITER; r++)
+#pragma GCC unroll 12 /* PEAK_ACC: the accumulators stay in registers */
+    for (int i = 0; i < PEAK_ACC; i++)
+      acc[i] = _mm512_fmadd_ps(x, y, acc[i]);
+  float sum = 0;
+  for (int i = 0; i < PEAK_ACC; i++)
+    sum += _mm512_reduce_add_ps(acc[i]);
+  return sum;
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static float
+peak_bf16_loop(void)
+{
+  __m512 acc[PEAK_ACC];
+  const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3000); /* 1, 2^-31 */
+  for (int i = 0; i < PEAK_ACC; i++)
+    acc[i] = _mm512_set1_ps((float)i);
+  for (long r = 0; r < PEAK_ITER; r++)
+#pragma GCC unroll 12
+    for (int i = 0; i < PEAK_ACC; i++)
+      acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  float sum = 0;
+  for (int i = 0; i < PEAK_ACC; i++)
+    sum += _mm512_reduce_add_ps(acc[i]);
+  return sum;
+}
+
+static double
+peak_rate(int threads, int bf16)
+{
+  double best = INFINITY;
+  volatile float sink = 0;
+  for (int r = 0; r < 3; r++) {
+    const double t0 = sdlab_now();
+#pragma omp parallel num_threads(threads)
+    {
+      const float v = bf16 ? peak_bf16_loop() : peak_fma_loop();
+#pragma omp atomic
+      sink += v;
+    }
+    best = fmin(best, sdlab_now() - t0);
+  }
+  return (bf16 ? 4.0 : 2.0) * 16 * PEAK_ACC * (double)PEAK_ITER * threads / best / 1e9;
+}
+
+static void
+vector_peaks(int threads, double *fma, double *bf16)
+{
+  __builtin_cpu_init();
+  *fma = __builtin_cpu_supports("avx512f") ? peak_rate(threads, 0) : NAN;
+  *bf16 = __builtin_cpu_supports("avx512bf16") ? peak_rate(threads, 1) : NAN;
 }
 
 /* TBATCHES batches of bench-like rows: 10 of 1000 random unit-ish directions per row, Exp(1) magnitudes. */
@@ -400,7 +470,7 @@ bench_train(const train_case *tc, int threads, size_t steps, const float *X, dou
  * and W_D (read parameter, both moments and the gradient, write three: 28 bytes a parameter) at the copy
  * bandwidth.  Ratio: the larger floor's time over the step's time. */
 static int
-bench_roofline(int quick)
+bench_roofline(int quick, double t1_epochs)
 {
   const int threads = 2;
   const double gf = encoder_gflops(threads, 0), gfo = encoder_gflops(threads, 1), bw = copy_bandwidth(threads);
@@ -413,6 +483,10 @@ bench_roofline(int quick)
   printf("  the same product in bfloat16 (oneDNN matmul, float32 accumulation; %s): %.0f GFLOP/s (%.2fx float32)\n",
          sdlab_blas_bf16_native() ? "this CPU's bf16 instructions" : "emulated: no bf16 instructions here", gb,
          gb / gf);
+  double pf, pb;
+  vector_peaks(threads, &pf, &pb);
+  printf("  vector peak on %d threads: float32 FMA %.0f GFLOP/s (the product runs at %.0f%% of it), bf16 dot "
+         "products (AVX-512 BF16) %.0f GFLOP/s (%.2fx float32's)\n", threads, pf, 100 * gf / pf, pb, pb / pf);
   printf("  copy bandwidth %.1f GB/s (read + write); one fused Adam pass over %.1f M parameters: %.1f ms\n", bw / 1e9,
          2.0 * TP * TQ / 1e6, 1e3 * t_mem);
   float *X = bench_batches();
@@ -447,6 +521,13 @@ bench_roofline(int quick)
     printf("  %-30s %10.0f %8.1f %10.0f %10.0f %7.0f%%   %.2fx TopK's step\n", cases[k].name, rate, l0, TB / tg,
            TB / t_mem, 100 * floor_t / step, step / topk_step);
   }
+  if (t1_epochs > 0) { /* Table 1's epochs at this run's floors: every row takes the encoder product each step */
+    const double steps = t1_epochs * (TN_EPOCH / TB);
+    printf("  Table 1's %.0f epochs (%.0f steps of %d): encoder products at this run's GEMM rate %.1f min (at the "
+           "cores' FMA peak %.1f), Adam passes at its bandwidth %.1f min, the two one after the other %.1f min; at "
+           "TopK's step here %.1f min\n", t1_epochs, steps, TB, steps * t_gemm / 60, steps * t_gemm * gf / pf / 60,
+           steps * t_mem / 60, steps * (t_gemm + t_mem) / 60, steps * topk_step / 60);
+  }
   /* the entry path's crossover for ReLU: both paths timed at each density */
   printf("  relu crossover (entry path vs dense products, ms per step):\n");
   const double dens[] = {0.002, 0.01, 0.02, 0.05, 0.1, 0.2};
@@ -474,14 +555,30 @@ main(int argc, char **argv)
   if (sdlab_blas_pin_kernel(argv) != 0)
     fprintf(stderr, "sdlab-bench: warning: could not restart with OpenBLAS's %s kernels\n", SDLAB_BLAS_KERNEL);
   gsl_set_error_handler_off();
-  int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-  if (argc > 1 && strcmp(argv[1], "--roofline") == 0) { /* the trainers alone (make bench-compare) */
-    int status = bench_roofline(0);
+  int quick = 0, roofline = 0, census = 0;
+  double t1_epochs = 0;
+  for (int a = 1; a < argc; a++) {
+    char *end = NULL;
+    if (strcmp(argv[a], "--quick") == 0)
+      quick = 1;
+    else if (strcmp(argv[a], "--roofline") == 0) /* the trainers alone (make bench-compare) */
+      roofline = 1;
+    else if (strcmp(argv[a], "--census") == 0) /* the census alone */
+      census = 1;
+    else if (strcmp(argv[a], "--table1-epochs") == 0 && a + 1 < argc &&
+             (t1_epochs = strtod(argv[a + 1], &end), end != argv[a + 1] && *end == '\0' && t1_epochs > 0))
+      a++;
+    else
+      return fprintf(stderr, "sdlab-bench: error: bad argument '%s' (usage: sdlab-bench [--quick | --roofline | "
+                     "--census] [--table1-epochs E > 0])\n", argv[a]), 2;
+  }
+  if (roofline) {
+    int status = bench_roofline(0, t1_epochs);
     if (status)
       return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
     return 0;
   }
-  if (argc > 1 && strcmp(argv[1], "--census") == 0) /* the census alone */
+  if (census)
     return report_census() ? 1 : 0;
   double gf = dgemm_gflops(1000, 768, 1000);
   printf("sdlab-bench: machine DGEMM rate (1000 x 768 x 1000, best of 3): %.1f GFLOP/s\n\n", gf);
@@ -504,7 +601,7 @@ main(int argc, char **argv)
     snprintf(note, sizeof note, "TopK(32); first call %.3f s; %.1fx the encoder-GEMM time %.3f s", first, s / gemm, gemm);
     printf("%-44s %10.3f %12s %s\n", what, s, "< 1", note);
   }
-  if ((status = bench_roofline(quick)))
+  if ((status = bench_roofline(quick, t1_epochs)))
     return fprintf(stderr, "sdlab-bench: error: %s\n", sdlab_error_message(status)), 1;
   if (report_census())
     return 1;
