@@ -7,7 +7,8 @@
 # and cos 60 deg = 0.5: they run at M = 0.6, beside relu-n4-q2-m06); fixed on 2026-12-07, before it was run, ReLU
 # with n_q = 3 latents in n_p = 3 dimensions at n = 4 (relu-n4-d3-q3); fixed on 2026-12-07, before it was run,
 # Top-2-ReLU with n_q = 3 in n_p = 3 at n = 4 (topk-n4-d3-q3); fixed on 2026-12-07, before it was run,
-# JumpReLU(0.5) with n_q = 3 in n_p = 3 at n = 4 (jumprelu-n4-d3-q3).  At n_p = 3 the branch and bound leaves
+# JumpReLU(0.5) with n_q = 3 in n_p = 3 at n = 4 (jumprelu-n4-d3-q3); fixed on 2026-12-07, before it was run,
+# ReLU with n = 6 and n_q = 2 in n_p = 3 (relu-n6-d3-q2).  At n_p = 3 the branch and bound leaves
 # pieces open, so each piece gets 20,000 boxes (a budget chosen for time; an uncertified global minimum turns a
 # run at the best point found into "undecided", while "spurious" needs no certificate).  Each cell: seeds
 # 1..AT_INSTANCES, 20 Adam runs each (sdlab atlas's defaults: 20,000 steps, lr 0.01).
@@ -17,7 +18,7 @@
 AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3 \
   relu-n3-q2-basin relu-n3-q2-fa relu-n4-q2-basin relu-n4-q2-fa jumprelu-n4-q2-basin jumprelu-n4-q2-fa \
   relu-n3-d3-q2 relu-n4-d3-q2 relu-n5-d3-q2 jumprelu-n4-d3-q2 topk-n4-d3-q2 relu-n5-q2-m06 relu-n6-q2-m06 \
-  relu-n4-d3-q3 topk-n4-d3-q3 jumprelu-n4-d3-q3
+  relu-n4-d3-q3 topk-n4-d3-q3 jumprelu-n4-d3-q3 relu-n6-d3-q2
 AT_ARGS_relu-n3-q2 := --dim 2 --features 3 --latents 2 --activation relu
 AT_ARGS_relu-n4-q2 := --dim 2 --features 4 --latents 2 --activation relu
 AT_ARGS_relu-n4-q3 := --dim 2 --features 4 --latents 3 --activation relu
@@ -33,6 +34,7 @@ AT_D3 := --dim 3 --bnb-nodes $(if $(filter tiny,$(SCALE)),2000,20000)
 AT_ARGS_relu-n3-d3-q2 := $(AT_D3) --features 3 --latents 2 --activation relu
 AT_ARGS_relu-n4-d3-q2 := $(AT_D3) --features 4 --latents 2 --activation relu
 AT_ARGS_relu-n5-d3-q2 := $(AT_D3) --features 5 --latents 2 --activation relu
+AT_ARGS_relu-n6-d3-q2 := $(AT_D3) --features 6 --latents 2 --activation relu
 AT_ARGS_relu-n4-d3-q3 := $(AT_D3) --features 4 --latents 3 --activation relu
 AT_ARGS_jumprelu-n4-d3-q2 := $(AT_D3) --features 4 --latents 2 --activation jumprelu:0.5
 AT_ARGS_topk-n4-d3-q2 := $(AT_D3) --features 4 --latents 2 --activation topk-relu:1

@@ -43,7 +43,7 @@ to feature 0, weight 0.1, eq. 26); an anchored run minimises L~ plus the anchor 
 basin it ends in (the partial minimum of L~ that alternating convex search reaches from its end point) and is
 unconverged only when Adam used all its steps; their twins ending in -basin train without anchoring and are
 judged the same way. The cells named -d3- are in n_p = 3 dimensions (fixed before any was run): ReLU with n = 3,
-4 and 5 features (n/n_p = 1, 4/3, 5/3), JumpReLU(0.5) and Top-1-ReLU with n = 4, all with n_q = 2, and
+4, 5 and 6 features (n/n_p = 1, 4/3, 5/3, 2), JumpReLU(0.5) and Top-1-ReLU with n = 4, all with n_q = 2, and
 relu-n4-d3-q3, ReLU with n = 4 and n_q = 3, topk-n4-d3-q3, Top-2-ReLU with n = 4 and n_q = 3, and
 jumprelu-n4-d3-q3, JumpReLU(0.5) with n = 4 and n_q = 3 (the three fixed on 2026-12-07, each before it was run).
 There the
@@ -51,5 +51,5 @@ branch and bound leaves pieces open (20,000 boxes a piece): a run at the best po
 uncertified global minimum is *undecided*, not *global*, while *spurious* needs no certificate (a partial
 minimum above a point the census found). relu-n5-q2-m06 and relu-n6-q2-m06 put 5 and 6 features in n_p = 2
 (superposition 2.5 and 3), which needs an interference of at least cos 72 deg = 0.309 and cos 60 deg = 0.5, so
-they run at M = 0.6 beside relu-n4-q2-m06. Not yet in the atlas: n = 6 at n_p = 3.
+they run at M = 0.6 beside relu-n4-q2-m06.
 MD
