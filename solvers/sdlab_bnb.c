@@ -2029,6 +2029,29 @@ longest_edge(const double *v, size_t k, size_t n, size_t *ea, size_t *eb)
   return len;
 }
 
+/* Bisect a simplex across its edge (ea, eb): keep (k vertices of n) gets the midpoint in place of vertex ea, copy
+ * (the same vertices) in place of vertex eb */
+static void
+split_edge(double *keep, double *copy, size_t ea, size_t eb, size_t n)
+{
+  for (size_t d = 0; d < n; d++) {
+    const double mid = 0.5 * (keep[ea * n + d] + keep[eb * n + d]);
+    keep[ea * n + d] = mid;
+    copy[eb * n + d] = mid;
+  }
+}
+
+/* The vertices of simplex t of neuron i's cover (the generators in its triangulation's mask) into v; their count */
+static size_t
+cover_simplex(const struct sdlab_bnb_workspace *w, size_t i, size_t t, double *v)
+{
+  size_t k = 0;
+  for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
+    if (w->cone.tri[t] >> j & 1)
+      memcpy(v + (k++) * w->n, w->cone.gen + (w->cone.off[i] + j) * w->n, w->n * sizeof *v);
+  return k;
+}
+
 /* The one-neuron bound, for the whole piece: V = span of the codes contains a code c_i of each live neuron i (or,
  * where W_D grows without bound, a limit of them, in the closed cone K_i), so
  *   L~ >= ||R||^2 - min over i of (max over c in K_i of phi(c))     (phi: see relax_phi),
@@ -2052,11 +2075,7 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
     x->heaped = 0;
     for (size_t t = w->cone.toff[i]; t < w->cone.toff[i + 1]; t++) {
       double *rec = x->node + used * stride;
-      size_t k = 0;
-      for (size_t j = 0; j < w->cone.count[i] && j < 64; j++)
-        if (w->cone.tri[t] >> j & 1)
-          memcpy(rec + 2 + (k++) * n, w->cone.gen + (w->cone.off[i] + j) * n, n * sizeof *rec);
-      rec[1] = (double)k;
+      rec[1] = (double)cover_simplex(w, i, t, rec + 2);
       relax_keep(w, i, used, margin, &best);
       index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, used++);
     }
@@ -2071,11 +2090,7 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
       double *c = x->node + other * stride;
       index_heap_pop(x->heap, &x->heaped, x->node, stride, -1.0);
       memcpy(c, a, stride * sizeof *c);
-      for (size_t d = 0; d < n; d++) {
-        const double mid = 0.5 * (v[ea * n + d] + v[eb * n + d]);
-        a[2 + ea * n + d] = mid;
-        c[2 + eb * n + d] = mid;
-      }
+      split_edge(v, c + 2, ea, eb, n);
       relax_keep(w, i, id, margin, &best);
       relax_keep(w, i, other, margin, &best);
       index_heap_push(x->heap, &x->heaped, x->node, stride, -1.0, id);
@@ -2185,6 +2200,21 @@ pair_phi(struct bnb_relax *x, size_t n, size_t q, const double *a, const double 
   return r;
 }
 
+/* The largest gain of the linear form g from the centroid c toward a vertex of a simplex (k vertices v of n), at
+ * least 0: the linear form's largest increase over the simplex */
+static double
+vertex_gain(const double *g, const double *v, size_t k, size_t n, const double *c)
+{
+  double best = 0;
+  for (size_t j = 0; j < k; j++) {
+    double gv = 0;
+    for (size_t d = 0; d < n; d++)
+      gv += g[d] * (v[j * n + d] - c[d]);
+    best = fmax(best, gv);
+  }
+  return best;
+}
+
 /* A record of the two-neuron search: simplices A (ka vertices) of one neuron's cone and B (kb) of another's, their
  * centroids a0, b0 (into x->cpair), phi2 there (into *val, -inf where they are parallel) and an upper bound of
  * phi2 over A x B (stored in the record with the margin), the least of:
@@ -2221,22 +2251,7 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
     up = fmin(up, *val + (double)w->q * x->spread * fmin(1.0, st));
     const double gam = gap - 4 * l1 * fmin(1.0, st) - 2 * (double)(16 * n) * DBL_EPSILON * l1;
     if (gam > 0) {
-      double lin = 0, best = 0;
-      for (size_t j = 0; j < ka; j++) {
-        double gv = 0;
-        for (size_t d = 0; d < n; d++)
-          gv += x->grad[d] * (va[j * n + d] - a0[d]);
-        best = fmax(best, gv);
-      }
-      lin += best;
-      best = 0;
-      for (size_t j = 0; j < kb; j++) {
-        double gv = 0;
-        for (size_t d = 0; d < n; d++)
-          gv += x->grad[n + d] * (vb[j * n + d] - b0[d]);
-        best = fmax(best, gv);
-      }
-      lin += best;
+      const double lin = vertex_gain(x->grad, va, ka, n, a0) + vertex_gain(x->grad + n, vb, kb, n, b0);
       const double H = (12 * x->spread + (m > 0 ? m * (14 * l1 + 8 * l1 * l1 / gam) : 0.0)) / (sp * sp);
       up = fmin(up, *val + lin + 0.5 * eta * eta * H);
     }
@@ -2277,15 +2292,8 @@ two_neuron_bound(struct sdlab_bnb_workspace *w)
       for (size_t s = w->cone.toff[i]; s < w->cone.toff[i + 1]; s++)
         for (size_t t = w->cone.toff[j]; t < w->cone.toff[j + 1]; t++) {
           double *rec = x->pnode + used * stride;
-          size_t ka = 0, kb = 0;
-          for (size_t g = 0; g < w->cone.count[i] && g < 64; g++)
-            if (w->cone.tri[s] >> g & 1)
-              memcpy(rec + 3 + (ka++) * n, w->cone.gen + (w->cone.off[i] + g) * n, n * sizeof *rec);
-          for (size_t g = 0; g < w->cone.count[j] && g < 64; g++)
-            if (w->cone.tri[t] >> g & 1)
-              memcpy(rec + 3 + (x->kmax + kb++) * n, w->cone.gen + (w->cone.off[j] + g) * n, n * sizeof *rec);
-          rec[1] = (double)ka;
-          rec[2] = (double)kb;
+          rec[1] = (double)cover_simplex(w, i, s, rec + 3);
+          rec[2] = (double)cover_simplex(w, j, t, rec + 3 + x->kmax * n);
           pair_node(w, used, margin, fmin(x->argup[i], x->argup[j]), 1, &val);
           best = fmax(best, val);
           index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, used++);
@@ -2310,11 +2318,7 @@ two_neuron_bound(struct sdlab_bnb_workspace *w)
         index_heap_pop(x->pheap, &x->pheaped, x->pnode, stride, -1.0);
         memcpy(c, r, stride * sizeof *c);
         const size_t off = 3 + side * x->kmax * n;
-        for (size_t d = 0; d < n; d++) {
-          const double mid = 0.5 * (r[off + ea * n + d] + r[off + eb * n + d]);
-          r[off + ea * n + d] = mid;
-          c[off + eb * n + d] = mid;
-        }
+        split_edge(r + off, c + off, ea, eb, n);
         pair_node(w, id, margin, parent, 0, &val);
         best = fmax(best, val);
         pair_node(w, other, margin, parent, 0, &val);

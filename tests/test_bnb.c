@@ -121,16 +121,45 @@ run(sdlab_bnb *b, size_t nodes, double rtol)
     cr_assert_eq(sdlab_bnb_iterate(b), 0, "%s", sdlab_error_message(1));
 }
 
+/* `iters` steps of alternating convex search from E, each ending well (0 or SDLAB_EUNREACHED): the loss reached */
+static double
+acs_run(sdlab_piece_acs *a, const gsl_matrix *E, int iters)
+{
+  cr_assert_eq(sdlab_piece_acs_set(a, E), 0);
+  for (int it = 0; it < iters; it++) {
+    const int st = sdlab_piece_acs_iterate(a);
+    cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
+  }
+  return a->loss;
+}
+
 /* 50 steps of alternating convex search from E end at or above lower, within round */
 static void
 acs_stays_above(sdlab_piece_acs *a, const gsl_matrix *E, double lower, double round)
 {
-  cr_assert_eq(sdlab_piece_acs_set(a, E), 0);
-  for (int it = 0; it < 50; it++) {
-    int st = sdlab_piece_acs_iterate(a);
-    cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
-  }
+  acs_run(a, E, 50);
   cr_assert(a->loss >= lower - round, "ACS reached %.17g below the lower bound %.17g", a->loss, lower);
+}
+
+/* The best of `iters` steps of alternating convex search on piece P from each of the first `starts` Gaussian W_E
+ * (into WE, nq x np) of pattern F (nq masks, at most 64) among `draws` */
+static double
+best_local_solve(gsl_rng *r, const sdlab_activation *act, const sdlab_piece *P, const gsl_matrix *Wp,
+                 const gsl_vector *Md, const uint64_t *F, gsl_matrix *WE, int starts, int draws, int iters)
+{
+  sdlab_piece_acs *acs = sdlab_piece_acs_alloc(P, Wp, Wp, Md);
+  double best = INFINITY;
+  for (int found = 0, draw = 0; found < starts && draw < draws; draw++) {
+    test_gaussian(r, WE, 1.0);
+    uint64_t H[64];
+    sdlab_pattern_of_masks(act, WE, Wp, H);
+    if (memcmp(H, F, WE->size1 * sizeof *F) != 0)
+      continue;
+    found++;
+    best = fmin(best, acs_run(acs, WE, iters));
+  }
+  sdlab_piece_acs_free(acs);
+  return best;
 }
 
 /* Points of b's piece, W_E and `draws - 1` perturbations of it (E: scratch) that keep its pattern F, and
@@ -1135,6 +1164,18 @@ seed_one_instance(gsl_matrix **Wp, gsl_vector **Md)
   gsl_vector_set_all(*Md, 1.0);
 }
 
+/* S = W_p^T W_p (R R^T for R = W_p^T, M_d = 1), and ||R||^2 = tr S into *E */
+static gsl_matrix *
+gram_energy(const gsl_matrix *Wp, double *E)
+{
+  gsl_matrix *S = gsl_matrix_alloc(Wp->size2, Wp->size2);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Wp, Wp, 0.0, S);
+  *E = 0;
+  for (size_t d = 0; d < S->size1; d++)
+    *E += gsl_matrix_get(S, d, d);
+  return S;
+}
+
 /* A point near a limit, pinned: on the n_p = 3 instance of `sdlab landscape --features 5 --dim 3 --seed 1
  * --latents 2 --activation relu`, piece (0,2,4 | 0,3,4) has the point below, strictly inside it, with W_D about
  * 1.6e7 and L~ = 1.3328939: the neurons' codes there are nearly parallel (the two cones share a face, along which
@@ -1555,33 +1596,15 @@ Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout =
   seed_one_instance(&Wp, &Md);
   const size_t n = 5, np = 3, nq = 2;
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
-  gsl_matrix *S = gsl_matrix_alloc(n, n);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Wp, Wp, 0.0, S); /* R = W_p^T (M_d = 1) */
-  double E = 0;
-  for (size_t d = 0; d < n; d++)
-    E += gsl_matrix_get(S, d, d);
+  double E;
+  gsl_matrix *S = gram_energy(Wp, &E);
   const double round = test_gamma(64.0 * (double)(n + nq + np)) * E;
   gsl_rng *r = test_rng(2311);
   gsl_matrix *WE = gsl_matrix_alloc(nq, np), *row = gsl_matrix_alloc(1, np);
   /* the global piece (0,2,4 | 0,3,4): the best of alternating convex search from 20 of its points */
   const uint64_t G[2] = {0x15, 0x19};
   sdlab_piece *PG = sdlab_piece_alloc(Wp, np, &act, nq, G);
-  sdlab_piece_acs *acs = sdlab_piece_acs_alloc(PG, Wp, Wp, Md);
-  double best = INFINITY;
-  for (int starts = 0, draw = 0; starts < 20 && draw < 1000000; draw++) {
-    test_gaussian(r, WE, 1.0);
-    uint64_t H[2];
-    sdlab_pattern_of_masks(&act, WE, Wp, H);
-    if (memcmp(H, G, sizeof H) != 0)
-      continue;
-    starts++;
-    cr_assert_eq(sdlab_piece_acs_set(acs, WE), 0);
-    for (int it = 0; it < 200; it++) {
-      const int st = sdlab_piece_acs_iterate(acs);
-      cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
-    }
-    best = fmin(best, acs->loss);
-  }
+  const double best = best_local_solve(r, &act, PG, Wp, Md, G, WE, 20, 1000000, 200);
   cr_log_info("the global piece's best point found: %.17g", best);
   cr_assert(best < 1.4, "the global piece's local solves found its minimum's neighbourhood");
   /* (0,1,2,4 | 1,3,4), (1,2,3 | 0,1,2,4), (1,2,3 | 0,3,4), (0,2,3 | 0,1,2,4), (0,2,3 | 1,3,4), then the global piece */
@@ -1640,7 +1663,6 @@ Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout =
   gsl_matrix_free(WE);
   gsl_matrix_free(row);
   gsl_rng_free(r);
-  sdlab_piece_acs_free(acs);
   sdlab_piece_free(PG);
   gsl_matrix_free(SB);
   gsl_matrix_free(S);
@@ -1800,11 +1822,8 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
   seed_one_instance(&Wp, &Md);
   const size_t n = 5, np = 3, nq = 3, most_pieces = 40;
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
-  gsl_matrix *S = gsl_matrix_alloc(n, n), *SB = gsl_matrix_alloc(n, n);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Wp, Wp, 0.0, S); /* R = W_p^T (M_d = 1) */
-  double E = 0;
-  for (size_t d = 0; d < n; d++)
-    E += gsl_matrix_get(S, d, d);
+  double E;
+  gsl_matrix *S = gram_energy(Wp, &E), *SB = gsl_matrix_alloc(n, n);
   const double round = test_gamma(64.0 * (double)(n + nq + np)) * E;
   gsl_rng *r = test_rng(2417);
   gsl_matrix *WE = gsl_matrix_alloc(nq, np);
@@ -1829,11 +1848,7 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
       most[count - 1][p] = -INFINITY;
     /* local solves from this point: each ends at or above the bound */
     sdlab_piece_acs *acs = sdlab_piece_acs_alloc(P, Wp, Wp, Md);
-    cr_assert_eq(sdlab_piece_acs_set(acs, WE), 0);
-    for (int it = 0; it < 100; it++) {
-      const int st = sdlab_piece_acs_iterate(acs);
-      cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
-    }
+    acs_run(acs, WE, 100);
     cr_assert(acs->loss >= b->relaxed - round, "piece (%llx | %llx | %llx): a local solve at %.17g below the bound "
               "%.17g", (unsigned long long)H[0], (unsigned long long)H[1], (unsigned long long)H[2], acs->loss,
               b->relaxed);
@@ -1902,29 +1917,13 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
   cr_assert(one[0] > -INFINITY && one[1] > -INFINITY && one[2] > -INFINITY, "codes of every cone drawn");
   const double one_bound = E - fmin(one[0], fmin(one[1], one[2]));
   /* the best of local solves from 10 of its points: the bound is reached (within the census's 1e-6) with no box */
-  sdlab_piece_acs *acs = sdlab_piece_acs_alloc(P, Wp, Wp, Md);
-  double best = INFINITY;
-  for (int starts = 0, draw = 0; starts < 10 && draw < 2000000; draw++) {
-    test_gaussian(r, WE, 1.0);
-    uint64_t H[3];
-    sdlab_pattern_of_masks(&act, WE, Wp, H);
-    if (memcmp(H, F, sizeof H) != 0)
-      continue;
-    starts++;
-    cr_assert_eq(sdlab_piece_acs_set(acs, WE), 0);
-    for (int it = 0; it < 300; it++) {
-      const int st = sdlab_piece_acs_iterate(acs);
-      cr_assert(st == 0 || st == SDLAB_EUNREACHED, "ACS status %d: %s", st, sdlab_error_message(1));
-    }
-    best = fmin(best, acs->loss);
-  }
+  const double best = best_local_solve(r, &act, P, Wp, Md, F, WE, 10, 2000000, 300);
   cr_log_info("(1,2 | 0,3 | 1,2,3,4): two-neuron bound %.17g, one-neuron at most %.17g, best local solve %.17g",
               at_set, one_bound, best);
   cr_assert(at_set > one_bound + round, "the two-neuron bound %.17g not above the one-neuron bound's %.17g", at_set,
             one_bound);
   cr_assert(at_set <= best + round && at_set >= best - 1e-6 * best, "the bound %.17g not within 1e-6 below the best "
             "local solve %.17g", at_set, best);
-  sdlab_piece_acs_free(acs);
   gsl_matrix_free(row);
   sdlab_bnb_free(b);
   sdlab_piece_free(P);
