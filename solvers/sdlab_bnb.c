@@ -11,6 +11,7 @@
 #include <string.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_eigen.h>
+#include <gsl/gsl_sort.h>
 #include <gsl/gsl_sort_vector.h>
 #include <gsl/gsl_linalg.h>
 
@@ -2334,6 +2335,374 @@ two_neuron_bound(struct sdlab_bnb_workspace *w)
   return w->energy - least - margin;
 }
 
+/* Whether the unit vector v (nb coordinates at of B) meets neuron i's cone K_i off 0 up to tol: some generator on
+ * each side of v's hyperplane, min_j <v, g_ij> <= tol and max_j <v, g_ij> >= -tol */
+static int
+hyperplane_meets(const struct sdlab_bnb_workspace *w, size_t i, const double *v, const size_t *at, size_t nb, double tol)
+{
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t j = 0; j < w->cone.count[i]; j++) {
+    const double *g = w->cone.gen + (w->cone.off[i] + j) * w->n;
+    double z = 0;
+    for (size_t c = 0; c < nb; c++)
+      z += v[c] * g[at[c]];
+    lo = fmin(lo, z);
+    hi = fmax(hi, z);
+  }
+  return lo <= tol && hi >= -tol;
+}
+
+/* Scratch of the hyperplane bound's rank test (hyperplane_spans) */
+struct hp_scratch {
+  size_t nb, *at, *type, *ntype, *sel;
+  double *z, *basis, *nu;
+  gsl_matrix *C, *V;
+  gsl_vector *s, *work;
+};
+
+/* Whether the codes of selection sel (per live neuron a type: a generator j on nu^perp, or a pair j, k with
+ * <nu, g_j> >= 0 >= <nu, g_k>, code <nu, g_j> g_k - <nu, g_k> g_j) have rank q somewhere on L, the subspace of B
+ * orthogonal to the selection's single generators.  Their q x q minors are polynomials on L of degree at most p
+ * (the pairs in sel; the single codes are constant), so they vanish on L exactly when they vanish on the grid
+ * {0, ..., p}^m of L's coordinates (m = dim L): each grid point is tested (columns normalised, sigma_q /
+ * sigma_1 > 1e-9). */
+static int
+hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
+{
+  const size_t n = w->n, q = w->q, nb = h->nb;
+  size_t m = 0, p = 0, x[64] = {0};
+  /* L's orthonormal basis: the coordinate vectors, less their parts along the single generators (Gram-Schmidt) */
+  double *sb = h->basis + nb * nb; /* the single generators' orthonormal basis */
+  size_t ns = 0;
+  for (size_t i = 0; i < q; i++) {
+    const size_t t = h->sel[i], j = h->type[(i * 64 + t) * 2], k = h->type[(i * 64 + t) * 2 + 1];
+    if (k != NONE) {
+      p++;
+      continue;
+    }
+    double *u = sb + ns * nb, un = 0;
+    for (size_t c = 0; c < nb; c++)
+      u[c] = w->cone.gen[j * n + h->at[c]];
+    for (size_t r = 0; r < ns; r++) {
+      double pr = 0;
+      for (size_t c = 0; c < nb; c++)
+        pr += sb[r * nb + c] * u[c];
+      for (size_t c = 0; c < nb; c++)
+        u[c] -= pr * sb[r * nb + c];
+    }
+    for (size_t c = 0; c < nb; c++)
+      un += u[c] * u[c];
+    if (un > (double)(64 * nb) * DBL_EPSILON) {
+      for (size_t c = 0; c < nb; c++)
+        u[c] /= sqrt(un);
+      ns++;
+    }
+  }
+  for (size_t e = 0; e < nb && m + ns < nb; e++) {
+    double *u = h->basis + m * nb, un = 0;
+    for (size_t c = 0; c < nb; c++)
+      u[c] = c == e;
+    for (int pass = 0; pass < 2; pass++) /* twice: orthogonal to the working precision */
+      for (size_t r = 0; r < ns + m; r++) {
+        const double *o = r < ns ? sb + r * nb : h->basis + (r - ns) * nb;
+        double pr = 0;
+        for (size_t c = 0; c < nb; c++)
+          pr += o[c] * u[c];
+        for (size_t c = 0; c < nb; c++)
+          u[c] -= pr * o[c];
+      }
+    for (size_t c = 0; c < nb; c++)
+      un += u[c] * u[c];
+    if (un > 0.25) {
+      for (size_t c = 0; c < nb; c++)
+        u[c] /= sqrt(un);
+      m++;
+    }
+  }
+  for (;;) {
+    double *nu = h->nu;
+    for (size_t c = 0; c < nb; c++) {
+      nu[c] = 0;
+      for (size_t a = 0; a < m; a++)
+        nu[c] += (double)x[a] * h->basis[a * nb + c];
+    }
+    int zero = 0;
+    for (size_t i = 0; i < q && !zero; i++) {
+      const size_t t = h->sel[i], j = h->type[(i * 64 + t) * 2], k = h->type[(i * 64 + t) * 2 + 1];
+      double zj = 0, zk = 0, cn = 0;
+      for (size_t c = 0; c < nb && k != NONE; c++) {
+        zj += nu[c] * w->cone.gen[j * n + h->at[c]];
+        zk += nu[c] * w->cone.gen[k * n + h->at[c]];
+      }
+      for (size_t c = 0; c < nb; c++) {
+        const double v = k == NONE ? w->cone.gen[j * n + h->at[c]]
+                                   : zj * w->cone.gen[k * n + h->at[c]] - zk * w->cone.gen[j * n + h->at[c]];
+        gsl_matrix_set(h->C, c, i, v);
+        cn += v * v;
+      }
+      zero = !(cn > 0);
+      for (size_t c = 0; c < nb && !zero; c++)
+        gsl_matrix_set(h->C, c, i, gsl_matrix_get(h->C, c, i) / sqrt(cn));
+    }
+    if (!zero) {
+      gsl_linalg_SV_decomp_jacobi(h->C, h->V, h->s);
+      if (gsl_vector_get(h->s, q - 1) > 1e-9 * gsl_vector_get(h->s, 0))
+        return 1;
+    }
+    size_t a = 0; /* the next grid point */
+    while (a < m && ++x[a] > p)
+      x[a++] = 0;
+    if (a == m || p == 0)
+      return 0;
+  }
+}
+
+/* Whether nu^perp (v: nb coordinates of B, unit, within tol of meeting every cone) holds codes of rank q, or is a
+ * limit of hyperplanes that do: some selection of codes of the cones that v allows (per neuron a generator on v's
+ * hyperplane, or a pair of generators on its two sides, each up to tol) has rank q somewhere on the subspace its
+ * single generators leave (hyperplane_selection).  Hyperplanes of that selection's region (a polyhedral cone, in
+ * that subspace) have V = nu^perp at their generic points, and v is in the region's closure; where no selection
+ * qualifies, every configuration whose hyperplane is v's has rank below q.  1 also beyond 4096 selections
+ * (untested). */
+static int
+hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double tol, struct hp_scratch *h)
+{
+  const size_t n = w->n, q = w->q, nb = h->nb;
+  double total = 1;
+  for (size_t i = 0; i < q; i++) {
+    const size_t o = w->cone.off[i], cnt = w->cone.count[i];
+    for (size_t j = o; j < o + cnt; j++) {
+      h->z[j] = 0;
+      for (size_t c = 0; c < nb; c++)
+        h->z[j] += v[c] * w->cone.gen[j * n + h->at[c]];
+    }
+    size_t t = 0;
+    for (size_t j = o; j < o + cnt; j++)
+      for (size_t k = o; k < o + cnt && t < 64; k++)
+        if (k == j ? fabs(h->z[j]) <= tol : h->z[j] >= -tol && h->z[k] <= tol) {
+          h->type[(i * 64 + t) * 2] = j;
+          h->type[(i * 64 + t) * 2 + 1] = k == j ? NONE : k;
+          t++;
+        }
+    h->ntype[i] = t;
+    h->sel[i] = 0;
+    total *= (double)t;
+  }
+  if (total == 0)
+    return 0;
+  if (total > 4096)
+    return 1;
+  for (;;) {
+    if (hyperplane_selection(w, h))
+      return 1;
+    size_t i = 0;
+    while (i < q && ++h->sel[i] == h->ntype[i])
+      h->sel[i++] = 0;
+    if (i == q)
+      return 0;
+  }
+}
+
+/* The hyperplane bound, for the whole piece when B (the coordinates the live neurons' codes use, relax_alloc) has
+ * dimension q + 1.  A configuration whose codes have rank q spans a hyperplane V = nu^perp of B that meets every
+ * cone K_i off 0, and its L~ = ||R||^2 - tr(P_V S) = ||R||^2 - tr(S_B) + nu^T S nu; one of lower rank has V of
+ * dimension at most q - 1 and L~ >= ||R||^2 - tr(S_B) + (S_B's two least eigenvalues on B) (Ky Fan), and also
+ * >= the value at any hyperplane containing V (one meeting every cone).  So
+ *   L~ >= ||R||^2 - tr(S_B) + min { min nu^T S nu over nu in G, max(the two least eigenvalues' sum, min nu^T S nu
+ *                                   over nu meeting every cone) },
+ * G the unit nu of B whose hyperplane holds codes of rank q, or is a limit of such (hyperplane_spans; such a
+ * hyperplane meets every cone: min_j <nu, g_ij> <= 0 <= max_j <nu, g_ij> for every live neuron i, g_ij its
+ * generators).  Exact where the minimum is over G; tight in the limit at shared rays and faces, where the box
+ * bounds cannot close.  The set of hyperplanes meeting every cone is a union of cells of the arrangement of the
+ * hyperplanes g^perp, on each of which that is constant; a minimiser nu* over G lies in the relative interior of
+ * some face of it, the subspace L = B cap A^perp of the generators A it is orthogonal to, and is a local (so
+ * global) minimiser of the Rayleigh quotient on L's sphere: nu* is an eigenvector of S on L of its least
+ * eigenvalue.  So the minimum over G is the least lambda_min(S|L) over the subspaces L cut by at most nb - 1
+ * independent generators (every such L is one of them: pick a basis of A among the generators) whose least
+ * eigenvector is in G: the candidates are taken in increasing order until one qualifies.  The test allows the
+ * eigenvector's computed error: the basis of L from a pivoted QR of the generators (an angle of about 16 nb eps
+ * / r, r the pivoted QR's least |R_kk|, the subspace's condition) plus the eigenvector's (that angle and rounding
+ * times l_1 / gap, Davis and Kahan); where that exceeds 1e-3, L's eigenvalue is taken untested, as it is where
+ * r < 1e-5 (L is then widened by the last generator, a subspace containing it) and after 256 candidates that did
+ * not qualify; subsets dependent at the rounding level (r <= 64 nb eps) are left to their independent subsets,
+ * which span the same L.  Each eigenvalue less its rounding (l_1 times that angle, twice).  The qualifying
+ * minimiser into nu (n entries, 0 off B; all 0 when there is none).  -inf when B's dimension is not q + 1, or
+ * when there are more than 65536 subsets. */
+static double
+hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q;
+  memset(nu, 0, n * sizeof *nu);
+  if (q == 0 || q > 63 || n > 64)
+    return -INFINITY;
+  size_t at[64], nb = 0;
+  for (size_t d = 0; d < n; d++) {
+    int used = 0;
+    for (size_t k = 0; k < w->K && !used; k++)
+      used = w->cone.gen[k * n + d] != 0;
+    if (used)
+      at[nb++] = d;
+  }
+  if (nb != q + 1)
+    return -INFINITY;
+  /* the distinct generators (up to sign: the same hyperplane), in B's coordinates */
+  double *gs = malloc(w->K * nb * sizeof *gs);
+  size_t ng = 0;
+  for (size_t k = 0; gs && k < w->K; k++) {
+    double *g = gs + ng * nb;
+    for (size_t c = 0; c < nb; c++)
+      g[c] = w->cone.gen[k * n + at[c]];
+    int dup = 0;
+    for (size_t h = 0; h < ng && !dup; h++) {
+      double ep = 0, em = 0;
+      for (size_t c = 0; c < nb; c++) {
+        ep = fmax(ep, fabs(g[c] - gs[h * nb + c]));
+        em = fmax(em, fabs(g[c] + gs[h * nb + c]));
+      }
+      dup = fmin(ep, em) <= (double)(64 * nb) * DBL_EPSILON;
+    }
+    ng += !dup;
+  }
+  double subsets = 0, choose = 1;
+  for (size_t k = 0; k < nb && k <= ng; k++) {
+    subsets += choose;
+    choose = choose * (double)(ng - k) / (double)(k + 1);
+  }
+  const size_t cap = subsets <= 65536.0 ? (size_t)subsets : 0;
+  gsl_matrix *A = gsl_matrix_alloc(nb, nb), *Q = gsl_matrix_alloc(nb, nb), *R = gsl_matrix_alloc(nb, nb),
+             *M = gsl_matrix_alloc(nb, nb), *Y = gsl_matrix_alloc(nb, nb);
+  gsl_vector *tau = gsl_vector_alloc(nb), *norm = gsl_vector_alloc(nb), *ev = gsl_vector_alloc(nb);
+  gsl_permutation *perm = gsl_permutation_alloc(nb);
+  gsl_eigen_symmv_workspace *eig = gsl_eigen_symmv_alloc(nb);
+  /* the candidates: per subspace its eigenvalue less rounding, the test's tolerance (inf: untested), the
+   * eigenvector; and their order */
+  double *clow = malloc((cap ? cap : 1) * sizeof *clow), *ctol = malloc((cap ? cap : 1) * sizeof *ctol),
+         *cv = malloc((cap ? cap : 1) * nb * sizeof *cv), least2 = INFINITY;
+  size_t *corder = malloc((cap ? cap : 1) * sizeof *corder), nc = 0, pick[64];
+  struct hp_scratch h = {nb, at, malloc(q * 64 * 2 * sizeof(size_t)), malloc(q * sizeof(size_t)),
+                         malloc(q * sizeof(size_t)), malloc(w->K * sizeof(double)),
+                         malloc(2 * nb * nb * sizeof(double)), malloc(nb * sizeof(double)),
+                         gsl_matrix_alloc(nb, q), gsl_matrix_alloc(q, q), gsl_vector_alloc(q), NULL};
+  int ok = gs && A && Q && R && M && Y && tau && norm && ev && perm && eig && clow && ctol && cv && corder &&
+           h.type && h.ntype && h.sel && h.z && h.basis && h.nu && h.C && h.V && h.s && cap > 0;
+  const double l1 = x->top, unit = (double)(16 * nb) * DBL_EPSILON;
+  for (size_t k = 0; ok && k < nb && k <= ng; k++) {
+    for (size_t c = 0; c < k; c++)
+      pick[c] = c;
+    for (;;) {
+      /* L = B cap (the picked generators)^perp: the last nb - k columns of the pivoted QR's Q */
+      size_t first = k;
+      double r = 1, angle = unit;
+      if (k == 0)
+        gsl_matrix_set_identity(Q);
+      else {
+        gsl_matrix_set_zero(A);
+        for (size_t c = 0; c < k; c++)
+          for (size_t e = 0; e < nb; e++)
+            gsl_matrix_set(A, e, c, gs[pick[c] * nb + e]);
+        int sg;
+        gsl_linalg_QRPT_decomp2(A, Q, R, tau, perm, &sg, norm);
+        r = fabs(gsl_matrix_get(R, k - 1, k - 1)) / fmax(fabs(gsl_matrix_get(R, 0, 0)), DBL_MIN);
+        angle = unit * (1 + 1 / r);
+      }
+      const int skip = k > 0 && r <= (double)(64 * nb) * DBL_EPSILON, untested = k > 0 && r < 1e-5;
+      if (untested && !skip) { /* the subspace cut by the first k - 1 pivoted generators, which contains L */
+        const double r1 = k > 1 ? fabs(gsl_matrix_get(R, k - 2, k - 2)) / fabs(gsl_matrix_get(R, 0, 0)) : 1.0;
+        first = k - 1;
+        angle = unit * (1 + 1 / fmax(r1, DBL_MIN));
+      }
+      if (!skip) {
+        const size_t dim = nb - first;
+        gsl_matrix_view Z = gsl_matrix_submatrix(Q, 0, first, nb, dim), S = gsl_matrix_submatrix(M, 0, 0, dim, dim),
+                        Yv = gsl_matrix_submatrix(Y, 0, 0, dim, dim);
+        gsl_vector_view e = gsl_vector_subvector(ev, 0, dim);
+        for (size_t s = 0; s < dim; s++)
+          for (size_t t = 0; t < dim; t++) {
+            double z = 0;
+            for (size_t c = 0; c < nb; c++)
+              for (size_t f = 0; f < nb; f++)
+                z += gsl_matrix_get(&Z.matrix, c, s) * x->S[at[c] * n + at[f]] * gsl_matrix_get(&Z.matrix, f, t);
+            gsl_matrix_set(&S.matrix, s, t, z);
+          }
+        gsl_eigen_symmv(&S.matrix, &e.vector, &Yv.matrix, eig);
+        gsl_eigen_symmv_sort(&e.vector, &Yv.matrix, GSL_EIGEN_SORT_VAL_ASC);
+        const double lam = gsl_vector_get(&e.vector, 0), gap = dim > 1 ? gsl_vector_get(&e.vector, 1) - lam : INFINITY;
+        const double tol = 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
+        if (k == 0) /* rank below q: V in a subspace of B of codimension 2 */
+          least2 = lam + gsl_vector_get(&e.vector, 1) - 2 * unit * l1;
+        clow[nc] = lam - 2 * l1 * angle - unit * l1;
+        ctol[nc] = untested || !(tol <= 1e-3) ? INFINITY : tol;
+        for (size_t c = 0; c < nb; c++) {
+          cv[nc * nb + c] = 0;
+          for (size_t s = 0; s < dim; s++)
+            cv[nc * nb + c] += gsl_matrix_get(&Z.matrix, c, s) * gsl_matrix_get(&Yv.matrix, s, 0);
+        }
+        corder[nc] = nc;
+        nc++;
+      }
+      size_t c = k; /* the next k-subset of the ng generators */
+      while (c > 0 && pick[c - 1] == ng - k + c - 1)
+        c--;
+      if (c == 0)
+        break;
+      pick[c - 1]++;
+      for (size_t t = c; t < k; t++)
+        pick[t] = pick[t - 1] + 1;
+    }
+  }
+  /* the least candidate whose hyperplane meets every cone bounds every configuration (rank q or not), the least
+   * in G those of rank q */
+  double best = ok ? INFINITY : -INFINITY;
+  if (ok) {
+    gsl_sort_index(corder, clow, 1, nc);
+    for (size_t t = 0, failed = 0; t < nc && clow[corder[t]] < best; t++) {
+      const size_t id = corder[t];
+      const double *v = cv + id * nb;
+      int in = 1;
+      for (size_t i = 0; i < q && in && ctol[id] < INFINITY; i++)
+        in = hyperplane_meets(w, i, v, at, nb, ctol[id]);
+      if (!in)
+        continue;
+      if (best == INFINITY) { /* the least over every hyperplane meeting the cones */
+        best = fmax(least2, clow[id]);
+        for (size_t c = 0; c < nb; c++)
+          nu[at[c]] = v[c];
+      }
+      if (ctol[id] < INFINITY && failed < 256 && !hyperplane_spans(w, v, ctol[id], &h)) {
+        failed++;
+        continue;
+      }
+      best = fmin(best, clow[id]);
+      for (size_t c = 0; c < nb; c++)
+        nu[at[c]] = v[c];
+      break;
+    }
+  }
+  double trace = 0;
+  for (size_t c = 0; c < nb; c++)
+    trace += x->S[at[c] * n + at[c]];
+  gsl_matrix_free(A);
+  gsl_matrix_free(Q);
+  gsl_matrix_free(R);
+  gsl_matrix_free(M);
+  gsl_matrix_free(Y);
+  gsl_vector_free(tau);
+  gsl_vector_free(norm);
+  gsl_vector_free(ev);
+  gsl_permutation_free(perm);
+  gsl_eigen_symmv_free(eig);
+  free(clow), free(ctol), free(cv), free(corder), free(gs);
+  free(h.type), free(h.ntype), free(h.sel), free(h.z), free(h.basis), free(h.nu);
+  if (h.C) gsl_matrix_free(h.C);
+  if (h.V) gsl_matrix_free(h.V);
+  if (h.s) gsl_vector_free(h.s);
+  if (!(best > -INFINITY && best < INFINITY))
+    return -INFINITY;
+  const double margin = 2 * (double)(16 * (n + w->q + w->nr)) * DBL_EPSILON * w->energy;
+  return w->energy - trace + best - margin;
+}
+
 /* Column block at of an LP with cols columns (rows row0 ..): neuron i's generators times sign, each projected on
  * the rows of proj (rows x n; NULL: the generator's own entries, rows = n) */
 static void
@@ -2581,6 +2950,125 @@ relax_incumbent(sdlab_bnb *b)
   free(lt);
   free(fr);
   free(u);
+  return status;
+}
+
+/* A point of the piece's closure in the hyperplane nu^perp: each live neuron a code of its cone there, a generator
+ * of K_i cap nu^perp (a generator g_j on it, or |z_k| g_j + z_j g_k for two on either side, z = <nu, g>), chosen
+ * greedily (the neurons with fewest such codes first) as the one farthest from the span of the codes chosen
+ * before; offered (nothing when a cone misses nu^perp).  Where the codes span nu^perp in B, V is that hyperplane
+ * and the point's L~ is ||R||^2 - tr(S_B) + nu^T S nu. */
+static int
+hyperplane_point(sdlab_bnb *b, const double *nu)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t n = w->n, q = w->q, K = w->K;
+  double *z = malloc(K * sizeof *z), *l = calloc(K, sizeof *l), *basis = malloc(q * n * sizeof *basis),
+         *code = malloc(n * sizeof *code), *coef = malloc(K * sizeof *coef);
+  size_t *cands = malloc(q * sizeof *cands), *order = malloc(q * sizeof *order);
+  if (!z || !l || !basis || !code || !coef || !cands || !order) {
+    free(z), free(l), free(basis), free(code), free(coef), free(cands), free(order);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  }
+  const double tol = (double)(64 * n) * DBL_EPSILON;
+  for (size_t k = 0; k < K; k++) {
+    z[k] = 0;
+    for (size_t d = 0; d < n; d++)
+      z[k] += nu[d] * w->cone.gen[k * n + d];
+  }
+  for (size_t i = 0; i < q; i++) { /* K_i cap nu^perp's generators: on it, plus pairs straddling it */
+    size_t on = 0, pos = 0, neg = 0;
+    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++) {
+      on += fabs(z[j]) <= tol;
+      pos += z[j] > tol;
+      neg += z[j] < -tol;
+    }
+    cands[i] = on + pos * neg;
+    order[i] = i;
+  }
+  for (size_t i = 1; i < q; i++) /* fewest codes first (insertion sort: q is small) */
+    for (size_t t = i; t > 0 && cands[order[t]] < cands[order[t - 1]]; t--) {
+      const size_t s = order[t];
+      order[t] = order[t - 1];
+      order[t - 1] = s;
+    }
+  size_t rank = 0;
+  int ok = 1;
+  for (size_t t = 0; t < q && ok; t++) {
+    const size_t i = order[t], o = w->cone.off[i], cnt = w->cone.count[i];
+    double far = -1;
+    for (size_t j = o; j < o + cnt; j++)
+      for (size_t k = o; k < o + cnt; k++) {
+        /* the code e_j (j on nu^perp, k = j) or |z_k| e_j + z_j e_k (z_j > 0 > z_k) */
+        if (k == j ? !(fabs(z[j]) <= tol) : !(z[j] > tol && z[k] < -tol))
+          continue;
+        memset(coef + o, 0, cnt * sizeof *coef);
+        coef[j] = k == j ? 1.0 : -z[k];
+        if (k != j)
+          coef[k] = z[j];
+        double cn = 0, rn = 0;
+        for (size_t d = 0; d < n; d++) {
+          code[d] = coef[j] * w->cone.gen[j * n + d] + (k != j ? coef[k] * w->cone.gen[k * n + d] : 0.0);
+          cn += code[d] * code[d];
+        }
+        for (size_t r = 0; r < rank; r++) { /* its part off the chosen codes' span */
+          double p = 0;
+          for (size_t d = 0; d < n; d++)
+            p += basis[r * n + d] * code[d];
+          for (size_t d = 0; d < n; d++)
+            code[d] -= p * basis[r * n + d];
+        }
+        for (size_t d = 0; d < n; d++)
+          rn += code[d] * code[d];
+        if (cn > 0 && rn / cn > far) {
+          far = rn / cn;
+          memset(l + o, 0, cnt * sizeof *l);
+          l[j] = coef[j] / sqrt(cn);
+          if (k != j)
+            l[k] = coef[k] / sqrt(cn);
+          if (rn > 0 && rank < q) {
+            for (size_t d = 0; d < n; d++)
+              basis[rank * n + d] = code[d] / sqrt(rn);
+          }
+        }
+      }
+    ok = far >= 0;
+    rank += far > (double)(64 * n) * DBL_EPSILON;
+  }
+  int status = ok ? offer_plain(b, l) : SDLAB_SUCCESS;
+  free(z), free(l), free(basis), free(code), free(coef), free(cands), free(order);
+  return status;
+}
+
+/* Incumbents where the hyperplane bound is reached (nu its minimiser; nothing when nu is 0): the point in nu^perp,
+ * and, since codes of two cones that meet nu^perp only along a shared ray are parallel there (V then has rank
+ * below q, and the bound is a limit), points in the hyperplanes of nu + eps t, t = +-e_d (d in B) less its part
+ * along nu, for eps = 1e-2 .. 1e-9: where their codes have rank q their L~ tends to the bound as eps -> 0, while
+ * W_D grows as 1 / eps (and so the rounding that offer adds). */
+static int
+hyperplane_incumbent(sdlab_bnb *b, const double *nu)
+{
+  const size_t n = b->w->n;
+  double nn = 0;
+  for (size_t d = 0; d < n; d++)
+    nn += nu[d] * nu[d];
+  if (!(nn > 0))
+    return SDLAB_SUCCESS;
+  double *t = malloc(n * sizeof *t);
+  if (t == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  int status = hyperplane_point(b, nu);
+  for (size_t c = 0; !status && c < 2 * n; c++) {
+    if (nu[c / 2] == 0 && b->w->rx.S[c / 2 * n + c / 2] == 0)
+      continue; /* a coordinate off B */
+    for (int e = 2; !status && e <= 9; e++) {
+      const double eps = pow(10.0, -e), sg = c % 2 ? -1.0 : 1.0;
+      for (size_t d = 0; d < n; d++)
+        t[d] = nu[d] + eps * ((d == c / 2 ? sg : 0.0) - sg * nu[c / 2] * nu[d] / nn);
+      status = hyperplane_point(b, t);
+    }
+  }
+  free(t);
   return status;
 }
 
@@ -3190,6 +3678,14 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   if (status)
     return status;
   b->relaxed = w->rx.value = fmax(w->rx.value, two_neuron_bound(w));
+  double *nu = malloc(w->n * sizeof *nu);
+  if (nu == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  b->relaxed = w->rx.value = fmax(w->rx.value, hyperplane_bound(w, nu));
+  status = hyperplane_incumbent(b, nu);
+  free(nu);
+  if (status)
+    return status;
   /* one box per choice, in every live neuron, of a simplex of its cover and the generator held at 1 in it,
    * blown up into charts where neurons hold the same generator */
   size_t choice[64] = {0}, simplex[64];
