@@ -127,6 +127,8 @@ struct bnb_jump {
 struct bnb_relax {
   double value;                 /* the bound on the whole piece (-inf: none) */
   double *S, spread, top, *u, *Su, *g, *cbar;
+  size_t dim;                   /* the dimension of V phi assumes: q (q - 1 for the hyperplane bound's configurations of
+                                 * lower rank, see hyperplane_bound) */
   double *arg, *argv, *argup;   /* per live neuron: the code of the largest phi found, that phi, and the search's
                                  * bound on phi over the neuron's cone (with the margin) */
   gsl_matrix *M, *V;
@@ -1966,12 +1968,12 @@ relax_simplex(struct sdlab_bnb_workspace *w, const double *v, size_t k, double *
   for (size_t d = 0; d < n; d++)
     nb += cbar[d] * cbar[d];
   nb = sqrt(nb);
-  *val = relax_phi(x, n, w->q, cbar, &gap);
+  *val = relax_phi(x, n, x->dim, cbar, &gap);
   const double s = fmin(1.0, rho / nb), l1 = x->top;
-  double up = *val + (double)w->q * x->spread * s;
+  double up = *val + (double)x->dim * x->spread * s;
   const double gam = gap - 4 * l1 * s - 2 * (double)(16 * n) * DBL_EPSILON * l1;
   if (s < 1 && gam > 0) {
-    const double theta = asin(s), m = (double)(w->q - 1);
+    const double theta = asin(s), m = (double)(x->dim - 1);
     double lin = 0;
     for (size_t j = 0; j < k; j++) {
       double gv = 0;
@@ -2354,45 +2356,38 @@ hyperplane_meets(const struct sdlab_bnb_workspace *w, size_t i, const double *v,
 
 /* Scratch of the hyperplane bound's rank test (hyperplane_spans) */
 struct hp_scratch {
-  size_t nb, *at, *type, *ntype, *sel;
-  double *z, *basis, *nu;
+  size_t nb, *at, *type, *ntype, *sel, m; /* m: the dimension of the qualifying selection's subspace, its basis in
+                                           * basis's first m rows */
+  double *z, *basis, *nu, *G, *cons;      /* G: F_s's rows (2 q x nb), cons: constraints (2 q x nb) */
+  unsigned char *strict;                  /* 2 q zeros */
   gsl_matrix *C, *V;
-  gsl_vector *s, *work;
+  gsl_vector *s;
 };
 
-/* Whether the codes of selection sel (per live neuron a type: a generator j on nu^perp, or a pair j, k with
- * <nu, g_j> >= 0 >= <nu, g_k>, code <nu, g_j> g_k - <nu, g_k> g_j) have rank q somewhere on L, the subspace of B
- * orthogonal to the selection's single generators.  Their q x q minors are polynomials on L of degree at most p
- * (the pairs in sel; the single codes are constant), so they vanish on L exactly when they vanish on the grid
- * {0, ..., p}^m of L's coordinates (m = dim L): each grid point is tested (columns normalised, sigma_q /
- * sigma_1 > 1e-9). */
-static int
-hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
+/* The orthonormal basis (rows of h->basis, returned: its count m) of the subspace of B orthogonal to the ncons
+ * vectors cons (nb each): the coordinate vectors less their parts along cons's orthonormalised span (Gram-Schmidt,
+ * twice; cons's basis built in h->basis + nb nb, a vector counted where its part off the others exceeds
+ * 64 nb eps) */
+static size_t
+hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
 {
-  const size_t n = w->n, q = w->q, nb = h->nb;
-  size_t m = 0, p = 0, x[64] = {0};
-  /* L's orthonormal basis: the coordinate vectors, less their parts along the single generators (Gram-Schmidt) */
-  double *sb = h->basis + nb * nb; /* the single generators' orthonormal basis */
-  size_t ns = 0;
-  for (size_t i = 0; i < q; i++) {
-    const size_t t = h->sel[i], j = h->type[(i * 64 + t) * 2], k = h->type[(i * 64 + t) * 2 + 1];
-    if (k != NONE) {
-      p++;
-      continue;
-    }
+  const size_t nb = h->nb;
+  double *sb = h->basis + nb * nb;
+  size_t ns = 0, m = 0;
+  for (size_t t = 0; t < ncons && ns < nb; t++) {
     double *u = sb + ns * nb, un = 0;
-    for (size_t c = 0; c < nb; c++)
-      u[c] = w->cone.gen[j * n + h->at[c]];
-    for (size_t r = 0; r < ns; r++) {
-      double pr = 0;
-      for (size_t c = 0; c < nb; c++)
-        pr += sb[r * nb + c] * u[c];
-      for (size_t c = 0; c < nb; c++)
-        u[c] -= pr * sb[r * nb + c];
-    }
+    memcpy(u, cons + t * nb, nb * sizeof *u);
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t r = 0; r < ns; r++) {
+        double pr = 0;
+        for (size_t c = 0; c < nb; c++)
+          pr += sb[r * nb + c] * u[c];
+        for (size_t c = 0; c < nb; c++)
+          u[c] -= pr * sb[r * nb + c];
+      }
     for (size_t c = 0; c < nb; c++)
       un += u[c] * u[c];
-    if (un > (double)(64 * nb) * DBL_EPSILON) {
+    if (un > (double)(64 * nb) * DBL_EPSILON * (double)(64 * nb) * DBL_EPSILON) {
       for (size_t c = 0; c < nb; c++)
         u[c] /= sqrt(un);
       ns++;
@@ -2402,7 +2397,7 @@ hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
     double *u = h->basis + m * nb, un = 0;
     for (size_t c = 0; c < nb; c++)
       u[c] = c == e;
-    for (int pass = 0; pass < 2; pass++) /* twice: orthogonal to the working precision */
+    for (int pass = 0; pass < 2; pass++)
       for (size_t r = 0; r < ns + m; r++) {
         const double *o = r < ns ? sb + r * nb : h->basis + (r - ns) * nb;
         double pr = 0;
@@ -2419,6 +2414,18 @@ hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
       m++;
     }
   }
+  return m;
+}
+
+/* Whether the codes of selection h->sel have rank q at some point of the subspace of the m rows of h->basis: their
+ * q x q minors are polynomials there of degree at most p (the pairs in the selection; the single codes are
+ * constant), so they vanish on it exactly when they vanish on the grid {0, ..., p}^m of its coordinates, each
+ * point tested (columns normalised, sigma_q / sigma_1 > 1e-9) */
+static int
+hyperplane_grid(const struct sdlab_bnb_workspace *w, struct hp_scratch *h, size_t m, size_t p)
+{
+  const size_t n = w->n, q = w->q, nb = h->nb;
+  size_t x[64] = {0};
   for (;;) {
     double *nu = h->nu;
     for (size_t c = 0; c < nb; c++) {
@@ -2457,6 +2464,58 @@ hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
   }
 }
 
+/* Whether the codes of selection h->sel (per live neuron a type: a generator j on nu^perp, or a pair j, k with
+ * <nu, g_j> >= 0 >= <nu, g_k>, code <nu, g_j> g_k - <nu, g_k> g_j) have rank q at generic points of the region
+ * F_s of hyperplanes where the selection is one (the polyhedral cone of those equalities and inequalities): first
+ * on the larger subspace orthogonal to the single generators (where the minors vanish on it, they vanish on F_s),
+ * then on F_s's span, the subspace of
+ * its implicit equalities (the rows a relative-interior point, sdlab_lp_interior, leaves at 0 up to rounding;
+ * for instance a generator two cones share, on one side of the hyperplane for one pair and on the other for
+ * another, is on it throughout).  A polynomial that does not vanish on that span does not vanish on a dense
+ * subset of F_s, which has interior there.  On success h->m and h->basis's rows give the span. */
+static int
+hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
+{
+  const size_t n = w->n, q = w->q, nb = h->nb;
+  size_t ns = 0, p = 0, rows = 0;
+  for (size_t i = 0; i < q; i++) {
+    const size_t t = h->sel[i], j = h->type[(i * 64 + t) * 2], k = h->type[(i * 64 + t) * 2 + 1];
+    /* rows of F_s as G x >= 0: +-g_j for a single, g_j and -g_k for a pair; the singles first as constraints */
+    for (size_t c = 0; c < nb; c++) {
+      const double gj = w->cone.gen[j * n + h->at[c]], gk = k == NONE ? 0.0 : w->cone.gen[k * n + h->at[c]];
+      h->G[rows * nb + c] = gj;
+      h->G[(rows + 1) * nb + c] = k == NONE ? -gj : -gk;
+    }
+    if (k == NONE)
+      memcpy(h->cons + ns++ * nb, h->G + rows * nb, nb * sizeof *h->cons);
+    else
+      p++;
+    rows += 2;
+  }
+  size_t m = hyperplane_complement(h, h->cons, ns);
+  if (!hyperplane_grid(w, h, m, p))
+    return 0;
+  int open, verified;
+  if (sdlab_lp_interior(h->G, h->strict, rows, nb, h->nu, &open, &verified))
+    return 1; /* the LP refused the system: the larger subspace's answer stands */
+  double xn = 0;
+  for (size_t c = 0; c < nb; c++)
+    xn += h->nu[c] * h->nu[c];
+  ns = 0;
+  for (size_t r = 0; r < rows; r++) {
+    double gx = 0;
+    for (size_t c = 0; c < nb; c++)
+      gx += h->G[r * nb + c] * h->nu[c];
+    if (!open && fabs(gx) <= (double)(64 * nb) * DBL_EPSILON * sqrt(xn))
+      memcpy(h->cons + ns++ * nb, h->G + r * nb, nb * sizeof *h->cons);
+  }
+  m = hyperplane_complement(h, h->cons, ns);
+  if (!hyperplane_grid(w, h, m, p))
+    return 0;
+  h->m = m;
+  return 1;
+}
+
 /* Whether nu^perp (v: nb coordinates of B, unit, within tol of meeting every cone) holds codes of rank q, or is a
  * limit of hyperplanes that do: some selection of codes of the cones that v allows (per neuron a generator on v's
  * hyperplane, or a pair of generators on its two sides, each up to tol) has rank q somewhere on the subspace its
@@ -2488,6 +2547,7 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
     h->sel[i] = 0;
     total *= (double)t;
   }
+  h->m = 0;
   if (total == 0)
     return 0;
   if (total > 4096)
@@ -2506,10 +2566,11 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
 /* The hyperplane bound, for the whole piece when B (the coordinates the live neurons' codes use, relax_alloc) has
  * dimension q + 1.  A configuration whose codes have rank q spans a hyperplane V = nu^perp of B that meets every
  * cone K_i off 0, and its L~ = ||R||^2 - tr(P_V S) = ||R||^2 - tr(S_B) + nu^T S nu; one of lower rank has V of
- * dimension at most q - 1 and L~ >= ||R||^2 - tr(S_B) + (S_B's two least eigenvalues on B) (Ky Fan), and also
- * >= the value at any hyperplane containing V (one meeting every cone).  So
- *   L~ >= ||R||^2 - tr(S_B) + min { min nu^T S nu over nu in G, max(the two least eigenvalues' sum, min nu^T S nu
- *                                   over nu meeting every cone) },
+ * dimension at most q - 1 and L~ at least ||R||^2 - tr(S_B) + (S_B's two least eigenvalues on B) (Ky Fan), the
+ * one-neuron bound for V of dimension q - 1 (one_neuron_bound with x->dim = q - 1; it overwrites the search's
+ * maximisers, which relax_incumbent and two_neuron_bound have used by then), and the value at any hyperplane
+ * containing V (one meeting every cone).  So
+ *   L~ >= ||R||^2 - tr(S_B) + min { min nu^T S nu over nu in G, the largest of those bounds on lower rank },
  * G the unit nu of B whose hyperplane holds codes of rank q, or is a limit of such (hyperplane_spans; such a
  * hyperplane meets every cone: min_j <nu, g_ij> <= 0 <= max_j <nu, g_ij> for every live neuron i, g_ij its
  * generators).  Exact where the minimum is over G; tight in the limit at shared rays and faces, where the box
@@ -2526,14 +2587,16 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
  * r < 1e-5 (L is then widened by the last generator, a subspace containing it) and after 256 candidates that did
  * not qualify; subsets dependent at the rounding level (r <= 64 nb eps) are left to their independent subsets,
  * which span the same L.  Each eigenvalue less its rounding (l_1 times that angle, twice).  The qualifying
- * minimiser into nu (n entries, 0 off B; all 0 when there is none).  -inf when B's dimension is not q + 1, or
- * when there are more than 65536 subsets. */
+ * minimiser into nu (n entries, 0 off B; all 0 when there is none), and the subspace its qualifying selection
+ * leaves into the *ntilt rows of tilt (n x n; 0 rows when untested), along which hyperplanes of rank q lie near
+ * it.  -inf when B's dimension is not q + 1, or when there are more than 65536 subsets. */
 static double
-hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu)
+hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t *ntilt)
 {
   struct bnb_relax *x = &w->rx;
   const size_t n = w->n, q = w->q;
   memset(nu, 0, n * sizeof *nu);
+  *ntilt = 0;
   if (q == 0 || q > 63 || n > 64)
     return -INFINITY;
   size_t at[64], nb = 0;
@@ -2580,12 +2643,15 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu)
   double *clow = malloc((cap ? cap : 1) * sizeof *clow), *ctol = malloc((cap ? cap : 1) * sizeof *ctol),
          *cv = malloc((cap ? cap : 1) * nb * sizeof *cv), least2 = INFINITY;
   size_t *corder = malloc((cap ? cap : 1) * sizeof *corder), nc = 0, pick[64];
-  struct hp_scratch h = {nb, at, malloc(q * 64 * 2 * sizeof(size_t)), malloc(q * sizeof(size_t)),
-                         malloc(q * sizeof(size_t)), malloc(w->K * sizeof(double)),
-                         malloc(2 * nb * nb * sizeof(double)), malloc(nb * sizeof(double)),
-                         gsl_matrix_alloc(nb, q), gsl_matrix_alloc(q, q), gsl_vector_alloc(q), NULL};
+  struct hp_scratch h = {.nb = nb, .at = at, .type = malloc(q * 64 * 2 * sizeof(size_t)),
+                         .ntype = malloc(q * sizeof(size_t)), .sel = malloc(q * sizeof(size_t)),
+                         .z = malloc(w->K * sizeof(double)), .basis = malloc(2 * nb * nb * sizeof(double)),
+                         .nu = malloc(nb * sizeof(double)), .C = gsl_matrix_alloc(nb, q), .V = gsl_matrix_alloc(q, q),
+                         .s = gsl_vector_alloc(q), .G = malloc(2 * q * nb * sizeof(double)),
+                         .cons = malloc(2 * q * nb * sizeof(double)), .strict = calloc(2 * q, 1)};
   int ok = gs && A && Q && R && M && Y && tau && norm && ev && perm && eig && clow && ctol && cv && corder &&
-           h.type && h.ntype && h.sel && h.z && h.basis && h.nu && h.C && h.V && h.s && cap > 0;
+           h.type && h.ntype && h.sel && h.z && h.basis && h.nu && h.C && h.V && h.s && h.G && h.cons && h.strict &&
+           cap > 0;
   const double l1 = x->top, unit = (double)(16 * nb) * DBL_EPSILON;
   for (size_t k = 0; ok && k < nb && k <= ng; k++) {
     for (size_t c = 0; c < k; c++)
@@ -2651,6 +2717,14 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu)
         pick[t] = pick[t - 1] + 1;
     }
   }
+  double trace = 0;
+  for (size_t c = 0; c < nb; c++)
+    trace += x->S[at[c] * n + at[c]];
+  if (ok && q >= 2) { /* configurations of rank below q: the one-neuron bound with V of dimension q - 1 */
+    x->dim = q - 1;
+    least2 = fmax(least2, one_neuron_bound(w) - (w->energy - trace));
+    x->dim = q;
+  }
   /* the least candidate whose hyperplane meets every cone bounds every configuration (rank q or not), the least
    * in G those of rank q */
   double best = ok ? INFINITY : -INFINITY;
@@ -2676,12 +2750,14 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu)
       best = fmin(best, clow[id]);
       for (size_t c = 0; c < nb; c++)
         nu[at[c]] = v[c];
+      *ntilt = ctol[id] < INFINITY && failed < 256 ? h.m : 0;
+      memset(tilt, 0, n * n * sizeof *tilt);
+      for (size_t a = 0; a < *ntilt; a++)
+        for (size_t c = 0; c < nb; c++)
+          tilt[a * n + at[c]] = h.basis[a * nb + c];
       break;
     }
   }
-  double trace = 0;
-  for (size_t c = 0; c < nb; c++)
-    trace += x->S[at[c] * n + at[c]];
   gsl_matrix_free(A);
   gsl_matrix_free(Q);
   gsl_matrix_free(R);
@@ -2693,7 +2769,8 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu)
   gsl_permutation_free(perm);
   gsl_eigen_symmv_free(eig);
   free(clow), free(ctol), free(cv), free(corder), free(gs);
-  free(h.type), free(h.ntype), free(h.sel), free(h.z), free(h.basis), free(h.nu);
+  free(h.type), free(h.ntype), free(h.sel), free(h.z), free(h.basis), free(h.nu), free(h.G), free(h.cons);
+  free(h.strict);
   if (h.C) gsl_matrix_free(h.C);
   if (h.V) gsl_matrix_free(h.V);
   if (h.s) gsl_vector_free(h.s);
@@ -3042,11 +3119,13 @@ hyperplane_point(sdlab_bnb *b, const double *nu)
 
 /* Incumbents where the hyperplane bound is reached (nu its minimiser; nothing when nu is 0): the point in nu^perp,
  * and, since codes of two cones that meet nu^perp only along a shared ray are parallel there (V then has rank
- * below q, and the bound is a limit), points in the hyperplanes of nu + eps t, t = +-e_d (d in B) less its part
- * along nu, for eps = 1e-2 .. 1e-9: where their codes have rank q their L~ tends to the bound as eps -> 0, while
- * W_D grows as 1 / eps (and so the rounding that offer adds). */
+ * below q, and the bound is a limit), points in the hyperplanes of nu + eps t less its part along nu, for
+ * eps = 1e-2 .. 1e-9 and t each of +-e_d (d in B), +-b_a and the sums of the b_a with each sign vector (b_a the
+ * ntilt rows of tilt: the subspace the bound's qualifying selection leaves, where its codes have rank q at
+ * generic points): where their codes have rank q their L~ tends to the bound as eps -> 0, while W_D grows as
+ * 1 / eps (and so the rounding that offer adds). */
 static int
-hyperplane_incumbent(sdlab_bnb *b, const double *nu)
+hyperplane_incumbent(sdlab_bnb *b, const double *nu, const double *tilt, size_t ntilt)
 {
   const size_t n = b->w->n;
   double nn = 0;
@@ -3054,21 +3133,38 @@ hyperplane_incumbent(sdlab_bnb *b, const double *nu)
     nn += nu[d] * nu[d];
   if (!(nn > 0))
     return SDLAB_SUCCESS;
-  double *t = malloc(n * sizeof *t);
-  if (t == NULL)
+  double *t = malloc(n * sizeof *t), *dir = malloc(n * sizeof *dir);
+  if (t == NULL || dir == NULL) {
+    free(t), free(dir);
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  }
   int status = hyperplane_point(b, nu);
-  for (size_t c = 0; !status && c < 2 * n; c++) {
-    if (nu[c / 2] == 0 && b->w->rx.S[c / 2 * n + c / 2] == 0)
-      continue; /* a coordinate off B */
-    for (int e = 2; !status && e <= 9; e++) {
-      const double eps = pow(10.0, -e), sg = c % 2 ? -1.0 : 1.0;
+  const size_t signs = ntilt > 0 && ntilt < 8 ? (size_t)1 << ntilt : 0, ndir = 2 * n + 2 * ntilt + signs;
+  for (size_t c = 0; !status && c < ndir; c++) {
+    memset(dir, 0, n * sizeof *dir);
+    if (c < 2 * n) {
+      if (nu[c / 2] == 0 && b->w->rx.S[c / 2 * n + c / 2] == 0)
+        continue; /* a coordinate off B */
+      dir[c / 2] = c % 2 ? -1.0 : 1.0;
+    } else if (c < 2 * n + 2 * ntilt)
       for (size_t d = 0; d < n; d++)
-        t[d] = nu[d] + eps * ((d == c / 2 ? sg : 0.0) - sg * nu[c / 2] * nu[d] / nn);
+        dir[d] = (c % 2 ? -1.0 : 1.0) * tilt[(c - 2 * n) / 2 * n + d];
+    else
+      for (size_t a = 0; a < ntilt; a++)
+        for (size_t d = 0; d < n; d++)
+          dir[d] += ((c - 2 * n - 2 * ntilt) >> a & 1 ? -1.0 : 1.0) * tilt[a * n + d];
+    double along = 0;
+    for (size_t d = 0; d < n; d++)
+      along += dir[d] * nu[d];
+    for (int e = 2; !status && e <= 9; e++) {
+      const double eps = pow(10.0, -e);
+      for (size_t d = 0; d < n; d++)
+        t[d] = nu[d] + eps * (dir[d] - along * nu[d] / nn);
       status = hyperplane_point(b, t);
     }
   }
   free(t);
+  free(dir);
   return status;
 }
 
@@ -3630,7 +3726,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   b->nodes = b->degenerate = b->charts = b->infeasible = b->spanned = 0;
   b->upper = INFINITY;
   b->violation = 0;
-  b->relaxed = w->rx.value = -INFINITY;
+  b->relaxed = b->pairwise = b->hyperplane = w->rx.value = -INFINITY;
   if (WE) {
     if (WE->size1 != w->nq || WE->size2 != w->np || (WD && (WD->size1 != w->nr || WD->size2 != w->nq)))
       return sdlab_fail(SDLAB_ESHAPE, "branch and bound: the incumbent is not n_q x n_p (and W_D n_r x n_q)");
@@ -3673,16 +3769,19 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
     b->open = 0;
     return SDLAB_SUCCESS;
   }
+  w->rx.dim = w->q;
   b->relaxed = w->rx.value = one_neuron_bound(w);
   int status = relax_incumbent(b);
   if (status)
     return status;
-  b->relaxed = w->rx.value = fmax(w->rx.value, two_neuron_bound(w));
-  double *nu = malloc(w->n * sizeof *nu);
+  b->relaxed = b->pairwise = w->rx.value = fmax(w->rx.value, two_neuron_bound(w));
+  double *nu = malloc(w->n * (w->n + 1) * sizeof *nu);
+  size_t ntilt;
   if (nu == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-  b->relaxed = w->rx.value = fmax(w->rx.value, hyperplane_bound(w, nu));
-  status = hyperplane_incumbent(b, nu);
+  b->hyperplane = hyperplane_bound(w, nu, nu + w->n, &ntilt);
+  b->relaxed = w->rx.value = fmax(w->rx.value, b->hyperplane);
+  status = hyperplane_incumbent(b, nu, nu + w->n, ntilt);
   free(nu);
   if (status)
     return status;

@@ -181,8 +181,10 @@ typedef struct {
   const gsl_matrix *Wp, *Wr;
   const gsl_vector *Md;
   double lower;           /* rigorous lower bound on inf L~ over the piece (min over open boxes) */
-  double relaxed;         /* the one-neuron bound on the whole piece, part of every box's (-inf: none; see
-                           * sdlab_bnb_set) */
+  double relaxed;         /* the bounds on the whole piece, the largest of pairwise and hyperplane: part of every
+                           * box's (-inf: none; see sdlab_bnb_set) */
+  double pairwise;        /* the one- and two-neuron bounds (the larger) */
+  double hyperplane;      /* the hyperplane bound (-inf where the codes do not use exactly q + 1 features) */
   double upper;           /* an upper bound on L~ at (WE, WD): sdlab_piece_loss's value plus its rounding bound
                            * (sdlab_claims_ltilde_rounding), so that points where the codes are nearly parallel and
                            * W_D huge, whose computed value may sit far below the true one, do not pass for minima */

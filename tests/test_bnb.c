@@ -1620,10 +1620,10 @@ Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout =
     sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
     cr_assert_not_null(b, "%s", sdlab_error_message(1));
     cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-    cr_log_info("piece %zu: one-neuron bound %.17g, lower %.17g, upper %.17g", p, b->relaxed, b->lower, b->upper);
-    cr_assert(global || b->relaxed > best + round, "piece %zu: the one-neuron bound %.17g is not above the global "
-              "piece's point %.17g", p, b->relaxed, best);
-    cr_assert(b->lower >= b->relaxed);
+    cr_log_info("piece %zu: one-neuron bound %.17g, lower %.17g, upper %.17g", p, b->pairwise, b->lower, b->upper);
+    cr_assert(global || b->pairwise > best + round, "piece %zu: the one-neuron bound %.17g is not above the global "
+              "piece's point %.17g", p, b->pairwise, best);
+    cr_assert(b->lower >= b->relaxed && b->relaxed >= b->pairwise);
     double most[2] = {-INFINITY, -INFINITY}, most_s[2] = {-INFINITY, -INFINITY};
     size_t points = 0;
     for (int draw = 0; draw < 3000000 && points < 100; draw++) {
@@ -1651,11 +1651,11 @@ Test(bnb, the_one_neuron_bound_lifts_pieces_above_the_global_minimum, .timeout =
       cr_assert(f >= b->lower - round, "piece %zu: a point at %.17g below the lower bound %.17g", p, f, b->lower);
     }
     cr_assert(points >= 50, "piece %zu: %zu points drawn", p, points);
-    cr_assert(b->relaxed <= E - fmin(most[0], most[1]) + round,
-              "piece %zu: the one-neuron bound %.17g above ||R||^2 - phi (S_B) at drawn codes, %.17g", p, b->relaxed,
+    cr_assert(b->pairwise <= E - fmin(most[0], most[1]) + round,
+              "piece %zu: the one-neuron bound %.17g above ||R||^2 - phi (S_B) at drawn codes, %.17g", p, b->pairwise,
               E - fmin(most[0], most[1]));
-    cr_assert(!global || b->relaxed > E - fmin(most_s[0], most_s[1]) + round, "the global piece: the one-neuron "
-              "bound %.17g not above ||R||^2 - phi (S) at drawn codes, %.17g", b->relaxed,
+    cr_assert(!global || b->pairwise > E - fmin(most_s[0], most_s[1]) + round, "the global piece: the one-neuron "
+              "bound %.17g not above ||R||^2 - phi (S) at drawn codes, %.17g", b->pairwise,
               E - fmin(most_s[0], most_s[1]));
     sdlab_bnb_free(b);
     sdlab_piece_free(P);
@@ -1841,8 +1841,8 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
     sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
     cr_assert_not_null(b, "%s", sdlab_error_message(1));
     cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-    relaxed[count - 1] = b->relaxed;
-    cr_assert(b->lower >= b->relaxed);
+    relaxed[count - 1] = b->pairwise;
+    cr_assert(b->lower >= b->relaxed && b->relaxed >= b->pairwise);
     cr_assert(b->live < 3 || b->relaxed > -INFINITY, "live %zu relaxed %g", b->live, b->relaxed);
     for (size_t p = 0; p < 3; p++)
       most[count - 1][p] = -INFINITY;
@@ -1901,7 +1901,7 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
   sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
   cr_assert_not_null(b, "%s", sdlab_error_message(1));
   cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
-  const double at_set = b->relaxed;
+  const double at_set = b->pairwise;
   double one[3] = {-INFINITY, -INFINITY, -INFINITY};
   gsl_matrix *row = gsl_matrix_alloc(1, np);
   for (int draw = 0; draw < 300000; draw++) {
