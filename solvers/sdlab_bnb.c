@@ -2358,16 +2358,20 @@ hyperplane_meets(const struct sdlab_bnb_workspace *w, size_t i, const double *v,
 struct hp_scratch {
   size_t nb, *at, *type, *ntype, *sel, m; /* m: the dimension of the qualifying selection's subspace, its basis in
                                            * basis's first m rows */
+  size_t budget;                          /* grid points left to the rank test (hyperplane_grid) */
   double *z, *basis, *nu, *G, *cons;      /* G: F_s's rows (2 q x nb), cons: constraints (2 q x nb) */
+  double *ri;                             /* a relative-interior point of the qualifying selection's region (nb;
+                                           * 0 when none was found) */
   unsigned char *strict;                  /* 2 q zeros */
   gsl_matrix *C, *V;
   gsl_vector *s;
 };
 
 /* The orthonormal basis (rows of h->basis, returned: its count m) of the subspace of B orthogonal to the ncons
- * vectors cons (nb each): the coordinate vectors less their parts along cons's orthonormalised span (Gram-Schmidt,
- * twice; cons's basis built in h->basis + nb nb, a vector counted where its part off the others exceeds
- * 64 nb eps) */
+ * vectors cons (nb each): cons's span orthonormalised (Gram-Schmidt, twice; in h->basis + nb nb, a vector counted
+ * where its part off the others exceeds 64 nb eps), then completed by the coordinate vector whose part off the
+ * vectors so far is largest, until nb are found (the largest part's square is at least 1 / nb of the dimension
+ * left, so none is lost) */
 static size_t
 hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
 {
@@ -2393,26 +2397,32 @@ hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
       ns++;
     }
   }
-  for (size_t e = 0; e < nb && m + ns < nb; e++) {
-    double *u = h->basis + m * nb, un = 0;
-    for (size_t c = 0; c < nb; c++)
-      u[c] = c == e;
-    for (int pass = 0; pass < 2; pass++)
-      for (size_t r = 0; r < ns + m; r++) {
-        const double *o = r < ns ? sb + r * nb : h->basis + (r - ns) * nb;
-        double pr = 0;
-        for (size_t c = 0; c < nb; c++)
-          pr += o[c] * u[c];
-        for (size_t c = 0; c < nb; c++)
-          u[c] -= pr * o[c];
-      }
-    for (size_t c = 0; c < nb; c++)
-      un += u[c] * u[c];
-    if (un > 0.25) {
+  while (m + ns < nb) {
+    double *u = h->basis + m * nb, best = -1;
+    for (size_t e = 0; e < nb; e++) {
+      double *v = h->nu, vn = 0;
       for (size_t c = 0; c < nb; c++)
-        u[c] /= sqrt(un);
-      m++;
+        v[c] = c == e;
+      for (int pass = 0; pass < 2; pass++)
+        for (size_t r = 0; r < ns + m; r++) {
+          const double *o = r < ns ? sb + r * nb : h->basis + (r - ns) * nb;
+          double pr = 0;
+          for (size_t c = 0; c < nb; c++)
+            pr += o[c] * v[c];
+          for (size_t c = 0; c < nb; c++)
+            v[c] -= pr * o[c];
+        }
+      for (size_t c = 0; c < nb; c++)
+        vn += v[c] * v[c];
+      if (vn > best) {
+        best = vn;
+        for (size_t c = 0; c < nb; c++)
+          u[c] = v[c];
+      }
     }
+    for (size_t c = 0; c < nb; c++)
+      u[c] /= sqrt(best);
+    m++;
   }
   return m;
 }
@@ -2420,7 +2430,8 @@ hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
 /* Whether the codes of selection h->sel have rank q at some point of the subspace of the m rows of h->basis: their
  * q x q minors are polynomials there of degree at most p (the pairs in the selection; the single codes are
  * constant), so they vanish on it exactly when they vanish on the grid {0, ..., p}^m of its coordinates, each
- * point tested (columns normalised, sigma_q / sigma_1 > 1e-9) */
+ * point tested (columns normalised, sigma_q / sigma_1 above rounding, 64 nb q eps); 1 (untested) once h->budget
+ * grid points are spent */
 static int
 hyperplane_grid(const struct sdlab_bnb_workspace *w, struct hp_scratch *h, size_t m, size_t p)
 {
@@ -2451,9 +2462,12 @@ hyperplane_grid(const struct sdlab_bnb_workspace *w, struct hp_scratch *h, size_
       for (size_t c = 0; c < nb && !zero; c++)
         gsl_matrix_set(h->C, c, i, gsl_matrix_get(h->C, c, i) / sqrt(cn));
     }
+    if (h->budget == 0)
+      return 1; /* untested */
+    h->budget--;
     if (!zero) {
       gsl_linalg_SV_decomp_jacobi(h->C, h->V, h->s);
-      if (gsl_vector_get(h->s, q - 1) > 1e-9 * gsl_vector_get(h->s, 0))
+      if (gsl_vector_get(h->s, q - 1) > (double)(64 * nb * q) * DBL_EPSILON * gsl_vector_get(h->s, 0))
         return 1;
     }
     size_t a = 0; /* the next grid point */
@@ -2496,8 +2510,12 @@ hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
   if (!hyperplane_grid(w, h, m, p))
     return 0;
   int open, verified;
-  if (sdlab_lp_interior(h->G, h->strict, rows, nb, h->nu, &open, &verified))
-    return 1; /* the LP refused the system: the larger subspace's answer stands */
+  memset(h->ri, 0, nb * sizeof *h->ri);
+  for (size_t c = 0; c < nb; c++)
+    h->nu[c] = NAN;
+  if (sdlab_lp_interior(h->G, h->strict, rows, nb, h->nu, &open, &verified) || isnan(h->nu[0]))
+    return 1; /* the LP refused the system or found no point: the larger subspace's answer stands */
+  memcpy(h->ri, h->nu, nb * sizeof *h->ri);
   double xn = 0;
   for (size_t c = 0; c < nb; c++)
     xn += h->nu[c] * h->nu[c];
@@ -2521,8 +2539,8 @@ hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
  * hyperplane, or a pair of generators on its two sides, each up to tol) has rank q somewhere on the subspace its
  * single generators leave (hyperplane_selection).  Hyperplanes of that selection's region (a polyhedral cone, in
  * that subspace) have V = nu^perp at their generic points, and v is in the region's closure; where no selection
- * qualifies, every configuration whose hyperplane is v's has rank below q.  1 also beyond 4096 selections
- * (untested). */
+ * qualifies, every configuration whose hyperplane is v's has rank below q.  1 also (untested) beyond 4096
+ * selections, 64 types a neuron or 65,536 grid points in all. */
 static int
 hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double tol, struct hp_scratch *h)
 {
@@ -2537,8 +2555,10 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
     }
     size_t t = 0;
     for (size_t j = o; j < o + cnt; j++)
-      for (size_t k = o; k < o + cnt && t < 64; k++)
+      for (size_t k = o; k < o + cnt; k++)
         if (k == j ? fabs(h->z[j]) <= tol : h->z[j] >= -tol && h->z[k] <= tol) {
+          if (t == 64)
+            return 1; /* more types than kept: untested */
           h->type[(i * 64 + t) * 2] = j;
           h->type[(i * 64 + t) * 2 + 1] = k == j ? NONE : k;
           t++;
@@ -2552,6 +2572,7 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
     return 0;
   if (total > 4096)
     return 1;
+  h->budget = 65536; /* grid points over all selections */
   for (;;) {
     if (hyperplane_selection(w, h))
       return 1;
@@ -2586,10 +2607,11 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
  * times l_1 / gap, Davis and Kahan); where that exceeds 1e-3, L's eigenvalue is taken untested, as it is where
  * r < 1e-5 (L is then widened by the last generator, a subspace containing it) and after 256 candidates that did
  * not qualify; subsets dependent at the rounding level (r <= 64 nb eps) are left to their independent subsets,
- * which span the same L.  Each eigenvalue less its rounding (l_1 times that angle, twice).  The qualifying
- * minimiser into nu (n entries, 0 off B; all 0 when there is none), and the subspace its qualifying selection
- * leaves into the *ntilt rows of tilt (n x n; 0 rows when untested), along which hyperplanes of rank q lie near
- * it.  -inf when B's dimension is not q + 1, or when there are more than 65536 subsets. */
+ * which span the same L (a decision at the rounding level, as twins are made equal: an independent subset that
+ * thin would cut a face no wider than rounding).  Each eigenvalue less its rounding (l_1 times that angle, twice).  The qualifying
+ * minimiser into nu (n entries, 0 off B; all 0 when there is none), a relative-interior point of its qualifying
+ * selection's region into tilt's first row and that region's span into the *ntilt rows after it (tilt: (n + 1) x
+ * n; ntilt 0 when untested): hyperplanes of rank q lie near nu along them.  -inf when B's dimension is not q + 1, or when there are more than 65536 subsets. */
 static double
 hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t *ntilt)
 {
@@ -2648,10 +2670,11 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t
                          .z = malloc(w->K * sizeof(double)), .basis = malloc(2 * nb * nb * sizeof(double)),
                          .nu = malloc(nb * sizeof(double)), .C = gsl_matrix_alloc(nb, q), .V = gsl_matrix_alloc(q, q),
                          .s = gsl_vector_alloc(q), .G = malloc(2 * q * nb * sizeof(double)),
-                         .cons = malloc(2 * q * nb * sizeof(double)), .strict = calloc(2 * q, 1)};
+                         .cons = malloc(2 * q * nb * sizeof(double)), .strict = calloc(2 * q, 1),
+                         .ri = calloc(nb, sizeof(double))};
   int ok = gs && A && Q && R && M && Y && tau && norm && ev && perm && eig && clow && ctol && cv && corder &&
            h.type && h.ntype && h.sel && h.z && h.basis && h.nu && h.C && h.V && h.s && h.G && h.cons && h.strict &&
-           cap > 0;
+           h.ri && cap > 0;
   const double l1 = x->top, unit = (double)(16 * nb) * DBL_EPSILON;
   for (size_t k = 0; ok && k < nb && k <= ng; k++) {
     for (size_t c = 0; c < k; c++)
@@ -2751,10 +2774,12 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t
       for (size_t c = 0; c < nb; c++)
         nu[at[c]] = v[c];
       *ntilt = ctol[id] < INFINITY && failed < 256 ? h.m : 0;
-      memset(tilt, 0, n * n * sizeof *tilt);
+      memset(tilt, 0, (n + 1) * n * sizeof *tilt);
       for (size_t a = 0; a < *ntilt; a++)
         for (size_t c = 0; c < nb; c++)
-          tilt[a * n + at[c]] = h.basis[a * nb + c];
+          tilt[(a + 1) * n + at[c]] = h.basis[a * nb + c];
+      for (size_t c = 0; c < nb && *ntilt > 0; c++)
+        tilt[at[c]] = h.ri[c];
       break;
     }
   }
@@ -2770,7 +2795,7 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t
   gsl_eigen_symmv_free(eig);
   free(clow), free(ctol), free(cv), free(corder), free(gs);
   free(h.type), free(h.ntype), free(h.sel), free(h.z), free(h.basis), free(h.nu), free(h.G), free(h.cons);
-  free(h.strict);
+  free(h.strict), free(h.ri);
   if (h.C) gsl_matrix_free(h.C);
   if (h.V) gsl_matrix_free(h.V);
   if (h.s) gsl_vector_free(h.s);
@@ -3031,99 +3056,94 @@ relax_incumbent(sdlab_bnb *b)
 }
 
 /* A point of the piece's closure in the hyperplane nu^perp: each live neuron a code of its cone there, a generator
- * of K_i cap nu^perp (a generator g_j on it, or |z_k| g_j + z_j g_k for two on either side, z = <nu, g>), chosen
- * greedily (the neurons with fewest such codes first) as the one farthest from the span of the codes chosen
- * before; offered (nothing when a cone misses nu^perp).  Where the codes span nu^perp in B, V is that hyperplane
- * and the point's L~ is ||R||^2 - tr(S_B) + nu^T S nu. */
+ * of K_i cap nu^perp (a generator g_j on it, or |z_k| g_j + z_j g_k for two on either side, z = <nu, g>; at most
+ * 64 a neuron), the choice over the neurons (at most 4096 tried, in order) whose normalised codes have the
+ * largest least singular value; offered (nothing when a cone misses nu^perp).  Where the codes span nu^perp in B,
+ * V is that hyperplane and the point's L~ is ||R||^2 - tr(S_B) + nu^T S nu. */
 static int
 hyperplane_point(sdlab_bnb *b, const double *nu)
 {
   struct sdlab_bnb_workspace *w = b->w;
   const size_t n = w->n, q = w->q, K = w->K;
-  double *z = malloc(K * sizeof *z), *l = calloc(K, sizeof *l), *basis = malloc(q * n * sizeof *basis),
-         *code = malloc(n * sizeof *code), *coef = malloc(K * sizeof *coef);
-  size_t *cands = malloc(q * sizeof *cands), *order = malloc(q * sizeof *order);
-  if (!z || !l || !basis || !code || !coef || !cands || !order) {
-    free(z), free(l), free(basis), free(code), free(coef), free(cands), free(order);
-    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-  }
+  double *z = malloc(K * sizeof *z), *l = calloc(K, sizeof *l);
+  size_t *cj = malloc(q * 64 * 2 * sizeof *cj), *cnt = calloc(q, sizeof *cnt), *sel = calloc(q, sizeof *sel),
+         *pick = calloc(q, sizeof *pick);
+  gsl_matrix *C = gsl_matrix_alloc(n, q), *V = gsl_matrix_alloc(q, q);
+  gsl_vector *sv = gsl_vector_alloc(q);
+  int status = z && l && cj && cnt && sel && pick && C && V && sv
+               ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   const double tol = (double)(64 * n) * DBL_EPSILON;
-  for (size_t k = 0; k < K; k++) {
+  double total = 1;
+  for (size_t k = 0; !status && k < K; k++) {
     z[k] = 0;
     for (size_t d = 0; d < n; d++)
       z[k] += nu[d] * w->cone.gen[k * n + d];
   }
-  for (size_t i = 0; i < q; i++) { /* K_i cap nu^perp's generators: on it, plus pairs straddling it */
-    size_t on = 0, pos = 0, neg = 0;
-    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++) {
-      on += fabs(z[j]) <= tol;
-      pos += z[j] > tol;
-      neg += z[j] < -tol;
-    }
-    cands[i] = on + pos * neg;
-    order[i] = i;
+  for (size_t i = 0; !status && i < q; i++) { /* K_i cap nu^perp's generators: on it, plus pairs straddling it */
+    const size_t o = w->cone.off[i], c = w->cone.count[i];
+    for (size_t j = o; j < o + c; j++)
+      for (size_t k = o; k < o + c && cnt[i] < 64; k++)
+        if (k == j ? fabs(z[j]) <= tol : z[j] > tol && z[k] < -tol) {
+          cj[(i * 64 + cnt[i]) * 2] = j;
+          cj[(i * 64 + cnt[i]) * 2 + 1] = k;
+          cnt[i]++;
+        }
+    total *= (double)cnt[i];
   }
-  for (size_t i = 1; i < q; i++) /* fewest codes first (insertion sort: q is small) */
-    for (size_t t = i; t > 0 && cands[order[t]] < cands[order[t - 1]]; t--) {
-      const size_t s = order[t];
-      order[t] = order[t - 1];
-      order[t - 1] = s;
-    }
-  size_t rank = 0;
-  int ok = 1;
-  for (size_t t = 0; t < q && ok; t++) {
-    const size_t i = order[t], o = w->cone.off[i], cnt = w->cone.count[i];
-    double far = -1;
-    for (size_t j = o; j < o + cnt; j++)
-      for (size_t k = o; k < o + cnt; k++) {
-        /* the code e_j (j on nu^perp, k = j) or |z_k| e_j + z_j e_k (z_j > 0 > z_k) */
-        if (k == j ? !(fabs(z[j]) <= tol) : !(z[j] > tol && z[k] < -tol))
-          continue;
-        memset(coef + o, 0, cnt * sizeof *coef);
-        coef[j] = k == j ? 1.0 : -z[k];
-        if (k != j)
-          coef[k] = z[j];
-        double cn = 0, rn = 0;
-        for (size_t d = 0; d < n; d++) {
-          code[d] = coef[j] * w->cone.gen[j * n + d] + (k != j ? coef[k] * w->cone.gen[k * n + d] : 0.0);
-          cn += code[d] * code[d];
-        }
-        for (size_t r = 0; r < rank; r++) { /* its part off the chosen codes' span */
-          double p = 0;
-          for (size_t d = 0; d < n; d++)
-            p += basis[r * n + d] * code[d];
-          for (size_t d = 0; d < n; d++)
-            code[d] -= p * basis[r * n + d];
-        }
-        for (size_t d = 0; d < n; d++)
-          rn += code[d] * code[d];
-        if (cn > 0 && rn / cn > far) {
-          far = rn / cn;
-          memset(l + o, 0, cnt * sizeof *l);
-          l[j] = coef[j] / sqrt(cn);
-          if (k != j)
-            l[k] = coef[k] / sqrt(cn);
-          if (rn > 0 && rank < q) {
-            for (size_t d = 0; d < n; d++)
-              basis[rank * n + d] = code[d] / sqrt(rn);
-          }
-        }
+  double best = -1;
+  for (size_t tried = 0; !status && total > 0 && tried < 4096; tried++) {
+    for (size_t i = 0; i < q; i++) { /* the codes of the choice sel, normalised */
+      const size_t j = cj[(i * 64 + sel[i]) * 2], k = cj[(i * 64 + sel[i]) * 2 + 1];
+      double cn = 0;
+      for (size_t d = 0; d < n; d++) {
+        const double v = k == j ? w->cone.gen[j * n + d] : -z[k] * w->cone.gen[j * n + d] + z[j] * w->cone.gen[k * n + d];
+        gsl_matrix_set(C, d, i, v);
+        cn += v * v;
       }
-    ok = far >= 0;
-    rank += far > (double)(64 * n) * DBL_EPSILON;
+      for (size_t d = 0; d < n; d++)
+        gsl_matrix_set(C, d, i, gsl_matrix_get(C, d, i) / sqrt(cn));
+    }
+    gsl_linalg_SV_decomp_jacobi(C, V, sv);
+    if (gsl_vector_get(sv, q - 1) > best) {
+      best = gsl_vector_get(sv, q - 1);
+      memcpy(pick, sel, q * sizeof *pick);
+    }
+    size_t i = 0;
+    while (i < q && ++sel[i] == cnt[i])
+      sel[i++] = 0;
+    if (i == q)
+      break;
   }
-  int status = ok ? offer_plain(b, l) : SDLAB_SUCCESS;
-  free(z), free(l), free(basis), free(code), free(coef), free(cands), free(order);
+  if (!status && best >= 0) {
+    for (size_t i = 0; i < q; i++) {
+      const size_t j = cj[(i * 64 + pick[i]) * 2], k = cj[(i * 64 + pick[i]) * 2 + 1];
+      const double a = k == j ? 1.0 : -z[k], c = k == j ? 0.0 : z[j];
+      double cn = 0;
+      for (size_t d = 0; d < n; d++) {
+        const double v = a * w->cone.gen[j * n + d] + c * w->cone.gen[k * n + d];
+        cn += v * v;
+      }
+      l[j] = a / sqrt(cn);
+      if (k != j)
+        l[k] = c / sqrt(cn);
+    }
+    status = offer_plain(b, l);
+  }
+  free(z), free(l), free(cj), free(cnt), free(sel), free(pick);
+  if (C) gsl_matrix_free(C);
+  if (V) gsl_matrix_free(V);
+  if (sv) gsl_vector_free(sv);
   return status;
 }
 
 /* Incumbents where the hyperplane bound is reached (nu its minimiser; nothing when nu is 0): the point in nu^perp,
  * and, since codes of two cones that meet nu^perp only along a shared ray are parallel there (V then has rank
  * below q, and the bound is a limit), points in the hyperplanes of nu + eps t less its part along nu, for
- * eps = 1e-2 .. 1e-9 and t each of +-e_d (d in B), +-b_a and the sums of the b_a with each sign vector (b_a the
- * ntilt rows of tilt: the subspace the bound's qualifying selection leaves, where its codes have rank q at
- * generic points): where their codes have rank q their L~ tends to the bound as eps -> 0, while W_D grows as
- * 1 / eps (and so the rounding that offer adds). */
+ * eps = 1e-2 .. 1e-9 and t each of: tilt's first row (a relative-interior point of the qualifying selection's
+ * region, whose segment to nu lies in the region's relative interior, where the codes have rank q but on an
+ * algebraic subset), +-e_d (d in B), +-b_a and the sums of the b_a with each sign vector (b_a the ntilt further
+ * rows of tilt: the span of that region): where their codes have rank q their L~ tends to the bound as eps -> 0,
+ * while W_D grows as 1 / eps (and so the rounding that offer adds). */
 static int
 hyperplane_incumbent(sdlab_bnb *b, const double *nu, const double *tilt, size_t ntilt)
 {
@@ -3139,23 +3159,31 @@ hyperplane_incumbent(sdlab_bnb *b, const double *nu, const double *tilt, size_t 
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   }
   int status = hyperplane_point(b, nu);
-  const size_t signs = ntilt > 0 && ntilt < 8 ? (size_t)1 << ntilt : 0, ndir = 2 * n + 2 * ntilt + signs;
-  for (size_t c = 0; !status && c < ndir; c++) {
+  const size_t signs = ntilt > 0 && ntilt < 8 ? (size_t)1 << ntilt : 0, ndir = 1 + 2 * n + 2 * ntilt + signs;
+  const double *basis = tilt + n;
+  for (size_t k = 0; !status && k < ndir; k++) {
+    const size_t c = k - 1;
     memset(dir, 0, n * sizeof *dir);
-    if (c < 2 * n) {
+    if (k == 0)
+      memcpy(dir, tilt, n * sizeof *dir);
+    else if (c < 2 * n) {
       if (nu[c / 2] == 0 && b->w->rx.S[c / 2 * n + c / 2] == 0)
         continue; /* a coordinate off B */
       dir[c / 2] = c % 2 ? -1.0 : 1.0;
     } else if (c < 2 * n + 2 * ntilt)
       for (size_t d = 0; d < n; d++)
-        dir[d] = (c % 2 ? -1.0 : 1.0) * tilt[(c - 2 * n) / 2 * n + d];
+        dir[d] = (c % 2 ? -1.0 : 1.0) * basis[(c - 2 * n) / 2 * n + d];
     else
       for (size_t a = 0; a < ntilt; a++)
         for (size_t d = 0; d < n; d++)
-          dir[d] += ((c - 2 * n - 2 * ntilt) >> a & 1 ? -1.0 : 1.0) * tilt[a * n + d];
-    double along = 0;
-    for (size_t d = 0; d < n; d++)
+          dir[d] += ((c - 2 * n - 2 * ntilt) >> a & 1 ? -1.0 : 1.0) * basis[a * n + d];
+    double along = 0, dn = 0;
+    for (size_t d = 0; d < n; d++) {
       along += dir[d] * nu[d];
+      dn += dir[d] * dir[d];
+    }
+    if (!(dn > 0))
+      continue;
     for (int e = 2; !status && e <= 9; e++) {
       const double eps = pow(10.0, -e);
       for (size_t d = 0; d < n; d++)
@@ -3775,7 +3803,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   if (status)
     return status;
   b->relaxed = b->pairwise = w->rx.value = fmax(w->rx.value, two_neuron_bound(w));
-  double *nu = malloc(w->n * (w->n + 1) * sizeof *nu);
+  double *nu = malloc(w->n * (w->n + 2) * sizeof *nu);
   size_t ntilt;
   if (nu == NULL)
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");

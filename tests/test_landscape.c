@@ -338,8 +338,8 @@ Test(landscape, no_grid_point_of_the_original_space_falls_below_a_certified_boun
 }
 
 /* The same check beyond the plane (n_p = 3: n = 5, n_q = 2 for ReLU and JumpReLU, n = 4, n_q = 3 for
- * Top-2-ReLU), where the bounds use the simplicial covers of cones with more extreme rays than dimensions, the
- * curved charts and the subdivided faces: random points instead of a grid (each neuron's direction uniform on
+ * Top-2-ReLU, ReLU and JumpReLU), where the bounds use the simplicial covers of cones with more extreme rays than dimensions, the
+ * curved charts, the subdivided faces and (n = 4, n_q = 3) the hyperplane bound: random points instead of a grid (each neuron's direction uniform on
  * the sphere, or for every other point the ray where two features' pre-activations vanish plus a perturbation of
  * size 1e-1 to 1e-4, where the codes become nearly parallel and the charts work; each JumpReLU prefix uniform),
  * every point's pattern a piece of the census, none below its piece's lower bound.  The lower bounds are rigorous at any box budget; a small
@@ -396,6 +396,9 @@ Test(landscape, no_random_point_beyond_the_plane_falls_below_a_certified_bound, 
   random_census_np3(2311, 0, 0, 5, 2, 20000);
   random_census_np3(2312, 1, 0, 5, 2, 20000);
   random_census_np3(2313, 0, 2, 4, 3, 20000); /* Top-2-ReLU: the ranking rows couple the neurons */
+  /* n = 4, n_q = 3: most pieces' codes use q + 1 features, where the hyperplane bound lifts them */
+  random_census_np3(2314, 0, 0, 4, 3, 20000);
+  random_census_np3(2315, 1, 0, 4, 3, 20000);
 }
 
 /* Pinned: the Top-2-ReLU census of C.1's seed 91 (n = 4, n_p = 2, n_q = 3, M = 0.3) failed with "QP start
