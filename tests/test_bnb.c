@@ -1815,6 +1815,28 @@ Test(bnb, the_relaxation_s_maximiser_gives_a_point_at_the_bound, .timeout = 300)
   gsl_rng_free(r);
 }
 
+/* The next of the patterns with three live neurons met among Gaussian W_E (into WE; *draw counts the draws, at most
+ * 20000): a pattern not in seen (appended; H its masks), its piece and branch and bound, set.  0 when the draws
+ * ran out. */
+static int
+draw_new_piece(gsl_rng *r, const sdlab_activation *act, const gsl_matrix *Wp, const gsl_vector *Md, gsl_matrix *WE,
+               int *draw, uint64_t (*seen)[4], size_t *count, uint64_t *H, sdlab_piece **P, sdlab_bnb **b)
+{
+  for (; *draw < 20000; ++*draw) {
+    test_gaussian(r, WE, 1.0);
+    sdlab_pattern_of_masks(act, WE, Wp, H);
+    if (!H[0] || !H[1] || !H[2] || !first_seen(seen, count, H, 3))
+      continue;
+    ++*draw;
+    *P = sdlab_piece_alloc(Wp, Wp->size1, act, 3, H);
+    *b = sdlab_bnb_alloc(*P, Wp, Wp, Md, 64);
+    cr_assert_not_null(*b, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_bnb_set(*b, NULL, NULL), 0);
+    return 1;
+  }
+  return 0;
+}
+
 Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .timeout = 300)
 {
   gsl_matrix *Wp;
@@ -1831,16 +1853,12 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
   double relaxed[40], most[40][3], c[3 * 5], pair[2 * 5];
   size_t count = 0, points[40] = {0};
   /* pieces: the first 40 patterns with three live neurons met among Gaussian W_E; each one's bound at set */
-  for (int draw = 0; draw < 20000 && count < most_pieces; draw++) {
-    test_gaussian(r, WE, 1.0);
+  for (int draw = 0; count < most_pieces;) {
     uint64_t H[3];
-    sdlab_pattern_of_masks(&act, WE, Wp, H);
-    if (!H[0] || !H[1] || !H[2] || !first_seen(seen, &count, H, nq))
-      continue;
-    sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, H);
-    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-    cr_assert_not_null(b, "%s", sdlab_error_message(1));
-    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    sdlab_piece *P;
+    sdlab_bnb *b;
+    if (!draw_new_piece(r, &act, Wp, Md, WE, &draw, seen, &count, H, &P, &b))
+      break;
     relaxed[count - 1] = b->pairwise;
     cr_assert(b->lower >= b->relaxed && b->relaxed >= b->pairwise);
     cr_assert(b->live < 3 || b->relaxed > -INFINITY, "live %zu relaxed %g", b->live, b->relaxed);
@@ -1963,16 +1981,12 @@ Test(bnb, the_hyperplane_bound_brackets_codimension_one_pieces_and_lifts_them, .
   gsl_matrix *WE = gsl_matrix_alloc(nq, np), *X = gsl_matrix_alloc(nq, np);
   uint64_t seen[40][4];
   size_t count = 0, points = 0, tight = 0;
-  for (int draw = 0; draw < 20000 && count < 40; draw++) {
-    test_gaussian(r, WE, 1.0);
+  for (int draw = 0; count < 40;) {
     uint64_t H[3];
-    sdlab_pattern_of_masks(&act, WE, Wp, H);
-    if (!H[0] || !H[1] || !H[2] || !first_seen(seen, &count, H, nq))
-      continue;
-    sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, H);
-    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-    cr_assert_not_null(b, "%s", sdlab_error_message(1));
-    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    sdlab_piece *P;
+    sdlab_bnb *b;
+    if (!draw_new_piece(r, &act, Wp, Md, WE, &draw, seen, &count, H, &P, &b))
+      break;
     cr_assert(b->lower >= b->relaxed && b->upper >= b->lower);
     points += points_stay_above(r, b, &act, WE, X, H, 20, round, count - 1);
     tight += b->upper - b->relaxed <= 1e-6 * fmax(1.0, b->upper);
