@@ -2611,7 +2611,8 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
  * thin would cut a face no wider than rounding).  Each eigenvalue less its rounding (l_1 times that angle, twice).  The qualifying
  * minimiser into nu (n entries, 0 off B; all 0 when there is none), a relative-interior point of its qualifying
  * selection's region into tilt's first row and that region's span into the *ntilt rows after it (tilt: (n + 1) x
- * n; ntilt 0 when untested): hyperplanes of rank q lie near nu along them.  -inf when B's dimension is not q + 1, or when there are more than 65536 subsets. */
+ * n; ntilt 0 when untested): hyperplanes of rank q lie near nu along them.  -inf (the bound not taken) when B's
+ * dimension is not q + 1, when there are more than 65536 subsets, or when its scratch cannot be allocated. */
 static double
 hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t *ntilt)
 {
