@@ -127,6 +127,7 @@ struct bnb_jump {
 struct bnb_relax {
   double value;                 /* the bound on the whole piece (-inf: none) */
   double *S, spread, top, *u, *Su, *g, *cbar;
+  size_t nb, at[64];            /* B: its dimension and its coordinates (see relax_alloc) */
   size_t dim;                   /* the dimension of V phi assumes: q (q - 1 for the hyperplane bound's configurations of
                                  * lower rank, see hyperplane_bound) */
   double *arg, *argv, *argup;   /* per live neuron: the code of the largest phi found, that phi, and the search's
@@ -890,13 +891,14 @@ relax_alloc(struct sdlab_bnb_workspace *w)
    * the coordinate subspace B (a neuron's codes vanish off its features, exactly; a feature where every generator
    * of every neuron is 0 has no code either), so tr(P_V S) = tr(P_V S_B), S_B = P_B S P_B: the bound takes S_B */
   unsigned char in[64] = {0};
-  size_t nb = 0, at[64];
+  size_t nb = 0, *at = x->at;
   for (size_t k = 0; k < w->K; k++)
     for (size_t d = 0; d < n && d < 64; d++)
       in[d] |= w->cone.gen[k * n + d] != 0;
   for (size_t d = 0; d < n && d < 64; d++)
     if (in[d])
       at[nb++] = d;
+  x->nb = nb;
   for (size_t d = 0; d < n; d++)
     for (size_t e = 0; e < n; e++) {
       double v = 0;
@@ -2337,6 +2339,16 @@ two_neuron_bound(struct sdlab_bnb_workspace *w)
   return w->energy - least - margin;
 }
 
+/* <v, g_k>: v in B's nb coordinates at, g_k generator k (n entries, 0 off B) */
+static double
+b_dot(const struct sdlab_bnb_workspace *w, const double *v, size_t k, const size_t *at, size_t nb)
+{
+  double z = 0;
+  for (size_t c = 0; c < nb; c++)
+    z += v[c] * w->cone.gen[k * w->n + at[c]];
+  return z;
+}
+
 /* Whether the unit vector v (nb coordinates at of B) meets neuron i's cone K_i off 0 up to tol: some generator on
  * each side of v's hyperplane, min_j <v, g_ij> <= tol and max_j <v, g_ij> >= -tol */
 static int
@@ -2344,10 +2356,7 @@ hyperplane_meets(const struct sdlab_bnb_workspace *w, size_t i, const double *v,
 {
   double lo = INFINITY, hi = -INFINITY;
   for (size_t j = 0; j < w->cone.count[i]; j++) {
-    const double *g = w->cone.gen + (w->cone.off[i] + j) * w->n;
-    double z = 0;
-    for (size_t c = 0; c < nb; c++)
-      z += v[c] * g[at[c]];
+    const double z = b_dot(w, v, w->cone.off[i] + j, at, nb);
     lo = fmin(lo, z);
     hi = fmax(hi, z);
   }
@@ -2356,7 +2365,8 @@ hyperplane_meets(const struct sdlab_bnb_workspace *w, size_t i, const double *v,
 
 /* Scratch of the hyperplane bound's rank test (hyperplane_spans) */
 struct hp_scratch {
-  size_t nb, *at, *type, *ntype, *sel, m; /* m: the dimension of the qualifying selection's subspace, its basis in
+  const size_t *at;                      /* B's coordinates */
+  size_t nb, *type, *ntype, *sel, m;      /* m: the dimension of the qualifying selection's subspace, its basis in
                                            * basis's first m rows */
   size_t budget;                          /* grid points left to the rank test (hyperplane_grid) */
   double *z, *basis, *nu, *G, *cons;      /* G: F_s's rows (2 q x nb), cons: constraints (2 q x nb) */
@@ -2366,6 +2376,19 @@ struct hp_scratch {
   gsl_matrix *C, *V;
   gsl_vector *s;
 };
+
+/* u (nb entries) less its parts along the count orthonormal rows (nb each) */
+static void
+project_off(double *u, const double *rows, size_t count, size_t nb)
+{
+  for (size_t r = 0; r < count; r++) {
+    double pr = 0;
+    for (size_t c = 0; c < nb; c++)
+      pr += rows[r * nb + c] * u[c];
+    for (size_t c = 0; c < nb; c++)
+      u[c] -= pr * rows[r * nb + c];
+  }
+}
 
 /* The orthonormal basis (rows of h->basis, returned: its count m) of the subspace of B orthogonal to the ncons
  * vectors cons (nb each): cons's span orthonormalised (Gram-Schmidt, twice; in h->basis + nb nb, a vector counted
@@ -2382,13 +2405,7 @@ hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
     double *u = sb + ns * nb, un = 0;
     memcpy(u, cons + t * nb, nb * sizeof *u);
     for (int pass = 0; pass < 2; pass++)
-      for (size_t r = 0; r < ns; r++) {
-        double pr = 0;
-        for (size_t c = 0; c < nb; c++)
-          pr += sb[r * nb + c] * u[c];
-        for (size_t c = 0; c < nb; c++)
-          u[c] -= pr * sb[r * nb + c];
-      }
+      project_off(u, sb, ns, nb);
     for (size_t c = 0; c < nb; c++)
       un += u[c] * u[c];
     if (un > (double)(64 * nb) * DBL_EPSILON * (double)(64 * nb) * DBL_EPSILON) {
@@ -2403,15 +2420,10 @@ hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
       double *v = h->nu, vn = 0;
       for (size_t c = 0; c < nb; c++)
         v[c] = c == e;
-      for (int pass = 0; pass < 2; pass++)
-        for (size_t r = 0; r < ns + m; r++) {
-          const double *o = r < ns ? sb + r * nb : h->basis + (r - ns) * nb;
-          double pr = 0;
-          for (size_t c = 0; c < nb; c++)
-            pr += o[c] * v[c];
-          for (size_t c = 0; c < nb; c++)
-            v[c] -= pr * o[c];
-        }
+      for (int pass = 0; pass < 2; pass++) {
+        project_off(v, sb, ns, nb);
+        project_off(v, h->basis, m, nb);
+      }
       for (size_t c = 0; c < nb; c++)
         vn += v[c] * v[c];
       if (vn > best) {
@@ -2427,6 +2439,32 @@ hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
   return m;
 }
 
+/* The codes of a choice, one a live neuron i: generator j[i] (k[i] NONE: a generator on the hyperplane) or the pair's
+ * code zj[i] g_k - zk[i] g_j (zj, zk the hyperplane's products with g_j[i], g_k[i]), over the nb coordinates at,
+ * each normalised, as the columns of C; their singular values into s (C and V overwritten by Jacobi's SVD).  0,
+ * without the SVD, where a code vanishes. */
+static int
+choice_codes(const struct sdlab_bnb_workspace *w, const size_t *j, const size_t *k, const double *zj, const double *zk,
+             const size_t *at, size_t nb, gsl_matrix *C, gsl_matrix *V, gsl_vector *s)
+{
+  const size_t n = w->n;
+  for (size_t i = 0; i < w->q; i++) {
+    double cn = 0;
+    for (size_t c = 0; c < nb; c++) {
+      const double v = k[i] == NONE ? w->cone.gen[j[i] * n + at[c]]
+                                    : zj[i] * w->cone.gen[k[i] * n + at[c]] - zk[i] * w->cone.gen[j[i] * n + at[c]];
+      gsl_matrix_set(C, c, i, v);
+      cn += v * v;
+    }
+    if (!(cn > 0))
+      return 0;
+    for (size_t c = 0; c < nb; c++)
+      gsl_matrix_set(C, c, i, gsl_matrix_get(C, c, i) / sqrt(cn));
+  }
+  gsl_linalg_SV_decomp_jacobi(C, V, s);
+  return 1;
+}
+
 /* Whether the codes of selection h->sel have rank q at some point of the subspace of the m rows of h->basis: their
  * q x q minors are polynomials there of degree at most p (the pairs in the selection; the single codes are
  * constant), so they vanish on it exactly when they vanish on the grid {0, ..., p}^m of its coordinates, each
@@ -2435,8 +2473,9 @@ hyperplane_complement(struct hp_scratch *h, const double *cons, size_t ncons)
 static int
 hyperplane_grid(const struct sdlab_bnb_workspace *w, struct hp_scratch *h, size_t m, size_t p)
 {
-  const size_t n = w->n, q = w->q, nb = h->nb;
-  size_t x[64] = {0};
+  const size_t q = w->q, nb = h->nb;
+  size_t x[64] = {0}, j[64], k[64];
+  double zj[64], zk[64];
   for (;;) {
     double *nu = h->nu;
     for (size_t c = 0; c < nb; c++) {
@@ -2444,32 +2483,18 @@ hyperplane_grid(const struct sdlab_bnb_workspace *w, struct hp_scratch *h, size_
       for (size_t a = 0; a < m; a++)
         nu[c] += (double)x[a] * h->basis[a * nb + c];
     }
-    int zero = 0;
-    for (size_t i = 0; i < q && !zero; i++) {
-      const size_t t = h->sel[i], j = h->type[(i * 64 + t) * 2], k = h->type[(i * 64 + t) * 2 + 1];
-      double zj = 0, zk = 0, cn = 0;
-      for (size_t c = 0; c < nb && k != NONE; c++) {
-        zj += nu[c] * w->cone.gen[j * n + h->at[c]];
-        zk += nu[c] * w->cone.gen[k * n + h->at[c]];
-      }
-      for (size_t c = 0; c < nb; c++) {
-        const double v = k == NONE ? w->cone.gen[j * n + h->at[c]]
-                                   : zj * w->cone.gen[k * n + h->at[c]] - zk * w->cone.gen[j * n + h->at[c]];
-        gsl_matrix_set(h->C, c, i, v);
-        cn += v * v;
-      }
-      zero = !(cn > 0);
-      for (size_t c = 0; c < nb && !zero; c++)
-        gsl_matrix_set(h->C, c, i, gsl_matrix_get(h->C, c, i) / sqrt(cn));
+    for (size_t i = 0; i < q; i++) {
+      j[i] = h->type[(i * 64 + h->sel[i]) * 2];
+      k[i] = h->type[(i * 64 + h->sel[i]) * 2 + 1];
+      zj[i] = k[i] == NONE ? 0.0 : b_dot(w, nu, j[i], h->at, nb);
+      zk[i] = k[i] == NONE ? 0.0 : b_dot(w, nu, k[i], h->at, nb);
     }
     if (h->budget == 0)
       return 1; /* untested */
     h->budget--;
-    if (!zero) {
-      gsl_linalg_SV_decomp_jacobi(h->C, h->V, h->s);
-      if (gsl_vector_get(h->s, q - 1) > (double)(64 * nb * q) * DBL_EPSILON * gsl_vector_get(h->s, 0))
-        return 1;
-    }
+    if (choice_codes(w, j, k, zj, zk, h->at, nb, h->C, h->V, h->s) &&
+        gsl_vector_get(h->s, q - 1) > (double)(64 * nb * q) * DBL_EPSILON * gsl_vector_get(h->s, 0))
+      return 1;
     size_t a = 0; /* the next grid point */
     while (a < m && ++x[a] > p)
       x[a++] = 0;
@@ -2544,15 +2569,12 @@ hyperplane_selection(const struct sdlab_bnb_workspace *w, struct hp_scratch *h)
 static int
 hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double tol, struct hp_scratch *h)
 {
-  const size_t n = w->n, q = w->q, nb = h->nb;
+  const size_t q = w->q, nb = h->nb;
   double total = 1;
   for (size_t i = 0; i < q; i++) {
     const size_t o = w->cone.off[i], cnt = w->cone.count[i];
-    for (size_t j = o; j < o + cnt; j++) {
-      h->z[j] = 0;
-      for (size_t c = 0; c < nb; c++)
-        h->z[j] += v[c] * w->cone.gen[j * n + h->at[c]];
-    }
+    for (size_t j = o; j < o + cnt; j++)
+      h->z[j] = b_dot(w, v, j, h->at, nb);
     size_t t = 0;
     for (size_t j = o; j < o + cnt; j++)
       for (size_t k = o; k < o + cnt; k++)
@@ -2620,17 +2642,8 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t
   const size_t n = w->n, q = w->q;
   memset(nu, 0, n * sizeof *nu);
   *ntilt = 0;
-  if (q == 0 || q > 63 || n > 64)
-    return -INFINITY;
-  size_t at[64], nb = 0;
-  for (size_t d = 0; d < n; d++) {
-    int used = 0;
-    for (size_t k = 0; k < w->K && !used; k++)
-      used = w->cone.gen[k * n + d] != 0;
-    if (used)
-      at[nb++] = d;
-  }
-  if (nb != q + 1)
+  const size_t nb = x->nb, *at = x->at;
+  if (q == 0 || q > 63 || n > 64 || nb != q + 1)
     return -INFINITY;
   /* the distinct generators (up to sign: the same hyperplane), in B's coordinates */
   double *gs = malloc(w->K * nb * sizeof *gs);
@@ -3074,7 +3087,10 @@ hyperplane_point(sdlab_bnb *b, const double *nu)
   int status = z && l && cj && cnt && sel && pick && C && V && sv
                ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   const double tol = (double)(64 * n) * DBL_EPSILON;
-  double total = 1;
+  double total = 1, zj[64] = {0}, zk[64] = {0};
+  size_t id[64], jj[64] = {0}, kk[64] = {0}; /* the coordinates (all n, at most 64 here), a choice's generators */
+  for (size_t d = 0; d < n; d++)
+    id[d] = d;
   for (size_t k = 0; !status && k < K; k++) {
     z[k] = 0;
     for (size_t d = 0; d < n; d++)
@@ -3093,19 +3109,13 @@ hyperplane_point(sdlab_bnb *b, const double *nu)
   }
   double best = -1;
   for (size_t tried = 0; !status && total > 0 && tried < 4096; tried++) {
-    for (size_t i = 0; i < q; i++) { /* the codes of the choice sel, normalised */
-      const size_t j = cj[(i * 64 + sel[i]) * 2], k = cj[(i * 64 + sel[i]) * 2 + 1];
-      double cn = 0;
-      for (size_t d = 0; d < n; d++) {
-        const double v = k == j ? w->cone.gen[j * n + d] : -z[k] * w->cone.gen[j * n + d] + z[j] * w->cone.gen[k * n + d];
-        gsl_matrix_set(C, d, i, v);
-        cn += v * v;
-      }
-      for (size_t d = 0; d < n; d++)
-        gsl_matrix_set(C, d, i, gsl_matrix_get(C, d, i) / sqrt(cn));
+    for (size_t i = 0; i < q; i++) { /* the codes of the choice sel */
+      jj[i] = cj[(i * 64 + sel[i]) * 2];
+      kk[i] = cj[(i * 64 + sel[i]) * 2 + 1] == jj[i] ? NONE : cj[(i * 64 + sel[i]) * 2 + 1];
+      zj[i] = kk[i] == NONE ? 0.0 : z[jj[i]];
+      zk[i] = kk[i] == NONE ? 0.0 : z[kk[i]];
     }
-    gsl_linalg_SV_decomp_jacobi(C, V, sv);
-    if (gsl_vector_get(sv, q - 1) > best) {
+    if (choice_codes(w, jj, kk, zj, zk, id, n, C, V, sv) && gsl_vector_get(sv, q - 1) > best) {
       best = gsl_vector_get(sv, q - 1);
       memcpy(pick, sel, q * sizeof *pick);
     }

@@ -1154,14 +1154,21 @@ Test(bnb, curved_segments_obey_the_smooth_bound)
   gsl_rng_free(r);
 }
 
-/* The instance of `sdlab landscape --features 5 --dim 3 --seed 1` (C.1 at interference 0.3, unit weights) */
+/* The instance of `sdlab landscape --features n --dim 3 --seed seed` (C.1 at interference 0.3, unit weights) */
+static void
+landscape_instance(size_t n, uint64_t seed, gsl_matrix **Wp, gsl_vector **Md)
+{
+  *Wp = NULL;
+  cr_assert_eq(sdlab_lrb_directions(n, 3, 0.3, seed, Wp), 0);
+  *Md = gsl_vector_alloc(n);
+  gsl_vector_set_all(*Md, 1.0);
+}
+
+/* The instance of `sdlab landscape --features 5 --dim 3 --seed 1` */
 static void
 seed_one_instance(gsl_matrix **Wp, gsl_vector **Md)
 {
-  *Wp = NULL;
-  cr_assert_eq(sdlab_lrb_directions(5, 3, 0.3, 1, Wp), 0);
-  *Md = gsl_vector_alloc(5);
-  gsl_vector_set_all(*Md, 1.0);
+  landscape_instance(5, 1, Wp, Md);
 }
 
 /* S = W_p^T W_p (R R^T for R = W_p^T, M_d = 1), and ||R||^2 = tr S into *E */
@@ -1968,10 +1975,9 @@ Test(bnb, the_two_neuron_bound_brackets_three_neuron_pieces_and_lifts_them, .tim
  *    piece's closure whose L~, recomputed, is within 1e-6 of the bound. */
 Test(bnb, the_hyperplane_bound_brackets_codimension_one_pieces_and_lifts_them, .timeout = 300)
 {
-  gsl_matrix *Wp = NULL;
-  cr_assert_eq(sdlab_lrb_directions(4, 3, 0.3, 2, &Wp), 0);
-  gsl_vector *Md = gsl_vector_alloc(4);
-  gsl_vector_set_all(Md, 1.0);
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  landscape_instance(4, 2, &Wp, &Md);
   const size_t n = 4, np = 3, nq = 3;
   const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
   double E;
