@@ -2606,6 +2606,265 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
   }
 }
 
+/* An orthonormal basis (rows of Q, n entries) of the span of the k unit vectors v[pick[.]] by Gram-Schmidt (twice),
+ * with R (k x k, upper triangular: v = Q^T R) and the least R_tt into *rmin; 0 when they are dependent at the
+ * rounding level (R_tt <= 64 n eps) */
+static int
+gram_schmidt(const double *v, const size_t *pick, size_t k, size_t n, double *Q, double *R, double *rmin)
+{
+  *rmin = 1;
+  for (size_t t = 0; t < k; t++) {
+    double *qt = Q + t * n, nn = 0;
+    memcpy(qt, v + pick[t] * n, n * sizeof *qt);
+    for (size_t s = 0; s < k; s++)
+      R[s * k + t] = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t s = 0; s < t; s++) {
+        double z = 0;
+        for (size_t d = 0; d < n; d++)
+          z += Q[s * n + d] * qt[d];
+        R[s * k + t] += z;
+        for (size_t d = 0; d < n; d++)
+          qt[d] -= z * Q[s * n + d];
+      }
+    for (size_t d = 0; d < n; d++)
+      nn += qt[d] * qt[d];
+    nn = sqrt(nn);
+    R[t * k + t] = nn;
+    *rmin = fmin(*rmin, nn);
+    if (!(nn > (double)(64 * n) * DBL_EPSILON))
+      return 0;
+    for (size_t d = 0; d < n; d++)
+      qt[d] /= nn;
+  }
+  return 1;
+}
+
+/* Whether u (n entries) has coefficients of one sign, up to tol, on the k vectors Q^T R (gram_schmidt's): alpha =
+ * R^-1 Q u, each allowed tol times its row of R^-1 */
+static int
+one_signed(const double *Q, const double *R, size_t k, size_t n, const double *u, double tol, double *row)
+{
+  int pos = 1, neg = 1;
+  for (size_t s = 0; s < k; s++) {
+    double alpha = 0, len = 0;
+    for (size_t t = 0; t < k; t++) {
+      double z = t == s ? 1.0 : 0.0;
+      for (size_t v = s; v < t; v++)
+        z -= row[v] * R[v * k + t];
+      row[t] = t < s ? 0.0 : z / R[t * k + t];
+      double qu = 0;
+      for (size_t d = 0; d < n; d++)
+        qu += Q[t * n + d] * u[d];
+      alpha += row[t] * qu;
+      len += row[t] * row[t];
+    }
+    pos &= alpha >= -tol * sqrt(len);
+    neg &= alpha <= tol * sqrt(len);
+  }
+  return pos || neg;
+}
+
+/* For the hyperplane bound's configurations of rank below q = 3 where a live neuron has a single generator g0 (a
+ * fixed code direction, as a neuron on one feature): such a configuration's V (dimension at most 2) contains g0, so
+ * V lies in span{g0, u} for a unit u of g0^perp cap B, and tr(P_V S) <= g0^T S g0 + u^T S u (equality at dimension
+ * 2).  The other two neurons' codes k_1, k_2 lie in V: each is parallel to g0 (possible only where g0 lies in its
+ * cone: a free neuron) or u spans its projection P k_i, u in +-P K_i (P the projector off g0, K_i the cone of its
+ * generators); where both are parallel to g0, V = R g0.  So the largest tr(P_V S) is g0^T S g0 plus the largest
+ * u^T S u over u in (+-P K_1) cap (+-P K_2), in +-P K_1 where neuron 2 is free, in +-P K_2 where neuron 1 is, and 0
+ * where both are; each exact by faces: a maximiser lies in the relative interior of +-cone(T_1) and of +-cone(T_2)
+ * for independent subsets T_i of the projected generators (Caratheodory), so it is a local, hence global, maximum of
+ * the Rayleigh quotient on L = span(T_1) cap span(T_2): a top eigenvector of S on L.  The candidates: every pair of
+ * independent subsets of at most nb - 1 vectors (T_i empty for a free neuron: L is the other's span), L from the
+ * null space of (I - Q_2 Q_2^T) Q_1 (singular values below 64 n eps: the subspaces meet there; a decision at the
+ * rounding level), each top eigenvector tested for one-signed coefficients on T_1 and T_2 with its computed error
+ * (Q's angle 16 n eps (1 + 1 / rmin + 1 / s), s the least singular value above that threshold, times 1 + 2 l_1 /
+ * gap, Davis and Kahan; above 1e-3 taken untested).  Returns that bound on tr(P_V S) plus rounding, +inf where it
+ * does not apply (q != 3, no single-generator neuron, a neuron with more than 20 generators, more than 2^14 pairs
+ * of subsets) or its scratch cannot be allocated. */
+static double
+fixed_code_rank(struct sdlab_bnb_workspace *w)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q, nb = x->nb, dim = nb > 1 ? nb - 1 : 0;
+  if (q != 3 || n > 64 || dim == 0)
+    return INFINITY;
+  size_t fixed = NONE, other[3], no = 0;
+  for (size_t i = 0; i < q; i++)
+    if (w->cone.count[i] == 1 && fixed == NONE)
+      fixed = i;
+    else
+      other[no++] = i;
+  if (fixed == NONE)
+    return INFINITY;
+  const double *g0 = w->cone.gen + w->cone.off[fixed] * n, l1 = x->top, unit = (double)(16 * n) * DBL_EPSILON;
+  /* per other neuron: its generators projected off g0 and made unit (free where one of them projects to 0) */
+  size_t cnt[2] = {0, 0}, most = 1;
+  for (size_t s = 0; s < 2; s++)
+    most = w->cone.count[other[s]] > most ? w->cone.count[other[s]] : most;
+  if (most > 20)
+    return INFINITY;
+  double *pg = malloc(2 * most * n * sizeof *pg), *Q = malloc(3 * n * n * sizeof *Q),
+         *R = malloc(2 * n * n * sizeof *R), *row = malloc(n * sizeof *row), *u = malloc(n * sizeof *u);
+  gsl_matrix *N = gsl_matrix_alloc(n, n), *Vs = gsl_matrix_alloc(n, n);
+  gsl_vector *sv = gsl_vector_alloc(n), *work = gsl_vector_alloc(n);
+  double best = -INFINITY;
+  int ok = pg && Q && R && row && u && N && Vs && sv && work, free_[2] = {0, 0};
+  for (size_t s = 0; ok && s < 2; s++) {
+    const size_t i = other[s];
+    for (size_t j = 0; j < w->cone.count[i]; j++) {
+      const double *g = w->cone.gen + (w->cone.off[i] + j) * n;
+      double *p = pg + (s * most + cnt[s]) * n, z = 0, len = 0;
+      for (size_t d = 0; d < n; d++)
+        z += g[d] * g0[d];
+      for (size_t d = 0; d < n; d++) {
+        p[d] = g[d] - z * g0[d];
+        len += p[d] * p[d];
+      }
+      len = sqrt(len);
+      if (!(len > (double)(64 * n) * DBL_EPSILON)) {
+        free_[s] = 1;
+        continue;
+      }
+      for (size_t d = 0; d < n; d++)
+        p[d] /= len;
+      cnt[s]++;
+    }
+  }
+  /* a neuron is also free where g0 lies in its cone off its generators (inside a face): within 1e-8 of cone(T) for
+   * an independent subset T of its generators with one-signed coefficients (Caratheodory); a wider test, or a neuron
+   * taken as free, only adds candidates */
+  for (size_t s = 0; ok && s < 2; s++) {
+    const size_t i = other[s], c = w->cone.count[i];
+    size_t pick[64];
+    free_[s] |= c > 12; /* too many subsets to test: taken as free */
+    for (uint64_t m = 1; !free_[s] && m < ((uint64_t)1 << c); m++) {
+      size_t k = 0;
+      for (size_t j = 0; j < c; j++)
+        if (m >> j & 1)
+          pick[k++] = j;
+      double rmin;
+      if (k > nb || !gram_schmidt(w->cone.gen + w->cone.off[i] * n, pick, k, n, Q, R, &rmin))
+        continue;
+      double res = 0;
+      for (size_t d = 0; d < n; d++) {
+        double v = g0[d];
+        for (size_t t = 0; t < k; t++) {
+          double z = 0;
+          for (size_t e = 0; e < n; e++)
+            z += Q[t * n + e] * g0[e];
+          v -= z * Q[t * n + d];
+        }
+        res += v * v;
+      }
+      free_[s] = sqrt(res) <= 1e-8 && one_signed(Q, R, k, n, g0, 1e-8, row);
+    }
+  }
+  if (ok && free_[0] && free_[1])
+    best = 0; /* V = R g0 */
+  ok = ok && ldexp(1.0, (int)(cnt[0] + cnt[1])) <= 16384.0;
+  /* subsets as bit masks, 0 (none) only for a free neuron */
+  for (uint64_t m1 = 0; ok && m1 < ((uint64_t)1 << cnt[0]); m1++) {
+    if (m1 == 0 && !free_[0])
+      continue;
+    size_t p1[64], k1 = 0;
+    for (size_t j = 0; j < cnt[0]; j++)
+      if (m1 >> j & 1)
+        p1[k1++] = j;
+    double r1 = 1;
+    if (k1 > dim || (k1 > 0 && !gram_schmidt(pg, p1, k1, n, Q, R, &r1)))
+      continue;
+    for (uint64_t m2 = 0; m2 < ((uint64_t)1 << cnt[1]); m2++) {
+      if ((m2 == 0 && !free_[1]) || (m1 == 0 && m2 == 0))
+        continue;
+      size_t p2[64], k2 = 0;
+      for (size_t j = 0; j < cnt[1]; j++)
+        if (m2 >> j & 1)
+          p2[k2++] = j;
+      double r2 = 1, *Q2 = Q + n * n, *R2 = R + n * n, *Z = Q + 2 * n * n, snext = INFINITY;
+      if (k2 > dim || (k2 > 0 && !gram_schmidt(pg + most * n, p2, k2, n, Q2, R2, &r2)))
+        continue;
+      size_t ell = 0;
+      if (k1 == 0 || k2 == 0) { /* one cone: L is its span */
+        ell = k1 + k2;
+        memcpy(Z, k1 ? Q : Q2, ell * n * sizeof *Z);
+      } else {
+        /* N = (I - Q2^T Q2) Q1^T (n x k1); its null space (right singular vectors) spans L in Q1's coordinates */
+        gsl_matrix_view Nv = gsl_matrix_submatrix(N, 0, 0, n, k1), Vv = gsl_matrix_submatrix(Vs, 0, 0, k1, k1);
+        gsl_vector_view s = gsl_vector_subvector(sv, 0, k1), wk = gsl_vector_subvector(work, 0, k1);
+        for (size_t c = 0; c < k1; c++) {
+          const double *q1 = Q + c * n;
+          for (size_t d = 0; d < n; d++) {
+            double v = q1[d];
+            for (size_t t = 0; t < k2; t++) {
+              double z = 0;
+              for (size_t e = 0; e < n; e++)
+                z += Q2[t * n + e] * q1[e];
+              v -= z * Q2[t * n + d];
+            }
+            gsl_matrix_set(&Nv.matrix, d, c, v);
+          }
+        }
+        gsl_linalg_SV_decomp(&Nv.matrix, &Vv.matrix, &s.vector, &wk.vector);
+        for (size_t c = 0; c < k1; c++) {
+          const double sc = gsl_vector_get(&s.vector, c);
+          if (!(sc <= (double)(64 * n) * DBL_EPSILON)) {
+            snext = fmin(snext, sc);
+            continue;
+          }
+          double *z = Z + ell++ * n;
+          for (size_t d = 0; d < n; d++) {
+            z[d] = 0;
+            for (size_t t = 0; t < k1; t++)
+              z[d] += gsl_matrix_get(&Vv.matrix, t, c) * Q[t * n + d];
+          }
+        }
+      }
+      if (ell == 0)
+        continue;
+      gsl_matrix_view M = gsl_matrix_submatrix(x->M, 0, 0, ell, ell), Y = gsl_matrix_submatrix(x->V, 0, 0, ell, ell);
+      gsl_vector_view e = gsl_vector_subvector(x->ev, 0, ell);
+      for (size_t a = 0; a < ell; a++)
+        for (size_t b = 0; b < ell; b++) {
+          double z = 0;
+          for (size_t d = 0; d < n; d++)
+            for (size_t f = 0; f < n; f++)
+              z += Z[a * n + d] * x->S[d * n + f] * Z[b * n + f];
+          gsl_matrix_set(&M.matrix, a, b, z);
+        }
+      gsl_eigen_symmv(&M.matrix, &e.vector, &Y.matrix, x->eig);
+      gsl_eigen_symmv_sort(&e.vector, &Y.matrix, GSL_EIGEN_SORT_VAL_DESC);
+      const double angle = unit * (1 + 1 / r1 + 1 / r2 + (snext < INFINITY ? 1 / snext : 0.0));
+      const double lam = gsl_vector_get(&e.vector, 0) + 2 * l1 * angle + unit * l1;
+      if (!(lam > best))
+        continue;
+      const double gap = ell > 1 ? gsl_vector_get(&e.vector, 0) - gsl_vector_get(&e.vector, 1) : INFINITY;
+      const double tol = 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
+      for (size_t d = 0; d < n; d++) {
+        u[d] = 0;
+        for (size_t a = 0; a < ell; a++)
+          u[d] += gsl_matrix_get(&Y.matrix, a, 0) * Z[a * n + d];
+      }
+      if (tol <= 1e-3 && ((k1 > 0 && !one_signed(Q, R, k1, n, u, tol, row)) ||
+                          (k2 > 0 && !one_signed(Q2, R2, k2, n, u, tol, row))))
+        continue;
+      best = lam;
+    }
+  }
+  free(pg), free(Q), free(R), free(row), free(u);
+  if (N) gsl_matrix_free(N);
+  if (Vs) gsl_matrix_free(Vs);
+  if (sv) gsl_vector_free(sv);
+  if (work) gsl_vector_free(work);
+  if (!ok || !(best > -INFINITY))
+    return INFINITY;
+  double s00 = 0;
+  for (size_t d = 0; d < n; d++)
+    for (size_t f = 0; f < n; f++)
+      s00 += g0[d] * x->S[d * n + f] * g0[f];
+  return s00 + best + 2 * unit * l1;
+}
+
 /* The hyperplane bound, for the whole piece when B (the coordinates the live neurons' codes use, relax_alloc) has
  * dimension q + 1.  A configuration whose codes have rank q spans a hyperplane V = nu^perp of B that meets every
  * cone K_i off 0, and its L~ = ||R||^2 - tr(P_V S) = ||R||^2 - tr(S_B) + nu^T S nu; one of lower rank has V of
@@ -2762,6 +3021,8 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t
     least2 = fmax(least2, one_neuron_bound(w) - (w->energy - trace));
     x->dim = q;
   }
+  if (ok && q == 3) /* and, where a neuron's code direction is fixed, exactly (fixed_code_rank) */
+    least2 = fmax(least2, trace - fixed_code_rank(w));
   /* the least candidate whose hyperplane meets every cone bounds every configuration (rank q or not), the least
    * in G those of rank q */
   double best = ok ? INFINITY : -INFINITY;

@@ -74,7 +74,10 @@
  *                  nu^perp of B meeting every cone, and L~ = ||R||^2 - tr(S_B) + nu^T S nu there, so L~ is at
  *                  least ||R||^2 - tr(S_B) + the least nu^T S nu over hyperplanes that hold codes of rank q (or
  *                  are limits of such); configurations of lower rank are bounded by Ky Fan, by the one-neuron
- *                  bound with V of dimension q - 1 and by any hyperplane containing them.  The minimum is exact:
+ *                  bound with V of dimension q - 1 and by any hyperplane containing them, and, for q = 3 with a
+ *                  neuron of one generator g0, exactly: V lies in span{g0, u} with u in the projections off g0
+ *                  of the other two cones (or of one, where g0 lies in the other), the largest u^T S u over
+ *                  them a top eigenvector on an intersection of two generator subsets' spans (fixed_code_rank).  The minimum is exact:
  *                  a minimiser is a least eigenvector of S on a subspace the generators cut (the face of the
  *                  hyperplane arrangement it lies in), so the candidates are enumerated and tested in increasing
  *                  order (meeting every cone, up to the eigenvector's computed error; rank q by a polynomial

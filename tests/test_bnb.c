@@ -2040,6 +2040,39 @@ Test(bnb, the_hyperplane_bound_brackets_codimension_one_pieces_and_lifts_them, .
             "%.17g", b->upper, b->relaxed);
   sdlab_bnb_free(b);
   sdlab_piece_free(P);
+  /* pieces with a neuron on one feature, whose configurations of rank below q the bound takes exactly (fixed_code_rank
+   * in sdlab_bnb.c): (0,1 | 3 | 1,2,3) and (0 | 0,1,2 | 1,3), which the one-neuron bound with V of dimension q - 1 left
+   * at 0.935 below their best point (L~ = 1) after 20,000 boxes, are lifted to it at set; local solves and points
+   * drawn around the incumbent stay above the bound */
+  static const uint64_t single[2][3] = {{0x03, 0x08, 0x0e}, {0x01, 0x07, 0x0a}};
+  for (int f = 0; f < 2; f++) {
+    P = sdlab_piece_alloc(Wp, np, &act, nq, single[f]);
+    b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+    cr_assert_not_null(b, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    const double solve = best_local_solve(r, &act, P, Wp, Md, single[f], WE, 10, 2000000, 400);
+    size_t near = 0; /* points of the piece around the incumbent, at distances 1e-1 .. 1e-4 */
+    for (int k = 0; k < 4000; k++) {
+      gsl_matrix_memcpy(X, b->WE);
+      for (size_t t = 0; t < nq * np; t++)
+        X->data[t] += gsl_ran_gaussian(r, pow(10.0, -1.0 - (double)(k % 4)));
+      uint64_t H[3];
+      sdlab_pattern_of_masks(&act, X, Wp, H);
+      if (memcmp(H, single[f], sizeof H) != 0)
+        continue;
+      near++;
+      const double at = loss_at(P, Wp, Wp, Md, X);
+      cr_assert(at >= b->relaxed - round, "a point of the piece at %.17g below the bound %.17g", at, b->relaxed);
+    }
+    cr_log_info("single-feature piece %d: bound %.17g, incumbent %.17g, local solve %.17g, %zu points near the "
+                "incumbent", f, b->relaxed, b->upper, solve, near);
+    cr_assert(near >= 20, "points of the piece near the incumbent: %zu", near);
+    cr_assert(b->relaxed <= solve + round, "the bound %.17g above a local solve %.17g", b->relaxed, solve);
+    cr_assert(b->upper - b->relaxed <= 1e-6 * fmax(1.0, b->upper), "the incumbent %.17g not within 1e-6 of the bound "
+              "%.17g", b->upper, b->relaxed);
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+  }
   gsl_matrix_free(X);
   gsl_matrix_free(WE);
   gsl_rng_free(r);
