@@ -2747,16 +2747,10 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
       if (k > nb || !gram_schmidt(w->cone.gen + w->cone.off[i] * n, pick, k, n, Q, R, &rmin))
         continue;
       double res = 0;
-      for (size_t d = 0; d < n; d++) {
-        double v = g0[d];
-        for (size_t t = 0; t < k; t++) {
-          double z = 0;
-          for (size_t e = 0; e < n; e++)
-            z += Q[t * n + e] * g0[e];
-          v -= z * Q[t * n + d];
-        }
-        res += v * v;
-      }
+      memcpy(u, g0, n * sizeof *u);
+      project_off(u, Q, k, n);
+      for (size_t d = 0; d < n; d++)
+        res += u[d] * u[d];
       free_[s] = sqrt(res) <= 1e-8 && one_signed(Q, R, k, n, g0, 1e-8, row);
     }
   }
@@ -2793,17 +2787,10 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
         gsl_matrix_view Nv = gsl_matrix_submatrix(N, 0, 0, n, k1), Vv = gsl_matrix_submatrix(Vs, 0, 0, k1, k1);
         gsl_vector_view s = gsl_vector_subvector(sv, 0, k1), wk = gsl_vector_subvector(work, 0, k1);
         for (size_t c = 0; c < k1; c++) {
-          const double *q1 = Q + c * n;
-          for (size_t d = 0; d < n; d++) {
-            double v = q1[d];
-            for (size_t t = 0; t < k2; t++) {
-              double z = 0;
-              for (size_t e = 0; e < n; e++)
-                z += Q2[t * n + e] * q1[e];
-              v -= z * Q2[t * n + d];
-            }
-            gsl_matrix_set(&Nv.matrix, d, c, v);
-          }
+          memcpy(u, Q + c * n, n * sizeof *u);
+          project_off(u, Q2, k2, n);
+          for (size_t d = 0; d < n; d++)
+            gsl_matrix_set(&Nv.matrix, d, c, u[d]);
         }
         gsl_linalg_SV_decomp(&Nv.matrix, &Vv.matrix, &s.vector, &wk.vector);
         for (size_t c = 0; c < k1; c++) {
