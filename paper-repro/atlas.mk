@@ -14,7 +14,7 @@
 # 1..AT_INSTANCES, 20 Adam runs each (sdlab atlas's defaults: 20,000 steps, lr 0.01).
 # At SCALE=quick and full the cells' results are committed in paper-repro/results/atlas/ (make paper reads them
 # without rerunning; remove them, or make atlas, to recompute: about 3 to 4 hours on this 2-core machine, the
-# n_p = 3 cells most of it: relu-n6-d3-q2 about 80 minutes, the three n_q = 3 cells in n_p = 3 about 55, the 21
+# n_p = 3 cells most of it: relu-n6-d3-q2 about 80 minutes, the three n_q = 3 cells in n_p = 3 about 45, the 21
 # others under two hours; the sum of the times measured cell by cell, not one run); at SCALE=tiny (the tests) 4
 # instances of 4 runs a cell into OUT.
 AT_CELLS := relu-n3-q2 relu-n4-q2 relu-n4-q3 relu-n4-q2-m06 jumprelu-n3-q2 jumprelu-n4-q2 topk-n3-q2 topk-n4-q3 \

@@ -77,13 +77,14 @@
  *                  bound with V of dimension q - 1 and by any hyperplane containing them, and, for q = 3 with a
  *                  neuron of one generator g0, exactly: V lies in span{g0, u} with u in the projections off g0
  *                  of the other two cones (or of one, where g0 lies in the other), the largest u^T S u over
- *                  them a top eigenvector on an intersection of two generator subsets' spans (fixed_code_rank).  The minimum is exact:
- *                  a minimiser is a least eigenvector of S on a subspace the generators cut (the face of the
- *                  hyperplane arrangement it lies in), so the candidates are enumerated and tested in increasing
- *                  order (meeting every cone, up to the eigenvector's computed error; rank q by a polynomial
- *                  identity test on the span of a selection's region).  Tight at shared rays and faces, where
- *                  the boxes cannot close (on `sdlab landscape --features 4 --dim 3 --latents 3` seed 2 it
- *                  certifies the global minimum and 660 of 680 pieces at 20,000 boxes, against 562 without).
+ *                  them a top eigenvector on an intersection of two generator subsets' spans (fixed_code_rank).
+ *                  The minimum is exact: a minimiser is a least eigenvector of S on a subspace the generators
+ *                  cut (the face of the hyperplane arrangement it lies in), so the candidates are enumerated and
+ *                  tested in increasing order (meeting every cone, up to the eigenvector's computed error; rank q
+ *                  by a polynomial identity test on the span of a selection's region).  Tight at shared rays and
+ *                  faces, where the boxes cannot close (on `sdlab landscape --features 4 --dim 3 --latents 3`
+ *                  seed 2 it certifies the global minimum and 674 of 680 pieces at 20,000 boxes, against 562
+ *                  without).
  *                  Its points: codes of the cones in the minimiser's hyperplane, and in hyperplanes tilted by
  *                  1e-2 .. 1e-9 where the infimum is a limit.
  * A box's bound is the largest of these and of its parent's, less a rounding margin (backward-stable SVD:

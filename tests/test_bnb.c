@@ -2051,6 +2051,7 @@ Test(bnb, the_hyperplane_bound_brackets_codimension_one_pieces_and_lifts_them, .
     cr_assert_not_null(b, "%s", sdlab_error_message(1));
     cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
     const double solve = best_local_solve(r, &act, P, Wp, Md, single[f], WE, 10, 2000000, 400);
+    cr_assert(solve < INFINITY, "no start of the piece among the Gaussian draws");
     size_t near = 0; /* points of the piece around the incumbent, at distances 1e-1 .. 1e-4 */
     for (int k = 0; k < 4000; k++) {
       gsl_matrix_memcpy(X, b->WE);
