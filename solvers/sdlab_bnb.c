@@ -2606,6 +2606,26 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
   }
 }
 
+/* The indices of mask m's set bits among the first count into pick; their number */
+static size_t
+mask_bits(uint64_t m, size_t count, size_t *pick)
+{
+  size_t k = 0;
+  for (size_t j = 0; j < count; j++)
+    if (m >> j & 1)
+      pick[k++] = j;
+  return k;
+}
+
+/* The error angle of an eigenvector computed on a subspace known to within angle (Davis and Kahan: that angle and
+ * the rounding unit times l_1 over the eigenvalue's gap), with a factor 4: the tolerance of the membership tests of
+ * hyperplane_bound and fixed_code_rank */
+static double
+eigvec_tolerance(double angle, double unit, double l1, double gap)
+{
+  return 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
+}
+
 /* An orthonormal basis (rows of Q, n entries) of the span of the k unit vectors v[pick[.]] by Gram-Schmidt (twice),
  * with R (k x k, upper triangular: v = Q^T R) and the least R_tt into *rmin; 0 when they are dependent at the
  * rounding level (R_tt <= 64 n eps) */
@@ -2641,11 +2661,17 @@ gram_schmidt(const double *v, const size_t *pick, size_t k, size_t n, double *Q,
 }
 
 /* Whether u (n entries) has coefficients of one sign, up to tol, on the k vectors Q^T R (gram_schmidt's): alpha =
- * R^-1 Q u, each allowed tol times its row of R^-1 */
+ * R^-1 Q u, each allowed tol times its row of R^-1 (row: scratch of 2 k) */
 static int
 one_signed(const double *Q, const double *R, size_t k, size_t n, const double *u, double tol, double *row)
 {
   int pos = 1, neg = 1;
+  double *qu = row + k;
+  for (size_t t = 0; t < k; t++) {
+    qu[t] = 0;
+    for (size_t d = 0; d < n; d++)
+      qu[t] += Q[t * n + d] * u[d];
+  }
   for (size_t s = 0; s < k; s++) {
     double alpha = 0, len = 0;
     for (size_t t = 0; t < k; t++) {
@@ -2653,10 +2679,7 @@ one_signed(const double *Q, const double *R, size_t k, size_t n, const double *u
       for (size_t v = s; v < t; v++)
         z -= row[v] * R[v * k + t];
       row[t] = t < s ? 0.0 : z / R[t * k + t];
-      double qu = 0;
-      for (size_t d = 0; d < n; d++)
-        qu += Q[t * n + d] * u[d];
-      alpha += row[t] * qu;
+      alpha += row[t] * qu[t];
       len += row[t] * row[t];
     }
     pos &= alpha >= -tol * sqrt(len);
@@ -2705,7 +2728,7 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
   if (most > 20)
     return INFINITY;
   double *pg = malloc(2 * most * n * sizeof *pg), *Q = malloc(3 * n * n * sizeof *Q),
-         *R = malloc(2 * n * n * sizeof *R), *row = malloc(n * sizeof *row), *u = malloc(n * sizeof *u);
+         *R = malloc(2 * n * n * sizeof *R), *row = malloc(2 * n * sizeof *row), *u = malloc(n * sizeof *u);
   gsl_matrix *N = gsl_matrix_alloc(n, n), *Vs = gsl_matrix_alloc(n, n);
   gsl_vector *sv = gsl_vector_alloc(n), *work = gsl_vector_alloc(n);
   double best = -INFINITY;
@@ -2713,14 +2736,11 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
   for (size_t s = 0; ok && s < 2; s++) {
     const size_t i = other[s];
     for (size_t j = 0; j < w->cone.count[i]; j++) {
-      const double *g = w->cone.gen + (w->cone.off[i] + j) * n;
-      double *p = pg + (s * most + cnt[s]) * n, z = 0, len = 0;
+      double *p = pg + (s * most + cnt[s]) * n, len = 0;
+      memcpy(p, w->cone.gen + (w->cone.off[i] + j) * n, n * sizeof *p);
+      project_off(p, g0, 1, n);
       for (size_t d = 0; d < n; d++)
-        z += g[d] * g0[d];
-      for (size_t d = 0; d < n; d++) {
-        p[d] = g[d] - z * g0[d];
         len += p[d] * p[d];
-      }
       len = sqrt(len);
       if (!(len > (double)(64 * n) * DBL_EPSILON)) {
         free_[s] = 1;
@@ -2739,10 +2759,7 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
     size_t pick[64];
     free_[s] |= c > 12; /* too many subsets to test: taken as free */
     for (uint64_t m = 1; !free_[s] && m < ((uint64_t)1 << c); m++) {
-      size_t k = 0;
-      for (size_t j = 0; j < c; j++)
-        if (m >> j & 1)
-          pick[k++] = j;
+      const size_t k = mask_bits(m, c, pick);
       double rmin;
       if (k > nb || !gram_schmidt(w->cone.gen + w->cone.off[i] * n, pick, k, n, Q, R, &rmin))
         continue;
@@ -2761,20 +2778,16 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
   for (uint64_t m1 = 0; ok && m1 < ((uint64_t)1 << cnt[0]); m1++) {
     if (m1 == 0 && !free_[0])
       continue;
-    size_t p1[64], k1 = 0;
-    for (size_t j = 0; j < cnt[0]; j++)
-      if (m1 >> j & 1)
-        p1[k1++] = j;
+    size_t p1[64];
+    const size_t k1 = mask_bits(m1, cnt[0], p1);
     double r1 = 1;
     if (k1 > dim || (k1 > 0 && !gram_schmidt(pg, p1, k1, n, Q, R, &r1)))
       continue;
     for (uint64_t m2 = 0; m2 < ((uint64_t)1 << cnt[1]); m2++) {
       if ((m2 == 0 && !free_[1]) || (m1 == 0 && m2 == 0))
         continue;
-      size_t p2[64], k2 = 0;
-      for (size_t j = 0; j < cnt[1]; j++)
-        if (m2 >> j & 1)
-          p2[k2++] = j;
+      size_t p2[64];
+      const size_t k2 = mask_bits(m2, cnt[1], p2);
       double r2 = 1, *Q2 = Q + n * n, *R2 = R + n * n, *Z = Q + 2 * n * n, snext = INFINITY;
       if (k2 > dim || (k2 > 0 && !gram_schmidt(pg + most * n, p2, k2, n, Q2, R2, &r2)))
         continue;
@@ -2826,7 +2839,7 @@ fixed_code_rank(struct sdlab_bnb_workspace *w)
       if (!(lam > best))
         continue;
       const double gap = ell > 1 ? gsl_vector_get(&e.vector, 0) - gsl_vector_get(&e.vector, 1) : INFINITY;
-      const double tol = 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
+      const double tol = eigvec_tolerance(angle, unit, l1, gap);
       for (size_t d = 0; d < n; d++) {
         u[d] = 0;
         for (size_t a = 0; a < ell; a++)
@@ -2977,7 +2990,7 @@ hyperplane_bound(struct sdlab_bnb_workspace *w, double *nu, double *tilt, size_t
         gsl_eigen_symmv(&S.matrix, &e.vector, &Yv.matrix, eig);
         gsl_eigen_symmv_sort(&e.vector, &Yv.matrix, GSL_EIGEN_SORT_VAL_ASC);
         const double lam = gsl_vector_get(&e.vector, 0), gap = dim > 1 ? gsl_vector_get(&e.vector, 1) - lam : INFINITY;
-        const double tol = 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
+        const double tol = eigvec_tolerance(angle, unit, l1, gap);
         if (k == 0) /* rank below q: V in a subspace of B of codimension 2 */
           least2 = lam + gsl_vector_get(&e.vector, 1) - 2 * unit * l1;
         clow[nc] = lam - 2 * l1 * angle - unit * l1;
