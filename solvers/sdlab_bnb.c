@@ -40,6 +40,7 @@
 #define HEAD 3          /* a box record: lower bound, chart, coordinate to bisect, then lo and hi */
 #define MAXFAC 8        /* factors of a plain coordinate's monomial */
 #define NOFAC 0xff
+#define WEDGE_GENS 12   /* the wedge bound's bivectors of a simplex pair, at most (see wedge_alloc) */
 #define LOOSE_LOSER 1   /* Top-k: the rays miss part of the neuron's cone, so its least pre-activation is -inf */
 #define UNTRACKED 2     /* Top-k: the neuron's ranking rows are left out of the box test (reduced neuron) */
 /* The workspace, grouped by stage: the inputs, each live neuron's cone, the charts, the boxes' queue, the
@@ -141,6 +142,27 @@ struct bnb_relax {
    * counts, then each simplex's vertices, kmax of n each), their heap, and scratch */
   double *pnode, *G, *y, *grad, *cpair;
   size_t pcap, *pheap, pheaped;
+  /* the wedge bound (see wedge_bound; q = 2 only, else A2 is NULL): the additive compound A2 of S_B on bivectors
+   * (n2 x n2, n2 = nb (nb - 1) / 2), a simplex pair's unit bivectors (wg, kmax^2 of n2), Gram-Schmidt's Q and R,
+   * scratch, and the subset search's records (bound, mask, state), heap and visited set */
+  double *A2, *wg, *wq, *wr, *wrow, *wu, *wrec, *wnum, *wgram;
+  size_t n2, *wheap;
+  /* q = 2: the two-neuron search's best point (a code of each neuron, at a record's centroids) and the cover
+   * simplices it lies in; pbest_ok when it beat the incumbent (see pair_incumbent) */
+  double *pbest, *pvert, *pbest_u;
+  size_t pbest_t[2];
+  int pbest_ok, pvert_ok, pbest_u_ok; /* pvert: the vertex the last record's two simplices share, if any (pair_node);
+                                      * pbest_u: the best point's */
+  /* q = 2: the wedge bound's bivectors' pairs (i kb + j) and lengths, its maximiser's coefficients on them (see
+   * wedge_cone_max), and a point built from them (plim; see wedge_point) */
+  size_t *wpair;
+  double *wlen, *wcoef, *plim;
+  size_t wm;                    /* the bivectors wedge_bound last made */
+  uint64_t *wseen;
+  gsl_matrix *wM, *wV;
+  gsl_vector *wev;
+  gsl_eigen_symmv_workspace *weig;
+  gsl_eigen_symm_workspace *weigv[WEDGE_GENS + 1]; /* eigenvalues only, one per size (gsl_eigen_symm takes no other) */
 };
 
 struct sdlab_bnb_workspace {
@@ -254,6 +276,35 @@ sdlab_bnb_free(sdlab_bnb *b)
       gsl_vector_free(w->rx.ev);
     if (w->rx.eig)
       gsl_eigen_symmv_free(w->rx.eig);
+    free(w->rx.A2);
+    free(w->rx.wg);
+    free(w->rx.wq);
+    free(w->rx.wr);
+    free(w->rx.wrow);
+    free(w->rx.wu);
+    free(w->rx.wnum);
+    free(w->rx.wgram);
+    free(w->rx.pbest);
+    free(w->rx.pvert);
+    free(w->rx.pbest_u);
+    free(w->rx.plim);
+    free(w->rx.wpair);
+    free(w->rx.wlen);
+    free(w->rx.wcoef);
+    free(w->rx.wrec);
+    free(w->rx.wheap);
+    free(w->rx.wseen);
+    if (w->rx.wM)
+      gsl_matrix_free(w->rx.wM);
+    if (w->rx.wV)
+      gsl_matrix_free(w->rx.wV);
+    if (w->rx.wev)
+      gsl_vector_free(w->rx.wev);
+    if (w->rx.weig)
+      gsl_eigen_symmv_free(w->rx.weig);
+    for (size_t k = 0; k <= WEDGE_GENS; k++)
+      if (w->rx.weigv[k])
+        gsl_eigen_symm_free(w->rx.weigv[k]);
     free(w);
   }
   if (b->WE)
@@ -845,10 +896,72 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
   return SDLAB_SUCCESS;
 }
 
+/* The wedge bound's workspace where q = 2, B has at least two coordinates and a pair of simplices at most WEDGE_GENS
+ * bivectors (else none: A2 stays NULL), with A2, the additive compound of S_B on the bivectors of B: with coordinates
+ * omega_kl = a_k b_l - a_l b_k (k < l among B's nb coordinates) of omega = a ^ b, omega^T A2 omega = |omega|^2
+ * tr(P_span{a,b} S_B) and A2[(k,l),(k',l')] = S_kk' d_ll' + S_ll' d_kk' - S_kl' d_lk' - S_lk' d_kl' (d: Kronecker's;
+ * eigenvalues l_i + l_j).  Nonzero when out of memory. */
+static int
+wedge_alloc(struct sdlab_bnb_workspace *w)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t nb = x->nb, m = x->kmax * x->kmax, n2 = nb * (nb - 1) / 2, n = w->n;
+  if (w->q != 2 || nb < 2 || m > WEDGE_GENS)
+    return 0;
+  x->n2 = n2;
+  x->A2 = malloc(n2 * n2 * sizeof *x->A2);
+  x->wg = malloc(m * n2 * sizeof *x->wg);
+  x->wq = malloc(m * n2 * sizeof *x->wq);
+  x->wr = malloc(m * m * sizeof *x->wr);
+  x->wrow = malloc(2 * m * sizeof *x->wrow);
+  x->wu = malloc(n2 * sizeof *x->wu);
+  x->wnum = malloc(m * sizeof *x->wnum);
+  x->wgram = malloc(m * m * sizeof *x->wgram);
+  x->pbest = malloc(2 * n * sizeof *x->pbest);
+  x->pvert = malloc(n * sizeof *x->pvert);
+  x->pbest_u = malloc(n * sizeof *x->pbest_u);
+  x->plim = malloc(2 * n * sizeof *x->plim);
+  x->wpair = malloc(m * sizeof *x->wpair);
+  x->wlen = malloc(m * sizeof *x->wlen);
+  x->wcoef = malloc(m * sizeof *x->wcoef);
+  x->wrec = malloc(3 * ((size_t)1 << m) * sizeof *x->wrec);
+  x->wheap = malloc(((size_t)1 << m) * sizeof *x->wheap);
+  x->wseen = malloc((((size_t)1 << m) / 64 + 1) * sizeof *x->wseen);
+  x->wM = gsl_matrix_alloc(m, m);
+  x->wV = gsl_matrix_alloc(m, m);
+  x->wev = gsl_vector_alloc(m);
+  x->weig = gsl_eigen_symmv_alloc(m);
+  int sized = 1;
+  for (size_t k = 1; k <= m; k++)
+    sized &= (x->weigv[k] = gsl_eigen_symm_alloc(k)) != NULL;
+  int ok = x->A2 && x->wg && x->wq && x->wr && x->wrow && x->wu && x->wnum && x->wgram && x->pbest && x->pvert;
+  ok = ok && x->pbest_u && x->plim && x->wpair && x->wlen && x->wcoef && x->wrec && x->wheap && x->wseen && x->wM;
+  if (!ok || !x->wV || !x->wev || !x->weig || !sized)
+    return 1;
+  const size_t *at = x->at;
+  for (size_t k = 0, r = 0; k < nb; k++)
+    for (size_t l = k + 1; l < nb; l++, r++)
+      for (size_t k2 = 0, c = 0; k2 < nb; k2++)
+        for (size_t l2 = k2 + 1; l2 < nb; l2++, c++) {
+          double v = 0;
+          if (l == l2)
+            v += x->S[at[k] * n + at[k2]];
+          if (k == k2)
+            v += x->S[at[l] * n + at[l2]];
+          if (l == k2)
+            v -= x->S[at[k] * n + at[l2]];
+          if (k == l2)
+            v -= x->S[at[l] * n + at[k2]];
+          x->A2[r * n2 + c] = v;
+        }
+  return 0;
+}
+
 /* The one-neuron bound's workspace: S = P_B R R^T P_B and its eigenvalues' spread on B, scratch, and room for the
  * simplices of the largest cover plus RELAX_NODES more.  Nonzero when out of memory. */
 #define RELAX_NODES 2048
 #define PAIR_NODES 4096
+#define PAIR_HEAD 5 /* a record of the two-neuron search: bound, the two simplices' vertex counts and cover indices */
 static int
 relax_alloc(struct sdlab_bnb_workspace *w)
 {
@@ -874,7 +987,7 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   x->node = malloc(x->cap * (2 + x->kmax * n) * sizeof *x->node);
   x->heap = malloc(x->cap * sizeof *x->heap);
   x->pcap = most * most + PAIR_NODES + 2;
-  x->pnode = malloc(x->pcap * (3 + 2 * x->kmax * n) * sizeof *x->pnode);
+  x->pnode = malloc(x->pcap * (PAIR_HEAD + 2 * x->kmax * n) * sizeof *x->pnode);
   x->pheap = malloc(x->pcap * sizeof *x->pheap);
   x->G = malloc(n * n * sizeof *x->G);
   x->y = malloc(2 * n * sizeof *x->y);
@@ -924,7 +1037,7 @@ relax_alloc(struct sdlab_bnb_workspace *w)
     x->top = gsl_vector_max(&ev.vector);
     x->spread = x->top - gsl_vector_min(&ev.vector);
   }
-  return 0;
+  return wedge_alloc(w);
 }
 
 /* The evaluation scratch, the two-generator coordinates' numbering, and chart 0 (the plain parametrisation) */
@@ -2110,6 +2223,368 @@ one_neuron_bound(struct sdlab_bnb_workspace *w)
   return w->energy - least - margin;
 }
 
+/* The indices of mask m's set bits among the first count into pick; their number */
+static size_t
+mask_bits(uint64_t m, size_t count, size_t *pick)
+{
+  size_t k = 0;
+  for (size_t j = 0; j < count; j++)
+    if (m >> j & 1)
+      pick[k++] = j;
+  return k;
+}
+
+/* The error angle of an eigenvector computed on a subspace known to within angle (Davis and Kahan: that angle and
+ * the rounding unit times l_1 over the eigenvalue's gap), with a factor 4: the tolerance of the membership tests of
+ * hyperplane_bound and fixed_code_rank */
+static double
+eigvec_tolerance(double angle, double unit, double l1, double gap)
+{
+  return 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
+}
+
+/* An orthonormal basis (rows of Q, n entries) of the span of the k unit vectors v[pick[.]] by Gram-Schmidt (twice),
+ * with R (k x k, upper triangular: v = Q^T R) and the least R_tt into *rmin; 0 when they are dependent at the
+ * rounding level (R_tt <= 64 n eps) */
+static int
+gram_schmidt(const double *v, const size_t *pick, size_t k, size_t n, double *Q, double *R, double *rmin)
+{
+  *rmin = 1;
+  for (size_t t = 0; t < k; t++) {
+    double *qt = Q + t * n, nn = 0;
+    memcpy(qt, v + pick[t] * n, n * sizeof *qt);
+    for (size_t s = 0; s < k; s++)
+      R[s * k + t] = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t s = 0; s < t; s++) {
+        double z = 0;
+        for (size_t d = 0; d < n; d++)
+          z += Q[s * n + d] * qt[d];
+        R[s * k + t] += z;
+        for (size_t d = 0; d < n; d++)
+          qt[d] -= z * Q[s * n + d];
+      }
+    for (size_t d = 0; d < n; d++)
+      nn += qt[d] * qt[d];
+    nn = sqrt(nn);
+    R[t * k + t] = nn;
+    *rmin = fmin(*rmin, nn);
+    if (!(nn > (double)(64 * n) * DBL_EPSILON))
+      return 0;
+    for (size_t d = 0; d < n; d++)
+      qt[d] /= nn;
+  }
+  return 1;
+}
+
+/* Whether u (n entries) has coefficients of one sign, up to tol, on the k vectors Q^T R (gram_schmidt's): alpha =
+ * R^-1 Q u, each allowed tol times its row of R^-1 (row: scratch of 2 k) */
+static int
+one_signed(const double *Q, const double *R, size_t k, size_t n, const double *u, double tol, double *row)
+{
+  int pos = 1, neg = 1;
+  double *qu = row + k;
+  for (size_t t = 0; t < k; t++) {
+    qu[t] = 0;
+    for (size_t d = 0; d < n; d++)
+      qu[t] += Q[t * n + d] * u[d];
+  }
+  for (size_t s = 0; s < k; s++) {
+    double alpha = 0, len = 0;
+    for (size_t t = 0; t < k; t++) {
+      double z = t == s ? 1.0 : 0.0;
+      for (size_t v = s; v < t; v++)
+        z -= row[v] * R[v * k + t];
+      row[t] = t < s ? 0.0 : z / R[t * k + t];
+      alpha += row[t] * qu[t];
+      len += row[t] * row[t];
+    }
+    pos &= alpha >= -tol * sqrt(len);
+    neg &= alpha <= tol * sqrt(len);
+  }
+  return pos || neg;
+}
+
+/* Q A2 Q^T into M (k x k): A2 compressed to the span of the k orthonormal rows x->wq */
+static void
+wedge_compress(struct bnb_relax *x, size_t k, gsl_matrix *M)
+{
+  const size_t n2 = x->n2;
+  for (size_t a = 0; a < k; a++) {
+    for (size_t d = 0; d < n2; d++) {
+      x->wu[d] = 0;
+      for (size_t f = 0; f < n2; f++)
+        x->wu[d] += x->A2[d * n2 + f] * x->wq[a * n2 + f];
+    }
+    for (size_t b = 0; b <= a; b++) {
+      double z = 0;
+      for (size_t d = 0; d < n2; d++)
+        z += x->wq[b * n2 + d] * x->wu[d];
+      gsl_matrix_set(M, a, b, z);
+      gsl_matrix_set(M, b, a, z);
+    }
+  }
+}
+
+/* The top eigenvector of A2 on the span of the bivectors of mask (independent: an exact subset of wedge_cone_max) as
+ * coefficients on them, of the sign that makes their sum positive, into x->wcoef (0 off the mask) */
+static void
+wedge_coefficients(struct bnb_relax *x, size_t m, uint64_t mask)
+{
+  const size_t n2 = x->n2;
+  size_t pick[64];
+  const size_t k = mask_bits(mask, m, pick);
+  double rmin, sum = 0;
+  for (size_t t = 0; t < m; t++)
+    x->wcoef[t] = 0;
+  if (!gram_schmidt(x->wg, pick, k, n2, x->wq, x->wr, &rmin))
+    return;
+  gsl_matrix_view M = gsl_matrix_submatrix(x->wM, 0, 0, k, k), Y = gsl_matrix_submatrix(x->wV, 0, 0, k, k);
+  gsl_vector_view e = gsl_vector_subvector(x->wev, 0, k);
+  wedge_compress(x, k, &M.matrix);
+  gsl_eigen_symmv(&M.matrix, &e.vector, &Y.matrix, x->weig);
+  gsl_eigen_symmv_sort(&e.vector, &Y.matrix, GSL_EIGEN_SORT_VAL_DESC);
+  for (size_t t = k; t-- > 0;) { /* alpha = R^-1 y (Q^T y is the eigenvector, so Q of it is y) */
+    double z = gsl_matrix_get(&Y.matrix, t, 0);
+    for (size_t v = t + 1; v < k; v++)
+      z -= x->wr[t * k + v] * x->wcoef[pick[v]];
+    x->wcoef[pick[t]] = z / x->wr[t * k + t];
+    sum += x->wcoef[pick[t]];
+  }
+  for (size_t t = 0; t < k && sum < 0; t++)
+    x->wcoef[pick[t]] = -x->wcoef[pick[t]];
+}
+
+/* The largest Rayleigh quotient of A2 over the cone of the m unit bivectors x->wg (WEDGE_GENS at most).
+ *  - First by vertices: omega = sum gamma_t v_t with sum gamma_t = 1 (the quotient does not see the scale) has
+ *    omega^T A2 omega <= max_t v_t^T A2 v_t (a convex function: A2 is positive semidefinite, as S_B) and |omega|^2 >=
+ *    min_st <v_s, v_t> where that is positive, so the quotient is at most the vertices' largest over that: exact to
+ *    the second order in the cone's angular width, cheap, and enough for most of a search's records; the largest
+ *    vertex value itself is reached (a generator is in the cone).
+ *  - Then exactly, by faces: a maximiser lies in the relative interior of cone(T) for an independent subset T
+ *    (Caratheodory), where it is a local, hence global, maximum of the quotient on span(T): a top eigenvector of A2
+ *    there.  A best-first search over subsets from the whole set: a subset's key bounds every subset of it (its
+ *    span's top eigenvalue, plus the rounding of Q's angle 16 n2 eps (1 + 1 / rmin) as in fixed_code_rank, or its
+ *    parent's key where its vectors are dependent at the rounding level, gram_schmidt's test: Caratheodory's T lies
+ *    below it); a subset on top whose top eigenvector has one-signed coefficients on it (up to eigvec_tolerance;
+ *    above 1e-3 taken untested) is exact; any other is replaced by its subsets of one vector less.  Eigenvectors
+ *    are computed only for subsets that come to the top.
+ * The key on top bounds the quotient over the cone at every step, so the search returns it as soon as it is exact,
+ * at most stop (the caller's use for the bound ends there) or the largest vertex value, or after WEDGE_EVALS
+ * subsets' spans.  With want, the maximiser's coefficients into x->wcoef (see wedge_coefficients; the best vertex
+ * where the search ended at the vertices' value).  A subset thinner than rounding taken as dependent is a decision
+ * at the rounding level (as gram_schmidt's). */
+/* The vertex bound of the cone of the bivectors of mask (see wedge_cone_max): their largest quotient (x->wnum) plus
+ * rounding over their least inner product (x->wgram; 1 for one vector), less rounding; INFINITY where that is not
+ * positive */
+static double
+wedge_vertices(const struct bnb_relax *x, size_t m, uint64_t mask, double unit, double l1)
+{
+  double top = -INFINITY, gmin = 1;
+  for (size_t t = 0; t < m; t++) {
+    if (!(mask >> t & 1))
+      continue;
+    top = fmax(top, x->wnum[t]);
+    for (size_t u = 0; u < t; u++)
+      if (mask >> u & 1)
+        gmin = fmin(gmin, x->wgram[t * m + u]);
+  }
+  gmin -= unit;
+  return gmin > 0 ? (top + 2 * unit * l1) / gmin : INFINITY;
+}
+
+#define WEDGE_EVALS 512
+#define WEDGE_OPEN 0
+#define WEDGE_VALUED 1
+#define WEDGE_EXACT 2
+static double
+wedge_cone_max(struct bnb_relax *x, size_t m, double stop, double slack, int want)
+{
+  const size_t n2 = x->n2, stride = 3;
+  const uint64_t full = ((uint64_t)1 << m) - 1;
+  const double unit = (double)(16 * n2) * DBL_EPSILON, l1 = 2 * x->top;
+  double *pool = x->wrec, vmax = -INFINITY;
+  size_t used = 1, heaped = 0, evals = 0, vbest = 0;
+  for (size_t t = 0; t < m; t++) {
+    const double *v = x->wg + t * n2;
+    double z = 0;
+    for (size_t d = 0; d < n2; d++)
+      for (size_t f = 0; f < n2; f++)
+        z += v[d] * x->A2[d * n2 + f] * v[f];
+    x->wnum[t] = z;
+    if (z > vmax) {
+      vmax = z;
+      vbest = t;
+    }
+    for (size_t u = 0; u < t; u++) {
+      double g = 0;
+      for (size_t d = 0; d < n2; d++)
+        g += v[d] * x->wg[u * n2 + d];
+      x->wgram[t * m + u] = x->wgram[u * m + t] = g;
+    }
+  }
+  memset(x->wseen, 0, (((size_t)1 << m) / 64 + 1) * sizeof *x->wseen);
+  pool[0] = wedge_vertices(x, m, full, unit, l1);
+  pool[1] = (double)full;
+  pool[2] = WEDGE_OPEN;
+  index_heap_push(x->wheap, &heaped, pool, stride, -1.0, 0);
+  while (heaped) {
+    const size_t id = x->wheap[0];
+    double *r = pool + id * stride;
+    const double key = r[0];
+    if (key <= fmax(stop, vmax + slack) || r[2] == WEDGE_EXACT || evals >= WEDGE_EVALS) {
+      if (want && r[2] == WEDGE_EXACT)
+        wedge_coefficients(x, m, (uint64_t)r[1]);
+      else if (want && key <= vmax + slack)
+        x->wcoef[vbest] = 1;
+      return key;
+    }
+    index_heap_pop(x->wheap, &heaped, pool, stride, -1.0);
+    const uint64_t mask = (uint64_t)r[1];
+    size_t pick[64];
+    const size_t k = mask_bits(mask, m, pick);
+    double rmin;
+    if (k <= n2 && gram_schmidt(x->wg, pick, k, n2, x->wq, x->wr, &rmin)) {
+      gsl_matrix_view M = gsl_matrix_submatrix(x->wM, 0, 0, k, k), Y = gsl_matrix_submatrix(x->wV, 0, 0, k, k);
+      gsl_vector_view e = gsl_vector_subvector(x->wev, 0, k);
+      const double angle = unit * (1 + 1 / rmin);
+      wedge_compress(x, k, &M.matrix);
+      if (r[2] == WEDGE_OPEN) { /* its key: the top eigenvalue */
+        gsl_eigen_symm(&M.matrix, &e.vector, x->weigv[k]);
+        evals++;
+        r[0] = fmin(key, gsl_vector_max(&e.vector) + 2 * l1 * angle + unit * l1);
+        r[2] = WEDGE_VALUED;
+        index_heap_push(x->wheap, &heaped, pool, stride, -1.0, id);
+        continue;
+      }
+      gsl_eigen_symmv(&M.matrix, &e.vector, &Y.matrix, x->weig);
+      gsl_eigen_symmv_sort(&e.vector, &Y.matrix, GSL_EIGEN_SORT_VAL_DESC);
+      const double top = gsl_vector_get(&e.vector, 0), gap = k > 1 ? top - gsl_vector_get(&e.vector, 1) : INFINITY;
+      const double tol = eigvec_tolerance(angle, unit, l1, gap);
+      for (size_t d = 0; d < n2; d++) {
+        x->wu[d] = 0;
+        for (size_t a = 0; a < k; a++)
+          x->wu[d] += gsl_matrix_get(&Y.matrix, a, 0) * x->wq[a * n2 + d];
+      }
+      if (tol > 1e-3 || one_signed(x->wq, x->wr, k, n2, x->wu, tol, x->wrow)) {
+        r[2] = WEDGE_EXACT;
+        index_heap_push(x->wheap, &heaped, pool, stride, -1.0, id);
+        continue;
+      }
+    }
+    for (size_t t = 0; t < k; t++) { /* not exact, or dependent: the subsets of one vector less, under this key */
+      const uint64_t child = mask & ~((uint64_t)1 << pick[t]);
+      if (child == 0 || (x->wseen[child / 64] >> (child % 64) & 1))
+        continue;
+      x->wseen[child / 64] |= (uint64_t)1 << (child % 64);
+      double *c = pool + used * stride;
+      c[0] = fmin(key, wedge_vertices(x, m, child, unit, l1));
+      c[1] = (double)child;
+      c[2] = WEDGE_OPEN;
+      index_heap_push(x->wheap, &heaped, pool, stride, -1.0, used++);
+    }
+  }
+  return INFINITY; /* not reached: a single vector is always exact */
+}
+
+/* The wedge bound on tr(P_span{a,b} S_B) over a in cone(A), b in cone(B) (simplices of ka and kb vertices of n), for
+ * q = 2: the bivectors a ^ b = sum_ij alpha_i beta_j (g_i ^ h_j) lie in the cone of the g_i ^ h_j (the products
+ * alpha_i beta_j >= 0 relaxed to any nonnegative weights), and the quotient omega^T A2 omega / |omega|^2 is
+ * tr(P_span{a,b} S_B) at omega = a ^ b, so its largest value over that cone (wedge_cone_max) bounds the pair's, with
+ * the limits where a and b become parallel (the cone's directions are closed).  Exact in the first order: with
+ * g_i = c + e_i, h_j = d + f_j, a weighted sum is (c + e) ^ (d + f) (e, f the marginal averages, a pair of the
+ * product) plus sum_ij gamma_ij e_i ^ f_j - e ^ f, at most twice the product of the radii: the bound's excess is of
+ * the second order in the simplices' size, over |c ^ d|, not its square as the Taylor bounds' (pair_node).  Pairs
+ * parallel at the rounding level (64 n2 eps) have no bivector and are left out.  INFINITY where none is left. */
+static double
+wedge_bound(struct bnb_relax *x, const size_t *at, size_t n, const double *va, size_t ka, const double *vb, size_t kb,
+            double stop, double slack, int want)
+{
+  const size_t nb = x->nb, n2 = x->n2;
+  size_t m = 0;
+  for (size_t i = 0; i < ka; i++)
+    for (size_t j = 0; j < kb; j++) {
+      const double *a = va + i * n, *b = vb + j * n;
+      double *g = x->wg + m * n2, len = 0, na = 0, nbb = 0;
+      for (size_t k = 0, r = 0; k < nb; k++)
+        for (size_t l = k + 1; l < nb; l++, r++) {
+          g[r] = a[at[k]] * b[at[l]] - a[at[l]] * b[at[k]];
+          len += g[r] * g[r];
+        }
+      for (size_t d = 0; d < n; d++) {
+        na += a[d] * a[d];
+        nbb += b[d] * b[d];
+      }
+      len = sqrt(len);
+      if (!(len > (double)(64 * n2) * DBL_EPSILON * sqrt(na * nbb)))
+        continue;
+      for (size_t r = 0; r < n2; r++)
+        g[r] /= len;
+      x->wpair[m] = i * kb + j;
+      x->wlen[m++] = len;
+    }
+  x->wm = m;
+  for (size_t t = 0; want && t < m; t++)
+    x->wcoef[t] = 0;
+  return m ? wedge_cone_max(x, m, stop, slack, want) : INFINITY;
+}
+
+/* The point of the wedge bound's maximiser (wedge_bound with want, on simplices va, vb): sum_t c_t (g_i ^ h_j) /
+ * |g_i ^ h_j| read as the codes a = sum_t (c_t / |g_i ^ h_j|) g_i, b = sum_t (c_t / |g_i ^ h_j|) h_j (each term's
+ * vertices; the marginals of the relaxed products), into ab (2 n): a ^ b agrees with the maximiser in the first order,
+ * so where the bound is reached only as a limit (codes tending to a shared ray) such points approach it as the
+ * simplices shrink.  0 where the search ended without an exact maximiser. */
+static int
+wedge_point(const struct bnb_relax *x, size_t n, const double *va, const double *vb, size_t kb, double *ab)
+{
+  int made = 0;
+  memset(ab, 0, 2 * n * sizeof *ab);
+  for (size_t t = 0; t < x->wm; t++) {
+    if (!(x->wcoef[t] > 0))
+      continue;
+    const double g = x->wcoef[t] / x->wlen[t];
+    const size_t i = x->wpair[t] / kb, j = x->wpair[t] % kb;
+    for (size_t d = 0; d < n; d++) {
+      ab[d] += g * va[i * n + d];
+      ab[n + d] += g * vb[j * n + d];
+    }
+    made = 1;
+  }
+  for (size_t c = 0; made && c < 2; c++) { /* each made unit: the plane is the same */
+    double len = 0;
+    for (size_t d = 0; d < n; d++)
+      len += ab[c * n + d] * ab[c * n + d];
+    for (size_t d = 0; d < n; d++)
+      ab[c * n + d] /= sqrt(len);
+  }
+  return made;
+}
+
+/* tr(P_span{a,b} S_B) as the quotient of A2 at a ^ b (-inf where they are parallel at the rounding level, 64 n2 eps):
+ * where a and b are nearly parallel its rounding is of the order of eps over their angle, not its square (as
+ * pair_phi's through the Gram determinant) */
+static double
+wedge_value(const struct bnb_relax *x, size_t n, const double *a, const double *b)
+{
+  const size_t nb = x->nb, n2 = x->n2, *at = x->at;
+  double *g = x->wu, len = 0, na = 0, nbb = 0, z = 0;
+  for (size_t k = 0, r = 0; k < nb; k++)
+    for (size_t l = k + 1; l < nb; l++, r++) {
+      g[r] = a[at[k]] * b[at[l]] - a[at[l]] * b[at[k]];
+      len += g[r] * g[r];
+    }
+  for (size_t d = 0; d < n; d++) {
+    na += a[d] * a[d];
+    nbb += b[d] * b[d];
+  }
+  if (!(sqrt(len) > (double)(64 * n2) * DBL_EPSILON * sqrt(na * nbb)))
+    return -INFINITY;
+  for (size_t r = 0; r < n2; r++)
+    for (size_t c = 0; c < n2; c++)
+      z += g[r] * x->A2[r * n2 + c] * g[c];
+  return z / len;
+}
+
 /* The two-neuron bound's function: for codes a, b of two neurons (columns of C = [a b], independent),
  * phi2(a, b) = max over q-dimensional V containing a and b of tr(P_V S) = tr(P S) + the m = q - 2 largest
  * eigenvalues of M = P' S P' (P the projector on span{a, b}, P' = I - P; Ky Fan).  Also, into x->grad (a's part,
@@ -2239,18 +2714,23 @@ vertex_gain(const double *g, const double *v, size_t k, size_t n, const double *
  *    the segment (the centroid's gap less 4 l_1 eta / sig', Weyl with |M(t) - M(0)| <= 2 l_1 sin(theta), less
  *    rounding).  So phi2(C) <= phi2(C0) + <grad, E> + eta^2 H / 2, H = (12 (l_1 - l_n) + m (14 l_1 + 8 l_1^2 /
  *    gam)) / sig'^2, and <grad, E> is at most the sum over the two simplices of the largest gain toward a vertex
- *    (it is linear in a and in b separately). */
+ *    (it is linear in a and in b separately);
+ *  - for q = 2, where the bounds above leave it over stop (the search's best plus its tolerance: a record below is
+ *    never split), the wedge bound (wedge_bound, ending at stop or within 1e-10 ||R||^2 of its best vertex); the
+ *    point its maximiser gives (wedge_point) replaces the centroids where its value is larger, and x->pvert holds
+ *    the vertex the two simplices share, if any (pair_incumbent's ladder). */
 static double
-pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent, int first, double *val)
+pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent, int first, double stop, double *val)
 {
   struct bnb_relax *x = &w->rx;
-  const size_t n = w->n, stride = 3 + 2 * x->kmax * n;
-  double *rec = x->pnode + id * stride, *va = rec + 3, *vb = va + x->kmax * n, *a0 = x->cpair, *b0 = a0 + n;
+  const size_t n = w->n, stride = PAIR_HEAD + 2 * x->kmax * n;
+  double *rec = x->pnode + id * stride, *va = rec + PAIR_HEAD, *vb = va + x->kmax * n, *a0 = x->cpair, *b0 = a0 + n;
   const size_t ka = (size_t)rec[1], kb = (size_t)rec[2];
   double gap, sig, up = parent;
   const double ra = simplex_centre(va, ka, n, a0), rb = simplex_centre(vb, kb, n, b0);
   const double eta = sqrt(ra + rb), l1 = x->top;
   *val = pair_phi(x, n, w->q, a0, b0, &gap, &sig);
+  x->pvert_ok = 0;
   if (*val > -INFINITY && sig > eta) {
     const double sp = sig - eta, st = eta / sp, m = (double)(w->q - 2);
     up = fmin(up, *val + (double)w->q * x->spread * fmin(1.0, st));
@@ -2266,11 +2746,53 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
     up = fmin(up, relax_simplex(w, va, ka, &v1));
     up = fmin(up, relax_simplex(w, vb, kb, &v1));
   }
+  if (x->A2 && up + margin > stop) {
+    double v2;
+    up = fmin(up, wedge_bound(x, x->at, n, va, ka, vb, kb, stop - margin, 1e-10 * w->energy, 1));
+    x->pvert_ok = 0;
+    if (wedge_point(x, n, va, vb, kb, x->plim) && (v2 = wedge_value(x, n, x->plim, x->plim + n)) > *val) {
+      *val = v2;
+      memcpy(x->cpair, x->plim, 2 * n * sizeof *x->cpair);
+      for (size_t i = 0; i < ka && !x->pvert_ok; i++)
+        for (size_t j = 0; j < kb && !x->pvert_ok; j++)
+          if (memcmp(va + i * n, vb + j * n, n * sizeof *va) == 0) {
+            memcpy(x->pvert, va + i * n, n * sizeof *x->pvert);
+            x->pvert_ok = 1;
+          }
+    }
+  }
   rec[0] = up + margin;
   return rec[0];
 }
 
-/* The two-neuron bound, for the whole piece (q >= 3): V contains a code of each of two live neurons i and j (or
+/* The two-neuron search's best value so far, *best, raised to val (record rec's, at its centroids x->cpair); for q = 2
+ * that point is kept for pair_incumbent */
+static void
+pair_keep(struct bnb_relax *x, size_t q, size_t n, const double *rec, double val, double *best)
+{
+  if (!(val > *best))
+    return;
+  *best = val;
+  if (q == 2) {
+    memcpy(x->pbest, x->cpair, 2 * n * sizeof *x->pbest);
+    x->pbest_t[0] = (size_t)rec[3];
+    x->pbest_t[1] = (size_t)rec[4];
+    x->pbest_ok = 1;
+    x->pbest_u_ok = x->pvert_ok;
+    if (x->pvert_ok)
+      memcpy(x->pbest_u, x->pvert, n * sizeof *x->pbest_u);
+  }
+}
+
+/* The two-neuron search's tolerance: tol (1e-9 ||R||^2), and for q = 2, where its best is L~'s value at a point,
+ * 1e-7 of that L~ (at least 1e-7): a tenth of the census's default tolerance, 1e-6 relative */
+static double
+pair_tol(const struct sdlab_bnb_workspace *w, double tol, double best)
+{
+  return w->q == 2 ? 1e-7 * fmax(1.0, w->energy - best) : tol;
+}
+
+/* The two-neuron bound, for the whole piece (q >= 2): V contains a code of each of two live neurons i and j (or
  * limits of them), so ||P_V R||^2 <= phi2(c_i, c_j) (pair_phi) and, where the codes tend to parallel ones, at
  * most phi of either (its closure: a limit of phi2 is at most phi there, phi being continuous), hence
  *   L~ >= ||R||^2 - min over pairs i < j of (sup over K_i x K_j of phi2),
@@ -2278,37 +2800,43 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
  * longer of the two simplices' longest edges, up to PAIR_NODES records a pair or until its bound is within
  * 1e-9 ||R||^2 of the best phi2 found; a pair whose best phi2 already reaches the smallest bound so far is left.
  * Tighter than the one-neuron bound where the other neurons' cones, which that bound leaves free in B, keep the
- * maximising frame away (most of the n_q = 3 pieces at n_p = 3).  -inf below q = 3 (for q = 2 phi2 is L~'s own
- * value, which the boxes bound). */
+ * maximising frame away (most of the n_q = 3 pieces at n_p = 3).  For q = 2, phi2 is L~'s own value and the search
+ * is a branch and bound of the piece: its records take the wedge bound (pair_node), its best starts at floor (the
+ * incumbent's ||R||^2 - L~), its tolerance is pair_tol's and its best point is kept for pair_incumbent;
+ * -inf there without the wedge bound's workspace (wedge_alloc), and below q = 2. */
 static double
-two_neuron_bound(struct sdlab_bnb_workspace *w)
+two_neuron_bound(struct sdlab_bnb_workspace *w, double floor)
 {
   struct bnb_relax *x = &w->rx;
-  const size_t n = w->n, stride = 3 + 2 * x->kmax * n;
-  if (w->q < 3 || n > 64)
+  const size_t n = w->n, stride = PAIR_HEAD + 2 * x->kmax * n;
+  if (w->q < 2 || (w->q == 2 && x->A2 == NULL) || n > 64)
     return -INFINITY;
-  const double margin = 2 * (double)(16 * (n + w->q + w->nr)) * DBL_EPSILON * w->energy, tol = 1e-9 * w->energy;
+  const double margin = 2 * (double)(16 * (n + w->q + w->nr)) * DBL_EPSILON * w->energy;
+  const double tol = 1e-9 * w->energy;
   double least = INFINITY;
   for (size_t i = 0; i < w->q; i++)
     for (size_t j = i + 1; j < w->q; j++) {
       size_t used = 0, spent = 0;
-      double best = -INFINITY, val;
+      double best = w->q == 2 ? floor : -INFINITY, val;
       x->pheaped = 0;
       for (size_t s = w->cone.toff[i]; s < w->cone.toff[i + 1]; s++)
         for (size_t t = w->cone.toff[j]; t < w->cone.toff[j + 1]; t++) {
           double *rec = x->pnode + used * stride;
-          rec[1] = (double)cover_simplex(w, i, s, rec + 3);
-          rec[2] = (double)cover_simplex(w, j, t, rec + 3 + x->kmax * n);
-          pair_node(w, used, margin, fmin(x->argup[i], x->argup[j]), 1, &val);
-          best = fmax(best, val);
+          rec[1] = (double)cover_simplex(w, i, s, rec + PAIR_HEAD);
+          rec[2] = (double)cover_simplex(w, j, t, rec + PAIR_HEAD + x->kmax * n);
+          rec[3] = (double)s;
+          rec[4] = (double)t;
+          pair_node(w, used, margin, fmin(x->argup[i], x->argup[j]), 1, -INFINITY, &val);
+          pair_keep(x, w->q, n, rec, val, &best);
           index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, used++);
         }
-      while (x->pheaped && spent < PAIR_NODES && best < least && x->pnode[x->pheap[0] * stride] - best > tol) {
+      while (x->pheaped && spent < PAIR_NODES && best < least &&
+             x->pnode[x->pheap[0] * stride] - best > pair_tol(w, tol, best)) {
         const size_t id = x->pheap[0];
         double *r = x->pnode + id * stride;
         size_t side = 0, ea = 0, eb = 0, fa = 0, fb = 0;
-        double len = longest_edge(r + 3, (size_t)r[1], n, &ea, &eb);
-        const double lenb = longest_edge(r + 3 + x->kmax * n, (size_t)r[2], n, &fa, &fb);
+        double len = longest_edge(r + PAIR_HEAD, (size_t)r[1], n, &ea, &eb);
+        const double lenb = longest_edge(r + PAIR_HEAD + x->kmax * n, (size_t)r[2], n, &fa, &fb);
         if (lenb > len) {
           len = lenb;
           side = 1;
@@ -2322,12 +2850,12 @@ two_neuron_bound(struct sdlab_bnb_workspace *w)
         double *c = x->pnode + other * stride;
         index_heap_pop(x->pheap, &x->pheaped, x->pnode, stride, -1.0);
         memcpy(c, r, stride * sizeof *c);
-        const size_t off = 3 + side * x->kmax * n;
+        const size_t off = PAIR_HEAD + side * x->kmax * n;
         split_edge(r + off, c + off, ea, eb, n);
-        pair_node(w, id, margin, parent, 0, &val);
-        best = fmax(best, val);
-        pair_node(w, other, margin, parent, 0, &val);
-        best = fmax(best, val);
+        pair_node(w, id, margin, parent, 0, best + pair_tol(w, tol, best), &val);
+        pair_keep(x, w->q, n, r, val, &best);
+        pair_node(w, other, margin, parent, 0, best + pair_tol(w, tol, best), &val);
+        pair_keep(x, w->q, n, c, val, &best);
         index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, id);
         index_heap_push(x->pheap, &x->pheaped, x->pnode, stride, -1.0, other);
         spent++;
@@ -2604,88 +3132,6 @@ hyperplane_spans(const struct sdlab_bnb_workspace *w, const double *v, double to
     if (i == q)
       return 0;
   }
-}
-
-/* The indices of mask m's set bits among the first count into pick; their number */
-static size_t
-mask_bits(uint64_t m, size_t count, size_t *pick)
-{
-  size_t k = 0;
-  for (size_t j = 0; j < count; j++)
-    if (m >> j & 1)
-      pick[k++] = j;
-  return k;
-}
-
-/* The error angle of an eigenvector computed on a subspace known to within angle (Davis and Kahan: that angle and
- * the rounding unit times l_1 over the eigenvalue's gap), with a factor 4: the tolerance of the membership tests of
- * hyperplane_bound and fixed_code_rank */
-static double
-eigvec_tolerance(double angle, double unit, double l1, double gap)
-{
-  return 4 * (angle * (1 + 2 * l1 / gap) + unit * l1 / gap);
-}
-
-/* An orthonormal basis (rows of Q, n entries) of the span of the k unit vectors v[pick[.]] by Gram-Schmidt (twice),
- * with R (k x k, upper triangular: v = Q^T R) and the least R_tt into *rmin; 0 when they are dependent at the
- * rounding level (R_tt <= 64 n eps) */
-static int
-gram_schmidt(const double *v, const size_t *pick, size_t k, size_t n, double *Q, double *R, double *rmin)
-{
-  *rmin = 1;
-  for (size_t t = 0; t < k; t++) {
-    double *qt = Q + t * n, nn = 0;
-    memcpy(qt, v + pick[t] * n, n * sizeof *qt);
-    for (size_t s = 0; s < k; s++)
-      R[s * k + t] = 0;
-    for (int pass = 0; pass < 2; pass++)
-      for (size_t s = 0; s < t; s++) {
-        double z = 0;
-        for (size_t d = 0; d < n; d++)
-          z += Q[s * n + d] * qt[d];
-        R[s * k + t] += z;
-        for (size_t d = 0; d < n; d++)
-          qt[d] -= z * Q[s * n + d];
-      }
-    for (size_t d = 0; d < n; d++)
-      nn += qt[d] * qt[d];
-    nn = sqrt(nn);
-    R[t * k + t] = nn;
-    *rmin = fmin(*rmin, nn);
-    if (!(nn > (double)(64 * n) * DBL_EPSILON))
-      return 0;
-    for (size_t d = 0; d < n; d++)
-      qt[d] /= nn;
-  }
-  return 1;
-}
-
-/* Whether u (n entries) has coefficients of one sign, up to tol, on the k vectors Q^T R (gram_schmidt's): alpha =
- * R^-1 Q u, each allowed tol times its row of R^-1 (row: scratch of 2 k) */
-static int
-one_signed(const double *Q, const double *R, size_t k, size_t n, const double *u, double tol, double *row)
-{
-  int pos = 1, neg = 1;
-  double *qu = row + k;
-  for (size_t t = 0; t < k; t++) {
-    qu[t] = 0;
-    for (size_t d = 0; d < n; d++)
-      qu[t] += Q[t * n + d] * u[d];
-  }
-  for (size_t s = 0; s < k; s++) {
-    double alpha = 0, len = 0;
-    for (size_t t = 0; t < k; t++) {
-      double z = t == s ? 1.0 : 0.0;
-      for (size_t v = s; v < t; v++)
-        z -= row[v] * R[v * k + t];
-      row[t] = t < s ? 0.0 : z / R[t * k + t];
-      alpha += row[t] * qu[t];
-      len += row[t] * row[t];
-    }
-    pos &= alpha >= -tol * sqrt(len);
-    neg &= alpha <= tol * sqrt(len);
-  }
-  return pos || neg;
 }
 
 /* For the hyperplane bound's configurations of rank below q = 3 where a live neuron has a single generator g0 (a
@@ -3230,6 +3676,79 @@ offer_plain(sdlab_bnb *b, const double *l)
   double smax, smin;
   codes(b->w, l, 0);
   return offer(b, l, fit(b->w, &smax, &smin));
+}
+
+/* For q = 2, a point of the two-neuron search (codes c of the two neurons, 2 n, in cover simplices t): each code is
+ * a nonnegative combination of its cover simplex's generators (independent), whose coefficients, R^-1 Q c by
+ * Gram-Schmidt, clamped at 0 against rounding, are the point's plain coordinates, offered as any point (its L~
+ * recomputed, with its rounding) */
+static int
+pair_offer(sdlab_bnb *b, const double *c, const size_t *t, int *inside)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  const size_t n = w->n;
+  double *l = calloc(w->K, sizeof *l), *Q = malloc(64 * n * sizeof *Q), *R = malloc(64 * 64 * sizeof *R),
+         *qc = malloc(64 * sizeof *qc);
+  int status = l && Q && R && qc ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  for (size_t i = 0; !status && i < 2; i++) {
+    size_t pick[64];
+    const size_t k = mask_bits(w->cone.tri[t[i]], w->cone.count[i], pick);
+    double rmin;
+    if (k > n || !gram_schmidt(w->cone.gen + w->cone.off[i] * n, pick, k, n, Q, R, &rmin))
+      break;
+    for (size_t s = 0; s < k; s++) {
+      qc[s] = 0;
+      for (size_t d = 0; d < n; d++)
+        qc[s] += Q[s * n + d] * c[i * n + d];
+    }
+    for (size_t s = k; s-- > 0;) {
+      double z = qc[s];
+      for (size_t v = s + 1; v < k; v++)
+        z -= R[s * k + v] * l[w->cone.off[i] + pick[v]];
+      l[w->cone.off[i] + pick[s]] = z / R[s * k + s];
+    }
+    double most = 0;
+    for (size_t s = 0; s < k; s++)
+      most = fmax(most, fabs(l[w->cone.off[i] + pick[s]]));
+    for (size_t s = 0; s < k; s++) {
+      *inside &= l[w->cone.off[i] + pick[s]] >= -(double)(64 * n) * DBL_EPSILON * most;
+      l[w->cone.off[i] + pick[s]] = fmax(0.0, l[w->cone.off[i] + pick[s]]);
+    }
+    if (i == 1 && *inside)
+      status = offer_plain(b, l);
+  }
+  free(l), free(Q), free(R), free(qc);
+  return status;
+}
+
+/* For q = 2, the two-neuron search's best point, where it beat the incumbent.  Where it came from a record whose two
+ * simplices share a vertex u (codes a, b tending to u: the sup a limit there), also u + t (a - u), u + t (b - u) for
+ * t = 2, 4, ... while they stay in their simplices' cones and within 1/4 of u: their plane tends to the limit as t
+ * shrinks, but W_D grows as 1 / (t |a - u|), and with it L~'s rounding bound, which offer adds; the best sum wins. */
+static int
+pair_incumbent(sdlab_bnb *b)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n;
+  int inside = 1, status = w->q == 2 && x->pbest_ok ? pair_offer(b, x->pbest, x->pbest_t, &inside) : SDLAB_SUCCESS;
+  if (status || w->q != 2 || !x->pbest_ok || !x->pbest_u_ok)
+    return status;
+  double *c = malloc(2 * n * sizeof *c);
+  if (c == NULL)
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  for (double t = 2; !status && inside; t *= 2) {
+    double far = 0;
+    for (size_t d = 0; d < 2 * n; d++) {
+      c[d] = x->pbest_u[d % n] + t * (x->pbest[d] - x->pbest_u[d % n]);
+      far = fmax(far, fabs(c[d] - x->pbest_u[d % n]));
+    }
+    if (far > 0.25)
+      break;
+    status = pair_offer(b, c, x->pbest_t, &inside);
+  }
+  free(c);
+  return status;
 }
 
 /* An incumbent where the one-neuron bound is reached: the neuron i whose largest phi is least has its code u there,
@@ -4026,7 +4545,7 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   b->nodes = b->degenerate = b->charts = b->infeasible = b->spanned = 0;
   b->upper = INFINITY;
   b->violation = 0;
-  b->relaxed = b->pairwise = b->hyperplane = w->rx.value = -INFINITY;
+  b->relaxed = b->pairwise = b->wedge = b->hyperplane = w->rx.value = -INFINITY;
   if (WE) {
     if (WE->size1 != w->nq || WE->size2 != w->np || (WD && (WD->size1 != w->nr || WD->size2 != w->nq)))
       return sdlab_fail(SDLAB_ESHAPE, "branch and bound: the incumbent is not n_q x n_p (and W_D n_r x n_q)");
@@ -4074,7 +4593,14 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
   int status = relax_incumbent(b);
   if (status)
     return status;
-  b->relaxed = b->pairwise = w->rx.value = fmax(w->rx.value, two_neuron_bound(w));
+  const double one = w->rx.value, two = two_neuron_bound(w, w->energy - b->upper);
+  if (w->q == 2)
+    b->wedge = two;
+  b->relaxed = w->rx.value = fmax(one, two);
+  b->pairwise = w->q == 2 ? one : b->relaxed;
+  status = pair_incumbent(b);
+  if (status)
+    return status;
   double *nu = malloc(w->n * (w->n + 2) * sizeof *nu);
   size_t ntilt;
   if (nu == NULL)

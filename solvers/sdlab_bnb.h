@@ -69,6 +69,26 @@
  *                  the one-neuron bounds of the two simplices.  It keeps the other neurons' cones the one-neuron
  *                  bound leaves free (at n = 5, n_p = 3, n_q = 3 it certifies 95 more of the 2,024 open pieces at
  *                  20,000 boxes);
+ *   wedge          for the whole piece when q = 2 (also once, into b->relaxed; b->wedge): a plane span{a, b} is the
+ *                  unit bivector a ^ b / |a ^ b|, and tr(P_span{a,b} S_B) is the quotient of S_B's additive compound A2
+ *                  (on the bivectors of B; eigenvalues l_i + l_j) there.  For simplices conv{g_i} and conv{h_j} of the
+ *                  two neurons' covers, a ^ b = sum alpha_i beta_j g_i ^ h_j lies in the cone of the bivectors g_i ^
+ *                  h_j (products of weights relaxed to any nonnegative weights), whose largest quotient is computed
+ *                  exactly: first by its vertices (the quotient's numerator convex, its denominator at least the least
+ *                  inner product of two generators), then by faces (a maximiser is a top eigenvector of A2 on the span
+ *                  of an independent subset of generators whose cone holds it in its relative interior; a best-first
+ *                  search over subsets, the eigenvectors tested for one-signed coefficients up to their computed error,
+ *                  dependence decided at the rounding level).  The relaxation's excess is of the second order in the
+ *                  simplices' size over |a ^ b| (a weighted sum of the g_i ^ h_j is a product of the marginal averages
+ *                  plus sum gamma_ij e_i ^ f_j - e ^ f), and it holds where the codes become parallel (the cone's
+ *                  directions are closed), where the Taylor bounds of the boxes cannot close.  The sup of the quotient
+ *                  over the two cones is bounded by the two-neuron search's best-first search over simplex pairs (up to
+ *                  4,096 records, to 1e-7 of its best point's L~); its points, a record's centroids and the maximiser
+ *                  read back as codes (the marginals of its weights), are offered as incumbents, and, where the
+ *                  record's simplices share a vertex u (the sup a limit there), u + t (a - u), u + t (b - u) for t = 2,
+ *                  4, ... (their rounding bound falls as they leave u).  On `sdlab landscape --features 5 --dim 3
+ *                  --latents 2` (seeds 1 and 2) it certifies every one of the 276 pieces at 20,000 boxes, where 10^6
+ *                  boxes left 9 and 17 open;
  *   hyperplane     for the whole piece when the live neurons' codes use exactly q + 1 features (B of dimension
  *                  q + 1: codimension one; also once, into b->relaxed): codes of rank q span a hyperplane
  *                  nu^perp of B meeting every cone, and L~ = ||R||^2 - tr(S_B) + nu^T S nu there, so L~ is at
@@ -199,9 +219,10 @@ typedef struct {
   const gsl_matrix *Wp, *Wr;
   const gsl_vector *Md;
   double lower;           /* rigorous lower bound on inf L~ over the piece (min over open boxes) */
-  double relaxed;         /* the bounds on the whole piece, the largest of pairwise and hyperplane: part of every
+  double relaxed;         /* the bounds on the whole piece, the largest of pairwise, wedge and hyperplane: part of every
                            * box's (-inf: none; see sdlab_bnb_set) */
-  double pairwise;        /* the one- and two-neuron bounds (the larger) */
+  double pairwise;        /* the one- and two-neuron bounds (the larger; the one-neuron bound where q = 2) */
+  double wedge;           /* the wedge bound (q = 2 live neurons; -inf elsewhere) */
   double hyperplane;      /* the hyperplane bound (-inf where the codes do not use exactly q + 1 features) */
   double upper;           /* an upper bound on L~ at (WE, WD): sdlab_piece_loss's value plus its rounding bound
                            * (sdlab_claims_ltilde_rounding), so that points where the codes are nearly parallel and
