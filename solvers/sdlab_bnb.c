@@ -896,7 +896,7 @@ alloc_covers(sdlab_bnb *b, struct sdlab_bnb_workspace *w, size_t *dims)
   return SDLAB_SUCCESS;
 }
 
-/* The wedge bound's workspace where q = 2, B has at least two coordinates and a pair of simplices at most WEDGE_GENS
+/* The wedge bound's workspace where q = 2, B has 2 to 16 coordinates and a pair of simplices at most WEDGE_GENS
  * bivectors (else none: A2 stays NULL), with A2, the additive compound of S_B on the bivectors of B: with coordinates
  * omega_kl = a_k b_l - a_l b_k (k < l among B's nb coordinates) of omega = a ^ b, omega^T A2 omega = |omega|^2
  * tr(P_span{a,b} S_B) and A2[(k,l),(k',l')] = S_kk' d_ll' + S_ll' d_kk' - S_kl' d_lk' - S_lk' d_kl' (d: Kronecker's;
@@ -906,7 +906,7 @@ wedge_alloc(struct sdlab_bnb_workspace *w)
 {
   struct bnb_relax *x = &w->rx;
   const size_t nb = x->nb, m = x->kmax * x->kmax, n2 = nb * (nb - 1) / 2, n = w->n;
-  if (w->q != 2 || nb < 2 || m > WEDGE_GENS)
+  if (w->q != 2 || nb < 2 || nb > 16 || m > WEDGE_GENS)
     return 0;
   x->n2 = n2;
   x->A2 = malloc(n2 * n2 * sizeof *x->A2);
@@ -2236,7 +2236,7 @@ mask_bits(uint64_t m, size_t count, size_t *pick)
 
 /* The error angle of an eigenvector computed on a subspace known to within angle (Davis and Kahan: that angle and
  * the rounding unit times l_1 over the eigenvalue's gap), with a factor 4: the tolerance of the membership tests of
- * hyperplane_bound and fixed_code_rank */
+ * hyperplane_bound, fixed_code_rank and wedge_cone_max */
 static double
 eigvec_tolerance(double angle, double unit, double l1, double gap)
 {
@@ -2355,25 +2355,6 @@ wedge_coefficients(struct bnb_relax *x, size_t m, uint64_t mask)
     x->wcoef[pick[t]] = -x->wcoef[pick[t]];
 }
 
-/* The largest Rayleigh quotient of A2 over the cone of the m unit bivectors x->wg (WEDGE_GENS at most).
- *  - First by vertices: omega = sum gamma_t v_t with sum gamma_t = 1 (the quotient does not see the scale) has
- *    omega^T A2 omega <= max_t v_t^T A2 v_t (a convex function: A2 is positive semidefinite, as S_B) and |omega|^2 >=
- *    min_st <v_s, v_t> where that is positive, so the quotient is at most the vertices' largest over that: exact to
- *    the second order in the cone's angular width, cheap, and enough for most of a search's records; the largest
- *    vertex value itself is reached (a generator is in the cone).
- *  - Then exactly, by faces: a maximiser lies in the relative interior of cone(T) for an independent subset T
- *    (Caratheodory), where it is a local, hence global, maximum of the quotient on span(T): a top eigenvector of A2
- *    there.  A best-first search over subsets from the whole set: a subset's key bounds every subset of it (its
- *    span's top eigenvalue, plus the rounding of Q's angle 16 n2 eps (1 + 1 / rmin) as in fixed_code_rank, or its
- *    parent's key where its vectors are dependent at the rounding level, gram_schmidt's test: Caratheodory's T lies
- *    below it); a subset on top whose top eigenvector has one-signed coefficients on it (up to eigvec_tolerance;
- *    above 1e-3 taken untested) is exact; any other is replaced by its subsets of one vector less.  Eigenvectors
- *    are computed only for subsets that come to the top.
- * The key on top bounds the quotient over the cone at every step, so the search returns it as soon as it is exact,
- * at most stop (the caller's use for the bound ends there) or the largest vertex value, or after WEDGE_EVALS
- * subsets' spans.  With want, the maximiser's coefficients into x->wcoef (see wedge_coefficients; the best vertex
- * where the search ended at the vertices' value).  A subset thinner than rounding taken as dependent is a decision
- * at the rounding level (as gram_schmidt's). */
 /* The vertex bound of the cone of the bivectors of mask (see wedge_cone_max): their largest quotient (x->wnum) plus
  * rounding over their least inner product (x->wgram; 1 for one vector), less rounding; INFINITY where that is not
  * positive */
@@ -2393,6 +2374,25 @@ wedge_vertices(const struct bnb_relax *x, size_t m, uint64_t mask, double unit, 
   return gmin > 0 ? (top + 2 * unit * l1) / gmin : INFINITY;
 }
 
+/* The largest Rayleigh quotient of A2 over the cone of the m unit bivectors x->wg (WEDGE_GENS at most).
+ *  - First by vertices: omega = sum gamma_t v_t with sum gamma_t = 1 (the quotient does not see the scale) has
+ *    omega^T A2 omega <= max_t v_t^T A2 v_t (a convex function: A2 is positive semidefinite, as S_B) and |omega|^2 >=
+ *    min_st <v_s, v_t> where that is positive, so the quotient is at most the vertices' largest over that: exact to
+ *    the second order in the cone's angular width, cheap, and enough for most of a search's records; the largest
+ *    vertex value itself is reached (a generator is in the cone).
+ *  - Then exactly, by faces: a maximiser lies in the relative interior of cone(T) for an independent subset T
+ *    (Caratheodory), where it is a local, hence global, maximum of the quotient on span(T): a top eigenvector of A2
+ *    there.  A best-first search over subsets from the whole set: a subset's key bounds every subset of it (its
+ *    span's top eigenvalue, plus the rounding of Q's angle 16 n2 eps (1 + 1 / rmin) as in fixed_code_rank, or its
+ *    parent's key where its vectors are dependent at the rounding level, gram_schmidt's test: Caratheodory's T lies
+ *    below it); a subset on top whose top eigenvector has one-signed coefficients on it (up to eigvec_tolerance;
+ *    above 1e-3 taken untested) is exact; any other is replaced by its subsets of one vector less.  Eigenvectors
+ *    are computed only for subsets that come to the top.
+ * The key on top bounds the quotient over the cone at every step, so the search returns it as soon as it is exact,
+ * at most stop (the caller's use for the bound ends there) or the largest vertex value, or after WEDGE_EVALS
+ * subsets' spans.  With want, the maximiser's coefficients into x->wcoef (see wedge_coefficients; the best vertex
+ * where the search ended at the vertices' value).  A subset thinner than rounding taken as dependent is a decision
+ * at the rounding level (as gram_schmidt's). */
 #define WEDGE_EVALS 512
 #define WEDGE_OPEN 0
 #define WEDGE_VALUED 1
