@@ -178,6 +178,20 @@ struct sdlab_bnb_workspace {
   struct bnb_relax rx;
 };
 
+/* A symmetric eigenproblem's scratch freed (any part NULL: not allocated) */
+static void
+eigen_set_free(gsl_matrix *M, gsl_matrix *V, gsl_vector *ev, gsl_eigen_symmv_workspace *eig)
+{
+  if (M)
+    gsl_matrix_free(M);
+  if (V)
+    gsl_matrix_free(V);
+  if (ev)
+    gsl_vector_free(ev);
+  if (eig)
+    gsl_eigen_symmv_free(eig);
+}
+
 static double *
 box(const struct sdlab_bnb_workspace *w, size_t id)
 {
@@ -268,14 +282,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->rx.y);
     free(w->rx.grad);
     free(w->rx.cpair);
-    if (w->rx.M)
-      gsl_matrix_free(w->rx.M);
-    if (w->rx.V)
-      gsl_matrix_free(w->rx.V);
-    if (w->rx.ev)
-      gsl_vector_free(w->rx.ev);
-    if (w->rx.eig)
-      gsl_eigen_symmv_free(w->rx.eig);
+    eigen_set_free(w->rx.M, w->rx.V, w->rx.ev, w->rx.eig);
     free(w->rx.A2);
     free(w->rx.wg);
     free(w->rx.wq);
@@ -294,14 +301,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->rx.wrec);
     free(w->rx.wheap);
     free(w->rx.wseen);
-    if (w->rx.wM)
-      gsl_matrix_free(w->rx.wM);
-    if (w->rx.wV)
-      gsl_matrix_free(w->rx.wV);
-    if (w->rx.wev)
-      gsl_vector_free(w->rx.wev);
-    if (w->rx.weig)
-      gsl_eigen_symmv_free(w->rx.weig);
+    eigen_set_free(w->rx.wM, w->rx.wV, w->rx.wev, w->rx.weig);
     for (size_t k = 0; k <= WEDGE_GENS; k++)
       if (w->rx.weigv[k])
         gsl_eigen_symm_free(w->rx.weigv[k]);

@@ -1822,20 +1822,24 @@ Test(bnb, the_relaxation_s_maximiser_gives_a_point_at_the_bound, .timeout = 300)
   gsl_rng_free(r);
 }
 
-/* The next of the patterns with three live neurons met among Gaussian W_E (into WE; *draw counts the draws, at most
- * 20000): a pattern not in seen (appended; H its masks), its piece and branch and bound, set.  0 when the draws
- * ran out. */
+/* The next of the patterns with every neuron live (n_q = WE's rows, at most 4) met among Gaussian W_E (into WE;
+ * *draw counts the draws, at most 20000): a pattern not in seen (appended; H its masks), its piece and branch and
+ * bound, set.  0 when the draws ran out. */
 static int
 draw_new_piece(gsl_rng *r, const sdlab_activation *act, const gsl_matrix *Wp, const gsl_vector *Md, gsl_matrix *WE,
                int *draw, uint64_t (*seen)[4], size_t *count, uint64_t *H, sdlab_piece **P, sdlab_bnb **b)
 {
+  const size_t nq = WE->size1;
   for (; *draw < 20000; ++*draw) {
     test_gaussian(r, WE, 1.0);
     sdlab_pattern_of_masks(act, WE, Wp, H);
-    if (!H[0] || !H[1] || !H[2] || !first_seen(seen, count, H, 3))
+    int live = 1;
+    for (size_t i = 0; i < nq; i++)
+      live &= H[i] != 0;
+    if (!live || !first_seen(seen, count, H, nq))
       continue;
     ++*draw;
-    *P = sdlab_piece_alloc(Wp, Wp->size1, act, 3, H);
+    *P = sdlab_piece_alloc(Wp, Wp->size1, act, nq, H);
     *b = sdlab_bnb_alloc(*P, Wp, Wp, Md, 64);
     cr_assert_not_null(*b, "%s", sdlab_error_message(1));
     cr_assert_eq(sdlab_bnb_set(*b, NULL, NULL), 0);
@@ -2105,16 +2109,12 @@ Test(bnb, the_wedge_bound_brackets_two_neuron_pieces_and_lifts_them, .timeout = 
   gsl_matrix *WE = gsl_matrix_alloc(nq, np), *X = gsl_matrix_alloc(nq, np);
   uint64_t seen[40][4];
   size_t count = 0, points = 0, tight = 0;
-  for (int draw = 0; draw < 20000 && count < 30; draw++) {
+  for (int draw = 0; count < 30;) {
     uint64_t H[2];
-    test_gaussian(r, WE, 1.0);
-    sdlab_pattern_of_masks(&act, WE, Wp, H);
-    if (!H[0] || !H[1] || !first_seen(seen, &count, H, nq))
-      continue;
-    sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, H);
-    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
-    cr_assert_not_null(b, "%s", sdlab_error_message(1));
-    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    sdlab_piece *P;
+    sdlab_bnb *b;
+    if (!draw_new_piece(r, &act, Wp, Md, WE, &draw, seen, &count, H, &P, &b))
+      break;
     cr_assert(b->wedge > -INFINITY, "piece %zu: no wedge bound", count - 1);
     cr_assert(b->lower >= b->relaxed && b->relaxed >= b->wedge && b->relaxed >= b->pairwise);
     cr_assert(b->upper >= b->wedge - round, "piece %zu: the wedge bound %.17g above its own point %.17g", count - 1,
