@@ -2487,6 +2487,25 @@ wedge_cone_max(struct bnb_relax *x, size_t m, double stop, double slack, int wan
   return INFINITY; /* not reached: a single vector is always exact */
 }
 
+/* The bivector a ^ b (a, b of n entries) in B's coordinates into g (n2), omega_kl = a_k b_l - a_l b_k; its squared
+ * norm, or 0 where a and b are parallel at the rounding level (|a ^ b| <= 64 n2 eps |a| |b|) */
+static double
+wedge_of(const struct bnb_relax *x, size_t n, const double *a, const double *b, double *g)
+{
+  const size_t nb = x->nb, n2 = x->n2, *at = x->at;
+  double len = 0, na = 0, nbb = 0;
+  for (size_t k = 0, r = 0; k < nb; k++)
+    for (size_t l = k + 1; l < nb; l++, r++) {
+      g[r] = a[at[k]] * b[at[l]] - a[at[l]] * b[at[k]];
+      len += g[r] * g[r];
+    }
+  for (size_t d = 0; d < n; d++) {
+    na += a[d] * a[d];
+    nbb += b[d] * b[d];
+  }
+  return sqrt(len) > (double)(64 * n2) * DBL_EPSILON * sqrt(na * nbb) ? len : 0.0;
+}
+
 /* The wedge bound on tr(P_span{a,b} S_B) over a in cone(A), b in cone(B) (simplices of ka and kb vertices of n), for
  * q = 2: the bivectors a ^ b = sum_ij alpha_i beta_j (g_i ^ h_j) lie in the cone of the g_i ^ h_j (the products
  * alpha_i beta_j >= 0 relaxed to any nonnegative weights), and the quotient omega^T A2 omega / |omega|^2 is
@@ -2497,26 +2516,16 @@ wedge_cone_max(struct bnb_relax *x, size_t m, double stop, double slack, int wan
  * the second order in the simplices' size, over |c ^ d|, not its square as the Taylor bounds' (pair_node).  Pairs
  * parallel at the rounding level (64 n2 eps) have no bivector and are left out.  INFINITY where none is left. */
 static double
-wedge_bound(struct bnb_relax *x, const size_t *at, size_t n, const double *va, size_t ka, const double *vb, size_t kb,
-            double stop, double slack, int want)
+wedge_bound(struct bnb_relax *x, size_t n, const double *va, size_t ka, const double *vb, size_t kb, double stop,
+            double slack, int want)
 {
-  const size_t nb = x->nb, n2 = x->n2;
+  const size_t n2 = x->n2;
   size_t m = 0;
   for (size_t i = 0; i < ka; i++)
     for (size_t j = 0; j < kb; j++) {
-      const double *a = va + i * n, *b = vb + j * n;
-      double *g = x->wg + m * n2, len = 0, na = 0, nbb = 0;
-      for (size_t k = 0, r = 0; k < nb; k++)
-        for (size_t l = k + 1; l < nb; l++, r++) {
-          g[r] = a[at[k]] * b[at[l]] - a[at[l]] * b[at[k]];
-          len += g[r] * g[r];
-        }
-      for (size_t d = 0; d < n; d++) {
-        na += a[d] * a[d];
-        nbb += b[d] * b[d];
-      }
-      len = sqrt(len);
-      if (!(len > (double)(64 * n2) * DBL_EPSILON * sqrt(na * nbb)))
+      double *g = x->wg + m * n2;
+      const double len = sqrt(wedge_of(x, n, va + i * n, vb + j * n, g));
+      if (len == 0)
         continue;
       for (size_t r = 0; r < n2; r++)
         g[r] /= len;
@@ -2566,18 +2575,10 @@ wedge_point(const struct bnb_relax *x, size_t n, const double *va, const double 
 static double
 wedge_value(const struct bnb_relax *x, size_t n, const double *a, const double *b)
 {
-  const size_t nb = x->nb, n2 = x->n2, *at = x->at;
-  double *g = x->wu, len = 0, na = 0, nbb = 0, z = 0;
-  for (size_t k = 0, r = 0; k < nb; k++)
-    for (size_t l = k + 1; l < nb; l++, r++) {
-      g[r] = a[at[k]] * b[at[l]] - a[at[l]] * b[at[k]];
-      len += g[r] * g[r];
-    }
-  for (size_t d = 0; d < n; d++) {
-    na += a[d] * a[d];
-    nbb += b[d] * b[d];
-  }
-  if (!(sqrt(len) > (double)(64 * n2) * DBL_EPSILON * sqrt(na * nbb)))
+  const size_t n2 = x->n2;
+  double *g = x->wu, z = 0;
+  const double len = wedge_of(x, n, a, b, g);
+  if (len == 0)
     return -INFINITY;
   for (size_t r = 0; r < n2; r++)
     for (size_t c = 0; c < n2; c++)
@@ -2748,7 +2749,7 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
   }
   if (x->A2 && up + margin > stop) {
     double v2;
-    up = fmin(up, wedge_bound(x, x->at, n, va, ka, vb, kb, stop - margin, 1e-10 * w->energy, 1));
+    up = fmin(up, wedge_bound(x, n, va, ka, vb, kb, stop - margin, 1e-10 * w->energy, 1));
     x->pvert_ok = 0;
     if (wedge_point(x, n, va, vb, kb, x->plim) && (v2 = wedge_value(x, n, x->plim, x->plim + n)) > *val) {
       *val = v2;
