@@ -2277,6 +2277,19 @@ gram_schmidt(const double *v, const size_t *pick, size_t k, size_t n, double *Q,
   return 1;
 }
 
+/* The coefficients alpha (k) with R alpha = y, R upper triangular (k x k, gram_schmidt's), by back-substitution; alpha
+ * scattered into out at pick (out[pick[t]] = alpha_t) */
+static void
+upper_solve(const double *R, size_t k, const double *y, const size_t *pick, double *out)
+{
+  for (size_t t = k; t-- > 0;) {
+    double z = y[t];
+    for (size_t v = t + 1; v < k; v++)
+      z -= R[t * k + v] * out[pick[v]];
+    out[pick[t]] = z / R[t * k + t];
+  }
+}
+
 /* Whether u (n entries) has coefficients of one sign, up to tol, on the k vectors Q^T R (gram_schmidt's): alpha =
  * R^-1 Q u, each allowed tol times its row of R^-1 (row: scratch of 2 k) */
 static int
@@ -2344,13 +2357,11 @@ wedge_coefficients(struct bnb_relax *x, size_t m, uint64_t mask)
   wedge_compress(x, k, &M.matrix);
   gsl_eigen_symmv(&M.matrix, &e.vector, &Y.matrix, x->weig);
   gsl_eigen_symmv_sort(&e.vector, &Y.matrix, GSL_EIGEN_SORT_VAL_DESC);
-  for (size_t t = k; t-- > 0;) { /* alpha = R^-1 y (Q^T y is the eigenvector, so Q of it is y) */
-    double z = gsl_matrix_get(&Y.matrix, t, 0);
-    for (size_t v = t + 1; v < k; v++)
-      z -= x->wr[t * k + v] * x->wcoef[pick[v]];
-    x->wcoef[pick[t]] = z / x->wr[t * k + t];
+  for (size_t t = 0; t < k; t++) /* alpha = R^-1 y (Q^T y is the eigenvector, so Q of it is y) */
+    x->wu[t] = gsl_matrix_get(&Y.matrix, t, 0);
+  upper_solve(x->wr, k, x->wu, pick, x->wcoef);
+  for (size_t t = k; t-- > 0;)
     sum += x->wcoef[pick[t]];
-  }
   for (size_t t = 0; t < k && sum < 0; t++)
     x->wcoef[pick[t]] = -x->wcoef[pick[t]];
 }
@@ -2750,7 +2761,6 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
   if (x->A2 && up + margin > stop) {
     double v2;
     up = fmin(up, wedge_bound(x, n, va, ka, vb, kb, stop - margin, 1e-10 * w->energy, 1));
-    x->pvert_ok = 0;
     if (wedge_point(x, n, va, vb, kb, x->plim) && (v2 = wedge_value(x, n, x->plim, x->plim + n)) > *val) {
       *val = v2;
       memcpy(x->cpair, x->plim, 2 * n * sizeof *x->cpair);
@@ -3702,12 +3712,7 @@ pair_offer(sdlab_bnb *b, const double *c, const size_t *t, int *inside)
       for (size_t d = 0; d < n; d++)
         qc[s] += Q[s * n + d] * c[i * n + d];
     }
-    for (size_t s = k; s-- > 0;) {
-      double z = qc[s];
-      for (size_t v = s + 1; v < k; v++)
-        z -= R[s * k + v] * l[w->cone.off[i] + pick[v]];
-      l[w->cone.off[i] + pick[s]] = z / R[s * k + s];
-    }
+    upper_solve(R, k, qc, pick, l + w->cone.off[i]);
     double most = 0;
     for (size_t s = 0; s < k; s++)
       most = fmax(most, fabs(l[w->cone.off[i] + pick[s]]));
@@ -3732,8 +3737,10 @@ pair_incumbent(sdlab_bnb *b)
   struct sdlab_bnb_workspace *w = b->w;
   struct bnb_relax *x = &w->rx;
   const size_t n = w->n;
-  int inside = 1, status = w->q == 2 && x->pbest_ok ? pair_offer(b, x->pbest, x->pbest_t, &inside) : SDLAB_SUCCESS;
-  if (status || w->q != 2 || !x->pbest_ok || !x->pbest_u_ok)
+  if (w->q != 2 || !x->pbest_ok)
+    return SDLAB_SUCCESS;
+  int inside = 1, status = pair_offer(b, x->pbest, x->pbest_t, &inside);
+  if (status || !x->pbest_u_ok)
     return status;
   double *c = malloc(2 * n * sizeof *c);
   if (c == NULL)
