@@ -1454,20 +1454,36 @@ coupling_scale(struct sdlab_bnb_workspace *w, const gsl_matrix *Wp, gsl_matrix *
   return 1;
 }
 
+/* The largest Euclidean norm of a column of A (the features' directions' for W_p) */
+static double
+longest_column(const gsl_matrix *A)
+{
+  double most = 0;
+  for (size_t d = 0; d < A->size2; d++) {
+    gsl_vector_const_view c = gsl_matrix_const_column(A, d);
+    most = fmax(most, gsl_blas_dnrm2(&c.vector));
+  }
+  return most;
+}
+
 /* JumpReLU: a point of the piece's closure for rows of the homogenised cones (WD's columns scaled inversely,
  * so L~ stays).  A row u with min_F = min over F_i of <u, w_p^d> > 0 is scaled by t with
  * t min_F >= theta >= t max_out, max_out = max over e not in F_i of <u, w_p^e> (t = theta / sqrt(min_F
  * max_out), or 2 theta / min_F when max_out <= 0).  A row near the cone's boundary, where only the limit
- * t -> infinity stands for it (min_F at most 2^-30 of its norm times cmin, the min_F of the cone's interior
- * point ctr), first moves by 2^-30 of its norm times ctr, and a row without codes (a neuron reduce dropped,
- * W_D's column 0) is ctr: L~ is then evaluated at a point of the piece, a little off the box's.  Returns 0 when a
- * row cannot be placed (its pre-activations on F_i not positive even then). */
+ * t -> infinity stands for it (min_F at most delta of its norm times cmin, the min_F of the cone's interior
+ * point ctr), first moves by delta of its norm times ctr (*moved set), and a row without codes (a neuron reduce
+ * dropped, W_D's column 0) is ctr: L~ is then evaluated at a point of the piece, a little off the box's.  Such a
+ * move turns the span of the codes by about delta over their angle, so where codes tend to parallel ones the
+ * smaller delta the better, down to where min_F's rounding takes over (offer tries several).  Returns 0 when a row
+ * cannot be placed (its pre-activations on F_i not positive even then), or when the placed row misses the
+ * piece's rows by more than its own rounding, 64 (n_p + n_q) eps |t u| max_d |w_p^d| (a row moved by a tiny
+ * delta has a huge t; the rows of a JumpReLU piece each hold one neuron, so each is held to its own scale). */
 static int
 jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_matrix *Wp, gsl_matrix *WE,
-           gsl_matrix *WD)
+           gsl_matrix *WD, double delta, int *moved)
 {
   const size_t np = w->np;
-  const double delta = 0x1p-30, theta = P->act.theta;
+  const double theta = P->act.theta, xmax = longest_column(Wp);
   for (size_t i = 0; i < w->nq; i++) {
     gsl_vector_view r = gsl_matrix_row(WE, i), c = gsl_matrix_column(WD, i);
     if (P->F[i] == 0) {
@@ -1480,6 +1496,8 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
     if (!(lo > delta * norm * w->jr.cmin[i])) {
       if (norm == 0)
         gsl_vector_set_zero(&c.vector);
+      else
+        *moved = 1;
       for (size_t a = 0; a < np; a++)
         *gsl_vector_ptr(&r.vector, a) = norm == 0 ? ctr[a] : gsl_vector_get(&r.vector, a) + delta * norm * ctr[a];
       jump_range(Wp, P->F[i], r.vector.data, &lo, &hi);
@@ -1489,6 +1507,10 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
     const double t = hi > 0 ? theta / sqrt(lo * hi) : 2 * theta / lo;
     gsl_vector_scale(&r.vector, t);
     gsl_vector_scale(&c.vector, 1 / t);
+    const double tol = (double)(64 * (np + w->nq)) * DBL_EPSILON * gsl_blas_dnrm2(&r.vector) * xmax;
+    jump_range(Wp, P->F[i], r.vector.data, &lo, &hi);
+    if (!(lo >= theta - tol && hi <= theta + tol))
+      return 0;
   }
   return 1;
 }
@@ -1504,30 +1526,18 @@ point_value(const sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD, doub
   return status;
 }
 
-/* L~ and the incumbent: the point of coordinates l, with W_D from the fit, evaluated by sdlab_piece_loss */
+/* The incumbent from (WE, WD), a point of the box's codes: placed in the piece (JumpReLU: jump_place with delta,
+ * *moved set where it moved a row; Top-k: coupling_scale), kept where it meets the piece's rows up to their
+ * rounding, valued by sdlab_piece_loss with its rounding bound, and kept where that sum is below b->upper.  WE and
+ * WD are changed. */
 static int
-offer(sdlab_bnb *b, const double *l, double f)
+offer_placed(sdlab_bnb *b, gsl_matrix *WE, gsl_matrix *WD, double delta, int *moved)
 {
   struct sdlab_bnb_workspace *w = b->w;
-  if (!(f < b->upper))
-    return SDLAB_SUCCESS;
-  gsl_matrix *WE = gsl_matrix_calloc(w->nq, w->np), *WD = gsl_matrix_calloc(w->nr, w->nq);
-  if (!WE || !WD) {
-    if (WE) gsl_matrix_free(WE);
-    if (WD) gsl_matrix_free(WD);
-    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
-  }
-  for (size_t i = 0; i < w->q; i++) {
-    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++)
-      for (size_t a = 0; a < w->np; a++)
-        *gsl_matrix_ptr(WE, w->cone.neuron[i], a) += l[j] * w->cone.ray[j * w->np + a];
-    for (size_t a = 0; a < w->nr; a++)
-      gsl_matrix_set(WD, a, w->cone.neuron[i], gsl_matrix_get(w->ev.W, i, a));
-  }
   double loss, sm, vi = 0;
   int ok = 1;
   if (w->jr.jump)
-    ok = jump_place(w, b->P, b->Wp, WE, WD);
+    ok = jump_place(w, b->P, b->Wp, WE, WD, delta, moved);
   if (w->rank.coupled) {
     /* neurons without codes here keep a point of their cone (W_E = 0 may break a ranking row); a point of the
      * piece's closure only when scales meet the ranking rows, up to their rounding */
@@ -1540,18 +1550,14 @@ offer(sdlab_bnb *b, const double *l, double f)
     ok = coupling_scale(w, b->Wp, WE, WD);
   }
   if (w->rank.coupled || w->jr.jump) {
-    double scale = 0, xmax = 0;
+    double scale = 0;
     for (size_t i = 0; ok && i < w->nq; i++) {
       gsl_vector_view r = gsl_matrix_row(WE, i);
       scale = fmax(scale, gsl_blas_dnrm2(&r.vector));
     }
-    for (size_t d = 0; ok && d < w->n; d++) {
-      gsl_vector_const_view c = gsl_matrix_const_column(b->Wp, d);
-      xmax = fmax(xmax, gsl_blas_dnrm2(&c.vector));
-    }
     if (ok) {
       sdlab_piece_margin(b->P, WE, &sm, &vi);
-      ok = vi <= (double)(64 * (w->np + w->nq)) * DBL_EPSILON * scale * xmax;
+      ok = vi <= (double)(64 * (w->np + w->nq)) * DBL_EPSILON * scale * longest_column(b->Wp);
     }
   }
   double round = 0;
@@ -1562,8 +1568,49 @@ offer(sdlab_bnb *b, const double *l, double f)
     gsl_matrix_memcpy(b->WD, WD);
     sdlab_piece_margin(b->P, b->WE, &sm, &b->violation);
   }
+  return status;
+}
+
+/* JumpReLU's moves of rows on their cones' boundary (jump_place), tried in turn while one moves a row: 2^-30 to
+ * 2^-48 of the row's norm (the last about 16 eps, near min_F's own rounding, n_p eps |u| max_d |w_p^d|: a move
+ * lost in it fails jump_place's checks) */
+#define JUMP_MOVES 4
+static const double jump_moves[JUMP_MOVES] = {0x1p-30, 0x1p-36, 0x1p-42, 0x1p-48};
+
+/* L~ and the incumbent: the point of coordinates l, with W_D from the fit, offered (offer_placed) */
+static int
+offer(sdlab_bnb *b, const double *l, double f)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  if (!(f < b->upper))
+    return SDLAB_SUCCESS;
+  gsl_matrix *WE = gsl_matrix_calloc(w->nq, w->np), *WD = gsl_matrix_calloc(w->nr, w->nq);
+  gsl_matrix *WEp = gsl_matrix_alloc(w->nq, w->np), *WDp = gsl_matrix_alloc(w->nr, w->nq);
+  if (!WE || !WD || !WEp || !WDp) {
+    if (WE) gsl_matrix_free(WE);
+    if (WD) gsl_matrix_free(WD);
+    if (WEp) gsl_matrix_free(WEp);
+    if (WDp) gsl_matrix_free(WDp);
+    return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  }
+  for (size_t i = 0; i < w->q; i++) {
+    for (size_t j = w->cone.off[i]; j < w->cone.off[i] + w->cone.count[i]; j++)
+      for (size_t a = 0; a < w->np; a++)
+        *gsl_matrix_ptr(WE, w->cone.neuron[i], a) += l[j] * w->cone.ray[j * w->np + a];
+    for (size_t a = 0; a < w->nr; a++)
+      gsl_matrix_set(WD, a, w->cone.neuron[i], gsl_matrix_get(w->ev.W, i, a));
+  }
+  /* JumpReLU: rows on their cones' boundary are moved by each of JUMP_MOVES deltas while one is (jump_place) */
+  int status = SDLAB_SUCCESS, moved = 0;
+  for (size_t s = 0; !status && s < (w->jr.jump ? JUMP_MOVES : 1) && (s == 0 || moved); s++) {
+    gsl_matrix_memcpy(WEp, WE);
+    gsl_matrix_memcpy(WDp, WD);
+    status = offer_placed(b, WEp, WDp, jump_moves[s], &moved);
+  }
   gsl_matrix_free(WE);
   gsl_matrix_free(WD);
+  gsl_matrix_free(WEp);
+  gsl_matrix_free(WDp);
   return status;
 }
 
@@ -4583,7 +4630,8 @@ sdlab_bnb_set(sdlab_bnb *b, const gsl_matrix *WE, const gsl_matrix *WD)
                      * the neurons' rows lie in their regions, their codes unused) */
     gsl_matrix_set_zero(b->WE);
     gsl_matrix_set_zero(b->WD);
-    if (w->jr.jump && !jump_place(w, b->P, b->Wp, b->WE, b->WD))
+    int moved = 0;
+    if (w->jr.jump && !jump_place(w, b->P, b->Wp, b->WE, b->WD, jump_moves[0], &moved))
       return sdlab_fail(SDLAB_EIMPOSSIBLE, "branch and bound: a JumpReLU neuron's cone has no interior point (the "
                         "pattern is not realizable)");
     double round;

@@ -177,9 +177,11 @@
  * (t min_F >= theta >= t max_out has a solution t > 0 exactly when min_F > 0 and min_F >= max_out; the
  * infimum over a convex set and over its closure agree for continuous L~).  The search runs over these
  * cones, independent of theta, and points offered are mapped back into P_i by such a t (rows on K_i's
- * boundary min_F = 0, limits only, first move 2^-30 of their norm towards an interior point of K_i; rows of
- * neurons without codes sit at that interior point with W_D^i = 0), checked against the piece's rows, and
- * valued by sdlab_piece_loss there.  A neuron's codes reach every feature with positive pre-activation below
+ * boundary min_F = 0, limits only, first move 2^-30 of their norm towards an interior point of K_i, then
+ * 2^-36, 2^-42 and 2^-48, the best point kept: the move turns the codes' span by about its size over the codes'
+ * angle, which matters where the infimum is a limit of nearly parallel codes; rows of neurons without codes sit
+ * at that interior point with W_D^i = 0), checked row by row against the piece's rows, and valued by
+ * sdlab_piece_loss there.  A neuron's codes reach every feature with positive pre-activation below
  * the threshold, so K_i is wider than the ReLU cone and codes of two neurons meet at a ray interior to one
  * of the cones, not only at shared rays: such pieces may stay open.
  *

@@ -2153,3 +2153,69 @@ Test(bnb, the_wedge_bound_brackets_two_neuron_pieces_and_lifts_them, .timeout = 
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
+
+/* JumpReLU limits on a cone's boundary, pinned (seed-1 instance, n = 5, n_p = 3, JumpReLU(0.5)): on pieces
+ * (1,2,3 | 0,1,2,4), (0,2 | 0,1,2,4) and (0,3 | 0,2,4) the infimum is a limit where the two codes tend to one ray
+ * with a zero pre-activation on a feature of F_2 (min_F = 0, no threshold reached at any scale), so a point of the
+ * piece moves that row a little into its cone (jump_place), and the move turns the codes' span by about its size
+ * over the codes' angle.  With one move of 2^-30 the best point stayed 1.5e-5 to 2.7e-5 above the wedge bound (the
+ * move's turn against the ladder's own first-order excess); with moves down to 2^-48 each piece has a point
+ * within 1e-6 of its bound at set.  The point is a point of the piece: its rows meet the piece's rows up to
+ * rounding, its value is L~ with its rounding bound, and L~ at its codes recomputed in long double at their
+ * optimal W_D (independent of the solver; error at most 64 n eps_ld E / sin^2 of the codes' angle) lies between
+ * the bound and the point's value; points around it and local solves from the piece stay above the bound. */
+Test(bnb, a_jumprelu_limit_on_a_cone_s_boundary_is_reached, .timeout = 300)
+{
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  seed_one_instance(&Wp, &Md);
+  const size_t n = 5, np = 3, nq = 2;
+  const sdlab_activation act = {.kind = SDLAB_ACT_JUMPRELU, .theta = 0.5};
+  double E;
+  gsl_matrix *S = gram_energy(Wp, &E);
+  const double round = test_gamma(64.0 * (double)(n + nq + np)) * E;
+  gsl_rng *r = test_rng(4423);
+  gsl_matrix *WE = gsl_matrix_alloc(nq, np), *X = gsl_matrix_alloc(nq, np);
+  const uint64_t F[3][2] = {{0x0e, 0x17}, {0x05, 0x17}, {0x09, 0x15}};
+  for (size_t p = 0; p < 3; p++) {
+    sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F[p]);
+    sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+    cr_assert_not_null(b, "%s", sdlab_error_message(1));
+    cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+    incumbent_is_a_point(b);
+    double g11 = 0, g12 = 0, g22 = 0;
+    for (size_t d = 0; d < n; d++) {
+      double z[2];
+      for (size_t i = 0; i < 2; i++) {
+        z[i] = 0;
+        for (size_t a = 0; a < np; a++)
+          z[i] += gsl_matrix_get(b->WE, i, a) * gsl_matrix_get(Wp, a, d);
+        z[i] = F[p][i] >> d & 1 ? z[i] : 0;
+      }
+      g11 += z[0] * z[0];
+      g12 += z[0] * z[1];
+      g22 += z[1] * z[1];
+    }
+    const double sin2 = (g11 * g22 - g12 * g12) / (g11 * g22), tol_ld = 64.0 * n * LDBL_EPSILON * E / sin2;
+    const long double ld = projection_loss_ld(Wp, b->WE, F[p]);
+    cr_log_info("piece %zu: wedge %.17g, point %.17g, long double %.17Lg, codes' angle %.3g", p, b->wedge, b->upper, ld,
+                asin(sqrt(sin2)));
+    cr_assert(b->upper - b->wedge <= 1e-6 * fmax(1.0, b->upper), "piece %zu: the point %.17g is not within 1e-6 of "
+              "the wedge bound %.17g at set", p, b->upper, b->wedge);
+    cr_assert(ld >= b->wedge - round - tol_ld && ld <= b->upper + tol_ld, "piece %zu: L~ in long double %.17Lg "
+              "outside [%.17g, %.17g]", p, ld, b->wedge, b->upper);
+    const size_t near = points_stay_above(r, b, &act, b->WE, X, F[p], 400, round, p);
+    const double solved = best_local_solve(r, &act, P, Wp, Md, F[p], WE, 10, 1000000, 200);
+    cr_log_info("piece %zu: %zu points around its point, local solves down to %.17g", p, near, solved);
+    cr_assert(solved >= b->wedge - round, "piece %zu: a local solve at %.17g below the wedge bound %.17g", p, solved,
+              b->wedge);
+    sdlab_bnb_free(b);
+    sdlab_piece_free(P);
+  }
+  gsl_matrix_free(WE);
+  gsl_matrix_free(X);
+  gsl_rng_free(r);
+  gsl_matrix_free(S);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+}
