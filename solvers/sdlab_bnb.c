@@ -147,10 +147,12 @@ struct bnb_relax {
    * scratch, and the subset search's records (bound, mask, state), heap and visited set */
   double *A2, *wg, *wq, *wr, *wrow, *wu, *wrec, *wnum, *wgram;
   size_t n2, *wheap;
-  /* q = 2: the two-neuron search's best point (a code of each neuron, at a record's centroids) and the cover
-   * simplices it lies in; pbest_ok when it beat the incumbent (see pair_incumbent) */
-  double *pbest, *pvert, *pbest_u;
-  size_t pbest_t[2];
+  /* the two-neuron search's best point (a code of each neuron, at a record's centroids) and the cover simplices it
+   * lies in; q = 2: pbest_ok when it beat the incumbent (see pair_incumbent); q >= 3: the best point of the pair
+   * that set the bound (neurons ppair), pcand the current pair's (see two_neuron_bound, pair_frame_incumbent) */
+  double *pbest, *pvert, *pbest_u, *pcand;
+  size_t pbest_t[2], pcand_t[2], ppair[2];
+  int pcand_ok;
   int pbest_ok, pvert_ok, pbest_u_ok; /* pvert: the vertex the last record's two simplices share, if any (pair_node);
                                       * pbest_u: the best point's */
   /* q = 2: the wedge bound's bivectors' pairs (i kb + j) and lengths, its maximiser's coefficients on them (see
@@ -292,6 +294,7 @@ sdlab_bnb_free(sdlab_bnb *b)
     free(w->rx.wnum);
     free(w->rx.wgram);
     free(w->rx.pbest);
+    free(w->rx.pcand);
     free(w->rx.pvert);
     free(w->rx.pbest_u);
     free(w->rx.plim);
@@ -917,7 +920,6 @@ wedge_alloc(struct sdlab_bnb_workspace *w)
   x->wu = malloc(n2 * sizeof *x->wu);
   x->wnum = malloc(m * sizeof *x->wnum);
   x->wgram = malloc(m * m * sizeof *x->wgram);
-  x->pbest = malloc(2 * n * sizeof *x->pbest);
   x->pvert = malloc(n * sizeof *x->pvert);
   x->pbest_u = malloc(n * sizeof *x->pbest_u);
   x->plim = malloc(2 * n * sizeof *x->plim);
@@ -934,7 +936,7 @@ wedge_alloc(struct sdlab_bnb_workspace *w)
   int sized = 1;
   for (size_t k = 1; k <= m; k++)
     sized &= (x->weigv[k] = gsl_eigen_symm_alloc(k)) != NULL;
-  int ok = x->A2 && x->wg && x->wq && x->wr && x->wrow && x->wu && x->wnum && x->wgram && x->pbest && x->pvert;
+  int ok = x->A2 && x->wg && x->wq && x->wr && x->wrow && x->wu && x->wnum && x->wgram && x->pvert;
   ok = ok && x->pbest_u && x->plim && x->wpair && x->wlen && x->wcoef && x->wrec && x->wheap && x->wseen && x->wM;
   if (!ok || !x->wV || !x->wev || !x->weig || !sized)
     return 1;
@@ -993,12 +995,14 @@ relax_alloc(struct sdlab_bnb_workspace *w)
   x->y = malloc(2 * n * sizeof *x->y);
   x->grad = malloc(2 * n * sizeof *x->grad);
   x->cpair = malloc(2 * n * sizeof *x->cpair);
+  x->pbest = malloc(2 * n * sizeof *x->pbest);
+  x->pcand = malloc(2 * n * sizeof *x->pcand);
   x->M = gsl_matrix_alloc(n, n);
   x->V = gsl_matrix_alloc(n, n);
   x->ev = gsl_vector_alloc(n);
   x->eig = gsl_eigen_symmv_alloc(n);
   if (!x->S || !x->u || !x->Su || !x->g || !x->cbar || !x->arg || !x->argv || !x->argup || !x->node || !x->heap || !x->M || !x->V ||
-      !x->ev || !x->eig || !x->pnode || !x->pheap || !x->G || !x->y || !x->grad || !x->cpair)
+      !x->ev || !x->eig || !x->pnode || !x->pheap || !x->G || !x->y || !x->grad || !x->cpair || !x->pbest || !x->pcand)
     return 1;
   /* B: the features some generator of a live neuron has codes on.  Every code of the piece, and so V, lies in
    * the coordinate subspace B (a neuron's codes vanish off its features, exactly; a feature where every generator
@@ -2823,8 +2827,8 @@ pair_node(struct sdlab_bnb_workspace *w, size_t id, double margin, double parent
   return rec[0];
 }
 
-/* The two-neuron search's best value so far, *best, raised to val (record rec's, at its centroids x->cpair); for q = 2
- * that point is kept for pair_incumbent */
+/* The two-neuron search's best value so far, *best, raised to val (record rec's, at its centroids x->cpair); that
+ * point is kept, for q = 2 for pair_incumbent, for q >= 3 as the pair's candidate (two_neuron_bound) */
 static void
 pair_keep(struct bnb_relax *x, size_t q, size_t n, const double *rec, double val, double *best)
 {
@@ -2839,6 +2843,11 @@ pair_keep(struct bnb_relax *x, size_t q, size_t n, const double *rec, double val
     x->pbest_u_ok = x->pvert_ok;
     if (x->pvert_ok)
       memcpy(x->pbest_u, x->pvert, n * sizeof *x->pbest_u);
+  } else {
+    memcpy(x->pcand, x->cpair, 2 * n * sizeof *x->pcand);
+    x->pcand_t[0] = (size_t)rec[3];
+    x->pcand_t[1] = (size_t)rec[4];
+    x->pcand_ok = 1;
   }
 }
 
@@ -2860,7 +2869,8 @@ pair_tol(const struct sdlab_bnb_workspace *w, double tol, double best)
  * Tighter than the one-neuron bound where the other neurons' cones, which that bound leaves free in B, keep the
  * maximising frame away (most of the n_q = 3 pieces at n_p = 3).  For q = 2, phi2 is L~'s own value and the search
  * is a branch and bound of the piece: its records take the wedge bound (pair_node), its best starts at floor (the
- * incumbent's ||R||^2 - L~), its tolerance is pair_tol's and its best point is kept for pair_incumbent;
+ * incumbent's ||R||^2 - L~), its tolerance is pair_tol's and its best point is kept for pair_incumbent; for q >= 3
+ * the best point of the pair that sets the bound is kept (pbest, ppair) for pair_frame_incumbent;
  * -inf there without the wedge bound's workspace (wedge_alloc), and below q = 2. */
 static double
 two_neuron_bound(struct sdlab_bnb_workspace *w, double floor)
@@ -2877,6 +2887,7 @@ two_neuron_bound(struct sdlab_bnb_workspace *w, double floor)
       size_t used = 0, spent = 0;
       double best = w->q == 2 ? floor : -INFINITY, val;
       x->pheaped = 0;
+      x->pcand_ok = 0;
       for (size_t s = w->cone.toff[i]; s < w->cone.toff[i + 1]; s++)
         for (size_t t = w->cone.toff[j]; t < w->cone.toff[j + 1]; t++) {
           double *rec = x->pnode + used * stride;
@@ -2920,7 +2931,15 @@ two_neuron_bound(struct sdlab_bnb_workspace *w, double floor)
       }
       if (best >= least)
         continue;
-      least = fmin(least, fmax(best, x->pheaped ? x->pnode[x->pheap[0] * stride] : best));
+      const double sup = fmax(best, x->pheaped ? x->pnode[x->pheap[0] * stride] : best);
+      if (w->q >= 3 && sup < least) { /* this pair sets the bound: its best point is pair_frame_incumbent's */
+        memcpy(x->pbest, x->pcand, 2 * n * sizeof *x->pbest);
+        memcpy(x->pbest_t, x->pcand_t, sizeof x->pbest_t);
+        x->ppair[0] = i;
+        x->ppair[1] = j;
+        x->pbest_ok = x->pcand_ok;
+      }
+      least = fmin(least, sup);
     }
   return w->energy - least - margin;
 }
@@ -3602,28 +3621,18 @@ lp_block(const struct sdlab_bnb_workspace *w, double *A, size_t cols, size_t row
   }
 }
 
-/* The relaxation's frame at code c: fr's rows u = c / |c|, then the m = q - 1 top eigenvectors of M (relax_phi),
- * then an orthonormal basis of the complement of their span (Householder QR) */
+/* fr's rows q .. n - 1: an orthonormal basis of the complement of the span of its first q rows (independent;
+ * Householder QR) */
 static int
-relax_frame(struct sdlab_bnb_workspace *w, const double *c, double *fr)
+frame_complete(size_t n, size_t q, double *fr)
 {
-  struct bnb_relax *x = &w->rx;
-  const size_t n = w->n, q = w->q;
-  double gap;
-  relax_phi(x, n, q, c, &gap);
   gsl_matrix *F = gsl_matrix_alloc(n, q), *Q = gsl_matrix_alloc(n, n), *R = gsl_matrix_alloc(n, q);
   gsl_vector *tau = gsl_vector_alloc(q);
   int ok = F && Q && R && tau;
   if (ok) {
-    for (size_t d = 0; d < n; d++) {
-      gsl_matrix_set(F, d, 0, x->u[d]);
-      for (size_t t = 1; t < q; t++)
-        gsl_matrix_set(F, d, t, gsl_matrix_get(x->V, d, t - 1));
-    }
-    memcpy(fr, x->u, n * sizeof *fr);
-    for (size_t t = 1; t < q; t++)
-      for (size_t d = 0; d < n; d++)
-        fr[t * n + d] = gsl_matrix_get(x->V, d, t - 1);
+    for (size_t d = 0; d < n; d++)
+      for (size_t t = 0; t < q; t++)
+        gsl_matrix_set(F, d, t, fr[t * n + d]);
     gsl_linalg_QR_decomp(F, tau);
     gsl_linalg_QR_unpack(F, tau, Q, R);
     for (size_t t = q; t < n; t++)
@@ -3635,6 +3644,22 @@ relax_frame(struct sdlab_bnb_workspace *w, const double *c, double *fr)
   if (R) gsl_matrix_free(R);
   if (tau) gsl_vector_free(tau);
   return ok ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+}
+
+/* The relaxation's frame at code c: fr's rows u = c / |c|, then the m = q - 1 top eigenvectors of M (relax_phi),
+ * then an orthonormal basis of the complement of their span (frame_complete) */
+static int
+relax_frame(struct sdlab_bnb_workspace *w, const double *c, double *fr)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q;
+  double gap;
+  relax_phi(x, n, q, c, &gap);
+  memcpy(fr, x->u, n * sizeof *fr);
+  for (size_t t = 1; t < q; t++)
+    for (size_t d = 0; d < n; d++)
+      fr[t * n + d] = gsl_matrix_get(x->V, d, t - 1);
+  return frame_complete(n, q, fr);
 }
 
 /* The code of neuron i nearest (in l_1) to target, and, when j != NONE, also one of neuron j (a code of both
@@ -3665,7 +3690,7 @@ relax_base(struct sdlab_bnb_workspace *w, size_t i, size_t j, const double *targ
   /* GLPK's vertex within its tolerances: entries below 1e-7 of the largest are its noise, made 0; then neuron j's
    * coefficients solved again on their support, so that both codes are one vector within rounding */
   double big = 0, coef[64];
-  size_t idx[64], m = 0;
+  size_t idx[64] = {0}, m = 0;
   memset(u, 0, n * sizeof *u);
   for (size_t c = 0; c < pi + pj; c++)
     big = fmax(big, sol[c]);
@@ -3736,10 +3761,38 @@ offer_plain(sdlab_bnb *b, const double *l)
   return offer(b, l, fit(b->w, &smax, &smin));
 }
 
-/* For q = 2, a point of the two-neuron search (codes c of the two neurons, 2 n, in cover simplices t): each code is
- * a nonnegative combination of its cover simplex's generators (independent), whose coefficients, R^-1 Q c by
- * Gram-Schmidt, clamped at 0 against rounding, are the point's plain coordinates, offered as any point (its L~
- * recomputed, with its rounding) */
+/* Neuron i's code c (n) as plain coordinates into l: a nonnegative combination of the generators of its cover
+ * simplex t (independent), R^-1 Q c by Gram-Schmidt (Q, R, qc: scratch of 64 n, 64^2 and 64), clamped at 0
+ * against rounding; *inside cleared where a coefficient is negative beyond rounding.  0 where the generators are
+ * dependent. */
+static int
+pair_coords(const struct sdlab_bnb_workspace *w, size_t i, const double *c, size_t t, double *Q, double *R,
+            double *qc, double *l, int *inside)
+{
+  const size_t n = w->n;
+  size_t pick[64] = {0};
+  const size_t k = mask_bits(w->cone.tri[t], w->cone.count[i], pick);
+  double rmin;
+  if (k > n || !gram_schmidt(w->cone.gen + w->cone.off[i] * n, pick, k, n, Q, R, &rmin))
+    return 0;
+  for (size_t s = 0; s < k; s++) {
+    qc[s] = 0;
+    for (size_t d = 0; d < n; d++)
+      qc[s] += Q[s * n + d] * c[d];
+  }
+  upper_solve(R, k, qc, pick, l + w->cone.off[i]);
+  double most = 0;
+  for (size_t s = 0; s < k; s++)
+    most = fmax(most, fabs(l[w->cone.off[i] + pick[s]]));
+  for (size_t s = 0; s < k; s++) {
+    *inside &= l[w->cone.off[i] + pick[s]] >= -(double)(64 * n) * DBL_EPSILON * most;
+    l[w->cone.off[i] + pick[s]] = fmax(0.0, l[w->cone.off[i] + pick[s]]);
+  }
+  return 1;
+}
+
+/* For q = 2, a point of the two-neuron search (codes c of the two neurons, 2 n, in cover simplices t): the codes'
+ * plain coordinates (pair_coords), offered as any point (its L~ recomputed, with its rounding) */
 static int
 pair_offer(sdlab_bnb *b, const double *c, const size_t *t, int *inside)
 {
@@ -3749,24 +3802,8 @@ pair_offer(sdlab_bnb *b, const double *c, const size_t *t, int *inside)
          *qc = malloc(64 * sizeof *qc);
   int status = l && Q && R && qc ? SDLAB_SUCCESS : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   for (size_t i = 0; !status && i < 2; i++) {
-    size_t pick[64];
-    const size_t k = mask_bits(w->cone.tri[t[i]], w->cone.count[i], pick);
-    double rmin;
-    if (k > n || !gram_schmidt(w->cone.gen + w->cone.off[i] * n, pick, k, n, Q, R, &rmin))
+    if (!pair_coords(w, i, c + i * n, t[i], Q, R, qc, l, inside))
       break;
-    for (size_t s = 0; s < k; s++) {
-      qc[s] = 0;
-      for (size_t d = 0; d < n; d++)
-        qc[s] += Q[s * n + d] * c[i * n + d];
-    }
-    upper_solve(R, k, qc, pick, l + w->cone.off[i]);
-    double most = 0;
-    for (size_t s = 0; s < k; s++)
-      most = fmax(most, fabs(l[w->cone.off[i] + pick[s]]));
-    for (size_t s = 0; s < k; s++) {
-      *inside &= l[w->cone.off[i] + pick[s]] >= -(double)(64 * n) * DBL_EPSILON * most;
-      l[w->cone.off[i] + pick[s]] = fmax(0.0, l[w->cone.off[i] + pick[s]]);
-    }
     if (i == 1 && *inside)
       status = offer_plain(b, l);
   }
@@ -3774,16 +3811,144 @@ pair_offer(sdlab_bnb *b, const double *c, const size_t *t, int *inside)
   return status;
 }
 
+/* For q >= 3, phi2 (pair_phi) raised by ascent from codes a and b (n each, changed in place) of neurons i and j,
+ * inside their cover simplices ta and tb: the simplices' coordinates move along phi2's gradient (pair_phi's, through
+ * the vertices), clamped at 0, a step taken where phi2 rises (and doubled), else quartered, until the step is below
+ * 1e-15 or after 200 steps.  A heuristic for incumbents: where the search's best record sits near a limit (codes
+ * tending to parallel ones), its centroids stay first-order below the sup, and the ascent moves them on. */
+#define POLISH_STEPS 200
+static void
+pair_polish(struct sdlab_bnb_workspace *w, size_t i, size_t j, size_t ta, size_t tb, double *a, double *b)
+{
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q, km = x->kmax;
+  double *v = malloc(2 * km * n * sizeof *v), *co = malloc(4 * km * sizeof *co), *g = malloc(2 * km * sizeof *g),
+         *trial = malloc(2 * n * sizeof *trial), *l = calloc(w->K, sizeof *l), *Q = malloc(64 * n * sizeof *Q),
+         *R = malloc(64 * 64 * sizeof *R), *qc = malloc(64 * sizeof *qc);
+  const size_t ka = v ? cover_simplex(w, i, ta, v) : 0, kb = v ? cover_simplex(w, j, tb, v + km * n) : 0;
+  int inside = 1;
+  if (v && co && g && trial && l && Q && R && qc && pair_coords(w, i, a, ta, Q, R, qc, l, &inside) &&
+      pair_coords(w, j, b, tb, Q, R, qc, l, &inside)) {
+    const size_t k[2] = {ka, kb}, nb[2] = {i, j}, t[2] = {ta, tb};
+    for (size_t side = 0; side < 2; side++) { /* the simplices' coordinates, in the order of cover_simplex */
+      size_t pick[64] = {0};
+      mask_bits(w->cone.tri[t[side]], w->cone.count[nb[side]], pick);
+      for (size_t s = 0; s < k[side]; s++)
+        co[side * km + s] = l[w->cone.off[nb[side]] + pick[s]];
+    }
+    double gap, sig, val = pair_phi(x, n, q, a, b, &gap, &sig), step = 1e-3;
+    for (size_t it = 0; it < POLISH_STEPS && val > -INFINITY && step > 1e-15; it++) {
+      for (size_t side = 0; side < 2; side++)
+        for (size_t s = 0; s < k[side]; s++) {
+          g[side * km + s] = 0;
+          for (size_t d = 0; d < n; d++)
+            g[side * km + s] += v[(side * km + s) * n + d] * x->grad[side * n + d];
+        }
+      double norm = 0;
+      for (size_t side = 0; side < 2; side++)
+        for (size_t s = 0; s < k[side]; s++)
+          norm = fmax(norm, fabs(g[side * km + s]));
+      if (!(norm > 0))
+        break;
+      double up = -INFINITY;
+      while (step > 1e-15) {
+        memset(trial, 0, 2 * n * sizeof *trial);
+        for (size_t side = 0; side < 2; side++)
+          for (size_t s = 0; s < k[side]; s++) {
+            const double c = fmax(0.0, co[side * km + s] + step * g[side * km + s] / norm);
+            co[2 * km + side * km + s] = c;
+            for (size_t d = 0; d < n; d++)
+              trial[side * n + d] += c * v[(side * km + s) * n + d];
+          }
+        up = pair_phi(x, n, q, trial, trial + n, &gap, &sig);
+        if (up > val)
+          break;
+        step /= 4;
+      }
+      if (!(up > val))
+        break;
+      val = up; /* pair_phi's gradient is now the trial's */
+      memcpy(a, trial, n * sizeof *a);
+      memcpy(b, trial + n, n * sizeof *b);
+      memcpy(co, co + 2 * km, 2 * km * sizeof *co);
+      step *= 2;
+    }
+  }
+  free(v), free(co), free(g), free(trial), free(l), free(Q), free(R), free(qc);
+}
+
+/* For q >= 3, a point where the two-neuron bound is reached: the pair (i, j) that set it has codes a, b at its search's
+ * best record, and phi2(a, b) is tr(P_V S) for V = span{a, b} + the top q - 2 eigenvectors of P' S P' (pair_phi),
+ * so where each other live neuron has a code in V with a unit component along one of those eigenvectors (an LP,
+ * relax_exact, on the frame of V: span{a, b}'s orthonormal basis, the eigenvectors, the complement) and the codes
+ * span V, the point's L~ is ||R||^2 - phi2(a, b), the search's best, within its tolerance of the bound.  The codes
+ * of i and j are taken in their cover simplices (pair_coords); the point is valued as offer values any point.
+ * Nothing is offered where a neuron has no such code (V misses its cone, or meets it only where the frame's
+ * eigenvector has no component). */
+static int
+pair_frame_incumbent(sdlab_bnb *b)
+{
+  struct sdlab_bnb_workspace *w = b->w;
+  struct bnb_relax *x = &w->rx;
+  const size_t n = w->n, q = w->q, K = w->K, pi = x->ppair[0], pj = x->ppair[1];
+  double *a = x->pbest, *c = x->pbest + n, gap, sig;
+  if (q < 3 || q > n || !x->pbest_ok)
+    return SDLAB_SUCCESS;
+  pair_polish(w, pi, pj, x->pbest_t[0], x->pbest_t[1], a, c);
+  if (pair_phi(x, n, q, a, c, &gap, &sig) == -INFINITY)
+    return SDLAB_SUCCESS;
+  double *fr = malloc(n * n * sizeof *fr), *A = malloc((n + 1) * K * sizeof *A), *rhs = malloc((n + 1) * sizeof *rhs),
+         *sol = malloc(K * sizeof *sol), *l = calloc(K, sizeof *l), *Q = malloc(64 * n * sizeof *Q),
+         *R = malloc(64 * 64 * sizeof *R), *qc = malloc(64 * sizeof *qc);
+  int status = fr && A && rhs && sol && l && Q && R && qc ? SDLAB_SUCCESS
+               : sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
+  double na = 0, ab = 0, nc = 0;
+  for (size_t d = 0; !status && d < n; d++) {
+    na += a[d] * a[d];
+    ab += a[d] * c[d];
+  }
+  for (size_t d = 0; !status && d < n; d++) { /* span{a, b}: a / |a|, then b less its part along a, made unit */
+    fr[d] = a[d] / sqrt(na);
+    fr[n + d] = c[d] - ab / na * a[d];
+    nc += fr[n + d] * fr[n + d];
+  }
+  for (size_t d = 0; !status && d < n; d++)
+    fr[n + d] /= sqrt(nc);
+  for (size_t t = 2; !status && t < q; t++)
+    for (size_t d = 0; d < n; d++)
+      fr[t * n + d] = gsl_matrix_get(x->V, d, t - 2);
+  if (!status)
+    status = frame_complete(n, q, fr);
+  int found = 1, inside = 1;
+  for (size_t k = 0, e = 2; !status && found && k < q; k++) { /* the others' codes, along eigenvectors in turn */
+    if (k == pi || k == pj)
+      continue;
+    found = 0;
+    for (size_t u = 0; !status && !found && u < q - 2; u++)
+      for (int sg = 0; !status && !found && sg < 2; sg++)
+        status = relax_exact(w, k, fr, fr + (2 + (e - 2 + u) % (q - 2)) * n, sg ? -1.0 : 1.0, A, rhs, sol, l, &found);
+    e++;
+  }
+  if (!status && found && pair_coords(w, pi, a, x->pbest_t[0], Q, R, qc, l, &inside) &&
+      pair_coords(w, pj, c, x->pbest_t[1], Q, R, qc, l, &inside) && inside)
+    status = offer_plain(b, l);
+  free(fr), free(A), free(rhs), free(sol), free(l), free(Q), free(R), free(qc);
+  return status;
+}
+
 /* For q = 2, the two-neuron search's best point, where it beat the incumbent.  Where it came from a record whose two
  * simplices share a vertex u (codes a, b tending to u: the sup a limit there), also u + t (a - u), u + t (b - u) for
  * t = 2, 4, ... while they stay in their simplices' cones and within 1/4 of u: their plane tends to the limit as t
- * shrinks, but W_D grows as 1 / (t |a - u|), and with it L~'s rounding bound, which offer adds; the best sum wins. */
+ * shrinks, but W_D grows as 1 / (t |a - u|), and with it L~'s rounding bound, which offer adds; the best sum wins.
+ * For q >= 3, pair_frame_incumbent's point. */
 static int
 pair_incumbent(sdlab_bnb *b)
 {
   struct sdlab_bnb_workspace *w = b->w;
   struct bnb_relax *x = &w->rx;
   const size_t n = w->n;
+  if (w->q >= 3)
+    return pair_frame_incumbent(b);
   if (w->q != 2 || !x->pbest_ok)
     return SDLAB_SUCCESS;
   int inside = 1, status = pair_offer(b, x->pbest, x->pbest_t, &inside);

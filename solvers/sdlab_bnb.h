@@ -68,7 +68,11 @@
  *                  (sigma - eta)^2 (derivatives of the projector along a segment of code pairs); where sigma <= eta
  *                  the one-neuron bounds of the two simplices.  It keeps the other neurons' cones the one-neuron
  *                  bound leaves free (at n = 5, n_p = 3, n_q = 3 it certifies 95 more of the 2,024 open pieces at
- *                  20,000 boxes);
+ *                  20,000 boxes).  Its point: the pair that sets the bound has codes a, b at its search's best
+ *                  record; they are moved up phi2's gradient inside their cover simplices (a heuristic: near a limit
+ *                  the centroids stay first-order below the sup), and where each other live neuron has a code in
+ *                  V = span{a, b} + the eigenvectors (an LP) the point's L~ is ||R||^2 - phi2(a, b), offered as an
+ *                  incumbent;
  *   wedge          for the whole piece when q = 2 (also once, into b->relaxed; b->wedge): a plane span{a, b} is the
  *                  unit bivector a ^ b / |a ^ b|, and tr(P_span{a,b} S_B) is the quotient of S_B's additive compound A2
  *                  (on the bivectors of B; eigenvalues l_i + l_j) there.  For simplices conv{g_i} and conv{h_j} of the

@@ -2219,3 +2219,66 @@ Test(bnb, a_jumprelu_limit_on_a_cone_s_boundary_is_reached, .timeout = 300)
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
 }
+
+/* The two-neuron bound's frame as a point (q >= 3, pair_frame_incumbent), pinned on the seed-1 instance's piece
+ * (0,1,2,4 | 0,1,2,4 | 1,3,4) (n = 5, n_p = 3, n_q = 3), the census's global minimum: two neurons share a cone, and
+ * the bound is reached where their codes tend to one ray, a corner local solves do not find (their best, from the
+ * census's starts, 0.0060988).  The point at set realizes the frame: neuron 3's code lies in V = span{a, b} + the
+ * top eigenvector of P' S P' for the other two codes a, b, so its L~ is ||R||^2 less phi2(a, b) for some pair of its
+ * codes (computed here apart from the library: Gram-Schmidt, Jacobi, long double for L~; to within
+ * 64 n eps ||R||^2 / sin^2 of the codes' least angle); it is a point of the piece, at or above the lower bound, and
+ * below the best of 10 local solves started in the piece. */
+Test(bnb, the_two_neuron_bound_s_frame_is_a_point_of_three_neuron_pieces, .timeout = 300)
+{
+  gsl_matrix *Wp;
+  gsl_vector *Md;
+  seed_one_instance(&Wp, &Md);
+  const size_t n = 5, np = 3, nq = 3;
+  const sdlab_activation act = {.kind = SDLAB_ACT_RELU};
+  const uint64_t F[3] = {0x17, 0x17, 0x1a};
+  double E, c[3 * 5], pair[2 * 5];
+  gsl_matrix *S = gram_energy(Wp, &E), *WE = gsl_matrix_alloc(nq, np);
+  const double round = test_gamma(64.0 * (double)(n + nq + np)) * E;
+  gsl_rng *r = test_rng(4451);
+  sdlab_piece *P = sdlab_piece_alloc(Wp, np, &act, nq, F);
+  sdlab_bnb *b = sdlab_bnb_alloc(P, Wp, Wp, Md, 64);
+  cr_assert_not_null(b, "%s", sdlab_error_message(1));
+  cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
+  incumbent_is_a_point(b);
+  double least_sin2 = 1, closest = INFINITY;
+  for (size_t i = 0; i < nq; i++)
+    row_codes(Wp, b->WE, i, F[i], c + i * n);
+  for (size_t i = 0; i < nq; i++)
+    for (size_t j = i + 1; j < nq; j++) {
+      double g11 = 0, g12 = 0, g22 = 0;
+      for (size_t d = 0; d < n; d++) {
+        g11 += c[i * n + d] * c[i * n + d];
+        g12 += c[i * n + d] * c[j * n + d];
+        g22 += c[j * n + d] * c[j * n + d];
+      }
+      least_sin2 = fmin(least_sin2, (g11 * g22 - g12 * g12) / (g11 * g22));
+    }
+  const long double ld = projection_loss_ld(Wp, b->WE, F);
+  const double tol = 64.0 * n * DBL_EPSILON * E / least_sin2;
+  for (size_t i = 0; i < nq; i++)
+    for (size_t j = i + 1; j < nq; j++) {
+      memcpy(pair, c + i * n, n * sizeof *c);
+      memcpy(pair + n, c + j * n, n * sizeof *c);
+      closest = fmin(closest, fabs((double)ld - (E - frame_value(S, pair, 2, nq))));
+    }
+  const double solved = best_local_solve(r, &act, P, Wp, Md, F, WE, 10, 1000000, 200);
+  cr_log_info("bound %.17g, point %.17g (long double %.17Lg), local solves %.17g; the frame's equation off by %.3g "
+              "(tolerance %.3g)", b->lower, b->upper, ld, solved, closest, tol);
+  cr_assert(closest <= tol, "the point's L~ %.17Lg is ||R||^2 - phi2 of no pair of its codes (closest %.3g)", ld,
+            closest);
+  cr_assert(ld >= b->lower - round - tol && ld <= b->upper + tol, "L~ in long double %.17Lg outside [%.17g, %.17g]",
+            ld, b->lower, b->upper);
+  cr_assert(b->upper < solved, "the point %.17g is not below the local solves' best %.17g", b->upper, solved);
+  sdlab_bnb_free(b);
+  sdlab_piece_free(P);
+  gsl_matrix_free(WE);
+  gsl_rng_free(r);
+  gsl_matrix_free(S);
+  gsl_vector_free(Md);
+  gsl_matrix_free(Wp);
+}
