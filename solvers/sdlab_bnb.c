@@ -3829,12 +3829,12 @@ pair_polish(struct sdlab_bnb_workspace *w, size_t i, size_t j, size_t ta, size_t
   int inside = 1;
   if (v && co && g && trial && l && Q && R && qc && pair_coords(w, i, a, ta, Q, R, qc, l, &inside) &&
       pair_coords(w, j, b, tb, Q, R, qc, l, &inside)) {
-    const size_t k[2] = {ka, kb}, nb[2] = {i, j}, t[2] = {ta, tb};
+    const size_t k[2] = {ka, kb}, who[2] = {i, j}, t[2] = {ta, tb};
     for (size_t side = 0; side < 2; side++) { /* the simplices' coordinates, in the order of cover_simplex */
       size_t pick[64] = {0};
-      mask_bits(w->cone.tri[t[side]], w->cone.count[nb[side]], pick);
+      mask_bits(w->cone.tri[t[side]], w->cone.count[who[side]], pick);
       for (size_t s = 0; s < k[side]; s++)
-        co[side * km + s] = l[w->cone.off[nb[side]] + pick[s]];
+        co[side * km + s] = l[w->cone.off[who[side]] + pick[s]];
     }
     double gap, sig, val = pair_phi(x, n, q, a, b, &gap, &sig), step = 1e-3;
     for (size_t it = 0; it < POLISH_STEPS && val > -INFINITY && step > 1e-15; it++) {
