@@ -2086,6 +2086,20 @@ Test(bnb, the_hyperplane_bound_brackets_codimension_one_pieces_and_lifts_them, .
   gsl_matrix_free(Wp);
 }
 
+/* Around b's point on pinned piece p (pattern F): 400 perturbations that keep the pattern, and local solves from 10
+ * starts drawn in the piece (WE, X: scratch), stay above the wedge bound (within round) */
+static void
+around_a_pinned_point(gsl_rng *r, const sdlab_bnb *b, const sdlab_activation *act, const uint64_t *F, gsl_matrix *WE,
+                      gsl_matrix *X, double round, size_t p)
+{
+  const size_t near = points_stay_above(r, b, act, b->WE, X, F, 400, round, p);
+  const double solved = best_local_solve(r, act, b->P, b->Wp, b->Md, F, WE, 10, 1000000, 200);
+  cr_log_info("pinned piece %zu: %zu points around its point, local solves down to %.17g", p, near, solved);
+  cr_assert(solved < INFINITY, "pinned piece %zu: no start drawn in the piece", p);
+  cr_assert(solved >= b->wedge - round, "pinned piece %zu: a local solve at %.17g below the wedge bound %.17g", p,
+            solved, b->wedge);
+}
+
 /* The wedge bound (q = 2 live neurons): the planes of two neurons' codes as bivectors, bounded by the largest quotient
  * of S's additive compound over the cone of the products of their simplices' vertices, searched over simplex pairs.
  * On random two-neuron pieces of the n = 5, n_p = 3 instance of seed 2 it stays below every point drawn in the piece,
@@ -2137,12 +2151,7 @@ Test(bnb, the_wedge_bound_brackets_two_neuron_pieces_and_lifts_them, .timeout = 
               "within 1e-6 of the point %.17g at set", p, b->wedge, b->upper);
     cr_assert(p != 0 || b->pairwise < b->upper - 0.1, "the one-neuron bound %.17g is within 0.1 of the point %.17g",
               b->pairwise, b->upper);
-    const size_t near = points_stay_above(r, b, &act, b->WE, X, F[p], 400, round, p);
-    const double solved = best_local_solve(r, &act, P, Wp, Md, F[p], WE, 10, 1000000, 200);
-    cr_log_info("pinned piece %zu: %zu points around its point, local solves down to %.17g", p, near, solved);
-    cr_assert(solved < INFINITY, "pinned piece %zu: no start drawn in the piece", p);
-    cr_assert(solved >= b->wedge - round, "pinned piece %zu: a local solve at %.17g below the wedge bound %.17g", p,
-              solved, b->wedge);
+    around_a_pinned_point(r, b, &act, F[p], WE, X, round, p);
     sdlab_bnb_free(b);
     sdlab_piece_free(P);
   }
@@ -2152,6 +2161,19 @@ Test(bnb, the_wedge_bound_brackets_two_neuron_pieces_and_lifts_them, .timeout = 
   gsl_matrix_free(S);
   gsl_vector_free(Md);
   gsl_matrix_free(Wp);
+}
+
+/* sin^2 of the angle between a and b (n entries, not 0) */
+static double
+sin2_between(const double *a, const double *b, size_t n)
+{
+  double g11 = 0, g12 = 0, g22 = 0;
+  for (size_t d = 0; d < n; d++) {
+    g11 += a[d] * a[d];
+    g12 += a[d] * b[d];
+    g22 += b[d] * b[d];
+  }
+  return (g11 * g22 - g12 * g12) / (g11 * g22);
 }
 
 /* JumpReLU limits on a cone's boundary, pinned (seed-1 instance, n = 5, n_p = 3, JumpReLU(0.5)): on pieces
@@ -2183,20 +2205,10 @@ Test(bnb, a_jumprelu_limit_on_a_cone_s_boundary_is_reached, .timeout = 300)
     cr_assert_not_null(b, "%s", sdlab_error_message(1));
     cr_assert_eq(sdlab_bnb_set(b, NULL, NULL), 0);
     incumbent_is_a_point(b);
-    double g11 = 0, g12 = 0, g22 = 0;
-    for (size_t d = 0; d < n; d++) {
-      double z[2];
-      for (size_t i = 0; i < 2; i++) {
-        z[i] = 0;
-        for (size_t a = 0; a < np; a++)
-          z[i] += gsl_matrix_get(b->WE, i, a) * gsl_matrix_get(Wp, a, d);
-        z[i] = F[p][i] >> d & 1 ? z[i] : 0;
-      }
-      g11 += z[0] * z[0];
-      g12 += z[0] * z[1];
-      g22 += z[1] * z[1];
-    }
-    const double sin2 = (g11 * g22 - g12 * g12) / (g11 * g22), tol_ld = 64.0 * n * LDBL_EPSILON * E / sin2;
+    double c[2 * 5];
+    for (size_t i = 0; i < nq; i++)
+      row_codes(Wp, b->WE, i, F[p][i], c + i * n);
+    const double sin2 = sin2_between(c, c + n, n), tol_ld = 64.0 * n * LDBL_EPSILON * E / sin2;
     const long double ld = projection_loss_ld(Wp, b->WE, F[p]);
     cr_log_info("piece %zu: wedge %.17g, point %.17g, long double %.17Lg, codes' angle %.3g", p, b->wedge, b->upper, ld,
                 asin(sqrt(sin2)));
@@ -2204,11 +2216,7 @@ Test(bnb, a_jumprelu_limit_on_a_cone_s_boundary_is_reached, .timeout = 300)
               "the wedge bound %.17g at set", p, b->upper, b->wedge);
     cr_assert(ld >= b->wedge - round - tol_ld && ld <= b->upper + tol_ld, "piece %zu: L~ in long double %.17Lg "
               "outside [%.17g, %.17g]", p, ld, b->wedge, b->upper);
-    const size_t near = points_stay_above(r, b, &act, b->WE, X, F[p], 400, round, p);
-    const double solved = best_local_solve(r, &act, P, Wp, Md, F[p], WE, 10, 1000000, 200);
-    cr_log_info("piece %zu: %zu points around its point, local solves down to %.17g", p, near, solved);
-    cr_assert(solved >= b->wedge - round, "piece %zu: a local solve at %.17g below the wedge bound %.17g", p, solved,
-              b->wedge);
+    around_a_pinned_point(r, b, &act, F[p], WE, X, round, p);
     sdlab_bnb_free(b);
     sdlab_piece_free(P);
   }
@@ -2249,15 +2257,8 @@ Test(bnb, the_two_neuron_bound_s_frame_is_a_point_of_three_neuron_pieces, .timeo
   for (size_t i = 0; i < nq; i++)
     row_codes(Wp, b->WE, i, F[i], c + i * n);
   for (size_t i = 0; i < nq; i++)
-    for (size_t j = i + 1; j < nq; j++) {
-      double g11 = 0, g12 = 0, g22 = 0;
-      for (size_t d = 0; d < n; d++) {
-        g11 += c[i * n + d] * c[i * n + d];
-        g12 += c[i * n + d] * c[j * n + d];
-        g22 += c[j * n + d] * c[j * n + d];
-      }
-      least_sin2 = fmin(least_sin2, (g11 * g22 - g12 * g12) / (g11 * g22));
-    }
+    for (size_t j = i + 1; j < nq; j++)
+      least_sin2 = fmin(least_sin2, sin2_between(c + i * n, c + j * n, n));
   const long double ld = projection_loss_ld(Wp, b->WE, F);
   const double tol = 64.0 * n * DBL_EPSILON * E / least_sin2;
   for (size_t i = 0; i < nq; i++)
