@@ -3878,11 +3878,11 @@ pair_polish(struct sdlab_bnb_workspace *w, size_t i, size_t j, size_t ta, size_t
 }
 
 /* For q >= 3, a point where the two-neuron bound is reached: the pair (i, j) that set it has codes a, b at its search's
- * best record, and phi2(a, b) is tr(P_V S) for V = span{a, b} + the top q - 2 eigenvectors of P' S P' (pair_phi),
- * so where each other live neuron has a code in V with a unit component along one of those eigenvectors (an LP,
- * relax_exact, on the frame of V: span{a, b}'s orthonormal basis, the eigenvectors, the complement) and the codes
- * span V, the point's L~ is ||R||^2 - phi2(a, b), the search's best, within its tolerance of the bound.  The codes
- * of i and j are taken in their cover simplices (pair_coords); the point is valued as offer values any point.
+ * best record, moved up phi2 (pair_polish), and phi2(a, b) is tr(P_V S) for V = span{a, b} + the top q - 2
+ * eigenvectors of P' S P' (pair_phi), so where each other live neuron has a code in V with a unit component along one
+ * of those eigenvectors (an LP, relax_exact, on the frame of V: span{a, b}'s orthonormal basis, the eigenvectors, the
+ * complement) and the codes span V, the point's L~ is ||R||^2 - phi2(a, b), at most ||R||^2 less the search's best.
+ * The codes of i and j are taken in their cover simplices (pair_coords); the point is valued as offer values any point.
  * Nothing is offered where a neuron has no such code (V misses its cone, or meets it only where the frame's
  * eigenvector has no component). */
 static int
