@@ -171,6 +171,7 @@ struct sdlab_bnb_workspace {
   size_t n, nr, np, nq, q, K;
   gsl_matrix *R;                /* n x n_r weighted targets */
   double energy;                /* ||R||_F^2 */
+  double xmax;                  /* the longest feature direction, max_d |w_p^d| (the rows' rounding scale) */
   struct bnb_cones cone;
   struct bnb_charts chart;
   struct bnb_boxes box;
@@ -1102,6 +1103,18 @@ alloc_scratch(struct sdlab_bnb_workspace *w)
   return SDLAB_SUCCESS;
 }
 
+/* The largest Euclidean norm of a column of A (the features' directions' for W_p) */
+static double
+longest_column(const gsl_matrix *A)
+{
+  double most = 0;
+  for (size_t d = 0; d < A->size2; d++) {
+    gsl_vector_const_view c = gsl_matrix_const_column(A, d);
+    most = fmax(most, gsl_blas_dnrm2(&c.vector));
+  }
+  return most;
+}
+
 sdlab_bnb *
 sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr, const gsl_vector *Md,
                 size_t max_rays)
@@ -1147,6 +1160,7 @@ sdlab_bnb_alloc(const sdlab_piece *P, const gsl_matrix *Wp, const gsl_matrix *Wr
       gsl_matrix_set(w->R, d, a, v);
       w->energy += v * v;
     }
+  w->xmax = longest_column(Wp);
   const uint64_t full = full_features(P);
   w->rank.coupled = full != 0;
   w->jr.jump = P->act.kind == SDLAB_ACT_JUMPRELU && P->act.theta > 0; /* theta = 0: ReLU */
@@ -1458,18 +1472,6 @@ coupling_scale(struct sdlab_bnb_workspace *w, const gsl_matrix *Wp, gsl_matrix *
   return 1;
 }
 
-/* The largest Euclidean norm of a column of A (the features' directions' for W_p) */
-static double
-longest_column(const gsl_matrix *A)
-{
-  double most = 0;
-  for (size_t d = 0; d < A->size2; d++) {
-    gsl_vector_const_view c = gsl_matrix_const_column(A, d);
-    most = fmax(most, gsl_blas_dnrm2(&c.vector));
-  }
-  return most;
-}
-
 /* JumpReLU: a point of the piece's closure for rows of the homogenised cones (WD's columns scaled inversely,
  * so L~ stays).  A row u with min_F = min over F_i of <u, w_p^d> > 0 is scaled by t with
  * t min_F >= theta >= t max_out, max_out = max over e not in F_i of <u, w_p^e> (t = theta / sqrt(min_F
@@ -1487,7 +1489,7 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
            gsl_matrix *WD, double delta, int *moved)
 {
   const size_t np = w->np;
-  const double theta = P->act.theta, xmax = longest_column(Wp);
+  const double theta = P->act.theta;
   for (size_t i = 0; i < w->nq; i++) {
     gsl_vector_view r = gsl_matrix_row(WE, i), c = gsl_matrix_column(WD, i);
     if (P->F[i] == 0) {
@@ -1511,7 +1513,7 @@ jump_place(const struct sdlab_bnb_workspace *w, const sdlab_piece *P, const gsl_
     const double t = hi > 0 ? theta / sqrt(lo * hi) : 2 * theta / lo;
     gsl_vector_scale(&r.vector, t);
     gsl_vector_scale(&c.vector, 1 / t);
-    const double tol = (double)(64 * (np + w->nq)) * DBL_EPSILON * gsl_blas_dnrm2(&r.vector) * xmax;
+    const double tol = (double)(64 * (np + w->nq)) * DBL_EPSILON * gsl_blas_dnrm2(&r.vector) * w->xmax;
     jump_range(Wp, P->F[i], r.vector.data, &lo, &hi);
     if (!(lo >= theta - tol && hi <= theta + tol))
       return 0;
@@ -1561,7 +1563,7 @@ offer_placed(sdlab_bnb *b, gsl_matrix *WE, gsl_matrix *WD, double delta, int *mo
     }
     if (ok) {
       sdlab_piece_margin(b->P, WE, &sm, &vi);
-      ok = vi <= (double)(64 * (w->np + w->nq)) * DBL_EPSILON * scale * longest_column(b->Wp);
+      ok = vi <= (double)(64 * (w->np + w->nq)) * DBL_EPSILON * scale * w->xmax;
     }
   }
   double round = 0;
@@ -1589,12 +1591,12 @@ offer(sdlab_bnb *b, const double *l, double f)
   if (!(f < b->upper))
     return SDLAB_SUCCESS;
   gsl_matrix *WE = gsl_matrix_calloc(w->nq, w->np), *WD = gsl_matrix_calloc(w->nr, w->nq);
-  gsl_matrix *WEp = gsl_matrix_alloc(w->nq, w->np), *WDp = gsl_matrix_alloc(w->nr, w->nq);
+  gsl_matrix *WEp = w->jr.jump ? gsl_matrix_alloc(w->nq, w->np) : WE, *WDp = w->jr.jump ? gsl_matrix_alloc(w->nr, w->nq) : WD;
   if (!WE || !WD || !WEp || !WDp) {
     if (WE) gsl_matrix_free(WE);
     if (WD) gsl_matrix_free(WD);
-    if (WEp) gsl_matrix_free(WEp);
-    if (WDp) gsl_matrix_free(WDp);
+    if (WEp && WEp != WE) gsl_matrix_free(WEp);
+    if (WDp && WDp != WD) gsl_matrix_free(WDp);
     return sdlab_fail(GSL_ENOMEM, "out of memory for the branch and bound");
   }
   for (size_t i = 0; i < w->q; i++) {
@@ -1604,17 +1606,22 @@ offer(sdlab_bnb *b, const double *l, double f)
     for (size_t a = 0; a < w->nr; a++)
       gsl_matrix_set(WD, a, w->cone.neuron[i], gsl_matrix_get(w->ev.W, i, a));
   }
-  /* JumpReLU: rows on their cones' boundary are moved by each of JUMP_MOVES deltas while one is (jump_place) */
+  /* JumpReLU: rows on their cones' boundary are moved by each of JUMP_MOVES deltas while one is (jump_place), each
+   * from a copy; the others are placed once, in place */
   int status = SDLAB_SUCCESS, moved = 0;
   for (size_t s = 0; !status && s < (w->jr.jump ? JUMP_MOVES : 1) && (s == 0 || moved); s++) {
-    gsl_matrix_memcpy(WEp, WE);
-    gsl_matrix_memcpy(WDp, WD);
+    if (w->jr.jump) {
+      gsl_matrix_memcpy(WEp, WE);
+      gsl_matrix_memcpy(WDp, WD);
+    }
     status = offer_placed(b, WEp, WDp, jump_moves[s], &moved);
+  }
+  if (w->jr.jump) {
+    gsl_matrix_free(WEp);
+    gsl_matrix_free(WDp);
   }
   gsl_matrix_free(WE);
   gsl_matrix_free(WD);
-  gsl_matrix_free(WEp);
-  gsl_matrix_free(WDp);
   return status;
 }
 
